@@ -1,0 +1,98 @@
+# ffdb — build, test and sanitizer targets.
+#
+#   make            libffdb.a, the tools and the examples (optimized)
+#   make test       build and run the whole test suite (optimized build)
+#   make asan       the same suite under AddressSanitizer + UBSan
+#   make deps       install the Debian packages the build needs (as root)
+#   make format     clang-format every source file
+#
+# Objects go to $(BUILD) (build/ or build-asan/); nothing is written elsewhere.
+
+BUILD    ?= build
+CC       ?= cc
+OPT      ?= -O2
+SAN      ?=
+CFLAGS   ?= $(OPT) -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -pthread $(SAN)
+CPPFLAGS += -Iinclude -I. -D_GNU_SOURCE
+LDLIBS   += -luring -lxxhash -pthread
+PROG_LIBS = -ljemalloc
+
+LAYERS   = common pager bufpool freelist btree engine
+LIB_SRC  = $(foreach d,$(LAYERS),$(wildcard $(d)/*.c))
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB      = $(BUILD)/libffdb.a
+
+TESTING_SRC = $(wildcard testing/*.c)
+TESTING_OBJ = $(TESTING_SRC:%.c=$(BUILD)/%.o)
+TESTING_LIB = $(BUILD)/libffdb_testing.a
+
+TEST_SRC = $(wildcard tests/*.c)
+TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN = $(BUILD)/tests/ffdb-tests
+# Helper programs the tests run as separate processes (lock test, etc.).
+TEST_HELPERS_SRC = $(wildcard tests/helpers/*.c)
+TEST_HELPERS = $(TEST_HELPERS_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
+
+EXAMPLE_SRC = $(wildcard examples/*.c)
+EXAMPLES = $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
+
+DEPS = liburing-dev libxxhash-dev libcriterion-dev libjemalloc-dev pkg-config
+
+.PHONY: all lib test asan deps format clean examples run-example
+
+all: lib examples
+
+lib: $(LIB)
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(TESTING_LIB): $(TESTING_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(TEST_BIN): $(TEST_OBJ) $(TESTING_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(TESTING_LIB) $(LIB) -lcriterion $(LDLIBS)
+
+$(BUILD)/tests/helpers/%: tests/helpers/%.c $(TESTING_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(TESTING_LIB) $(LIB) $(LDLIBS)
+
+$(BUILD)/examples/%: examples/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(PROG_LIBS)
+
+examples: $(EXAMPLES)
+
+# The test binary finds helper programs and scratch space through these.
+test: $(TEST_BIN) $(TEST_HELPERS)
+	FFDB_TEST_HELPERS=$(abspath $(BUILD))/tests/helpers $(TEST_BIN) --jobs 2 $(TEST_ARGS)
+
+asan:
+	$(MAKE) BUILD=build-asan OPT=-O1 \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
+	  test
+
+run-example: $(BUILD)/examples/tour
+	$(BUILD)/examples/tour $(BUILD)/tour.ffdb
+
+deps:
+	@missing=""; for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "all build dependencies present"; fi
+
+format:
+	clang-format -i $(LIB_SRC) $(TESTING_SRC) $(TEST_SRC) $(EXAMPLE_SRC) include/*.h */*.h
+
+clean:
+	rm -rf build build-asan
+
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(TESTING_OBJ:.o=.d)

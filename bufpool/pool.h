@@ -1,0 +1,72 @@
+/*
+ * pool.h — the buffer pool: a fixed set of page frames shared by all
+ * transactions of one handle.
+ *
+ * Owns the frames, the pgno -> frame table, pin counts, dirty bits and the
+ * clock hand. Callers pin a page with pool_get()/pool_new(), use frame->data,
+ * and unpin with pool_unpin(); a pinned frame is never evicted or reused.
+ * Readers on many threads call pool_get() concurrently: the lookup takes only
+ * a striped lock (no global lock). Dirty frames belong to the one write
+ * transaction; when a dirty frame must be evicted it is "spilled": written
+ * to its page on disk (a page no committed meta reaches yet) and read back
+ * on demand. The pool calls only the pager.
+ *
+ * Invariants:
+ *  P1. A frame with pins > 0 keeps its pgno and its data.
+ *  P2. A pgno maps to at most one frame.
+ *  P3. A dirty frame is written (spill or flush) before its frame is reused;
+ *      pool_discard() is the only way to drop a dirty frame unwritten.
+ *  P4. Frames loaded from disk passed the pager's checks and the verify hook.
+ */
+#ifndef FFDB_BUFPOOL_POOL_H
+#define FFDB_BUFPOOL_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct pager;
+struct pool;
+
+/* A pinned page. data is page_size bytes, aligned; writable only by the
+ * write transaction and only for pages it created (dirty). */
+struct pool_frame {
+    uint8_t *data;
+    uint64_t pgno;
+    /* the rest is private to bufpool/pool.c */
+};
+
+/* Called once on every page read from disk, after the pager verified the
+ * checksum and pgno: return 0 if the page is well formed, or FFDB_CORRUPT. */
+typedef int (*pool_verify_fn)(void *ctx, const uint8_t *page, uint64_t pgno);
+
+int  pool_open(struct pager *pager, size_t frame_count, pool_verify_fn verify, void *verify_ctx,
+               struct pool **out);
+/* All frames must be unpinned. Dirty frames are dropped (never written). */
+void pool_close(struct pool *pool);
+
+/* Pin page pgno, reading it if not cached. FFDB_EPOOLFULL if every frame is
+ * pinned; read and verify errors are returned as they are. */
+int  pool_get(struct pool *pool, uint64_t pgno, struct pool_frame **out);
+/* Pin a frame for page pgno that is being created: no read; the data is
+ * zeroed and the frame is dirty. A cached copy of pgno is replaced. */
+int  pool_new(struct pool *pool, uint64_t pgno, struct pool_frame **out);
+void pool_unpin(struct pool *pool, struct pool_frame *frame);
+/* Mark a pinned frame dirty (after the writer changed it). */
+void pool_mark_dirty(struct pool *pool, struct pool_frame *frame);
+
+/* Forget any cached copy of pgno, dirty or not, without writing it. The page
+ * must not be pinned. Used when a page is freed by the txn that created it,
+ * and when a free page is allocated again. */
+void pool_discard(struct pool *pool, uint64_t pgno);
+/* Write every cached dirty page in [pgno, pgno + count) in batches and mark
+ * them clean. */
+int  pool_flush_range(struct pool *pool, uint64_t pgno, uint64_t count);
+/* Drop every dirty frame unwritten (abort of the write transaction). */
+void pool_discard_dirty(struct pool *pool);
+
+struct pool_counters {
+    uint64_t frames, hits, misses, evictions, spills, pinned, dirty;
+};
+void pool_counters(struct pool *pool, struct pool_counters *out);
+
+#endif /* FFDB_BUFPOOL_POOL_H */

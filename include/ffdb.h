@@ -1,0 +1,244 @@
+/*
+ * ffdb.h — the one public header of ffdb, an embedded single-file key/value
+ * storage engine: copy-on-write B+trees over checksummed pages, two
+ * alternating meta pages, one writer and many snapshot readers, named
+ * buckets, cursors and a bottom-up bulk loader.
+ *
+ * Conventions that hold for every function below:
+ *  - Functions returning int return 0 on success or a negative code
+ *    (FFDB_NOTFOUND or FFDB_E...). ffdb_strerror() names a code; for
+ *    FFDB_CORRUPT and I/O errors ffdb_last_error() tells which page and why.
+ *  - Handles (ffdb, ffdb_txn, ffdb_bucket, ffdb_cursor, ffdb_bulk) are used
+ *    by one thread at a time. An ffdb handle may be shared between threads
+ *    as long as each transaction stays on the thread that began it.
+ *  - Buckets, cursors and bulk loaders belong to their transaction and end
+ *    with it; using them after the transaction ended is undefined.
+ *  - Bytes returned in an ffdb_val are owned by ffdb. They stay valid until
+ *    the next call on the same transaction (for get) or the same cursor (for
+ *    cursor moves), or until the transaction ends, whichever comes first.
+ *  - Keys are ordered as unsigned bytes (memcmp, shorter prefix first).
+ */
+#ifndef FFDB_H
+#define FFDB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FFDB_VERSION_MAJOR 0
+#define FFDB_VERSION_MINOR 1
+#define FFDB_VERSION_PATCH 0
+
+/* ---- Error codes (all negative, clear of errno values) ----------------- */
+#define FFDB_NOTFOUND   (-30700) /* key or bucket not found, cursor at the end */
+#define FFDB_EXISTS     (-30701) /* insert of an existing key, create of an existing bucket */
+#define FFDB_EINVAL     (-30702) /* invalid argument: NULL handle, size over a limit, bad option */
+#define FFDB_ENOMEM     (-30703) /* an allocation failed; nothing was changed on disk */
+#define FFDB_EIO        (-30704) /* the operating system reported an I/O error */
+#define FFDB_ENOSPC     (-30705) /* the disk is full */
+#define FFDB_CORRUPT    (-30706) /* a page failed verification; see ffdb_last_error() */
+#define FFDB_ENOTDB     (-30707) /* the file is not an ffdb file */
+#define FFDB_EVERSION   (-30708) /* the file was written by a newer format version */
+#define FFDB_ELOCKED    (-30709) /* another process (or handle) has the file open */
+#define FFDB_EREADONLY  (-30710) /* a write through a read transaction or a read-only handle */
+#define FFDB_ENOTEMPTY  (-30711) /* bulk load into a bucket that is not empty */
+#define FFDB_EKEYORDER  (-30712) /* bulk append of a key not greater than the previous one */
+#define FFDB_EPOOLFULL  (-30713) /* every buffer pool frame is pinned */
+#define FFDB_EFAILED    (-30714) /* an earlier sync failed: the handle refuses writes until reopened */
+#define FFDB_EBADTXN    (-30715) /* the write transaction failed earlier and can only be aborted */
+#define FFDB_EBUSY      (-30716) /* the bucket is being bulk loaded, or the txn has an open bulk load */
+#define FFDB_ETOOMANY   (-30717) /* too many concurrent readers */
+
+/* ---- Limits (see README "Limits") ---------------------------------------- */
+#define FFDB_MAX_KEY_SIZE    1024u               /* bytes; also the bucket name limit */
+#define FFDB_MAX_VALUE_SIZE  0xFFFFFFFFull       /* bytes: 4 GiB - 1 */
+#define FFDB_MAX_READERS     4096u               /* concurrent read transactions per handle */
+
+/* ---- Open flags ----------------------------------------------------------- */
+#define FFDB_RDONLY    0x1u  /* open an existing file read-only; never writes to it */
+#define FFDB_NOSYNC    0x2u  /* skip fdatasync at commit: fast, not durable across power loss */
+#define FFDB_NODIRECT  0x4u  /* buffered I/O instead of O_DIRECT */
+#define FFDB_NOURING   0x8u  /* do not use io_uring; batched writes use pwritev */
+#define FFDB_NOCREATE  0x10u /* fail with FFDB_NOTFOUND instead of creating a missing file */
+
+typedef struct ffdb ffdb;
+typedef struct ffdb_txn ffdb_txn;
+typedef struct ffdb_bucket ffdb_bucket;
+typedef struct ffdb_cursor ffdb_cursor;
+typedef struct ffdb_bulk ffdb_bulk;
+
+typedef struct ffdb_val {
+    const void *data;
+    size_t size;
+} ffdb_val;
+
+/*
+ * The I/O seam. Every byte ffdb reads or writes goes through one of these
+ * tables; the default one (ffdb_io_posix) uses O_DIRECT, io_uring and
+ * fdatasync. Tests put fault-injecting backends underneath through it.
+ * All functions return 0 or a negative FFDB_E... code (FFDB_EIO, FFDB_ENOSPC).
+ * Offsets and lengths of reads and writes are multiples of 512 and buffers
+ * are aligned to 4096 bytes. read and write must be safe to call from several
+ * threads at once; the others are called by the writer only.
+ */
+typedef struct ffdb_file ffdb_file;     /* a backend's open file; opaque to ffdb */
+
+typedef struct ffdb_io_write {
+    uint64_t offset;                    /* bytes from the start of the file */
+    const struct iovec *iov;            /* buffers written back to back from offset */
+    int iov_count;
+} ffdb_io_write;
+
+#define FFDB_IO_DIRECT 0x1u  /* reported by open: the file uses direct I/O */
+#define FFDB_IO_URING  0x2u  /* reported by open: batched writes use io_uring */
+
+typedef struct ffdb_io {
+    /* Open (creating if allowed by flags) path; *caps receives FFDB_IO_*
+     * bits saying what the backend actually uses. Takes the advisory lock:
+     * exclusive for writers, shared with FFDB_RDONLY; FFDB_ELOCKED if held. */
+    int  (*open)(const struct ffdb_io *io, const char *path, unsigned flags,
+                 ffdb_file **file, unsigned *caps);
+    int  (*read)(ffdb_file *f, void *buf, size_t len, uint64_t offset);
+    /* Write a batch of runs; returns only when every byte was handed to the OS. */
+    int  (*write)(ffdb_file *f, const ffdb_io_write *runs, size_t run_count);
+    /* Make every write completed before the call durable. full != 0 also
+     * makes the file size durable (fsync instead of fdatasync). */
+    int  (*sync)(ffdb_file *f, int full);
+    int  (*size)(ffdb_file *f, uint64_t *bytes);
+    int  (*truncate)(ffdb_file *f, uint64_t bytes);
+    /* Extend the file to at least bytes (fallocate where possible). */
+    int  (*grow)(ffdb_file *f, uint64_t bytes);
+    void (*close)(ffdb_file *f);
+    void *ctx;                          /* for the backend's own use */
+} ffdb_io;
+
+/* The default backend: O_DIRECT (buffered fallback), io_uring (pwritev fallback). */
+const ffdb_io *ffdb_io_posix(void);
+
+typedef struct ffdb_options {
+    size_t   buffer_pages;   /* frames in the buffer pool; 0 = 1024; minimum 16 */
+    unsigned page_size;      /* at creation only: 4096, 8192 or 16384; 0 = 4096 */
+    unsigned flags;          /* FFDB_RDONLY, FFDB_NOSYNC, FFDB_NODIRECT, ... */
+    const ffdb_io *io;       /* NULL = ffdb_io_posix() */
+} ffdb_options;
+
+/* ---- Database ------------------------------------------------------------- */
+
+/* Open or create the file at path. Errors: FFDB_EINVAL (bad options),
+ * FFDB_ENOTDB (not an ffdb file; the file is not modified), FFDB_EVERSION,
+ * FFDB_CORRUPT (both meta pages invalid), FFDB_ELOCKED, FFDB_EIO, FFDB_ENOMEM,
+ * FFDB_NOTFOUND (missing file with FFDB_RDONLY or FFDB_NOCREATE). */
+int  ffdb_open(const char *path, const ffdb_options *opt, ffdb **db);
+/* Close the handle. Every transaction must have ended. NULL is allowed. */
+void ffdb_close(ffdb *db);
+/* A static, human-readable name for a return code (also for 0). */
+const char *ffdb_strerror(int code);
+
+/* Details of the last error returned on the calling thread. */
+typedef struct ffdb_error_info {
+    int code;                /* the code returned */
+    uint64_t pgno;           /* the page concerned, or UINT64_MAX if none */
+    char message[160];       /* what was wrong, for people */
+} ffdb_error_info;
+void ffdb_last_error(ffdb_error_info *info);
+
+/* ---- Transactions ---------------------------------------------------------- */
+
+/* A read snapshot of the last committed state. Many may be live at once, on
+ * any threads, concurrently with the writer. End it with ffdb_abort(). */
+int  ffdb_begin_read(ffdb *db, ffdb_txn **txn);
+/* The one write transaction; blocks while another is active. FFDB_EREADONLY on
+ * a read-only handle, FFDB_EFAILED after a failed sync. */
+int  ffdb_begin_write(ffdb *db, ffdb_txn **txn);
+/* Commit and free txn, even on error. 0 means durable (unless FFDB_NOSYNC).
+ * On a read txn, the same as ffdb_abort() and returns 0. */
+int  ffdb_commit(ffdb_txn *txn);
+/* End a read txn or discard a write txn. NULL is allowed. */
+void ffdb_abort(ffdb_txn *txn);
+/* The txid the transaction sees (read) or will commit as (write). */
+uint64_t ffdb_txn_id(const ffdb_txn *txn);
+
+/* ---- Buckets ---------------------------------------------------------------- */
+/* Names are 1..FFDB_MAX_KEY_SIZE bytes. A bucket handle ends with its txn. */
+int  ffdb_bucket_create(ffdb_txn *, const void *name, size_t len, ffdb_bucket **);  /* FFDB_EXISTS */
+int  ffdb_bucket_open  (ffdb_txn *, const void *name, size_t len, ffdb_bucket **);  /* FFDB_NOTFOUND */
+int  ffdb_bucket_drop  (ffdb_txn *, const void *name, size_t len);                  /* frees its pages */
+/* Visit every bucket name in order; stop early when fn returns non-zero
+ * (that value is returned). */
+int  ffdb_bucket_list  (ffdb_txn *, int (*fn)(void *arg, const void *name, size_t len), void *arg);
+
+/* ---- Keys and values ------------------------------------------------------- */
+/* Keys are 0..FFDB_MAX_KEY_SIZE bytes, values 0..FFDB_MAX_VALUE_SIZE bytes. */
+int  ffdb_get   (ffdb_bucket *, const void *key, size_t klen, ffdb_val *val);       /* FFDB_NOTFOUND */
+int  ffdb_put   (ffdb_bucket *, const void *key, size_t klen, const void *val, size_t vlen);
+int  ffdb_insert(ffdb_bucket *, const void *key, size_t klen, const void *val, size_t vlen); /* FFDB_EXISTS */
+int  ffdb_update(ffdb_bucket *, const void *key, size_t klen, const void *val, size_t vlen); /* FFDB_NOTFOUND */
+int  ffdb_delete(ffdb_bucket *, const void *key, size_t klen);  /* a missing key is not an error */
+
+/* ---- Cursors --------------------------------------------------------------- */
+/* A cursor stays usable while its txn lives, also across writes through the
+ * same txn: after a write it continues from the key it was on. Moves return
+ * FFDB_NOTFOUND past either end; I/O and corruption errors are returned as
+ * such, never as the end. key or val may be NULL. */
+int  ffdb_cursor_open (ffdb_bucket *, ffdb_cursor **);
+int  ffdb_cursor_first(ffdb_cursor *, ffdb_val *key, ffdb_val *val);
+int  ffdb_cursor_last (ffdb_cursor *, ffdb_val *key, ffdb_val *val);
+int  ffdb_cursor_seek (ffdb_cursor *, const void *key, size_t klen, ffdb_val *k, ffdb_val *v); /* first >= key */
+int  ffdb_cursor_next (ffdb_cursor *, ffdb_val *key, ffdb_val *val);
+int  ffdb_cursor_prev (ffdb_cursor *, ffdb_val *key, ffdb_val *val);
+void ffdb_cursor_close(ffdb_cursor *);
+
+/* ---- Bulk loader ----------------------------------------------------------- */
+/* Build an empty bucket's tree bottom-up from strictly increasing keys.
+ * fill_factor 0 means 0.7; others are clamped to [0.3, 1.0]. While a bulk load
+ * is open, other writes to that bucket return FFDB_EBUSY. */
+int  ffdb_bulk_begin (ffdb_bucket *, double fill_factor, ffdb_bulk **);  /* FFDB_ENOTEMPTY */
+int  ffdb_bulk_append(ffdb_bulk *, const void *key, size_t klen, const void *val, size_t vlen); /* FFDB_EKEYORDER */
+/* Publish the tree into the bucket and free the loader, even on error. */
+int  ffdb_bulk_finish(ffdb_bulk *);
+/* Discard everything appended; the bucket stays empty. NULL is allowed. */
+void ffdb_bulk_abort (ffdb_bulk *);
+
+/* ---- Statistics ------------------------------------------------------------ */
+typedef struct ffdb_stat {
+    uint64_t txid;             /* last committed transaction */
+    uint64_t page_count;       /* pages in use by the file, metas included */
+    uint64_t file_bytes;       /* size of the file on disk */
+    uint64_t free_pages;       /* free pages, reusable now or pending */
+    uint64_t pending_pages;    /* of those, freed but still visible to a reader */
+    uint64_t freelist_pages;   /* pages holding the freelist itself */
+    uint64_t bucket_count;
+    unsigned page_size;
+    unsigned direct_io;        /* 1 if O_DIRECT is in use */
+    unsigned io_uring;         /* 1 if batched writes go through io_uring */
+    unsigned readers;          /* live read transactions */
+    uint64_t pool_frames;
+    uint64_t pool_hits;
+    uint64_t pool_misses;
+    uint64_t pool_evictions;
+    uint64_t pool_spills;      /* dirty pages written early to make room */
+    uint64_t oldest_reader_txid; /* 0 if none */
+} ffdb_stat;
+int  ffdb_stat_db(ffdb *db, ffdb_stat *st);
+
+typedef struct ffdb_bucket_stat {
+    uint64_t entries;
+    uint32_t depth;            /* 0 for an empty bucket */
+    uint64_t branch_pages;
+    uint64_t leaf_pages;
+    uint64_t overflow_pages;
+    uint64_t key_bytes;        /* computed by a walk */
+    uint64_t value_bytes;
+    double   fill;             /* used bytes / capacity of branch and leaf pages, 0..1 */
+} ffdb_bucket_stat;
+/* Walks the bucket's tree (reads every branch and leaf page). */
+int  ffdb_bucket_stat(ffdb_bucket *, ffdb_bucket_stat *st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FFDB_H */

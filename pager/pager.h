@@ -1,0 +1,80 @@
+/*
+ * pager.h — the file, seen as an array of checksummed pages.
+ *
+ * The pager owns the ffdb_io backend and the file handle. It seals every page
+ * it writes (computes the checksum over a page whose pgno/txid/kind the
+ * caller has filled in) and verifies every page it reads (checksum, and that
+ * the page names itself), so no layer above ever sees an unverified page.
+ * It knows nothing of trees, freelists or transactions. It may be called
+ * from several threads for reads and single-page writes (eviction spills);
+ * batch writes, sync, grow and truncate come from the writer only.
+ *
+ * Failure rule: once a sync has failed, the pager is "failed": every later
+ * write, sync, grow and truncate returns FFDB_EFAILED, because the kernel
+ * may have dropped the dirty data and a retried fsync would lie.
+ */
+#ifndef FFDB_PAGER_H
+#define FFDB_PAGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ffdb.h"
+
+struct pager;
+
+/* One page to write: data is page_size bytes, aligned for direct I/O. */
+struct pager_page {
+    uint64_t pgno;
+    void *data;
+};
+
+/* Open path through io (NULL = ffdb_io_posix()). flags are FFDB_* open flags.
+ * The page size is unknown until the caller has read a meta page: it starts
+ * at PAGE_SIZE_MIN and is set with pager_set_page_size(). */
+int  pager_open(const char *path, const ffdb_io *io, unsigned flags, struct pager **out);
+void pager_close(struct pager *pg);
+
+void     pager_set_page_size(struct pager *pg, unsigned page_size);
+unsigned pager_page_size(const struct pager *pg);
+unsigned pager_caps(const struct pager *pg);       /* FFDB_IO_DIRECT | FFDB_IO_URING */
+int      pager_failed(const struct pager *pg);     /* 0, or the code of the failure */
+
+/* Raw bytes (for probing the meta pages): len and offset multiples of 512,
+ * buf aligned. Returns the number of bytes read (short at the end of the
+ * file), or a negative code. */
+long pager_read_raw(struct pager *pg, void *buf, size_t len, uint64_t offset);
+
+/* Read page pgno into buf (page_size bytes, aligned) and verify it: a short
+ * read (past the end of the file), a checksum mismatch or a header naming
+ * another page number return FFDB_CORRUPT recorded with pgno. */
+int  pager_read_page(struct pager *pg, uint64_t pgno, void *buf);
+/* Read count consecutive pages starting at pgno into buf and verify each. */
+int  pager_read_run(struct pager *pg, uint64_t pgno, size_t count, void *buf);
+
+/* Seal (checksum) and write pages, in any order; adjacent page numbers are
+ * coalesced into one vectored write and the whole batch goes to the backend
+ * in one call (io_uring when available). Grows the file as needed. */
+int  pager_write_pages(struct pager *pg, struct pager_page *pages, size_t count);
+/* Seal and write count consecutive pages held back to back in buf. */
+int  pager_write_run(struct pager *pg, uint64_t pgno, size_t count, void *buf);
+
+/* Make all completed writes durable: fdatasync, or fsync if the file size
+ * changed since the last sync (or full != 0). No-op with FFDB_NOSYNC. */
+int  pager_sync(struct pager *pg, int full);
+
+/* Size of the file in whole pages. */
+int  pager_file_pages(struct pager *pg, uint64_t *pages);
+/* Make the file at least pages long. Grows in chunks (an eighth of the file,
+ * at least 256 KiB, at most 64 MiB) so most commits do not change its size. */
+int  pager_reserve(struct pager *pg, uint64_t pages);
+/* Shrink the file to pages (used after the tail of the file became free). */
+int  pager_truncate(struct pager *pg, uint64_t pages);
+
+/* I/O counters, for stats and tests. */
+struct pager_counters {
+    uint64_t page_reads, page_writes, write_batches, syncs, full_syncs;
+};
+void pager_counters(const struct pager *pg, struct pager_counters *out);
+
+#endif /* FFDB_PAGER_H */
