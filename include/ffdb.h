@@ -238,6 +238,24 @@ typedef struct ffdb_bucket_stat {
 /* Walks the bucket's tree (reads every branch and leaf page). */
 int  ffdb_bucket_stat(ffdb_bucket *, ffdb_bucket_stat *st);
 
+/* ---- Consistency check ------------------------------------------------------ */
+typedef struct ffdb_check_result {
+    uint64_t page_count;       /* pages in the file per the meta */
+    uint64_t reachable_pages;  /* metas + tree pages + overflow + freelist chain */
+    uint64_t free_pages;       /* in the freelist */
+    uint64_t problems;         /* problems reported */
+    uint64_t buckets;
+    uint64_t entries;          /* over all buckets */
+} ffdb_check_result;
+/* Verify the last committed state inside a read snapshot: every page's
+ * checksum and header, key order within and across pages, branch separators,
+ * overflow runs, bucket counters, and that each page in [2, page_count) is
+ * reached exactly once or is free. report (may be NULL) is called once per
+ * problem with the page concerned (UINT64_MAX if none). Returns 0 if clean,
+ * FFDB_CORRUPT if any problem was found, or another error that stopped it. */
+int  ffdb_check(ffdb *db, void (*report)(void *arg, uint64_t pgno, const char *problem),
+                void *arg, ffdb_check_result *result);
+
 #ifdef __cplusplus
 }
 #endif
