@@ -1,0 +1,706 @@
+/*
+ * pool.c — the buffer pool: frames, the pgno -> frame table, pins, clock
+ * replacement, dirty bits and spills.
+ *
+ * Owns every frame of one handle and decides which page lives in which
+ * frame. Called by the btree, the engine and (for counters) ffdb_stat, from
+ * the writer and from any number of reader threads at once; it calls only
+ * the pager. It must never hold a stripe lock across I/O, never wait for a
+ * frame while holding another frame exclusively, and never write a page it
+ * was told to discard.
+ *
+ * Concurrency design
+ *   - The table is a chained hash: bucket heads (int32 frame indexes) and a
+ *     next index per frame. Bucket b is guarded by stripe lock b & stripe_mask;
+ *     there is no global lock. Hit and miss counters live in the stripe, next
+ *     to the lock already held, so counting costs no shared cache line.
+ *   - frame->pins is the pin count, or FRAME_EXCL alone: a thread that wins
+ *     the CAS 0 -> FRAME_EXCL owns the frame outright (to evict, discard or
+ *     install it) and no one can pin it meanwhile. Pins are taken only under
+ *     the stripe lock of a frame found in its chain, so pgno and chain
+ *     membership change only under both EXCL and that stripe lock.
+ *   - A page being read is linked in the table in state LOADING, pinned by
+ *     its loader; a second thread missing the same page pins that frame and
+ *     waits for VALID or FAILED (published with release, read with acquire).
+ *   - The clock hand is an atomic counter; ref bits are relaxed hints.
+ *
+ * Frame states (status) and who moves them:
+ *
+ *     FREE --claim+install(get)--> LOADING --read ok--> VALID
+ *       ^                             |                   |
+ *       |                        read/verify fails        | evict (claim,
+ *       |                             v                   |  spill, unlink)
+ *       +------ claim (clock) ---- FAILED                 |  discard
+ *       +-------------------------------------------------+
+ *     FREE --claim+install(new)--> VALID (dirty)
+ */
+#include "bufpool/pool.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "pager/pager.h"
+
+#define POOL_MIN_FRAMES   16u
+#define POOL_MAX_FRAMES   (1u << 24)      /* frame indexes are int32 */
+#define POOL_MAX_STRIPES  128u            /* power of two */
+#define POOL_FLUSH_BATCH  256u            /* pages per pager_write_pages call */
+#define CLOCK_PASSES      4u              /* the last one ignores ref bits */
+#define DATA_ALIGN        4096u           /* O_DIRECT buffer alignment */
+#define CACHE_LINE        64u
+
+#define FRAME_EXCL      0x80000000u
+#define FRAME_PIN_MASK  0x7fffffffu
+#define NO_FRAME        (-1)
+
+_Static_assert(POOL_MIN_FRAMES >= 4, "the clock needs a few frames");
+_Static_assert((POOL_MAX_STRIPES & (POOL_MAX_STRIPES - 1)) == 0, "stripes: power of two");
+_Static_assert(POOL_MAX_FRAMES <= (uint32_t)INT32_MAX / 4, "frame indexes fit int32");
+
+enum frame_status { FS_FREE = 0, FS_LOADING, FS_VALID, FS_FAILED };
+
+struct frame {
+    struct pool_frame pub;       /* what callers see; must stay first */
+    _Atomic uint32_t pins;       /* pin count, or FRAME_EXCL */
+    _Atomic uint8_t status;      /* enum frame_status */
+    _Atomic uint8_t ref;         /* clock reference bit */
+    _Atomic uint8_t dirty;
+    int32_t next;                /* chain link; under the stripe lock */
+    _Atomic uint64_t key;        /* pgno for lock-free scans (flush) */
+    int err;                     /* why a load failed; read after FS_FAILED */
+} __attribute__((aligned(CACHE_LINE)));
+
+struct stripe {
+    pthread_mutex_t lock;
+    _Atomic uint64_t hits;       /* written under lock, read by counters */
+    _Atomic uint64_t misses;
+} __attribute__((aligned(CACHE_LINE)));
+
+struct pool {
+    struct pager *pager;
+    size_t page_size;
+    uint32_t frame_count;
+    uint32_t bucket_bits;
+    uint32_t stripe_mask;
+    struct frame *frames;
+    int32_t *buckets;            /* chain heads; guarded by the stripes */
+    struct stripe *stripes;
+    uint8_t *data;               /* frame_count * page_size, aligned */
+    pool_verify_fn verify;
+    void *verify_ctx;
+    _Atomic uint64_t hand __attribute__((aligned(CACHE_LINE)));
+    _Atomic uint64_t evictions __attribute__((aligned(CACHE_LINE)));
+    _Atomic uint64_t spills;
+};
+
+/* Result of a table probe that tries to pin. */
+enum probe { PROBE_MISS, PROBE_PINNED, PROBE_BUSY };
+
+/* ---- table -------------------------------------------------------------- */
+
+static uint32_t bucket_of(const struct pool *pool, uint64_t pgno)
+{
+    return (uint32_t)((pgno * 0x9E3779B97F4A7C15ull) >> (64 - pool->bucket_bits));
+}
+
+static struct stripe *stripe_of(struct pool *pool, uint32_t bucket)
+{
+    return &pool->stripes[bucket & pool->stripe_mask];
+}
+
+static struct frame *frame_of(struct pool_frame *pf)
+{
+    return (struct frame *)pf;
+}
+
+/* Caller holds the bucket's stripe lock. */
+static struct frame *chain_find(struct pool *pool, uint32_t bucket, uint64_t pgno)
+{
+    int32_t i = pool->buckets[bucket];
+    while (i != NO_FRAME) {
+        struct frame *f = &pool->frames[i];
+        if (f->pub.pgno == pgno)
+            return f;
+        i = f->next;
+    }
+    return NULL;
+}
+
+/* Caller holds the bucket's stripe lock and the frame is in that chain. */
+static void chain_unlink(struct pool *pool, uint32_t bucket, struct frame *f)
+{
+    int32_t idx = (int32_t)(f - pool->frames);
+    int32_t *link = &pool->buckets[bucket];
+    while (*link != idx) {
+        assert(*link != NO_FRAME);
+        link = &pool->frames[*link].next;
+    }
+    *link = f->next;
+    f->next = NO_FRAME;
+}
+
+/* Remove frame f (held EXCL, or pinned by its failed loader) from the table. */
+static void table_remove(struct pool *pool, struct frame *f)
+{
+    uint32_t b = bucket_of(pool, f->pub.pgno);
+    struct stripe *s = stripe_of(pool, b);
+    pthread_mutex_lock(&s->lock);
+    chain_unlink(pool, b, f);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- pins ----------------------------------------------------------------- */
+
+/* Pin f unless it is claimed exclusively. Caller holds f's stripe lock. */
+static int try_pin(struct frame *f)
+{
+    uint32_t p = atomic_load_explicit(&f->pins, memory_order_relaxed);
+    do {
+        if (p & FRAME_EXCL)
+            return 0;
+    } while (!atomic_compare_exchange_weak_explicit(&f->pins, &p, p + 1, memory_order_acquire,
+                                                    memory_order_relaxed));
+    return 1;
+}
+
+/* Claim an unpinned frame outright (pins 0 -> EXCL). */
+static int try_claim(struct frame *f)
+{
+    uint32_t zero = 0;
+    return atomic_compare_exchange_strong_explicit(&f->pins, &zero, FRAME_EXCL,
+                                                   memory_order_acquire, memory_order_relaxed);
+}
+
+/* Give up an exclusive claim; release publishes what the owner changed. */
+static void release_excl(struct frame *f, uint32_t new_pins)
+{
+    assert(atomic_load_explicit(&f->pins, memory_order_relaxed) == FRAME_EXCL);
+    atomic_store_explicit(&f->pins, new_pins, memory_order_release);
+}
+
+static void set_ref(struct frame *f)
+{
+    if (!atomic_load_explicit(&f->ref, memory_order_relaxed))
+        atomic_store_explicit(&f->ref, 1, memory_order_relaxed);
+}
+
+/* Find pgno and pin it. PROBE_BUSY: it is claimed by an evictor or a
+ * discard that will finish soon; the caller yields and probes again. */
+static enum probe probe_pin(struct pool *pool, uint64_t pgno, struct frame **out)
+{
+    uint32_t b = bucket_of(pool, pgno);
+    struct stripe *s = stripe_of(pool, b);
+    enum probe r = PROBE_MISS;
+
+    pthread_mutex_lock(&s->lock);
+    struct frame *f = chain_find(pool, b, pgno);
+    if (f) {
+        r = try_pin(f) ? PROBE_PINNED : PROBE_BUSY;
+        if (r == PROBE_PINNED) {
+            atomic_store_explicit(&s->hits, atomic_load_explicit(&s->hits, memory_order_relaxed) + 1,
+                                  memory_order_relaxed);
+            set_ref(f);
+            *out = f;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+/* ---- victims -------------------------------------------------------------- */
+
+/* Make a freshly claimed frame empty: spill it if dirty (P3), unlink it.
+ * On a write error the frame goes back as it was and the error is returned. */
+static int empty_victim(struct pool *pool, struct frame *f)
+{
+    uint8_t st = atomic_load_explicit(&f->status, memory_order_relaxed);
+
+    /* P3: pins == 0 means the writer is not touching the data, and the
+     * acquire of the claim made its last changes visible. */
+    if (atomic_load_explicit(&f->dirty, memory_order_relaxed)) {
+        struct pager_page pp = { f->pub.pgno, f->pub.data };
+        int rc;
+        assert(st == FS_VALID);
+        rc = pager_write_pages(pool->pager, &pp, 1);
+        if (rc < 0) {
+            release_excl(f, 0);
+            return rc;
+        }
+        atomic_store_explicit(&f->dirty, 0, memory_order_relaxed);
+        atomic_fetch_add_explicit(&pool->spills, 1, memory_order_relaxed);
+    }
+    /* A LOADING frame is always pinned by its loader, so it cannot be here. */
+    assert(st != FS_LOADING);
+    if (st == FS_VALID) {
+        table_remove(pool, f);
+        atomic_fetch_add_explicit(&pool->evictions, 1, memory_order_relaxed);
+    }
+    atomic_store_explicit(&f->status, FS_FREE, memory_order_relaxed);
+    return 0;
+}
+
+/* Clock: claim an unpinned frame, clearing ref bits as the hand passes.
+ * The last pass ignores ref bits so hot but unpinned frames still count;
+ * if that finds nothing either, every frame is pinned (or being claimed). */
+static int claim_victim(struct pool *pool, uint64_t pgno, struct frame **out)
+{
+    uint32_t n = pool->frame_count;
+
+    for (uint32_t pass = 0; pass < CLOCK_PASSES; pass++) {
+        int honor_ref = pass + 1 < CLOCK_PASSES;
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t h = atomic_fetch_add_explicit(&pool->hand, 1, memory_order_relaxed);
+            struct frame *f = &pool->frames[h % n];
+            if (atomic_load_explicit(&f->pins, memory_order_relaxed) != 0)
+                continue;
+            if (honor_ref && atomic_load_explicit(&f->ref, memory_order_relaxed)) {
+                atomic_store_explicit(&f->ref, 0, memory_order_relaxed);
+                continue;
+            }
+            if (!try_claim(f))
+                continue;
+            CHECK(empty_victim(pool, f));
+            *out = f;
+            return 0;
+        }
+        if (pass > 0)
+            sched_yield();
+    }
+    return ERR_RAISE(FFDB_EPOOLFULL, pgno, "buffer pool full: all %u frames pinned", n);
+}
+
+/* Link claimed, empty frame v under pgno with the given status and pin it
+ * once (EXCL -> 1). If pgno appeared meanwhile (another thread loaded it),
+ * v goes back free and the existing frame is pinned instead (P2). */
+static enum probe install(struct pool *pool, struct frame *v, uint64_t pgno, uint8_t status,
+                          struct frame **out)
+{
+    uint32_t b = bucket_of(pool, pgno);
+    struct stripe *s = stripe_of(pool, b);
+    enum probe r;
+
+    pthread_mutex_lock(&s->lock);
+    struct frame *f = chain_find(pool, b, pgno);
+    if (f) {
+        atomic_store_explicit(&v->dirty, 0, memory_order_relaxed);
+        atomic_store_explicit(&v->ref, 0, memory_order_relaxed);
+        release_excl(v, 0);
+        r = try_pin(f) ? PROBE_PINNED : PROBE_BUSY;
+        if (r == PROBE_PINNED) {
+            set_ref(f);
+            *out = f;
+        }
+    } else {
+        v->pub.pgno = pgno;
+        atomic_store_explicit(&v->key, pgno, memory_order_relaxed);
+        atomic_store_explicit(&v->status, status, memory_order_relaxed);
+        atomic_store_explicit(&v->ref, 1, memory_order_relaxed);
+        v->next = pool->buckets[b];
+        pool->buckets[b] = (int32_t)(v - pool->frames);
+        atomic_store_explicit(&s->misses,
+                              atomic_load_explicit(&s->misses, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+        release_excl(v, 1);
+        *out = v;
+        r = PROBE_MISS;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+/* ---- loading -------------------------------------------------------------- */
+
+/* Read pgno into f (linked, LOADING, pinned by us) and publish the result.
+ * P4: only a page that passed the pager and the verify hook becomes VALID. */
+static int load_frame(struct pool *pool, struct frame *f, uint64_t pgno)
+{
+    int rc = pager_read_page(pool->pager, pgno, f->pub.data);
+    if (rc == 0 && pool->verify)
+        rc = pool->verify(pool->verify_ctx, f->pub.data, pgno);
+    if (rc == 0) {
+        atomic_store_explicit(&f->status, FS_VALID, memory_order_release);
+        return 0;
+    }
+    /* Unlink first so a later pool_get retries the read in a fresh frame;
+     * waiters already pinned here see FS_FAILED and return the same code. */
+    f->err = rc;
+    table_remove(pool, f);
+    atomic_store_explicit(&f->status, FS_FAILED, memory_order_release);
+    atomic_store_explicit(&f->ref, 0, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&f->pins, 1, memory_order_release);
+    return rc;
+}
+
+/* f is pinned by us and may still be loading on another thread. */
+static int await_loaded(struct frame *f, uint64_t pgno)
+{
+    uint8_t st;
+    while ((st = atomic_load_explicit(&f->status, memory_order_acquire)) == FS_LOADING)
+        sched_yield();
+    if (st == FS_VALID)
+        return 0;
+    assert(st == FS_FAILED);
+    int rc = f->err;
+    atomic_fetch_sub_explicit(&f->pins, 1, memory_order_release);
+    return ERR_RAISE(rc, pgno, "page %llu: read failed on another thread (%s)",
+                     (unsigned long long)pgno, ffdb_strerror(rc));
+}
+
+/* ---- public: lifecycle ------------------------------------------------------ */
+
+static void pool_free(struct pool *pool, uint32_t locks_inited)
+{
+    for (uint32_t i = 0; i < locks_inited; i++)
+        pthread_mutex_destroy(&pool->stripes[i].lock);
+    mem_free_aligned(pool->data);
+    mem_free_aligned(pool->stripes);
+    mem_free(pool->buckets);
+    mem_free_aligned(pool->frames);
+    mem_free(pool);
+}
+
+static int pool_alloc_parts(struct pool *pool)
+{
+    size_t n = pool->frame_count, nb = (size_t)1 << pool->bucket_bits;
+    size_t nstripes = pool->stripe_mask + 1;
+
+    pool->frames = mem_alloc_aligned(CACHE_LINE, n * sizeof(struct frame));
+    pool->buckets = mem_alloc(nb * sizeof(int32_t));
+    pool->stripes = mem_alloc_aligned(CACHE_LINE, nstripes * sizeof(struct stripe));
+    pool->data = mem_alloc_aligned(DATA_ALIGN, n * pool->page_size);
+    if (!pool->frames || !pool->buckets || !pool->stripes || !pool->data)
+        return FFDB_ENOMEM;
+    memset(pool->frames, 0, n * sizeof(struct frame));
+    memset(pool->stripes, 0, nstripes * sizeof(struct stripe));
+    for (size_t b = 0; b < nb; b++)
+        pool->buckets[b] = NO_FRAME;
+    for (size_t i = 0; i < n; i++) {
+        struct frame *f = &pool->frames[i];
+        f->pub.data = pool->data + i * pool->page_size;
+        f->pub.pgno = PGNO_NONE;
+        f->next = NO_FRAME;
+        atomic_init(&f->key, PGNO_NONE);
+    }
+    return 0;
+}
+
+int pool_open(struct pager *pager, size_t frame_count, pool_verify_fn verify, void *verify_ctx,
+              struct pool **out)
+{
+    struct pool *pool;
+    uint32_t inited = 0;
+    int rc;
+
+    *out = NULL;
+    if (!pager || frame_count < POOL_MIN_FRAMES || frame_count > POOL_MAX_FRAMES)
+        return ERR_RAISE(FFDB_EINVAL, PGNO_NONE, "buffer pool: %zu frames (allowed %u..%u)",
+                         frame_count, POOL_MIN_FRAMES, POOL_MAX_FRAMES);
+    pool = mem_calloc(1, sizeof(*pool));
+    if (!pool)
+        return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "buffer pool: out of memory");
+    pool->pager = pager;
+    pool->page_size = pager_page_size(pager);
+    pool->frame_count = (uint32_t)frame_count;
+    pool->verify = verify;
+    pool->verify_ctx = verify_ctx;
+    pool->bucket_bits = 1;
+    while (((size_t)1 << pool->bucket_bits) < 2 * frame_count)  /* load factor <= 1/2 */
+        pool->bucket_bits++;
+    pool->stripe_mask = POOL_MAX_STRIPES - 1;
+    if ((1u << pool->bucket_bits) < POOL_MAX_STRIPES)
+        pool->stripe_mask = (1u << pool->bucket_bits) - 1;
+    rc = pool_alloc_parts(pool);
+    for (; rc == 0 && inited <= pool->stripe_mask; inited++)
+        if (pthread_mutex_init(&pool->stripes[inited].lock, NULL) != 0)
+            rc = FFDB_ENOMEM;
+    if (rc < 0) {
+        pool_free(pool, inited);
+        return ERR_RAISE(rc, PGNO_NONE, "buffer pool: out of memory for %zu frames", frame_count);
+    }
+    *out = pool;
+    return 0;
+}
+
+void pool_close(struct pool *pool)
+{
+    if (!pool)
+        return;
+    for (uint32_t i = 0; i < pool->frame_count; i++)
+        assert(atomic_load(&pool->frames[i].pins) == 0);
+    pool_free(pool, pool->stripe_mask + 1);
+}
+
+/* ---- public: pin and unpin ----------------------------------------------- */
+
+int pool_get(struct pool *pool, uint64_t pgno, struct pool_frame **out)
+{
+    struct frame *f = NULL, *v;
+
+    for (;;) {
+        enum probe r = probe_pin(pool, pgno, &f);
+        if (r == PROBE_BUSY) {
+            sched_yield();
+            continue;
+        }
+        if (r == PROBE_MISS) {
+            CHECK(claim_victim(pool, pgno, &v));
+            r = install(pool, v, pgno, FS_LOADING, &f);
+            if (r == PROBE_BUSY)
+                continue;
+            if (r == PROBE_MISS) {
+                CHECK(load_frame(pool, f, pgno));
+                *out = &f->pub;
+                return 0;
+            }
+        }
+        /* Pinned a cached frame; P1 keeps it ours while we wait. */
+        CHECK(await_loaded(f, pgno));
+        *out = &f->pub;
+        return 0;
+    }
+}
+
+/* Take the cached stale copy of pgno for pool_new(): 1 = pinned in *out,
+ * 0 = not cached, -1 = an evictor has claimed it (try again), or
+ * FFDB_EINVAL if someone holds a pin on a page that is being created. */
+static int take_stale(struct pool *pool, uint64_t pgno, struct frame **out)
+{
+    uint32_t b = bucket_of(pool, pgno);
+    struct stripe *s = stripe_of(pool, b);
+    int r = 0;
+
+    pthread_mutex_lock(&s->lock);
+    struct frame *f = chain_find(pool, b, pgno);
+    if (f) {
+        uint32_t seen = 0;
+        if (atomic_compare_exchange_strong_explicit(&f->pins, &seen, 1, memory_order_acquire,
+                                                    memory_order_relaxed))
+            r = 1;
+        else
+            r = seen == FRAME_EXCL ? -1 : FFDB_EINVAL;
+        *out = f;
+    }
+    pthread_mutex_unlock(&s->lock);
+    assert(r != FFDB_EINVAL);
+    return r;
+}
+
+int pool_new(struct pool *pool, uint64_t pgno, struct pool_frame **out)
+{
+    struct frame *f = NULL, *v;
+
+    for (;;) {
+        int r = take_stale(pool, pgno, &f);
+        if (r == FFDB_EINVAL)
+            return ERR_RAISE(r, pgno, "pool_new: page %llu is pinned", (unsigned long long)pgno);
+        if (r < 0) {
+            sched_yield();
+            continue;
+        }
+        if (r == 0) {
+            CHECK(claim_victim(pool, pgno, &v));
+            enum probe p = install(pool, v, pgno, FS_VALID, &f);
+            if (p == PROBE_BUSY)
+                continue;
+        }
+        assert(atomic_load_explicit(&f->status, memory_order_relaxed) == FS_VALID);
+        memset(f->pub.data, 0, pool->page_size);
+        atomic_store_explicit(&f->dirty, 1, memory_order_relaxed);
+        set_ref(f);
+        *out = &f->pub;
+        return 0;
+    }
+}
+
+void pool_unpin(struct pool *pool, struct pool_frame *frame)
+{
+    struct frame *f = frame_of(frame);
+    (void)pool;
+    /* Release: the writer's changes to the data happen before any later
+     * claim (acquire) that may spill them. */
+    uint32_t old = atomic_fetch_sub_explicit(&f->pins, 1, memory_order_release);
+    assert((old & FRAME_PIN_MASK) > 0 && !(old & FRAME_EXCL));
+    (void)old;
+}
+
+void pool_mark_dirty(struct pool *pool, struct pool_frame *frame)
+{
+    struct frame *f = frame_of(frame);
+    (void)pool;
+    assert((atomic_load(&f->pins) & FRAME_PIN_MASK) > 0);
+    atomic_store_explicit(&f->dirty, 1, memory_order_relaxed);
+}
+
+/* ---- public: discard and flush ---------------------------------------------- */
+
+/* Drop f (held EXCL, linked under its pgno) without writing it (P3's one
+ * exception). Caller holds f's stripe lock. */
+static void drop_claimed(struct pool *pool, uint32_t bucket, struct frame *f)
+{
+    chain_unlink(pool, bucket, f);
+    atomic_store_explicit(&f->dirty, 0, memory_order_relaxed);
+    atomic_store_explicit(&f->ref, 0, memory_order_relaxed);
+    atomic_store_explicit(&f->status, FS_FREE, memory_order_relaxed);
+    release_excl(f, 0);
+}
+
+void pool_discard(struct pool *pool, uint64_t pgno)
+{
+    uint32_t b = bucket_of(pool, pgno);
+    struct stripe *s = stripe_of(pool, b);
+
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        struct frame *f = chain_find(pool, b, pgno);
+        if (f && try_claim(f)) {
+            drop_claimed(pool, b, f);
+            f = NULL;
+        }
+        /* Precondition: the page is not pinned. If it is anyway, keep it
+         * (P1 wins); if an evictor holds it, wait until it is gone. */
+        uint32_t p = f ? atomic_load(&f->pins) : 0;
+        assert(p == 0 || p == FRAME_EXCL);
+        pthread_mutex_unlock(&s->lock);
+        if (p != FRAME_EXCL)
+            return;
+        sched_yield();
+    }
+}
+
+void pool_discard_dirty(struct pool *pool)
+{
+    for (uint32_t i = 0; i < pool->frame_count; i++) {
+        struct frame *f = &pool->frames[i];
+        while (atomic_load_explicit(&f->dirty, memory_order_relaxed)) {
+            if (!try_claim(f)) {
+                /* Precondition: the writer unpinned everything. A claim is an
+                 * evictor spilling it; afterwards it is clean, or back. */
+                uint32_t p = atomic_load(&f->pins);
+                assert(p == FRAME_EXCL);
+                if (p != FRAME_EXCL)
+                    break;
+                sched_yield();
+                continue;
+            }
+            if (atomic_load_explicit(&f->dirty, memory_order_relaxed)) {
+                uint32_t b = bucket_of(pool, f->pub.pgno);
+                struct stripe *s = stripe_of(pool, b);
+                pthread_mutex_lock(&s->lock);
+                drop_claimed(pool, b, f);
+                pthread_mutex_unlock(&s->lock);
+            } else {
+                release_excl(f, 0);
+            }
+        }
+    }
+}
+
+/* Pin pgno if it is cached and dirty. 1 = pinned, 0 = nothing to write. */
+static int pin_if_dirty(struct pool *pool, uint64_t pgno, struct frame **out)
+{
+    for (;;) {
+        struct frame *f;
+        enum probe r = probe_pin(pool, pgno, &f);
+        if (r == PROBE_MISS)
+            return 0;
+        if (r == PROBE_PINNED) {
+            if (atomic_load_explicit(&f->dirty, memory_order_relaxed)) {
+                *out = f;
+                return 1;
+            }
+            atomic_fetch_sub_explicit(&f->pins, 1, memory_order_release);
+            return 0;
+        }
+        /* Being spilled: wait, because a failed spill leaves it dirty. */
+        sched_yield();
+    }
+}
+
+/* Write the pinned frames of batch, mark them clean, unpin them. */
+static int flush_batch(struct pool *pool, struct frame **batch, struct pager_page *pages, size_t n)
+{
+    int rc = 0;
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        pages[i].pgno = batch[i]->pub.pgno;
+        pages[i].data = batch[i]->pub.data;
+    }
+    rc = pager_write_pages(pool->pager, pages, n);
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0)
+            atomic_store_explicit(&batch[i]->dirty, 0, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&batch[i]->pins, 1, memory_order_release);
+    }
+    return rc;
+}
+
+/* Next page to consider in [lo, hi): probing every pgno when the range is
+ * small, otherwise only the pgnos of dirty frames (the range may be huge). */
+static int next_candidate(struct pool *pool, int by_frame, uint64_t *cursor, uint64_t lo,
+                          uint64_t hi, uint64_t *pgno)
+{
+    if (!by_frame) {
+        if (*cursor >= hi)
+            return 0;
+        *pgno = (*cursor)++;
+        return 1;
+    }
+    while (*cursor < pool->frame_count) {
+        struct frame *f = &pool->frames[(*cursor)++];
+        uint64_t k = atomic_load_explicit(&f->key, memory_order_relaxed);
+        if (atomic_load_explicit(&f->dirty, memory_order_relaxed) && k >= lo && k < hi) {
+            *pgno = k;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int pool_flush_range(struct pool *pool, uint64_t pgno, uint64_t count)
+{
+    struct frame *batch[POOL_FLUSH_BATCH];
+    struct pager_page pages[POOL_FLUSH_BATCH];
+    /* Keep most frames unpinned so readers can still load pages. */
+    size_t cap = pool->frame_count / 4 < POOL_FLUSH_BATCH ? pool->frame_count / 4
+                                                         : POOL_FLUSH_BATCH;
+    uint64_t hi = count > UINT64_MAX - pgno ? UINT64_MAX : pgno + count;
+    int by_frame = count > pool->frame_count;
+    uint64_t cursor = by_frame ? 0 : pgno, p;
+    size_t n = 0;
+
+    while (next_candidate(pool, by_frame, &cursor, pgno, hi, &p)) {
+        if (!pin_if_dirty(pool, p, &batch[n]))
+            continue;
+        if (++n == cap) {
+            CHECK(flush_batch(pool, batch, pages, n));
+            n = 0;
+        }
+    }
+    return flush_batch(pool, batch, pages, n);
+}
+
+/* ---- public: counters ------------------------------------------------------- */
+
+void pool_counters(struct pool *pool, struct pool_counters *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->frames = pool->frame_count;
+    for (uint32_t i = 0; i <= pool->stripe_mask; i++) {
+        out->hits += atomic_load_explicit(&pool->stripes[i].hits, memory_order_relaxed);
+        out->misses += atomic_load_explicit(&pool->stripes[i].misses, memory_order_relaxed);
+    }
+    out->evictions = atomic_load_explicit(&pool->evictions, memory_order_relaxed);
+    out->spills = atomic_load_explicit(&pool->spills, memory_order_relaxed);
+    for (uint32_t i = 0; i < pool->frame_count; i++) {
+        struct frame *f = &pool->frames[i];
+        uint32_t p = atomic_load_explicit(&f->pins, memory_order_relaxed);
+        out->pinned += (p & FRAME_PIN_MASK) != 0;
+        out->dirty += atomic_load_explicit(&f->dirty, memory_order_relaxed) != 0;
+    }
+}
