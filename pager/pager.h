@@ -42,7 +42,8 @@ int      pager_failed(const struct pager *pg);     /* 0, or the code of the fail
 
 /* Raw bytes (for probing the meta pages): len and offset multiples of 512,
  * buf aligned. Returns the number of bytes read (short at the end of the
- * file), or a negative code. */
+ * file: the count stops at the file size as the backend reports it, and the
+ * rest of buf is zeroed), or a negative code. No checksum is verified. */
 long pager_read_raw(struct pager *pg, void *buf, size_t len, uint64_t offset);
 
 /* Read page pgno into buf (page_size bytes, aligned) and verify it: a short
@@ -76,5 +77,10 @@ struct pager_counters {
     uint64_t page_reads, page_writes, write_batches, syncs, full_syncs;
 };
 void pager_counters(const struct pager *pg, struct pager_counters *out);
+
+/* Testing only (pager/io_posix.c): while on != 0, ffdb_io_posix() behaves as
+ * if the filesystem refused O_DIRECT at open, to exercise the buffered
+ * fallback on filesystems that accept it. Process-wide. */
+void pager_posix_refuse_direct(int on);
 
 #endif /* FFDB_PAGER_H */

@@ -1,0 +1,481 @@
+/*
+ * io_posix.c — the default ffdb_io backend: one file descriptor, O_DIRECT
+ * where the filesystem allows it, batched writes through io_uring where the
+ * kernel allows it, pwritev otherwise, and an advisory flock() lock.
+ *
+ * Owns the descriptor, the lock and the ring of one open file. Called only
+ * by the pager (pager/pager.c) through the ffdb_io table; it knows nothing of
+ * pages or checksums. read() and write() may run on several threads at once:
+ * reads use pread on the shared descriptor, writes through the ring take
+ * ring_lock (one ring per file), pwritev needs no lock. It must never return
+ * before a write's buffers are no longer used by the kernel, and never retry
+ * a failed fsync (the pager marks itself failed instead).
+ *
+ * Reads past the end of the file (see ffdb.h) fill the missing bytes with
+ * zeros and succeed: the pager knows the file size and decides what is
+ * "past the end"; a zero page never passes its checksum.
+ *
+ * Direct I/O fallback: if open() refuses O_DIRECT (EINVAL), the file is
+ * opened buffered. If a direct read or write later fails with EINVAL, O_DIRECT
+ * is cleared on the descriptor (fcntl F_SETFL) and the call is retried once;
+ * the caps reported at open are not updated.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "ffdb.h"
+#include "pager/pager.h"
+
+#define RING_DEPTH    64u  /* SQEs per ring; larger batches are chunked */
+#define WRITE_WINDOW  64   /* iovecs per pwritev call in the fallback */
+#define OPEN_ATTEMPTS 8    /* create/open races before giving up */
+
+struct ffdb_file {
+    int fd;
+    unsigned flags;        /* FFDB_* open flags */
+    atomic_int direct;     /* O_DIRECT still set on fd */
+    int ring_ok;           /* ring is initialised and usable (under ring_lock) */
+    pthread_mutex_t ring_lock;
+    struct io_uring ring;
+};
+
+static atomic_int refuse_direct_for_testing;
+
+void pager_posix_refuse_direct(int on)
+{
+    atomic_store(&refuse_direct_for_testing, on);
+}
+
+/* Raise the FFDB code for errno value e with "what: strerror" as message. */
+static int raise_errno(int e, const char *what)
+{
+    char text[64];
+    const char *s = strerror_r(e, text, sizeof(text));
+    return ERR_RAISE(err_from_errno(e), PGNO_NONE, "%s: %s", what, s);
+}
+
+/* Clear O_DIRECT on the descriptor after the kernel refused a direct
+ * transfer; idempotent and safe from several threads. */
+static void drop_direct(ffdb_file *f)
+{
+    int fl;
+    if (!atomic_exchange(&f->direct, 0))
+        return;
+    fl = fcntl(f->fd, F_GETFL);
+    if (fl >= 0)
+        (void)fcntl(f->fd, F_SETFL, fl & ~O_DIRECT);
+}
+
+/* ---- open ------------------------------------------------------------------ */
+
+/* open(2) that pretends the filesystem refused O_DIRECT when testing asks. */
+static int open_fd(const char *path, int oflags)
+{
+    if ((oflags & O_DIRECT) && atomic_load(&refuse_direct_for_testing)) {
+        errno = EINVAL;
+        return -1;
+    }
+    return open(path, oflags, 0644);
+}
+
+/* Open path, creating it if flags allow (O_EXCL so that *created is exact),
+ * and dropping O_DIRECT if the filesystem refuses it. */
+static int open_file(const char *path, unsigned flags, int *fd, int *created, int *direct)
+{
+    int base = ((flags & FFDB_RDONLY) ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+    int may_create = !(flags & (FFDB_RDONLY | FFDB_NOCREATE));
+
+    *direct = !(flags & FFDB_NODIRECT);
+    *created = 0;
+    for (int attempt = 0; attempt < OPEN_ATTEMPTS; attempt++) {
+        int dflag = *direct ? O_DIRECT : 0;
+        *fd = open_fd(path, base | dflag);
+        if (*fd < 0 && errno == ENOENT && may_create) {
+            *fd = open_fd(path, base | dflag | O_CREAT | O_EXCL);
+            *created = *fd >= 0;
+            if (*fd < 0 && errno == EEXIST)
+                continue; /* created by someone else meanwhile: open it */
+        }
+        if (*fd >= 0)
+            return 0;
+        if (errno == EINVAL && *direct) {
+            *direct = 0; /* tmpfs and friends: buffered I/O */
+            continue;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == ENOENT)
+            return ERR_RAISE(FFDB_NOTFOUND, PGNO_NONE, "no such file: %.100s", path);
+        return raise_errno(errno, "open");
+    }
+    return ERR_RAISE(FFDB_EIO, PGNO_NONE, "open of %.100s kept racing with creation", path);
+}
+
+static int lock_file(int fd, unsigned flags, const char *path)
+{
+    int op = ((flags & FFDB_RDONLY) ? LOCK_SH : LOCK_EX) | LOCK_NB;
+    while (flock(fd, op) < 0) {
+        if (errno == EINTR)
+            continue;
+        if (errno == EWOULDBLOCK)
+            return ERR_RAISE(FFDB_ELOCKED, PGNO_NONE,
+                             "%.90s is locked by another process or handle", path);
+        return raise_errno(errno, "flock");
+    }
+    return 0;
+}
+
+/* Make a newly created file's directory entry durable. */
+static int sync_parent_dir(const char *path)
+{
+    size_t len = strlen(path);
+    char *dir = mem_alloc(len + 2);
+    char *slash;
+    int dfd, rc = 0;
+
+    if (!dir)
+        return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "no memory for a path");
+    memcpy(dir, path, len + 1);
+    slash = strrchr(dir, '/');
+    if (!slash)
+        strcpy(dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        rc = raise_errno(errno, "open of the parent directory");
+    else if (fsync(dfd) < 0)
+        rc = raise_errno(errno, "fsync of the parent directory");
+    if (dfd >= 0)
+        close(dfd);
+    mem_free(dir);
+    return rc;
+}
+
+/* Set up the ring; on any refusal (ENOSYS, EPERM in sandboxes, ENOMEM for
+ * locked memory) the file simply uses pwritev. */
+static void ring_setup(ffdb_file *f)
+{
+    if (f->flags & (FFDB_NOURING | FFDB_RDONLY))
+        return;
+    if (io_uring_queue_init(RING_DEPTH, &f->ring, 0) == 0)
+        f->ring_ok = 1;
+}
+
+static int posix_open(const ffdb_io *io, const char *path, unsigned flags, ffdb_file **out,
+                      unsigned *caps)
+{
+    ffdb_file *f;
+    int created, direct, rc;
+
+    (void)io;
+    *out = NULL;
+    f = mem_calloc(1, sizeof(*f));
+    if (!f)
+        return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "no memory for a file handle");
+    f->flags = flags;
+    rc = open_file(path, flags, &f->fd, &created, &direct);
+    if (rc < 0) {
+        mem_free(f);
+        return rc;
+    }
+    atomic_init(&f->direct, direct);
+    rc = lock_file(f->fd, flags, path);
+    if (rc == 0 && created)
+        rc = sync_parent_dir(path);
+    if (rc < 0) {
+        close(f->fd);
+        mem_free(f);
+        return rc;
+    }
+    pthread_mutex_init(&f->ring_lock, NULL);
+    ring_setup(f);
+    *caps = (direct ? FFDB_IO_DIRECT : 0u) | (f->ring_ok ? FFDB_IO_URING : 0u);
+    *out = f;
+    return 0;
+}
+
+static void posix_close(ffdb_file *f)
+{
+    if (!f)
+        return;
+    if (f->ring_ok)
+        io_uring_queue_exit(&f->ring);
+    pthread_mutex_destroy(&f->ring_lock);
+    close(f->fd); /* also releases the flock */
+    mem_free(f);
+}
+
+/* ---- read ------------------------------------------------------------------ */
+
+static int at_eof(ffdb_file *f, uint64_t pos)
+{
+    struct stat st;
+    return fstat(f->fd, &st) == 0 && (uint64_t)st.st_size <= pos;
+}
+
+static int posix_read(ffdb_file *f, void *buf, size_t len, uint64_t offset)
+{
+    uint8_t *p = buf;
+    size_t done = 0;
+    int retried = 0;
+
+    while (done < len) {
+        ssize_t r = pread(f->fd, p + done, len - done, (off_t)(offset + done));
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EINVAL && !retried) {
+                retried = 1;
+                drop_direct(f);
+                continue;
+            }
+            return raise_errno(errno, "pread");
+        }
+        if (r == 0)
+            break; /* end of file */
+        done += (size_t)r;
+        if (done < len && at_eof(f, offset + done))
+            break;
+    }
+    memset(p + done, 0, len - done); /* past the end reads as zeros */
+    return 0;
+}
+
+/* ---- write ----------------------------------------------------------------- */
+
+static size_t run_bytes(const ffdb_io_write *run)
+{
+    size_t total = 0;
+    for (int i = 0; i < run->iov_count; i++)
+        total += run->iov[i].iov_len;
+    return total;
+}
+
+/* Write the run from byte skip onwards with pwritev, IOV windows at a time,
+ * resuming after short writes. */
+static int write_run_sync(ffdb_file *f, const ffdb_io_write *run, size_t skip)
+{
+    struct iovec win[WRITE_WINDOW];
+    uint64_t pos = run->offset + skip;
+    size_t into = skip; /* bytes already written of iov[i] */
+    int i = 0, retried = 0;
+
+    for (;;) {
+        int n = 0;
+        ssize_t w;
+        while (i < run->iov_count && into >= run->iov[i].iov_len)
+            into -= run->iov[i++].iov_len;
+        if (i == run->iov_count)
+            return 0;
+        for (int j = i; j < run->iov_count && n < WRITE_WINDOW; j++)
+            win[n++] = run->iov[j];
+        win[0].iov_base = (uint8_t *)win[0].iov_base + into;
+        win[0].iov_len -= into;
+        w = pwritev(f->fd, win, n, (off_t)pos);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EINVAL && !retried) {
+                retried = 1;
+                drop_direct(f);
+                continue;
+            }
+            return raise_errno(errno, "pwritev");
+        }
+        if (w == 0)
+            return ERR_RAISE(FFDB_EIO, PGNO_NONE, "pwritev wrote nothing at byte %llu",
+                             (unsigned long long)pos);
+        pos += (uint64_t)w;
+        into += (size_t)w;
+    }
+}
+
+/* Errors a ring completion may report that a synchronous retry can fix. */
+static int ring_retryable(int e)
+{
+    return e == EINVAL || e == EAGAIN || e == EINTR || e == ECANCELED || e == EOPNOTSUPP;
+}
+
+/* Tear the ring down after the kernel refused a submission; later writes
+ * use pwritev. Called with ring_lock held and nothing in flight. */
+static void ring_abandon(ffdb_file *f)
+{
+    io_uring_queue_exit(&f->ring);
+    f->ring_ok = 0;
+}
+
+/* Queue one writev SQE per run; runs the ring cannot take are marked for
+ * the synchronous path (err EAGAIN). Returns the number queued. */
+static unsigned ring_queue(ffdb_file *f, const ffdb_io_write *runs, unsigned n, int *err)
+{
+    unsigned queued = 0;
+    for (unsigned i = 0; i < n; i++) {
+        struct io_uring_sqe *sqe = NULL;
+        if (runs[i].iov_count <= IOV_MAX)
+            sqe = io_uring_get_sqe(&f->ring);
+        if (!sqe) {
+            err[i] = EAGAIN;
+            continue;
+        }
+        io_uring_prep_writev(sqe, f->fd, runs[i].iov, (unsigned)runs[i].iov_count,
+                             runs[i].offset);
+        io_uring_sqe_set_data64(sqe, i);
+        queued++;
+    }
+    return queued;
+}
+
+/* Reap exactly count completions into done/err (indexed by run). */
+static int ring_reap(ffdb_file *f, unsigned count, unsigned n, size_t *done, int *err)
+{
+    while (count > 0) {
+        struct io_uring_cqe *cqe;
+        uint64_t idx;
+        int w = io_uring_wait_cqe(&f->ring, &cqe);
+        if (w == -EINTR)
+            continue;
+        if (w < 0)
+            return raise_errno(-w, "io_uring_wait_cqe");
+        idx = io_uring_cqe_get_data64(cqe);
+        if (idx < n) {
+            if (cqe->res < 0)
+                err[idx] = -cqe->res;
+            else
+                done[idx] = (size_t)cqe->res;
+        }
+        io_uring_cqe_seen(&f->ring, cqe);
+        count--;
+    }
+    return 0;
+}
+
+/* Submit up to RING_DEPTH runs, wait for every completion, then finish any
+ * short, refused or unsubmitted run with pwritev. ring_lock is held. */
+static int ring_write_chunk(ffdb_file *f, const ffdb_io_write *runs, unsigned n)
+{
+    size_t done[RING_DEPTH] = { 0 };
+    int err[RING_DEPTH] = { 0 };
+    unsigned queued = ring_queue(f, runs, n, err), submitted = 0;
+    int rc = 0;
+
+    while (submitted < queued) {
+        int s = io_uring_submit(&f->ring);
+        if (s == -EINTR)
+            continue;
+        if (s <= 0)
+            break;
+        submitted += (unsigned)s;
+    }
+    rc = ring_reap(f, submitted, n, done, err);
+    if (submitted < queued || rc < 0) {
+        /* The kernel refused a submission (or the ring broke): leave it. */
+        ring_abandon(f);
+        if (rc < 0)
+            return rc;
+        for (unsigned i = 0; i < n; i++)
+            if (!err[i] && !done[i])
+                err[i] = EAGAIN; /* never submitted */
+    }
+    for (unsigned i = 0; i < n && rc == 0; i++) {
+        if (err[i] && !ring_retryable(err[i]))
+            rc = raise_errno(err[i], "io_uring writev");
+        else if (err[i] || done[i] < run_bytes(&runs[i]))
+            rc = write_run_sync(f, &runs[i], done[i]);
+    }
+    return rc;
+}
+
+static int posix_write(ffdb_file *f, const ffdb_io_write *runs, size_t run_count)
+{
+    size_t i = 0;
+    int rc = 0;
+
+    if (f->ring_ok) {
+        pthread_mutex_lock(&f->ring_lock);
+        while (rc == 0 && i < run_count && f->ring_ok) {
+            unsigned n = run_count - i < RING_DEPTH ? (unsigned)(run_count - i) : RING_DEPTH;
+            rc = ring_write_chunk(f, runs + i, n);
+            i += n;
+        }
+        pthread_mutex_unlock(&f->ring_lock);
+    }
+    for (; rc == 0 && i < run_count; i++)
+        rc = write_run_sync(f, &runs[i], 0);
+    return rc;
+}
+
+/* ---- sync, size, growth ------------------------------------------------------ */
+
+static int posix_sync(ffdb_file *f, int full)
+{
+    int r = full ? fsync(f->fd) : fdatasync(f->fd);
+    if (r < 0)
+        return raise_errno(errno, full ? "fsync" : "fdatasync");
+    return 0;
+}
+
+static int posix_size(ffdb_file *f, uint64_t *bytes)
+{
+    struct stat st;
+    if (fstat(f->fd, &st) < 0)
+        return raise_errno(errno, "fstat");
+    *bytes = (uint64_t)st.st_size;
+    return 0;
+}
+
+static int posix_truncate(ffdb_file *f, uint64_t bytes)
+{
+    while (ftruncate(f->fd, (off_t)bytes) < 0) {
+        if (errno != EINTR)
+            return raise_errno(errno, "ftruncate");
+    }
+    return 0;
+}
+
+static int posix_grow(ffdb_file *f, uint64_t bytes)
+{
+    uint64_t cur;
+    CHECK(posix_size(f, &cur));
+    if (cur >= bytes)
+        return 0;
+    while (fallocate(f->fd, 0, (off_t)cur, (off_t)(bytes - cur)) < 0) {
+        if (errno == EINTR)
+            continue;
+        if (errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL)
+            return posix_truncate(f, bytes); /* sparse growth is fine too */
+        return raise_errno(errno, "fallocate");
+    }
+    return 0;
+}
+
+static const ffdb_io posix_io = {
+    .open = posix_open,
+    .read = posix_read,
+    .write = posix_write,
+    .sync = posix_sync,
+    .size = posix_size,
+    .truncate = posix_truncate,
+    .grow = posix_grow,
+    .close = posix_close,
+    .ctx = NULL,
+};
+
+const ffdb_io *ffdb_io_posix(void)
+{
+    return &posix_io;
+}
