@@ -1,0 +1,329 @@
+/*
+ * page.c — verified access to tree pages, allocation, copy-on-write, the
+ * pinned search path, transaction buffers, and the pool's verify hook.
+ *
+ * Every page a tree operation reads passes through bt_page_get(), which
+ * checks what only the tree knows: the page is in range, is a branch or
+ * leaf, and is not newer than whatever pointed at it (T2). Structural
+ * bounds were checked once, on the way in from disk, by bt_page_verify().
+ */
+#include <string.h>
+
+#include "btree/internal.h"
+#include "common/alloc.h"
+#include "common/error.h"
+#include "freelist/freelist.h"
+#include "pager/pager.h"
+
+size_t bt_max_cell(unsigned page_size)
+{
+    return (page_size - PAGE_HEADER_SIZE) / 3 - SLOT_SIZE;
+}
+
+size_t bt_max_inline(unsigned page_size, size_t klen)
+{
+    size_t max = bt_max_cell(page_size);
+    return max > LEAF_HEADER + klen ? max - LEAF_HEADER - klen : 0;
+}
+
+_Static_assert(BRANCH_HEADER + FFDB_MAX_KEY_SIZE <= (PAGE_SIZE_MIN - PAGE_HEADER_SIZE) / 3 - SLOT_SIZE,
+               "a branch cell with the largest key must fit T5");
+_Static_assert(LEAF_HEADER + FFDB_MAX_KEY_SIZE + BIGREF_SIZE <=
+                   (PAGE_SIZE_MIN - PAGE_HEADER_SIZE) / 3 - SLOT_SIZE,
+               "a leaf cell with the largest key and an overflow value must fit T5");
+
+void bt_tree_decode(struct bt_tree *t, const uint8_t rec[TREC_SIZE])
+{
+    t->root = ld64(rec + TREC_ROOT);
+    t->entries = ld64(rec + TREC_ENTRIES);
+    t->branch_pages = ld64(rec + TREC_BRANCH_PAGES);
+    t->leaf_pages = ld64(rec + TREC_LEAF_PAGES);
+    t->overflow_pages = ld64(rec + TREC_OVERFLOW_PAGES);
+    t->depth = ld32(rec + TREC_DEPTH);
+    t->version = 0;
+}
+
+void bt_tree_encode(const struct bt_tree *t, uint8_t rec[TREC_SIZE])
+{
+    st64(rec + TREC_ROOT, t->root);
+    st64(rec + TREC_ENTRIES, t->entries);
+    st64(rec + TREC_BRANCH_PAGES, t->branch_pages);
+    st64(rec + TREC_LEAF_PAGES, t->leaf_pages);
+    st64(rec + TREC_OVERFLOW_PAGES, t->overflow_pages);
+    st32(rec + TREC_DEPTH, t->depth);
+    st32(rec + TREC_FLAGS, 0);
+}
+
+int bt_buf_reserve(struct bt_buf *b, size_t cap)
+{
+    uint8_t *p;
+    if (cap <= b->cap)
+        return 0;
+    if (cap < 256)
+        cap = 256;
+    if (cap < b->cap * 2)
+        cap = b->cap * 2;
+    p = mem_realloc(b->data, cap);
+    if (!p)
+        return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate %zu bytes", cap);
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
+int bt_buf_set(struct bt_buf *b, const void *data, size_t size)
+{
+    CHECK(bt_buf_reserve(b, size));
+    if (size)
+        memcpy(b->data, data, size);
+    b->size = size;
+    return 0;
+}
+
+void bt_buf_free(struct bt_buf *b)
+{
+    mem_free(b->data);
+    b->data = NULL;
+    b->size = b->cap = 0;
+}
+
+int bt_txn_init(struct bt_txn *t, struct pool *pool, struct pager *pager, struct freelist *fl,
+                uint64_t txid, uint64_t page_count)
+{
+    memset(t, 0, sizeof(*t));
+    t->pool = pool;
+    t->pager = pager;
+    t->fl = fl;
+    t->txid = txid;
+    t->page_count = page_count;
+    t->page_size = pager_page_size(pager);
+    if (fl) {
+        t->scratch = mem_alloc_aligned(4096, (size_t)3 * t->page_size);
+        if (!t->scratch)
+            return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate scratch pages");
+    }
+    return 0;
+}
+
+void bt_txn_release(struct bt_txn *t)
+{
+    if (t->held)
+        pool_unpin(t->pool, t->held);
+    t->held = NULL;
+    bt_buf_free(&t->val);
+    mem_free_aligned(t->scratch);
+    t->scratch = NULL;
+}
+
+uint64_t bt_page_limit(const struct bt_txn *t)
+{
+    return t->fl ? fl_page_count(t->fl) : t->page_count;
+}
+
+/* The pool's verify hook: bounds of everything the accessors will read. */
+int bt_page_verify(void *ctx, const uint8_t *p, uint64_t pgno)
+{
+    unsigned page_size = *(const unsigned *)ctx;
+    unsigned kind = node_kind(p), n = node_count(p);
+    unsigned lower = node_lower(p), upper = node_upper(p);
+
+    if (kind != PAGE_LEAF && kind != PAGE_BRANCH)
+        return ERR_CORRUPT(pgno, "page %llu has kind %u where a tree page was expected",
+                           (unsigned long long)pgno, kind);
+    if (lower != PAGE_HEADER_SIZE + SLOT_SIZE * n || upper < lower || upper > page_size)
+        return ERR_CORRUPT(pgno, "page %llu has a bad slot area (count %u, lower %u, upper %u)",
+                           (unsigned long long)pgno, n, lower, upper);
+    if (kind == PAGE_BRANCH && n == 0)
+        return ERR_CORRUPT(pgno, "branch page %llu has no children", (unsigned long long)pgno);
+    for (unsigned i = 0; i < n; i++) {
+        unsigned off = ld16(p + PAGE_HEADER_SIZE + SLOT_SIZE * i);
+        size_t room = page_size - off, size, klen;
+        if (off < upper || off >= page_size)
+            goto bad_cell;
+        if (kind == PAGE_LEAF) {
+            if (room < LEAF_HEADER)
+                goto bad_cell;
+            klen = leaf_klen(p + off);
+            size = LEAF_HEADER + klen + leaf_vlen(p + off);
+            if (leaf_big(p + off) && leaf_vlen(p + off) != BIGREF_SIZE)
+                goto bad_cell;
+        } else {
+            if (room < BRANCH_HEADER)
+                goto bad_cell;
+            klen = branch_klen(p + off);
+            size = BRANCH_HEADER + klen;
+            if (i == 0 && klen != 0)
+                goto bad_cell;
+        }
+        if (klen > FFDB_MAX_KEY_SIZE || size > room)
+            goto bad_cell;
+        continue;
+    bad_cell:
+        return ERR_CORRUPT(pgno, "page %llu cell %u is out of bounds", (unsigned long long)pgno, i);
+    }
+    return 0;
+}
+
+int bt_page_get(struct bt_txn *t, uint64_t pgno, uint64_t max_txid, struct pool_frame **f)
+{
+    uint64_t txid;
+    if (pgno < 2 || pgno >= bt_page_limit(t))
+        return ERR_CORRUPT(pgno, "page number %llu is outside the file (%llu pages)",
+                           (unsigned long long)pgno, (unsigned long long)bt_page_limit(t));
+    CHECK(pool_get(t->pool, pgno, f));
+    txid = node_txid((*f)->data);
+    if (txid > max_txid) {
+        pool_unpin(t->pool, *f);
+        *f = NULL;
+        return ERR_CORRUPT(pgno, "page %llu (txid %llu) is newer than what points to it (txid %llu)",
+                           (unsigned long long)pgno, (unsigned long long)txid,
+                           (unsigned long long)max_txid);
+    }
+    return 0;
+}
+
+void bt_page_put(struct bt_txn *t, struct pool_frame *f)
+{
+    if (f)
+        pool_unpin(t->pool, f);
+}
+
+static void count_page(struct bt_tree *tree, unsigned kind, int delta)
+{
+    if (kind == PAGE_LEAF)
+        tree->leaf_pages += (uint64_t)(int64_t)delta;
+    else
+        tree->branch_pages += (uint64_t)(int64_t)delta;
+}
+
+int bt_page_new(struct bt_txn *t, struct bt_tree *tree, unsigned kind, struct pool_frame **f)
+{
+    uint64_t pgno;
+    int reused, rc;
+    CHECK(fl_alloc(t->fl, 1, &pgno, &reused));
+    rc = pool_new(t->pool, pgno, f);
+    if (rc < 0) {
+        fl_free(t->fl, pgno, 1);
+        return rc;
+    }
+    node_init((*f)->data, t->page_size, pgno, t->txid, kind);
+    count_page(tree, kind, 1);
+    return 0;
+}
+
+int bt_page_free(struct bt_txn *t, struct bt_tree *tree, uint64_t pgno, unsigned kind)
+{
+    /* A page this txn created may sit dirty in the pool: it must never be
+     * written now that it is free (P3). */
+    if (fl_is_txn_page(t->fl, pgno))
+        pool_discard(t->pool, pgno);
+    count_page(tree, kind, -1);
+    return fl_free(t->fl, pgno, 1);
+}
+
+int bt_page_touch(struct bt_txn *t, struct bt_tree *tree, struct pool_frame **f)
+{
+    struct pool_frame *old = *f, *copy;
+    uint64_t pgno;
+    unsigned kind = node_kind(old->data);
+
+    if (node_txid(old->data) == t->txid) {
+        pool_mark_dirty(t->pool, old);
+        return 0;
+    }
+    CHECK(bt_page_new(t, tree, kind, &copy));
+    pgno = copy->pgno;
+    memcpy(copy->data, old->data, t->page_size);
+    st64(copy->data + PH_PGNO, pgno);
+    st64(copy->data + PH_TXID, t->txid);
+    *f = copy;
+    pgno = old->pgno;
+    pool_unpin(t->pool, old);
+    return bt_page_free(t, tree, pgno, kind);
+}
+
+int bt_alloc_run(struct bt_txn *t, size_t count, uint64_t *pgno)
+{
+    int reused;
+    CHECK(fl_alloc(t->fl, count, pgno, &reused));
+    /* The run bypasses the pool: a cached copy from before the pages were
+     * freed (or from an aborted txn, or from before a truncation) would
+     * shadow what is written now. */
+    (void)reused;
+    for (size_t i = 0; i < count; i++)
+        pool_discard(t->pool, *pgno + i);
+    return 0;
+}
+
+void bt_path_release(struct bt_txn *t, struct bt_path *path)
+{
+    for (unsigned i = 0; i < path->depth; i++) {
+        bt_page_put(t, path->f[i]);
+        path->f[i] = NULL;
+    }
+    path->depth = 0;
+}
+
+int bt_descend(struct bt_txn *t, const struct bt_tree *tree, const void *key, size_t klen,
+               struct bt_path *path, int *exact)
+{
+    uint64_t pgno = tree->root, max_txid = t->txid;
+    int rc;
+
+    path->depth = 0;
+    *exact = 0;
+    if (tree->depth == 0 || tree->depth > MAX_TREE_DEPTH)
+        return ERR_CORRUPT(pgno, "tree rooted at page %llu has depth %u",
+                           (unsigned long long)pgno, tree->depth);
+    for (unsigned level = 0; level < tree->depth; level++) {
+        struct pool_frame *f;
+        const uint8_t *p;
+        rc = bt_page_get(t, pgno, max_txid, &f);
+        if (rc < 0)
+            goto fail;
+        path->f[level] = f;
+        path->depth = level + 1;
+        p = f->data;
+        if ((node_kind(p) == PAGE_LEAF) != (level + 1 == tree->depth)) {
+            rc = ERR_CORRUPT(pgno, "page %llu is a %s at level %u of a tree of depth %u",
+                             (unsigned long long)pgno,
+                             node_kind(p) == PAGE_LEAF ? "leaf" : "branch", level, tree->depth);
+            goto fail;
+        }
+        if (node_kind(p) == PAGE_LEAF) {
+            path->idx[level] = node_search_leaf(p, key, klen, exact);
+            return 0;
+        }
+        path->idx[level] = node_search_branch(p, key, klen);
+        pgno = branch_child(node_cell(p, path->idx[level]));
+        max_txid = node_txid(p);
+    }
+    rc = ERR_CORRUPT(pgno, "tree ended without a leaf");
+fail:
+    bt_path_release(t, path);
+    return rc;
+}
+
+int bt_path_touch(struct bt_txn *t, struct bt_tree *tree, struct bt_path *path)
+{
+    for (unsigned level = 0; level < path->depth; level++) {
+        uint64_t before = path->f[level]->pgno;
+        CHECK(bt_page_touch(t, tree, &path->f[level]));
+        if (path->f[level]->pgno == before)
+            continue;
+        if (level == 0)
+            tree->root = path->f[0]->pgno;
+        else
+            branch_set_child(path->f[level - 1]->data, path->idx[level - 1], path->f[level]->pgno);
+    }
+    return 0;
+}
+
+size_t bt_separator(const uint8_t *left, size_t llen, const uint8_t *right, size_t rlen)
+{
+    size_t n = llen < rlen ? llen : rlen, common = 0;
+    while (common < n && left[common] == right[common])
+        common++;
+    /* right[0..common] differs from left at common (or extends it). */
+    return common + 1 <= rlen ? common + 1 : rlen;
+}

@@ -1,0 +1,128 @@
+/*
+ * meta.c — the two meta pages: encoding, validation, and choosing the one
+ * to trust at open.
+ *
+ * The meta of txid t lives in slot t % 2. A meta is valid only if its
+ * magic, version, page size, checksum and fields all hold; a torn or
+ * garbage meta is simply not valid, and open uses the other. Nothing here
+ * writes unless asked by meta_write().
+ */
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/bytes.h"
+#include "common/checksum.h"
+#include "common/error.h"
+#include "common/format.h"
+#include "engine/db.h"
+#include "pager/pager.h"
+
+void meta_encode(const struct meta *m, uint8_t *page)
+{
+    memset(page, 0, m->page_size);
+    st64(page + PH_PGNO, m->txid % 2);
+    st64(page + PH_TXID, m->txid);
+    page[PH_KIND] = PAGE_META;
+    memcpy(page + META_MAGIC, FFDB_MAGIC_BYTES, 8);
+    st32(page + META_VERSION, FORMAT_VERSION);
+    st32(page + META_PAGE_SIZE, m->page_size);
+    st64(page + META_PAGE_COUNT, m->page_count);
+    st64(page + META_FREELIST_ROOT, m->freelist_root);
+    st64(page + META_FREELIST_PAGES, m->freelist_pages);
+    bt_tree_encode(&m->catalog, page + META_CATALOG);
+    st64(page + META_BUCKET_COUNT, m->bucket_count);
+}
+
+static int valid_page_size(uint32_t ps)
+{
+    return ps == 4096 || ps == 8192 || ps == 16384;
+}
+
+int meta_decode(const uint8_t *page, unsigned page_size, uint64_t slot, struct meta *m)
+{
+    if (memcmp(page + META_MAGIC, FFDB_MAGIC_BYTES, 8) != 0)
+        return FFDB_ENOTDB;
+    if (ld32(page + META_PAGE_SIZE) != page_size || !valid_page_size(page_size))
+        return FFDB_CORRUPT;
+    if (!page_verify(page, page_size))
+        return FFDB_CORRUPT;
+    if (ld32(page + META_VERSION) > FORMAT_VERSION)
+        return FFDB_EVERSION;
+    if (ld32(page + META_VERSION) != FORMAT_VERSION || page[PH_KIND] != PAGE_META ||
+        ld64(page + PH_PGNO) != slot || ld64(page + PH_TXID) % 2 != slot)
+        return FFDB_CORRUPT;
+    m->txid = ld64(page + PH_TXID);
+    m->page_size = page_size;
+    m->page_count = ld64(page + META_PAGE_COUNT);
+    m->freelist_root = ld64(page + META_FREELIST_ROOT);
+    m->freelist_pages = ld64(page + META_FREELIST_PAGES);
+    m->bucket_count = ld64(page + META_BUCKET_COUNT);
+    bt_tree_decode(&m->catalog, page + META_CATALOG);
+    if (m->page_count < 2 || m->page_count > (UINT64_MAX / PAGE_SIZE_MAX) ||
+        m->freelist_root >= m->page_count || m->freelist_pages >= m->page_count ||
+        (m->freelist_root == 0) != (m->freelist_pages == 0) || m->catalog.root >= m->page_count ||
+        m->catalog.depth > MAX_TREE_DEPTH || (m->catalog.root == 0) != (m->catalog.depth == 0) ||
+        (m->freelist_root != 0 && m->freelist_root < 2) ||
+        (m->catalog.root != 0 && m->catalog.root < 2))
+        return FFDB_CORRUPT;
+    return 0;
+}
+
+int meta_pick(struct pager *pg, uint64_t file_bytes, struct meta *best)
+{
+    static const unsigned sizes[] = { 4096, 8192, 16384 };
+    uint8_t *buf = mem_alloc_aligned(4096, 2 * PAGE_SIZE_MAX);
+    int found = 0, why = FFDB_ENOTDB;
+
+    if (!buf)
+        return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate meta buffer");
+    for (unsigned s = 0; s < 3; s++) {
+        unsigned ps = sizes[s];
+        long got = pager_read_raw(pg, buf, 2 * (size_t)ps, 0);
+        if (got < 0) {
+            mem_free_aligned(buf);
+            return (int)got;
+        }
+        for (uint64_t slot = 0; slot < 2; slot++) {
+            struct meta m;
+            int rc;
+            if ((uint64_t)got < (slot + 1) * ps)
+                continue;
+            rc = meta_decode(buf + slot * ps, ps, slot, &m);
+            /* A meta naming pages past the end of the file came with a lost
+             * or cut file tail: not one to trust. */
+            if (rc == 0 && m.page_count * ps > file_bytes)
+                rc = FFDB_CORRUPT;
+            if (rc == 0 && (!found || m.txid > best->txid)) {
+                *best = m;
+                found = 1;
+            }
+            /* Remember the most telling reason for "no valid meta". */
+            if (rc == FFDB_EVERSION || (rc == FFDB_CORRUPT && why == FFDB_ENOTDB))
+                why = rc;
+        }
+    }
+    mem_free_aligned(buf);
+    if (found)
+        return 0;
+    if (why == FFDB_EVERSION)
+        return ERR_RAISE(why, 0, "file was written by a newer ffdb format");
+    if (why == FFDB_CORRUPT)
+        return ERR_CORRUPT(0, "both meta pages are damaged or name a truncated file");
+    return ERR_RAISE(FFDB_ENOTDB, 0, "no ffdb meta page found: not an ffdb file");
+}
+
+int meta_write(struct pager *pg, const struct meta *m)
+{
+    uint8_t *page = mem_alloc_aligned(4096, m->page_size);
+    struct pager_page w;
+    int rc;
+    if (!page)
+        return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate meta buffer");
+    meta_encode(m, page);
+    w.pgno = m->txid % 2;
+    w.data = page;
+    rc = pager_write_pages(pg, &w, 1);
+    mem_free_aligned(page);
+    return rc;
+}
