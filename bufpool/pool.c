@@ -189,6 +189,14 @@ static void set_ref(struct frame *f)
         atomic_store_explicit(&f->ref, 1, memory_order_relaxed);
 }
 
+/* Bump a stripe counter; the caller holds the stripe lock, so a plain
+ * load and store suffice (atomic only so counters can be read racily). */
+static void count(_Atomic uint64_t *c)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
 /* Find pgno and pin it. PROBE_BUSY: it is claimed by an evictor or a
  * discard that will finish soon; the caller yields and probes again. */
 static enum probe probe_pin(struct pool *pool, uint64_t pgno, struct frame **out)
@@ -202,8 +210,7 @@ static enum probe probe_pin(struct pool *pool, uint64_t pgno, struct frame **out
     if (f) {
         r = try_pin(f) ? PROBE_PINNED : PROBE_BUSY;
         if (r == PROBE_PINNED) {
-            atomic_store_explicit(&s->hits, atomic_load_explicit(&s->hits, memory_order_relaxed) + 1,
-                                  memory_order_relaxed);
+            count(&s->hits);
             set_ref(f);
             *out = f;
         }
@@ -292,6 +299,7 @@ static enum probe install(struct pool *pool, struct frame *v, uint64_t pgno, uin
         release_excl(v, 0);
         r = try_pin(f) ? PROBE_PINNED : PROBE_BUSY;
         if (r == PROBE_PINNED) {
+            count(&s->hits);
             set_ref(f);
             *out = f;
         }
@@ -302,9 +310,7 @@ static enum probe install(struct pool *pool, struct frame *v, uint64_t pgno, uin
         atomic_store_explicit(&v->ref, 1, memory_order_relaxed);
         v->next = pool->buckets[b];
         pool->buckets[b] = (int32_t)(v - pool->frames);
-        atomic_store_explicit(&s->misses,
-                              atomic_load_explicit(&s->misses, memory_order_relaxed) + 1,
-                              memory_order_relaxed);
+        count(&s->misses);
         release_excl(v, 1);
         *out = v;
         r = PROBE_MISS;

@@ -1,0 +1,678 @@
+/*
+ * test_pool.c — the buffer pool over a real pager on a small file.
+ *
+ * Each test builds a file of sealed leaf pages whose bodies are a pattern
+ * derived from (pgno, version), so a frame holding the wrong page, a stale
+ * version or torn data is caught by check_page(). Covers hit/miss counting,
+ * clock eviction, pins, spills, discard, flush, the verify hook, on-disk
+ * corruption, allocation failures and concurrent readers (with and without
+ * a writer whose dirty pages the readers' misses must spill).
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bufpool/pool.h"
+#include "common/alloc.h"
+#include "common/bytes.h"
+#include "common/error.h"
+#include "common/format.h"
+#include "pager/pager.h"
+
+#define PS          4096u   /* page size of the test files */
+#define BASE        2u      /* first test page (0 and 1 are the metas) */
+#define FILE_PAGES  200u    /* pages BASE .. BASE + FILE_PAGES - 1 exist */
+#define NEW_BASE    1000u   /* pages created through pool_new() */
+
+static char dir_path[64];
+static char file_path[96];
+static struct pager *pg;
+
+/* ---- page contents ------------------------------------------------------- */
+
+static uint64_t pattern(uint64_t pgno, unsigned version, size_t off)
+{
+    return pgno * 0x9E3779B97F4A7C15ull ^ ((uint64_t)version << 40) ^ off;
+}
+
+static void fill_page(uint8_t *p, uint64_t pgno, unsigned version)
+{
+    memset(p, 0, PAGE_HEADER_SIZE);
+    st64(p + PH_PGNO, pgno);
+    st64(p + PH_TXID, 1);
+    p[PH_KIND] = PAGE_LEAF;
+    for (size_t off = PAGE_HEADER_SIZE; off < PS; off += 8)
+        st64(p + off, pattern(pgno, version, off));
+}
+
+static int check_page(const uint8_t *p, uint64_t pgno, unsigned version)
+{
+    if (ld64(p + PH_PGNO) != pgno || p[PH_KIND] != PAGE_LEAF)
+        return 0;
+    for (size_t off = PAGE_HEADER_SIZE; off < PS; off += 8)
+        if (ld64(p + off) != pattern(pgno, version, off))
+            return 0;
+    return 1;
+}
+
+/* Write pages [first, first + count) at version through the pager. */
+static void write_file_pages(uint64_t first, unsigned count, unsigned version)
+{
+    uint8_t *buf = aligned_alloc(4096, (size_t)count * PS);
+    struct pager_page *pages = calloc(count, sizeof(*pages));
+    cr_assert(buf && pages);
+    for (unsigned i = 0; i < count; i++) {
+        pages[i].pgno = first + i;
+        pages[i].data = buf + (size_t)i * PS;
+        fill_page(pages[i].data, first + i, version);
+    }
+    cr_assert_eq(pager_write_pages(pg, pages, count), 0);
+    free(pages);
+    free(buf);
+}
+
+/* Read page pgno straight from the file and check it. */
+static int disk_has(uint64_t pgno, unsigned version)
+{
+    uint8_t *buf = aligned_alloc(4096, PS);
+    int ok = pager_read_page(pg, pgno, buf) == 0 && check_page(buf, pgno, version);
+    free(buf);
+    return ok;
+}
+
+static uint64_t disk_writes(void)
+{
+    struct pager_counters c;
+    pager_counters(pg, &c);
+    return c.page_writes;
+}
+
+static void setup(void)
+{
+    strcpy(dir_path, "/tmp/ffdb-pool-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir_path));
+    snprintf(file_path, sizeof(file_path), "%s/pool.ffdb", dir_path);
+    cr_assert_eq(pager_open(file_path, NULL, FFDB_NODIRECT | FFDB_NOSYNC, &pg), 0);
+    cr_assert_eq(pager_page_size(pg), PS);
+    write_file_pages(BASE, FILE_PAGES, 0);
+}
+
+static void teardown(void)
+{
+    pager_close(pg);
+    pg = NULL;
+    unlink(file_path);
+    rmdir(dir_path);
+}
+
+static struct pool *open_pool(size_t frames, pool_verify_fn verify, void *ctx)
+{
+    struct pool *pool = NULL;
+    cr_assert_eq(pool_open(pg, frames, verify, ctx, &pool), 0);
+    cr_assert_not_null(pool);
+    return pool;
+}
+
+static struct pool_counters counters(struct pool *pool)
+{
+    struct pool_counters c;
+    pool_counters(pool, &c);
+    return c;
+}
+
+/* Get pgno, check it holds version, unpin it. */
+static void get_check(struct pool *pool, uint64_t pgno, unsigned version)
+{
+    struct pool_frame *f = NULL;
+    int rc = pool_get(pool, pgno, &f);
+    cr_assert_eq(rc, 0, "pool_get(%llu) = %d (%s)", (unsigned long long)pgno, rc,
+                 ffdb_strerror(rc));
+    cr_assert_eq(f->pgno, pgno);
+    cr_assert(check_page(f->data, pgno, version), "page %llu has wrong contents",
+              (unsigned long long)pgno);
+    pool_unpin(pool, f);
+}
+
+/* Create pgno through pool_new with contents of version, and unpin it. */
+static void new_page(struct pool *pool, uint64_t pgno, unsigned version)
+{
+    struct pool_frame *f = NULL;
+    cr_assert_eq(pool_new(pool, pgno, &f), 0);
+    cr_assert_eq(f->pgno, pgno);
+    for (size_t i = 0; i < PS; i++)
+        cr_assert_eq(f->data[i], 0, "pool_new data not zeroed");
+    fill_page(f->data, pgno, version);
+    pool_mark_dirty(pool, f);
+    pool_unpin(pool, f);
+}
+
+/* ---- basics ---------------------------------------------------------------- */
+
+TestSuite(pool, .init = setup, .fini = teardown, .timeout = 10);
+
+Test(pool, open_rejects_bad_arguments)
+{
+    struct pool *pool = (struct pool *)1;
+    cr_assert_eq(pool_open(pg, 15, NULL, NULL, &pool), FFDB_EINVAL);
+    cr_assert_null(pool);
+    cr_assert_eq(pool_open(NULL, 64, NULL, NULL, &pool), FFDB_EINVAL);
+}
+
+Test(pool, hits_and_misses_are_counted)
+{
+    struct pool *pool = open_pool(16, NULL, NULL);
+    struct pool_frame *a, *b;
+
+    cr_assert_eq(pool_get(pool, BASE + 5, &a), 0);
+    cr_assert(check_page(a->data, BASE + 5, 0));
+    cr_assert_eq(((uintptr_t)a->data) % 4096, 0, "frame data must be aligned for O_DIRECT");
+    struct pool_counters c = counters(pool);
+    cr_assert_eq(c.frames, 16);
+    cr_assert_eq(c.misses, 1);
+    cr_assert_eq(c.hits, 0);
+    cr_assert_eq(c.pinned, 1);
+
+    cr_assert_eq(pool_get(pool, BASE + 5, &b), 0);   /* pinned twice: same frame */
+    cr_assert_eq(a, b);
+    pool_unpin(pool, a);
+    pool_unpin(pool, b);
+    get_check(pool, BASE + 5, 0);
+    c = counters(pool);
+    cr_assert_eq(c.misses, 1);
+    cr_assert_eq(c.hits, 2);
+    cr_assert_eq(c.pinned, 0);
+    cr_assert_eq(c.evictions, 0);
+    pool_close(pool);
+}
+
+Test(pool, clock_evicts_over_many_pages)
+{
+    struct pool *pool = open_pool(16, NULL, NULL);
+    for (int round = 0; round < 3; round++)
+        for (unsigned i = 0; i < 100; i++)
+            get_check(pool, BASE + i, 0);
+    struct pool_counters c = counters(pool);
+    /* A cyclic scan of 100 pages through 16 frames misses every time. */
+    cr_assert_eq(c.misses + c.hits, 300);
+    cr_assert_geq(c.misses, 300 - 16);
+    cr_assert_eq(c.evictions, c.misses - 16);
+    cr_assert_eq(c.pinned, 0);
+    cr_assert_eq(c.dirty, 0);
+    cr_assert_eq(c.spills, 0);
+
+    /* A working set that fits stays cached. */
+    for (int round = 0; round < 5; round++)
+        for (unsigned i = 0; i < 8; i++)
+            get_check(pool, BASE + 150 + i, 0);
+    struct pool_counters d = counters(pool);
+    cr_assert_eq(d.misses - c.misses, 8);
+    cr_assert_eq(d.hits - c.hits, 32);
+    pool_close(pool);
+}
+
+Test(pool, pinned_frames_are_never_evicted)
+{
+    struct pool *pool = open_pool(16, NULL, NULL);
+    struct pool_frame *f[16], *x = NULL;
+
+    for (unsigned i = 0; i < 16; i++)
+        cr_assert_eq(pool_get(pool, BASE + i, &f[i]), 0);
+    cr_assert_eq(counters(pool).pinned, 16);
+    cr_assert_eq(pool_get(pool, BASE + 100, &x), FFDB_EPOOLFULL);
+    ffdb_error_info info;
+    ffdb_last_error(&info);
+    cr_assert_eq(info.code, FFDB_EPOOLFULL);
+    cr_assert_eq(pool_new(pool, NEW_BASE, &x), FFDB_EPOOLFULL);
+    for (unsigned i = 0; i < 16; i++)
+        cr_assert(check_page(f[i]->data, BASE + i, 0) && f[i]->pgno == BASE + i);
+
+    pool_unpin(pool, f[7]);
+    cr_assert_eq(pool_get(pool, BASE + 100, &x), 0);
+    cr_assert(check_page(x->data, BASE + 100, 0));
+    cr_assert_eq(x, f[7], "the only unpinned frame must be the victim");
+    for (unsigned i = 0; i < 16; i++)
+        if (i != 7)
+            cr_assert(check_page(f[i]->data, BASE + i, 0) && f[i]->pgno == BASE + i);
+    pool_unpin(pool, x);
+    for (unsigned i = 0; i < 16; i++)
+        if (i != 7)
+            pool_unpin(pool, f[i]);
+    cr_assert_eq(counters(pool).pinned, 0);
+    get_check(pool, BASE + 7, 0);
+    pool_close(pool);
+}
+
+/* ---- dirty pages ------------------------------------------------------------ */
+
+Test(pool, dirty_pages_are_spilled_and_read_back)
+{
+    struct pool *pool = open_pool(16, NULL, NULL);
+    uint64_t w0 = disk_writes();
+
+    for (unsigned i = 0; i < 40; i++)
+        new_page(pool, NEW_BASE + i, 3);
+    struct pool_counters c = counters(pool);
+    cr_assert_geq(c.spills, 24, "40 dirty pages in 16 frames: %llu spills",
+                  (unsigned long long)c.spills);
+    cr_assert_eq(c.dirty, 40 - c.spills);
+    cr_assert_eq(disk_writes() - w0, c.spills);
+    cr_assert(disk_has(NEW_BASE, 3), "first created page was spilled to its place");
+
+    for (unsigned i = 0; i < 40; i++)
+        get_check(pool, NEW_BASE + i, 3);
+    /* The writer modifies an existing page: dirty copy wins over the file. */
+    struct pool_frame *f;
+    cr_assert_eq(pool_get(pool, BASE + 9, &f), 0);
+    fill_page(f->data, BASE + 9, 4);
+    pool_mark_dirty(pool, f);
+    pool_unpin(pool, f);
+    for (unsigned i = 0; i < 40; i++)
+        get_check(pool, BASE + 50 + i, 0);
+    cr_assert(disk_has(BASE + 9, 4));
+    get_check(pool, BASE + 9, 4);
+    cr_assert_eq(counters(pool).dirty, 0);
+    pool_close(pool);
+}
+
+Test(pool, new_replaces_a_cached_stale_copy)
+{
+    struct pool *pool = open_pool(16, NULL, NULL);
+    struct pool_frame *a, *b;
+
+    cr_assert_eq(pool_get(pool, BASE + 3, &a), 0);
+    pool_unpin(pool, a);
+    cr_assert_eq(pool_new(pool, BASE + 3, &b), 0);
+    cr_assert_eq(a, b, "the cached frame is reused");
+    for (size_t i = 0; i < PS; i++)
+        cr_assert_eq(b->data[i], 0);
+    fill_page(b->data, BASE + 3, 8);
+    pool_unpin(pool, b);
+    cr_assert_eq(counters(pool).dirty, 1);
+    get_check(pool, BASE + 3, 8);
+    pool_close(pool);
+}
+
+Test(pool, discarded_dirty_pages_are_never_written)
+{
+    struct pool *pool = open_pool(16, NULL, NULL);
+    uint64_t w0 = disk_writes();
+
+    new_page(pool, BASE + 20, 6);          /* overwrite an existing page... */
+    pool_discard(pool, BASE + 20);         /* ...then change our mind */
+    pool_discard(pool, BASE + 21);         /* not cached: nothing happens */
+    cr_assert_eq(counters(pool).dirty, 0);
+    for (unsigned i = 0; i < 100; i++)     /* churn every frame */
+        get_check(pool, BASE + 60 + i, 0);
+    cr_assert_eq(disk_writes(), w0);
+    get_check(pool, BASE + 20, 0);         /* the old version is still there */
+
+    /* Abort: every dirty frame is dropped unwritten. */
+    for (unsigned i = 0; i < 10; i++)
+        new_page(pool, BASE + 30 + i, 7);
+    cr_assert_eq(counters(pool).dirty, 10);
+    pool_discard_dirty(pool);
+    cr_assert_eq(counters(pool).dirty, 0);
+    for (unsigned i = 0; i < 100; i++)
+        get_check(pool, BASE + 60 + i, 0);
+    cr_assert_eq(disk_writes(), w0);
+    for (unsigned i = 0; i < 10; i++)
+        get_check(pool, BASE + 30 + i, 0);
+    cr_assert_eq(counters(pool).spills, 0);
+    pool_close(pool);
+}
+
+Test(pool, flush_range_writes_dirty_pages)
+{
+    struct pool *pool = open_pool(64, NULL, NULL);
+    uint64_t w0 = disk_writes();
+
+    for (unsigned i = 0; i < 30; i++)
+        new_page(pool, BASE + 10 + i, 9);  /* 30 dirty in [12, 42) */
+    new_page(pool, BASE + 100, 9);          /* one outside the range */
+    get_check(pool, BASE + 45, 0);          /* a clean one inside */
+    cr_assert_eq(counters(pool).dirty, 31);
+
+    cr_assert_eq(pool_flush_range(pool, BASE, 60), 0);
+    cr_assert_eq(disk_writes() - w0, 30);
+    struct pool_counters c = counters(pool);
+    cr_assert_eq(c.dirty, 1);
+    cr_assert_eq(c.pinned, 0);
+    for (unsigned i = 0; i < 30; i++)
+        cr_assert(disk_has(BASE + 10 + i, 9));
+    cr_assert(disk_has(BASE + 100, 0));
+    cr_assert_eq(pool_flush_range(pool, BASE, 60), 0);  /* nothing left there */
+    cr_assert_eq(disk_writes() - w0, 30);
+
+    /* A huge range walks the frames instead of every page number. */
+    cr_assert_eq(pool_flush_range(pool, 0, UINT64_MAX), 0);
+    cr_assert_eq(disk_writes() - w0, 31);
+    cr_assert(disk_has(BASE + 100, 9));
+    cr_assert_eq(counters(pool).dirty, 0);
+    for (unsigned i = 0; i < 30; i++)
+        get_check(pool, BASE + 10 + i, 9);
+    pool_close(pool);
+}
+
+/* ---- failed loads ----------------------------------------------------------- */
+
+struct verify_ctx {
+    uint64_t bad_pgno;
+    atomic_int reject;                /* reject bad_pgno while set */
+    atomic_int calls;                 /* calls for bad_pgno */
+    int delay_ms;
+};
+
+static int verify_hook(void *arg, const uint8_t *page, uint64_t pgno)
+{
+    struct verify_ctx *v = arg;
+    if (ld64(page + PH_PGNO) != pgno)
+        return ERR_CORRUPT(pgno, "hook: wrong pgno");
+    if (pgno != v->bad_pgno)
+        return 0;
+    atomic_fetch_add(&v->calls, 1);
+    if (v->delay_ms) {
+        struct timespec ts = { 0, v->delay_ms * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    return atomic_load(&v->reject) ? ERR_CORRUPT(pgno, "hook: rejected") : 0;
+}
+
+Test(pool, verify_hook_rejection_is_returned_and_retried)
+{
+    struct verify_ctx v = { .bad_pgno = BASE + 4, .reject = 1 };
+    struct pool *pool = open_pool(16, verify_hook, &v);
+    struct pool_frame *f = NULL;
+
+    cr_assert_eq(pool_get(pool, BASE + 4, &f), FFDB_CORRUPT);
+    ffdb_error_info info;
+    ffdb_last_error(&info);
+    cr_assert_eq(info.pgno, BASE + 4);
+    cr_assert_eq(counters(pool).pinned, 0);
+    cr_assert_eq(pool_get(pool, BASE + 4, &f), FFDB_CORRUPT);   /* not cached as bad */
+    cr_assert_eq(atomic_load(&v.calls), 2);
+    get_check(pool, BASE + 5, 0);
+
+    atomic_store(&v.reject, 0);
+    get_check(pool, BASE + 4, 0);
+    get_check(pool, BASE + 4, 0);
+    cr_assert_eq(atomic_load(&v.calls), 3, "verified once per read from disk");
+    cr_assert_eq(counters(pool).pinned, 0);
+    /* Failed frames are reusable: a full sweep still works. */
+    for (unsigned i = 0; i < 40; i++)
+        get_check(pool, BASE + 20 + i, 0);
+    pool_close(pool);
+}
+
+Test(pool, corrupt_page_on_disk_is_reported)
+{
+    struct pool *pool = open_pool(16, NULL, NULL);
+    struct pool_frame *f = NULL;
+    int fd = open(file_path, O_WRONLY);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(pwrite(fd, "X", 1, (off_t)(BASE + 12) * PS + 700), 1);
+    close(fd);
+
+    cr_assert_eq(pool_get(pool, BASE + 12, &f), FFDB_CORRUPT);
+    ffdb_error_info info;
+    ffdb_last_error(&info);
+    cr_assert_eq(info.code, FFDB_CORRUPT);
+    cr_assert_eq(info.pgno, BASE + 12);
+    cr_assert_eq(pool_get(pool, BASE + 12, &f), FFDB_CORRUPT);
+    cr_assert_eq(counters(pool).pinned, 0);
+    get_check(pool, BASE + 13, 0);
+    /* A page past the end of the file is corrupt too, never a crash. */
+    cr_assert_eq(pool_get(pool, 100000, &f), FFDB_CORRUPT);
+    pool_close(pool);
+}
+
+Test(pool, allocation_failures_leak_nothing)
+{
+    long live = mem_live();
+    int failures = 0;
+    for (long n = 1; n < 20; n++) {
+        struct pool *pool = NULL;
+        mem_fail_after(n);
+        int rc = pool_open(pg, 32, NULL, NULL, &pool);
+        int pending = mem_fail_pending();
+        mem_fail_after(0);
+        if (rc == 0) {
+            cr_assert(pending, "pool_open succeeded although allocation %ld failed", n);
+            get_check(pool, BASE, 0);
+            pool_close(pool);
+            break;
+        }
+        failures++;
+        cr_assert_eq(rc, FFDB_ENOMEM);
+        cr_assert_null(pool);
+        cr_assert_eq(mem_live(), live, "leak after failing allocation %ld", n);
+    }
+    cr_assert_geq(failures, 2);
+    cr_assert_eq(mem_live(), live);
+}
+
+/* ---- concurrency ------------------------------------------------------------ */
+
+#define THREADS        4
+#define OPS_PER_THREAD 20000
+#define RUN_NS         800000000ll
+
+struct worker {
+    struct pool *pool;
+    pthread_barrier_t *start;
+    unsigned seed;
+    long ops;
+    int errors;
+    int first_rc;
+};
+
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+static void *reader_main(void *arg)
+{
+    struct worker *w = arg;
+    pthread_barrier_wait(w->start);
+    long long deadline = now_ns() + RUN_NS;
+    for (w->ops = 0; w->ops < OPS_PER_THREAD; w->ops++) {
+        if (w->ops % 128 == 0 && now_ns() > deadline)
+            break;
+        uint64_t pgno = BASE + rand_r(&w->seed) % FILE_PAGES;
+        struct pool_frame *a, *b = NULL;
+        int rc = pool_get(w->pool, pgno, &a);
+        if (rc == 0 && w->ops % 3 == 0) {   /* sometimes hold two pages */
+            rc = pool_get(w->pool, BASE + rand_r(&w->seed) % FILE_PAGES, &b);
+            if (rc < 0) {
+                pool_unpin(w->pool, a);
+                b = NULL;
+            }
+        }
+        if (rc < 0) {
+            if (!w->errors++)
+                w->first_rc = rc;
+            continue;
+        }
+        if (a->pgno != pgno || !check_page(a->data, pgno, 0) ||
+            (b && !check_page(b->data, b->pgno, 0)))
+            w->errors++;
+        if (b)
+            pool_unpin(w->pool, b);
+        pool_unpin(w->pool, a);
+    }
+    return NULL;
+}
+
+static void run_readers(struct pool *pool, struct worker *w, pthread_t *t, pthread_barrier_t *b)
+{
+    for (int i = 0; i < THREADS; i++) {
+        w[i] = (struct worker){ .pool = pool, .start = b, .seed = 12345u + 77u * (unsigned)i };
+        cr_assert_eq(pthread_create(&t[i], NULL, reader_main, &w[i]), 0);
+    }
+}
+
+static void join_readers(struct worker *w, pthread_t *t)
+{
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        cr_expect_eq(w[i].errors, 0, "reader %d: %d errors, first %d (%s)", i, w[i].errors,
+                     w[i].first_rc, ffdb_strerror(w[i].first_rc));
+        cr_expect_gt(w[i].ops, 100);
+    }
+}
+
+TestSuite(pool_concurrency, .init = setup, .fini = teardown, .timeout = 20);
+
+Test(pool_concurrency, readers_see_the_right_pages)
+{
+    struct pool *pool = open_pool(16, NULL, NULL);
+    struct worker w[THREADS];
+    pthread_t t[THREADS];
+    pthread_barrier_t start;
+
+    pthread_barrier_init(&start, NULL, THREADS);
+    run_readers(pool, w, t, &start);
+    join_readers(w, t);
+    pthread_barrier_destroy(&start);
+    struct pool_counters c = counters(pool);
+    cr_assert_eq(c.pinned, 0);
+    cr_assert_gt(c.misses, 100);
+    long ops = 0;
+    for (int i = 0; i < THREADS; i++)
+        ops += w[i].ops + (w[i].ops + 2) / 3;
+    cr_assert_eq((long)(c.hits + c.misses), ops);
+    /* The cache still works afterwards. */
+    for (unsigned i = 0; i < FILE_PAGES; i++)
+        get_check(pool, BASE + i, 0);
+    pool_close(pool);
+}
+
+/* The writer creates more dirty pages than the pool holds while readers
+ * churn: reader misses spill the writer's pages, which read back intact. */
+Test(pool_concurrency, readers_spill_the_writers_pages)
+{
+    struct pool *pool = open_pool(16, NULL, NULL);
+    struct worker w[THREADS];
+    pthread_t t[THREADS];
+    pthread_barrier_t start;
+    enum { CREATED = 64 };
+
+    pthread_barrier_init(&start, NULL, THREADS + 1);
+    run_readers(pool, w, t, &start);
+    pthread_barrier_wait(&start);
+    for (int round = 0; round < 3; round++) {
+        for (unsigned i = 0; i < CREATED; i++) {
+            struct pool_frame *f;
+            int rc = pool_new(pool, NEW_BASE + i, &f);
+            cr_assert_eq(rc, 0, "pool_new: %s", ffdb_strerror(rc));
+            fill_page(f->data, NEW_BASE + i, 10 + round);
+            pool_mark_dirty(pool, f);
+            pool_unpin(pool, f);
+        }
+        for (unsigned i = 0; i < CREATED; i++)
+            get_check(pool, NEW_BASE + i, 10 + round);
+        if (round == 1)
+            cr_assert_eq(pool_flush_range(pool, NEW_BASE, CREATED), 0);
+        else if (round == 2)
+            pool_discard_dirty(pool);
+        for (unsigned i = 0; i < CREATED; i += 7)
+            pool_discard(pool, NEW_BASE + i);
+    }
+    join_readers(w, t);
+    pthread_barrier_destroy(&start);
+    struct pool_counters c = counters(pool);
+    cr_assert_eq(c.pinned, 0);
+    cr_assert_eq(c.dirty, 0);
+    cr_assert_geq(c.spills, 2 * (CREATED - 16));
+    for (unsigned i = 0; i < CREATED; i++)
+        cr_assert(disk_has(NEW_BASE + i, 11) || disk_has(NEW_BASE + i, 12));
+    pool_close(pool);
+}
+
+struct same_page {
+    struct pool *pool;
+    pthread_barrier_t *start;
+    uint64_t pgno;
+    int rc;
+    struct pool_frame *frame;
+};
+
+static void *same_page_main(void *arg)
+{
+    struct same_page *s = arg;
+    pthread_barrier_wait(s->start);
+    s->rc = pool_get(s->pool, s->pgno, &s->frame);
+    return NULL;
+}
+
+static void get_same_page_together(struct pool *pool, uint64_t pgno, struct same_page *s)
+{
+    pthread_t t[THREADS];
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, THREADS);
+    for (int i = 0; i < THREADS; i++) {
+        s[i] = (struct same_page){ .pool = pool, .start = &start, .pgno = pgno };
+        cr_assert_eq(pthread_create(&t[i], NULL, same_page_main, &s[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&start);
+}
+
+Test(pool_concurrency, concurrent_misses_of_one_page_read_it_once)
+{
+    struct verify_ctx v = { .bad_pgno = BASE + 40, .delay_ms = 50 };
+    struct pool *pool = open_pool(16, verify_hook, &v);
+    struct same_page s[THREADS];
+
+    get_same_page_together(pool, BASE + 40, s);
+    cr_assert_eq(atomic_load(&v.calls), 1, "one read for %d threads", THREADS);
+    for (int i = 0; i < THREADS; i++) {
+        cr_assert_eq(s[i].rc, 0);
+        cr_assert_eq(s[i].frame, s[0].frame);
+        cr_assert(check_page(s[i].frame->data, BASE + 40, 0));
+    }
+    cr_assert_eq(counters(pool).pinned, 1);
+    for (int i = 0; i < THREADS; i++)
+        pool_unpin(pool, s[i].frame);
+
+    /* Races between misses are widest when every victim must be spilled
+     * first: each thread then claims its own victim, and all but one must
+     * find the page already installed (P2) and wait for that load. */
+    v.delay_ms = 2;
+    for (unsigned round = 0; round < 20; round++) {
+        for (unsigned i = 0; i < 16; i++)
+            new_page(pool, NEW_BASE + i, round);
+        v.bad_pgno = BASE + 100 + round;
+        atomic_store(&v.calls, 0);
+        get_same_page_together(pool, v.bad_pgno, s);
+        cr_assert_eq(atomic_load(&v.calls), 1, "round %u: page read %d times", round,
+                     atomic_load(&v.calls));
+        for (int i = 0; i < THREADS; i++) {
+            cr_assert_eq(s[i].rc, 0);
+            cr_assert_eq(s[i].frame, s[0].frame);
+            pool_unpin(pool, s[i].frame);
+        }
+    }
+
+    /* A failing load fails every waiter with the same code. */
+    v.bad_pgno = BASE + 41;
+    atomic_store(&v.calls, 0);
+    atomic_store(&v.reject, 1);
+    get_same_page_together(pool, BASE + 41, s);
+    cr_assert_geq(atomic_load(&v.calls), 1);
+    for (int i = 0; i < THREADS; i++)
+        cr_assert_eq(s[i].rc, FFDB_CORRUPT);
+    cr_assert_eq(counters(pool).pinned, 0);
+    atomic_store(&v.reject, 0);
+    get_check(pool, BASE + 41, 0);
+    pool_close(pool);
+}
