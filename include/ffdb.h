@@ -102,8 +102,13 @@ typedef struct ffdb_io {
      * exclusive for writers, shared with FFDB_RDONLY; FFDB_ELOCKED if held. */
     int  (*open)(const struct ffdb_io *io, const char *path, unsigned flags,
                  ffdb_file **file, unsigned *caps);
+    /* Fill buf with the len bytes at offset. Bytes past the end of the file
+     * read as zeros and are not an error: the caller knows the file size
+     * (size()) and decides what is past the end. */
     int  (*read)(ffdb_file *f, void *buf, size_t len, uint64_t offset);
-    /* Write a batch of runs; returns only when every byte was handed to the OS. */
+    /* Write a batch of runs (they do not overlap), extending the file as
+     * needed; returns only when every byte was handed to the OS and no
+     * buffer is in use any more. */
     int  (*write)(ffdb_file *f, const ffdb_io_write *runs, size_t run_count);
     /* Make every write completed before the call durable. full != 0 also
      * makes the file size durable (fsync instead of fdatasync). */
@@ -236,7 +241,7 @@ typedef struct ffdb_bucket_stat {
     double   fill;             /* used bytes / capacity of branch and leaf pages, 0..1 */
 } ffdb_bucket_stat;
 /* Walks the bucket's tree (reads every branch and leaf page). */
-int  ffdb_bucket_stat(ffdb_bucket *, ffdb_bucket_stat *st);
+int  ffdb_stat_bucket(ffdb_bucket *, ffdb_bucket_stat *st);
 
 /* ---- Consistency check ------------------------------------------------------ */
 typedef struct ffdb_check_result {

@@ -46,7 +46,7 @@ struct ffdb_file {
     int fd;
     unsigned flags;        /* FFDB_* open flags */
     atomic_int direct;     /* O_DIRECT still set on fd */
-    int ring_ok;           /* ring is initialised and usable (under ring_lock) */
+    atomic_int ring_ok;    /* ring initialised and usable; cleared under ring_lock */
     pthread_mutex_t ring_lock;
     struct io_uring ring;
 };
@@ -173,7 +173,7 @@ static void ring_setup(ffdb_file *f)
     if (f->flags & (FFDB_NOURING | FFDB_RDONLY))
         return;
     if (io_uring_queue_init(RING_DEPTH, &f->ring, 0) == 0)
-        f->ring_ok = 1;
+        atomic_store(&f->ring_ok, 1);
 }
 
 static int posix_open(const ffdb_io *io, const char *path, unsigned flags, ffdb_file **out,
@@ -204,7 +204,7 @@ static int posix_open(const ffdb_io *io, const char *path, unsigned flags, ffdb_
     }
     pthread_mutex_init(&f->ring_lock, NULL);
     ring_setup(f);
-    *caps = (direct ? FFDB_IO_DIRECT : 0u) | (f->ring_ok ? FFDB_IO_URING : 0u);
+    *caps = (direct ? FFDB_IO_DIRECT : 0u) | (atomic_load(&f->ring_ok) ? FFDB_IO_URING : 0u);
     *out = f;
     return 0;
 }
@@ -213,7 +213,7 @@ static void posix_close(ffdb_file *f)
 {
     if (!f)
         return;
-    if (f->ring_ok)
+    if (atomic_load(&f->ring_ok))
         io_uring_queue_exit(&f->ring);
     pthread_mutex_destroy(&f->ring_lock);
     close(f->fd); /* also releases the flock */
@@ -315,8 +315,8 @@ static int ring_retryable(int e)
  * use pwritev. Called with ring_lock held and nothing in flight. */
 static void ring_abandon(ffdb_file *f)
 {
+    atomic_store(&f->ring_ok, 0);
     io_uring_queue_exit(&f->ring);
-    f->ring_ok = 0;
 }
 
 /* Queue one writev SQE per run; runs the ring cannot take are marked for
@@ -340,26 +340,30 @@ static unsigned ring_queue(ffdb_file *f, const ffdb_io_write *runs, unsigned n, 
     return queued;
 }
 
-/* Reap exactly count completions into done/err (indexed by run). */
+/* Reap exactly count completions into done/err (indexed by run), waiting
+ * for all that are still owed in one call each round. */
 static int ring_reap(ffdb_file *f, unsigned count, unsigned n, size_t *done, int *err)
 {
     while (count > 0) {
         struct io_uring_cqe *cqe;
-        uint64_t idx;
-        int w = io_uring_wait_cqe(&f->ring, &cqe);
+        unsigned head, seen = 0;
+        int w = io_uring_wait_cqe_nr(&f->ring, &cqe, count);
         if (w == -EINTR)
             continue;
         if (w < 0)
             return raise_errno(-w, "io_uring_wait_cqe");
-        idx = io_uring_cqe_get_data64(cqe);
-        if (idx < n) {
-            if (cqe->res < 0)
+        io_uring_for_each_cqe(&f->ring, head, cqe)
+        {
+            uint64_t idx = io_uring_cqe_get_data64(cqe);
+            if (idx < n && cqe->res < 0)
                 err[idx] = -cqe->res;
-            else
+            else if (idx < n)
                 done[idx] = (size_t)cqe->res;
+            if (++seen == count)
+                break;
         }
-        io_uring_cqe_seen(&f->ring, cqe);
-        count--;
+        io_uring_cq_advance(&f->ring, seen);
+        count -= seen;
     }
     return 0;
 }
@@ -405,9 +409,9 @@ static int posix_write(ffdb_file *f, const ffdb_io_write *runs, size_t run_count
     size_t i = 0;
     int rc = 0;
 
-    if (f->ring_ok) {
+    if (atomic_load(&f->ring_ok)) {
         pthread_mutex_lock(&f->ring_lock);
-        while (rc == 0 && i < run_count && f->ring_ok) {
+        while (rc == 0 && i < run_count && atomic_load(&f->ring_ok)) {
             unsigned n = run_count - i < RING_DEPTH ? (unsigned)(run_count - i) : RING_DEPTH;
             rc = ring_write_chunk(f, runs + i, n);
             i += n;

@@ -55,19 +55,27 @@ int  pager_read_run(struct pager *pg, uint64_t pgno, size_t count, void *buf);
 
 /* Seal (checksum) and write pages, in any order; adjacent page numbers are
  * coalesced into one vectored write and the whole batch goes to the backend
- * in one call (io_uring when available). Grows the file as needed. */
+ * in one call (io_uring when available). Grows the file as needed.
+ * Sealing writes the checksum field of each page's data; the pages array
+ * itself is not reordered. A page number given twice is FFDB_EINVAL.
+ * Errors: FFDB_EIO, FFDB_ENOSPC (the pager stays usable), FFDB_ENOMEM,
+ * FFDB_EREADONLY, FFDB_EFAILED. */
 int  pager_write_pages(struct pager *pg, struct pager_page *pages, size_t count);
 /* Seal and write count consecutive pages held back to back in buf. */
 int  pager_write_run(struct pager *pg, uint64_t pgno, size_t count, void *buf);
 
 /* Make all completed writes durable: fdatasync, or fsync if the file size
- * changed since the last sync (or full != 0). No-op with FFDB_NOSYNC. */
+ * changed since the last sync (or full != 0). No-op with FFDB_NOSYNC or
+ * FFDB_RDONLY. On failure the backend's code (FFDB_EIO, ...) is returned
+ * once and the pager is failed from then on (pager_failed() returns that
+ * code; writes, syncs, reserve and truncate return FFDB_EFAILED). */
 int  pager_sync(struct pager *pg, int full);
 
 /* Size of the file in whole pages. */
 int  pager_file_pages(struct pager *pg, uint64_t *pages);
 /* Make the file at least pages long. Grows in chunks (an eighth of the file,
- * at least 256 KiB, at most 64 MiB) so most commits do not change its size. */
+ * at least 256 KiB, at most 64 MiB, added to the current size; more if pages
+ * needs more) so most commits do not change its size. */
 int  pager_reserve(struct pager *pg, uint64_t pages);
 /* Shrink the file to pages (used after the tail of the file became free). */
 int  pager_truncate(struct pager *pg, uint64_t pages);
