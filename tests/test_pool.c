@@ -24,14 +24,14 @@
 #include "common/error.h"
 #include "common/format.h"
 #include "pager/pager.h"
+#include "testing/io_mem.h"
 
 #define PS          4096u   /* page size of the test files */
 #define BASE        2u      /* first test page (0 and 1 are the metas) */
 #define FILE_PAGES  200u    /* pages BASE .. BASE + FILE_PAGES - 1 exist */
 #define NEW_BASE    1000u   /* pages created through pool_new() */
 
-static char dir_path[64];
-static char file_path[96];
+static struct io_mem *disk;
 static struct pager *pg;
 
 /* ---- page contents ------------------------------------------------------- */
@@ -93,12 +93,13 @@ static uint64_t disk_writes(void)
     return c.page_writes;
 }
 
+/* Every test runs over an in-memory disk (io_mem): fast, checks buffer
+ * alignment like O_DIRECT does, and can inject write failures. */
 static void setup(void)
 {
-    strcpy(dir_path, "/tmp/ffdb-pool-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir_path));
-    snprintf(file_path, sizeof(file_path), "%s/pool.ffdb", dir_path);
-    cr_assert_eq(pager_open(file_path, NULL, FFDB_NODIRECT | FFDB_NOSYNC, &pg), 0);
+    disk = io_mem_create();
+    cr_assert_not_null(disk);
+    cr_assert_eq(pager_open("pool.ffdb", io_mem_io(disk), 0, &pg), 0);
     cr_assert_eq(pager_page_size(pg), PS);
     write_file_pages(BASE, FILE_PAGES, 0);
 }
@@ -107,8 +108,8 @@ static void teardown(void)
 {
     pager_close(pg);
     pg = NULL;
-    unlink(file_path);
-    rmdir(dir_path);
+    io_mem_destroy(disk);
+    disk = NULL;
 }
 
 static struct pool *open_pool(size_t frames, pool_verify_fn verify, void *ctx)
@@ -359,6 +360,40 @@ Test(pool, flush_range_writes_dirty_pages)
     pool_close(pool);
 }
 
+Test(pool, failed_spill_keeps_the_page_dirty)
+{
+    struct pool *pool = open_pool(16, NULL, NULL);
+    struct pool_frame *f = NULL;
+
+    for (unsigned i = 0; i < 16; i++)
+        new_page(pool, NEW_BASE + i, 2);   /* every frame dirty */
+    io_mem_fail(disk, IO_MEM_WRITE, 1, FFDB_EIO, 0);
+    cr_assert_eq(pool_get(pool, BASE + 1, &f), FFDB_EIO);
+    struct pool_counters c = counters(pool);
+    cr_assert_eq(c.dirty, 16, "the victim went back dirty");
+    cr_assert_eq(c.pinned, 0);
+    cr_assert_eq(c.spills, 0);
+    for (unsigned i = 0; i < 16; i++)    /* all still cached: hits, no I/O */
+        get_check(pool, NEW_BASE + i, 2);
+    cr_assert_eq(counters(pool).misses, 16);
+
+    io_mem_fail(disk, IO_MEM_WRITE, 1, FFDB_ENOSPC, 1);
+    cr_assert_eq(pool_new(pool, NEW_BASE + 16, &f), FFDB_ENOSPC);
+    cr_assert_eq(pool_flush_range(pool, NEW_BASE, 16), FFDB_ENOSPC);
+    c = counters(pool);
+    cr_assert_eq(c.dirty, 16, "a failed flush leaves the pages dirty");
+    cr_assert_eq(c.pinned, 0);
+
+    io_mem_clear_faults(disk);
+    get_check(pool, BASE + 1, 0);          /* spills one */
+    cr_assert_eq(counters(pool).spills, 1);
+    cr_assert_eq(pool_flush_range(pool, NEW_BASE, 16), 0);
+    cr_assert_eq(counters(pool).dirty, 0);
+    for (unsigned i = 0; i < 16; i++)
+        cr_assert(disk_has(NEW_BASE + i, 2));
+    pool_close(pool);
+}
+
 /* ---- failed loads ----------------------------------------------------------- */
 
 struct verify_ctx {
@@ -413,10 +448,7 @@ Test(pool, corrupt_page_on_disk_is_reported)
 {
     struct pool *pool = open_pool(16, NULL, NULL);
     struct pool_frame *f = NULL;
-    int fd = open(file_path, O_WRONLY);
-    cr_assert_geq(fd, 0);
-    cr_assert_eq(pwrite(fd, "X", 1, (off_t)(BASE + 12) * PS + 700), 1);
-    close(fd);
+    cr_assert_eq(io_mem_patch(disk, (uint64_t)(BASE + 12) * PS + 700, "X", 1), 0);
 
     cr_assert_eq(pool_get(pool, BASE + 12, &f), FFDB_CORRUPT);
     ffdb_error_info info;
@@ -674,5 +706,51 @@ Test(pool_concurrency, concurrent_misses_of_one_page_read_it_once)
     cr_assert_eq(counters(pool).pinned, 0);
     atomic_store(&v.reject, 0);
     get_check(pool, BASE + 41, 0);
+    pool_close(pool);
+}
+
+/* ---- over a real file --------------------------------------------------------- */
+
+static char dir_path[64];
+static char file_path[96];
+
+static void setup_file(void)
+{
+    strcpy(dir_path, "/tmp/ffdb-pool-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir_path));
+    snprintf(file_path, sizeof(file_path), "%s/pool.ffdb", dir_path);
+    cr_assert_eq(pager_open(file_path, NULL, FFDB_NODIRECT | FFDB_NOSYNC, &pg), 0);
+    write_file_pages(BASE, FILE_PAGES, 0);
+}
+
+static void teardown_file(void)
+{
+    pager_close(pg);
+    pg = NULL;
+    unlink(file_path);
+    rmdir(dir_path);
+}
+
+TestSuite(pool_file, .init = setup_file, .fini = teardown_file, .timeout = 10);
+
+Test(pool_file, evicts_spills_and_detects_corruption)
+{
+    struct pool *pool = open_pool(16, NULL, NULL);
+    struct pool_frame *f;
+
+    for (unsigned i = 0; i < 32; i++)
+        new_page(pool, NEW_BASE + i, 1);
+    for (unsigned i = 0; i < 100; i++)
+        get_check(pool, BASE + i, 0);
+    for (unsigned i = 0; i < 32; i++)
+        get_check(pool, NEW_BASE + i, 1);
+    cr_assert_geq(counters(pool).spills, 16);
+
+    int fd = open(file_path, O_WRONLY);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(pwrite(fd, "X", 1, (off_t)(BASE + 150) * PS + 99), 1);
+    close(fd);
+    cr_assert_eq(pool_get(pool, BASE + 150, &f), FFDB_CORRUPT);
+    cr_assert_eq(counters(pool).pinned, 0);
     pool_close(pool);
 }
