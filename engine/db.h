@@ -116,6 +116,10 @@ int  meta_pick(struct pager *pg, uint64_t file_bytes, struct meta *m);
 /* Write m into slot m->txid % 2 (unsynced). */
 int  meta_write(struct pager *pg, const struct meta *m);
 
+/* db.c: refresh the committed free-page figures (caller holds meta_lock
+ * or is the only thread). */
+void db_count_free(ffdb *db);
+
 /* txn.c */
 void txn_free_handles(ffdb_txn *txn);
 

@@ -1,0 +1,182 @@
+/*
+ * db.c — opening, creating and closing a database handle.
+ *
+ * Open never writes to an existing file: it reads both metas, picks the
+ * newest valid one, loads that commit's freelist and sets up the buffer
+ * pool. Only a missing or empty file is initialised (two meta pages, then
+ * a full sync, with the directory synced by the I/O backend).
+ */
+#include <string.h>
+
+#include "bufpool/pool.h"
+#include "common/alloc.h"
+#include "common/error.h"
+#include "engine/db.h"
+#include "freelist/freelist.h"
+#include "pager/pager.h"
+
+#define DEFAULT_BUFFER_PAGES 1024u
+#define MIN_BUFFER_PAGES 16u
+#define KNOWN_FLAGS (FFDB_RDONLY | FFDB_NOSYNC | FFDB_NODIRECT | FFDB_NOURING | FFDB_NOCREATE)
+
+static int check_options(const ffdb_options *opt, ffdb_options *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (opt)
+        *out = *opt;
+    if (out->buffer_pages == 0)
+        out->buffer_pages = DEFAULT_BUFFER_PAGES;
+    if (out->page_size == 0)
+        out->page_size = PAGE_SIZE_DEFAULT;
+    if (out->buffer_pages < MIN_BUFFER_PAGES || out->buffer_pages > (1u << 30))
+        return ERR_RAISE(FFDB_EINVAL, PGNO_NONE, "buffer_pages must be 0 or %u..2^30",
+                         MIN_BUFFER_PAGES);
+    if (out->page_size != 4096 && out->page_size != 8192 && out->page_size != 16384)
+        return ERR_RAISE(FFDB_EINVAL, PGNO_NONE, "page_size must be 4096, 8192 or 16384");
+    if (out->flags & ~KNOWN_FLAGS)
+        return ERR_RAISE(FFDB_EINVAL, PGNO_NONE, "unknown flags 0x%x", out->flags & ~KNOWN_FLAGS);
+    return 0;
+}
+
+/* Write the first commit (txid 0, empty) of a new file. */
+static int create_file(ffdb *db, unsigned page_size)
+{
+    struct meta m;
+    uint8_t *zero;
+    struct pager_page w;
+    int rc;
+
+    memset(&m, 0, sizeof(m));
+    m.page_size = page_size;
+    m.page_count = 2;
+    pager_set_page_size(db->pager, page_size);
+    /* Slot 1 holds no meta yet: a sealed page of zeros is simply invalid. */
+    zero = mem_alloc_aligned(4096, page_size);
+    if (!zero)
+        return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate a page");
+    memset(zero, 0, page_size);
+    w.pgno = 1;
+    w.data = zero;
+    rc = pager_write_pages(db->pager, &w, 1);
+    mem_free_aligned(zero);
+    if (rc == 0)
+        rc = meta_write(db->pager, &m);
+    if (rc == 0)
+        rc = pager_sync(db->pager, 1);
+    if (rc == 0)
+        db->meta = m;
+    return rc;
+}
+
+static int load_file(ffdb *db, const ffdb_options *opt)
+{
+    uint64_t pages;
+    int rc;
+
+    CHECK(pager_file_pages(db->pager, &pages)); /* in PAGE_SIZE_MIN units until the size is known */
+    if (pages == 0) {
+        if (opt->flags & FFDB_RDONLY)
+            return ERR_RAISE(FFDB_ENOTDB, 0, "the file is empty");
+        CHECK(create_file(db, opt->page_size));
+    } else {
+        CHECK(meta_pick(db->pager, pages * PAGE_SIZE_MIN, &db->meta));
+        pager_set_page_size(db->pager, db->meta.page_size);
+    }
+    db->page_size = db->meta.page_size;
+    rc = fl_load(db->pager, db->meta.freelist_root, db->meta.freelist_pages, db->meta.page_count,
+                 db->meta.txid, &db->fl);
+    return rc;
+}
+
+void db_count_free(ffdb *db)
+{
+    struct fl_counts c;
+    fl_counts(db->fl, &c);
+    db->stat_free = c.reusable + c.pending;
+    db->stat_pending = c.pending;
+    db->stat_freelist_pages = db->meta.freelist_pages;
+}
+
+int ffdb_open(const char *path, const ffdb_options *opt_in, ffdb **out)
+{
+    ffdb_options opt;
+    ffdb *db;
+    int rc;
+
+    if (!path || !out)
+        return ERR_RAISE(FFDB_EINVAL, PGNO_NONE, "path and db must not be NULL");
+    *out = NULL;
+    CHECK(check_options(opt_in, &opt));
+    db = mem_calloc(1, sizeof(*db));
+    if (!db)
+        return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate the handle");
+    db->flags = opt.flags;
+    pthread_mutex_init(&db->write_lock, NULL);
+    pthread_mutex_init(&db->meta_lock, NULL);
+    rc = pager_open(path, opt.io, opt.flags, &db->pager);
+    if (rc < 0)
+        goto fail;
+    db->caps = pager_caps(db->pager);
+    rc = load_file(db, &opt);
+    if (rc < 0)
+        goto fail;
+    rc = pool_open(db->pager, opt.buffer_pages, bt_page_verify, &db->page_size, &db->pool);
+    if (rc < 0)
+        goto fail;
+    db_count_free(db);
+    *out = db;
+    return 0;
+fail:
+    ffdb_close(db);
+    return rc;
+}
+
+void ffdb_close(ffdb *db)
+{
+    if (!db)
+        return;
+    if (db->pool)
+        pool_close(db->pool);
+    if (db->fl)
+        fl_destroy(db->fl);
+    if (db->pager)
+        pager_close(db->pager);
+    mem_free(db->readers);
+    pthread_mutex_destroy(&db->write_lock);
+    pthread_mutex_destroy(&db->meta_lock);
+    mem_free(db);
+}
+
+int ffdb_stat_db(ffdb *db, ffdb_stat *st)
+{
+    struct pool_counters pc;
+    uint64_t file_pages = 0;
+    if (!db || !st)
+        return FFDB_EINVAL;
+    memset(st, 0, sizeof(*st));
+    pthread_mutex_lock(&db->meta_lock);
+    st->txid = db->meta.txid;
+    st->page_count = db->meta.page_count;
+    st->bucket_count = db->meta.bucket_count;
+    st->free_pages = db->stat_free;
+    st->pending_pages = db->stat_pending;
+    st->freelist_pages = db->stat_freelist_pages;
+    st->readers = db->reader_count;
+    for (unsigned i = 0; i < db->reader_cap; i++)
+        if (db->readers[i] != READER_FREE &&
+            (st->oldest_reader_txid == 0 || db->readers[i] < st->oldest_reader_txid))
+            st->oldest_reader_txid = db->readers[i];
+    pthread_mutex_unlock(&db->meta_lock);
+    st->page_size = db->page_size;
+    st->direct_io = (db->caps & FFDB_IO_DIRECT) != 0;
+    st->io_uring = (db->caps & FFDB_IO_URING) != 0;
+    if (pager_file_pages(db->pager, &file_pages) == 0)
+        st->file_bytes = file_pages * db->page_size;
+    pool_counters(db->pool, &pc);
+    st->pool_frames = pc.frames;
+    st->pool_hits = pc.hits;
+    st->pool_misses = pc.misses;
+    st->pool_evictions = pc.evictions;
+    st->pool_spills = pc.spills;
+    return 0;
+}

@@ -1,0 +1,268 @@
+/*
+ * txn.c — beginning and ending transactions: the reader table, the writer
+ * lock, and the commit sequence (see the state diagram in db.h).
+ *
+ * Read transactions touch shared state only here, under meta_lock, at
+ * their beginning and end; their lookups take no engine lock at all.
+ */
+#include <string.h>
+
+#include "bufpool/pool.h"
+#include "common/alloc.h"
+#include "common/error.h"
+#include "engine/db.h"
+#include "freelist/freelist.h"
+#include "pager/pager.h"
+
+/* Take a reader slot holding txid (E4). Caller holds meta_lock. */
+static int reader_add(ffdb *db, uint64_t txid, unsigned *slot)
+{
+    if (db->reader_count == db->reader_cap) {
+        unsigned cap = db->reader_cap ? db->reader_cap * 2 : 16;
+        uint64_t *r;
+        if (db->reader_cap >= FFDB_MAX_READERS)
+            return ERR_RAISE(FFDB_ETOOMANY, PGNO_NONE, "%u read transactions are live",
+                             db->reader_count);
+        r = mem_realloc(db->readers, cap * sizeof(*r));
+        if (!r)
+            return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot grow the reader table");
+        for (unsigned i = db->reader_cap; i < cap; i++)
+            r[i] = READER_FREE;
+        db->readers = r;
+        db->reader_cap = cap;
+    }
+    for (unsigned i = 0; i < db->reader_cap; i++) {
+        if (db->readers[i] == READER_FREE) {
+            db->readers[i] = txid;
+            db->reader_count++;
+            *slot = i;
+            return 0;
+        }
+    }
+    return ERR_RAISE(FFDB_ETOOMANY, PGNO_NONE, "reader table full");
+}
+
+/* The oldest snapshot any reader holds, or the last commit. Caller holds meta_lock. */
+static uint64_t oldest_reader(const ffdb *db)
+{
+    uint64_t oldest = db->meta.txid;
+    for (unsigned i = 0; i < db->reader_cap; i++)
+        if (db->readers[i] != READER_FREE && db->readers[i] < oldest)
+            oldest = db->readers[i];
+    return oldest;
+}
+
+int ffdb_begin_read(ffdb *db, ffdb_txn **out)
+{
+    ffdb_txn *txn;
+    int rc;
+
+    if (!db || !out)
+        return FFDB_EINVAL;
+    *out = NULL;
+    txn = mem_calloc(1, sizeof(*txn));
+    if (!txn)
+        return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate a transaction");
+    txn->db = db;
+    pthread_mutex_lock(&db->meta_lock);
+    rc = reader_add(db, db->meta.txid, &txn->reader_slot);
+    txn->meta = db->meta;
+    pthread_mutex_unlock(&db->meta_lock);
+    if (rc < 0) {
+        mem_free(txn);
+        return rc;
+    }
+    /* A read txn's bt_txn allocates nothing, so this cannot fail. */
+    bt_txn_init(&txn->bt, db->pool, db->pager, NULL, txn->meta.txid, txn->meta.page_count);
+    *out = txn;
+    return 0;
+}
+
+int ffdb_begin_write(ffdb *db, ffdb_txn **out)
+{
+    ffdb_txn *txn;
+    uint64_t oldest;
+    int rc;
+
+    if (!db || !out)
+        return FFDB_EINVAL;
+    *out = NULL;
+    if (db->flags & FFDB_RDONLY)
+        return ERR_RAISE(FFDB_EREADONLY, PGNO_NONE, "the database was opened read-only");
+    txn = mem_calloc(1, sizeof(*txn));
+    if (!txn)
+        return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate a transaction");
+    pthread_mutex_lock(&db->write_lock);
+    if (db->failed) {
+        rc = ERR_RAISE(FFDB_EFAILED, PGNO_NONE, "an earlier sync failed; reopen the database");
+        goto fail;
+    }
+    txn->db = db;
+    txn->write = 1;
+    txn->meta = db->meta;
+    txn->meta.txid = db->meta.txid + 1;
+    pthread_mutex_lock(&db->meta_lock);
+    oldest = oldest_reader(db);
+    pthread_mutex_unlock(&db->meta_lock);
+    rc = fl_txn_begin(db->fl, txn->meta.txid, oldest);
+    if (rc < 0)
+        goto fail;
+    rc = bt_txn_init(&txn->bt, db->pool, db->pager, db->fl, txn->meta.txid, 0);
+    if (rc < 0) {
+        fl_txn_abort(db->fl);
+        goto fail;
+    }
+    *out = txn;
+    return 0;
+fail:
+    pthread_mutex_unlock(&db->write_lock);
+    mem_free(txn);
+    return rc;
+}
+
+uint64_t ffdb_txn_id(const ffdb_txn *txn)
+{
+    return txn ? txn->meta.txid : 0;
+}
+
+/* Free every bucket, cursor and bulk handle of txn. */
+void txn_free_handles(ffdb_txn *txn)
+{
+    while (txn->cursors) {
+        struct ffdb_cursor *c = txn->cursors;
+        txn->cursors = c->next;
+        bt_cursor_release(&c->c);
+        mem_free(c);
+    }
+    while (txn->bulks) {
+        struct ffdb_bulk *b = txn->bulks;
+        txn->bulks = b->next;
+        bt_bulk_abort(b->b);
+        mem_free(b);
+    }
+    while (txn->buckets) {
+        struct ffdb_bucket *b = txn->buckets;
+        txn->buckets = b->next;
+        mem_free(b->name);
+        mem_free(b);
+    }
+}
+
+static int discard_range(void *arg, uint64_t pgno, uint64_t count)
+{
+    struct pool *pool = arg;
+    for (uint64_t i = 0; i < count; i++)
+        pool_discard(pool, pgno + i);
+    return 0;
+}
+
+static int flush_range(void *arg, uint64_t pgno, uint64_t count)
+{
+    return pool_flush_range(arg, pgno, count);
+}
+
+/* Throw away a write txn: its frames (dirty or re-read) and its freelist changes. */
+static void write_txn_discard(ffdb_txn *txn)
+{
+    ffdb *db = txn->db;
+    txn_free_handles(txn);
+    bt_txn_release(&txn->bt);
+    fl_txn_foreach(db->fl, discard_range, db->pool);
+    fl_txn_abort(db->fl);
+    pthread_mutex_unlock(&db->write_lock);
+    mem_free(txn);
+}
+
+void ffdb_abort(ffdb_txn *txn)
+{
+    ffdb *db;
+    if (!txn)
+        return;
+    db = txn->db;
+    if (txn->write) {
+        write_txn_discard(txn);
+        return;
+    }
+    txn_free_handles(txn);
+    bt_txn_release(&txn->bt);
+    pthread_mutex_lock(&db->meta_lock);
+    db->readers[txn->reader_slot] = READER_FREE;
+    db->reader_count--;
+    pthread_mutex_unlock(&db->meta_lock);
+    mem_free(txn);
+}
+
+/* Shrink the file when much of its tail is unused (after large deletes). */
+static void maybe_truncate(ffdb *db)
+{
+    uint64_t file_pages, used = db->meta.page_count;
+    if (pager_file_pages(db->pager, &file_pages) < 0)
+        return;
+    if (file_pages > used + used / 4 + 64)
+        pager_truncate(db->pager, used); /* best effort: the meta is what counts */
+}
+
+/* The durable part of a commit: E2 ordering, E3 on failure. */
+static int commit_write(ffdb_txn *txn)
+{
+    ffdb *db = txn->db;
+    int rc;
+
+    /* Grow the file ahead in chunks, so most commits keep its size and
+     * fdatasync suffices; a commit that grew it gets a full fsync. */
+    rc = pager_reserve(db->pager, txn->meta.page_count);
+    if (rc == 0)
+        rc = fl_txn_foreach(db->fl, flush_range, db->pool);
+    if (rc < 0)
+        return rc;
+    rc = pager_sync(db->pager, 0);
+    if (rc == 0)
+        rc = meta_write(db->pager, &txn->meta);
+    if (rc == 0)
+        rc = pager_sync(db->pager, 0);
+    if (rc < 0) {
+        /* Past the first sync we cannot know what is durable: stop writing. */
+        db->failed = FFDB_EFAILED;
+        return rc;
+    }
+    return 0;
+}
+
+int ffdb_commit(ffdb_txn *txn)
+{
+    ffdb *db;
+    int rc;
+
+    if (!txn)
+        return FFDB_EINVAL;
+    if (!txn->write) {
+        ffdb_abort(txn);
+        return 0;
+    }
+    db = txn->db;
+    rc = txn->bt.failed ? FFDB_EBADTXN : 0;
+    if (rc == 0 && txn->bulks)
+        rc = ERR_RAISE(FFDB_EBUSY, PGNO_NONE, "a bulk load is still open; finish or abort it");
+    if (rc == 0)
+        rc = bucket_flush_all(txn);
+    if (rc == 0)
+        rc = fl_txn_prepare(db->fl, db->pager, &txn->meta.freelist_root,
+                            &txn->meta.freelist_pages, &txn->meta.page_count);
+    if (rc == 0)
+        rc = commit_write(txn);
+    if (rc < 0) {
+        write_txn_discard(txn);
+        return rc;
+    }
+    fl_txn_commit(db->fl);
+    pthread_mutex_lock(&db->meta_lock);
+    db->meta = txn->meta;
+    db_count_free(db);
+    pthread_mutex_unlock(&db->meta_lock);
+    maybe_truncate(db);
+    txn_free_handles(txn);
+    bt_txn_release(&txn->bt);
+    pthread_mutex_unlock(&db->write_lock);
+    mem_free(txn);
+    return 0;
+}
