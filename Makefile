@@ -4,6 +4,7 @@
 #   make test       build and run the whole test suite (optimized build)
 #   make asan       the same suite under AddressSanitizer + UBSan
 #   make deps       install the Debian packages the build needs (as root)
+#   make run        build and run examples/tour (the README's run command)
 #   make format     clang-format every source file
 #
 # Objects go to $(BUILD) (build/ or build-asan/); nothing is written elsewhere.
@@ -39,7 +40,7 @@ EXAMPLES = $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
 DEPS = liburing-dev libxxhash-dev libcriterion-dev libjemalloc-dev pkg-config
 
-.PHONY: all lib test asan deps format clean examples run-example
+.PHONY: all lib test asan deps format clean examples run
 
 all: lib examples
 
@@ -80,7 +81,8 @@ asan:
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 	  test
 
-run-example: $(BUILD)/examples/tour
+# The main job: build everything and take the engine on a tour.
+run: all
 	$(BUILD)/examples/tour $(BUILD)/tour.ffdb
 
 deps:

@@ -99,7 +99,9 @@ int ffdb_bulk_begin(ffdb_bucket *b, double fill_factor, ffdb_bulk **out)
         return ERR_RAISE(FFDB_EINVAL, PGNO_NONE, "the bucket was dropped");
     if (!b->txn->write)
         return FFDB_EREADONLY;
-    if (b->busy)
+    /* One bulk load per txn: its pages are allocated as it goes, and a
+     * second interleaved one would scatter both trees across the file. */
+    if (b->busy || b->txn->bulks)
         return FFDB_EBUSY;
     bk = mem_calloc(1, sizeof(*bk));
     if (!bk)
