@@ -1,0 +1,220 @@
+/*
+ * ranges.c — sorted, merged arrays of page ranges (ranges.h).
+ *
+ * Owns nothing but the arrays themselves; the freelist (freelist.c,
+ * persist.c) is the only caller. Must never leave a set half-changed:
+ * every allocation happens before the first write to the array (R2).
+ */
+#include "freelist/ranges.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "ffdb.h"
+
+/* Smallest array ever allocated, in ranges. */
+#define RSET_MIN_CAP 8u
+
+void rset_init(struct rset *s)
+{
+    s->r = NULL;
+    s->n = 0;
+    s->cap = 0;
+}
+
+void rset_free(struct rset *s)
+{
+    mem_free(s->r);
+    rset_init(s);
+}
+
+int rset_reserve(struct rset *s, size_t extra)
+{
+    size_t want = s->n + extra;
+    size_t cap = s->cap ? s->cap : RSET_MIN_CAP;
+    struct range *r;
+
+    assert(want >= s->n);
+    if (want <= s->cap)
+        return 0;
+    while (cap < want) {
+        if (cap > SIZE_MAX / 2 / sizeof(*r))
+            return FFDB_ENOMEM;
+        cap *= 2;
+    }
+    r = mem_realloc(s->r, cap * sizeof(*r));
+    if (!r)
+        return FFDB_ENOMEM;
+    s->r = r;
+    s->cap = cap;
+    return 0;
+}
+
+int rset_copy(struct rset *dst, const struct rset *src)
+{
+    assert(dst->n == 0);
+    if (src->n == 0)
+        return 0;
+    if (rset_reserve(dst, src->n) < 0)
+        return FFDB_ENOMEM;
+    memcpy(dst->r, src->r, src->n * sizeof(*src->r));
+    dst->n = src->n;
+    return 0;
+}
+
+size_t rset_lower(const struct rset *s, uint64_t pgno)
+{
+    size_t lo = 0, hi = s->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (range_end(&s->r[mid]) > pgno)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+int rset_overlaps(const struct rset *s, uint64_t pgno, uint64_t count)
+{
+    size_t i = rset_lower(s, pgno);
+    return count > 0 && i < s->n && s->r[i].pgno < pgno + count;
+}
+
+int rset_contains(const struct rset *s, uint64_t pgno)
+{
+    return rset_overlaps(s, pgno, 1);
+}
+
+uint64_t rset_pages(const struct rset *s)
+{
+    uint64_t pages = 0;
+    for (size_t i = 0; i < s->n; i++)
+        pages += s->r[i].count;
+    return pages;
+}
+
+int rset_add(struct rset *s, uint64_t pgno, uint64_t count)
+{
+    uint64_t end = pgno + count;
+    size_t i = rset_lower(s, pgno);
+    int left, right;
+
+    assert(count > 0 && end > pgno);
+    assert(i == s->n || s->r[i].pgno >= end); /* no overlap */
+    /* R1: merge with the neighbours the new range touches. */
+    left = i > 0 && range_end(&s->r[i - 1]) == pgno;
+    right = i < s->n && s->r[i].pgno == end;
+    if (left && right) {
+        s->r[i - 1].count += count + s->r[i].count;
+        memmove(&s->r[i], &s->r[i + 1], (s->n - i - 1) * sizeof(*s->r));
+        s->n--;
+    } else if (left) {
+        s->r[i - 1].count += count;
+    } else if (right) {
+        s->r[i].pgno = pgno;
+        s->r[i].count += count;
+    } else {
+        if (rset_reserve(s, 1) < 0)
+            return FFDB_ENOMEM;
+        memmove(&s->r[i + 1], &s->r[i], (s->n - i) * sizeof(*s->r));
+        s->r[i].pgno = pgno;
+        s->r[i].count = count;
+        s->n++;
+    }
+    return 0;
+}
+
+int rset_remove(struct rset *s, uint64_t pgno, uint64_t count)
+{
+    uint64_t end = pgno + count;
+    size_t i = rset_lower(s, pgno), j = rset_lower(s, end);
+    struct range keep[2];
+    size_t nkeep = 0;
+
+    assert(count > 0 && end > pgno);
+    /* Ranges [i, j) intersect [pgno, end) ... and so does j if it starts
+     * before end (it then straddles end). */
+    if (j < s->n && s->r[j].pgno < end)
+        j++;
+    if (i >= j)
+        return 0;
+    if (s->r[i].pgno < pgno)
+        keep[nkeep++] = (struct range){s->r[i].pgno, pgno - s->r[i].pgno};
+    if (range_end(&s->r[j - 1]) > end)
+        keep[nkeep++] = (struct range){end, range_end(&s->r[j - 1]) - end};
+    if (nkeep > j - i && rset_reserve(s, nkeep - (j - i)) < 0)
+        return FFDB_ENOMEM;
+    memmove(&s->r[i + nkeep], &s->r[j], (s->n - j) * sizeof(*s->r));
+    memcpy(&s->r[i], keep, nkeep * sizeof(*keep));
+    s->n = s->n - (j - i) + nkeep;
+    return 0;
+}
+
+size_t rset_first_fit(const struct rset *s, uint64_t count)
+{
+    size_t i;
+    for (i = 0; i < s->n; i++)
+        if (s->r[i].count >= count)
+            break;
+    return i;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+    const struct range *x = a, *y = b;
+    return x->pgno < y->pgno ? -1 : x->pgno > y->pgno;
+}
+
+/* Append r to out (capacity reserved), merging with the last range (R1). */
+static void push_merged(struct range *out, size_t *n, const struct range *r)
+{
+    if (*n > 0 && range_end(&out[*n - 1]) == r->pgno) {
+        out[*n - 1].count += r->count;
+        return;
+    }
+    assert(*n == 0 || range_end(&out[*n - 1]) < r->pgno); /* disjoint */
+    out[(*n)++] = *r;
+}
+
+int rset_union(struct rset *s, struct range *add, size_t n)
+{
+    struct range *out;
+    size_t i = 0, j = 0, k = 0;
+
+    if (n == 0)
+        return 0;
+    if (s->n + n < n || s->n + n > SIZE_MAX / sizeof(*out))
+        return FFDB_ENOMEM;
+    out = mem_alloc((s->n + n) * sizeof(*out));
+    if (!out)
+        return FFDB_ENOMEM;
+    qsort(add, n, sizeof(*add), range_cmp);
+    while (i < s->n || j < n) {
+        if (j == n || (i < s->n && s->r[i].pgno < add[j].pgno))
+            push_merged(out, &k, &s->r[i++]);
+        else
+            push_merged(out, &k, &add[j++]);
+    }
+    mem_free(s->r);
+    s->r = out;
+    s->n = k;
+    s->cap = i + j; /* out was allocated for every input range */
+    return 0;
+}
+
+int rset_valid(const struct rset *s)
+{
+    if (s->n > s->cap || (s->n > 0 && !s->r))
+        return 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->r[i].count == 0 || range_end(&s->r[i]) < s->r[i].pgno)
+            return 0;
+        if (i > 0 && range_end(&s->r[i - 1]) >= s->r[i].pgno)
+            return 0;
+    }
+    return 1;
+}
