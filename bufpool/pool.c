@@ -11,18 +11,22 @@
  *
  * Concurrency design
  *   - The table is a chained hash: bucket heads (int32 frame indexes) and a
- *     next index per frame. Bucket b is guarded by stripe lock b & stripe_mask;
- *     there is no global lock. Hit and miss counters live in the stripe, next
- *     to the lock already held, so counting costs no shared cache line.
+ *     next index per frame. Links change only under stripe lock
+ *     b & stripe_mask of their bucket b; there is no global lock. A hit does
+ *     not even take the stripe lock: it walks the chain lock-free, pins the
+ *     frame whose key is pgno and re-checks the key (probe_fast). Misses,
+ *     and anything unsure, go through the locked probe.
  *   - frame->pins is the pin count, or FRAME_EXCL alone: a thread that wins
  *     the CAS 0 -> FRAME_EXCL owns the frame outright (to evict, discard or
- *     install it) and no one can pin it meanwhile. Pins are taken only under
- *     the stripe lock of a frame found in its chain, so pgno and chain
- *     membership change only under both EXCL and that stripe lock.
+ *     install it) and no one can pin it meanwhile. A frame's pgno, key and
+ *     chain membership change only while it is EXCL and under its stripe
+ *     lock (the one exception: a failed loader unlinks its pinned frame).
  *   - A page being read is linked in the table in state LOADING, pinned by
  *     its loader; a second thread missing the same page pins that frame and
  *     waits for VALID or FAILED (published with release, read with acquire).
- *   - The clock hand is an atomic counter; ref bits are relaxed hints.
+ *   - The clock hand is an atomic counter; ref bits are relaxed hints. Hits
+ *     are counted in the frame, misses in the stripe, so no counter is a
+ *     cache line every reader writes.
  *
  * Frame states (status) and who moves them:
  *
@@ -53,6 +57,7 @@
 #define CLOCK_PASSES      4u              /* the last one ignores ref bits */
 #define DATA_ALIGN        4096u           /* O_DIRECT buffer alignment */
 #define CACHE_LINE        64u
+#define HIT_SHARDS        64u
 
 #define FRAME_EXCL      0x80000000u
 #define FRAME_PIN_MASK  0x7fffffffu
@@ -61,6 +66,7 @@
 _Static_assert(POOL_MIN_FRAMES >= 4, "the clock needs a few frames");
 _Static_assert((POOL_MAX_STRIPES & (POOL_MAX_STRIPES - 1)) == 0, "stripes: power of two");
 _Static_assert(POOL_MAX_FRAMES <= (uint32_t)INT32_MAX / 4, "frame indexes fit int32");
+_Static_assert(sizeof(struct pool_frame) <= CACHE_LINE / 2, "frame header fits a line");
 
 enum frame_status { FS_FREE = 0, FS_LOADING, FS_VALID, FS_FAILED };
 
@@ -70,15 +76,25 @@ struct frame {
     _Atomic uint8_t status;      /* enum frame_status */
     _Atomic uint8_t ref;         /* clock reference bit */
     _Atomic uint8_t dirty;
-    int32_t next;                /* chain link; under the stripe lock */
-    _Atomic uint64_t key;        /* pgno for lock-free scans (flush) */
     int err;                     /* why a load failed; read after FS_FAILED */
+} __attribute__((aligned(CACHE_LINE)));
+
+/* A frame's place in the table, apart from its hot line (pins): lock-free
+ * walkers read these, and they change only when a page enters or leaves. */
+struct link {
+    _Atomic uint64_t key;        /* pgno while linked, else PGNO_NONE */
+    _Atomic int32_t next;        /* chain link; written under the stripe lock */
+};
+
+/* Hit counters, sharded by thread: one counter every reader bumped would be
+ * a cache line bouncing between all cores on every hit. */
+struct hit_shard {
+    _Atomic uint64_t hits;
 } __attribute__((aligned(CACHE_LINE)));
 
 struct stripe {
     pthread_mutex_t lock;
-    _Atomic uint64_t hits;       /* written under lock, read by counters */
-    _Atomic uint64_t misses;
+    _Atomic uint64_t misses;     /* written under lock, read by counters */
 } __attribute__((aligned(CACHE_LINE)));
 
 struct pool {
@@ -88,7 +104,9 @@ struct pool {
     uint32_t bucket_bits;
     uint32_t stripe_mask;
     struct frame *frames;
-    int32_t *buckets;            /* chain heads; guarded by the stripes */
+    struct link *links;          /* links[i] belongs to frames[i] */
+    struct hit_shard *shards;    /* HIT_SHARDS */
+    _Atomic int32_t *buckets;    /* chain heads; written under the stripes */
     struct stripe *stripes;
     uint8_t *data;               /* frame_count * page_size, aligned */
     pool_verify_fn verify;
@@ -118,15 +136,20 @@ static struct frame *frame_of(struct pool_frame *pf)
     return (struct frame *)pf;
 }
 
+static struct link *link_of(struct pool *pool, const struct frame *f)
+{
+    return &pool->links[f - pool->frames];
+}
+
 /* Caller holds the bucket's stripe lock. */
 static struct frame *chain_find(struct pool *pool, uint32_t bucket, uint64_t pgno)
 {
-    int32_t i = pool->buckets[bucket];
+    int32_t i = atomic_load_explicit(&pool->buckets[bucket], memory_order_relaxed);
     while (i != NO_FRAME) {
         struct frame *f = &pool->frames[i];
         if (f->pub.pgno == pgno)
             return f;
-        i = f->next;
+        i = atomic_load_explicit(&pool->links[i].next, memory_order_relaxed);
     }
     return NULL;
 }
@@ -134,14 +157,18 @@ static struct frame *chain_find(struct pool *pool, uint32_t bucket, uint64_t pgn
 /* Caller holds the bucket's stripe lock and the frame is in that chain. */
 static void chain_unlink(struct pool *pool, uint32_t bucket, struct frame *f)
 {
-    int32_t idx = (int32_t)(f - pool->frames);
-    int32_t *link = &pool->buckets[bucket];
-    while (*link != idx) {
-        assert(*link != NO_FRAME);
-        link = &pool->frames[*link].next;
+    int32_t idx = (int32_t)(f - pool->frames), i;
+    _Atomic int32_t *link = &pool->buckets[bucket];
+    while ((i = atomic_load_explicit(link, memory_order_relaxed)) != idx) {
+        assert(i != NO_FRAME);
+        link = &pool->links[i].next;
     }
-    *link = f->next;
-    f->next = NO_FRAME;
+    /* A lock-free walker standing on f still reaches the rest of the chain
+     * (or a chain f joins later, then the end): it never loops or faults,
+     * at worst it reports a miss and the caller takes the locked path. */
+    atomic_store_explicit(link, atomic_load_explicit(&link_of(pool, f)->next, memory_order_relaxed),
+                          memory_order_release);
+    atomic_store_explicit(&link_of(pool, f)->key, PGNO_NONE, memory_order_relaxed);
 }
 
 /* Remove frame f (held EXCL, or pinned by its failed loader) from the table. */
@@ -189,6 +216,17 @@ static void set_ref(struct frame *f)
         atomic_store_explicit(&f->ref, 1, memory_order_relaxed);
 }
 
+static atomic_uint next_shard;
+static _Thread_local unsigned my_shard;     /* 1 + shard index, 0 = unset */
+
+static void count_hit(struct pool *pool, struct frame *f)
+{
+    if (!my_shard)
+        my_shard = 1 + atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) % HIT_SHARDS;
+    atomic_fetch_add_explicit(&pool->shards[my_shard - 1].hits, 1, memory_order_relaxed);
+    set_ref(f);
+}
+
 /* Bump a stripe counter; the caller holds the stripe lock, so a plain
  * load and store suffice (atomic only so counters can be read racily). */
 static void count(_Atomic uint64_t *c)
@@ -210,13 +248,41 @@ static enum probe probe_pin(struct pool *pool, uint64_t pgno, struct frame **out
     if (f) {
         r = try_pin(f) ? PROBE_PINNED : PROBE_BUSY;
         if (r == PROBE_PINNED) {
-            count(&s->hits);
-            set_ref(f);
+            count_hit(pool, f);
             *out = f;
         }
     }
     pthread_mutex_unlock(&s->lock);
     return r;
+}
+
+/* The lock-free hit path: walk the chain without the stripe lock, pin the
+ * frame that carries pgno, then check it still does. The check is sound
+ * because a key changes only under EXCL (impossible while we hold a pin) or
+ * when a failed loader unlinks its frame; then status says FS_FAILED, as it
+ * would for a waiter that pinned just before the unlink. Returns NULL when
+ * unsure; the caller then takes the locked path, which decides misses. */
+static struct frame *probe_fast(struct pool *pool, uint64_t pgno)
+{
+    uint32_t b = bucket_of(pool, pgno);
+    int32_t i = atomic_load_explicit(&pool->buckets[b], memory_order_acquire);
+
+    for (uint32_t steps = 0; i != NO_FRAME && steps < pool->frame_count; steps++) {
+        struct link *l = &pool->links[i];
+        if (atomic_load_explicit(&l->key, memory_order_relaxed) == pgno) {
+            struct frame *f = &pool->frames[i];
+            if (!try_pin(f))
+                return NULL;
+            if (atomic_load_explicit(&l->key, memory_order_relaxed) == pgno) {
+                count_hit(pool, f);
+                return f;
+            }
+            atomic_fetch_sub_explicit(&f->pins, 1, memory_order_release);
+            return NULL;
+        }
+        i = atomic_load_explicit(&l->next, memory_order_acquire);
+    }
+    return NULL;
 }
 
 /* ---- victims -------------------------------------------------------------- */
@@ -299,17 +365,20 @@ static enum probe install(struct pool *pool, struct frame *v, uint64_t pgno, uin
         release_excl(v, 0);
         r = try_pin(f) ? PROBE_PINNED : PROBE_BUSY;
         if (r == PROBE_PINNED) {
-            count(&s->hits);
-            set_ref(f);
+            count_hit(pool, f);
             *out = f;
         }
     } else {
         v->pub.pgno = pgno;
-        atomic_store_explicit(&v->key, pgno, memory_order_relaxed);
+        atomic_store_explicit(&link_of(pool, v)->key, pgno, memory_order_relaxed);
         atomic_store_explicit(&v->status, status, memory_order_relaxed);
         atomic_store_explicit(&v->ref, 1, memory_order_relaxed);
-        v->next = pool->buckets[b];
-        pool->buckets[b] = (int32_t)(v - pool->frames);
+        atomic_store_explicit(&link_of(pool, v)->next,
+                              atomic_load_explicit(&pool->buckets[b], memory_order_relaxed),
+                              memory_order_relaxed);
+        /* Release: a lock-free walker that sees v sees its key and link. */
+        atomic_store_explicit(&pool->buckets[b], (int32_t)(v - pool->frames),
+                              memory_order_release);
         count(&s->misses);
         release_excl(v, 1);
         *out = v;
@@ -364,33 +433,38 @@ static void pool_free(struct pool *pool, uint32_t locks_inited)
     for (uint32_t i = 0; i < locks_inited; i++)
         pthread_mutex_destroy(&pool->stripes[i].lock);
     mem_free_aligned(pool->data);
-    mem_free_aligned(pool->stripes);
-    mem_free(pool->buckets);
+    mem_free_aligned(pool->stripes);    /* the shards share this block */
+    mem_free(pool->links);              /* the buckets share this block */
     mem_free_aligned(pool->frames);
     mem_free(pool);
 }
 
+/* Four blocks: frames, stripes + hit shards (cache-line aligned), links +
+ * bucket heads, and the page data (aligned for direct I/O). */
 static int pool_alloc_parts(struct pool *pool)
 {
     size_t n = pool->frame_count, nb = (size_t)1 << pool->bucket_bits;
     size_t nstripes = pool->stripe_mask + 1;
+    size_t lines = nstripes * sizeof(struct stripe) + HIT_SHARDS * sizeof(struct hit_shard);
 
     pool->frames = mem_alloc_aligned(CACHE_LINE, n * sizeof(struct frame));
-    pool->buckets = mem_alloc(nb * sizeof(int32_t));
-    pool->stripes = mem_alloc_aligned(CACHE_LINE, nstripes * sizeof(struct stripe));
+    pool->stripes = mem_alloc_aligned(CACHE_LINE, lines);
+    pool->links = mem_alloc(n * sizeof(struct link) + nb * sizeof(*pool->buckets));
     pool->data = mem_alloc_aligned(DATA_ALIGN, n * pool->page_size);
-    if (!pool->frames || !pool->buckets || !pool->stripes || !pool->data)
+    if (!pool->frames || !pool->stripes || !pool->links || !pool->data)
         return FFDB_ENOMEM;
+    pool->shards = (struct hit_shard *)(pool->stripes + nstripes);
+    pool->buckets = (_Atomic int32_t *)(pool->links + n);
     memset(pool->frames, 0, n * sizeof(struct frame));
-    memset(pool->stripes, 0, nstripes * sizeof(struct stripe));
+    memset(pool->stripes, 0, lines);
     for (size_t b = 0; b < nb; b++)
-        pool->buckets[b] = NO_FRAME;
+        atomic_init(&pool->buckets[b], NO_FRAME);
     for (size_t i = 0; i < n; i++) {
         struct frame *f = &pool->frames[i];
         f->pub.data = pool->data + i * pool->page_size;
         f->pub.pgno = PGNO_NONE;
-        f->next = NO_FRAME;
-        atomic_init(&f->key, PGNO_NONE);
+        atomic_init(&pool->links[i].next, NO_FRAME);
+        atomic_init(&pool->links[i].key, PGNO_NONE);
     }
     return 0;
 }
@@ -448,7 +522,10 @@ int pool_get(struct pool *pool, uint64_t pgno, struct pool_frame **out)
     struct frame *f = NULL, *v;
 
     for (;;) {
-        enum probe r = probe_pin(pool, pgno, &f);
+        enum probe r = PROBE_PINNED;
+        f = probe_fast(pool, pgno);
+        if (!f)
+            r = probe_pin(pool, pgno, &f);
         if (r == PROBE_BUSY) {
             sched_yield();
             continue;
@@ -659,7 +736,7 @@ static int next_candidate(struct pool *pool, int by_frame, uint64_t *cursor, uin
     }
     while (*cursor < pool->frame_count) {
         struct frame *f = &pool->frames[(*cursor)++];
-        uint64_t k = atomic_load_explicit(&f->key, memory_order_relaxed);
+        uint64_t k = atomic_load_explicit(&pool->links[*cursor - 1].key, memory_order_relaxed);
         if (atomic_load_explicit(&f->dirty, memory_order_relaxed) && k >= lo && k < hi) {
             *pgno = k;
             return 1;
@@ -698,15 +775,17 @@ void pool_counters(struct pool *pool, struct pool_counters *out)
     memset(out, 0, sizeof(*out));
     out->frames = pool->frame_count;
     for (uint32_t i = 0; i <= pool->stripe_mask; i++) {
-        out->hits += atomic_load_explicit(&pool->stripes[i].hits, memory_order_relaxed);
         out->misses += atomic_load_explicit(&pool->stripes[i].misses, memory_order_relaxed);
     }
+    for (uint32_t i = 0; i < HIT_SHARDS; i++)
+        out->hits += atomic_load_explicit(&pool->shards[i].hits, memory_order_relaxed);
     out->evictions = atomic_load_explicit(&pool->evictions, memory_order_relaxed);
     out->spills = atomic_load_explicit(&pool->spills, memory_order_relaxed);
     for (uint32_t i = 0; i < pool->frame_count; i++) {
         struct frame *f = &pool->frames[i];
         uint32_t p = atomic_load_explicit(&f->pins, memory_order_relaxed);
         out->pinned += (p & FRAME_PIN_MASK) != 0;
+
         out->dirty += atomic_load_explicit(&f->dirty, memory_order_relaxed) != 0;
     }
 }
