@@ -892,7 +892,7 @@ static void fill_many(ffdb *db)
     b = create_bucket(txn, "b");
     /* insert in a scrambled order so splits happen everywhere */
     for (unsigned j = 0; j < MANY; j++) {
-        unsigned i = (j * 2654435761u) % MANY;
+        unsigned i = (unsigned)(((uint64_t)j * 7919u) % MANY); /* 7919 is prime: a permutation */
         size_t kl = num_key(k, i * 2), vl = num_val(v, i * 2, 0); /* even numbers only */
         TU_OK(ffdb_insert(b, k, kl, v, vl));
     }
@@ -960,7 +960,9 @@ Test(api_cursor, multi_page_scan_and_seek)
             kl = num_key(kb, want + 2 * s);
             cr_assert(val_eq(k, kb, kl));
         }
+        kl = num_key(kb, want);
         TU_OK(ffdb_cursor_seek(c, kb, kl, &k, &v));
+        cr_assert(val_eq(k, kb, kl), "seek(%u) again", want);
         for (unsigned s = 1; s <= 3 && 2 * s <= want; s++) {
             TU_OK(ffdb_cursor_prev(c, &k, &v));
             kl = num_key(kb, want - 2 * s);
