@@ -183,7 +183,10 @@ static void table_remove(struct pool *pool, struct frame *f)
 
 /* ---- pins ----------------------------------------------------------------- */
 
-/* Pin f unless it is claimed exclusively. Caller holds f's stripe lock. */
+/* Pin f unless it is claimed exclusively. The caller then checks that f
+ * still holds its page: under the stripe lock it must (it was found in the
+ * chain), lock-free the key is re-read (probe_fast). Acquire: pairs with the
+ * release that published the frame's key, data and status. */
 static int try_pin(struct frame *f)
 {
     uint32_t p = atomic_load_explicit(&f->pins, memory_order_relaxed);
@@ -195,7 +198,8 @@ static int try_pin(struct frame *f)
     return 1;
 }
 
-/* Claim an unpinned frame outright (pins 0 -> EXCL). */
+/* Claim an unpinned frame outright (pins 0 -> EXCL). P1: this is the only
+ * way to a frame's pgno and data, and it fails while any pin is held. */
 static int try_claim(struct frame *f)
 {
     uint32_t zero = 0;
