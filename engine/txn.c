@@ -156,11 +156,6 @@ static int discard_range(void *arg, uint64_t pgno, uint64_t count)
     return 0;
 }
 
-static int flush_range(void *arg, uint64_t pgno, uint64_t count)
-{
-    return pool_flush_range(arg, pgno, count);
-}
-
 /* Throw away a write txn: its frames (dirty or re-read) and its freelist changes. */
 static void write_txn_discard(ffdb_txn *txn)
 {
@@ -211,8 +206,11 @@ static int commit_write(ffdb_txn *txn)
     /* Grow the file ahead in chunks, so most commits keep its size and
      * fdatasync suffices; a commit that grew it gets a full fsync. */
     rc = pager_reserve(db->pager, txn->meta.page_count);
+    /* Every dirty frame belongs to this txn (P3): flush them all in one
+     * pass of large batches rather than range by range, which with
+     * scattered page reuse meant one small synchronous write per page. */
     if (rc == 0)
-        rc = fl_txn_foreach(db->fl, flush_range, db->pool);
+        rc = pool_flush_range(db->pool, 0, UINT64_MAX);
     if (rc < 0)
         return rc;
     rc = pager_sync(db->pager, 0);
