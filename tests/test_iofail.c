@@ -1,0 +1,350 @@
+/*
+ * test_iofail.c — I/O failures under the engine (testing/io_mem.h as the
+ * ffdb_io backend, through ffdb_options.io).
+ *
+ * EIO or ENOSPC on a write (or on growing the file) during commit: commit
+ * returns that error and the previous commit is intact after reopen. A failed
+ * sync: commit fails, ffdb_begin_write returns FFDB_EFAILED until the handle
+ * is reopened, and after a power loss and reopen the data is the last
+ * successful commit. A failed read is returned as FFDB_EIO, never as "not
+ * found" or the end of a cursor. A seeded loop mixes commits with random
+ * faults and power losses and compares with a model each time.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testing/io_mem.h"
+#include "tests/testutil.h"
+
+TestSuite(iofail, .init = tu_setup, .fini = tu_teardown, .timeout = 120);
+
+#define NKEYS 400u
+
+static ffdb *mem_open(struct io_mem *m, size_t frames)
+{
+    ffdb_options o;
+    ffdb *db = NULL;
+    memset(&o, 0, sizeof o);
+    o.buffer_pages = frames;
+    o.io = io_mem_io(m);
+    TU_OK(ffdb_open("mem.ffdb", &o, &db));
+    return db;
+}
+
+static size_t key_of(char *k, unsigned i)
+{
+    return (size_t)snprintf(k, 16, "k%05u", i);
+}
+
+static size_t val_of(unsigned char *v, unsigned i, unsigned gen)
+{
+    size_t len = (i % 50 == 7) ? 5000 + i : 10 + (i * 7 + gen) % 100;
+    tu_pattern(v, len, ((uint64_t)i << 16) | gen);
+    return len;
+}
+
+/* Write generation gen of every key (gen 0: the key is absent). */
+static int write_gen(ffdb *db, unsigned gen, ffdb_txn **keep_open)
+{
+    ffdb_txn *txn;
+    ffdb_bucket *b;
+    char k[16];
+    static unsigned char v[8192];
+    int rc = ffdb_begin_write(db, &txn);
+    if (rc)
+        return rc;
+    rc = ffdb_bucket_open(txn, "b", 1, &b);
+    if (rc == FFDB_NOTFOUND)
+        rc = ffdb_bucket_create(txn, "b", 1, &b);
+    for (unsigned i = 0; rc == 0 && i < NKEYS; i++) {
+        size_t kl = key_of(k, i), vl = val_of(v, i, gen);
+        rc = ffdb_put(b, k, kl, v, vl);
+    }
+    if (rc == 0)
+        rc = ffdb_put(b, "gen", 3, &gen, sizeof gen);
+    if (rc) {
+        ffdb_abort(txn);
+        return rc;
+    }
+    if (keep_open) {
+        *keep_open = txn;
+        return 0;
+    }
+    return ffdb_commit(txn);
+}
+
+/* The committed state must be generation gen, consistent, and clean. */
+static void expect_gen(ffdb *db, unsigned gen)
+{
+    ffdb_txn *txn;
+    ffdb_bucket *b;
+    ffdb_val v;
+    char k[16];
+    static unsigned char want[8192];
+    TU_OK(ffdb_begin_read(db, &txn));
+    TU_OK(ffdb_bucket_open(txn, "b", 1, &b));
+    TU_OK(ffdb_get(b, "gen", 3, &v));
+    cr_assert(v.size == sizeof gen && memcmp(v.data, &gen, sizeof gen) == 0,
+              "the database holds generation %u, expected %u", *(const unsigned *)v.data, gen);
+    for (unsigned i = 0; i < NKEYS; i++) {
+        size_t kl = key_of(k, i), vl = val_of(want, i, gen);
+        TU_OK(ffdb_get(b, k, kl, &v));
+        cr_assert(v.size == vl && memcmp(v.data, want, vl) == 0, "key %u is not generation %u",
+                  i, gen);
+    }
+    ffdb_abort(txn);
+    tu_check_clean(db, NULL);
+}
+
+static void commit_fails_with(enum io_mem_op op, int code, const char *what)
+{
+    struct io_mem *m = io_mem_create();
+    ffdb *db;
+    ffdb_txn *txn;
+    cr_assert(m != NULL);
+    db = mem_open(m, 0);
+    TU_OK(write_gen(db, 1, NULL));
+
+    TU_OK(write_gen(db, 2, &txn)); /* all in the pool; nothing written yet */
+    io_mem_fail(m, op, 1, code, 1 /* sticky: every retry fails too */);
+    int rc = ffdb_commit(txn);
+    cr_assert_eq(rc, code, "%s: commit returned %d (%s), expected %s", what, rc,
+                 ffdb_strerror(rc), ffdb_strerror(code));
+    io_mem_clear_faults(m);
+    /* the handle still reads the last commit */
+    expect_gen(db, 1);
+    ffdb_close(db);
+
+    db = mem_open(m, 0);
+    expect_gen(db, 1);
+    /* and goes on writing after a reopen */
+    TU_OK(write_gen(db, 3, NULL));
+    ffdb_close(db);
+    io_mem_crash(m, IO_MEM_CRASH_DROP, 0);
+    db = mem_open(m, 0);
+    expect_gen(db, 3);
+    ffdb_close(db);
+    io_mem_destroy(m);
+}
+
+Test(iofail, eio_on_write_during_commit)
+{
+    commit_fails_with(IO_MEM_WRITE, FFDB_EIO, "EIO on write");
+}
+
+Test(iofail, enospc_on_write_during_commit)
+{
+    commit_fails_with(IO_MEM_WRITE, FFDB_ENOSPC, "ENOSPC on write");
+}
+
+Test(iofail, enospc_on_grow_during_commit)
+{
+    /* a bigger second generation, so the file must grow */
+    struct io_mem *m = io_mem_create();
+    ffdb *db;
+    ffdb_txn *txn;
+    ffdb_bucket *b;
+    static unsigned char big[1 << 20];
+    cr_assert(m != NULL);
+    db = mem_open(m, 0);
+    TU_OK(write_gen(db, 1, NULL));
+    TU_OK(write_gen(db, 2, &txn));
+    TU_OK(ffdb_bucket_open(txn, "b", 1, &b));
+    TU_OK(ffdb_put(b, "big", 3, big, sizeof big));
+    io_mem_fail(m, IO_MEM_GROW, 1, FFDB_ENOSPC, 1);
+    io_mem_fail(m, IO_MEM_WRITE, 1, FFDB_ENOSPC, 1); /* a write past the end grows too */
+    int rc = ffdb_commit(txn);
+    cr_assert_eq(rc, FFDB_ENOSPC, "commit on a full disk returned %d (%s)", rc, ffdb_strerror(rc));
+    io_mem_clear_faults(m);
+    expect_gen(db, 1);
+    ffdb_close(db);
+    db = mem_open(m, 0);
+    expect_gen(db, 1);
+    ffdb_close(db);
+    io_mem_destroy(m);
+}
+
+static void sync_fails(unsigned long nth)
+{
+    struct io_mem *m = io_mem_create();
+    ffdb *db;
+    ffdb_txn *txn = NULL;
+    cr_assert(m != NULL);
+    db = mem_open(m, 0);
+    TU_OK(write_gen(db, 1, NULL));
+
+    io_mem_fail(m, IO_MEM_SYNC, nth, FFDB_EIO, 0); /* one-shot: a retry would "succeed" */
+    int rc = write_gen(db, 2, NULL);
+    cr_assert_eq(rc, FFDB_EIO, "commit with failing sync %lu returned %d (%s)", nth, rc,
+                 ffdb_strerror(rc));
+    io_mem_clear_faults(m);
+    /* the handle refuses writes from now on, even though syncs work again */
+    for (int i = 0; i < 3; i++) {
+        txn = NULL;
+        TU_RC(ffdb_begin_write(db, &txn), FFDB_EFAILED);
+    }
+    /* reads still work; they see the last successful commit or, if the
+     * meta made it, the failed one — never anything else */
+    {
+        ffdb_txn *r;
+        ffdb_bucket *b;
+        ffdb_val v;
+        unsigned gen;
+        TU_OK(ffdb_begin_read(db, &r));
+        TU_OK(ffdb_bucket_open(r, "b", 1, &b));
+        TU_OK(ffdb_get(b, "gen", 3, &v));
+        memcpy(&gen, v.data, sizeof gen);
+        cr_assert(gen == 1, "after a failed commit the handle shows generation %u", gen);
+        ffdb_abort(r);
+    }
+    ffdb_close(db);
+    /* power loss: what was not synced is gone */
+    io_mem_crash(m, IO_MEM_CRASH_DROP, 0);
+    db = mem_open(m, 0);
+    expect_gen(db, 1);
+    /* reopened: writable again */
+    TU_OK(write_gen(db, 3, NULL));
+    ffdb_close(db);
+    io_mem_crash(m, IO_MEM_CRASH_DROP, 0);
+    db = mem_open(m, 0);
+    expect_gen(db, 3);
+    ffdb_close(db);
+    io_mem_destroy(m);
+}
+
+Test(iofail, first_sync_of_commit_fails)
+{
+    sync_fails(1);
+}
+
+Test(iofail, second_sync_of_commit_fails)
+{
+    sync_fails(2);
+}
+
+Test(iofail, read_error_is_not_the_end)
+{
+    struct io_mem *m = io_mem_create();
+    ffdb *db;
+    ffdb_txn *txn;
+    ffdb_bucket *b;
+    ffdb_cursor *c;
+    ffdb_val k, v;
+    char kb[16];
+    int rc;
+    cr_assert(m != NULL);
+    db = mem_open(m, 0);
+    TU_OK(write_gen(db, 1, NULL));
+    ffdb_close(db);
+
+    /* a cold pool: the next page read fails */
+    db = mem_open(m, 16);
+    TU_OK(ffdb_begin_read(db, &txn));
+    TU_OK(ffdb_bucket_open(txn, "b", 1, &b));
+    io_mem_fail(m, IO_MEM_READ, 1, FFDB_EIO, 1);
+    size_t kl = key_of(kb, NKEYS - 1);
+    rc = ffdb_get(b, kb, kl, &v);
+    cr_assert_eq(rc, FFDB_EIO, "get with failing reads returned %d (%s)", rc, ffdb_strerror(rc));
+    TU_OK(ffdb_cursor_open(b, &c));
+    rc = ffdb_cursor_first(c, &k, &v);
+    if (rc == 0) {
+        /* the first leaf may be cached: walk on until a read is needed */
+        unsigned n = 0;
+        while ((rc = ffdb_cursor_next(c, &k, &v)) == 0)
+            n++;
+        cr_assert(rc == FFDB_EIO, "a cursor with failing reads ended with %d (%s) after %u keys",
+                  rc, ffdb_strerror(rc), n);
+    } else {
+        cr_assert_eq(rc, FFDB_EIO, "cursor_first with failing reads: %d (%s)", rc,
+                     ffdb_strerror(rc));
+    }
+    ffdb_cursor_close(c);
+    io_mem_clear_faults(m);
+    /* the failed reads left nothing bad behind */
+    TU_OK(ffdb_get(b, kb, kl, &v));
+    ffdb_abort(txn);
+    expect_gen(db, 1);
+    ffdb_close(db);
+    io_mem_destroy(m);
+}
+
+/* Random commits with random faults, each followed (when it failed) by a
+ * power loss and a reopen; the database must always be the last successful
+ * commit. */
+Test(iofail, random_faults_and_power_loss)
+{
+    uint64_t seed = tu_seed("iofail::random_faults_and_power_loss");
+    tu_rng rng;
+    struct io_mem *m = io_mem_create();
+    ffdb *db;
+    unsigned committed = 1, failures = 0;
+    cr_assert(m != NULL);
+    tu_rng_init(&rng, seed);
+    db = mem_open(m, 16);
+    TU_OK(write_gen(db, 1, NULL));
+
+    for (unsigned round = 0; round < 60; round++) {
+        unsigned gen = round + 2;
+        unsigned fault = (unsigned)tu_below(&rng, 6);
+        int code = tu_chance(&rng, 500) ? FFDB_EIO : FFDB_ENOSPC;
+        switch (fault) {
+        case 1:
+            io_mem_fail(m, IO_MEM_WRITE, tu_range(&rng, 1, 4), code, 0);
+            break;
+        case 2:
+            io_mem_fail(m, IO_MEM_SYNC, tu_range(&rng, 1, 2), FFDB_EIO, 0);
+            break;
+        case 3:
+            io_mem_fail(m, IO_MEM_GROW, 1, FFDB_ENOSPC, 0);
+            break;
+        default:
+            break; /* no fault */
+        }
+        int rc = write_gen(db, gen, NULL);
+        io_mem_clear_faults(m);
+        if (rc == 0) {
+            committed = gen;
+            if (tu_chance(&rng, 200)) {
+                ffdb_close(db);
+                io_mem_crash(m, IO_MEM_CRASH_TEAR, tu_next(&rng));
+                db = mem_open(m, 16);
+                expect_gen(db, committed);
+            }
+            continue;
+        }
+        failures++;
+        cr_assert(rc == FFDB_EIO || rc == FFDB_ENOSPC || rc == FFDB_EFAILED,
+                  TU_SEED_FMT "round %u: commit returned %d (%s)", TU_SEED_ARG, round, rc,
+                  ffdb_strerror(rc));
+        ffdb_close(db);
+        /* power loss: torn, dropped or kept unsynced writes */
+        enum io_mem_crash_mode mode = (enum io_mem_crash_mode)tu_below(&rng, 3);
+        io_mem_crash(m, mode, tu_next(&rng));
+        db = mem_open(m, 16);
+        {
+            /* a failed commit whose meta reached the disk may show up (KEEP/TEAR);
+             * anything else must be the last successful commit */
+            ffdb_txn *r;
+            ffdb_bucket *b;
+            ffdb_val v;
+            unsigned seen;
+            TU_OK(ffdb_begin_read(db, &r));
+            TU_OK(ffdb_bucket_open(r, "b", 1, &b));
+            TU_OK(ffdb_get(b, "gen", 3, &v));
+            memcpy(&seen, v.data, sizeof seen);
+            ffdb_abort(r);
+            cr_assert(seen == committed || (seen == gen && mode != IO_MEM_CRASH_DROP),
+                      TU_SEED_FMT "round %u: after a failed commit and a %s power loss the "
+                      "database holds generation %u (last success %u)", TU_SEED_ARG, round,
+                      mode == IO_MEM_CRASH_DROP ? "drop" : mode == IO_MEM_CRASH_KEEP ? "keep" : "tear",
+                      seen, committed);
+            committed = seen;
+        }
+        expect_gen(db, committed);
+    }
+    fprintf(stderr, "iofail random: %u failed commits of 60\n", failures);
+    cr_assert(failures > 0, TU_SEED_FMT "no fault ever fired", TU_SEED_ARG);
+    ffdb_close(db);
+    io_mem_destroy(m);
+}
