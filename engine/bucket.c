@@ -27,23 +27,43 @@ static struct ffdb_bucket *find_handle(ffdb_txn *txn, const void *name, size_t l
     return NULL;
 }
 
-static int new_handle(ffdb_txn *txn, const void *name, size_t len, const struct bt_tree *tree,
-                      struct ffdb_bucket **out)
+static struct ffdb_bucket *alloc_handle(ffdb_txn *txn, const void *name, size_t len,
+                                        const struct bt_tree *tree)
 {
     struct ffdb_bucket *b = mem_calloc(1, sizeof(*b));
     if (!b)
-        return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate a bucket handle");
+        return NULL;
     b->name = mem_alloc(len);
     if (!b->name) {
         mem_free(b);
-        return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate a bucket name");
+        return NULL;
     }
     memcpy(b->name, name, len);
     b->name_len = len;
     b->txn = txn;
     b->tree = *tree;
+    return b;
+}
+
+static void link_handle(ffdb_txn *txn, struct ffdb_bucket *b)
+{
     b->next = txn->buckets;
     txn->buckets = b;
+}
+
+static void free_handle(struct ffdb_bucket *b)
+{
+    mem_free(b->name);
+    mem_free(b);
+}
+
+static int new_handle(ffdb_txn *txn, const void *name, size_t len, const struct bt_tree *tree,
+                      struct ffdb_bucket **out)
+{
+    struct ffdb_bucket *b = alloc_handle(txn, name, len, tree);
+    if (!b)
+        return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate a bucket handle");
+    link_handle(txn, b);
     *out = b;
     return 0;
 }
@@ -52,6 +72,7 @@ int ffdb_bucket_create(ffdb_txn *txn, const void *name, size_t len, ffdb_bucket 
 {
     uint8_t rec[TREC_SIZE];
     struct bt_tree empty;
+    struct ffdb_bucket *b;
     int rc;
 
     if (!txn || !out)
@@ -61,11 +82,19 @@ int ffdb_bucket_create(ffdb_txn *txn, const void *name, size_t len, ffdb_bucket 
         return FFDB_EREADONLY;
     memset(&empty, 0, sizeof(empty));
     bt_tree_encode(&empty, rec);
+    /* Allocate first, so a failure leaves the catalog as it was. */
+    b = alloc_handle(txn, name, len, &empty);
+    if (!b)
+        return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate a bucket handle");
     rc = bt_put(&txn->bt, &txn->meta.catalog, name, len, rec, sizeof(rec), BT_INSERT);
-    if (rc < 0)
+    if (rc < 0) {
+        free_handle(b);
         return rc;
+    }
     txn->meta.bucket_count++;
-    return new_handle(txn, name, len, &empty, out);
+    link_handle(txn, b);
+    *out = b;
+    return 0;
 }
 
 int ffdb_bucket_open(ffdb_txn *txn, const void *name, size_t len, ffdb_bucket **out)

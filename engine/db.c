@@ -38,34 +38,49 @@ static int check_options(const ffdb_options *opt, ffdb_options *out)
     return 0;
 }
 
-/* Write the first commit (txid 0, empty) of a new file. */
+/* Write the first commit (txid 0, empty) of a new file: meta slot 0 and an
+ * empty slot 1 (a sealed page of zeros is simply not a valid meta) in one
+ * batch, then a full sync. */
 static int create_file(ffdb *db, unsigned page_size)
 {
     struct meta m;
-    uint8_t *zero;
-    struct pager_page w;
+    uint8_t *pages;
+    struct pager_page w[2];
     int rc;
 
     memset(&m, 0, sizeof(m));
     m.page_size = page_size;
     m.page_count = 2;
     pager_set_page_size(db->pager, page_size);
-    /* Slot 1 holds no meta yet: a sealed page of zeros is simply invalid. */
-    zero = mem_alloc_aligned(4096, page_size);
-    if (!zero)
-        return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate a page");
-    memset(zero, 0, page_size);
-    w.pgno = 1;
-    w.data = zero;
-    rc = pager_write_pages(db->pager, &w, 1);
-    mem_free_aligned(zero);
-    if (rc == 0)
-        rc = meta_write(db->pager, &m);
+    pages = mem_alloc_aligned(4096, 2 * (size_t)page_size);
+    if (!pages)
+        return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate the meta pages");
+    meta_encode(&m, pages);
+    memset(pages + page_size, 0, page_size);
+    w[0].pgno = 0;
+    w[0].data = pages;
+    w[1].pgno = 1;
+    w[1].data = pages + page_size;
+    rc = pager_write_pages(db->pager, w, 2);
+    mem_free_aligned(pages);
     if (rc == 0)
         rc = pager_sync(db->pager, 1);
     if (rc == 0)
         db->meta = m;
     return rc;
+}
+
+/* 1 if the file holds no byte at all (a new file, or a creation that failed
+ * before writing anything). */
+static int file_is_empty(struct pager *pg)
+{
+    uint8_t *buf = mem_alloc_aligned(4096, 4096);
+    long got;
+    if (!buf)
+        return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate a buffer");
+    got = pager_read_raw(pg, buf, 4096, 0);
+    mem_free_aligned(buf);
+    return got < 0 ? (int)got : got == 0;
 }
 
 static int load_file(ffdb *db, const ffdb_options *opt)
@@ -74,7 +89,12 @@ static int load_file(ffdb *db, const ffdb_options *opt)
     int rc;
 
     CHECK(pager_file_pages(db->pager, &pages)); /* in PAGE_SIZE_MIN units until the size is known */
-    if (pages == 0) {
+    rc = file_is_empty(db->pager);
+    if (rc < 0)
+        return rc;
+    if (rc == 0 && pages == 0)
+        return ERR_RAISE(FFDB_ENOTDB, 0, "the file is shorter than one page: not an ffdb file");
+    if (rc == 1) {
         if (opt->flags & FFDB_RDONLY)
             return ERR_RAISE(FFDB_ENOTDB, 0, "the file is empty");
         CHECK(create_file(db, opt->page_size));

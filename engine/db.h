@@ -113,8 +113,10 @@ void meta_encode(const struct meta *m, uint8_t *page);
 int  meta_decode(const uint8_t *page, unsigned page_size, uint64_t slot, struct meta *m);
 /* Read both meta slots and pick the newest valid one. */
 int  meta_pick(struct pager *pg, uint64_t file_bytes, struct meta *m);
-/* Write m into slot m->txid % 2 (unsynced). */
-int  meta_write(struct pager *pg, const struct meta *m);
+/* Write m into slot m->txid % 2 (unsynced), through page (page_size bytes,
+ * aligned; allocated by the caller so that no allocation can fail once a
+ * commit has synced its pages). */
+int  meta_write(struct pager *pg, const struct meta *m, uint8_t *page);
 
 /* db.c: refresh the committed free-page figures (caller holds meta_lock
  * or is the only thread). */

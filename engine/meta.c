@@ -89,10 +89,6 @@ int meta_pick(struct pager *pg, uint64_t file_bytes, struct meta *best)
             if ((uint64_t)got < (slot + 1) * ps)
                 continue;
             rc = meta_decode(buf + slot * ps, ps, slot, &m);
-            /* A meta naming pages past the end of the file came with a lost
-             * or cut file tail: not one to trust. */
-            if (rc == 0 && m.page_count * ps > file_bytes)
-                rc = FFDB_CORRUPT;
             if (rc == 0 && (!found || m.txid > best->txid)) {
                 *best = m;
                 found = 1;
@@ -103,6 +99,14 @@ int meta_pick(struct pager *pg, uint64_t file_bytes, struct meta *best)
         }
     }
     mem_free_aligned(buf);
+    /* Every page a meta names was synced before the meta was written, so
+     * a file shorter than its newest meta was cut afterwards: say so rather
+     * than silently fall back to an older commit. */
+    if (found && best->page_count * best->page_size > file_bytes)
+        return ERR_CORRUPT(best->page_count - 1,
+                           "file is truncated: %llu bytes, but commit %llu needs %llu pages",
+                           (unsigned long long)file_bytes, (unsigned long long)best->txid,
+                           (unsigned long long)best->page_count);
     if (found)
         return 0;
     if (why == FFDB_EVERSION)
@@ -112,17 +116,11 @@ int meta_pick(struct pager *pg, uint64_t file_bytes, struct meta *best)
     return ERR_RAISE(FFDB_ENOTDB, 0, "no ffdb meta page found: not an ffdb file");
 }
 
-int meta_write(struct pager *pg, const struct meta *m)
+int meta_write(struct pager *pg, const struct meta *m, uint8_t *page)
 {
-    uint8_t *page = mem_alloc_aligned(4096, m->page_size);
     struct pager_page w;
-    int rc;
-    if (!page)
-        return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate meta buffer");
     meta_encode(m, page);
     w.pgno = m->txid % 2;
     w.data = page;
-    rc = pager_write_pages(pg, &w, 1);
-    mem_free_aligned(page);
-    return rc;
+    return pager_write_pages(pg, &w, 1);
 }

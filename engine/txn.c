@@ -201,7 +201,11 @@ static void maybe_truncate(ffdb *db)
 static int commit_write(ffdb_txn *txn)
 {
     ffdb *db = txn->db;
+    uint8_t *meta_page = mem_alloc_aligned(4096, db->page_size);
     int rc;
+
+    if (!meta_page)
+        return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate the meta page");
 
     /* Grow the file ahead in chunks, so most commits keep its size and
      * fdatasync suffices; a commit that grew it gets a full fsync. */
@@ -211,15 +215,28 @@ static int commit_write(ffdb_txn *txn)
      * scattered page reuse meant one small synchronous write per page. */
     if (rc == 0)
         rc = pool_flush_range(db->pool, 0, UINT64_MAX);
-    if (rc < 0)
+    if (rc < 0) {
+        /* Nothing the committed meta reaches was touched: the handle lives on. */
+        mem_free_aligned(meta_page);
         return rc;
+    }
     rc = pager_sync(db->pager, 0);
-    if (rc == 0)
-        rc = meta_write(db->pager, &txn->meta);
+    if (rc == 0) {
+        rc = meta_write(db->pager, &txn->meta, meta_page);
+        /* The pager allocates before it writes: ENOMEM means no byte of
+         * the meta reached the file, and the last commit stands. */
+        if (rc == FFDB_ENOMEM) {
+            mem_free_aligned(meta_page);
+            return rc;
+        }
+    }
     if (rc == 0)
         rc = pager_sync(db->pager, 0);
+    mem_free_aligned(meta_page);
     if (rc < 0) {
-        /* Past the first sync we cannot know what is durable: stop writing. */
+        /* A failed sync may have dropped data for good, and a failed meta
+         * write may have left a valid meta for this txid on disk: either way
+         * this handle can no longer know what is durable (E3). */
         db->failed = FFDB_EFAILED;
         return rc;
     }
