@@ -169,7 +169,7 @@ Test(large, value_of_100_mib)
     /* a few more small commits: pages written at the end of the file by the
      * last commits move down into the freed run, so the tail becomes free */
     for (int i = 0; i < 5; i++) {
-        char k[8];
+        char k[16];
         snprintf(k, sizeof k, "n%d", i);
         TU_OK(ffdb_begin_write(db, &txn));
         TU_OK(ffdb_bucket_open(txn, "huge", 4, &b));

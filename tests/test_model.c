@@ -735,9 +735,10 @@ static void idle_step(struct run *r)
         ms_copy(&r->lrm, &r->committed);
         ffdb_stat st = tu_stat(r->db);
         MF(ffdb_txn_id(r->lr) == st.txid, "reader txid");
-        MF(st.readers >= 1 && st.oldest_reader_txid != 0 && st.oldest_reader_txid <= st.txid,
-           "stat with a live reader: readers %u oldest %llu", st.readers,
-           (unsigned long long)st.oldest_reader_txid);
+        /* the only live txn: it is the oldest (txid 0 is a valid snapshot of a new file) */
+        MF(st.readers == 1 && st.oldest_reader_txid == ffdb_txn_id(r->lr),
+           "stat with one live reader: readers %u oldest %llu, reader %llu", st.readers,
+           (unsigned long long)st.oldest_reader_txid, (unsigned long long)ffdb_txn_id(r->lr));
     } else if (p < 70 && r->lr) {
         r->op = "end_long_reader";
         end_long_reader(r);
