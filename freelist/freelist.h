@@ -47,23 +47,34 @@ uint64_t fl_root_pages(const struct freelist *fl);
 
 /* Begin write txn txid. oldest is the smallest snapshot txid of a live
  * reader, or the last committed txid if there is none: pending pages freed
- * by a txn <= oldest become reusable. Saves the state for abort. */
+ * by a txn <= oldest become reusable. Saves the state for abort (a deep copy:
+ * O(free ranges)). FFDB_ENOMEM leaves the state unchanged. txid must exceed
+ * every pending txid and oldest (else FFDB_EINVAL, an assert in debug). */
 int  fl_txn_begin(struct freelist *fl, uint64_t txid, uint64_t oldest);
 /* Allocate count consecutive pages: first fit (lowest pgno) among reusable
  * ranges, else at the end of the file (page_count grows). *reused is set to
- * 1 when the pages were free pages (cached copies may be stale). */
+ * 1 when the pages were free pages (cached copies may be stale); reused may
+ * be NULL. FFDB_ENOMEM, or FFDB_ENOSPC past 2^48 pages; the state is then
+ * unchanged. */
 int  fl_alloc(struct freelist *fl, size_t count, uint64_t *pgno, int *reused);
 /* Free count pages at pgno. Pages allocated by this txn become reusable at
- * once; others become pending, tagged with this txn's id. */
+ * once; others become pending, tagged with this txn's id (a run may mix
+ * both). A page already free, a meta page, a page >= page_count or one of
+ * the committed chain is FFDB_EINVAL (an assert in debug builds) and changes
+ * nothing; so does FFDB_ENOMEM. */
 int  fl_free(struct freelist *fl, uint64_t pgno, size_t count);
 /* 1 if pgno was allocated by the current write transaction. */
 int  fl_is_txn_page(const struct freelist *fl, uint64_t pgno);
-/* Visit the ranges allocated by the current write txn (for flushing). */
+/* Visit the ranges allocated by the current write txn (for flushing), in
+ * pgno order; stops at and returns fn's first non-zero value. After
+ * fl_txn_prepare() they include the new chain pages, already written. */
 int  fl_txn_foreach(const struct freelist *fl, int (*fn)(void *arg, uint64_t pgno, uint64_t count),
                     void *arg);
 /* Persist: free the old chain, cut free pages off the end of the file,
  * allocate and write (through the pager, unsynced) the new chain. Outputs
- * the meta fields. After this, no more alloc/free in this txn. */
+ * the meta fields. After this, no more alloc/free in this txn. On failure
+ * (FFDB_ENOMEM, the pager's errors) the state is as before the call: the
+ * caller may retry or abort. */
 int  fl_txn_prepare(struct freelist *fl, struct pager *pg, uint64_t *root, uint64_t *npages,
                     uint64_t *page_count);
 /* The meta naming the prepared state is durable: make it the committed state. */
@@ -75,7 +86,9 @@ struct fl_counts {
     uint64_t reusable, pending, ranges, chain_pages;
 };
 void fl_counts(const struct freelist *fl, struct fl_counts *out);
-/* Visit every free range; txid is 0 for reusable ranges, else the freeing txn. */
+/* Visit every free range; txid is 0 for reusable ranges, else the freeing txn.
+ * Reusable ranges come first by pgno, then each pending txn's by pgno, txns
+ * ascending. Stops at and returns fn's first non-zero value. */
 int  fl_foreach(const struct freelist *fl,
                 int (*fn)(void *arg, uint64_t pgno, uint64_t count, uint64_t txid), void *arg);
 

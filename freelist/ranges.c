@@ -21,34 +21,61 @@ void rset_init(struct rset *s)
 {
     s->r = NULL;
     s->n = 0;
+    s->base = NULL;
     s->cap = 0;
 }
 
 void rset_free(struct rset *s)
 {
-    mem_free(s->r);
+    mem_free(s->base);
     rset_init(s);
+}
+
+static size_t room_front(const struct rset *s)
+{
+    return s->base ? (size_t)(s->r - s->base) : 0;
+}
+
+static size_t room_back(const struct rset *s)
+{
+    return s->cap - room_front(s) - s->n;
+}
+
+/* Put the ranges at offset off of a new or the same allocation. */
+static void place(struct rset *s, struct range *base, size_t cap, size_t off)
+{
+    if (s->n > 0) /* (overlapping when in place) */
+        memmove(base + off, s->r, s->n * sizeof(*base));
+    if (base != s->base)
+        mem_free(s->base);
+    s->base = base;
+    s->cap = cap;
+    s->r = base + off;
 }
 
 int rset_reserve(struct rset *s, size_t extra)
 {
-    size_t want = s->n + extra;
-    size_t cap = s->cap ? s->cap : RSET_MIN_CAP;
-    struct range *r;
+    size_t want = s->n + extra, cap = s->cap ? s->cap : RSET_MIN_CAP;
+    struct range *base;
 
     assert(want >= s->n);
-    if (want <= s->cap)
+    if (room_back(s) >= extra)
         return 0;
-    while (cap < want) {
-        if (cap > SIZE_MAX / 2 / sizeof(*r))
+    /* Mostly empty: re-center in place, keeping room at both ends. */
+    if (s->base && want <= s->cap / 2) {
+        place(s, s->base, s->cap, (s->cap - want) / 2);
+        return 0;
+    }
+    while (cap < 2 * want) {
+        if (cap > SIZE_MAX / 4 / sizeof(*base))
             return FFDB_ENOMEM;
         cap *= 2;
     }
-    r = mem_realloc(s->r, cap * sizeof(*r));
-    if (!r)
+    base = mem_alloc(cap * sizeof(*base));
+    if (!base)
         return FFDB_ENOMEM;
-    s->r = r;
-    s->cap = cap;
+    place(s, base, cap, (cap - want) / 2);
+    assert(room_back(s) >= extra);
     return 0;
 }
 
@@ -62,6 +89,33 @@ int rset_copy(struct rset *dst, const struct rset *src)
     memcpy(dst->r, src->r, src->n * sizeof(*src->r));
     dst->n = src->n;
     return 0;
+}
+
+/* Make r[i] a new, unset slot, moving the shorter side that has room. The
+ * caller made sure there is room at one end at least. */
+static void open_slot(struct rset *s, size_t i)
+{
+    if (room_front(s) > 0 && (i < s->n / 2 || room_back(s) == 0)) {
+        memmove(s->r - 1, s->r, i * sizeof(*s->r));
+        s->r--;
+    } else {
+        assert(room_back(s) > 0);
+        memmove(&s->r[i + 1], &s->r[i], (s->n - i) * sizeof(*s->r));
+    }
+    s->n++;
+}
+
+/* Delete r[i..i+d), moving the shorter side. */
+static void close_slots(struct rset *s, size_t i, size_t d)
+{
+    assert(i + d <= s->n);
+    if (i < s->n - i - d) {
+        memmove(s->r + d, s->r, i * sizeof(*s->r));
+        s->r += d;
+    } else {
+        memmove(&s->r[i], &s->r[i + d], (s->n - i - d) * sizeof(*s->r));
+    }
+    s->n -= d;
 }
 
 size_t rset_lower(const struct rset *s, uint64_t pgno)
@@ -110,20 +164,18 @@ int rset_add(struct rset *s, uint64_t pgno, uint64_t count)
     right = i < s->n && s->r[i].pgno == end;
     if (left && right) {
         s->r[i - 1].count += count + s->r[i].count;
-        memmove(&s->r[i], &s->r[i + 1], (s->n - i - 1) * sizeof(*s->r));
-        s->n--;
+        close_slots(s, i, 1);
     } else if (left) {
         s->r[i - 1].count += count;
     } else if (right) {
         s->r[i].pgno = pgno;
         s->r[i].count += count;
     } else {
-        if (rset_reserve(s, 1) < 0)
+        if (room_front(s) == 0 && rset_reserve(s, 1) < 0)
             return FFDB_ENOMEM;
-        memmove(&s->r[i + 1], &s->r[i], (s->n - i) * sizeof(*s->r));
+        open_slot(s, i);
         s->r[i].pgno = pgno;
         s->r[i].count = count;
-        s->n++;
     }
     return 0;
 }
@@ -146,11 +198,14 @@ int rset_remove(struct rset *s, uint64_t pgno, uint64_t count)
         keep[nkeep++] = (struct range){s->r[i].pgno, pgno - s->r[i].pgno};
     if (range_end(&s->r[j - 1]) > end)
         keep[nkeep++] = (struct range){end, range_end(&s->r[j - 1]) - end};
-    if (nkeep > j - i && rset_reserve(s, nkeep - (j - i)) < 0)
-        return FFDB_ENOMEM;
-    memmove(&s->r[i + nkeep], &s->r[j], (s->n - j) * sizeof(*s->r));
+    if (nkeep > j - i) { /* one range split in two */
+        if (room_front(s) == 0 && rset_reserve(s, 1) < 0)
+            return FFDB_ENOMEM;
+        open_slot(s, i);
+    } else if (nkeep < j - i) {
+        close_slots(s, i + nkeep, j - i - nkeep);
+    }
     memcpy(&s->r[i], keep, nkeep * sizeof(*keep));
-    s->n = s->n - (j - i) + nkeep;
     return 0;
 }
 
@@ -192,15 +247,20 @@ int rset_union(struct rset *s, struct range *add, size_t n)
     out = mem_alloc((s->n + n) * sizeof(*out));
     if (!out)
         return FFDB_ENOMEM;
-    qsort(add, n, sizeof(*add), range_cmp);
+    for (size_t q = 1; q < n; q++) {
+        if (add[q].pgno < add[q - 1].pgno) { /* one group is sorted already */
+            qsort(add, n, sizeof(*add), range_cmp);
+            break;
+        }
+    }
     while (i < s->n || j < n) {
         if (j == n || (i < s->n && s->r[i].pgno < add[j].pgno))
             push_merged(out, &k, &s->r[i++]);
         else
             push_merged(out, &k, &add[j++]);
     }
-    mem_free(s->r);
-    s->r = out;
+    mem_free(s->base);
+    s->base = s->r = out;
     s->n = k;
     s->cap = i + j; /* out was allocated for every input range */
     return 0;
@@ -208,7 +268,7 @@ int rset_union(struct rset *s, struct range *add, size_t n)
 
 int rset_valid(const struct rset *s)
 {
-    if (s->n > s->cap || (s->n > 0 && !s->r))
+    if (s->n > 0 && (!s->base || s->r < s->base || s->n > s->cap || room_front(s) > s->cap - s->n))
         return 0;
     for (size_t i = 0; i < s->n; i++) {
         if (s->r[i].count == 0 || range_end(&s->r[i]) < s->r[i].pgno)

@@ -12,7 +12,8 @@
  *     merges a range with the neighbours it touches.
  * R2. A mutating function either succeeds or returns FFDB_ENOMEM before it
  *     has changed anything; after rset_reserve(s, k) the next k entries that
- *     inserts or splits need cannot fail.
+ *     inserts or splits need cannot fail (there are k free slots behind r[n),
+ *     and a slot taken from the front leaves those alone).
  */
 #ifndef FFDB_FREELIST_RANGES_H
 #define FFDB_FREELIST_RANGES_H
@@ -25,10 +26,15 @@ struct range {
     uint64_t count;
 };
 
+/* The ranges are r[0..n), inside an allocation base[0..cap) with room kept
+ * at both ends: an insert or delete moves the shorter side of the array, so
+ * work at either end (first fit takes the lowest range; the end of the file
+ * grows and shrinks) costs O(1), and one in the middle moves n/2 at most. */
 struct rset {
     struct range *r;
-    size_t n;   /* ranges in use */
-    size_t cap; /* ranges allocated */
+    size_t n;
+    struct range *base;
+    size_t cap;
 };
 
 static inline uint64_t range_end(const struct range *r)
@@ -38,7 +44,7 @@ static inline uint64_t range_end(const struct range *r)
 
 void rset_init(struct rset *s);
 void rset_free(struct rset *s);
-/* Make room for extra more ranges. */
+/* Make room for extra more ranges (behind the last one). */
 int rset_reserve(struct rset *s, size_t extra);
 /* dst (initialized, empty) becomes a copy of src. */
 int rset_copy(struct rset *dst, const struct rset *src);

@@ -243,6 +243,35 @@ Test(freelist_ranges, add_merges_and_remove_splits)
     cr_assert_eq(mem_live(), live0);
 }
 
+/* Work at both ends (first fit takes the lowest range, the file end grows)
+ * reuses the room at the ends instead of growing the array. */
+Test(freelist_ranges, both_ends)
+{
+    struct rset s;
+    uint64_t lo = 1000, hi;
+
+    rset_init(&s);
+    for (hi = lo; hi < lo + 2000; hi += 2)
+        cr_assert_eq(rset_add(&s, hi, 1), 0);
+    size_t cap = s.cap;
+    for (int i = 0; i < 20000; i++) {
+        cr_assert_eq(rset_remove(&s, s.r[0].pgno, 1), 0); /* the lowest */
+        cr_assert_eq(rset_add(&s, hi, 1), 0);             /* a new highest */
+        hi += 2;
+        if (i % 3 == 0) { /* and some at the low end */
+            cr_assert_eq(rset_add(&s, s.r[0].pgno - 2, 1), 0);
+            cr_assert_eq(rset_remove(&s, s.r[s.n - 1].pgno, 1), 0);
+            hi -= 2;
+        }
+        if (i % 997 == 0)
+            cr_assert(rset_valid(&s));
+    }
+    cr_assert(rset_valid(&s));
+    cr_assert_eq(s.n, 1000);
+    cr_assert_leq(s.cap, cap, "the array grew from %zu to %zu ranges", cap, s.cap);
+    rset_free(&s);
+}
+
 /* Random adds/removes/unions against a bitmap. */
 Test(freelist_ranges, model)
 {
@@ -661,6 +690,29 @@ Test(freelist_disk, tail_truncation)
     fl_counts(e.fl, &c);
     cr_assert_eq(c.reusable + c.pending + 100 - 40 + e.npages, e.page_count - 2);
     check_reload(&e);
+    env_fini(&e);
+}
+
+/* A failed chain write leaves the state as before prepare; a retry works. */
+Test(freelist_disk, prepare_write_error)
+{
+    struct env e;
+    uint64_t r, n, pc;
+
+    env_init(&e, 4096);
+    fragment(&e, 50, 1);
+    begin_noreader(&e);
+    alloc(&e, 3, NULL);
+    FL_OK(fl_free(e.fl, 3, 1)); /* odd pages are live */
+    struct dump before = take(e.fl);
+    io_mem_fail(e.m, IO_MEM_WRITE, 1, FFDB_EIO, 0);
+    cr_assert_eq(fl_txn_prepare(e.fl, e.pg, &r, &n, &pc), FFDB_EIO);
+    struct dump after = take(e.fl);
+    dump_eq(&before, &after, "failed write");
+    commit(&e);
+    check_reload(&e);
+    dump_free(&before);
+    dump_free(&after);
     env_fini(&e);
 }
 
