@@ -207,7 +207,10 @@ static uint64_t ms_buckets(const mstate *m)
 struct config {
     unsigned steps;
     unsigned page_size;
-    unsigned drop_permille; /* bucket create/drop frequency */
+    unsigned drop_permille;     /* bucket create/drop frequency */
+    unsigned long_key_permille; /* keys of 65..1024 bytes */
+    unsigned batch_max;         /* batch puts insert 20..batch_max keys */
+    unsigned prefill;           /* entries put into two buckets before the random steps */
 };
 
 struct run {
@@ -274,8 +277,9 @@ static blob *gen_key(struct run *r)
 {
     static const unsigned char alphabet[] = {0x00, 0x01, 'a', 'b', 0x7f, 0x80, 0xff};
     unsigned char buf[FFDB_MAX_KEY_SIZE];
-    size_t len = tu_chance(&r->rng, 10) ? tu_range(&r->rng, 65, FFDB_MAX_KEY_SIZE)
-                                        : tu_below(&r->rng, 65);
+    size_t len = tu_chance(&r->rng, r->cfg.long_key_permille)
+                     ? tu_range(&r->rng, 65, FFDB_MAX_KEY_SIZE)
+                     : tu_below(&r->rng, 65);
     if (tu_chance(&r->rng, 500)) {
         /* a small alphabet: shared prefixes, 0x00/0xff bytes, keys that are prefixes */
         for (size_t i = 0; i < len; i++)
@@ -456,7 +460,7 @@ static void reopen(struct run *r)
     r->evictions += st.pool_evictions;
     r->spills += st.pool_spills;
     ffdb_close(r->db);
-    r->db = tu_open(r->path, 16, 0, FFDB_NOSYNC);
+    r->db = tu_open(r->path, 16, 0, FFDB_NOSYNC | FFDB_NODIRECT);
     r->reopens++;
     check_db(r);
 }
@@ -518,7 +522,7 @@ static void op_batch_put(struct run *r, int i)
 {
     mtree *t = &r->work.t[i];
     ffdb_bucket *b = bucket(r, i);
-    unsigned n = (unsigned)tu_range(&r->rng, 20, 60);
+    unsigned n = (unsigned)tu_range(&r->rng, 20, r->cfg.batch_max);
     r->op = "batch_put";
     for (unsigned j = 0; j < n; j++) {
         blob *k = gen_key(r);
@@ -836,9 +840,22 @@ static void run_model(uint64_t seed, struct config cfg)
     r->path = tu_path("model.ffdb");
     r->vbuf = malloc(BIG_VALUE_MAX);
     cr_assert(r->vbuf != NULL);
-    r->db = tu_open(r->path, 16, cfg.page_size, FFDB_NOSYNC);
+    r->db = tu_open(r->path, 16, cfg.page_size, FFDB_NOSYNC | FFDB_NODIRECT);
     r->op = "start";
     check_db(r);
+    if (cfg.prefill) {
+        /* start from trees a few levels deep */
+        r->op = "prefill";
+        MRC(ffdb_begin_write(r->db, &r->txn), 0);
+        r->txn_write = 1;
+        ms_copy(&r->work, &r->committed);
+        for (int i = 0; i < 2; i++) {
+            op_bucket_toggle(r, i);
+            while (r->work.t[i].n < cfg.prefill)
+                op_batch_put(r, i);
+        }
+        end_txn(r, 1);
+    }
 
     for (r->step = 0; r->step < cfg.steps; r->step++) {
         if (!r->txn)
@@ -858,12 +875,29 @@ static void run_model(uint64_t seed, struct config cfg)
     ffdb_stat st = tu_stat(r->db);
     r->evictions += st.pool_evictions;
     r->spills += st.pool_spills;
+    unsigned max_depth = 0;
+    {
+        ffdb_txn *txn;
+        MRC(ffdb_begin_read(r->db, &txn), 0);
+        for (int i = 0; i < NB; i++) {
+            ffdb_bucket *b;
+            ffdb_bucket_stat bs;
+            if (!r->committed.present[i])
+                continue;
+            MRC(ffdb_bucket_open(txn, bucket_names[i], strlen(bucket_names[i]), &b), 0);
+            MRC(tu_bstat(b, &bs), 0);
+            if (bs.depth > max_depth)
+                max_depth = bs.depth;
+        }
+        ffdb_abort(txn);
+    }
     fprintf(stderr,
             "model seed %llu: %u steps, %llu commits, %llu aborts, %llu reopens, %llu entries, "
-            "%llu pages; pool evictions %llu, spills %llu\n",
+            "depth %u, %llu pages; pool evictions %llu, spills %llu\n",
             (unsigned long long)seed, cfg.steps, (unsigned long long)r->commits,
             (unsigned long long)r->aborts, (unsigned long long)r->reopens,
-            (unsigned long long)ms_entries(&r->committed), (unsigned long long)st.page_count,
+            (unsigned long long)ms_entries(&r->committed), max_depth,
+            (unsigned long long)st.page_count,
             (unsigned long long)r->evictions, (unsigned long long)r->spills);
     MF(r->commits > 10, "too few commits for a meaningful run");
     MF(r->evictions > 0, "a 16-frame pool never evicted anything");
@@ -875,20 +909,28 @@ static void run_model(uint64_t seed, struct config cfg)
 
 Test(model, random_seed)
 {
-    struct config cfg = {3000, 0, 2};
+    struct config cfg = {6000, 0, 2, 10, 120, 3000};
     run_model(tu_seed("model::random_seed"), cfg);
 }
 
 Test(model, seed_1)
 {
-    struct config cfg = {3000, 0, 2};
+    struct config cfg = {4000, 0, 2, 10, 120, 9000};
     setenv("FFDB_TEST_SEED", "1", 0); /* an explicit FFDB_TEST_SEED wins */
     run_model(tu_seed("model::seed_1"), cfg);
 }
 
 Test(model, seed_2_page_8192_many_drops)
 {
-    struct config cfg = {2500, 8192, 8};
+    struct config cfg = {3000, 8192, 8, 10, 60, 0};
     setenv("FFDB_TEST_SEED", "2", 0);
     run_model(tu_seed("model::seed_2_page_8192_many_drops"), cfg);
+}
+
+/* Many long keys: big branch separators, few keys per page, deep trees. */
+Test(model, seed_3_long_keys)
+{
+    struct config cfg = {3000, 0, 2, 300, 80, 600};
+    setenv("FFDB_TEST_SEED", "3", 0);
+    run_model(tu_seed("model::seed_3_long_keys"), cfg);
 }
