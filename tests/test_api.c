@@ -1372,3 +1372,103 @@ Test(api, check_clean_after_random_work)
     cr_assert_eq(res.page_count, tu_stat(db).page_count);
     ffdb_close(db);
 }
+
+/* FFDB_MAX_READERS read transactions at once; one more is FFDB_ETOOMANY. */
+Test(api, too_many_readers)
+{
+    ffdb *db = tu_open(tu_path("db"), 0, 0, FFDB_NOSYNC);
+    ffdb_txn **r = calloc(FFDB_MAX_READERS + 1, sizeof *r);
+    ffdb_txn *extra = NULL;
+    unsigned n;
+    cr_assert(r != NULL);
+    for (n = 0; n < FFDB_MAX_READERS; n++)
+        TU_OK(ffdb_begin_read(db, &r[n]));
+    TU_RC(ffdb_begin_read(db, &extra), FFDB_ETOOMANY);
+    cr_assert_eq(tu_stat(db).readers, FFDB_MAX_READERS);
+    /* the writer is not affected */
+    {
+        ffdb_txn *w;
+        ffdb_bucket *b;
+        TU_OK(ffdb_begin_write(db, &w));
+        TU_OK(ffdb_bucket_create(w, "b", 1, &b));
+        TU_OK(ffdb_commit(w));
+    }
+    ffdb_abort(r[7]);
+    TU_OK(ffdb_begin_read(db, &r[7]));
+    {
+        ffdb_bucket *b;
+        TU_OK(ffdb_bucket_open(r[7], "b", 1, &b)); /* the new one sees the commit */
+        TU_RC(ffdb_bucket_open(r[8], "b", 1, &b), FFDB_NOTFOUND);
+    }
+    for (n = 0; n < FFDB_MAX_READERS; n++)
+        ffdb_abort(r[n]);
+    cr_assert_eq(tu_stat(db).readers, 0);
+    free(r);
+    ffdb_close(db);
+}
+
+/* More open cursors than frames in a 16-frame pool: every move returns the
+ * right entry or FFDB_EPOOLFULL; once the cursors close, all is well again. */
+Test(api_cursor, more_cursors_than_frames)
+{
+    ffdb *db = tu_open(tu_path("db"), 16, 0, 0);
+    ffdb_txn *txn;
+    ffdb_bucket *b;
+    ffdb_cursor *c[40];
+    int positioned[40] = {0};
+    ffdb_val k, v;
+    char kb[16];
+    unsigned full = 0;
+
+    fill_many(db);
+    TU_OK(ffdb_begin_read(db, &txn));
+    b = open_bucket(txn, "b");
+    for (unsigned i = 0; i < 40; i++) {
+        int rc = ffdb_cursor_open(b, &c[i]);
+        if (rc == FFDB_EPOOLFULL) {
+            c[i] = NULL;
+            full++;
+            continue;
+        }
+        TU_OK(rc);
+        size_t kl = num_key(kb, i * 300); /* a different leaf for each */
+        rc = ffdb_cursor_seek(c[i], kb, kl, &k, &v);
+        if (rc == FFDB_EPOOLFULL) {
+            full++;
+            continue;
+        }
+        TU_OK(rc);
+        cr_assert(val_eq(k, kb, kl), "cursor %u", i);
+        positioned[i] = 1;
+    }
+    for (unsigned i = 0; i < 40; i++) {
+        if (!positioned[i])
+            continue;
+        int rc = ffdb_cursor_next(c[i], &k, &v);
+        if (rc == FFDB_EPOOLFULL) {
+            full++;
+            continue;
+        }
+        if (rc == 0) {
+            size_t kl = num_key(kb, i * 300 + 2);
+            cr_assert(val_eq(k, kb, kl), "cursor %u after next: '%.*s'", i, (int)k.size,
+                      (const char *)k.data);
+        } else {
+            cr_assert_fail("cursor %u: next returned %d (%s)", i, rc, ffdb_strerror(rc));
+        }
+    }
+    for (unsigned i = 0; i < 40; i++)
+        ffdb_cursor_close(c[i]);
+    fprintf(stderr, "api_cursor::more_cursors_than_frames: %u x EPOOLFULL\n", full);
+    /* with the cursors gone, a full scan works */
+    TU_OK(ffdb_cursor_open(b, &c[0]));
+    unsigned n = 0;
+    int rc;
+    for (rc = ffdb_cursor_first(c[0], &k, &v); rc == 0; rc = ffdb_cursor_next(c[0], &k, &v))
+        n++;
+    TU_RC(rc, FFDB_NOTFOUND);
+    cr_assert_eq(n, MANY);
+    ffdb_cursor_close(c[0]);
+    ffdb_abort(txn);
+    ffdb_close(db);
+}

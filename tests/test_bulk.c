@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "tests/testutil.h"
 
 TestSuite(bulk, .init = tu_setup, .fini = tu_teardown, .timeout = 120);
@@ -529,5 +530,51 @@ Test(bulk, bucket_busy_during_load)
     TU_OK(ffdb_put(other, "x", 1, "v", 1));
     TU_OK(ffdb_commit(txn));
     tu_check_clean(db, NULL);
+    ffdb_close(db);
+}
+
+/* Committing with a bulk load still open fails with FFDB_EBUSY, frees the txn
+ * (and the loader with it) and changes nothing. */
+Test(bulk, commit_with_open_bulk)
+{
+    const char *path = tu_path("db");
+    ffdb *db = tu_open(path, 0, 0, 0);
+    ffdb_txn *txn;
+    ffdb_bucket *b;
+    ffdb_bulk *bulk;
+    ffdb_val v;
+    long live;
+
+    TU_OK(ffdb_begin_write(db, &txn));
+    TU_OK(ffdb_bucket_create(txn, "keep", 4, &b));
+    TU_OK(ffdb_put(b, "k", 1, "v", 1));
+    TU_OK(ffdb_commit(txn));
+    live = mem_live();
+
+    TU_OK(ffdb_begin_write(db, &txn));
+    TU_OK(ffdb_bucket_open(txn, "keep", 4, &b));
+    TU_OK(ffdb_put(b, "k2", 2, "v", 1));
+    TU_OK(ffdb_bucket_create(txn, "b", 1, &b));
+    TU_OK(ffdb_bulk_begin(b, 0, &bulk));
+    for (unsigned i = 0; i < 3000; i++) {
+        unsigned char k[8], val[32];
+        size_t vl;
+        entry(i, k, val, &vl);
+        TU_OK(ffdb_bulk_append(bulk, k, 8, val, vl));
+    }
+    TU_RC(ffdb_commit(txn), FFDB_EBUSY);
+    cr_assert_eq(mem_live(), live, "the failed commit leaked %ld allocations", mem_live() - live);
+
+    TU_OK(ffdb_begin_read(db, &txn));
+    TU_RC(ffdb_bucket_open(txn, "b", 1, &b), FFDB_NOTFOUND);
+    TU_OK(ffdb_bucket_open(txn, "keep", 4, &b));
+    TU_RC(ffdb_get(b, "k2", 2, &v), FFDB_NOTFOUND);
+    ffdb_abort(txn);
+    tu_check_clean(db, NULL);
+    /* the writer slot was released */
+    TU_OK(ffdb_begin_write(db, &txn));
+    TU_OK(ffdb_bucket_open(txn, "keep", 4, &b));
+    TU_OK(ffdb_put(b, "k3", 2, "v", 1));
+    TU_OK(ffdb_commit(txn));
     ffdb_close(db);
 }
