@@ -290,7 +290,7 @@ int fl_alloc_pages(struct freelist *fl, uint64_t count, uint64_t *pgno, int *reu
         st->page_count += count;
         *reused = 0;
     }
-    (void)rset_add(&st->txn, p, count);
+    (void)rset_add(&st->txn, p, count); /* F3: the txn holds it until it frees it */
     *pgno = p;
     return 0;
 }

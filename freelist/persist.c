@@ -40,7 +40,8 @@ static uint64_t entries_per_page(unsigned page_size)
 /* ---- Writing ------------------------------------------------------------------- */
 
 /* Free the committed chain into this txn's pending group: the durable meta
- * still names it until the new meta is, and a crash must find it intact. */
+ * still names it until the new meta is, and a crash must find it intact.
+ * F3: once the new meta names the new chain, the old one is in the freelist. */
 static int free_old_chain(struct freelist *fl)
 {
     for (size_t i = 0; i < fl->chain.n; i++)
@@ -49,7 +50,8 @@ static int free_old_chain(struct freelist *fl)
 }
 
 /* Shrink page_count over reusable ranges at the end of the file. Pending
- * ranges stay: a reader may still read them. */
+ * ranges stay: a reader may still read them. F3 holds as the cut pages leave
+ * both [2, page_count) and the freelist. */
 static void cut_tail(struct flstate *st)
 {
     while (st->reusable.n > 0) {
