@@ -101,6 +101,7 @@ int ffdb_begin_write(ffdb *db, ffdb_txn **out)
     txn->write = 1;
     txn->meta = db->meta;
     txn->meta.txid = db->meta.txid + 1;
+    txn->meta.catalog.version = 0; /* txn_changed() watches it move */
     pthread_mutex_lock(&db->meta_lock);
     oldest = oldest_reader(db);
     pthread_mutex_unlock(&db->meta_lock);
@@ -243,6 +244,18 @@ static int commit_write(ffdb_txn *txn)
     return 0;
 }
 
+/* Did the txn change anything? Every change goes through the catalog
+ * (bumping its version) or marks a bucket dirty. */
+static int txn_changed(const ffdb_txn *txn)
+{
+    if (txn->meta.catalog.version != 0)
+        return 1;
+    for (const struct ffdb_bucket *b = txn->buckets; b; b = b->next)
+        if (b->dirty)
+            return 1;
+    return 0;
+}
+
 int ffdb_commit(ffdb_txn *txn)
 {
     ffdb *db;
@@ -258,6 +271,12 @@ int ffdb_commit(ffdb_txn *txn)
     rc = txn->bt.failed ? FFDB_EBADTXN : 0;
     if (rc == 0 && txn->bulks)
         rc = ERR_RAISE(FFDB_EBUSY, PGNO_NONE, "a bulk load is still open; finish or abort it");
+    if (rc == 0 && !txn_changed(txn)) {
+        /* Nothing to make durable: end it like an abort, which restores
+         * exactly the state it began with. */
+        write_txn_discard(txn);
+        return 0;
+    }
     if (rc == 0)
         rc = bucket_flush_all(txn);
     if (rc == 0)
