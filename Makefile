@@ -74,7 +74,9 @@ examples: $(EXAMPLES)
 
 # The test binary finds helper programs and scratch space through these.
 test: $(TEST_BIN) $(TEST_HELPERS)
-	FFDB_TEST_HELPERS=$(abspath $(BUILD))/tests/helpers $(TEST_BIN) --jobs 2 $(TEST_ARGS)
+	FFDB_TEST_HELPERS=$(abspath $(BUILD))/tests/helpers \
+	  LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
+	  $(TEST_BIN) --jobs 2 $(TEST_ARGS)
 
 asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 \
