@@ -17,7 +17,7 @@ CFLAGS   ?= $(OPT) -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -pthread $(SAN)
 CPPFLAGS += -Iinclude -I. -D_GNU_SOURCE
 LDLIBS   += -luring -lxxhash -pthread
-PROG_LIBS = -ljemalloc
+PROG_LIBS ?= -ljemalloc
 
 LAYERS   = common pager bufpool freelist btree engine
 LIB_SRC  = $(foreach d,$(LAYERS),$(wildcard $(d)/*.c))
@@ -35,14 +35,30 @@ TEST_BIN = $(BUILD)/tests/ffdb-tests
 TEST_HELPERS_SRC = $(wildcard tests/helpers/*.c)
 TEST_HELPERS = $(TEST_HELPERS_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
+# Programs under tools/: each folder is one program, built from all its .c files.
+CLI_SRC   = $(wildcard tools/ffdb/*.c)
+CRASH_SRC = $(wildcard tools/crash/*.c)
+TOOLS     = $(if $(CLI_SRC),$(BUILD)/tools/ffdb) $(if $(CRASH_SRC),$(BUILD)/tools/ffdb-crash)
+
 EXAMPLE_SRC = $(wildcard examples/*.c)
 EXAMPLES = $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
 DEPS = liburing-dev libxxhash-dev libcriterion-dev libjemalloc-dev pkg-config
 
-.PHONY: all lib test asan deps format clean examples run
+.PHONY: all lib test asan deps format clean examples run tools crashtest
 
-all: lib examples
+all: lib examples tools
+
+tools: $(TOOLS)
+
+$(BUILD)/tools/ffdb: $(CLI_SRC:%.c=$(BUILD)/%.o) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(PROG_LIBS)
+
+# The crash harness drives the engine through testing/io_mem (a test tool).
+$(BUILD)/tools/ffdb-crash: $(CRASH_SRC:%.c=$(BUILD)/%.o) $(TESTING_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 lib: $(LIB)
 
@@ -73,13 +89,14 @@ $(BUILD)/examples/%: examples/%.c $(LIB)
 examples: $(EXAMPLES)
 
 # The test binary finds helper programs and scratch space through these.
-test: $(TEST_BIN) $(TEST_HELPERS)
-	FFDB_TEST_HELPERS=$(abspath $(BUILD))/tests/helpers \
+test: $(TEST_BIN) $(TEST_HELPERS) $(TOOLS)
+	FFDB_TEST_HELPERS=$(abspath $(BUILD))/tests/helpers FFDB_TEST_TOOLS=$(abspath $(BUILD))/tools \
 	  LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
 	  $(TEST_BIN) --jobs 2 $(TEST_ARGS)
 
+# jemalloc and ASan both want malloc: programs link plain libc under ASan.
 asan:
-	$(MAKE) BUILD=build-asan OPT=-O1 \
+	$(MAKE) BUILD=build-asan OPT=-O1 PROG_LIBS= \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 	  test
 
@@ -99,4 +116,8 @@ format:
 clean:
 	rm -rf build build-asan
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(TESTING_OBJ:.o=.d)
+# Fuzzing targets (fuzz, fuzz-smoke) live beside their harnesses.
+-include fuzz/fuzz.mk
+
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(TESTING_OBJ:.o=.d) \
+	$(CLI_SRC:%.c=$(BUILD)/%.d) $(CRASH_SRC:%.c=$(BUILD)/%.d)
