@@ -14,8 +14,6 @@
 #include "btree/internal.h"
 #include "common/error.h"
 
-#define MAX_CELLS ((PAGE_SIZE_MAX - PAGE_HEADER_SIZE) / (LEAF_HEADER + SLOT_SIZE) + 1)
-
 static int underfull(const struct bt_txn *t, const uint8_t *p)
 {
     return node_used(p) * 4 < t->page_size - PAGE_HEADER_SIZE;
@@ -55,22 +53,8 @@ static int redistribute(struct bt_txn *t, uint8_t *parent, unsigned j, struct po
 
     for (unsigned i = 0; i < n; i++)
         total += cells[i].size + SLOT_SIZE;
-    for (s = 1; s < n - 1; s++) {
-        run += cells[s - 1].size + SLOT_SIZE;
-        if (run * 2 >= total)
-            break;
-    }
-    if (node_kind(a->data) == PAGE_LEAF) {
-        const uint8_t *l = cells[s - 1].p, *r = cells[s].p;
-        seplen = bt_separator(leaf_key(l), leaf_klen(l), leaf_key(r), leaf_klen(r));
-        memcpy(sep, leaf_key(r), seplen);
-    } else {
-        seplen = branch_klen(cells[s].p);
-        memcpy(sep, branch_key(cells[s].p), seplen);
-        branch_cell_encode(stripped, branch_child(cells[s].p), NULL, 0);
-        cells[s].p = stripped;
-        cells[s].size = BRANCH_HEADER;
-    }
+    s = bt_split_point(cells, n, 0);
+    seplen = bt_split_separator(cells, s, node_kind(a->data), sep, stripped);
     size = branch_cell_encode(cell, b->pgno, sep, seplen);
     if (PAGE_HEADER_SIZE + node_used(parent) - branch_cell_size(node_cell(parent, j + 1)) + size >
         t->page_size)

@@ -12,28 +12,6 @@
 #include "btree/internal.h"
 #include "common/error.h"
 
-/* Index at which to split cells[0..n) into [0, s) and [s, n), 1 <= s < n.
- * append: the new cell is the last of the rightmost page, as in an ascending
- * load; then the left page stays full and the right one starts with it. */
-static unsigned split_point(const struct cellref *cells, unsigned n, int append)
-{
-    size_t total = 0, run = 0;
-    unsigned s;
-    if (append)
-        return n - 1;
-    for (unsigned i = 0; i < n; i++)
-        total += cells[i].size + SLOT_SIZE;
-    for (s = 1; s < n - 1; s++) {
-        run += cells[s - 1].size + SLOT_SIZE;
-        if (run * 2 >= total)
-            break;
-    }
-    return s;
-}
-
-/* Most cells a page can hold (the smallest cell is an empty leaf entry). */
-#define MAX_CELLS ((PAGE_SIZE_MAX - PAGE_HEADER_SIZE) / (LEAF_HEADER + SLOT_SIZE) + 1)
-
 static int insert_separator(struct bt_txn *t, struct bt_tree *tree, struct bt_path *path,
                             unsigned level, const uint8_t *sep, size_t seplen, uint64_t right,
                             int append);
@@ -61,20 +39,9 @@ static int split_insert(struct bt_txn *t, struct bt_tree *tree, struct bt_path *
         cells[j].size = node_cell_size(copy, cells[j].p);
         k++;
     }
-    s = split_point(cells, n, append && i == n - 1);
+    s = bt_split_point(cells, n, append && i == n - 1);
     CHECK(bt_page_new(t, tree, kind, &right));
-    if (kind == PAGE_LEAF) {
-        const uint8_t *l = cells[s - 1].p, *r = cells[s].p;
-        seplen = bt_separator(leaf_key(l), leaf_klen(l), leaf_key(r), leaf_klen(r));
-        memcpy(sep, leaf_key(r), seplen);
-    } else {
-        /* The first key of the right page moves up; its cell keeps only the child. */
-        seplen = branch_klen(cells[s].p);
-        memcpy(sep, branch_key(cells[s].p), seplen);
-        branch_cell_encode(stripped, branch_child(cells[s].p), NULL, 0);
-        cells[s].p = stripped;
-        cells[s].size = BRANCH_HEADER;
-    }
+    seplen = bt_split_separator(cells, s, kind, sep, stripped);
     if (node_build(page, t->page_size, cells, s) ||
         node_build(right->data, t->page_size, cells + s, n - s)) {
         pool_unpin(t->pool, right);

@@ -51,6 +51,19 @@ int  bt_leaf_value(struct bt_txn *t, const uint8_t *page, const uint8_t *c, stru
 /* Shortest key s with left < s <= right (separator between two pages). */
 size_t bt_separator(const uint8_t *left, size_t llen, const uint8_t *right, size_t rlen);
 
+/* Most cells a page can hold (the smallest cell is an empty leaf entry). */
+#define MAX_CELLS ((PAGE_SIZE_MAX - PAGE_HEADER_SIZE) / (LEAF_HEADER + SLOT_SIZE) + 1)
+
+/* Where to cut cells[0..n) (n >= 2) into two pages [0, s) and [s, n):
+ * evenly by bytes, or, for an append at the right edge of the tree, just
+ * before the last cell so the left page stays full. 1 <= s < n. */
+unsigned bt_split_point(const struct cellref *cells, unsigned n, int append);
+/* The separator for a cut at s, into sep (FFDB_MAX_KEY_SIZE bytes); returns
+ * its length. For branch cells the first key of the right page moves up,
+ * so cells[s] is replaced by a key-less copy built in stripped. */
+size_t bt_split_separator(struct cellref *cells, unsigned s, unsigned kind, uint8_t *sep,
+                          uint8_t stripped[BRANCH_HEADER]);
+
 /* Record a failure of a write that may have left the tree half-changed. */
 static inline int bt_fail(struct bt_txn *t, int rc)
 {

@@ -327,3 +327,37 @@ size_t bt_separator(const uint8_t *left, size_t llen, const uint8_t *right, size
     /* right[0..common] differs from left at common (or extends it). */
     return common + 1 <= rlen ? common + 1 : rlen;
 }
+
+unsigned bt_split_point(const struct cellref *cells, unsigned n, int append)
+{
+    size_t total = 0, run = 0;
+    unsigned s;
+    if (append)
+        return n - 1;
+    for (unsigned i = 0; i < n; i++)
+        total += cells[i].size + SLOT_SIZE;
+    for (s = 1; s < n - 1; s++) {
+        run += cells[s - 1].size + SLOT_SIZE;
+        if (run * 2 >= total)
+            break;
+    }
+    return s;
+}
+
+size_t bt_split_separator(struct cellref *cells, unsigned s, unsigned kind, uint8_t *sep,
+                          uint8_t stripped[BRANCH_HEADER])
+{
+    size_t seplen;
+    if (kind == PAGE_LEAF) {
+        const uint8_t *l = cells[s - 1].p, *r = cells[s].p;
+        seplen = bt_separator(leaf_key(l), leaf_klen(l), leaf_key(r), leaf_klen(r));
+        memcpy(sep, leaf_key(r), seplen);
+        return seplen;
+    }
+    seplen = branch_klen(cells[s].p);
+    memcpy(sep, branch_key(cells[s].p), seplen);
+    branch_cell_encode(stripped, branch_child(cells[s].p), NULL, 0);
+    cells[s].p = stripped;
+    cells[s].size = BRANCH_HEADER;
+    return seplen;
+}
