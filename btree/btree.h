@@ -117,6 +117,7 @@ struct bt_cursor {
     struct pool_frame *leaf;          /* read txns: the current leaf stays pinned */
     struct bt_buf key;
     struct bt_buf val;
+    struct bt_buf edge;               /* key last seen before stepping to another leaf */
 };
 
 void bt_cursor_init(struct bt_cursor *c, struct bt_txn *t, struct bt_tree *tree);

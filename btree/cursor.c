@@ -37,6 +37,7 @@ void bt_cursor_release(struct bt_cursor *c)
     cur_drop_leaf(c);
     bt_buf_free(&c->key);
     bt_buf_free(&c->val);
+    bt_buf_free(&c->edge);
 }
 
 static int cur_get(struct bt_cursor *c, unsigned level, struct pool_frame **f)
@@ -234,6 +235,44 @@ static int cur_resume(struct bt_cursor *c, int dir, ffdb_val *key, ffdb_val *val
     return cur_move(c, dir, key, val);
 }
 
+/* The key under the cursor (after a successful emit). */
+static void cur_key(const struct bt_cursor *c, const uint8_t **k, size_t *klen)
+{
+    if (c->leaf) {
+        *k = node_key(c->leaf->data, c->idx[c->depth - 1], klen);
+    } else {
+        *k = c->key.data;
+        *klen = c->key.size;
+    }
+}
+
+/* Leave the leaf f (pinned, consumed) for its neighbour in direction dir.
+ * The first key there must lie beyond the last key here: a damaged tree
+ * whose branches share a subtree would otherwise be walked again and
+ * again, so the check makes every scan finite. */
+static int cur_cross(struct bt_cursor *c, struct pool_frame *f, int dir, ffdb_val *key,
+                     ffdb_val *val)
+{
+    size_t elen, klen;
+    const uint8_t *e = node_key(f->data, c->idx[c->depth - 1], &elen), *k;
+    int rc = bt_buf_set(&c->edge, e, elen);
+
+    pool_unpin(c->txn->pool, f);
+    CHECK(rc);
+    rc = cur_step_leaf(c, dir, key, val);
+    if (rc < 0)
+        return rc;
+    cur_key(c, &k, &klen);
+    if (dir * key_cmp(k, klen, c->edge.data, c->edge.size) <= 0) {
+        uint64_t pgno = c->pgno[c->depth - 1];
+        c->state = CUR_UNSET;
+        cur_drop_leaf(c);
+        return ERR_CORRUPT(pgno, "leaf page %llu is out of key order with its neighbour",
+                           (unsigned long long)pgno);
+    }
+    return 0;
+}
+
 static int cur_move(struct bt_cursor *c, int dir, ffdb_val *key, ffdb_val *val)
 {
     struct pool_frame *f;
@@ -258,8 +297,7 @@ static int cur_move(struct bt_cursor *c, int dir, ffdb_val *key, ffdb_val *val)
         c->idx[leaf] += dir > 0 ? 1 : -1;
         return cur_emit(c, f, key, val);
     }
-    pool_unpin(c->txn->pool, f);
-    return cur_step_leaf(c, dir, key, val);
+    return cur_cross(c, f, dir, key, val);
 }
 
 int bt_cursor_next(struct bt_cursor *c, ffdb_val *key, ffdb_val *val)

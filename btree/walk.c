@@ -62,13 +62,25 @@ int bt_drop(struct bt_txn *t, struct bt_tree *tree)
     return 0;
 }
 
+/* A tree reaches each of its pages once, so no walk of a sound tree visits
+ * more pages than the file has. A damaged tree whose branches share pages
+ * would otherwise take exponential time: the budget stops it. */
+static int over_budget(struct bt_txn *t, uint64_t *visits, uint64_t pgno)
+{
+    if (++*visits <= bt_page_limit(t))
+        return 0;
+    return ERR_CORRUPT(pgno, "tree reaches more pages than the file has: page %llu is shared",
+                       (unsigned long long)pgno);
+}
+
 static int stat_page(struct bt_txn *t, const struct bt_tree *tree, uint64_t pgno, uint64_t bound,
-                     unsigned level, struct bt_stat *st)
+                     unsigned level, struct bt_stat *st, uint64_t *visits)
 {
     struct pool_frame *f;
     const uint8_t *p;
     int rc = 0;
 
+    CHECK(over_budget(t, visits, pgno));
     CHECK(bt_page_get(t, pgno, bound, &f));
     p = f->data;
     if ((node_kind(p) == PAGE_LEAF) != (level + 1 == tree->depth)) {
@@ -80,7 +92,7 @@ static int stat_page(struct bt_txn *t, const struct bt_tree *tree, uint64_t pgno
     for (unsigned i = 0; rc == 0 && i < node_count(p); i++) {
         const uint8_t *c = node_cell(p, i);
         if (node_kind(p) == PAGE_BRANCH) {
-            rc = stat_page(t, tree, branch_child(c), node_txid(p), level + 1, st);
+            rc = stat_page(t, tree, branch_child(c), node_txid(p), level + 1, st, visits);
             continue;
         }
         st->key_bytes += leaf_klen(c);
@@ -92,12 +104,13 @@ static int stat_page(struct bt_txn *t, const struct bt_tree *tree, uint64_t pgno
 
 int bt_stat(struct bt_txn *t, const struct bt_tree *tree, struct bt_stat *st)
 {
+    uint64_t visits = 0;
     memset(st, 0, sizeof(*st));
     if (tree->depth == 0)
         return 0;
     if (tree->depth > MAX_TREE_DEPTH)
         return ERR_CORRUPT(tree->root, "tree has depth %u", tree->depth);
-    return stat_page(t, tree, tree->root, t->txid, 0, st);
+    return stat_page(t, tree, tree->root, t->txid, 0, st, &visits);
 }
 
 /* ---- check ------------------------------------------------------------------ */
@@ -107,6 +120,8 @@ struct check {
     const struct bt_tree *tree;
     const struct bt_check_ops *ops;
     uint64_t problems, entries, branch_pages, leaf_pages, overflow_pages;
+    uint64_t visits;   /* pages entered, bounded by the file's page count */
+    int stopped;       /* the budget ran out: shared pages, stop descending */
 };
 
 static void problem(struct check *ck, uint64_t pgno, const char *fmt, ...)
@@ -186,6 +201,14 @@ static int check_page(struct check *ck, uint64_t pgno, uint64_t bound, unsigned 
     const uint8_t *p;
     int rc;
 
+    if (ck->stopped)
+        return 0;
+    if (++ck->visits > bt_page_limit(t)) {
+        problem(ck, pgno, "tree reaches more pages than the file has: page %llu is shared",
+                (unsigned long long)pgno);
+        ck->stopped = 1;
+        return 0;
+    }
     rc = bt_page_get(t, pgno, bound, &f);
     if (rc == FFDB_CORRUPT) {
         ffdb_error_info info;
@@ -247,7 +270,7 @@ int bt_check(struct bt_txn *t, const struct bt_tree *tree, const struct bt_check
         problem(&ck, tree->root, "empty tree names root page %llu", (unsigned long long)tree->root);
     CHECK(rc);
 #define COUNTER(name, what)                                                                        \
-    if (ck.name != tree->name)                                                                     \
+    if (!ck.stopped && ck.name != tree->name)                                                      \
         problem(&ck, tree->root, "tree at %llu records %llu " what " but has %llu",               \
                 (unsigned long long)tree->root, (unsigned long long)tree->name,                    \
                 (unsigned long long)ck.name);

@@ -391,13 +391,18 @@ int fl_free(struct freelist *fl, uint64_t pgno, size_t count)
     if (fl->txid == 0 || fl->prepared || count == 0)
         return FL_MISUSE("fl_free outside a txn, after prepare, or of 0 pages");
     /* F1: only pages in [2, page_count) that are not free already, and not
-     * the committed chain (persist.c frees that itself). */
+     * the committed chain (persist.c frees that itself). Page numbers come
+     * from the file's trees, so a violation is a damaged file (a tree and
+     * the freelist disagree), never an assertion. */
     if (pgno < FL_FIRST_PGNO || pgno >= st->page_count || count > st->page_count - pgno)
-        return FL_MISUSE("fl_free of a meta page or past the end of the file");
+        return ERR_CORRUPT(pgno, "freeing pages %llu+%zu: outside the file",
+                           (unsigned long long)pgno, count);
     if (rset_overlaps(&st->index, pgno, count))
-        return FL_MISUSE("fl_free of a free page (double free)");
+        return ERR_CORRUPT(pgno, "page %llu is in a tree and in the freelist",
+                           (unsigned long long)pgno);
     if (rset_overlaps(&fl->chain, pgno, count))
-        return FL_MISUSE("fl_free of a freelist chain page");
+        return ERR_CORRUPT(pgno, "page %llu is in a tree and in the freelist chain",
+                           (unsigned long long)pgno);
     return fl_free_pages(fl, pgno, count);
 }
 
