@@ -569,11 +569,10 @@ static int take_stale(struct pool *pool, uint64_t pgno, struct frame **out)
                                                     memory_order_relaxed))
             r = 1;
         else
-            r = seen == FRAME_EXCL ? -1 : FFDB_EINVAL;
+            r = seen == FRAME_EXCL ? -1 : FFDB_CORRUPT;
         *out = f;
     }
     pthread_mutex_unlock(&s->lock);
-    assert(r != FFDB_EINVAL);
     return r;
 }
 
@@ -583,8 +582,12 @@ int pool_new(struct pool *pool, uint64_t pgno, struct pool_frame **out)
 
     for (;;) {
         int r = take_stale(pool, pgno, &f);
-        if (r == FFDB_EINVAL)
-            return ERR_RAISE(r, pgno, "pool_new: page %llu is pinned", (unsigned long long)pgno);
+        /* Someone still reads the page being created: it was handed out as
+         * free while a tree still reaches it, which only a damaged file
+         * (freelist and tree disagree) can cause. */
+        if (r == FFDB_CORRUPT)
+            return ERR_CORRUPT(pgno, "page %llu is allocated while a reader uses it",
+                               (unsigned long long)pgno);
         if (r < 0) {
             sched_yield();
             continue;
@@ -648,10 +651,10 @@ void pool_discard(struct pool *pool, uint64_t pgno)
             drop_claimed(pool, b, f);
             f = NULL;
         }
-        /* Precondition: the page is not pinned. If it is anyway, keep it
-         * (P1 wins); if an evictor holds it, wait until it is gone. */
+        /* The page is normally not pinned. If it is anyway (a damaged file
+         * handed out a page a reader still reaches), keep it: P1 wins. If an
+         * evictor holds it, wait until it is gone. */
         uint32_t p = f ? atomic_load(&f->pins) : 0;
-        assert(p == 0 || p == FRAME_EXCL);
         pthread_mutex_unlock(&s->lock);
         if (p != FRAME_EXCL)
             return;
@@ -665,10 +668,10 @@ void pool_discard_dirty(struct pool *pool)
         struct frame *f = &pool->frames[i];
         while (atomic_load_explicit(&f->dirty, memory_order_relaxed)) {
             if (!try_claim(f)) {
-                /* Precondition: the writer unpinned everything. A claim is an
-                 * evictor spilling it; afterwards it is clean, or back. */
+                /* The writer unpinned everything, so a claim is an evictor
+                 * spilling it (afterwards it is clean, or back); a pin can
+                 * only be a reader of a damaged file: leave that frame. */
                 uint32_t p = atomic_load(&f->pins);
-                assert(p == FRAME_EXCL);
                 if (p != FRAME_EXCL)
                     break;
                 sched_yield();

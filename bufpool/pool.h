@@ -48,7 +48,9 @@ void pool_close(struct pool *pool);
  * pinned; read and verify errors are returned as they are. */
 int  pool_get(struct pool *pool, uint64_t pgno, struct pool_frame **out);
 /* Pin a frame for page pgno that is being created: no read; the data is
- * zeroed and the frame is dirty. A cached copy of pgno is replaced. */
+ * zeroed and the frame is dirty. A cached copy of pgno is replaced.
+ * FFDB_CORRUPT if another thread has pgno pinned (only a damaged file can
+ * hand out a page that a reader still reaches). */
 int  pool_new(struct pool *pool, uint64_t pgno, struct pool_frame **out);
 void pool_unpin(struct pool *pool, struct pool_frame *frame);
 /* Mark a pinned frame dirty (after the writer changed it). */
