@@ -43,7 +43,7 @@ TOOLS     = $(if $(CLI_SRC),$(BUILD)/tools/ffdb) $(if $(CRASH_SRC),$(BUILD)/tool
 EXAMPLE_SRC = $(wildcard examples/*.c)
 EXAMPLES = $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
-DEPS = liburing-dev libxxhash-dev libcriterion-dev libjemalloc-dev pkg-config
+DEPS = liburing-dev libxxhash-dev libcriterion-dev libjemalloc-dev pkg-config afl++
 
 .PHONY: all lib test asan deps format clean examples run tools crashtest
 
