@@ -6,6 +6,8 @@
 #   make deps       install the Debian packages the build needs (as root)
 #   make run        build and run examples/tour (the README's run command)
 #   make format     clang-format every source file
+#   make bench      quick side-by-side benchmark (bench/; needs make bench-deps)
+#   make bench-full the full benchmark; results in bench/results/
 #
 # Objects go to $(BUILD) (build/ or build-asan/); nothing is written elsewhere.
 
@@ -37,6 +39,8 @@ TEST_HELPERS = $(TEST_HELPERS_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
 # Programs under tools/: each folder is one program, built from all its .c files.
 CLI_SRC   = $(wildcard tools/ffdb/*.c)
+# The program is $(BUILD)/tools/ffdb, so its objects cannot live in a folder of that name.
+CLI_OBJ   = $(CLI_SRC:tools/ffdb/%.c=$(BUILD)/tools/ffdb.o/%.o)
 CRASH_SRC = $(wildcard tools/crash/*.c)
 TOOLS     = $(if $(CLI_SRC),$(BUILD)/tools/ffdb) $(if $(CRASH_SRC),$(BUILD)/tools/ffdb-crash)
 
@@ -51,9 +55,13 @@ all: lib examples tools
 
 tools: $(TOOLS)
 
-$(BUILD)/tools/ffdb: $(CLI_SRC:%.c=$(BUILD)/%.o) $(LIB)
+$(BUILD)/tools/ffdb: $(CLI_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(PROG_LIBS)
+
+$(BUILD)/tools/ffdb.o/%.o: tools/ffdb/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 # The crash harness drives the engine through testing/io_mem (a test tool).
 $(BUILD)/tools/ffdb-crash: $(CRASH_SRC:%.c=$(BUILD)/%.o) $(TESTING_LIB) $(LIB)
@@ -116,8 +124,39 @@ format:
 clean:
 	rm -rf build build-asan
 
+# ---- Benchmarks: ffdb beside LMDB, SQLite, RocksDB and LevelDB (bench/) ----
+# Not part of `make all` or `make test`: the peers' packages (BENCH_DEPS) are
+# installed only by `make bench-deps`, so CI stays lean. The bench binary
+# links ffdb through libffdb.a and the peers through their Debian libraries.
+# `make bench` is the quick run (results in $(BUILD)/bench-results);
+# `make bench-full` the full one (bench/results/latest.json and .png).
+BENCH_DEPS = liblmdb-dev libsqlite3-dev librocksdb-dev libleveldb-dev gnuplot-nox
+BENCH_SRC  = $(wildcard bench/*.c)
+BENCH_OBJ  = $(BENCH_SRC:%.c=$(BUILD)/%.o)
+BENCH_BIN  = $(BUILD)/bench/bench
+BENCH_LIBS = -llmdb -lsqlite3 -lrocksdb -lleveldb
+BENCH_ARGS ?=
+BENCH_CHART = gnuplot -e "datafile='$(1)/ratios.tsv'; outfile='$(1)/latest.png'" bench/report.gp
+
+.PHONY: bench bench-full bench-deps
+
+$(BENCH_BIN): $(BENCH_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $(BENCH_OBJ) $(LIB) $(BENCH_LIBS) $(LDLIBS)
+
+bench: $(BENCH_BIN)
+	$(BENCH_BIN) --quick --out $(BUILD)/bench-results $(BENCH_ARGS)
+	$(call BENCH_CHART,$(BUILD)/bench-results)
+
+bench-full: $(BENCH_BIN)
+	$(BENCH_BIN) --out bench/results $(BENCH_ARGS) | tee bench/results/latest.txt
+	$(call BENCH_CHART,bench/results)
+
+bench-deps:
+	@$(MAKE) --no-print-directory deps DEPS="$(BENCH_DEPS)"
+
 # Fuzzing targets (fuzz, fuzz-smoke) live beside their harnesses.
 -include fuzz/fuzz.mk
 
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(TESTING_OBJ:.o=.d) \
-	$(CLI_SRC:%.c=$(BUILD)/%.d) $(CRASH_SRC:%.c=$(BUILD)/%.d)
+	$(CLI_OBJ:.o=.d) $(CRASH_SRC:%.c=$(BUILD)/%.d)
