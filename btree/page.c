@@ -120,12 +120,30 @@ uint64_t bt_page_limit(const struct bt_txn *t)
     return t->fl ? fl_page_count(t->fl) : t->page_count;
 }
 
-/* The pool's verify hook: bounds of everything the accessors will read. */
+/* Set bits [from, to) of map; 1 if one of them was set already. */
+static int mark_bytes(uint64_t *map, size_t from, size_t to)
+{
+    while (from < to) {
+        size_t w = from / 64, lo = from % 64, hi = to - w * 64 < 64 ? to - w * 64 : 64;
+        uint64_t mask = (hi == 64 ? ~0ull : (1ull << hi) - 1) & ~((1ull << lo) - 1);
+        if (map[w] & mask)
+            return 1;
+        map[w] |= mask;
+        from = w * 64 + hi;
+    }
+    return 0;
+}
+
+/* The pool's verify hook: bounds of everything the accessors will read, and
+ * cells that do not overlap. */
 int bt_page_verify(void *ctx, const uint8_t *p, uint64_t pgno)
 {
     unsigned page_size = *(const unsigned *)ctx;
     unsigned kind = node_kind(p), n = node_count(p);
     unsigned lower = node_lower(p), upper = node_upper(p);
+    /* One bit per byte of the page: cells must not overlap, or node_remove's
+     * reclaim of the lowest cell would hand out bytes another cell uses. */
+    uint64_t used[PAGE_SIZE_MAX / 64];
 
     if (kind != PAGE_LEAF && kind != PAGE_BRANCH)
         return ERR_CORRUPT(pgno, "page %llu has kind %u where a tree page was expected",
@@ -157,6 +175,11 @@ int bt_page_verify(void *ctx, const uint8_t *p, uint64_t pgno)
         }
         if (klen > FFDB_MAX_KEY_SIZE || size > room)
             goto bad_cell;
+        if (i == 0)
+            memset(used, 0, page_size / 8);
+        if (mark_bytes(used, off, off + size))
+            return ERR_CORRUPT(pgno, "page %llu cell %u overlaps another cell",
+                               (unsigned long long)pgno, i);
         continue;
     bad_cell:
         return ERR_CORRUPT(pgno, "page %llu cell %u is out of bounds", (unsigned long long)pgno, i);

@@ -104,10 +104,12 @@ struct file_run {
 
 static struct file_run F;
 
+static int file_verbose; /* FUZZ_VERBOSE in the replay program: print what check says */
+
 static void count_problem(void *arg, uint64_t pgno, const char *problem)
 {
-    (void)pgno;
-    (void)problem;
+    if (file_verbose)
+        fprintf(stderr, "fuzz: check: page %llu: %s\n", (unsigned long long)pgno, problem);
     (*(uint64_t *)arg)++;
 }
 
@@ -360,6 +362,9 @@ static int FUZZ_ONE(const uint8_t *data, size_t len)
 
     if (!img || !disk)
         abort();
+#ifndef __AFL_FUZZ_TESTCASE_LEN
+    file_verbose = getenv("FUZZ_VERBOSE") != NULL;
+#endif
     memset(&F, 0, sizeof F);
     F.b = calloc(FILE_MAX_BUCKETS, sizeof *F.b);
     if (!F.b)
@@ -400,7 +405,7 @@ static int FUZZ_ONE(const uint8_t *data, size_t len)
         FILE_RC(ffdb_stat_db(db, &st));
         read_all(db);
 #ifndef __AFL_FUZZ_TESTCASE_LEN
-        if (getenv("FUZZ_VERBOSE"))
+        if (file_verbose)
             fprintf(stderr, "fuzz: ctrl 0x%02x, check %s, %zu buckets\n", F.ctrl,
                     F.clean ? "clean" : "not clean", F.nb);
 #endif
