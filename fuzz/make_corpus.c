@@ -66,6 +66,10 @@ static void ops_seeds(void)
     SEED("readonly_drop", 0x08, OP_BCREATE, 0, OP_BCREATE, 1, OP_PUT, 1, 0x30, 1, OP_COMMIT,
          OP_BEGIN_READ, OP_PUT, 1, 0x30, 2, OP_GET, 1, 0x30, OP_BDROP, 0, OP_BLIST,
          OP_CFIRST, 1, OP_ABORT, OP_BDROP, 0, OP_BLIST, OP_COMMIT, OP_STAT);
+    SEED("oom", 0x00, OP_BCREATE, 0, OP_BATCH, 0, 20, 6, 0x44, OP_COMMIT, OP_OOM_PUT, 0, 0x31,
+         0xE1, 0, 3, OP_PUT, 0, 0x32, 9, OP_OOM_PUT, 0, 0x33, 0x20, 40, OP_OOM_COMMIT, 5,
+         OP_BATCH, 0, 10, 7, 0x45, OP_OOM_COMMIT, 60, OP_BEGIN_READ, OP_OOM_READ, 0, 2,
+         OP_OOM_READ, 0, 30, OP_CHECK);
     SEED("bigpage", 0x03, OP_BCREATE, 0, OP_BCREATE, 1, OP_BATCH, 1, 63, 9, 0xff,
          OP_PUT, 0, 0xFF, 0, 0x10, OP_PUT, 0, 0xFF, 1, 0x10, OP_PUT, 0, 0xF3, 4, 0xA9, 3,
          OP_COMMIT, OP_CLAST, 1, OP_CPREV, 1, 7, OP_CCLOSE, 1, OP_VERIFY, 1);

@@ -23,7 +23,9 @@
  * A write op without a transaction begins a write transaction; in a read
  * transaction it must return FFDB_EREADONLY. Every commit, reopen and
  * simulated power loss is checked against the model of the last commit; a
- * long-lived reader keeps its own snapshot of the model.
+ * long-lived reader keeps its own snapshot of the model. Three ops make the
+ * nth allocation fail (a put, a commit, a scan): the call succeeds or returns
+ * FFDB_ENOMEM, and after ENOMEM the last commit is whole.
  *
  * Cursor rule checked (include/ffdb.h): after writes through its txn a cursor
  * continues from the key it was on — next gives the first key greater than
@@ -852,6 +854,87 @@ static void op_long_reader(void)
     verify_bucket(R.lr, R.lrb[i], i, &R.lrm.t[i]);
 }
 
+/* ---- allocation failures ------------------------------------------------------------------- */
+
+/* The nth allocation from now fails during a put: the put succeeds or returns
+ * FFDB_ENOMEM; after ENOMEM the txn is aborted and the last commit must be
+ * whole and the handle still usable. */
+static void op_oom_put(void)
+{
+    int i = read_bucket();
+    int over = read_key();
+    size_t vlen = read_value();
+    long nth = (long)fz_u8(&R.in) + 1;
+    ffdb_bucket *b = bucket(i);
+    if (!b || over || R.kind != TXN_WRITE)
+        return;
+    mem_fail_after(nth);
+    int rc = ffdb_put(b, R.key, R.klen, R.val, vlen);
+    mem_fail_after(0);
+    if (rc == 0) {
+        ot_put(&R.work.t[i], ob_new(R.key, R.klen), ob_new(R.val, vlen));
+        return;
+    }
+    FUZZ_RC(rc, FFDB_ENOMEM);
+    end_txn(0);
+    check_clean();
+    verify_committed();
+}
+
+/* The nth allocation from now fails during commit: 0 and the txn is the last
+ * commit, or FFDB_ENOMEM and the previous one is, whole. */
+static void op_oom_commit(void)
+{
+    long nth = (long)fz_u8(&R.in) + 1;
+    if (R.kind != TXN_WRITE)
+        return;
+    forget_handles();
+    mem_fail_after(nth);
+    int rc = ffdb_commit(R.txn);
+    mem_fail_after(0);
+    R.txn = NULL;
+    R.kind = TXN_NONE;
+    if (rc == 0) {
+        os_free(&R.committed);
+        R.committed = R.work;
+        memset(&R.work, 0, sizeof R.work);
+    } else {
+        FUZZ_RC(rc, FFDB_ENOMEM);
+        os_free(&R.work);
+    }
+    check_clean();
+    verify_committed();
+}
+
+/* The nth allocation fails during a scan in a read txn: right answers or ENOMEM. */
+static void op_oom_read(void)
+{
+    int i = read_bucket();
+    long nth = (long)fz_u8(&R.in) + 1;
+    ffdb_cursor *c = NULL;
+    ffdb_val k, v;
+    size_t j = 0;
+    int rc;
+    if (R.kind != TXN_READ)
+        return;
+    ffdb_bucket *b = bucket(i);
+    if (!b)
+        return;
+    const otree *t = &R.committed.t[i];
+    mem_fail_after(nth);
+    rc = ffdb_cursor_open(b, &c);
+    if (rc == 0) {
+        for (rc = ffdb_cursor_first(c, &k, &v); rc == 0; rc = ffdb_cursor_next(c, &k, &v), j++)
+            FUZZ_ASSERT(j < t->n && fz_val_is(k, t->e[j].k->data, t->e[j].k->len) &&
+                            fz_val_is(v, t->e[j].v->data, t->e[j].v->len),
+                        "bucket %d: scan under allocation failure: entry %zu differs", i, j);
+        ffdb_cursor_close(c);
+    }
+    mem_fail_after(0);
+    if (rc != FFDB_ENOMEM)
+        FUZZ_RC(rc, FFDB_NOTFOUND);
+}
+
 /* ---- the driver ---------------------------------------------------------------------------- */
 
 enum {
@@ -860,7 +943,7 @@ enum {
     OP_COMMIT, OP_ABORT, OP_BEGIN_READ, OP_REOPEN, OP_BULK,
     OP_BCREATE, OP_BDROP, OP_BLIST, OP_BATCH, OP_RANGE_DELETE,
     OP_LONG_READER, OP_CHECK, OP_VERIFY, OP_CRASH, OP_CCLOSE,
-    OP_STAT, OP_COUNT
+    OP_STAT, OP_OOM_PUT, OP_OOM_COMMIT, OP_OOM_READ, OP_COUNT
 };
 
 static void op_stat(void)
@@ -919,6 +1002,9 @@ static void step(unsigned op)
     case OP_CRASH: crash(); break;
     case OP_CCLOSE: op_cursor_close(); break;
     case OP_STAT: op_stat(); break;
+    case OP_OOM_PUT: op_oom_put(); break;
+    case OP_OOM_COMMIT: op_oom_commit(); break;
+    case OP_OOM_READ: op_oom_read(); break;
     }
 }
 
