@@ -38,7 +38,7 @@ struct inspect {
     struct pager *pg;
     struct inspect_info info;
     uint64_t file_pages;
-    uint8_t *window;             /* WINDOW_PAGES pages of PAGE_SIZE_MAX bytes */
+    uint8_t *window; /* WINDOW_PAGES pages of PAGE_SIZE_MAX bytes */
     uint64_t win_first, win_count;
 };
 
@@ -379,7 +379,7 @@ void inspect_page_meta(const struct inspect_page *page, struct inspect_meta *out
 
 struct mapper {
     struct inspect_map *map;
-    uint32_t current;            /* the owner whose pages are being visited */
+    uint32_t current; /* the owner whose pages are being visited */
 };
 
 static void claim(struct mapper *m, uint64_t pgno, uint64_t count, uint32_t who)

@@ -22,14 +22,14 @@
 #include "ffdb.h"
 
 /* Page kinds as stored in the page header (common/format.h). */
-#define INSPECT_KIND_META     1
-#define INSPECT_KIND_BRANCH   2
-#define INSPECT_KIND_LEAF     3
+#define INSPECT_KIND_META 1
+#define INSPECT_KIND_BRANCH 2
+#define INSPECT_KIND_LEAF 3
 #define INSPECT_KIND_OVERFLOW 4
 #define INSPECT_KIND_FREELIST 5
 /* Bytes of the common page header; an overflow page carries page size
  * minus this of its value. */
-#define INSPECT_HEADER_SIZE   40u
+#define INSPECT_HEADER_SIZE 40u
 
 /* A tree record: the catalog's (in a meta) or a bucket's (in the catalog). */
 struct inspect_tree {
@@ -40,10 +40,10 @@ struct inspect_tree {
 /* One meta slot, decoded field by field whether or not it is valid. */
 struct inspect_meta {
     unsigned slot;
-    unsigned page_size;          /* the page size the slot was read at */
-    int status;                  /* 0 valid, else why not: FFDB_ENOTDB (no magic),
-                                    FFDB_CORRUPT, FFDB_EVERSION */
-    const char *why;             /* static text: "valid", "checksum mismatch", ... */
+    unsigned page_size; /* the page size the slot was read at */
+    int status;         /* 0 valid, else why not: FFDB_ENOTDB (no magic),
+                           FFDB_CORRUPT, FFDB_EVERSION */
+    const char *why;    /* static text: "valid", "checksum mismatch", ... */
     int magic_ok;
     int checksum_ok;
     uint64_t stored_checksum, computed_checksum;
@@ -55,8 +55,8 @@ struct inspect_meta {
 
 struct inspect_info {
     uint64_t file_bytes;
-    unsigned page_size;          /* of the newest valid meta; else a slot's claim; else 4096 */
-    int current;                 /* slot of the newest valid meta, -1 if neither is valid */
+    unsigned page_size; /* of the newest valid meta; else a slot's claim; else 4096 */
+    int current;        /* slot of the newest valid meta, -1 if neither is valid */
     struct inspect_meta meta[2];
 };
 
@@ -66,7 +66,7 @@ struct inspect;
  * existing file, also one ffdb_open() refuses; both metas are read and
  * decoded at once. Errors: FFDB_NOTFOUND (missing), FFDB_ELOCKED, FFDB_EIO,
  * FFDB_ENOMEM. */
-int  inspect_open(const char *path, struct inspect **out);
+int inspect_open(const char *path, struct inspect **out);
 void inspect_close(struct inspect *ins);
 void inspect_get_info(const struct inspect *ins, struct inspect_info *out);
 /* Whole pages in the file at the page size of inspect_get_info(). */
@@ -77,56 +77,56 @@ uint64_t inspect_file_pages(const struct inspect *ins);
 /* A page as read from the file. data stays valid until the next read or
  * close on the same inspect handle. */
 struct inspect_page {
-    uint64_t pgno;               /* the page asked for */
+    uint64_t pgno; /* the page asked for */
     unsigned page_size;
     const uint8_t *data;
     int checksum_ok;
     uint64_t stored_checksum, computed_checksum;
     uint64_t header_pgno, txid, next;
     unsigned kind, flags, count, lower, upper;
-    const char *kind_name;       /* "meta", "branch", "leaf", "overflow", "freelist", "unknown" */
-    int layout_ok;               /* branch/leaf: count, lower, upper agree; freelist: count fits */
-    unsigned items;              /* slots (branch/leaf) or entries (freelist) that lie within
-                                    the page: count, or fewer when count overruns it */
-    double fill;                 /* branch/leaf/freelist: used bytes / payload bytes; else -1 */
+    const char *kind_name; /* "meta", "branch", "leaf", "overflow", "freelist", "unknown" */
+    int layout_ok;         /* branch/leaf: count, lower, upper agree; freelist: count fits */
+    unsigned items;        /* slots (branch/leaf) or entries (freelist) that lie within
+                              the page: count, or fewer when count overruns it */
+    double fill;           /* branch/leaf/freelist: used bytes / payload bytes; else -1 */
 };
 
 /* Read page pgno (< inspect_file_pages()). Reads ahead, so reading pages in
  * order costs one I/O per 64 pages. FFDB_EINVAL past the end of the file. */
-int  inspect_read_page(struct inspect *ins, uint64_t pgno, struct inspect_page *out);
+int inspect_read_page(struct inspect *ins, uint64_t pgno, struct inspect_page *out);
 
 /* A cell of a branch or leaf page. Pointers point into the page. */
 struct inspect_cell {
-    unsigned offset, size;       /* where the cell lies within the page */
+    unsigned offset, size; /* where the cell lies within the page */
     const uint8_t *key;
     size_t klen;
-    uint64_t child;              /* branch */
-    int big;                     /* leaf: the value is in an overflow run */
-    const uint8_t *val;          /* leaf, inline value */
+    uint64_t child;     /* branch */
+    int big;            /* leaf: the value is in an overflow run */
+    const uint8_t *val; /* leaf, inline value */
     size_t vlen;
-    uint64_t ovf_pgno, ovf_len;  /* leaf, big value */
+    uint64_t ovf_pgno, ovf_len; /* leaf, big value */
 };
 
 /* Decode cell i (< page->count) of a branch or leaf page. Returns 0, or
  * FFDB_CORRUPT with *why set when the slot or cell lies outside the page. */
-int  inspect_cell(const struct inspect_page *page, unsigned i, struct inspect_cell *cell,
-                  const char **why);
+int inspect_cell(const struct inspect_page *page, unsigned i, struct inspect_cell *cell,
+                 const char **why);
 /* Entry i of a freelist page: a != 0 is a range of b pages at a; a == 0 a
  * txid marker b. FFDB_CORRUPT if i is past what the page can hold. */
-int  inspect_freelist_entry(const struct inspect_page *page, unsigned i, uint64_t *a, uint64_t *b);
+int inspect_freelist_entry(const struct inspect_page *page, unsigned i, uint64_t *a, uint64_t *b);
 /* Decode a page as meta slot page->pgno (pages 0 and 1). */
 void inspect_page_meta(const struct inspect_page *page, struct inspect_meta *out);
 
 /* ---- ownership ---------------------------------------------------------------- */
 
-#define INSPECT_OWN_NONE     0u  /* reached by nothing: leaked (see ffdb check) */
-#define INSPECT_OWN_META     1u
-#define INSPECT_OWN_CATALOG  2u
-#define INSPECT_OWN_FREELIST 3u  /* a page of the freelist chain itself */
-#define INSPECT_OWN_FREE     4u  /* free, reusable */
-#define INSPECT_OWN_PENDING  5u  /* free, freed by a commit an old snapshot may still see */
-#define INSPECT_OWN_TWICE    6u  /* claimed by two owners: corruption */
-#define INSPECT_OWN_BUCKET   16u /* + index into buckets[] */
+#define INSPECT_OWN_NONE 0u /* reached by nothing: leaked (see ffdb check) */
+#define INSPECT_OWN_META 1u
+#define INSPECT_OWN_CATALOG 2u
+#define INSPECT_OWN_FREELIST 3u /* a page of the freelist chain itself */
+#define INSPECT_OWN_FREE 4u     /* free, reusable */
+#define INSPECT_OWN_PENDING 5u  /* free, freed by a commit an old snapshot may still see */
+#define INSPECT_OWN_TWICE 6u    /* claimed by two owners: corruption */
+#define INSPECT_OWN_BUCKET 16u  /* + index into buckets[] */
 
 struct inspect_name {
     uint8_t *data;
@@ -135,11 +135,11 @@ struct inspect_name {
 
 struct inspect_map {
     uint64_t txid;
-    uint64_t page_count;         /* of the snapshot */
-    uint32_t *owner;             /* page_count entries, INSPECT_OWN_* */
+    uint64_t page_count; /* of the snapshot */
+    uint32_t *owner;     /* page_count entries, INSPECT_OWN_* */
     size_t bucket_count;
     struct inspect_name *buckets;
-    uint64_t problems;           /* problems met on the walk (ffdb check lists them) */
+    uint64_t problems; /* problems met on the walk (ffdb check lists them) */
 };
 
 /* Build the owner of every page of db's last commit, in a read snapshot.
@@ -147,7 +147,7 @@ struct inspect_map {
  * page a damaged one names but that cannot be read keeps the owner that
  * named it. FFDB_ENOMEM, FFDB_EIO; FFDB_CORRUPT only if the catalog cannot
  * be walked at all. Free the map with inspect_map_free (also after errors). */
-int  inspect_map_build(ffdb *db, struct inspect_map *map);
+int inspect_map_build(ffdb *db, struct inspect_map *map);
 void inspect_map_free(struct inspect_map *map);
 
 /* ---- small windows on a live handle ---------------------------------------------- */

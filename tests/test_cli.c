@@ -38,8 +38,8 @@ TestSuite(cli_errors, .init = tu_setup, .fini = tu_teardown, .timeout = 60);
 /* ---- running the tool --------------------------------------------------------------- */
 
 struct run {
-    int status;                  /* exit status, or 128 + signal */
-    char *out, *err;             /* NUL-terminated */
+    int status;      /* exit status, or 128 + signal */
+    char *out, *err; /* NUL-terminated */
     size_t out_len, err_len;
 };
 
@@ -154,10 +154,10 @@ enum { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
 
 struct jv {
     int type;
-    double num;                  /* J_NUM, J_BOOL */
-    char *str;                   /* J_STR, NUL-terminated (no \u0000 in our output) */
-    size_t count;                /* J_ARR, J_OBJ */
-    char **keys;                 /* J_OBJ */
+    double num;   /* J_NUM, J_BOOL */
+    char *str;    /* J_STR, NUL-terminated (no \u0000 in our output) */
+    size_t count; /* J_ARR, J_OBJ */
+    char **keys;  /* J_OBJ */
     struct jv *items;
 };
 
@@ -367,9 +367,11 @@ static void build(const char *path)
     ffdb_close(db);
 }
 
-/* Random binary data over several buckets: binary names, keys with every
- * byte value, empty keys and values, values in overflow runs. Returns the
- * entry count. */
+/* Random binary data over many buckets: binary names, keys with every byte
+ * value, empty keys and values, values in overflow runs, one of 1 MiB, and
+ * MANY_BUCKETS more small buckets. Returns the entry count. */
+#define MANY_BUCKETS 100u
+#define HUGE_LEN (1u << 20)
 static uint64_t build_random(const char *path, tu_rng *rng)
 {
     ffdb *db = tu_open(path, 0, 0, FFDB_NOSYNC);
@@ -385,14 +387,34 @@ static uint64_t build_random(const char *path, tu_rng *rng)
         TU_OK(ffdb_bucket_create(txn, names[n], strlen(names[n]), &b));
         for (unsigned i = 0; i < count; i++) {
             size_t klen = i == 0 ? 0 : (size_t)tu_range(rng, 1, 40);
-            size_t vlen = tu_chance(rng, 30) ? (size_t)tu_range(rng, 5000, sizeof(val))
-                          : tu_chance(rng, 100) ? 0 : (size_t)tu_range(rng, 1, 200);
+            size_t vlen = tu_chance(rng, 30)    ? (size_t)tu_range(rng, 5000, sizeof(val))
+                          : tu_chance(rng, 100) ? 0
+                                                : (size_t)tu_range(rng, 1, 200);
             tu_fill(rng, key, klen);
             tu_fill(rng, val, vlen);
             if (i == 1) /* every byte value once */
                 for (klen = 0; klen < 256; klen++)
                     key[klen] = (unsigned char)klen;
             TU_OK(ffdb_put(b, key, klen, val, vlen));
+        }
+    }
+    {
+        ffdb_bucket *b;
+        unsigned char *huge = malloc(HUGE_LEN);
+        tu_fill(rng, huge, HUGE_LEN);
+        TU_OK(ffdb_bucket_open(txn, "z", 1, &b));
+        TU_OK(ffdb_put(b, "huge", 4, huge, HUGE_LEN));
+        free(huge);
+    }
+    for (unsigned n = 0; n < MANY_BUCKETS; n++) {
+        ffdb_bucket *b;
+        char name[16];
+        snprintf(name, sizeof(name), "many%03u", n);
+        TU_OK(ffdb_bucket_create(txn, name, strlen(name), &b));
+        for (unsigned i = 0; i < n % 4; i++) {
+            tu_fill(rng, key, 8);
+            TU_OK(ffdb_put(b, key, 8, name, strlen(name)));
+            total++;
         }
     }
     TU_OK(ffdb_commit(txn));
@@ -424,7 +446,7 @@ static void expect_same_contents(const char *a, const char *b)
 {
     ffdb *da = tu_open(a, 0, 0, FFDB_RDONLY), *db = tu_open(b, 0, 0, FFDB_RDONLY);
     ffdb_txn *ta, *tb;
-    ffdb_val na[64], nb[64];
+    ffdb_val na[256], nb[256];
     size_t n = 0;
 
     memset(na, 0, sizeof(na));
@@ -539,7 +561,7 @@ static int at_least_three_children(const unsigned char *p)
 Test(cli, help_and_usage)
 {
     struct run r = RUN("--help");
-    const char *cmds[] = {"info", "check", "buckets", "stat", "pages", "page", "get",
+    const char *cmds[] = {"info", "check", "buckets", "stat", "pages", "page",   "get",
                           "put",  "del",   "scan",    "dump", "load",  "compact"};
     expect_status(&r, 0, "--help");
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
@@ -853,6 +875,38 @@ Test(cli, scan_ranges)
                (const char *)NULL);
 }
 
+/* A file of 8 KiB pages, and names that need escaping in text and in JSON. */
+Test(cli, other_page_size_and_odd_names)
+{
+    const char *f = tu_path("p8.ffdb");
+    struct run r;
+    struct jv j;
+
+    run_expect(0, NULL, NULL, "put", "--page-size", "8192", f, "q\"uo\\\\te\\x01\\xe9", "k", "v",
+               (const char *)NULL);
+    r = RUN("info", "--json", f);
+    expect_status(&r, 0, "info of an 8 KiB file");
+    j = jparse(r.out);
+    cr_assert_eq(jnum(&j, "page_size"), 8192);
+    jv_free(&j);
+    run_free(&r);
+    r = RUN("buckets", "--json", f);
+    expect_status(&r, 0, "buckets --json");
+    j = jparse(r.out);
+    cr_assert_str_eq(jstr(&jget(&j, "buckets")->items[0], "name"), "q\"uo\\\\te\\x01\\xe9");
+    jv_free(&j);
+    run_free(&r);
+    r = RUN("pages", f);
+    expect_status(&r, 0, "pages of an 8 KiB file");
+    expect_out(&r, "q\"uo\\\\te\\x01\\xe9", "pages names the owner");
+    run_free(&r);
+    r = RUN("get", f, "q\"uo\\\\te\\x01\\xe9", "k");
+    expect_status(&r, 0, "get from an odd bucket");
+    cr_assert_str_eq(r.out, "v\n");
+    run_free(&r);
+    run_expect(0, "clean", NULL, "check", f, (const char *)NULL);
+}
+
 /* Read-only commands never change the file, even a damaged one. */
 Test(cli, read_only_commands_leave_the_file_alone)
 {
@@ -935,8 +989,8 @@ static void round_trip(int hex)
     tu_write_file(d1, r.out, r.out_len);
     r2 = RUN_IN(d1, "load", dst);
     expect_status(&r2, 0, "load");
-    snprintf(want, sizeof(want), "loaded %llu records into 5 buckets",
-             (unsigned long long)entries);
+    snprintf(want, sizeof(want), "loaded %llu records into %u buckets", (unsigned long long)entries,
+             5 + MANY_BUCKETS);
     expect_out(&r2, want, "load");
     run_free(&r2);
     expect_same_contents(src, dst);
@@ -1008,7 +1062,7 @@ Test(cli_dump, load_one_bucket_of_a_dump)
     run_free(&r);
     r = RUN_IN(d, "load", dst, "ov");
     expect_status(&r, 0, "load ov only");
-    expect_out(&r, "loaded 4 records into 1 buckets", "load ov");
+    expect_out(&r, "loaded 4 records into 1 bucket", "load ov");
     run_free(&r);
     run_expect(6, "bucket not found in the dump: b", d, "load", dst, "b", (const char *)NULL);
     run_expect(6, "bucket not found: nope", NULL, "dump", src, "nope", (const char *)NULL);
@@ -1070,7 +1124,8 @@ Test(cli_dump, compact_makes_a_smaller_equal_file)
         ffdb_val key;
         unsigned i = 0;
         TU_OK(ffdb_cursor_open(b, &c));
-        for (int rc = ffdb_cursor_first(c, &key, NULL); rc == 0; rc = ffdb_cursor_next(c, &key, NULL))
+        for (int rc = ffdb_cursor_first(c, &key, NULL); rc == 0;
+             rc = ffdb_cursor_next(c, &key, NULL))
             if (i++ % 10 != 0)
                 TU_OK(ffdb_delete(b, key.data, key.size));
         ffdb_cursor_close(c);

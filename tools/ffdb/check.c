@@ -20,7 +20,7 @@
 #include "tools/ffdb/progress.h"
 
 struct problem {
-    uint64_t pgno;               /* UINT64_MAX if none */
+    uint64_t pgno; /* UINT64_MAX if none */
     char *text;
 };
 
@@ -33,6 +33,12 @@ struct problems {
 static void add_problem(void *arg, uint64_t pgno, const char *text)
 {
     struct problems *ps = arg;
+    char prefix[32];
+
+    /* Many engine messages begin with "page N: "; the listing says it already. */
+    snprintf(prefix, sizeof(prefix), "page %llu: ", (unsigned long long)pgno);
+    if (strncmp(text, prefix, strlen(prefix)) == 0)
+        text += strlen(prefix);
     if (ps->count == ps->cap) {
         size_t cap = ps->cap ? ps->cap * 2 : 16;
         struct problem *v = realloc(ps->v, cap * sizeof(*v));
@@ -109,18 +115,18 @@ static void print_human(const char *path, const struct problems *ps, const ffdb_
             printf("(no page): %s\n", ps->v[i].text);
     }
     if (!opened) {
-        printf("check: %zu problem%s: %s cannot be opened\n", ps->count,
-               ps->count == 1 ? "" : "s", path);
+        printf("check: %zu problem%s: %s cannot be opened\n", ps->count, ps->count == 1 ? "" : "s",
+               path);
         return;
     }
     if (ps->count == 0)
         printf("check: clean: ");
     else
         printf("check: %zu problem%s: ", ps->count, ps->count == 1 ? "" : "s");
-    printf("%s (%llu pages: %llu reachable, %llu free; %llu buckets, %llu entries)\n", path,
+    printf("%s (%llu pages: %llu reachable, %llu free; %llu bucket%s, %llu entries)\n", path,
            (unsigned long long)res->page_count, (unsigned long long)res->reachable_pages,
            (unsigned long long)res->free_pages, (unsigned long long)res->buckets,
-           (unsigned long long)res->entries);
+           cli_s(res->buckets), (unsigned long long)res->entries);
 }
 
 static void print_json(const char *path, const struct problems *ps, const ffdb_check_result *res,

@@ -22,7 +22,7 @@
 
 struct copy {
     ffdb *src, *dst;
-    ffdb_txn *snap;              /* SRC's snapshot */
+    ffdb_txn *snap; /* SRC's snapshot */
     double fill;
     struct progress bar;
     uint64_t done, entries;
@@ -208,12 +208,12 @@ static int run_compact(int argc, char **argv)
     ffdb_abort(c.snap);
     ffdb_close(c.src);
     if (status == 0)
-        printf("compacted %s (%s, %llu pages) into %s (%s, %llu pages): %llu buckets, %llu "
+        printf("compacted %s (%s, %llu pages) into %s (%s, %llu pages): %llu bucket%s, %llu "
                "entries, check clean\n",
                src, cli_bytes(src_st.file_bytes, b1), (unsigned long long)src_st.page_count, dst,
                cli_bytes(dst_st.page_count * dst_st.page_size, b2),
                (unsigned long long)dst_st.page_count, (unsigned long long)res.buckets,
-               (unsigned long long)res.entries);
+               cli_s(res.buckets), (unsigned long long)res.entries);
     return cli_finish_stdout("compact", status);
 }
 

@@ -88,8 +88,7 @@ out:
 }
 
 const struct cli_command cmd_get = {
-    "get", run_get, "get FILE BUCKET KEY [--hex | --raw]",
-    "Print the value of KEY.",
+    "get", run_get, "get FILE BUCKET KEY [--hex | --raw]", "Print the value of KEY.",
     "Prints the value as escaped text and a newline; exit status 7 if the key is\n"
     "missing, 6 if the bucket is.\n\n"
     "  --hex    KEY is hex, and the value is printed as hex\n"
@@ -266,8 +265,7 @@ out:
 }
 
 const struct cli_command cmd_del = {
-    "del", run_del, "del FILE BUCKET KEY [--hex]",
-    "Delete KEY (exit status 7 if it is not there).",
+    "del", run_del, "del FILE BUCKET KEY [--hex]", "Delete KEY (exit status 7 if it is not there).",
     "Deletes KEY in one transaction. A missing key changes nothing and exits with\n"
     "status 7; a missing bucket with 6.\n\n"
     "  --hex    KEY is hex\n"};
@@ -275,12 +273,12 @@ const struct cli_command cmd_del = {
 /* ---- scan ------------------------------------------------------------------- */
 
 struct scan {
-    char *from, *to, *prefix;    /* decoded; NULL = unset */
+    char *from, *to, *prefix; /* decoded; NULL = unset */
     size_t from_len, to_len, prefix_len;
-    const void *lo, *hi;         /* effective range [lo, hi); NULL = open */
+    const void *lo, *hi; /* effective range [lo, hi); NULL = open */
     size_t lo_len, hi_len;
-    char *prefix_end;            /* the first key after every key with the prefix */
-    uint64_t limit;              /* 0 = none */
+    char *prefix_end; /* the first key after every key with the prefix */
+    uint64_t limit;   /* 0 = none */
     int reverse, keys_only, hex, json;
 };
 
@@ -323,7 +321,8 @@ static void scan_range(struct scan *s)
 
 static int in_range(const struct scan *s, const ffdb_val *k)
 {
-    if (s->prefix_len > 0 && (k->size < s->prefix_len || memcmp(k->data, s->prefix, s->prefix_len) != 0))
+    if (s->prefix_len > 0 &&
+        (k->size < s->prefix_len || memcmp(k->data, s->prefix, s->prefix_len) != 0))
         return 0;
     if (s->lo && key_cmp(k->data, k->size, s->lo, s->lo_len) < 0)
         return 0;
@@ -404,28 +403,38 @@ static int scan_run(const struct scan *s, ffdb_bucket *b, const char *bucket_sho
 
 static int scan_options(int argc, char **argv, struct scan *s, const char **args[3], int *status)
 {
-    static const struct option opts[] = {{"prefix", required_argument, NULL, 'p'},
-                                         {"from", required_argument, NULL, 'f'},
-                                         {"to", required_argument, NULL, 't'},
-                                         {"limit", required_argument, NULL, 'n'},
-                                         {"reverse", no_argument, NULL, 'r'},
-                                         {"keys-only", no_argument, NULL, 'k'},
-                                         {"hex", no_argument, NULL, 'x'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {0}};
+    static const struct option opts[] = {
+        {"prefix", required_argument, NULL, 'p'}, {"from", required_argument, NULL, 'f'},
+        {"to", required_argument, NULL, 't'},     {"limit", required_argument, NULL, 'n'},
+        {"reverse", no_argument, NULL, 'r'},      {"keys-only", no_argument, NULL, 'k'},
+        {"hex", no_argument, NULL, 'x'},          {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},         {0}};
     int c;
     while ((c = cli_getopt(&cmd_scan, argc, argv, "p:f:t:n:rkxj", opts, status)) != -1) {
         switch (c) {
         case CLI_OPT_STOP:
             return -1;
-        case 'p': *args[0] = optarg; break;
-        case 'f': *args[1] = optarg; break;
-        case 't': *args[2] = optarg; break;
-        case 'r': s->reverse = 1; break;
-        case 'k': s->keys_only = 1; break;
-        case 'x': s->hex = 1; break;
-        case 'j': s->json = 1; break;
+        case 'p':
+            *args[0] = optarg;
+            break;
+        case 'f':
+            *args[1] = optarg;
+            break;
+        case 't':
+            *args[2] = optarg;
+            break;
+        case 'r':
+            s->reverse = 1;
+            break;
+        case 'k':
+            s->keys_only = 1;
+            break;
+        case 'x':
+            s->hex = 1;
+            break;
+        case 'j':
+            s->json = 1;
+            break;
         case 'n':
             if (cli_parse_u64(optarg, &s->limit) < 0) {
                 *status = cli_usage_error(&cmd_scan, "--limit needs a number, not '%s'", optarg);
@@ -456,8 +465,8 @@ static int run_scan(int argc, char **argv)
         (status = cli_arg_bytes(&cmd_scan, "bucket", argv[optind + 1], 0, &bucket, &blen)) != 0 ||
         (prefix && (status = cli_arg_bytes(&cmd_scan, "prefix", prefix, s.hex, &s.prefix,
                                            &s.prefix_len)) != 0) ||
-        (from && (status = cli_arg_bytes(&cmd_scan, "from", from, s.hex, &s.from, &s.from_len)) !=
-                     0) ||
+        (from &&
+         (status = cli_arg_bytes(&cmd_scan, "from", from, s.hex, &s.from, &s.from_len)) != 0) ||
         (to && (status = cli_arg_bytes(&cmd_scan, "to", to, s.hex, &s.to, &s.to_len)) != 0) ||
         (status = cli_open("scan", argv[optind], FFDB_RDONLY, 0, &db)) != 0)
         goto out;

@@ -75,8 +75,8 @@ static int dump_names(ffdb_txn *txn, int argc, char **argv, struct cli_names *na
     if (!names->v)
         return cli_fail("dump", "arguments", FFDB_ENOMEM);
     for (int i = 0; i < argc; i++) {
-        int status = cli_arg_bytes(&cmd_dump, "bucket", argv[i], 0, &names->v[i].data,
-                                   &names->v[i].len);
+        int status =
+            cli_arg_bytes(&cmd_dump, "bucket", argv[i], 0, &names->v[i].data, &names->v[i].len);
         if (status)
             return status;
         names->count++;
@@ -156,7 +156,7 @@ const struct cli_command cmd_dump = {
 struct input {
     char *line;
     size_t cap;
-    size_t len;                  /* of the line, without its line break */
+    size_t len; /* of the line, without its line break */
     uint64_t lineno, bytes;
 };
 
@@ -492,9 +492,8 @@ static int run_load(int argc, char **argv)
         return status;
     if ((status = cli_want_args(&cmd_load, argc - optind, 1, 2)) != 0)
         return status;
-    if (argc - optind == 2 &&
-        (status = cli_arg_bytes(&cmd_load, "bucket", argv[optind + 1], 0, &bucket.data,
-                                &bucket.len)) != 0)
+    if (argc - optind == 2 && (status = cli_arg_bytes(&cmd_load, "bucket", argv[optind + 1], 0,
+                                                      &bucket.data, &bucket.len)) != 0)
         return status;
     if ((status = cli_open("load", argv[optind], 0, page_size, &l.db)) != 0) {
         free(bucket.data);
@@ -508,8 +507,8 @@ static int run_load(int argc, char **argv)
     ffdb_close(l.db);
     free(bucket.data);
     if (status == 0)
-        printf("loaded %llu records into %llu buckets\n", (unsigned long long)tot.records,
-               (unsigned long long)tot.buckets);
+        printf("loaded %llu record%s into %llu bucket%s\n", (unsigned long long)tot.records,
+               cli_s(tot.records), (unsigned long long)tot.buckets, cli_s(tot.buckets));
     return cli_finish_stdout("load", status);
 }
 

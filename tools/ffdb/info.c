@@ -17,9 +17,9 @@
 /* ---- info ------------------------------------------------------------------ */
 
 struct open_result {
-    int rc;                      /* of ffdb_open */
+    int rc; /* of ffdb_open */
     ffdb_error_info err;
-    ffdb_stat st;                /* when rc == 0 */
+    ffdb_stat st; /* when rc == 0 */
 };
 
 static void open_for_info(const char *path, struct open_result *r)
@@ -44,9 +44,10 @@ static void print_meta(const struct inspect_meta *m, int current)
 {
     printf("meta %u       ", m->slot);
     if (m->status == 0)
-        printf("valid, txid %llu, %llu pages, %llu buckets, checksum ok%s\n",
+        printf("valid, txid %llu, %llu pages, %llu bucket%s, checksum ok%s\n",
                (unsigned long long)m->txid, (unsigned long long)m->page_count,
-               (unsigned long long)m->bucket_count, current ? " (current)" : "");
+               (unsigned long long)m->bucket_count, cli_s(m->bucket_count),
+               current ? " (current)" : "");
     else if (m->magic_ok)
         printf("invalid: %s; checksum %s, claims txid %llu, %llu pages\n", m->why,
                m->checksum_ok ? "ok" : "bad", (unsigned long long)m->txid,
@@ -61,7 +62,8 @@ static void info_human(const char *path, const struct inspect_info *ii, const st
     printf("file         %s\n", path);
     printf("size         %s (%llu bytes)\n", cli_bytes(ii->file_bytes, b1),
            (unsigned long long)ii->file_bytes);
-    printf("page size    %u%s\n", ii->page_size, ii->current < 0 ? " (no valid meta: a guess)" : "");
+    printf("page size    %u%s\n", ii->page_size,
+           ii->current < 0 ? " (no valid meta: a guess)" : "");
     if (ii->current >= 0)
         printf("format       version %u\n", ii->meta[ii->current].version);
     print_meta(&ii->meta[0], ii->current == 0);
@@ -74,11 +76,13 @@ static void info_human(const char *path, const struct inspect_info *ii, const st
         return;
     }
     printf("txid         %llu\n", (unsigned long long)r->st.txid);
-    printf("pages        %llu in use (%s); the file holds %llu (it grows ahead)\n",
-           (unsigned long long)r->st.page_count,
-           cli_bytes(r->st.page_count * r->st.page_size, b2),
-           (unsigned long long)(r->st.file_bytes / r->st.page_size));
-    printf("free pages   %llu: %llu reusable now, %llu pending\n",
+    printf("pages        %llu in use (%s)", (unsigned long long)r->st.page_count,
+           cli_bytes(r->st.page_count * r->st.page_size, b2));
+    if (r->st.file_bytes / r->st.page_size > r->st.page_count)
+        printf("; the file holds %llu (it grows ahead in chunks)",
+               (unsigned long long)(r->st.file_bytes / r->st.page_size));
+    printf("\nfree pages   %llu: %llu reusable, %llu pending (kept for snapshots older than "
+           "the commit that freed them)\n",
            (unsigned long long)r->st.free_pages,
            (unsigned long long)(r->st.free_pages - r->st.pending_pages),
            (unsigned long long)r->st.pending_pages);
@@ -265,8 +269,8 @@ static int run_buckets(int argc, char **argv)
         json_key(&j, "buckets");
         json_begin_array(&j);
     } else {
-        printf("%-*s %12s %5s %8s %10s %10s\n", width, "NAME", "ENTRIES", "DEPTH", "BRANCH",
-               "LEAF", "OVERFLOW");
+        printf("%-*s %12s %5s %8s %10s %10s\n", width, "NAME", "ENTRIES", "DEPTH", "BRANCH", "LEAF",
+               "OVERFLOW");
     }
     for (size_t i = 0; i < names.count && status == 0; i++) {
         ffdb_bucket *b;
@@ -329,18 +333,18 @@ static void stat_human(const ffdb_stat *st, const struct bucket_row *rows, size_
     printf("txid %llu, %llu pages of %u bytes (%s), file %s\n", (unsigned long long)st->txid,
            (unsigned long long)st->page_count, st->page_size,
            cli_bytes(st->page_count * st->page_size, b1), cli_bytes(st->file_bytes, b2));
-    printf("free pages %llu (%llu pending), freelist %llu pages, %llu buckets\n\n",
+    printf("free pages %llu (%llu pending), freelist %llu page%s, %llu bucket%s\n\n",
            (unsigned long long)st->free_pages, (unsigned long long)st->pending_pages,
-           (unsigned long long)st->freelist_pages, (unsigned long long)st->bucket_count);
+           (unsigned long long)st->freelist_pages, cli_s(st->freelist_pages),
+           (unsigned long long)st->bucket_count, cli_s(st->bucket_count));
     printf("%-*s %12s %5s %8s %10s %10s %6s %14s %14s\n", width, "BUCKET", "ENTRIES", "DEPTH",
            "BRANCH", "LEAF", "OVERFLOW", "FILL", "KEY BYTES", "VALUE BYTES");
     for (size_t i = 0; i < n; i++) {
         const ffdb_bucket_stat *s = &rows[i].st;
-        printf("%-*s %12llu %5u %8llu %10llu %10llu %5.1f%% %14llu %14llu\n", width,
-               rows[i].shown, (unsigned long long)s->entries, s->depth,
-               (unsigned long long)s->branch_pages, (unsigned long long)s->leaf_pages,
-               (unsigned long long)s->overflow_pages, s->fill * 100,
-               (unsigned long long)s->key_bytes, (unsigned long long)s->value_bytes);
+        printf("%-*s %12llu %5u %8llu %10llu %10llu %5.1f%% %14llu %14llu\n", width, rows[i].shown,
+               (unsigned long long)s->entries, s->depth, (unsigned long long)s->branch_pages,
+               (unsigned long long)s->leaf_pages, (unsigned long long)s->overflow_pages,
+               s->fill * 100, (unsigned long long)s->key_bytes, (unsigned long long)s->value_bytes);
     }
 }
 

@@ -20,8 +20,8 @@
 struct json {
     FILE *f;
     int depth;
-    int count[JSON_MAX_DEPTH];   /* values written at each open level */
-    int after_key;               /* the next value completes a "key": pair */
+    int count[JSON_MAX_DEPTH]; /* values written at each open level */
+    int after_key;             /* the next value completes a "key": pair */
 };
 
 void json_init(struct json *j, FILE *f);

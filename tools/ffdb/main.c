@@ -13,7 +13,7 @@
 #include "tools/ffdb/cli.h"
 
 static const struct cli_command *const commands[] = {
-    &cmd_info, &cmd_check, &cmd_buckets, &cmd_stat, &cmd_pages, &cmd_page, &cmd_get,
+    &cmd_info, &cmd_check, &cmd_buckets, &cmd_stat, &cmd_pages, &cmd_page,    &cmd_get,
     &cmd_put,  &cmd_del,   &cmd_scan,    &cmd_dump, &cmd_load,  &cmd_compact,
 };
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
@@ -28,7 +28,7 @@ static const char exit_codes[] =
     "  5  the file is corrupt\n"
     "  6  bucket not found\n"
     "  7  key not found\n"
-    "  8  malformed input to load, or a key or value over the limits\n"
+    "  8  malformed input to load (bad line, escape or count; a key or value too large)\n"
     "  9  any other error (I/O error, file locked by another process, out of memory)\n";
 
 static void usage(FILE *f)
@@ -37,10 +37,11 @@ static void usage(FILE *f)
                "Inspect, check and move data in and out of ffdb files.\n\nCommands:\n");
     for (size_t i = 0; i < COMMAND_COUNT; i++)
         fprintf(f, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
-    fprintf(f, "\nKeys, values and bucket names on the command line and in the output are\n"
-               "escaped text (\\\\ \\t \\n \\r \\xHH for bytes that are not printable ASCII),\n"
-               "or hex with --hex. Read-only commands never change the file.\n\n%s\n"
-               "Run 'ffdb COMMAND --help' for a command's arguments and options.\n",
+    fprintf(f,
+            "\nKeys, values and bucket names on the command line and in the output are\n"
+            "escaped text (\\\\ \\t \\n \\r \\xHH for bytes that are not printable ASCII),\n"
+            "or hex with --hex. Read-only commands never change the file.\n\n%s\n"
+            "Run 'ffdb COMMAND --help' for a command's arguments and options.\n",
             exit_codes);
 }
 

@@ -58,7 +58,7 @@ static int build_map(const char *path, struct inspect_map *map, int *open_rc)
 
 static char *owner_text(const struct inspect_map *map, uint64_t pgno)
 {
-    static const char *const names[] = {"LEAKED", "meta", "catalog", "freelist",
+    static const char *const names[] = {"LEAKED", "meta",    "catalog", "freelist",
                                         "free",   "pending", "TWICE"};
     uint32_t o;
     if (!map->owner)
@@ -308,8 +308,8 @@ static void show_page(const struct inspect_page *p)
         show_freelist(p);
         break;
     case INSPECT_KIND_OVERFLOW:
-        printf("overflow     page %llu of its run; %u payload bytes\n",
-               (unsigned long long)p->next, p->page_size - INSPECT_HEADER_SIZE);
+        printf("overflow     page %llu of its run; %u payload bytes\n", (unsigned long long)p->next,
+               p->page_size - INSPECT_HEADER_SIZE);
         break;
     }
 }
@@ -335,9 +335,9 @@ static int run_page(int argc, char **argv)
     if ((status = open_inspect("page", argv[optind], &ins)) != 0)
         return status;
     if (pgno >= inspect_file_pages(ins)) {
-        status = cli_usage_error(&cmd_page, "page %llu is past the end of the file (%llu pages)",
-                                 (unsigned long long)pgno,
-                                 (unsigned long long)inspect_file_pages(ins));
+        status =
+            cli_usage_error(&cmd_page, "page %llu is past the end of the file (%llu pages)",
+                            (unsigned long long)pgno, (unsigned long long)inspect_file_pages(ins));
     } else if ((rc = inspect_read_page(ins, pgno, &p)) < 0) {
         status = cli_fail("page", "read", rc);
     } else {

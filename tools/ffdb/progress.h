@@ -15,8 +15,8 @@
 struct progress {
     int on;
     const char *label;
-    const char *unit;            /* "entries", "pages", "bytes" */
-    uint64_t total;              /* 0 = unknown: count and rate only */
+    const char *unit; /* "entries", "pages", "bytes" */
+    uint64_t total;   /* 0 = unknown: count and rate only */
     uint64_t calls;
     double start, last;
     int drawn;
