@@ -60,8 +60,11 @@ static void info_human(const char *path, const struct inspect_info *ii, const st
 {
     char b1[32], b2[32];
     printf("file         %s\n", path);
-    printf("size         %s (%llu bytes)\n", cli_bytes(ii->file_bytes, b1),
-           (unsigned long long)ii->file_bytes);
+    if (ii->file_bytes < 1024)
+        printf("size         %llu bytes\n", (unsigned long long)ii->file_bytes);
+    else
+        printf("size         %s (%llu bytes)\n", cli_bytes(ii->file_bytes, b1),
+               (unsigned long long)ii->file_bytes);
     printf("page size    %u%s\n", ii->page_size,
            ii->current < 0 ? " (no valid meta: a guess)" : "");
     if (ii->current >= 0)

@@ -40,7 +40,8 @@ static void usage(FILE *f)
     fprintf(f,
             "\nKeys, values and bucket names on the command line and in the output are\n"
             "escaped text (\\\\ \\t \\n \\r \\xHH for bytes that are not printable ASCII),\n"
-            "or hex with --hex. Read-only commands never change the file.\n\n%s\n"
+            "or hex with --hex. Options may come anywhere; put -- before an argument\n"
+            "that starts with '-'. Read-only commands never change the file.\n\n%s\n"
             "Run 'ffdb COMMAND --help' for a command's arguments and options.\n",
             exit_codes);
 }
