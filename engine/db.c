@@ -2,8 +2,8 @@
  * db.c — opening, creating and closing a database handle.
  *
  * Open never writes to an existing file: it reads both metas, picks the
- * newest valid one, loads that commit's freelist and sets up the buffer
- * pool. Only a missing or empty file is initialised (two meta pages, then
+ * newest valid one, makes it durable (a writable open syncs once), loads
+ * that commit's freelist and sets up the buffer pool. Only a missing or empty file is initialised (two meta pages, then
  * a full sync, with the directory synced by the I/O backend).
  */
 #include <string.h>
@@ -101,6 +101,12 @@ static int load_file(ffdb *db, const ffdb_options *opt)
     } else {
         CHECK(meta_pick(db->pager, pages * PAGE_SIZE_MIN, &db->meta));
         pager_set_page_size(db->pager, db->meta.page_size);
+        /* The newest meta may not be durable yet: its writer may have died
+         * between writing it and syncing it, leaving it in the page cache.
+         * A writer builds on it and reuses the pages it freed (pages the
+         * older, durable meta still reaches), so make it durable first. */
+        if (!(opt->flags & FFDB_RDONLY))
+            CHECK(pager_sync(db->pager, 1));
     }
     db->page_size = db->meta.page_size;
     rc = fl_load(db->pager, db->meta.freelist_root, db->meta.freelist_pages, db->meta.page_count,
