@@ -13,10 +13,12 @@
 #include <string.h>
 
 #include "tools/ffdb/cli.h"
+#include "tools/ffdb/progress.h"
 
 void cli_msg(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
+    progress_interrupt();
     fprintf(stderr, "ffdb %s: ", cmd);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
@@ -42,8 +44,12 @@ int cli_exit_code(int rc)
 int cli_fail(const char *cmd, const char *what, int rc)
 {
     ffdb_error_info info;
+    char page[32];
+
     ffdb_last_error(&info);
-    if (info.code == rc && info.message[0] && info.pgno != UINT64_MAX)
+    snprintf(page, sizeof(page), "page %llu", (unsigned long long)info.pgno);
+    if (info.code == rc && info.message[0] && info.pgno != UINT64_MAX &&
+        !strstr(info.message, page))
         cli_msg(cmd, "%s: %s: %s (page %llu)", what, ffdb_strerror(rc), info.message,
                 (unsigned long long)info.pgno);
     else if (info.code == rc && info.message[0])
@@ -56,6 +62,7 @@ int cli_fail(const char *cmd, const char *what, int rc)
 int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
 {
     va_list ap;
+    progress_interrupt();
     fprintf(stderr, "ffdb %s: ", cmd->name);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);

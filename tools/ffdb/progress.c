@@ -14,6 +14,10 @@
 #include <unistd.h>
 
 #define BAR_WIDTH 30
+#define LINE_WIDTH 100
+
+/* The bar of this process's command (one at a time), for progress_interrupt. */
+static struct progress *active;
 #define REDRAW_SECONDS 0.1
 
 static double now(void)
@@ -39,6 +43,8 @@ void progress_start(struct progress *p, const char *label, const char *unit, uin
     p->unit = unit;
     p->total = total;
     p->start = p->last = now();
+    if (p->on)
+        active = p;
     progress_draw(p, 0);
 }
 
@@ -92,10 +98,24 @@ void progress_update(struct progress *p, uint64_t done)
         progress_draw(p, done);
 }
 
-void progress_finish(struct progress *p)
+static void clear_line(struct progress *p)
 {
     if (!p->on || !p->drawn)
         return;
-    fprintf(stderr, "\r%*s\r", 100, "");
+    fprintf(stderr, "\r%*s\r", LINE_WIDTH, "");
     fflush(stderr);
+    p->drawn = 0;
+}
+
+void progress_finish(struct progress *p)
+{
+    clear_line(p);
+    if (active == p)
+        active = NULL;
+}
+
+void progress_interrupt(void)
+{
+    if (active)
+        clear_line(active);
 }

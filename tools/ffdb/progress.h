@@ -29,5 +29,8 @@ void progress_update(struct progress *p, uint64_t done);
 void progress_draw(struct progress *p, uint64_t done);
 /* Clear the line. */
 void progress_finish(struct progress *p);
+/* Clear the line of the bar being drawn, if any, so that a message can be
+ * printed; the bar comes back at its next redraw. Called by cli_msg(). */
+void progress_interrupt(void);
 
 #endif /* FFDB_TOOL_PROGRESS_H */
