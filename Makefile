@@ -68,6 +68,11 @@ $(BUILD)/tools/ffdb-crash: $(CRASH_SRC:%.c=$(BUILD)/%.o) $(TESTING_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# The thorough crash-recovery pass (>= 10,000 crash points; minutes). CRASH_ARGS
+# adds options, e.g. CRASH_ARGS="--seed 7 --scale 2".
+crashtest: $(BUILD)/tools/ffdb-crash
+	$(BUILD)/tools/ffdb-crash --thorough $(CRASH_ARGS)
+
 lib: $(LIB)
 
 $(LIB): $(LIB_OBJ)

@@ -1,0 +1,268 @@
+/*
+ * crash.h — the crash-recovery harness (ffdb-crash): what its files share.
+ *
+ * The harness proves ffdb's durability promise: a commit that returned 0
+ * survives any crash, and a crash at any earlier point leaves the previous
+ * commit whole. It drives random or enumerated transactions (workload.c)
+ * against a model of the expected contents, crashes the writer in four ways
+ * (process.c: SIGKILL of a child on a real file; power.c: power loss through
+ * testing/io_mem; ioerr.c: EIO/ENOSPC at every I/O call of a transaction;
+ * exhaustive.c: every I/O boundary of every small workload, and every torn
+ * meta page), then reopens and verifies (verify.c): ffdb_check is clean and
+ * the contents are those of the last acknowledged commit or of the one in
+ * flight. disk.c sits between the engine and its I/O backend to count I/O
+ * events, assert the commit's write ordering and build crash images.
+ *
+ * The harness uses the public API (include/ffdb.h) and testing/io_mem.h only;
+ * it never reaches into the engine. It is a test tool: it may abort() on its
+ * own programming errors, never on anything the engine returns.
+ */
+#ifndef FFDB_TOOLS_CRASH_H
+#define FFDB_TOOLS_CRASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ffdb.h"
+#include "testing/io_mem.h"
+
+/* ---- seeds and randomness (workload.c) ------------------------------------ */
+
+struct rng {
+    uint64_t s;
+};
+
+uint64_t rng_next(struct rng *r);
+uint64_t rng_below(struct rng *r, uint64_t n);            /* [0, n), n > 0 */
+uint64_t rng_range(struct rng *r, uint64_t lo, uint64_t hi); /* [lo, hi] */
+int      rng_chance(struct rng *r, unsigned permille);
+/* A seed derived from two numbers (seed, point, ...), well mixed. */
+uint64_t seed_mix(uint64_t a, uint64_t b);
+
+/* ---- options and tallies (main.c) ------------------------------------------ */
+
+enum run_size { SIZE_QUICK, SIZE_NORMAL, SIZE_THOROUGH };
+
+struct opts {
+    enum run_size size;
+    int verbose;
+    uint64_t seed;          /* first seed of the pass */
+    int have_point;         /* replay exactly (seed, point) */
+    uint64_t point;
+    const char *dir;        /* scratch directory for real files (process mode) */
+    double scale;           /* multiplies the number of points per mode */
+};
+
+/* Per-mode counts. A mode adds what it tried and what failed. */
+struct tally {
+    const char *mode;
+    uint64_t points;
+    uint64_t failed;
+    uint64_t note[4];       /* mode-specific figures, named by note_name */
+    const char *note_name[4];
+};
+
+/* Print a failure (with the replay command) and count it. */
+void fail_point(struct tally *t, const struct opts *o, uint64_t seed, uint64_t point,
+                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Verbose progress line (only with -v). */
+void vlog(const struct opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- the model (workload.c) --------------------------------------------------- */
+
+#define NBUCKETS 4
+extern const char *const bucket_names[NBUCKETS]; /* in byte order */
+
+/* A value is described by its length and a seed; its bytes are generated
+ * (value_fill) and carry the seed in their first 8 bytes, so a value read
+ * back from a file can be checked on its own and turned back into a model. */
+struct mval {
+    uint32_t len;
+    uint64_t vseed;
+};
+
+struct mentry {
+    uint8_t *key;
+    uint32_t klen;
+    struct mval v;
+};
+
+struct mbucket {
+    int exists;
+    struct mentry *e;       /* sorted by key (memcmp, shorter prefix first) */
+    size_t n, cap;
+    int digest_ok;
+    uint64_t digest;
+};
+
+struct model {
+    struct mbucket b[NBUCKETS];
+};
+
+void     model_init(struct model *m);
+void     model_free(struct model *m);
+void     model_copy_bucket(struct model *dst, const struct model *src, int b);
+void     model_copy(struct model *dst, const struct model *src);
+uint64_t model_digest(struct model *m);
+uint64_t model_entries(const struct model *m);
+/* Rebuild the model from a database (every value must be a generated one):
+ * 0, or an ffdb code / -1 with why filled in. */
+int      model_load(struct model *m, ffdb *db, char *why, size_t why_len);
+void     value_fill(uint8_t *buf, uint32_t len, uint64_t vseed);
+int      key_cmp(const void *a, size_t alen, const void *b, size_t blen);
+
+/* The digest of what a database holds (every bucket, key and value, in
+ * order) in a read snapshot, and its txid. 0 or an ffdb code. */
+int      db_digest(ffdb *db, uint64_t *digest, uint64_t *txid);
+
+/* ---- the workload (workload.c) -------------------------------------------------- */
+
+struct wl_params {
+    unsigned max_ops;       /* operations in a large transaction */
+    uint32_t max_value;     /* largest value (overflow runs) */
+    unsigned max_bulk;      /* largest bulk load */
+};
+
+/* Called around ffdb_commit: before with the txid and digest the commit
+ * would make durable, after once it returned 0 (the acknowledgement). */
+struct wl_hooks {
+    void (*before_commit)(void *arg, uint64_t txid, uint64_t digest);
+    void (*after_commit)(void *arg, uint64_t txid, uint64_t digest);
+    void *arg;
+};
+
+#define WL_EMODEL 1         /* the engine answered an operation wrongly (not an I/O matter) */
+
+struct workload {
+    struct rng rng;
+    struct wl_params p;
+    struct model cur;       /* inside a txn: the expected state so far */
+    struct model acked;     /* the last acknowledged commit */
+    int touched[NBUCKETS];  /* buckets changed by the current txn */
+    uint64_t acked_txid, acked_digest;
+    int inflight;           /* a commit returned an error: cur is its state */
+    uint64_t inflight_txid, inflight_digest;
+    int commit_on_error;    /* ioerr: after a failed operation, still commit */
+    int error_in_commit;    /* the last error came from ffdb_commit itself */
+    int op_failed;          /* an operation failed before the commit */
+    unsigned txns, commits, aborts;
+    char err[256];
+};
+
+void wl_init(struct workload *w, uint64_t seed, const struct wl_params *p);
+void wl_free(struct workload *w);
+/* Run one random transaction: 0 if it committed or was deliberately
+ * aborted, WL_EMODEL on a wrong answer, or the ffdb code of the failure
+ * (the txn was aborted or its commit failed; w->inflight tells which). */
+int  wl_txn(struct workload *w, ffdb *db, const struct wl_hooks *h);
+/* The same for one of the fixed small transactions of exhaustive mode. */
+#define WL_SHAPES 8
+int  wl_shape_txn(struct workload *w, ffdb *db, unsigned shape, const struct wl_hooks *h);
+/* After a failure: the state that is now committed is the acknowledged
+ * one (inflight_won = 0) or the one in flight (1). */
+void wl_resolve(struct workload *w, int inflight_won);
+/* Start from what db holds (process mode, a new child on an old file). */
+int  wl_adopt(struct workload *w, ffdb *db);
+
+/* ---- the disk between the engine and io_mem (disk.c) ----------------------------- */
+
+/* The commit's ordering rules, checked on the stream of writes and syncs
+ * (page 0 and 1 are metas): a meta is written only when no other page was
+ * written since the last sync, and nothing else is written between a meta
+ * and the sync that follows it. */
+struct order {
+    unsigned page_size;
+    int armed;              /* off while a file is created (both metas at once) */
+    int data_unsynced;
+    int meta_unsynced;
+    uint64_t meta_writes;
+    uint64_t violations;
+    char first[200];        /* the first violation */
+};
+void order_init(struct order *o, unsigned page_size);
+void order_write(struct order *o, uint64_t offset, uint64_t len);
+void order_sync(struct order *o);
+
+enum crash_kind {
+    CRASH_DROP,             /* nothing unsynced reached the disk */
+    CRASH_KEEP,             /* everything written reached it */
+    CRASH_TEAR,             /* each 512-byte sector with probability 1/2 (io_mem) */
+    CRASH_REORDER,          /* a random order of the unsynced writes (the one being
+                               issued included), cut at a random point, the last torn */
+    CRASH_KINDS,
+    CRASH_KILL = CRASH_KINDS /* no power loss: the process dies; every write it made
+                               stays readable, synced or not (power mode only) */
+};
+extern const char *const crash_kind_name[CRASH_KINDS + 1];
+
+struct pending_op {
+    int is_size;            /* a size change (grow or truncate) rather than a write */
+    uint64_t offset;        /* write: where; size: the new size */
+    uint64_t len;
+    uint8_t *data;
+};
+
+struct disk {
+    struct io_mem *m;
+    ffdb_io io;             /* the table given to ffdb_open: forwards to io_mem */
+    const ffdb_io *inner;
+    struct order order;
+    uint64_t events;        /* write runs and syncs seen (the crash points) */
+    uint64_t crash_at;      /* crash before this event (0 = never) */
+    enum crash_kind kind;
+    uint64_t crash_seed;
+    int crashed;
+    int dead;               /* CRASH_KILL: every later write and sync fails */
+    uint64_t crash_event;
+    int crash_is_meta;      /* the crash came as a meta page was being written */
+    /* writes since the last successful sync, for CRASH_REORDER */
+    struct pending_op *pend;
+    size_t npend, cappend;
+    const ffdb_io_write *batch; /* the write call in progress */
+    size_t batch_count;
+    /* capture of a meta write (exhaustive mode's meta tearing) */
+    int capture_meta;       /* crash at the next meta write, keeping image + page */
+    uint8_t *cap_image;
+    uint64_t cap_image_size;
+    uint8_t *cap_meta;
+    uint64_t cap_meta_offset;
+};
+
+int  disk_init(struct disk *d, unsigned page_size);
+void disk_free(struct disk *d);
+/* Crash before event n (counting from now) with the given kind. */
+void disk_arm(struct disk *d, uint64_t n, enum crash_kind kind, uint64_t seed);
+/* Power loss now, between calls. */
+void disk_crash_now(struct disk *d, enum crash_kind kind, uint64_t seed);
+/* Options that open the database on this disk. */
+void disk_options(struct disk *d, ffdb_options *o, size_t frames);
+
+/* ---- verification (verify.c) -------------------------------------------------------- */
+
+struct expect {
+    uint64_t acked_txid, acked_digest;
+    int inflight_possible;
+    uint64_t inflight_txid, inflight_digest;
+};
+
+/* Reopen (path with options, which may be NULL for defaults), run
+ * ffdb_check, compare with the expectation. 0 if all is well; otherwise
+ * why says what is wrong. *which_out: 0 acked, 1 in-flight. The handle is
+ * returned through keep when not NULL (else closed). */
+int  verify_reopen(const char *path, const ffdb_options *opt, const struct expect *e,
+                   int *which_out, ffdb **keep, char *why, size_t why_len);
+/* ffdb_check clean and every page accounted for: 0, or -1 with why. */
+int  verify_check(ffdb *db, char *why, size_t why_len);
+/* Contents of db against the expectation (no check). */
+int  verify_contents(ffdb *db, const struct expect *e, int *which_out, char *why, size_t why_len);
+/* Say which keys differ between db and model (for failure messages). */
+void verify_diff(ffdb *db, struct model *m, char *out, size_t out_len);
+
+/* ---- the modes ------------------------------------------------------------------------- */
+
+void mode_process(const struct opts *o, struct tally *t);
+void mode_power(const struct opts *o, struct tally *t);
+void mode_ioerr(const struct opts *o, struct tally *t);
+void mode_exhaustive(const struct opts *o, struct tally *t);
+
+#endif /* FFDB_TOOLS_CRASH_H */

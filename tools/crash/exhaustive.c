@@ -1,0 +1,315 @@
+/*
+ * exhaustive.c — mode 4, every crash point of every small workload, and
+ * every torn meta page.
+ *
+ * The workloads are all sequences of one to three of the eight fixed
+ * transactions of workload.c (put, overflow value, deletes, 150 puts that
+ * split, 140 deletes that merge, bulk load, bucket drop/create, two
+ * buckets): 8 + 64 + 512 = 584, numbered as seeds 0..583. A dry run counts
+ * a workload's I/O events; its points are then, in turn, a crash before
+ * every event in each of the four power-loss kinds (drop, keep, tear,
+ * reorder): point 4 * (event - 1) + kind + 1.
+ *
+ * The torn-meta points follow, for the workloads that have them: the
+ * commit's meta write is caught, and the slot is rebuilt from each of the
+ * 2^(page_size/512) subsets of its sectors (256 at 4 KiB), over the slot's
+ * old contents and over garbage. Recovery must pick the new commit exactly
+ * when the slot holds the whole new meta, and the previous commit otherwise
+ * — so both slots are covered by a workload's two commits.
+ *
+ * The creation of the file is not a crash point here: until ffdb_open has
+ * returned there is no commit to keep (the other modes start from created
+ * files too).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tools/crash/crash.h"
+
+#define DB_PATH    "exhaustive.ffdb"
+#define PAGE_SIZE  4096u
+#define SECTORS    (PAGE_SIZE / 512u)
+#define MASKS      (1u << SECTORS)
+#define WORKLOADS  (WL_SHAPES + WL_SHAPES * WL_SHAPES + WL_SHAPES * WL_SHAPES * WL_SHAPES)
+#define MAX_TXNS   3
+
+_Static_assert(SECTORS <= 16, "torn-meta masks are enumerated exhaustively");
+
+struct shape_list {
+    unsigned count;
+    unsigned shape[MAX_TXNS];
+};
+
+static void decode_workload(uint64_t index, struct shape_list *l)
+{
+    uint64_t i = index % WORKLOADS;
+    unsigned n = 1, span = WL_SHAPES;
+    while (i >= span) {
+        i -= span;
+        span *= WL_SHAPES;
+        n++;
+    }
+    l->count = n;
+    for (unsigned k = n; k-- > 0;) {
+        l->shape[k] = (unsigned)(i % WL_SHAPES);
+        i /= WL_SHAPES;
+    }
+}
+
+/* What the dry run learns. */
+struct plan {
+    uint64_t events;
+    unsigned metas;              /* commits that wrote a meta */
+    unsigned meta_txn[MAX_TXNS]; /* their txn index */
+};
+
+struct watch {
+    struct disk *d;
+    uint64_t meta_at_begin;
+};
+
+static void before_commit(void *arg, uint64_t txid, uint64_t digest)
+{
+    struct watch *wt = arg;
+    (void)txid;
+    (void)digest;
+    wt->meta_at_begin = wt->d->order.meta_writes;
+}
+
+static size_t frames_for(uint64_t w)
+{
+    return w % 2 ? 16 : 256;
+}
+
+/* Rebuild the torn slot (mask of sectors from the new meta, the rest old
+ * or garbage), reopen, and judge. 0, or -1 after reporting. */
+static int torn_meta(const struct opts *o, struct tally *t, uint64_t seed, uint64_t point,
+                     struct disk *d, const struct workload *w, const ffdb_options *opt,
+                     unsigned mask, int garbage)
+{
+    uint64_t off = d->cap_meta_offset, size = d->cap_image_size;
+    uint8_t *img, *slot;
+    struct expect e;
+    int whole;
+    char why[512];
+
+    if (off + PAGE_SIZE > size)
+        size = off + PAGE_SIZE;
+    img = calloc(1, size);
+    if (!img)
+        abort();
+    memcpy(img, d->cap_image, d->cap_image_size);
+    slot = img + off;
+    for (unsigned s = 0; s < SECTORS; s++) {
+        if (mask & (1u << s)) {
+            memcpy(slot + s * 512, d->cap_meta + s * 512, 512);
+        } else if (garbage) {
+            struct rng r = { seed_mix(point, s) };
+            for (unsigned b = 0; b < 512; b += 8) {
+                uint64_t x = rng_next(&r);
+                memcpy(slot + s * 512 + b, &x, 8);
+            }
+        }
+    }
+    whole = memcmp(slot, d->cap_meta, PAGE_SIZE) == 0;
+    if (io_mem_set_image(d->m, img, size) != 0)
+        abort();
+    free(img);
+    memset(&e, 0, sizeof(e));
+    e.acked_txid = whole ? w->inflight_txid : w->acked_txid;
+    e.acked_digest = whole ? w->inflight_digest : w->acked_digest;
+    if (verify_reopen(DB_PATH, opt, &e, NULL, NULL, why, sizeof(why)) != 0) {
+        fail_point(t, o, seed, point, "meta of txid %llu (slot %llu) torn to sectors 0x%02x over %s: %s",
+                   (unsigned long long)w->inflight_txid, (unsigned long long)(off / PAGE_SIZE),
+                   mask, garbage ? "garbage" : "the old slot", why);
+        return -1;
+    }
+    t->note[1] += (uint64_t)whole;
+    return 0;
+}
+
+/* Run workload seed. point 0: dry run (fills *p). Event points crash and
+ * recover; torn-meta points run their masks (all of them when point is
+ * the first of its group and !single). 0, or -1 after reporting. */
+static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t point,
+               struct plan *p, int single)
+{
+    struct shape_list l;
+    struct disk d;
+    struct workload w;
+    struct watch wt;
+    struct wl_hooks hooks = { before_commit, NULL, &wt };
+    struct wl_params params = { 0, 0, 0 };
+    ffdb_options opt;
+    ffdb *db = NULL;
+    uint64_t event = 0, meta_point = 0;
+    enum crash_kind kind = CRASH_DROP;
+    int rc, result = -1, capture_txn = -1;
+    char why[512];
+
+    decode_workload(seed, &l);
+    if (point && point <= 4 * p->events) {
+        event = (point - 1) / 4 + 1;
+        kind = (enum crash_kind)((point - 1) % 4);
+    } else if (point) {
+        meta_point = point - 4 * p->events - 1; /* (meta, garbage, mask) */
+        if (meta_point >= (uint64_t)p->metas * 2 * MASKS) {
+            fail_point(t, o, seed, point, "no such point");
+            return -1;
+        }
+        capture_txn = (int)p->meta_txn[meta_point / (2 * MASKS)];
+    }
+    if (disk_init(&d, PAGE_SIZE) != 0)
+        abort();
+    wt.d = &d;
+    wt.meta_at_begin = 0;
+    disk_options(&d, &opt, frames_for(seed));
+    wl_init(&w, seed_mix(seed, 21), &params);
+    rc = ffdb_open(DB_PATH, &opt, &db);
+    if (rc) {
+        fail_point(t, o, seed, point, "open of a new file: %s", ffdb_strerror(rc));
+        goto out;
+    }
+    d.events = 0;
+    if (event)
+        disk_arm(&d, event, kind, seed_mix(seed, point));
+    for (unsigned i = 0; i < l.count; i++) {
+        uint64_t metas = d.order.meta_writes;
+        if ((int)i == capture_txn)
+            d.capture_meta = 1;
+        rc = wl_shape_txn(&w, db, l.shape[i], &hooks);
+        if (d.crashed)
+            break;
+        if (rc) {
+            fail_point(t, o, seed, point, "txn %u (shape %u) failed without a crash: %s", i,
+                       l.shape[i], w.err);
+            goto out;
+        }
+        if (!point && d.order.meta_writes > metas)
+            p->meta_txn[p->metas++] = i;
+    }
+    if (!point)
+        p->events = d.events;
+    if (d.order.violations) {
+        fail_point(t, o, seed, point, "write ordering: %s", d.order.first);
+        goto out;
+    }
+    if (point && !d.crashed) {
+        fail_point(t, o, seed, point, "the workload ended before its crash point");
+        goto out;
+    }
+    ffdb_close(db);
+    db = NULL;
+    if (!point) {
+        /* the dry run ends with a power loss: every commit was acknowledged */
+        struct expect e;
+        memset(&e, 0, sizeof(e));
+        e.acked_txid = w.acked_txid;
+        e.acked_digest = w.acked_digest;
+        disk_crash_now(&d, CRASH_DROP, 0);
+        disk_arm(&d, 0, CRASH_DROP, 0);
+        if (verify_reopen(DB_PATH, &opt, &e, NULL, NULL, why, sizeof(why)) != 0) {
+            fail_point(t, o, seed, point, "power loss after the last commit: %s", why);
+            goto out;
+        }
+        result = 0;
+        goto out;
+    }
+    disk_arm(&d, 0, CRASH_DROP, 0);
+    if (event) {
+        struct expect e;
+        memset(&e, 0, sizeof(e));
+        e.acked_txid = w.acked_txid;
+        e.acked_digest = w.acked_digest;
+        e.inflight_possible =
+            w.inflight && kind != CRASH_DROP && d.order.meta_writes > wt.meta_at_begin;
+        e.inflight_txid = w.inflight_txid;
+        e.inflight_digest = w.inflight_digest;
+        if (verify_reopen(DB_PATH, &opt, &e, NULL, NULL, why, sizeof(why)) != 0) {
+            fail_point(t, o, seed, point, "%s crash before event %llu%s: %s",
+                       crash_kind_name[kind], (unsigned long long)event,
+                       w.inflight ? " (inside a commit)" : "", why);
+            goto out;
+        }
+        result = 0;
+        goto out;
+    }
+    if (!d.cap_meta) {
+        fail_point(t, o, seed, point, "the meta write to tear never came");
+        goto out;
+    }
+    result = 0;
+    {
+        uint64_t group = meta_point / MASKS * MASKS; /* same meta, same background */
+        int garbage = (int)(meta_point / MASKS % 2);
+        if (single) {
+            result = torn_meta(o, t, seed, point, &d, &w, &opt, (unsigned)(meta_point % MASKS),
+                               garbage);
+        } else {
+            for (unsigned mask = 0; mask < MASKS; mask++) {
+                t->points++;
+                if (torn_meta(o, t, seed, point - (meta_point - group) + mask, &d, &w, &opt,
+                              mask, garbage) != 0)
+                    result = -1;
+            }
+        }
+    }
+out:
+    ffdb_close(db);
+    wl_free(&w);
+    disk_free(&d);
+    return result;
+}
+
+/* All event points of workload seed, and its torn-meta groups if wanted
+ * (backgrounds: 1 = the old slot only, 2 = also garbage). */
+static void workload(const struct opts *o, struct tally *t, uint64_t seed, int backgrounds)
+{
+    struct plan p;
+    memset(&p, 0, sizeof(p));
+    if (run(o, t, seed, 0, &p, 0) != 0)
+        return;
+    t->note[2]++;
+    for (uint64_t k = 1; k <= 4 * p.events; k++) {
+        t->points++;
+        t->note[0]++;
+        run(o, t, seed, k, &p, 0);
+    }
+    for (unsigned m = 0; m < p.metas; m++)
+        for (int g = 0; g < backgrounds; g++)
+            run(o, t, seed, 4 * p.events + 1 + ((uint64_t)m * 2 + (uint64_t)g) * MASKS, &p, 0);
+}
+
+void mode_exhaustive(const struct opts *o, struct tally *t)
+{
+    t->note_name[0] = "event points";
+    t->note_name[1] = "torn metas that were whole";
+    t->note_name[2] = "workloads";
+    if (o->have_point) {
+        struct plan p;
+        memset(&p, 0, sizeof(p));
+        if (run(o, t, o->seed, 0, &p, 0) == 0) {
+            t->points++;
+            run(o, t, o->seed, o->point, &p, 1);
+        }
+        return;
+    }
+    if (o->size == SIZE_QUICK) {
+        /* A few workloads of two and three txns; torn metas of one with two commits. */
+        static const uint64_t pick[] = { 8 + 3 * 8 + 1, 72 + 5 * 64 + 3 * 8 + 6, 72 + 7 * 64 + 2 };
+        for (unsigned i = 0; i < sizeof(pick) / sizeof(pick[0]); i++)
+            workload(o, t, pick[i], i == 0 ? 2 : 0);
+        return;
+    }
+    for (uint64_t w = 0; w < WORKLOADS; w++) {
+        /* torn metas (both backgrounds) for the two-txn workloads, or a sample */
+        int bg = (w >= WL_SHAPES && w < WL_SHAPES + WL_SHAPES * WL_SHAPES) &&
+                         (o->size == SIZE_THOROUGH || w % 8 == 0)
+                     ? 2
+                     : 0;
+        if (o->size != SIZE_THOROUGH && w % 4 != 0 && !bg)
+            continue;
+        workload(o, t, w, bg);
+    }
+}

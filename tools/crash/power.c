@@ -1,0 +1,232 @@
+/*
+ * power.c — mode 2, power loss: random workloads on an io_mem disk that
+ * loses power before a chosen write or sync.
+ *
+ * A seed fixes the workload (page size, pool size, transactions). A dry run
+ * counts its I/O events (each write run and each sync, disk.c); point K of
+ * the seed then replays the workload and cuts the power just before event
+ * K, in one of four ways chosen by (seed, K): drop every unsynced write,
+ * keep them all, keep a random subset of their 512-byte sectors (torn
+ * writes), or land a random subset in a random order with the last one
+ * torn (the disk reordering writes between two syncs). The reopened file
+ * must be clean and hold the last acknowledged commit — or the commit in
+ * flight, if its meta page had been issued and the crash kept anything.
+ * The workload then goes on from the recovered state, and at its end a
+ * last power loss (drop) must keep everything acknowledged.
+ *
+ * Every run also asserts the commit's write ordering (disk.c). Nothing
+ * here knows how the engine lays out pages; only pages 0 and 1 are special.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tools/crash/crash.h"
+
+#define DB_PATH "power.ffdb"
+
+struct cfg {
+    unsigned page_size;
+    size_t frames;
+    unsigned txns;
+    struct wl_params wl;
+};
+
+struct watch {
+    struct disk *d;
+    uint64_t meta_at_begin;
+};
+
+static void before_commit(void *arg, uint64_t txid, uint64_t digest)
+{
+    struct watch *wt = arg;
+    (void)txid;
+    (void)digest;
+    wt->meta_at_begin = wt->d->order.meta_writes;
+}
+
+static void make_cfg(const struct opts *o, uint64_t seed, struct cfg *c)
+{
+    struct rng r = { seed_mix(seed, 1) };
+    static const size_t frames[] = { 16, 24, 64, 1024 };
+    uint64_t x = rng_below(&r, 100);
+    c->page_size = x < 80 ? 4096 : x < 90 ? 8192 : 16384;
+    c->frames = frames[rng_below(&r, 4)];
+    if (o->size == SIZE_QUICK) {
+        c->txns = (unsigned)rng_range(&r, 5, 10);
+        c->wl.max_ops = 100;
+        c->wl.max_value = 48 * 1024;
+        c->wl.max_bulk = 500;
+    } else {
+        c->txns = (unsigned)rng_range(&r, 8, o->size == SIZE_THOROUGH ? 24 : 16);
+        c->wl.max_ops = 300;
+        c->wl.max_value = 300 * 1024;
+        c->wl.max_bulk = 2500;
+    }
+}
+
+/* After a crash: reopen, verify, and go on from the recovered state.
+ * 0, or -1 after reporting. */
+static int recover(const struct opts *o, struct tally *t, uint64_t seed, uint64_t point,
+                   struct disk *d, struct workload *w, const struct watch *wt,
+                   const ffdb_options *opt, ffdb **db, const char *episode)
+{
+    struct expect e;
+    int which = 0;
+    enum crash_kind kind = d->kind;
+    char why[512];
+
+    memset(&e, 0, sizeof(e));
+    e.acked_txid = w->acked_txid;
+    e.acked_digest = w->acked_digest;
+    /* The commit in flight may have won only if its meta was issued and
+     * the crash kept anything unsynced. */
+    e.inflight_possible =
+        w->inflight && kind != CRASH_DROP && d->order.meta_writes > wt->meta_at_begin;
+    e.inflight_txid = w->inflight_txid;
+    e.inflight_digest = w->inflight_digest;
+    vlog(o, "  power seed %llu point %llu: %s%s at event %llu%s%s", (unsigned long long)seed,
+         (unsigned long long)point, episode, crash_kind_name[kind],
+         (unsigned long long)d->crash_event, w->inflight ? " inside a commit" : "",
+         e.inflight_possible ? " after its meta write" : "");
+    ffdb_close(*db);
+    *db = NULL;
+    disk_arm(d, 0, CRASH_DROP, 0);
+    if (verify_reopen(DB_PATH, opt, &e, &which, db, why, sizeof(why)) != 0) {
+        char diff[400] = "";
+        ffdb *look = NULL;
+        if (ffdb_open(DB_PATH, opt, &look) == 0) {
+            verify_diff(look, &w->acked, diff, sizeof(diff));
+            ffdb_close(look);
+        }
+        fail_point(t, o, seed, point, "%s%s at event %llu%s: %s;%s", episode,
+                   crash_kind_name[kind], (unsigned long long)d->crash_event,
+                   w->inflight ? " (inside a commit)" : "", why,
+                   diff[0] ? diff : " (no key differs from the acknowledged state)");
+        return -1;
+    }
+    t->note[0] += (uint64_t)which;
+    wl_resolve(w, which);
+    return 0;
+}
+
+/* One run of seed's workload, crashing before event point (0: a dry run,
+ * which returns the event count in *events). A process kill is followed by
+ * a power loss a few events later: what the new process builds on must be
+ * durable before it writes. 0, or -1 after reporting. */
+static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t point,
+               uint64_t *events)
+{
+    struct cfg c;
+    struct disk d;
+    struct workload w;
+    struct watch wt;
+    struct wl_hooks hooks = { before_commit, NULL, &wt };
+    ffdb_options opt;
+    ffdb *db = NULL;
+    struct rng r = { seed_mix(seed, point) };
+    enum crash_kind kind = (enum crash_kind)(rng_next(&r) % (CRASH_KINDS + 1));
+    char why[512];
+    int rc, result = -1, crashes = 0, extra = 0;
+
+    make_cfg(o, seed, &c);
+    if (disk_init(&d, c.page_size) != 0)
+        abort();
+    wt.d = &d;
+    wt.meta_at_begin = 0;
+    disk_options(&d, &opt, c.frames);
+    wl_init(&w, seed_mix(seed, 2), &c.wl);
+    rc = ffdb_open(DB_PATH, &opt, &db);
+    if (rc) {
+        fail_point(t, o, seed, point, "open of a new file: %s", ffdb_strerror(rc));
+        goto out;
+    }
+    d.events = 0; /* crash points count from the first commit on */
+    if (point)
+        disk_arm(&d, point, kind, rng_next(&r));
+    for (unsigned i = 0; i < c.txns + extra; i++) {
+        rc = wl_txn(&w, db, &hooks);
+        if (d.crashed) {
+            if (crashes == 0 && events)
+                *events = d.events;
+            if (recover(o, t, seed, point, &d, &w, &wt, &opt, &db,
+                        crashes ? "then a power loss: " : "") != 0)
+                goto out;
+            crashes++;
+            extra = i + 3 - c.txns > 0 ? i + 3 - c.txns : 0; /* go on a little after it */
+            if (kind == CRASH_KILL && crashes == 1)
+                disk_arm(&d, rng_range(&r, 1, 12), (enum crash_kind)rng_below(&r, CRASH_KINDS),
+                         rng_next(&r));
+            continue;
+        }
+        if (rc) {
+            fail_point(t, o, seed, point, "txn %u failed without a crash: %s", i, w.err);
+            goto out;
+        }
+    }
+    if (events && crashes == 0)
+        *events = d.events;
+    if (point && crashes == 0) {
+        fail_point(t, o, seed, point, "the run ended after %llu events, before the crash point",
+                   (unsigned long long)d.events);
+        goto out;
+    }
+    if (d.order.violations) {
+        fail_point(t, o, seed, point, "write ordering: %s (%llu violations)", d.order.first,
+                   (unsigned long long)d.order.violations);
+        goto out;
+    }
+    /* Whatever was acknowledged survives a last power loss. */
+    ffdb_close(db);
+    db = NULL;
+    disk_crash_now(&d, CRASH_DROP, 0);
+    disk_arm(&d, 0, CRASH_DROP, 0);
+    {
+        struct expect e;
+        memset(&e, 0, sizeof(e));
+        e.acked_txid = w.acked_txid;
+        e.acked_digest = w.acked_digest;
+        if (verify_reopen(DB_PATH, &opt, &e, NULL, NULL, why, sizeof(why)) != 0) {
+            fail_point(t, o, seed, point, "final power loss: %s", why);
+            goto out;
+        }
+    }
+    result = 0;
+out:
+    ffdb_close(db);
+    wl_free(&w);
+    disk_free(&d);
+    return result;
+}
+
+void mode_power(const struct opts *o, struct tally *t)
+{
+    unsigned seeds, per_seed;
+    t->note_name[0] = "in-flight commits recovered";
+    t->note_name[1] = "seeds";
+    if (o->have_point) {
+        t->points++;
+        run(o, t, o->seed, o->point, NULL);
+        t->note[1] = 1;
+        return;
+    }
+    seeds = o->size == SIZE_QUICK ? 6 : o->size == SIZE_THOROUGH ? 160 : 30;
+    per_seed = o->size == SIZE_QUICK ? 16 : o->size == SIZE_THOROUGH ? 32 : 20;
+    seeds = (unsigned)(seeds * o->scale + 0.5);
+    for (unsigned s = 0; s < seeds; s++) {
+        uint64_t seed = o->seed + s, events = 0;
+        struct rng r = { seed_mix(seed, 3) };
+        t->note[1]++;
+        if (run(o, t, seed, 0, &events) != 0 || events == 0)
+            continue;
+        /* per_seed points spread over the run, each event at most once */
+        for (unsigned k = 0; k < per_seed && k < events; k++) {
+            uint64_t span = events / (per_seed < events ? per_seed : events);
+            uint64_t point = 1 + k * span + rng_below(&r, span);
+            if (point > events)
+                point = events;
+            t->points++;
+            run(o, t, seed, point, NULL);
+        }
+    }
+}
