@@ -21,6 +21,12 @@
  *   4-5  pool of 16, 24, 32 or 64 frames
  *   6    also set each page's pgno field to its position before sealing
  *   7    drop a bucket in the write transaction
+ * The rest of the trailer is patches of 4 bytes {page, where, a, b}, applied
+ * before sealing, so the fuzzer can aim at fields without hunting for them
+ * in 60 KiB of image: page % page count; where < 0xA0 is a byte offset
+ * (header, meta fields, slots), else the cell of slot (where - 0xA0) % count
+ * plus (b & 15); b & 0x80 writes an edge-case u16 (table by a), b & 0x40 an
+ * edge-case u64 (page numbers), otherwise the byte a.
  *
  * Oracles beyond "no crash": when ffdb_check calls the file clean, the scans
  * must agree with each other, with get and with the check's counts, and a
@@ -336,6 +342,44 @@ static void run_check(ffdb *db)
               F.check.reachable_pages + F.check.free_pages == F.check.page_count;
 }
 
+static void put_le(uint8_t *p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+/* Apply the trailer's patches (see the top of the file) to the image. */
+static void apply_patches(uint8_t *img, size_t img_len, size_t ps, const uint8_t *t, size_t n)
+{
+    size_t pages = img_len / ps;
+    if (pages == 0)
+        return;
+    for (size_t i = 0; i + 4 <= n; i += 4) {
+        uint8_t *page = img + (t[i] % pages) * ps;
+        unsigned where = t[i + 1], a = t[i + 2], b = t[i + 3];
+        size_t off = where;
+        if (where >= 0xA0) {
+            unsigned count = page[PH_COUNT] | (unsigned)page[PH_COUNT + 1] << 8;
+            if (count == 0 || PAGE_HEADER_SIZE + 2 * count > ps)
+                continue;
+            size_t slot = PAGE_HEADER_SIZE + 2 * ((where - 0xA0) % count);
+            off = (page[slot] | (size_t)page[slot + 1] << 8) + (b & 15);
+        }
+        if (b & 0x80) {
+            const uint64_t v16[8] = {0, 1, 0x7fff, 0x8000, 0xffff, ps, ps - 1, PAGE_HEADER_SIZE};
+            if (off + 2 <= ps)
+                put_le(page + off, v16[a % 8], 2);
+        } else if (b & 0x40) {
+            const uint64_t v64[8] = {0, 1, 2, pages, pages - 1, pages + 1, UINT64_MAX,
+                                     1ull << 40};
+            if (off + 8 <= ps)
+                put_le(page + off, v64[a % 8], 8);
+        } else if (off < ps) {
+            page[off] = (uint8_t)a;
+        }
+    }
+}
+
 /* The page size the image claims (else 4096), for re-sealing. */
 static size_t image_page_size(const uint8_t *img, size_t len)
 {
@@ -378,6 +422,9 @@ static int FUZZ_ONE(const uint8_t *data, size_t len)
             h = fnv(&data[i], 1, h);
         F.ctrl = (unsigned)(h ^ (h >> 8) ^ (h >> 16)) & 0xff;
     }
+    if (img_len != len)
+        apply_patches(img, img_len, image_page_size(img, img_len), data + img_len + 1,
+                      len - img_len - 1);
     if (F.ctrl & 3) {
         size_t ps = image_page_size(img, img_len);
         for (size_t off = 0; off + ps <= img_len; off += ps) {

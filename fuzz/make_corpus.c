@@ -77,7 +77,8 @@ static void ops_seeds(void)
 
 /* ---- file seeds ----------------------------------------------------------------- */
 
-static void build_file(const char *name, unsigned page_size, int shape, int ctrl)
+static void build_file(const char *name, unsigned page_size, int shape, int ctrl,
+                       const uint8_t *patches, size_t patch_len)
 {
     struct io_mem *m = io_mem_create();
     ffdb_options opt;
@@ -152,11 +153,15 @@ static void build_file(const char *name, unsigned page_size, int shape, int ctrl
         abort();
     ffdb_close(db);
     size_t len = (size_t)(st.page_count * st.page_size);
-    uint8_t *img = calloc(1, len + 1);
+    uint8_t *img = calloc(1, len + 1 + patch_len);
     if (!img || io_mem_durable_read(m, 0, img, len) != len)
         abort();
-    if (ctrl >= 0)
+    if (ctrl >= 0) {
         img[len++] = (uint8_t)ctrl;
+        if (patch_len)
+            memcpy(img + len, patches, patch_len);
+        len += patch_len;
+    }
     write_seed("file", name, img, len);
     free(img);
     io_mem_destroy(m);
@@ -171,13 +176,18 @@ int main(int argc, char **argv)
     out_dir = argv[1];
     mkdir(out_dir, 0777);
     ops_seeds();
-    build_file("empty", 4096, 0, -1);
-    build_file("small", 4096, 1, -1);
-    build_file("small_resealed", 4096, 1, 0x01);
-    build_file("two_buckets", 4096, 2, 0x11);
-    build_file("overflow", 4096, 3, 0x21);
-    build_file("six_buckets", 4096, 4, 0x00);
-    build_file("bulk_readonly", 4096, 5, 0x05);
-    build_file("page8k", 8192, 1, 0x31);
+    /* patches: {page, where, a, b} (fuzz/file.c) */
+    static const uint8_t child_to_self[] = {5, 0xA1, 5, 0x40, 5, 0xA2, 0, 0x40};
+    static const uint8_t bad_count[] = {3, 26, 0, 0x80, 7, 0xA0, 2, 0x80};
+    build_file("empty", 4096, 0, -1, NULL, 0);
+    build_file("small", 4096, 1, -1, NULL, 0);
+    build_file("small_resealed", 4096, 1, 0x01, NULL, 0);
+    build_file("two_buckets", 4096, 2, 0x11, NULL, 0);
+    build_file("two_buckets_patched", 4096, 2, 0x01, child_to_self, sizeof child_to_self);
+    build_file("overflow", 4096, 3, 0x21, NULL, 0);
+    build_file("overflow_patched", 4096, 3, 0x01, bad_count, sizeof bad_count);
+    build_file("six_buckets", 4096, 4, 0x00, NULL, 0);
+    build_file("bulk_readonly", 4096, 5, 0x05, NULL, 0);
+    build_file("page8k", 8192, 1, 0x31, NULL, 0);
     return 0;
 }
