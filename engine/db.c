@@ -3,13 +3,16 @@
  *
  * Open never writes to an existing file: it reads both metas, picks the
  * newest valid one, makes it durable (a writable open syncs once), loads
- * that commit's freelist and sets up the buffer pool. Only a missing or empty file is initialised (two meta pages, then
- * a full sync, with the directory synced by the I/O backend).
+ * that commit's freelist and sets up the buffer pool. Only a missing or
+ * empty file is initialised (two meta pages, then a full sync, with the
+ * directory synced by the I/O backend), or one that holds nothing but part
+ * of those two pages: a creation cut short by a crash.
  */
 #include <string.h>
 
 #include "bufpool/pool.h"
 #include "common/alloc.h"
+#include "common/checksum.h"
 #include "common/error.h"
 #include "engine/db.h"
 #include "freelist/freelist.h"
@@ -18,6 +21,7 @@
 #define DEFAULT_BUFFER_PAGES 1024u
 #define MIN_BUFFER_PAGES 16u
 #define KNOWN_FLAGS (FFDB_RDONLY | FFDB_NOSYNC | FFDB_NODIRECT | FFDB_NOURING | FFDB_NOCREATE)
+#define UNBORN_SECTOR 512u /* the unit a torn write keeps or loses */
 
 static int check_options(const ffdb_options *opt, ffdb_options *out)
 {
@@ -38,9 +42,23 @@ static int check_options(const ffdb_options *opt, ffdb_options *out)
     return 0;
 }
 
-/* Write the first commit (txid 0, empty) of a new file: meta slot 0 and an
- * empty slot 1 (a sealed page of zeros is simply not a valid meta) in one
- * batch, then a full sync. */
+/* What creating a file writes for page_size: the first commit (txid 0,
+ * empty) in meta slot 0 and an empty slot 1 (a sealed page of zeros is
+ * simply not a valid meta), sealed as the pager seals them; 2 * page_size
+ * bytes at pages. create_file() writes it and file_is_unborn() recognises
+ * parts of it, so the two cannot disagree. */
+static void creation_image(unsigned page_size, uint8_t *pages, struct meta *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->page_size = page_size;
+    m->page_count = 2;
+    meta_encode(m, pages);
+    page_seal(pages, page_size);
+    memset(pages + page_size, 0, page_size);
+    page_seal(pages + page_size, page_size);
+}
+
+/* Write the creation image in one batch, then a full sync. */
 static int create_file(ffdb *db, unsigned page_size)
 {
     struct meta m;
@@ -48,15 +66,11 @@ static int create_file(ffdb *db, unsigned page_size)
     struct pager_page w[2];
     int rc;
 
-    memset(&m, 0, sizeof(m));
-    m.page_size = page_size;
-    m.page_count = 2;
     pager_set_page_size(db->pager, page_size);
     pages = mem_alloc_aligned(4096, 2 * (size_t)page_size);
     if (!pages)
         return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate the meta pages");
-    meta_encode(&m, pages);
-    memset(pages + page_size, 0, page_size);
+    creation_image(page_size, pages, &m);
     w[0].pgno = 0;
     w[0].data = pages;
     w[1].pgno = 1;
@@ -68,6 +82,14 @@ static int create_file(ffdb *db, unsigned page_size)
     if (rc == 0)
         db->meta = m;
     return rc;
+}
+
+static int sector_is_zero(const uint8_t *p)
+{
+    for (unsigned i = 0; i < UNBORN_SECTOR; i++)
+        if (p[i])
+            return 0;
+    return 1;
 }
 
 /* 1 if the file holds no byte at all (a new file, or a creation that failed
@@ -83,6 +105,59 @@ static int file_is_empty(struct pager *pg)
     return got < 0 ? (int)got : got == 0;
 }
 
+/* 1 if the file holds nothing but (part of) a creation image: at most two
+ * pages, each 512-byte sector zero or the creation's own, and at least one
+ * non-zero sector of the creation there (so a file of zeros is still not a
+ * database). If such a file has no valid commit, its creation was cut short
+ * by a crash: there is no commit in it and nothing else to lose. */
+static int file_is_unborn(struct pager *pg, uint64_t pages)
+{
+    static const unsigned sizes[] = { 4096, 8192, 16384 };
+    const size_t probe = 2 * PAGE_SIZE_MAX + UNBORN_SECTOR; /* longer: not unborn */
+    uint8_t *buf, *img;
+    struct meta m;
+    long got;
+    int unborn = 0;
+
+    if (pages * PAGE_SIZE_MIN >= probe)
+        return 0; /* too long: no need to look */
+    buf = mem_alloc_aligned(4096, probe + 2 * PAGE_SIZE_MAX);
+    if (!buf)
+        return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate a buffer");
+    img = buf + probe;
+    got = pager_read_raw(pg, buf, probe, 0);
+    for (unsigned k = 0; k < 3 && got > 0 && (size_t)got < probe && !unborn; k++) {
+        int ok = (size_t)got <= 2 * (size_t)sizes[k], evidence = 0;
+        creation_image(sizes[k], img, &m);
+        for (size_t off = 0; ok && off < (size_t)got; off += UNBORN_SECTOR) {
+            if (memcmp(buf + off, img + off, UNBORN_SECTOR) == 0)
+                evidence |= !sector_is_zero(img + off);
+            else
+                ok = sector_is_zero(buf + off);
+        }
+        unborn = ok && evidence;
+    }
+    mem_free_aligned(buf);
+    return got < 0 ? (int)got : unborn;
+}
+
+/* Read the newest valid meta of an existing file, or start over a creation
+ * that a crash cut short (never for a read-only open). */
+static int load_meta(ffdb *db, const ffdb_options *opt, uint64_t pages)
+{
+    int rc, unborn = 0;
+    if (!(opt->flags & FFDB_RDONLY))
+        CHECK(unborn = file_is_unborn(db->pager, pages));
+    rc = pages == 0 ? ERR_RAISE(FFDB_ENOTDB, 0,
+                                "the file is shorter than one page: not an ffdb file")
+                    : meta_pick(db->pager, pages * PAGE_SIZE_MIN, &db->meta);
+    if ((rc != FFDB_ENOTDB && rc != FFDB_CORRUPT) || !unborn)
+        return rc;
+    /* its tail may be longer than the new creation's */
+    CHECK(pager_truncate(db->pager, 0));
+    return create_file(db, opt->page_size);
+}
+
 static int load_file(ffdb *db, const ffdb_options *opt)
 {
     uint64_t pages;
@@ -92,14 +167,12 @@ static int load_file(ffdb *db, const ffdb_options *opt)
     rc = file_is_empty(db->pager);
     if (rc < 0)
         return rc;
-    if (rc == 0 && pages == 0)
-        return ERR_RAISE(FFDB_ENOTDB, 0, "the file is shorter than one page: not an ffdb file");
     if (rc == 1) {
         if (opt->flags & FFDB_RDONLY)
             return ERR_RAISE(FFDB_ENOTDB, 0, "the file is empty");
         CHECK(create_file(db, opt->page_size));
     } else {
-        CHECK(meta_pick(db->pager, pages * PAGE_SIZE_MIN, &db->meta));
+        CHECK(load_meta(db, opt, pages));
         pager_set_page_size(db->pager, db->meta.page_size);
         /* The newest meta may not be durable yet: its writer may have died
          * between writing it and syncing it, leaving it in the page cache.

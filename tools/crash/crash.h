@@ -58,8 +58,8 @@ struct tally {
     const char *mode;
     uint64_t points;
     uint64_t failed;
-    uint64_t note[4];       /* mode-specific figures, named by note_name */
-    const char *note_name[4];
+    uint64_t note[6];       /* mode-specific figures, named by note_name */
+    const char *note_name[6];
 };
 
 /* Print a failure (with the replay command) and count it. */

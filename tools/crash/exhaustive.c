@@ -17,9 +17,13 @@
  * when the slot holds the whole new meta, and the previous commit otherwise
  * — so both slots are covered by a workload's two commits.
  *
- * The creation of the file is not a crash point here: until ffdb_open has
- * returned there is no commit to keep (the other modes start from created
- * files too).
+ * The creation of a file is the pseudo-workload numbered 584: a crash
+ * before each of its I/O events in each kind, then the creation's write
+ * (both metas, 2 pages) torn to subsets of its sectors — all of them in a
+ * thorough pass, else one per (first sector of each page, last sector)
+ * combination, which covers every distinct outcome. Until ffdb_open has
+ * returned there is no commit to keep, but the file must not be left
+ * unusable: the next open must give a clean, empty database.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,6 +266,140 @@ out:
     return result;
 }
 
+/* ---- the creation of the file ------------------------------------------------------- */
+
+#define CREATION       WORKLOADS          /* its seed */
+#define CREATE_EVENTS  2u                 /* the write of both metas, the sync */
+#define CREATE_SECTORS (2 * SECTORS)
+
+/* Open what is on d and expect an empty, clean database at txid 0 — or,
+ * for a file of zeros only (no byte of the creation reached the disk, but
+ * its size did), a refusal that leaves the file as it is: zeros are not
+ * taken for a database (tests/test_corrupt.c). */
+static int expect_empty(struct tally *t, struct disk *d, const ffdb_options *opt, char *why,
+                        size_t why_len)
+{
+    struct expect e;
+    struct model empty;
+    uint64_t size = io_mem_durable_size(d->m);
+    uint8_t *img = malloc(size + 1);
+    int zeros = size > 0, rc;
+
+    if (!img)
+        abort();
+    io_mem_durable_read(d->m, 0, img, size);
+    for (uint64_t i = 0; i < size && zeros; i++)
+        zeros = img[i] == 0;
+    disk_arm(d, 0, CRASH_DROP, 0);
+    if (zeros) {
+        ffdb *db = NULL;
+        rc = ffdb_open(DB_PATH, opt, &db);
+        ffdb_close(db);
+        if (rc != FFDB_ENOTDB && rc != FFDB_CORRUPT) {
+            snprintf(why, why_len, "a file of %llu zero bytes: open returned %s",
+                     (unsigned long long)size, ffdb_strerror(rc));
+            rc = -1;
+        } else if (io_mem_durable_size(d->m) != size || io_mem_current_size(d->m) != size) {
+            snprintf(why, why_len, "a refused file of zeros was changed");
+            rc = -1;
+        } else {
+            t->note[4]++;
+            rc = 0;
+        }
+        free(img);
+        return rc;
+    }
+    free(img);
+    memset(&e, 0, sizeof(e));
+    model_init(&empty);
+    e.acked_digest = model_digest(&empty);
+    return verify_reopen(DB_PATH, opt, &e, NULL, NULL, why, why_len);
+}
+
+/* Creation point: 1..4*CREATE_EVENTS crash before an event; after that,
+ * torn creation images (mask of sectors). 0, or -1 after reporting. */
+static int creation(const struct opts *o, struct tally *t, uint64_t point)
+{
+    struct disk d;
+    ffdb_options opt;
+    ffdb *db = NULL;
+    char why[512];
+    int result = -1;
+
+    if (disk_init(&d, PAGE_SIZE) != 0)
+        abort();
+    disk_options(&d, &opt, 16);
+    if (point <= 4 * CREATE_EVENTS) {
+        enum crash_kind kind = (enum crash_kind)((point - 1) % 4);
+        disk_arm(&d, (point - 1) / 4 + 1, kind, seed_mix(CREATION, point));
+        if (ffdb_open(DB_PATH, &opt, &db) == 0) {
+            fail_point(t, o, CREATION, point, "the creation survived its crash point");
+            goto out;
+        }
+        if (expect_empty(t, &d, &opt, why, sizeof(why)) != 0) {
+            fail_point(t, o, CREATION, point, "%s crash before creation event %llu: %s",
+                       crash_kind_name[kind], (unsigned long long)((point - 1) / 4 + 1), why);
+            goto out;
+        }
+    } else {
+        uint32_t mask = (uint32_t)(point - 4 * CREATE_EVENTS - 1);
+        uint8_t full[CREATE_SECTORS * 512], img[CREATE_SECTORS * 512];
+        uint64_t size = 0;
+        if (ffdb_open(DB_PATH, &opt, &db) != 0)
+            abort();
+        ffdb_close(db);
+        db = NULL;
+        if (io_mem_durable_read(d.m, 0, full, sizeof(full)) != sizeof(full))
+            abort();
+        memset(img, 0, sizeof(img));
+        for (unsigned s = 0; s < CREATE_SECTORS; s++)
+            if (mask & (1u << s)) {
+                memcpy(img + s * 512, full + s * 512, 512);
+                size = (s + 1) * 512ull; /* a sector that landed extends the file */
+            }
+        disk_crash_now(&d, CRASH_DROP, 0);
+        if (io_mem_set_image(d.m, img, size) != 0)
+            abort();
+        if (expect_empty(t, &d, &opt, why, sizeof(why)) != 0) {
+            fail_point(t, o, CREATION, point, "creation torn to sectors 0x%04x (%llu bytes): %s",
+                       mask, (unsigned long long)size, why);
+            goto out;
+        }
+    }
+    result = 0;
+out:
+    ffdb_close(db);
+    disk_free(&d);
+    return result;
+}
+
+static void creation_points(const struct opts *o, struct tally *t)
+{
+    for (uint64_t k = 1; k <= 4 * CREATE_EVENTS; k++) {
+        t->points++;
+        t->note[3]++;
+        creation(o, t, k);
+    }
+    if (o->size == SIZE_THOROUGH) {
+        for (uint32_t mask = 0; mask < (1u << CREATE_SECTORS); mask++) {
+            t->points++;
+            t->note[3]++;
+            creation(o, t, 4 * CREATE_EVENTS + 1 + mask);
+        }
+        return;
+    }
+    /* each page's first sector in or out, and where the file ends */
+    for (unsigned bits = 0; bits < 4 * CREATE_SECTORS; bits++) {
+        unsigned last = bits / 4;
+        uint32_t mask = (1u << last) | (bits & 1 ? 1u : 0) | (bits & 2 ? 1u << SECTORS : 0);
+        if (mask >> (last + 1) || ((bits & 1) && last == 0) || ((bits & 2) && last == SECTORS))
+            continue; /* past the end (the file would be longer), or counted already */
+        t->points++;
+        t->note[3]++;
+        creation(o, t, 4 * CREATE_EVENTS + 1 + mask);
+    }
+}
+
 /* All event points of workload seed, and its torn-meta groups if wanted
  * (backgrounds: 1 = the old slot only, 2 = also garbage). */
 static void workload(const struct opts *o, struct tally *t, uint64_t seed, int backgrounds)
@@ -286,6 +424,13 @@ void mode_exhaustive(const struct opts *o, struct tally *t)
     t->note_name[0] = "event points";
     t->note_name[1] = "torn metas that were whole";
     t->note_name[2] = "workloads";
+    t->note_name[3] = "creation points";
+    t->note_name[4] = "files of zeros refused";
+    if (o->have_point && o->seed == CREATION) {
+        t->points++;
+        creation(o, t, o->point);
+        return;
+    }
     if (o->have_point) {
         struct plan p;
         memset(&p, 0, sizeof(p));
@@ -300,8 +445,10 @@ void mode_exhaustive(const struct opts *o, struct tally *t)
         static const uint64_t pick[] = { 8 + 3 * 8 + 1, 72 + 5 * 64 + 3 * 8 + 6, 72 + 7 * 64 + 2 };
         for (unsigned i = 0; i < sizeof(pick) / sizeof(pick[0]); i++)
             workload(o, t, pick[i], i == 0 ? 2 : 0);
+        creation_points(o, t);
         return;
     }
+    creation_points(o, t);
     for (uint64_t w = 0; w < WORKLOADS; w++) {
         /* torn metas (both backgrounds) for the two-txn workloads, or a sample */
         int bg = (w >= WL_SHAPES && w < WL_SHAPES + WL_SHAPES * WL_SHAPES) &&

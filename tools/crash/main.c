@@ -154,7 +154,7 @@ int main(int argc, char **argv)
         mode_fns[k](&o, &t);
         printf("%-10s %7llu crash points, %llu failed  (", t.mode, (unsigned long long)t.points,
                (unsigned long long)t.failed);
-        for (int n = 0; n < 4; n++)
+        for (int n = 0; n < 6; n++)
             if (t.note_name[n])
                 printf("%llu %s, ", (unsigned long long)t.note[n], t.note_name[n]);
         printf("%.1f s)\n", now_s() - t1);
