@@ -126,10 +126,15 @@ static int add_cell(struct bt_bulk *b, unsigned lv, const uint8_t *cell, size_t 
     struct bulk_level *L = &b->level[lv];
     uint8_t stripped[BRANCH_HEADER];
 
-    if (L->page && node_count(L->page) > 0 &&
-        (node_used(L->page) + size + SLOT_SIZE > b->limit ||
-         PAGE_HEADER_SIZE + node_used(L->page) + size + SLOT_SIZE > b->t->page_size))
-        CHECK(close_page(b, lv));
+    if (L->page && node_count(L->page) > 0) {
+        /* An open page only ever gets cells appended (no holes), so its
+         * used bytes are the cell area plus the slots: node_used() without
+         * its walk over every cell, which made each append O(cells). */
+        size_t used = (b->t->page_size - node_upper(L->page)) + (size_t)node_count(L->page) * SLOT_SIZE;
+        if (used + size + SLOT_SIZE > b->limit ||
+            PAGE_HEADER_SIZE + used + size + SLOT_SIZE > b->t->page_size)
+            CHECK(close_page(b, lv));
+    }
     if (!L->page)
         CHECK(open_page(b, lv, sep, seplen));
     if (lv > 0 && node_count(L->page) == 0) {
