@@ -310,6 +310,18 @@ static int write_some(ffdb *db)
             ffdb_cursor_close(c);
         }
     }
+    if (F.nb > 0 && ffdb_bucket_open(txn, F.b[0].name, F.b[0].len, &b) == 0) {
+        /* enough deletes to merge pages and enough puts to split them, so the
+         * rebalancing code meets whatever the file holds */
+        struct fbucket *fb = &F.b[0];
+        char key[16];
+        for (size_t j = 1; j < fb->nkeys; j++)
+            STEP(ffdb_delete(b, fb->keys[j].k, fb->keys[j].klen));
+        for (unsigned j = 0; j < 150; j++) {
+            int kl = snprintf(key, sizeof key, "fz%04u", j * 37 % 1000);
+            STEP(ffdb_put(b, key, (size_t)kl, big + j, 20 + j % 90));
+        }
+    }
     if ((F.ctrl & 0x80) && F.nb > 1) {
         rc = ffdb_bucket_drop(txn, F.b[1].name, F.b[1].len);
         STEP(rc);
