@@ -44,6 +44,18 @@ CLI_OBJ   = $(CLI_SRC:tools/ffdb/%.c=$(BUILD)/tools/ffdb.o/%.o)
 CRASH_SRC = $(wildcard tools/crash/*.c)
 TOOLS     = $(if $(CLI_SRC),$(BUILD)/tools/ffdb) $(if $(CRASH_SRC),$(BUILD)/tools/ffdb-crash)
 
+# ---- ffdb-server: the Redis-protocol module and its program ----
+# modules/resp/*.c become libffdb_resp.a (also linked into the test binary for
+# the parser and reply-writer unit tests); tools/ffdb-server/*.c is the program,
+# linked with jemalloc (PROG_LIBS, empty under `make asan`).
+RESP_SRC   = $(wildcard modules/resp/*.c)
+RESP_OBJ   = $(RESP_SRC:%.c=$(BUILD)/%.o)
+RESP_LIB   = $(BUILD)/libffdb_resp.a
+SERVER_SRC = $(wildcard tools/ffdb-server/*.c)
+SERVER_OBJ = $(SERVER_SRC:tools/ffdb-server/%.c=$(BUILD)/tools/ffdb-server.o/%.o)
+TOOLS     += $(if $(SERVER_SRC),$(BUILD)/tools/ffdb-server)
+# (its rules follow the ffdb-crash rule below)
+
 EXAMPLE_SRC = $(wildcard examples/*.c)
 EXAMPLES = $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
@@ -68,6 +80,24 @@ $(BUILD)/tools/ffdb-crash: $(CRASH_SRC:%.c=$(BUILD)/%.o) $(TESTING_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# ffdb-server (variables above, beside TOOLS).
+$(RESP_LIB): $(RESP_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/tools/ffdb-server: $(SERVER_OBJ) $(RESP_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(PROG_LIBS)
+
+$(BUILD)/tools/ffdb-server.o/%.o: tools/ffdb-server/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(TEST_BIN): $(RESP_LIB)
+
+-include $(RESP_OBJ:.o=.d) $(SERVER_OBJ:.o=.d)
+# ---- end of ffdb-server ----
+
 # The thorough crash-recovery pass (>= 10,000 crash points; minutes). CRASH_ARGS
 # adds options, e.g. CRASH_ARGS="--seed 7 --scale 2".
 crashtest: $(BUILD)/tools/ffdb-crash
@@ -89,7 +119,7 @@ $(BUILD)/%.o: %.c
 
 $(TEST_BIN): $(TEST_OBJ) $(TESTING_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(TESTING_LIB) $(LIB) -lcriterion $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(RESP_LIB) $(TESTING_LIB) $(LIB) -lcriterion $(LDLIBS)
 
 $(BUILD)/tests/helpers/%: tests/helpers/%.c $(TESTING_LIB) $(LIB)
 	@mkdir -p $(dir $@)

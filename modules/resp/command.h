@@ -48,6 +48,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "modules/resp/proto.h"
 #include "modules/resp/reply.h"
 #include "modules/resp/store.h"
 
@@ -107,6 +108,7 @@ typedef struct resp_command {
 
 /* The families. Each is ended by an entry with name == NULL. */
 extern const resp_command resp_cmds_server[];
+extern const resp_command resp_cmds_info[];
 extern const resp_command resp_cmds_keys[];
 extern const resp_command resp_cmds_string[];
 extern const resp_command resp_cmds_hash[];
@@ -144,9 +146,7 @@ int resp_store_error(resp_ctx *c, int rc);
 /* ---- Argument parsing ------------------------------------------------------ */
 
 /* Pure parsers (no reply). 0 on success, -1 if the text is not one.
- * Integers as Redis reads them: optional '-', digits, no '+', no spaces, no
- * leading zeros, within int64. */
-int resp_parse_i64(const char *p, size_t n, int64_t *out);
+ * Integers: resp_parse_i64() in proto.h. */
 /* Doubles as Redis reads them (strtod): no spaces, "inf"/"-inf"/"+inf" ok,
  * NaN refused. */
 int resp_parse_double(const char *p, size_t n, double *out);
@@ -162,6 +162,10 @@ int resp_arg_double(resp_ctx *c, const resp_arg *a, double *out);
 int resp_arg_range(resp_ctx *c, const resp_arg *a, int64_t min, int64_t max, int64_t *out);
 /* Case-insensitive comparison of an argument with an ASCII word. */
 int resp_arg_is(const resp_arg *a, const char *word);
+
+/* The largest string value a command may create (proto-max-bulk-len);
+ * beyond it: "ERR string exceeds maximum allowed size (proto-max-bulk-len)". */
+uint64_t resp_max_string(const resp_ctx *c);
 
 /* ---- Glob patterns (KEYS, SCAN MATCH, PSUBSCRIBE, CONFIG GET) --------------- */
 

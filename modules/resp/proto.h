@@ -108,6 +108,15 @@ void resp_parser_reset(resp_parser *p);
  * arguments are unescaped inside buf, which is why buf is not const. */
 int resp_parse(resp_parser *p, char *buf, size_t len, resp_request *req);
 
+/* Bytes still missing for the bulk string being read (0 if unknown), so the
+ * caller can size its buffer and read a big argument in few calls. len is
+ * what was passed to the last resp_parse. */
+uint64_t resp_parse_wanted(const resp_parser *p, size_t len);
+
+/* Integers as Redis reads them (string2ll): optional '-', digits, no '+', no
+ * spaces, no leading zeros, within int64. 0, or -1 if s is not one. */
+int resp_parse_i64(const char *s, size_t n, int64_t *out);
+
 /* Split one inline line (no "\r\n") into arguments the way Redis does
  * (sdssplitargs): words separated by blanks; "..." with \n \r \t \b \a \\ \"
  * and \xHH escapes; '...' with \'; a closing quote must be followed by a blank

@@ -112,9 +112,11 @@ void reply_defer_set(resp_reply *r, resp_defer d, size_t n);
 size_t resp_format_double(char *buf, double d);
 /* Decimal text of v; returns its length. buf needs 21 bytes. */
 size_t resp_format_int(char *buf, int64_t v);
-/* INCRBYFLOAT's output: long double, 17 fraction digits, trailing zeros and
- * a trailing dot removed ("10.5", "3", "5.0e3" never). buf needs 64 bytes;
- * returns the length, or 0 if the value does not fit. */
-size_t resp_format_long_double(char *buf, long double v);
+/* INCRBYFLOAT's output: a long double with 17 fraction digits, then trailing
+ * zeros and a trailing dot removed ("10.5", "3"). Returns the length, or 0
+ * for inf/NaN or if it needs cap bytes or more (RESP_LONG_DOUBLE_CHARS is
+ * enough for any finite value Redis accepts). */
+#define RESP_LONG_DOUBLE_CHARS 5200
+size_t resp_format_long_double(char *buf, size_t cap, long double v);
 
 #endif /* FFDB_RESP_REPLY_H */

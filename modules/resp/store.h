@@ -155,6 +155,12 @@ void store_txn_end(store_txn *st, int committed);
 uint64_t store_db_keys(const store *s, int db);
 uint64_t store_db_expires(const store *s, int db);
 
+/* The same as seen inside st (its own changes included): DBSIZE. */
+uint64_t store_txn_db_keys(const store_txn *st, int db);
+/* Lookups that found a live key / found none, since open. */
+uint64_t store_hits(const store *s);
+uint64_t store_misses(const store *s);
+
 /* ---- Metadata --------------------------------------------------------------- */
 
 typedef struct store_meta {
@@ -172,12 +178,17 @@ typedef struct store_meta {
     int saved;               /* 1 if the record is in the file */
 } store_meta;
 
-/* A live key's metadata. 0, FFDB_NOTFOUND (absent or expired: S5),
- * STORE_EKEYLEN, or an engine error. */
+/* A live key's metadata. 0, FFDB_NOTFOUND (absent or expired: S5; also a
+ * key over STORE_MAX_KEY, which cannot have been stored), or an engine error. */
 int store_lookup(store_txn *st, int db, const void *key, size_t klen, store_meta *m);
 /* The same, and STORE_EWRONGTYPE if the key holds a type other than type. */
 int store_lookup_type(store_txn *st, int db, const void *key, size_t klen, int type,
                       store_meta *m);
+
+/* 1 if key has a record whose expiry has passed (not swept yet), 0 if it is
+ * live or absent, or an engine error. (EXEC uses it: a watched key that
+ * expired counts as changed.) */
+int store_key_expired(store_txn *st, int db, const void *key, size_t klen);
 
 /* Start a new empty collection of the given type under key with a fresh
  * version, replacing whatever was there (a live key of any type, or an

@@ -1,0 +1,393 @@
+/*
+ * cmd_info.c — INFO and COMMAND: what the server tells about itself.
+ *
+ * INFO has Redis's sections and field names (server, clients, memory,
+ * persistence, stats, replication, cpu, keyspace), so monitoring tools and
+ * client libraries that parse them (redis_version, connected_clients,
+ * used_memory, db0:keys=...) work unchanged, plus an "ffdb" section with the
+ * engine's own figures from ffdb_stat_db(). COMMAND answers from the
+ * command table in Redis 7's shape, enough for redis-cli's hints and for
+ * client libraries that read key positions.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "modules/resp/server.h"
+
+#define COMPAT_VERSION "7.0.0"
+
+static void add(resp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void add(resp_buf *b, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        resp_buf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+static void human_bytes(char *buf, size_t cap, uint64_t n)
+{
+    static const char units[] = "BKMGTP";
+    double v = (double)n;
+    int u = 0;
+
+    while (v >= 1024 && u < 5)
+        v /= 1024, u++;
+    if (u == 0)
+        snprintf(buf, cap, "%lluB", (unsigned long long)n);
+    else
+        snprintf(buf, cap, "%.2f%c", v, units[u]);
+}
+
+static uint64_t rss_bytes(void)
+{
+    unsigned long long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+
+    if (!f)
+        return 0;
+    if (fscanf(f, "%llu %llu", &pages, &resident) != 2)
+        resident = 0;
+    fclose(f);
+    return resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static void section_server(resp_server *s, resp_buf *b)
+{
+    struct utsname u;
+    int64_t now = resp_now_ms(), up = (now - s->start_ms) / 1000;
+
+    uname(&u);
+    add(b, "# Server\r\n");
+    add(b, "redis_version:%s\r\n", COMPAT_VERSION);
+    add(b, "ffdb_version:%d.%d.%d\r\n", FFDB_VERSION_MAJOR, FFDB_VERSION_MINOR,
+        FFDB_VERSION_PATCH);
+    add(b, "redis_mode:standalone\r\n");
+    add(b, "os:%s %s %s\r\n", u.sysname, u.release, u.machine);
+    add(b, "arch_bits:%d\r\n", (int)(sizeof(void *) * 8));
+    add(b, "multiplexing_api:%s\r\n", s->ev->name);
+    add(b, "process_id:%d\r\n", (int)getpid());
+    add(b, "run_id:%s\r\n", s->run_id);
+    add(b, "tcp_port:%d\r\n", s->port);
+    add(b, "server_time_usec:%lld\r\n", (long long)now * 1000);
+    add(b, "uptime_in_seconds:%lld\r\n", (long long)up);
+    add(b, "uptime_in_days:%lld\r\n", (long long)(up / 86400));
+    add(b, "hz:%d\r\n", s->cfg.hz);
+    add(b, "config_file:%s\r\n", s->cfg.config_file);
+}
+
+static void section_clients(resp_server *s, resp_buf *b)
+{
+    uint64_t pubsub = 0;
+
+    for (resp_client *c = s->clients; c; c = c->next)
+        pubsub += pubsub_count(c) > 0;
+    add(b, "# Clients\r\n");
+    add(b, "connected_clients:%llu\r\n", (unsigned long long)s->client_count);
+    add(b, "maxclients:%d\r\n", s->cfg.maxclients);
+    add(b, "blocked_clients:0\r\n");
+    add(b, "pubsub_clients:%llu\r\n", (unsigned long long)pubsub);
+    add(b, "watching_clients:%llu\r\n", (unsigned long long)s->watching_clients);
+    add(b, "total_watched_keys:%zu\r\n", s->watched.count);
+}
+
+static void section_memory(resp_server *s, resp_buf *b)
+{
+    uint64_t used = server_used_memory(), rss = rss_bytes();
+    char h1[32], h2[32], h3[32];
+    ffdb_stat st;
+
+    memset(&st, 0, sizeof(st));
+    ffdb_stat_db(s->db, &st);
+    if (used > s->peak_memory)
+        s->peak_memory = used;
+    human_bytes(h1, sizeof(h1), used);
+    human_bytes(h2, sizeof(h2), rss);
+    human_bytes(h3, sizeof(h3), s->peak_memory);
+    add(b, "# Memory\r\n");
+    add(b, "used_memory:%llu\r\n", (unsigned long long)used);
+    add(b, "used_memory_human:%s\r\n", h1);
+    add(b, "used_memory_rss:%llu\r\n", (unsigned long long)rss);
+    add(b, "used_memory_rss_human:%s\r\n", h2);
+    add(b, "used_memory_peak:%llu\r\n", (unsigned long long)s->peak_memory);
+    add(b, "used_memory_peak_human:%s\r\n", h3);
+    add(b, "maxmemory:0\r\n");
+    add(b, "maxmemory_policy:noeviction\r\n");
+    add(b, "mem_allocator:%s\r\n", server_has_jemalloc() ? "jemalloc" : "libc");
+    add(b, "ffdb_buffer_pool_bytes:%llu\r\n",
+        (unsigned long long)(st.pool_frames * (uint64_t)st.page_size));
+}
+
+static void section_persistence(resp_server *s, resp_buf *b)
+{
+    uint64_t commits = s->stats.commits ? s->stats.commits : 1;
+
+    add(b, "# Persistence\r\n");
+    add(b, "loading:0\r\n");
+    add(b, "async_loading:0\r\n");
+    add(b, "rdb_changes_since_last_save:%llu\r\n", (unsigned long long)s->stats.dirty);
+    add(b, "rdb_bgsave_in_progress:0\r\n");
+    add(b, "rdb_last_save_time:%lld\r\n", (long long)s->lastsave_s);
+    add(b, "rdb_last_bgsave_status:%s\r\n", s->last_commit_rc ? "err" : "ok");
+    add(b, "aof_enabled:0\r\n");
+    add(b, "aof_rewrite_in_progress:0\r\n");
+    add(b, "aof_last_write_status:%s\r\n", s->last_commit_rc ? "err" : "ok");
+    if (s->cfg.fsync == FSYNC_BATCH)
+        add(b, "ffdb_fsync:batch-ms %d\r\n", s->cfg.fsync_batch_ms);
+    else
+        add(b, "ffdb_fsync:%s\r\n", s->cfg.fsync == FSYNC_ALWAYS ? "always" : "never");
+    add(b, "ffdb_commits:%llu\r\n", (unsigned long long)s->stats.commits);
+    add(b, "ffdb_commit_failures:%llu\r\n", (unsigned long long)s->stats.commit_failures);
+    add(b, "ffdb_commit_avg_usec:%llu\r\n",
+        (unsigned long long)(s->stats.commit_us / commits));
+    add(b, "ffdb_write_batches:%llu\r\n", (unsigned long long)s->stats.batches);
+    add(b, "ffdb_last_commit_status:%s\r\n",
+        s->last_commit_rc ? ffdb_strerror(s->last_commit_rc) : "ok");
+}
+
+static void section_stats(resp_server *s, resp_buf *b)
+{
+    uint64_t errors = s->errors_gone;
+
+    for (resp_client *c = s->clients; c; c = c->next)
+        errors += c->reply.errors;
+    add(b, "# Stats\r\n");
+    add(b, "total_connections_received:%llu\r\n", (unsigned long long)s->stats.connections);
+    add(b, "total_commands_processed:%llu\r\n", (unsigned long long)s->stats.commands);
+    add(b, "instantaneous_ops_per_sec:%.0f\r\n", s->stats.ops_per_sec);
+    add(b, "total_net_input_bytes:%llu\r\n", (unsigned long long)s->stats.net_in);
+    add(b, "total_net_output_bytes:%llu\r\n", (unsigned long long)s->stats.net_out);
+    add(b, "rejected_connections:%llu\r\n", (unsigned long long)s->stats.rejected);
+    add(b, "expired_keys:%llu\r\n", (unsigned long long)store_expired_total(s->store));
+    add(b, "evicted_keys:0\r\n");
+    add(b, "keyspace_hits:%llu\r\n", (unsigned long long)store_hits(s->store));
+    add(b, "keyspace_misses:%llu\r\n", (unsigned long long)store_misses(s->store));
+    add(b, "pubsub_channels:%zu\r\n", s->channels.count);
+    add(b, "pubsub_patterns:%zu\r\n", s->patterns.count);
+    add(b, "total_error_replies:%llu\r\n", (unsigned long long)errors);
+    add(b, "ffdb_stale_entries_removed:%llu\r\n",
+        (unsigned long long)store_stale_removed_total(s->store));
+    add(b, "ffdb_protocol_errors:%llu\r\n", (unsigned long long)s->stats.proto_errors);
+    add(b, "ffdb_output_limit_disconnections:%llu\r\n",
+        (unsigned long long)s->stats.output_limit_kills);
+    add(b, "ffdb_idle_timeouts:%llu\r\n", (unsigned long long)s->stats.timeouts);
+}
+
+static void section_cpu(resp_buf *b)
+{
+    struct rusage self;
+
+    getrusage(RUSAGE_SELF, &self);
+    add(b, "# CPU\r\n");
+    add(b, "used_cpu_sys:%ld.%06ld\r\n", (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec);
+    add(b, "used_cpu_user:%ld.%06ld\r\n", (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec);
+}
+
+static void section_keyspace(resp_server *s, resp_buf *b)
+{
+    add(b, "# Keyspace\r\n");
+    for (int db = 0; db < STORE_DBS; db++) {
+        uint64_t keys = store_db_keys(s->store, db);
+        if (keys)
+            add(b, "db%d:keys=%llu,expires=%llu,avg_ttl=0\r\n", db, (unsigned long long)keys,
+                (unsigned long long)store_db_expires(s->store, db));
+    }
+}
+
+static void section_ffdb(resp_server *s, resp_buf *b)
+{
+    ffdb_stat st;
+
+    memset(&st, 0, sizeof(st));
+    if (ffdb_stat_db(s->db, &st))
+        return;
+    add(b, "# Ffdb\r\n");
+    add(b, "ffdb_txid:%llu\r\n", (unsigned long long)st.txid);
+    add(b, "ffdb_page_size:%u\r\n", st.page_size);
+    add(b, "ffdb_pages:%llu\r\n", (unsigned long long)st.page_count);
+    add(b, "ffdb_file_bytes:%llu\r\n", (unsigned long long)st.file_bytes);
+    add(b, "ffdb_free_pages:%llu\r\n", (unsigned long long)st.free_pages);
+    add(b, "ffdb_pending_pages:%llu\r\n", (unsigned long long)st.pending_pages);
+    add(b, "ffdb_freelist_pages:%llu\r\n", (unsigned long long)st.freelist_pages);
+    add(b, "ffdb_buckets:%llu\r\n", (unsigned long long)st.bucket_count);
+    add(b, "ffdb_direct_io:%u\r\n", st.direct_io);
+    add(b, "ffdb_io_uring:%u\r\n", st.io_uring);
+    add(b, "ffdb_readers:%u\r\n", st.readers);
+    add(b, "ffdb_pool_frames:%llu\r\n", (unsigned long long)st.pool_frames);
+    add(b, "ffdb_pool_hits:%llu\r\n", (unsigned long long)st.pool_hits);
+    add(b, "ffdb_pool_misses:%llu\r\n", (unsigned long long)st.pool_misses);
+    add(b, "ffdb_pool_evictions:%llu\r\n", (unsigned long long)st.pool_evictions);
+    add(b, "ffdb_pool_spills:%llu\r\n", (unsigned long long)st.pool_spills);
+}
+
+enum { S_SERVER, S_CLIENTS, S_MEMORY, S_PERSISTENCE, S_STATS, S_REPLICATION, S_CPU, S_KEYSPACE,
+       S_FFDB, S_COUNT };
+static const char *const section_names[S_COUNT] = {
+    "server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace", "ffdb",
+};
+
+static int info_cmd(resp_ctx *c)
+{
+    resp_server *s = c->srv;
+    int want[S_COUNT] = {0}, any = 0;
+    resp_buf b;
+
+    for (int i = 1; i < c->argc; i++) {
+        if (resp_arg_is(&c->argv[i], "all") || resp_arg_is(&c->argv[i], "everything") ||
+            resp_arg_is(&c->argv[i], "default")) {
+            for (int k = 0; k < S_COUNT; k++)
+                want[k] = 1;
+        }
+        for (int k = 0; k < S_COUNT; k++)
+            if (resp_arg_is(&c->argv[i], section_names[k]))
+                want[k] = 1;
+        any = 1;
+    }
+    if (!any)
+        for (int k = 0; k < S_COUNT; k++)
+            want[k] = 1;
+    resp_buf_init(&b, 0);
+    for (int k = 0; k < S_COUNT; k++) {
+        if (!want[k])
+            continue;
+        if (b.len)
+            add(&b, "\r\n");
+        switch (k) {
+        case S_SERVER: section_server(s, &b); break;
+        case S_CLIENTS: section_clients(s, &b); break;
+        case S_MEMORY: section_memory(s, &b); break;
+        case S_PERSISTENCE: section_persistence(s, &b); break;
+        case S_STATS: section_stats(s, &b); break;
+        case S_REPLICATION:
+            add(&b, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
+            break;
+        case S_CPU: section_cpu(&b); break;
+        case S_KEYSPACE: section_keyspace(s, &b); break;
+        case S_FFDB: section_ffdb(s, &b); break;
+        }
+    }
+    reply_verbatim(c->r, b.data ? b.data : "", b.len);
+    resp_buf_free(&b);
+    return 0;
+}
+
+/* ---- COMMAND ------------------------------------------------------------------------------ */
+
+static const struct {
+    unsigned flag;
+    const char *name;
+} flag_names[] = {
+    {RESP_CMD_WRITE, "write"},       {RESP_CMD_READONLY, "readonly"},
+    {RESP_CMD_DENYOOM, "denyoom"},   {RESP_CMD_ADMIN, "admin"},
+    {RESP_CMD_PUBSUB, "pubsub"},     {RESP_CMD_NOSCRIPT, "noscript"},
+    {RESP_CMD_LOADING, "loading"},   {RESP_CMD_STALE, "stale"},
+    {RESP_CMD_FAST, "fast"},         {RESP_CMD_NOAUTH, "no_auth"},
+};
+#define FLAG_NAMES (sizeof(flag_names) / sizeof(flag_names[0]))
+
+static void command_info(resp_reply *r, const resp_command *cmd)
+{
+    size_t nflags = 0;
+
+    reply_array(r, 10);
+    reply_bulk_cstr(r, cmd->name);
+    reply_int(r, cmd->arity);
+    for (size_t i = 0; i < FLAG_NAMES; i++)
+        nflags += (cmd->flags & flag_names[i].flag) != 0;
+    reply_set(r, nflags);
+    for (size_t i = 0; i < FLAG_NAMES; i++)
+        if (cmd->flags & flag_names[i].flag)
+            reply_simple(r, flag_names[i].name);
+    reply_int(r, cmd->first_key);
+    reply_int(r, cmd->last_key);
+    reply_int(r, cmd->key_step);
+    reply_set(r, 1); /* ACL categories */
+    reply_simple(r, cmd->flags & RESP_CMD_WRITE ? "@write" : "@read");
+    reply_set(r, 0); /* tips */
+    reply_array(r, 0); /* key specs */
+    reply_array(r, 0); /* subcommands */
+}
+
+static void command_docs(resp_reply *r, const resp_command *cmd)
+{
+    reply_bulk_cstr(r, cmd->name);
+    reply_map(r, 3);
+    reply_bulk_cstr(r, "summary");
+    reply_bulk_cstr(r, cmd->summary ? cmd->summary : "");
+    reply_bulk_cstr(r, "since");
+    reply_bulk_cstr(r, "1.0.0");
+    reply_bulk_cstr(r, "group");
+    reply_bulk_cstr(r, cmd->group ? cmd->group : "generic");
+}
+
+static int command_cmd(resp_ctx *c)
+{
+    size_t n = resp_command_count();
+
+    if (c->argc == 1) {
+        reply_array(c->r, n);
+        for (size_t i = 0; i < n; i++)
+            command_info(c->r, resp_command_at(i));
+    } else if (resp_arg_is(&c->argv[1], "count") && c->argc == 2) {
+        reply_int(c->r, (int64_t)n);
+    } else if (resp_arg_is(&c->argv[1], "info")) {
+        if (c->argc == 2) {
+            reply_array(c->r, n);
+            for (size_t i = 0; i < n; i++)
+                command_info(c->r, resp_command_at(i));
+            return 0;
+        }
+        reply_array(c->r, (size_t)c->argc - 2);
+        for (int i = 2; i < c->argc; i++) {
+            const resp_command *cmd = resp_command_lookup(c->argv[i].p, c->argv[i].n);
+            if (cmd)
+                command_info(c->r, cmd);
+            else
+                reply_null_array(c->r);
+        }
+    } else if (resp_arg_is(&c->argv[1], "docs")) {
+        resp_defer d = reply_defer(c->r);
+        size_t pairs = 0;
+        if (c->argc == 2) {
+            for (size_t i = 0; i < n; i++, pairs++)
+                command_docs(c->r, resp_command_at(i));
+        } else {
+            for (int i = 2; i < c->argc; i++) {
+                const resp_command *cmd = resp_command_lookup(c->argv[i].p, c->argv[i].n);
+                if (cmd)
+                    command_docs(c->r, cmd), pairs++;
+            }
+        }
+        reply_defer_map(c->r, d, pairs);
+    } else if (resp_arg_is(&c->argv[1], "list") && c->argc == 2) {
+        reply_array(c->r, n);
+        for (size_t i = 0; i < n; i++)
+            reply_bulk_cstr(c->r, resp_command_at(i)->name);
+    } else {
+        reply_errorf(c->r,
+                     "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try "
+                     "COMMAND HELP.",
+                     (int)(c->argv[1].n < 64 ? c->argv[1].n : 64), c->argv[1].p);
+    }
+    return 0;
+}
+
+const resp_command resp_cmds_info[] = {
+    {"info", info_cmd, -1, RESP_CMD_LOADING | RESP_CMD_STALE | RESP_CMD_RANDOM, 0, 0, 0, "server",
+     "Get information and statistics about the server"},
+    {"command", command_cmd, -1, RESP_CMD_LOADING | RESP_CMD_STALE, 0, 0, 0, "server",
+     "Get array of Redis command details"},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL},
+};

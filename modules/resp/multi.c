@@ -1,0 +1,303 @@
+/*
+ * multi.c — MULTI, EXEC, DISCARD, WATCH, UNWATCH, and the key-change hook
+ * that makes WATCH work.
+ *
+ * The store calls multi_touch_key() for every change of a user key (store.h).
+ * Watched keys live in s->watched: "db byte | key" -> the clients watching it;
+ * a touch marks each of them CLI_DIRTY_CAS and EXEC then answers a null
+ * array. With nobody watching, a touch costs one comparison.
+ *
+ * EXEC runs the queued commands back to back in the batch's transaction
+ * (server.c): nothing of another client runs between them, and an engine
+ * failure rolls all of them back with the batch. Errors of single commands
+ * inside EXEC are replies in the array, as in Redis.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "modules/resp/server.h"
+
+static size_t watch_key(char *buf, int db, const void *key, size_t klen)
+{
+    buf[0] = (char)db;
+    memcpy(buf + 1, key, klen);
+    return klen + 1;
+}
+
+void multi_touch_key(void *server, int db, const void *key, size_t klen)
+{
+    resp_server *s = server;
+    char buf[1 + STORE_MAX_KEY];
+    dict_entry *e;
+
+    s->stats.dirty++;
+    s->stats.dirty_total++;
+    if (s->watched.count == 0 || klen > STORE_MAX_KEY)
+        return;
+    e = dict_find(&s->watched, buf, watch_key(buf, db, key, klen));
+    if (!e)
+        return;
+    resp_cvec *v = e->value;
+    for (size_t i = 0; i < v->n; i++)
+        v->v[i]->flags |= CLI_DIRTY_CAS;
+}
+
+static int touch_db_entry(void *arg, dict_entry *e)
+{
+    int db = *(int *)arg;
+    resp_cvec *v = e->value;
+
+    if (db < 0 || e->key[0] == (char)db)
+        for (size_t i = 0; i < v->n; i++)
+            v->v[i]->flags |= CLI_DIRTY_CAS;
+    return 0;
+}
+
+void multi_touch_db(resp_server *s, int db)
+{
+    dict_each(&s->watched, touch_db_entry, &db);
+}
+
+void multi_unwatch_all(resp_server *s, resp_client *c)
+{
+    char buf[1 + STORE_MAX_KEY];
+
+    for (size_t i = 0; i < c->watched_len; i++) {
+        resp_watch *w = &c->watched[i];
+        size_t n = watch_key(buf, w->db, w->key, w->klen);
+        dict_entry *e = dict_find(&s->watched, buf, n);
+        if (e) {
+            resp_cvec *v = e->value;
+            cvec_del(v, c);
+            if (v->n == 0) {
+                free(v->v);
+                free(v);
+                dict_remove(&s->watched, buf, n);
+            }
+        }
+        free(w->key);
+    }
+    if (c->watched_len)
+        s->watching_clients--;
+    c->watched_len = 0;
+    c->flags &= ~CLI_DIRTY_CAS;
+}
+
+void multi_discard(resp_client *c)
+{
+    for (size_t i = 0; i < c->queue_len; i++)
+        free(c->queue[i].mem);
+    c->queue_len = 0;
+    c->flags &= ~(CLI_MULTI | CLI_DIRTY_EXEC);
+}
+
+int multi_queue(resp_server *s, resp_client *c, const resp_command *cmd, int argc,
+                const resp_arg *argv)
+{
+    size_t bytes = (size_t)argc * sizeof(resp_arg);
+    resp_queued *q;
+    char *p;
+
+    (void)s;
+    if (c->queue_len == c->queue_cap) {
+        size_t n = c->queue_cap ? c->queue_cap * 2 : 8;
+        resp_queued *nq = realloc(c->queue, n * sizeof(*nq));
+        if (!nq)
+            return -1;
+        c->queue = nq;
+        c->queue_cap = n;
+    }
+    for (int i = 0; i < argc; i++)
+        bytes += argv[i].n;
+    q = &c->queue[c->queue_len];
+    q->mem = malloc(bytes ? bytes : 1);
+    if (!q->mem)
+        return -1;
+    q->cmd = cmd;
+    q->argc = argc;
+    q->argv = (resp_arg *)q->mem;
+    p = q->mem + (size_t)argc * sizeof(resp_arg);
+    for (int i = 0; i < argc; i++) {
+        memcpy(p, argv[i].p, argv[i].n);
+        q->argv[i].p = p;
+        q->argv[i].n = argv[i].n;
+        p += argv[i].n;
+    }
+    c->queue_len++;
+    return 0;
+}
+
+/* ---- commands ------------------------------------------------------------------------ */
+
+static int multi_cmd(resp_ctx *c)
+{
+    if (c->cli->flags & CLI_MULTI) {
+        reply_error(c->r, "ERR MULTI calls can not be nested");
+        return 0;
+    }
+    c->cli->flags |= CLI_MULTI;
+    reply_ok(c->r);
+    return 0;
+}
+
+static int discard_cmd(resp_ctx *c)
+{
+    if (!(c->cli->flags & CLI_MULTI)) {
+        reply_error(c->r, "ERR DISCARD without MULTI");
+        return 0;
+    }
+    multi_discard(c->cli);
+    multi_unwatch_all(c->srv, c->cli);
+    reply_ok(c->r);
+    return 0;
+}
+
+/* A watched key that was live at WATCH and has expired since counts as
+ * changed (Redis does the same): its expiry is a change nobody touched. */
+static int watched_key_expired(resp_ctx *c)
+{
+    resp_client *cli = c->cli;
+
+    for (size_t i = 0; i < cli->watched_len; i++) {
+        resp_watch *w = &cli->watched[i];
+        if (!w->expired_at_watch &&
+            store_key_expired(c->srv->st, w->db, w->key, w->klen) == 1)
+            return 1;
+    }
+    return 0;
+}
+
+static int exec_cmd(resp_ctx *c)
+{
+    resp_client *cli = c->cli;
+    unsigned need = 0;
+    int rc = 0;
+
+    if (!(cli->flags & CLI_MULTI)) {
+        reply_error(c->r, "ERR EXEC without MULTI");
+        return 0;
+    }
+    if (cli->flags & CLI_DIRTY_EXEC) {
+        multi_discard(cli);
+        multi_unwatch_all(c->srv, cli);
+        reply_error(c->r, "EXECABORT Transaction discarded because of previous errors.");
+        return 0;
+    }
+    for (size_t i = 0; i < cli->queue_len; i++)
+        need |= cli->queue[i].cmd->flags;
+    if (need & RESP_CMD_WRITE || cli->watched_len)
+        rc = server_need_txn(c->srv, (need & RESP_CMD_WRITE) != 0);
+    else if (need & RESP_CMD_READONLY)
+        rc = server_need_txn(c->srv, 0);
+    if (rc)
+        return rc;
+    if (cli->watched_len) {
+        store_txn_set_now(c->srv->st, c->now_ms);
+        if (watched_key_expired(c))
+            cli->flags |= CLI_DIRTY_CAS;
+    }
+    if (cli->flags & CLI_DIRTY_CAS) {
+        multi_discard(cli);
+        multi_unwatch_all(c->srv, cli);
+        reply_null_array(c->r);
+        return 0;
+    }
+    /* Unwatch first: our own writes must not mark us dirty, and the queue is
+     * ours now (the client leaves MULTI before its commands run). */
+    multi_unwatch_all(c->srv, cli);
+    resp_queued *queue = cli->queue;
+    size_t n = cli->queue_len;
+    cli->queue = NULL;
+    cli->queue_len = cli->queue_cap = 0;
+    cli->flags &= ~(CLI_MULTI | CLI_DIRTY_EXEC);
+    reply_array(c->r, n);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = server_exec_command(c->srv, cli, queue[i].cmd, queue[i].argc, queue[i].argv);
+    for (size_t i = 0; i < n; i++)
+        free(queue[i].mem);
+    free(queue);
+    return rc < 0 ? rc : 0;
+}
+
+static int watch_cmd(resp_ctx *c)
+{
+    resp_server *s = c->srv;
+    resp_client *cli = c->cli;
+    char buf[1 + STORE_MAX_KEY];
+
+    if (cli->flags & CLI_MULTI) {
+        reply_error(c->r, "ERR WATCH inside MULTI is not allowed");
+        return 0;
+    }
+    for (int i = 1; i < c->argc; i++) {
+        const resp_arg *k = &c->argv[i];
+        size_t j, n;
+        store_meta m;
+        dict_entry *e;
+        if (k->n > STORE_MAX_KEY)
+            continue; /* can never exist, so never change */
+        for (j = 0; j < cli->watched_len; j++)
+            if (cli->watched[j].db == c->db && cli->watched[j].klen == k->n &&
+                memcmp(cli->watched[j].key, k->p, k->n) == 0)
+                break;
+        if (j < cli->watched_len)
+            continue;
+        if (cli->watched_len == cli->watched_cap) {
+            size_t cap = cli->watched_cap ? cli->watched_cap * 2 : 4;
+            resp_watch *w = realloc(cli->watched, cap * sizeof(*w));
+            if (!w)
+                return FFDB_ENOMEM;
+            cli->watched = w;
+            cli->watched_cap = cap;
+        }
+        n = watch_key(buf, c->db, k->p, k->n);
+        e = dict_upsert(&s->watched, buf, n, NULL);
+        if (!e)
+            return FFDB_ENOMEM;
+        if (!e->value && !(e->value = calloc(1, sizeof(resp_cvec)))) {
+            dict_remove(&s->watched, buf, n);
+            return FFDB_ENOMEM;
+        }
+        resp_watch *w = &cli->watched[cli->watched_len];
+        w->key = malloc(k->n ? k->n : 1);
+        if (!w->key || cvec_add(e->value, cli)) {
+            free(w->key);
+            return FFDB_ENOMEM;
+        }
+        memcpy(w->key, k->p, k->n);
+        w->klen = k->n;
+        w->db = c->db;
+        w->expired_at_watch = store_lookup(c->st, c->db, k->p, k->n, &m) == FFDB_NOTFOUND;
+        if (cli->watched_len++ == 0)
+            s->watching_clients++;
+    }
+    reply_ok(c->r);
+    return 0;
+}
+
+static int unwatch_cmd(resp_ctx *c)
+{
+    multi_unwatch_all(c->srv, c->cli);
+    reply_ok(c->r);
+    return 0;
+}
+
+const resp_command resp_cmds_multi[] = {
+    {"multi", multi_cmd, 1,
+     RESP_CMD_NOSCRIPT | RESP_CMD_LOADING | RESP_CMD_STALE | RESP_CMD_FAST | RESP_CMD_NOMULTI, 0,
+     0, 0, "transactions", "Start a transaction"},
+    {"exec", exec_cmd, 1, RESP_CMD_NOSCRIPT | RESP_CMD_LOADING | RESP_CMD_STALE | RESP_CMD_NOMULTI,
+     0, 0, 0, "transactions", "Execute all commands issued after MULTI"},
+    {"discard", discard_cmd, 1,
+     RESP_CMD_NOSCRIPT | RESP_CMD_LOADING | RESP_CMD_STALE | RESP_CMD_FAST | RESP_CMD_NOMULTI, 0,
+     0, 0, "transactions", "Discard all commands issued after MULTI"},
+    {"watch", watch_cmd, -2,
+     RESP_CMD_READONLY | RESP_CMD_NOSCRIPT | RESP_CMD_LOADING | RESP_CMD_STALE | RESP_CMD_FAST |
+         RESP_CMD_NOMULTI,
+     1, -1, 1, "transactions",
+     "Watch the given keys to determine execution of the MULTI/EXEC block"},
+    {"unwatch", unwatch_cmd, 1,
+     RESP_CMD_NOSCRIPT | RESP_CMD_LOADING | RESP_CMD_STALE | RESP_CMD_FAST, 0, 0, 0,
+     "transactions", "Forget about all watched keys"},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL},
+};

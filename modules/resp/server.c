@@ -1,0 +1,799 @@
+/*
+ * server.c — the loop of ffdb-server: one iteration reads every ready
+ * socket, runs the commands that arrived as one batch inside one engine
+ * transaction, commits it (the group commit), and only then sends the
+ * replies. Plus the timers (sweeper, idle clients, batch-ms commits) and the
+ * graceful shutdown.
+ *
+ * Batch state machine (s->txn, per iteration):
+ *
+ *   none --first READONLY cmd--> read txn --first WRITE cmd--> write txn
+ *   none --first WRITE cmd-----------------------------------> write txn
+ *   read txn  --end of iteration--> abort (no I/O) --> none
+ *   write txn --end of iteration--> commit, replies sent --> none
+ *                 (--fsync batch-ms: replies sent now, commit when due)
+ *   any txn --engine error in a command or at commit--> abort; every
+ *                 command of the batch answers -ERR --> none
+ *
+ * Invariant B1: with --fsync always, no byte of a reply produced while a
+ * write txn was open leaves the process before that txn's commit returned 0.
+ * (Replies are only sent by flush_phase(), which runs after end_batch().)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "modules/resp/server.h"
+
+#define CMDS_PER_CLIENT_TICK 1024 /* commands one client runs per iteration (fairness) */
+#define SWEEP_BUDGET         1000 /* engine deletions per sweeper step */
+#define MAX_EVENTS           1024
+
+static volatile sig_atomic_t g_stop;
+
+void resp_server_stop(void)
+{
+    g_stop = 1;
+}
+
+int64_t resp_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t resp_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void resp_log(resp_server *s, int level, const char *fmt, ...)
+{
+    static const char marks[] = ".-*#";
+    char msg[1024], when[64];
+    struct timeval tv;
+    struct tm tm;
+    va_list ap;
+    FILE *f = stderr;
+
+    if (s && level < s->cfg.loglevel)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    gettimeofday(&tv, NULL);
+    localtime_r(&tv.tv_sec, &tm);
+    strftime(when, sizeof(when), "%d %b %Y %H:%M:%S", &tm);
+    if (s && s->cfg.logfile[0])
+        f = fopen(s->cfg.logfile, "a");
+    if (!f)
+        return;
+    fprintf(f, "%d:M %s.%03d %c %s\n", (int)getpid(), when, (int)(tv.tv_usec / 1000),
+            marks[level < 0 ? 0 : level > 3 ? 3 : level], msg);
+    if (f != stderr)
+        fclose(f);
+    else
+        fflush(f);
+}
+
+/* jemalloc's mallctl when the program links it (weak: absent under ASan). */
+extern int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
+    __attribute__((weak));
+
+int server_has_jemalloc(void)
+{
+    return mallctl != NULL;
+}
+
+uint64_t server_used_memory(void)
+{
+    if (mallctl) {
+        uint64_t epoch = 1;
+        size_t allocated = 0, len = sizeof(epoch);
+        mallctl("epoch", &epoch, &len, &epoch, len);
+        len = sizeof(allocated);
+        if (mallctl("stats.allocated", &allocated, &len, NULL, 0) == 0)
+            return allocated;
+    }
+    struct mallinfo2 mi = mallinfo2();
+    return (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd;
+}
+
+uint64_t resp_random(resp_server *s)
+{
+    uint64_t z = (s->rand_state += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+/* ---- lists of clients ------------------------------------------------------------------- */
+
+static int list_push(resp_client ***list, size_t *len, size_t *cap, resp_client *c)
+{
+    if (*len == *cap) {
+        size_t n = *cap ? *cap * 2 : 64;
+        resp_client **p = realloc(*list, n * sizeof(*p));
+        if (!p)
+            return -1;
+        *list = p;
+        *cap = n;
+    }
+    (*list)[(*len)++] = c;
+    return 0;
+}
+
+void server_mark_ready(resp_server *s, resp_client *c)
+{
+    if (c->flags & CLI_READY)
+        return;
+    if (list_push(&s->ready, &s->ready_len, &s->ready_cap, c) == 0)
+        c->flags |= CLI_READY;
+}
+
+void server_mark_flush(resp_server *s, resp_client *c)
+{
+    if (c->flags & CLI_FLUSH)
+        return;
+    if (list_push(&s->flush, &s->flush_len, &s->flush_cap, c) == 0)
+        c->flags |= CLI_FLUSH;
+}
+
+int cvec_add(resp_cvec *v, resp_client *c)
+{
+    return list_push(&v->v, &v->n, &v->cap, c);
+}
+
+void cvec_del(resp_cvec *v, resp_client *c)
+{
+    for (size_t i = 0; i < v->n; i++)
+        if (v->v[i] == c) {
+            v->v[i] = v->v[--v->n];
+            return;
+        }
+}
+
+static void batch_join(resp_server *s, resp_client *c)
+{
+    if (!(c->flags & CLI_IN_BATCH)) {
+        if (list_push(&s->batch, &s->batch_len, &s->batch_cap, c))
+            return; /* out of memory: it just cannot be rolled back */
+        c->flags |= CLI_IN_BATCH;
+        c->batch_mark = c->out.len;
+        c->batch_cmds = 0;
+    }
+    c->batch_cmds++;
+}
+
+/* ---- the batch transaction ------------------------------------------------------------------ */
+
+static void txn_drop(resp_server *s)
+{
+    if (!s->txn)
+        return;
+    ffdb_abort(s->txn);
+    store_txn_end(s->st, 0);
+    s->txn = NULL;
+    s->st = NULL;
+    s->txn_write = 0;
+}
+
+int server_need_txn(resp_server *s, int write)
+{
+    ffdb_txn *txn;
+    int rc;
+
+    if (s->txn && (s->txn_write || !write))
+        return 0;
+    /* A read snapshot taken in this batch shows the last commit, which is
+     * exactly where the write txn starts: swapping keeps the order. */
+    txn_drop(s);
+    rc = write ? ffdb_begin_write(s->db, &txn) : ffdb_begin_read(s->db, &txn);
+    if (rc)
+        return rc;
+    rc = store_txn_begin(s->store, txn, write, &s->st);
+    if (rc) {
+        ffdb_abort(txn);
+        return rc;
+    }
+    s->txn = txn;
+    s->txn_write = write;
+    return 0;
+}
+
+/* Replace every reply of the batch's clients with an error: their commands
+ * were rolled back with the txn. */
+static void fail_replies(resp_server *s, const char *what, int rc)
+{
+    for (size_t i = 0; i < s->batch_len; i++) {
+        resp_client *c = s->batch[i];
+        if (c->out.len > c->batch_mark)
+            c->out.len = c->batch_mark;
+        c->out.overflow = 0;
+        for (unsigned k = 0; k < c->batch_cmds; k++)
+            reply_errorf(&c->reply, "ERR %s: %s", what, ffdb_strerror(rc));
+        c->batch_mark = c->out.len;
+        c->batch_cmds = 0;
+    }
+}
+
+static void fail_batch(resp_server *s, int rc)
+{
+    resp_log(s, 3, "engine error, batch rolled back: %s", ffdb_strerror(rc));
+    txn_drop(s);
+    fail_replies(s, "engine error, nothing was written", rc);
+}
+
+static int commit(resp_server *s)
+{
+    int64_t t0 = mono_us();
+    int rc = store_txn_prepare(s->st);
+
+    rc = rc ? (ffdb_abort(s->txn), rc) : ffdb_commit(s->txn);
+    store_txn_end(s->st, rc == 0);
+    s->txn = NULL;
+    s->st = NULL;
+    s->txn_write = 0;
+    s->stats.commits++;
+    s->stats.commit_us += (uint64_t)(mono_us() - t0);
+    s->last_commit_ms = resp_mono_ms();
+    s->last_commit_rc = rc;
+    s->commit_requested = 0;
+    if (rc) {
+        s->stats.commit_failures++;
+        resp_log(s, 3, "commit failed: %s", ffdb_strerror(rc));
+        fail_replies(s, "commit failed, nothing was written", rc);
+        return rc;
+    }
+    if (s->stats.dirty) {
+        s->lastsave_s = resp_now_ms() / 1000;
+        s->stats.dirty = 0;
+    }
+    return 0;
+}
+
+/* End of the execute phase: commit (or keep open under batch-ms), then hand
+ * the batch's clients to the flush phase. force commits whatever the policy. */
+static void end_batch(resp_server *s, int force)
+{
+    if (s->txn && !s->txn_write) {
+        txn_drop(s);
+    } else if (s->txn) {
+        int due = s->cfg.fsync != FSYNC_BATCH || force || s->commit_requested ||
+                  resp_mono_ms() - s->last_commit_ms >= s->cfg.fsync_batch_ms;
+        if (due) {
+            s->stats.batches++;
+            commit(s);
+        }
+    }
+    for (size_t i = 0; i < s->batch_len; i++) {
+        s->batch[i]->flags &= ~CLI_IN_BATCH;
+        server_mark_flush(s, s->batch[i]);
+    }
+    s->batch_len = 0;
+}
+
+/* ---- running commands --------------------------------------------------------------------- */
+
+int server_exec_command(resp_server *s, resp_client *c, const resp_command *cmd, int argc,
+                        const resp_arg *argv)
+{
+    resp_ctx ctx;
+    size_t mark = c->out.len;
+    int rc;
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.srv = s;
+    ctx.cli = c;
+    ctx.r = &c->reply;
+    ctx.db = c->db;
+    ctx.now_ms = resp_now_ms();
+    ctx.argc = argc;
+    ctx.argv = argv;
+    ctx.cmd = cmd;
+    if (cmd->flags & (RESP_CMD_WRITE | RESP_CMD_READONLY)) {
+        rc = server_need_txn(s, (cmd->flags & RESP_CMD_WRITE) != 0);
+        if (rc) {
+            reply_errorf(&c->reply, "ERR the engine refused a transaction: %s",
+                         ffdb_strerror(rc));
+            return 0;
+        }
+        ctx.st = s->st;
+        store_txn_set_now(s->st, ctx.now_ms);
+    }
+    rc = cmd->fn(&ctx);
+    s->stats.commands++;
+    c->commands++;
+    c->last_cmd = cmd->name;
+    if (rc < 0 && c->out.len > mark)
+        c->out.len = mark; /* half a reply must never be sent */
+    return rc;
+}
+
+static void reply_unknown(resp_client *c, int argc, const resp_arg *argv)
+{
+    char args[160];
+    size_t n = 0;
+
+    args[0] = '\0';
+    for (int i = 1; i < argc && n < 128; i++) {
+        int w = snprintf(args + n, sizeof(args) - n, "'%.*s' ",
+                         (int)(argv[i].n < 128 - n ? argv[i].n : 128 - n), argv[i].p);
+        if (w < 0)
+            break;
+        n += (size_t)w < sizeof(args) - n ? (size_t)w : sizeof(args) - n - 1;
+    }
+    reply_errorf(&c->reply, "ERR unknown command '%.*s', with args beginning with: %s",
+                 (int)(argv[0].n < 128 ? argv[0].n : 128), argv[0].p, args);
+}
+
+void server_run_command(resp_server *s, resp_client *c, int argc, const resp_arg *argv)
+{
+    const resp_command *cmd = resp_command_lookup(argv[0].p, argv[0].n);
+    int rc;
+
+    batch_join(s, c);
+    if (!cmd) {
+        if (c->flags & CLI_MULTI)
+            c->flags |= CLI_DIRTY_EXEC;
+        reply_unknown(c, argc, argv);
+        return;
+    }
+    if (!resp_arity_ok(cmd, argc)) {
+        if (c->flags & CLI_MULTI)
+            c->flags |= CLI_DIRTY_EXEC;
+        reply_errorf(&c->reply, "ERR wrong number of arguments for '%s' command", cmd->name);
+        return;
+    }
+    if (!c->authed && !(cmd->flags & RESP_CMD_NOAUTH)) {
+        reply_error(&c->reply, "NOAUTH Authentication required.");
+        return;
+    }
+    if (c->reply.proto == 2 && pubsub_count(c) && !(cmd->flags & RESP_CMD_SUBOK)) {
+        reply_errorf(&c->reply,
+                     "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
+                     "QUIT / RESET are allowed in this context",
+                     cmd->name);
+        return;
+    }
+    if ((c->flags & CLI_MULTI) && !(cmd->flags & RESP_CMD_NOMULTI)) {
+        rc = multi_queue(s, c, cmd, argc, argv);
+        if (rc)
+            reply_error(&c->reply, "ERR out of memory queuing the command");
+        else
+            reply_simple(&c->reply, "QUEUED");
+        return;
+    }
+    rc = server_exec_command(s, c, cmd, argc, argv);
+    if (rc < 0)
+        fail_batch(s, rc);
+}
+
+/* Run what client c sent, up to CMDS_PER_CLIENT_TICK commands. Returns 1 if
+ * it has more to run now. */
+static int run_client(resp_server *s, resp_client *c)
+{
+    for (int done = 0; done < CMDS_PER_CLIENT_TICK;) {
+        int rc;
+        if (c->flags & (CLI_CLOSE_ASAP | CLI_CLOSE_AFTER) || s->shutdown)
+            return 0;
+        if (conn_backpressured(c))
+            return 0; /* flush_phase marks it ready again once it drained */
+        rc = resp_parse(&c->parser, c->in + c->in_start, c->in_len - c->in_start, &c->req);
+        if (rc == RESP_NEED_MORE)
+            return 0;
+        if (rc == RESP_NEED_ARGV) {
+            resp_span *p = realloc(c->req.argv, c->req.argc_needed * sizeof(*p));
+            if (!p) {
+                c->flags |= CLI_CLOSE_ASAP;
+                return 0;
+            }
+            c->req.argv = p;
+            c->req.argv_cap = c->req.argc_needed;
+            continue;
+        }
+        if (rc == RESP_PROTO_ERROR) {
+            batch_join(s, c);
+            reply_errorf(&c->reply, "ERR %s", c->parser.error);
+            resp_log(s, 1, "client %llu (%s): %s; closing it", (unsigned long long)c->id,
+                     c->addr, c->parser.error);
+            s->stats.proto_errors++;
+            c->flags |= CLI_CLOSE_AFTER;
+            return 0;
+        }
+        if (c->req.argc > 0) {
+            if (c->req.argc > c->argv_cap) {
+                resp_arg *a = realloc(c->argv, c->req.argc * sizeof(*a));
+                if (!a) {
+                    c->flags |= CLI_CLOSE_ASAP;
+                    return 0;
+                }
+                c->argv = a;
+                c->argv_cap = c->req.argc;
+            }
+            for (size_t i = 0; i < c->req.argc; i++) {
+                c->argv[i].p = c->in + c->in_start + c->req.argv[i].off;
+                c->argv[i].n = c->req.argv[i].len;
+            }
+            server_run_command(s, c, (int)c->req.argc, c->argv);
+            done++;
+        }
+        c->in_start += c->req.size;
+    }
+    return 1;
+}
+
+static void exec_phase(resp_server *s)
+{
+    size_t keep = 0, n = s->ready_len;
+
+    /* In place: commands never make other clients ready (only reads do). */
+    for (size_t i = 0; i < n; i++) {
+        resp_client *c = s->ready[i];
+        c->flags &= ~CLI_READY;
+        if (run_client(s, c)) {
+            s->ready[keep++] = c;
+            c->flags |= CLI_READY;
+        }
+    }
+    s->ready_len = keep;
+}
+
+static void flush_phase(resp_server *s)
+{
+    for (size_t i = 0; i < s->flush_len; i++) {
+        resp_client *c = s->flush[i];
+        c->flags &= ~CLI_FLUSH;
+        if (conn_write(s, c) == 0) {
+            conn_update_events(s, c);
+            /* Drained below the back-pressure mark with requests waiting. */
+            if (!conn_backpressured(c) && c->in_len > c->in_start)
+                server_mark_ready(s, c);
+        }
+    }
+    s->flush_len = 0;
+}
+
+/* Free the clients marked for closing, outside every list walk. */
+static void reap(resp_server *s)
+{
+    resp_client *c = s->clients;
+
+    while (c) {
+        resp_client *next = c->next;
+        if (c->flags & CLI_CLOSE_ASAP) {
+            /* It may still sit on the ready list: take it off. */
+            for (size_t i = 0; i < s->ready_len; i++)
+                if (s->ready[i] == c)
+                    s->ready[i] = s->ready[--s->ready_len];
+            conn_free(s, c);
+        }
+        c = next;
+    }
+}
+
+/* ---- timers ---------------------------------------------------------------------------------- */
+
+/* One sweeper step over every database. Under --fsync batch-ms it works in
+ * the open write txn; otherwise in a short txn of its own, committed at once
+ * (an empty one costs no I/O). Returns 1 if more work is due now. */
+static int sweep(resp_server *s)
+{
+    store_sweep_result res;
+    unsigned budget = SWEEP_BUDGET;
+    int own = s->cfg.fsync != FSYNC_BATCH, rc = 0;
+
+    if (own && s->txn)
+        return 0; /* never inside a client batch: it commits on its own */
+    rc = server_need_txn(s, 1);
+    if (rc)
+        return 0;
+    memset(&res, 0, sizeof(res));
+    store_txn_set_now(s->st, resp_now_ms());
+    for (int db = 0; db < STORE_DBS && budget > 0 && !rc; db++) {
+        uint64_t before = res.expired_keys + res.stale_entries;
+        rc = store_sweep(s->st, db, budget, &res);
+        uint64_t used = res.expired_keys + res.stale_entries - before;
+        budget = used >= budget ? 0 : budget - (unsigned)used;
+    }
+    if (rc) {
+        resp_log(s, 3, "sweeper: %s", ffdb_strerror(rc));
+        txn_drop(s);
+        return 0;
+    }
+    if (own)
+        commit(s);
+    return res.more || budget == 0;
+}
+
+static void idle_check(resp_server *s, int64_t now)
+{
+    if (s->cfg.timeout_s <= 0)
+        return;
+    for (resp_client *c = s->clients; c; c = c->next) {
+        /* Subscribers wait for messages by design; Redis spares them too. */
+        if (pubsub_count(c) || (c->flags & CLI_CLOSE_ASAP))
+            continue;
+        if (now - c->last_ms > (int64_t)s->cfg.timeout_s * 1000) {
+            resp_log(s, 1, "closing idle client %llu (%s)", (unsigned long long)c->id, c->addr);
+            c->flags |= CLI_CLOSE_ASAP;
+            s->stats.timeouts++;
+        }
+    }
+}
+
+static void ops_sample(resp_server *s, int64_t mono)
+{
+    int64_t dt = mono - (int64_t)s->stats.ops_sample_ms;
+
+    if (dt < 1000)
+        return;
+    s->stats.ops_per_sec = (double)(s->stats.commands - s->stats.ops_last) * 1000.0 / (double)dt;
+    s->stats.ops_last = s->stats.commands;
+    s->stats.ops_sample_ms = (uint64_t)mono;
+}
+
+/* Timers due now; returns the wait until the next one, in ms. */
+static int timers(resp_server *s, int64_t *next_tick, int64_t *next_second)
+{
+    int64_t mono = resp_mono_ms();
+    int tick_ms = 1000 / (s->cfg.hz > 0 ? s->cfg.hz : 10);
+    int wait;
+
+    if (mono >= *next_tick) {
+        int more = sweep(s);
+        *next_tick = mono + (more ? 1 : tick_ms);
+    }
+    if (mono >= *next_second) {
+        idle_check(s, resp_now_ms());
+        ops_sample(s, mono);
+        *next_second = mono + 1000;
+    }
+    if (s->txn && s->txn_write && s->cfg.fsync == FSYNC_BATCH &&
+        mono - s->last_commit_ms >= s->cfg.fsync_batch_ms)
+        end_batch(s, 1);
+    wait = (int)(*next_tick - mono);
+    if (s->txn && s->txn_write && s->cfg.fsync == FSYNC_BATCH) {
+        int64_t due = s->last_commit_ms + s->cfg.fsync_batch_ms - mono;
+        if (due < wait)
+            wait = (int)due;
+    }
+    return wait < 0 ? 0 : wait;
+}
+
+/* ---- CLIENT LIST lines ------------------------------------------------------------------------ */
+
+void server_client_info(resp_server *s, resp_client *c, resp_buf *b)
+{
+    char line[1024], flags[8];
+    int64_t now = resp_now_ms();
+    size_t fl = 0;
+    int n;
+
+    (void)s;
+    if (c->flags & CLI_MULTI)
+        flags[fl++] = 'x';
+    if (pubsub_count(c))
+        flags[fl++] = 'P';
+    if (c->flags & CLI_CLOSE_AFTER)
+        flags[fl++] = 'c';
+    if (c->flags & CLI_DIRTY_CAS)
+        flags[fl++] = 'd';
+    if (fl == 0)
+        flags[fl++] = 'N';
+    flags[fl] = '\0';
+    n = snprintf(line, sizeof(line),
+                 "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
+                 "sub=%zu psub=%zu multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 obl=0 oll=0 "
+                 "omem=%zu tot-mem=%zu events=%s%s cmd=%s user=default redir=-1 resp=%d\n",
+                 (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
+                 (long long)((now - c->created_ms) / 1000), (long long)((now - c->last_ms) / 1000),
+                 flags, c->db, c->chans.count, c->pats.count,
+                 (c->flags & CLI_MULTI) ? (int)c->queue_len : -1, c->in_len - c->in_start,
+                 c->in_cap - c->in_len, c->out.cap, c->in_cap + c->out.cap + sizeof(*c),
+                 (c->ev_mask & EV_READ) ? "r" : "", (c->ev_mask & EV_WRITE) ? "w" : "",
+                 c->last_cmd ? c->last_cmd : "NULL", c->reply.proto);
+    if (n > 0)
+        resp_buf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+/* ---- start, loop, stop -------------------------------------------------------------------------- */
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    resp_server_stop();
+}
+
+static int open_data(resp_server *s)
+{
+    char path[2100];
+    ffdb_options opt;
+    int rc;
+
+    memset(&opt, 0, sizeof(opt));
+    opt.buffer_pages = (size_t)s->cfg.buffer_pages;
+    if (s->cfg.fsync == FSYNC_NEVER)
+        opt.flags |= FFDB_NOSYNC;
+    if (s->cfg.nodirect)
+        opt.flags |= FFDB_NODIRECT;
+    if (s->cfg.dir[0] && s->cfg.datafile[0] != '/')
+        snprintf(path, sizeof(path), "%s/%s", s->cfg.dir, s->cfg.datafile);
+    else
+        snprintf(path, sizeof(path), "%s", s->cfg.datafile);
+    rc = ffdb_open(path, &opt, &s->db);
+    if (rc) {
+        resp_log(s, 3, "cannot open %s: %s", path, ffdb_strerror(rc));
+        return rc;
+    }
+    rc = store_open(s->db, &s->store);
+    if (rc) {
+        resp_log(s, 3, "cannot read the data model in %s: %s", s->cfg.datafile,
+                 ffdb_strerror(rc));
+        return rc;
+    }
+    store_set_touch_hook(s->store, multi_touch_key, s);
+    return 0;
+}
+
+static void write_pidfile(resp_server *s)
+{
+    FILE *f;
+
+    if (!s->cfg.pidfile[0])
+        return;
+    f = fopen(s->cfg.pidfile, "w");
+    if (!f) {
+        resp_log(s, 3, "cannot write pidfile %s: %s", s->cfg.pidfile, strerror(errno));
+        return;
+    }
+    fprintf(f, "%d\n", (int)getpid());
+    fclose(f);
+}
+
+static void dispatch(resp_server *s, const ev_event *e)
+{
+    int kind = *(const int *)e->data;
+
+    if (kind == EVK_LISTENER) {
+        conn_accept(s, e->data);
+        return;
+    }
+    resp_client *c = e->data;
+    if (e->events & EV_WRITE)
+        conn_write(s, c);
+    if (e->events & (EV_READ | EV_ERROR))
+        conn_read(s, c);
+}
+
+static void serve(resp_server *s)
+{
+    static ev_event events[MAX_EVENTS];
+    int64_t next_tick = 0, next_second = 0;
+    int wait = 0;
+
+    while (!s->shutdown) {
+        int n = s->ev->wait(s->evb, events, MAX_EVENTS, s->ready_len ? 0 : wait);
+        if (n < 0) {
+            resp_log(s, 3, "event wait: %s", strerror(-n));
+            break;
+        }
+        if (g_stop) {
+            resp_log(s, 2, "received a signal: shutting down");
+            s->shutdown = 1;
+        }
+        for (int i = 0; i < n; i++)
+            dispatch(s, &events[i]);
+        exec_phase(s);
+        end_batch(s, s->shutdown);
+        flush_phase(s);
+        wait = timers(s, &next_tick, &next_second);
+        reap(s);
+    }
+}
+
+static void shutdown_all(resp_server *s)
+{
+    conn_close_listeners(s);
+    end_batch(s, 1); /* the in-flight batch commits */
+    if (s->txn && s->txn_write)
+        commit(s);
+    txn_drop(s);
+    flush_phase(s);
+    while (s->clients)
+        conn_free(s, s->clients);
+    store_close(s->store);
+    ffdb_close(s->db);
+    s->store = NULL;
+    s->db = NULL;
+    if (s->cfg.pidfile[0])
+        unlink(s->cfg.pidfile);
+    resp_log(s, 2, "ffdb-server is now ready to exit, bye bye...");
+}
+
+static void server_free(resp_server *s)
+{
+    for (int i = 0; i < RESP_CURSOR_SLOTS; i++)
+        free(s->cursors[i].pos);
+    dict_free(&s->watched);
+    dict_free(&s->channels);
+    dict_free(&s->patterns);
+    free(s->ready);
+    free(s->flush);
+    free(s->batch);
+    if (s->evb)
+        s->ev->destroy(s->evb);
+    resp_config_free(&s->cfg);
+    resp_commands_free();
+    free(s);
+}
+
+int resp_server_run(resp_config *cfg)
+{
+    resp_server *s = calloc(1, sizeof(*s));
+    struct sigaction sa;
+    int rc = 1;
+
+    if (!s)
+        return 1;
+    s->cfg = *cfg;
+    memset(cfg, 0, sizeof(*cfg)); /* taken over */
+    s->start_ms = resp_now_ms();
+    s->start_mono_ms = s->last_commit_ms = resp_mono_ms();
+    s->lastsave_s = s->start_ms / 1000;
+    s->rand_state = (uint64_t)s->start_ms ^ ((uint64_t)getpid() << 32);
+    for (int i = 0; i < 40; i++)
+        s->run_id[i] = "0123456789abcdef"[resp_random(s) & 15];
+    s->ev = ev_epoll_ops();
+    dict_init(&s->watched, 0);
+    dict_init(&s->channels, 0);
+    dict_init(&s->patterns, 0);
+    g_stop = 0;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (resp_commands_init() || s->ev->create(&s->evb, MAX_EVENTS))
+        goto out;
+    if (open_data(s))
+        goto out;
+    if (conn_listen(s)) {
+        conn_close_listeners(s);
+        store_close(s->store);
+        ffdb_close(s->db);
+        goto out;
+    }
+    write_pidfile(s);
+    resp_log(s, 2, "ffdb-server %d.%d.%d ready: %s, fsync %s, port %d", FFDB_VERSION_MAJOR,
+             FFDB_VERSION_MINOR, FFDB_VERSION_PATCH, s->cfg.datafile,
+             s->cfg.fsync == FSYNC_ALWAYS ? "always"
+             : s->cfg.fsync == FSYNC_BATCH ? "batch-ms"
+                                           : "never",
+             s->port);
+    serve(s);
+    shutdown_all(s);
+    rc = s->exit_code;
+out:
+    server_free(s);
+    return rc;
+}

@@ -1,0 +1,687 @@
+/*
+ * store_elem.c — the elements of collections (sub-keys, the zscore index,
+ * iterators), the order-preserving encodings, key moves and copies that
+ * carry elements, RANDOMKEY, and the background sweeper.
+ *
+ * Sub-keys are version(8, big-endian) | field (store.h). A collection's
+ * elements are the contiguous run of keys with its version as prefix; every
+ * cursor here stops at the end of that run, so a caller can never wander into
+ * another key's elements.
+ */
+#include "modules/resp/store_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- encodings -------------------------------------------------------------------- */
+
+void store_score_encode(double d, uint8_t out[8])
+{
+    uint64_t u;
+
+    if (d == 0)
+        d = 0.0; /* -0.0 and 0.0 are one score */
+    memcpy(&u, &d, 8);
+    /* Negatives: flip everything (more negative = smaller bytes); positives:
+     * set the sign bit so they sort above every negative. */
+    u = (u & UINT64_C(0x8000000000000000)) ? ~u : u | UINT64_C(0x8000000000000000);
+    be64_put(out, u);
+}
+
+double store_score_decode(const uint8_t in[8])
+{
+    uint64_t u = be64_get(in);
+    double d;
+
+    u = (u & UINT64_C(0x8000000000000000)) ? u & ~UINT64_C(0x8000000000000000) : ~u;
+    memcpy(&d, &u, 8);
+    return d;
+}
+
+int store_zscore_split(const ffdb_val *f, double *score, ffdb_val *member)
+{
+    if (f->size < 8)
+        return FFDB_CORRUPT;
+    *score = store_score_decode(f->data);
+    member->data = (const uint8_t *)f->data + 8;
+    member->size = f->size - 8;
+    return 0;
+}
+
+void store_list_index_encode(uint64_t index, uint8_t out[8])
+{
+    be64_put(out, index);
+}
+
+uint64_t store_list_index_decode(const uint8_t in[8])
+{
+    return be64_get(in);
+}
+
+/* ---- single elements ----------------------------------------------------------------- */
+
+/* version | field into buf (8 + STORE_MAX_FIELD + 8 bytes); returns the length. */
+static size_t sub_key(uint8_t *buf, uint64_t version, const void *field, size_t flen)
+{
+    be64_put(buf, version);
+    memcpy(buf + 8, field, flen);
+    return 8 + flen;
+}
+
+int store_sub_get(store_txn *st, const store_meta *m, const void *field, size_t flen,
+                  ffdb_val *val)
+{
+    uint8_t k[8 + STORE_MAX_FIELD];
+    ffdb_bucket *b;
+    int rc;
+
+    if (flen > STORE_MAX_FIELD)
+        return STORE_EFIELDLEN;
+    rc = store_bucket(st, m->db, B_SUB, &b);
+    if (rc)
+        return rc;
+    return ffdb_get(b, k, sub_key(k, m->version, field, flen), val);
+}
+
+int store_sub_put(store_txn *st, const store_meta *m, const void *field, size_t flen,
+                  const void *val, size_t vlen)
+{
+    uint8_t k[8 + STORE_MAX_FIELD];
+    ffdb_bucket *b;
+    int rc;
+
+    if (flen > STORE_MAX_FIELD)
+        return STORE_EFIELDLEN;
+    rc = store_bucket(st, m->db, B_SUB, &b);
+    if (!rc)
+        rc = ffdb_put(b, k, sub_key(k, m->version, field, flen), val, vlen);
+    if (!rc)
+        store_touch(st, m->db, m->key, m->klen);
+    return rc;
+}
+
+int store_sub_del(store_txn *st, const store_meta *m, const void *field, size_t flen,
+                  int *existed)
+{
+    uint8_t k[8 + STORE_MAX_FIELD];
+    ffdb_bucket *b;
+    ffdb_val v;
+    size_t n;
+    int rc;
+
+    if (existed)
+        *existed = 0;
+    if (flen > STORE_MAX_FIELD)
+        return 0; /* cannot be there */
+    rc = store_bucket(st, m->db, B_SUB, &b);
+    if (rc)
+        return rc;
+    n = sub_key(k, m->version, field, flen);
+    rc = ffdb_get(b, k, n, &v);
+    if (rc == FFDB_NOTFOUND)
+        return 0;
+    if (!rc)
+        rc = ffdb_delete(b, k, n);
+    if (rc)
+        return rc;
+    if (existed)
+        *existed = 1;
+    store_touch(st, m->db, m->key, m->klen);
+    return 0;
+}
+
+static size_t zscore_key(uint8_t *buf, uint64_t version, double score, const void *member,
+                         size_t mlen)
+{
+    be64_put(buf, version);
+    store_score_encode(score, buf + 8);
+    memcpy(buf + 16, member, mlen);
+    return 16 + mlen;
+}
+
+int store_zscore_put(store_txn *st, const store_meta *m, double score, const void *member,
+                     size_t mlen)
+{
+    uint8_t k[16 + STORE_MAX_FIELD];
+    ffdb_bucket *b;
+    int rc;
+
+    if (mlen > STORE_MAX_FIELD)
+        return STORE_EFIELDLEN;
+    rc = store_bucket(st, m->db, B_ZSCORE, &b);
+    if (!rc)
+        rc = ffdb_put(b, k, zscore_key(k, m->version, score, member, mlen), NULL, 0);
+    if (!rc)
+        store_touch(st, m->db, m->key, m->klen);
+    return rc;
+}
+
+int store_zscore_del(store_txn *st, const store_meta *m, double score, const void *member,
+                     size_t mlen)
+{
+    uint8_t k[16 + STORE_MAX_FIELD];
+    ffdb_bucket *b;
+    int rc;
+
+    if (mlen > STORE_MAX_FIELD)
+        return 0;
+    rc = store_bucket(st, m->db, B_ZSCORE, &b);
+    if (!rc)
+        rc = ffdb_delete(b, k, zscore_key(k, m->version, score, member, mlen));
+    if (!rc)
+        store_touch(st, m->db, m->key, m->klen);
+    return rc;
+}
+
+/* ---- iterators --------------------------------------------------------------------- */
+
+struct store_iter {
+    ffdb_cursor *c;
+    uint8_t prefix[8];
+    uint64_t version;
+};
+
+int store_iter_open(store_txn *st, const store_meta *m, int space, store_iter **out)
+{
+    ffdb_bucket *b;
+    store_iter *it;
+    int rc = store_bucket(st, m->db, space == STORE_ZSCORE ? B_ZSCORE : B_SUB, &b);
+
+    if (rc)
+        return rc;
+    it = calloc(1, sizeof(*it));
+    if (!it)
+        return FFDB_ENOMEM;
+    rc = ffdb_cursor_open(b, &it->c);
+    if (rc) {
+        free(it);
+        return rc;
+    }
+    it->version = m->version;
+    be64_put(it->prefix, m->version);
+    *out = it;
+    return 0;
+}
+
+void store_iter_close(store_iter *it)
+{
+    if (!it)
+        return;
+    ffdb_cursor_close(it->c);
+    free(it);
+}
+
+/* Turn a cursor result into an element of this collection, or the end. */
+static int iter_result(store_iter *it, int rc, const ffdb_val *k, ffdb_val *field)
+{
+    if (rc)
+        return rc;
+    if (k->size < 8 || memcmp(k->data, it->prefix, 8) != 0)
+        return FFDB_NOTFOUND;
+    if (field) {
+        field->data = (const uint8_t *)k->data + 8;
+        field->size = k->size - 8;
+    }
+    return 0;
+}
+
+int store_iter_first(store_iter *it, ffdb_val *field, ffdb_val *val)
+{
+    ffdb_val k;
+    int rc = ffdb_cursor_seek(it->c, it->prefix, 8, &k, val);
+    return iter_result(it, rc, &k, field);
+}
+
+int store_iter_last(store_iter *it, ffdb_val *field, ffdb_val *val)
+{
+    uint8_t next[8];
+    ffdb_val k;
+    int rc;
+
+    be64_put(next, it->version + 1);
+    rc = ffdb_cursor_seek(it->c, next, 8, &k, val);
+    if (rc == 0)
+        rc = ffdb_cursor_prev(it->c, &k, val);
+    else if (rc == FFDB_NOTFOUND)
+        rc = ffdb_cursor_last(it->c, &k, val);
+    return iter_result(it, rc, &k, field);
+}
+
+int store_iter_seek(store_iter *it, const void *f, size_t flen, ffdb_val *field, ffdb_val *val)
+{
+    uint8_t key[16 + STORE_MAX_FIELD];
+    ffdb_val k;
+    int rc;
+
+    if (flen > STORE_MAX_FIELD + 8)
+        flen = STORE_MAX_FIELD + 8; /* no field is longer: the cut sorts the same */
+    memcpy(key, it->prefix, 8);
+    memcpy(key + 8, f, flen);
+    rc = ffdb_cursor_seek(it->c, key, 8 + flen, &k, val);
+    return iter_result(it, rc, &k, field);
+}
+
+int store_iter_seek_le(store_iter *it, const void *f, size_t flen, ffdb_val *field,
+                       ffdb_val *val)
+{
+    uint8_t key[16 + STORE_MAX_FIELD];
+    ffdb_val k;
+    int rc;
+
+    if (flen > STORE_MAX_FIELD + 8)
+        flen = STORE_MAX_FIELD + 8;
+    memcpy(key, it->prefix, 8);
+    memcpy(key + 8, f, flen);
+    rc = ffdb_cursor_seek(it->c, key, 8 + flen, &k, val);
+    if (rc == FFDB_NOTFOUND)
+        rc = ffdb_cursor_last(it->c, &k, val);
+    else if (rc == 0 && (k.size != 8 + flen || memcmp(k.data, key, k.size) != 0))
+        rc = ffdb_cursor_prev(it->c, &k, val);
+    return iter_result(it, rc, &k, field);
+}
+
+int store_iter_next(store_iter *it, ffdb_val *field, ffdb_val *val)
+{
+    ffdb_val k;
+    int rc = ffdb_cursor_next(it->c, &k, val);
+    return iter_result(it, rc, &k, field);
+}
+
+int store_iter_prev(store_iter *it, ffdb_val *field, ffdb_val *val)
+{
+    ffdb_val k;
+    int rc = ffdb_cursor_prev(it->c, &k, val);
+    return iter_result(it, rc, &k, field);
+}
+
+/* ---- moving and copying elements -------------------------------------------------------- */
+
+/* Copy every element of version sver in sdb to version dver in ddb, deleting
+ * the originals if move. One element at a time, re-seeking after each write,
+ * because a write may change the page the cursor stands on. O(N log N). */
+static int copy_elements(store_txn *st, int sdb, uint64_t sver, int ddb, uint64_t dver,
+                         int move)
+{
+    static const int kinds[2] = {B_SUB, B_ZSCORE};
+
+    for (int i = 0; i < 2; i++) {
+        ffdb_bucket *sb, *dbk;
+        ffdb_cursor *c;
+        ffdb_val k, v;
+        uint8_t pos[8 + 8 + STORE_MAX_FIELD];
+        size_t pos_len = 8;
+        int rc = store_bucket(st, sdb, kinds[i], &sb);
+        if (!rc)
+            rc = store_bucket(st, ddb, kinds[i], &dbk);
+        if (!rc)
+            rc = ffdb_cursor_open(sb, &c);
+        if (rc)
+            return rc;
+        be64_put(pos, sver);
+        for (;;) {
+            rc = ffdb_cursor_seek(c, pos, pos_len, &k, &v);
+            if (rc == 0 && !move && pos_len > 8 && k.size == pos_len &&
+                memcmp(k.data, pos, pos_len) == 0)
+                rc = ffdb_cursor_next(c, &k, &v); /* the one copied last time */
+            if (rc || k.size < 8 || be64_get(k.data) != sver || k.size > sizeof(pos))
+                break;
+            uint8_t *copy = malloc(k.size + v.size + 1);
+            if (!copy) {
+                rc = FFDB_ENOMEM;
+                break;
+            }
+            memcpy(copy, k.data, k.size);
+            memcpy(copy + k.size, v.data, v.size);
+            memcpy(pos, k.data, k.size);
+            pos_len = k.size;
+            size_t vlen = v.size;
+            be64_put(copy, dver);
+            rc = ffdb_put(dbk, copy, pos_len, copy + pos_len, vlen);
+            if (!rc && move)
+                rc = ffdb_delete(sb, pos, pos_len);
+            free(copy);
+            if (rc)
+                break;
+        }
+        ffdb_cursor_close(c);
+        if (rc && rc != FFDB_NOTFOUND)
+            return rc;
+    }
+    return 0;
+}
+
+/* A live key's record copied out of the engine's memory (the value of a
+ * string included), so it survives the writes that follow. */
+static int snapshot_key(const store_meta *m, void **val, size_t *vlen)
+{
+    *vlen = m->type == STORE_STRING ? m->value.size : 0;
+    *val = malloc(*vlen ? *vlen : 1);
+    if (!*val)
+        return FFDB_ENOMEM;
+    if (*vlen)
+        memcpy(*val, m->value.data, *vlen);
+    return 0;
+}
+
+int store_key_rename(store_txn *st, int sdb, const void *src, size_t slen, int ddb,
+                     const void *dst, size_t dlen)
+{
+    store_meta m, old;
+    void *val;
+    size_t vlen;
+    int rc;
+
+    if (dlen > STORE_MAX_KEY)
+        return STORE_EKEYLEN;
+    rc = store_lookup(st, sdb, src, slen, &m);
+    if (rc)
+        return rc;
+    if (sdb == ddb && slen == dlen && memcmp(src, dst, slen) == 0)
+        return 0;
+    rc = snapshot_key(&m, &val, &vlen);
+    if (rc)
+        return rc;
+    rc = store_lookup_raw(st, ddb, dst, dlen, &old);
+    if (rc == 0)
+        rc = store_retire(st, &old, 0);
+    else if (rc == FFDB_NOTFOUND)
+        rc = 0;
+    /* The elements stay where they are: their version names them, not the key. */
+    if (!rc)
+        rc = store_retire(st, &m, 1);
+    if (!rc && store_is_collection(m.type) && sdb != ddb)
+        rc = copy_elements(st, sdb, m.version, ddb, m.version, 1);
+    if (!rc) {
+        m.db = ddb;
+        m.key = dst;
+        m.klen = dlen;
+        m.saved = 0;
+        m.saved_expire_ms = 0;
+        rc = store_meta_put(st, &m, val, vlen);
+    }
+    free(val);
+    return rc;
+}
+
+int store_key_copy(store_txn *st, int sdb, const void *src, size_t slen, int ddb,
+                   const void *dst, size_t dlen, int replace)
+{
+    store_meta m, old;
+    void *val;
+    size_t vlen;
+    uint64_t sver;
+    int rc;
+
+    if (dlen > STORE_MAX_KEY)
+        return STORE_EKEYLEN;
+    rc = store_lookup(st, sdb, src, slen, &m);
+    if (rc)
+        return rc;
+    rc = snapshot_key(&m, &val, &vlen);
+    if (rc)
+        return rc;
+    rc = store_lookup_raw(st, ddb, dst, dlen, &old);
+    if (rc == 0 && !store_expired(st, &old) && !replace)
+        rc = FFDB_EXISTS;
+    else if (rc == 0)
+        rc = store_retire(st, &old, 0);
+    else if (rc == FFDB_NOTFOUND)
+        rc = 0;
+    sver = m.version;
+    if (!rc && store_is_collection(m.type)) {
+        m.version = store_new_version(st);
+        rc = copy_elements(st, sdb, sver, ddb, m.version, 0);
+    }
+    if (!rc) {
+        m.db = ddb;
+        m.key = dst;
+        m.klen = dlen;
+        m.saved = 0;
+        m.saved_expire_ms = 0;
+        rc = store_meta_put(st, &m, val, vlen);
+    }
+    free(val);
+    return rc;
+}
+
+/* ---- RANDOMKEY ------------------------------------------------------------------------- */
+
+static uint64_t mix(uint64_t *x)
+{
+    uint64_t z = (*x += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+/* Descend by random bytes between the first and last key of the range that
+ * shares the prefix chosen so far, so keys with long common prefixes
+ * ("user:0001", "user:0002") are reached, not just the first one. */
+static int random_point(ffdb_cursor *c, uint64_t seed, uint8_t *out, size_t *out_len)
+{
+    uint8_t lo[STORE_MAX_KEY], hi[STORE_MAX_KEY], probe[STORE_MAX_KEY + 1];
+    size_t lo_n, hi_n, p = 0;
+    ffdb_val k;
+    int rc = ffdb_cursor_first(c, &k, NULL);
+
+    if (rc)
+        return rc;
+    lo_n = k.size < sizeof(lo) ? k.size : sizeof(lo);
+    memcpy(lo, k.data, lo_n);
+    rc = ffdb_cursor_last(c, &k, NULL);
+    if (rc)
+        return rc;
+    hi_n = k.size < sizeof(hi) ? k.size : sizeof(hi);
+    memcpy(hi, k.data, hi_n);
+    for (int depth = 0; depth < 64; depth++) {
+        while (p < lo_n && p < hi_n && lo[p] == hi[p])
+            p++;
+        if (p >= hi_n || (lo_n == hi_n && p == lo_n))
+            break; /* lo == hi, or nothing left to choose */
+        unsigned a = p < lo_n ? lo[p] : 0, z = hi[p];
+        unsigned b = a + (unsigned)(mix(&seed) % (z - a + 1));
+        memcpy(probe, hi, p);
+        probe[p] = (uint8_t)b;
+        rc = ffdb_cursor_seek(c, probe, p + 1, &k, NULL);
+        if (rc)
+            return rc;
+        if (k.size <= p || ((const uint8_t *)k.data)[p] != b || memcmp(k.data, probe, p) != 0)
+            break; /* no key with that byte: the next one is the pick */
+        lo_n = k.size < sizeof(lo) ? k.size : sizeof(lo);
+        memcpy(lo, k.data, lo_n);
+        /* hi = the last key starting with probe[0..p]. */
+        if (b == 255) {
+            break;
+        }
+        probe[p] = (uint8_t)(b + 1);
+        rc = ffdb_cursor_seek(c, probe, p + 1, &k, NULL);
+        rc = rc == 0 ? ffdb_cursor_prev(c, &k, NULL) : ffdb_cursor_last(c, &k, NULL);
+        if (rc)
+            return rc;
+        hi_n = k.size < sizeof(hi) ? k.size : sizeof(hi);
+        memcpy(hi, k.data, hi_n);
+        p++;
+        if (mix(&seed) % 8 == 0)
+            break; /* sometimes stop early: shorter keys get their chance */
+    }
+    memcpy(out, lo, lo_n);
+    *out_len = lo_n;
+    return 0;
+}
+
+int store_random_key(store_txn *st, int db, uint64_t random, void *buf, size_t *klen)
+{
+    uint8_t point[STORE_MAX_KEY];
+    size_t point_n;
+    ffdb_bucket *b;
+    ffdb_cursor *c;
+    ffdb_val k, v;
+    int rc = store_bucket(st, db, B_META, &b);
+
+    if (rc)
+        return rc;
+    rc = ffdb_cursor_open(b, &c);
+    if (rc)
+        return rc;
+    rc = random_point(c, random, point, &point_n);
+    if (!rc)
+        rc = ffdb_cursor_seek(c, point, point_n, &k, &v);
+    if (rc == FFDB_NOTFOUND)
+        rc = ffdb_cursor_first(c, &k, &v);
+    /* Skip expired keys, wrapping around once; bounded so a database of
+     * nothing but expired keys answers quickly. */
+    for (int i = 0, wrapped = 0; rc == 0 && i < 1000; i++) {
+        store_meta m;
+        rc = store_meta_decode(&v, &m);
+        if (rc)
+            break;
+        if (!store_expired(st, &m) && k.size <= STORE_MAX_KEY) {
+            memcpy(buf, k.data, k.size);
+            *klen = k.size;
+            ffdb_cursor_close(c);
+            return 0;
+        }
+        rc = ffdb_cursor_next(c, &k, &v);
+        if (rc == FFDB_NOTFOUND && !wrapped++)
+            rc = ffdb_cursor_first(c, &k, &v);
+    }
+    ffdb_cursor_close(c);
+    return rc ? rc : FFDB_NOTFOUND;
+}
+
+/* ---- the sweeper --------------------------------------------------------------------- */
+
+/* Delete keys whose expiry passed, oldest first, through the ttl index. */
+static int sweep_expired(store_txn *st, int db, unsigned *budget, store_sweep_result *res)
+{
+    uint8_t key[8 + STORE_MAX_KEY];
+    ffdb_bucket *b;
+    ffdb_cursor *c;
+    ffdb_val k;
+    int rc = store_bucket(st, db, B_TTL, &b);
+
+    if (rc)
+        return rc;
+    rc = ffdb_cursor_open(b, &c);
+    if (rc)
+        return rc;
+    while (*budget > 0) {
+        store_meta m;
+        size_t n;
+        rc = ffdb_cursor_first(c, &k, NULL);
+        if (rc || k.size < 8 || k.size > sizeof(key) ||
+            (int64_t)be64_get(k.data) > st->now_ms)
+            break;
+        n = k.size;
+        memcpy(key, k.data, n);
+        rc = store_lookup_raw(st, db, key + 8, n - 8, &m);
+        if (rc == 0 && m.expire_ms == (int64_t)be64_get(key)) {
+            rc = store_retire(st, &m, 0);
+            res->expired_keys++;
+            st->expired++;
+        } else if (rc == 0 || rc == FFDB_NOTFOUND) {
+            rc = ffdb_delete(b, key, n); /* a stray index entry; S1 says none */
+            st->dexpires[db]--;
+        }
+        if (rc)
+            break;
+        (*budget)--;
+    }
+    ffdb_cursor_close(c);
+    if (rc == FFDB_NOTFOUND)
+        rc = 0;
+    if (!rc && *budget == 0)
+        res->more = 1;
+    return rc;
+}
+
+/* Delete up to *budget elements of one dead version; *done when none is left. */
+static int sweep_version(store_txn *st, int db, const uint8_t ver[8], unsigned *budget,
+                         int *done, store_sweep_result *res)
+{
+    static const int kinds[2] = {B_SUB, B_ZSCORE};
+
+    *done = 1;
+    for (int i = 0; i < 2 && *budget > 0; i++) {
+        uint8_t key[16 + STORE_MAX_FIELD];
+        ffdb_bucket *b;
+        ffdb_cursor *c;
+        ffdb_val k;
+        int rc = store_bucket(st, db, kinds[i], &b);
+        if (!rc)
+            rc = ffdb_cursor_open(b, &c);
+        if (rc)
+            return rc;
+        while (*budget > 0) {
+            rc = ffdb_cursor_seek(c, ver, 8, &k, NULL);
+            if (rc || k.size < 8 || memcmp(k.data, ver, 8) != 0 || k.size > sizeof(key))
+                break;
+            size_t n = k.size;
+            memcpy(key, k.data, n);
+            rc = ffdb_delete(b, key, n);
+            if (rc)
+                break;
+            (*budget)--;
+            res->stale_entries++;
+            st->stale++;
+        }
+        ffdb_cursor_close(c);
+        if (rc && rc != FFDB_NOTFOUND)
+            return rc;
+        if (*budget == 0)
+            *done = 0; /* perhaps more; the next step looks */
+    }
+    return 0;
+}
+
+static int sweep_garbage(store_txn *st, int db, unsigned *budget, store_sweep_result *res)
+{
+    ffdb_bucket *b;
+    ffdb_cursor *c;
+    ffdb_val k;
+    int rc = store_bucket(st, db, B_GC, &b);
+
+    if (rc)
+        return rc;
+    rc = ffdb_cursor_open(b, &c);
+    if (rc)
+        return rc;
+    while (*budget > 0) {
+        uint8_t ver[8];
+        int done;
+        rc = ffdb_cursor_first(c, &k, NULL);
+        if (rc)
+            break;
+        if (k.size != 8) {
+            rc = FFDB_CORRUPT;
+            break;
+        }
+        memcpy(ver, k.data, 8);
+        rc = sweep_version(st, db, ver, budget, &done, res);
+        if (!rc && done)
+            rc = ffdb_delete(b, ver, 8);
+        if (rc || !done)
+            break;
+    }
+    ffdb_cursor_close(c);
+    if (rc == FFDB_NOTFOUND)
+        rc = 0;
+    if (!rc && *budget == 0)
+        res->more = 1;
+    return rc;
+}
+
+int store_sweep(store_txn *st, int db, unsigned budget, store_sweep_result *res)
+{
+    int rc;
+
+    if (!st->writable)
+        return FFDB_EREADONLY;
+    rc = sweep_expired(st, db, &budget, res);
+    if (!rc)
+        rc = sweep_garbage(st, db, &budget, res);
+    if (res->expired_keys || res->stale_entries)
+        st->changed = 1;
+    return rc;
+}

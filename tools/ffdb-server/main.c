@@ -1,0 +1,110 @@
+/*
+ * main.c — ffdb-server: a Redis-protocol server on an ffdb file.
+ *
+ * This file only turns the command line (and an optional Redis-style config
+ * file) into a resp_config and hands it to resp_server_run() in
+ * modules/resp/server.c, which owns everything else. Every config-file
+ * parameter can also be given as a flag, "--name value", as with
+ * redis-server; the common ones have short, documented flags below.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "modules/resp/server.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: ffdb-server [CONFIG-FILE] [OPTIONS]\n"
+            "\n"
+            "A Redis-protocol server storing its data in one ffdb file.\n"
+            "\n"
+            "Options (each also a config-file line \"name value\"):\n"
+            "  --bind ADDR...           addresses to listen on (default 127.0.0.1)\n"
+            "  --port N                 TCP port (default %d; 0 = any free port)\n"
+            "  --data FILE              the ffdb data file (config: dbfilename;\n"
+            "                           default ffdb-server.ffdb)\n"
+            "  --dir DIR                directory of a relative data file\n"
+            "  --buffer-pages N         engine buffer pool frames (default 1024 = 4 MiB)\n"
+            "  --fsync always           commit every batch durably before replying (default)\n"
+            "  --fsync batch-ms N       reply at once, commit at least every N ms\n"
+            "  --fsync never            commit without fsync (FFDB_NOSYNC)\n"
+            "  --requirepass PASS       clients must AUTH first\n"
+            "  --maxclients N           most clients at once (default 10000)\n"
+            "  --timeout SECONDS        close clients idle this long (default 0 = never)\n"
+            "  --proto-max-bulk-len N   largest argument (default 512mb)\n"
+            "  --pidfile FILE, --logfile FILE, --loglevel debug|verbose|notice|warning\n"
+            "  --NAME VALUE             any other parameter CONFIG SET knows\n"
+            "  --help, --version\n",
+            RESP_DEFAULT_PORT);
+}
+
+/* A flag's parameter name in the config table. */
+static const char *param_name(const char *flag)
+{
+    static const char *const map[][2] = {
+        {"data", "dbfilename"},
+        {"buffer-pages", "ffdb-buffer-pages"},
+        {"fsync", "ffdb-fsync"},
+        {"direct-io", "ffdb-direct-io"},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(flag, map[i][0]) == 0)
+            return map[i][1];
+    return flag;
+}
+
+int main(int argc, char **argv)
+{
+    resp_config cfg;
+    char err[512];
+    int i = 1;
+
+    resp_config_init(&cfg);
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc > 1 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-v"))) {
+        printf("ffdb-server %d.%d.%d\n", FFDB_VERSION_MAJOR, FFDB_VERSION_MINOR,
+               FFDB_VERSION_PATCH);
+        return 0;
+    }
+    if (argc > 1 && argv[1][0] != '-') { /* redis-server style: the config file first */
+        if (resp_config_load(&cfg, argv[1], err, sizeof(err))) {
+            fprintf(stderr, "ffdb-server: %s\n", err);
+            return 2;
+        }
+        i = 2;
+    }
+    for (; i < argc; i++) {
+        char value[2048];
+        const char *name;
+        if (strncmp(argv[i], "--", 2) != 0 || i + 1 >= argc) {
+            fprintf(stderr, "ffdb-server: bad argument '%s'\n\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+        name = param_name(argv[i] + 2);
+        if (!strcmp(name, "config")) {
+            if (resp_config_load(&cfg, argv[++i], err, sizeof(err))) {
+                fprintf(stderr, "ffdb-server: %s\n", err);
+                return 2;
+            }
+            continue;
+        }
+        snprintf(value, sizeof(value), "%s", argv[++i]);
+        /* Values of several words ("--fsync batch-ms 5", "--bind a b"): take
+         * arguments up to the next flag. */
+        while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) {
+            size_t n = strlen(value);
+            snprintf(value + n, sizeof(value) - n, " %s", argv[++i]);
+        }
+        if (resp_config_set(&cfg, name, value, 1, err, sizeof(err))) {
+            fprintf(stderr, "ffdb-server: --%s %s: %s\n", argv[i - 1] + 2, value, err);
+            return 2;
+        }
+    }
+    return resp_server_run(&cfg);
+}
