@@ -70,6 +70,9 @@ static void ops_seeds(void)
          0xE1, 0, 3, OP_PUT, 0, 0x32, 9, OP_OOM_PUT, 0, 0x33, 0x20, 40, OP_OOM_COMMIT, 5,
          OP_BATCH, 0, 10, 7, 0x45, OP_OOM_COMMIT, 60, OP_BEGIN_READ, OP_OOM_READ, 0, 2,
          OP_OOM_READ, 0, 30, OP_CHECK);
+    SEED("readonly_reopen", 0x00, OP_BCREATE, 0, OP_PUT, 0, 0x21, 10, OP_COMMIT, OP_REOPEN_RO,
+         OP_PUT, 0, 0x22, 3, OP_GET, 0, 0x21, OP_CFIRST, 0, OP_BCREATE, 1, OP_LONG_READER, 0,
+         OP_CHECK, OP_COMMIT, OP_REOPEN, OP_PUT, 0, 0x22, 4, OP_COMMIT);
     SEED("bigpage", 0x03, OP_BCREATE, 0, OP_BCREATE, 1, OP_BATCH, 1, 63, 9, 0xff,
          OP_PUT, 0, 0xFF, 0, 0x10, OP_PUT, 0, 0xFF, 1, 0x10, OP_PUT, 0, 0xF3, 4, 0xA9, 3,
          OP_COMMIT, OP_CLAST, 1, OP_CPREV, 1, 7, OP_CCLOSE, 1, OP_VERIFY, 1);

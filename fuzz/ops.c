@@ -25,7 +25,8 @@
  * simulated power loss is checked against the model of the last commit; a
  * long-lived reader keeps its own snapshot of the model. Three ops make the
  * nth allocation fail (a put, a commit, a scan): the call succeeds or returns
- * FFDB_ENOMEM, and after ENOMEM the last commit is whole.
+ * FFDB_ENOMEM, and after ENOMEM the last commit is whole. A read-only reopen
+ * turns every later transaction into a read one until the next reopen.
  *
  * Cursor rule checked (include/ffdb.h): after writes through its txn a cursor
  * continues from the key it was on — next gives the first key greater than
@@ -296,7 +297,7 @@ static void begin(enum txn_kind kind)
 static void ensure_txn(void)
 {
     if (R.kind == TXN_NONE)
-        begin(TXN_WRITE);
+        begin(R.opt.flags & FFDB_RDONLY ? TXN_READ : TXN_WRITE);
 }
 
 /* The bucket handle of bucket i in the current txn, NULL if it does not exist. */
@@ -470,15 +471,26 @@ static void db_open(void)
     FUZZ_RC(ffdb_open("fuzz.ffdb", &R.opt, &R.db), 0);
 }
 
-static void reopen(void)
+/* Close and open again, read-only if ro (then begin_write is refused). */
+static void reopen_as(int ro)
 {
     end_txn(0);
     end_long_reader();
     ffdb_close(R.db);
     R.db = NULL;
+    R.opt.flags = ro ? FFDB_RDONLY : 0;
     db_open();
     check_clean();
     verify_committed();
+    if (ro) {
+        ffdb_txn *t = NULL;
+        FUZZ_RC(ffdb_begin_write(R.db, &t), FFDB_EREADONLY);
+    }
+}
+
+static void reopen(void)
+{
+    reopen_as(0);
 }
 
 /* Power loss at this very moment (a write txn may be open, pages spilled). */
@@ -496,6 +508,7 @@ static void crash(void)
     end_long_reader();
     ffdb_close(R.db);
     R.db = NULL;
+    R.opt.flags = 0;
     db_open();
     check_clean();
     verify_committed();
@@ -943,7 +956,7 @@ enum {
     OP_COMMIT, OP_ABORT, OP_BEGIN_READ, OP_REOPEN, OP_BULK,
     OP_BCREATE, OP_BDROP, OP_BLIST, OP_BATCH, OP_RANGE_DELETE,
     OP_LONG_READER, OP_CHECK, OP_VERIFY, OP_CRASH, OP_CCLOSE,
-    OP_STAT, OP_OOM_PUT, OP_OOM_COMMIT, OP_OOM_READ, OP_COUNT
+    OP_STAT, OP_OOM_PUT, OP_OOM_COMMIT, OP_OOM_READ, OP_REOPEN_RO, OP_COUNT
 };
 
 static void op_stat(void)
@@ -1005,6 +1018,7 @@ static void step(unsigned op)
     case OP_OOM_PUT: op_oom_put(); break;
     case OP_OOM_COMMIT: op_oom_commit(); break;
     case OP_OOM_READ: op_oom_read(); break;
+    case OP_REOPEN_RO: reopen_as(1); break;
     }
 }
 
