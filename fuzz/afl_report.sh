@@ -19,7 +19,10 @@ for h in "$@"; do
        "stability $(get stability), crashes $crashes, hangs $hangs"
   if [ "$crashes" -gt 0 ]; then
     echo "fuzz $h: CRASHES FOUND:"; ls "$out/$h/default/crashes" | grep '^id:'
-    echo "  reproduce: make fuzz-replay-bins BUILD=build-asan ... or build-asan/fuzz/$h-replay FILE"
+    echo "  reproduce: make fuzz-replay, then build-asan/fuzz/$h-replay FILE;"
+    echo "  once fixed, keep the input in fuzz/regress/$h/. The first one, base64:"
+    first=$(find "$out/$h/default/crashes" -type f -name 'id:*' | sort | head -1)
+    base64 -w 0 "$first"; echo
     fail=1
   fi
   if [ "$hangs" -gt 0 ]; then
