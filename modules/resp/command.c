@@ -231,6 +231,11 @@ uint64_t resp_max_string(const resp_ctx *c)
     return c->srv->cfg.limits.max_bulk_len;
 }
 
+uint64_t resp_rand(resp_ctx *c)
+{
+    return resp_random(c->srv);
+}
+
 /* ---- glob ----------------------------------------------------------------------------- */
 
 static unsigned char fold(unsigned char c, int nocase)

@@ -167,6 +167,10 @@ int resp_arg_is(const resp_arg *a, const char *word);
  * beyond it: "ERR string exceeds maximum allowed size (proto-max-bulk-len)". */
 uint64_t resp_max_string(const resp_ctx *c);
 
+/* A pseudo-random 64-bit number (SPOP, SRANDMEMBER, HRANDFIELD, ...); not
+ * for secrets. */
+uint64_t resp_rand(resp_ctx *c);
+
 /* ---- Glob patterns (KEYS, SCAN MATCH, PSUBSCRIBE, CONFIG GET) --------------- */
 
 /* Redis's glob: * ? [abc] [^a-z] and \x escapes. 1 if s matches. */

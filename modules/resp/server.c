@@ -519,7 +519,9 @@ static int sweep(resp_server *s)
         txn_drop(s);
         return 0;
     }
-    if (own)
+    if (own && res.expired_keys + res.stale_entries == 0)
+        txn_drop(s); /* nothing swept: no commit to count */
+    else if (own)
         commit(s);
     return res.more || budget == 0;
 }

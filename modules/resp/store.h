@@ -263,8 +263,12 @@ int store_zscore_del(store_txn *st, const store_meta *m, double score, const voi
 /* A cursor over one collection's elements in one space, in field order. Every
  * move returns the field without the version prefix (for STORE_ZSCORE:
  * score(8) | member; see store_zscore_split) and the value, valid until the
- * next move; FFDB_NOTFOUND past either end of this collection. It stays
- * usable across writes through the same txn (the engine's cursor rule). */
+ * next move or the next write through the txn, whichever comes first: copy
+ * what you need before writing (LREM, ZREMRANGEBYSCORE). FFDB_NOTFOUND past
+ * either end of this collection. The iterator itself stays usable across
+ * writes through the same txn (the engine's cursor rule: it continues from the
+ * key it was on); re-seek after deleting the element it stands on. Close it
+ * before the handler returns. */
 typedef struct store_iter store_iter;
 int  store_iter_open(store_txn *st, const store_meta *m, int space, store_iter **it);
 int  store_iter_first(store_iter *it, ffdb_val *field, ffdb_val *val);
