@@ -25,7 +25,8 @@
  * before sealing, so the fuzzer can aim at fields without hunting for them
  * in 60 KiB of image: page % page count; where < 0xA0 is a byte offset
  * (header, meta fields, slots), else the cell of slot (where - 0xA0) % count
- * plus (b & 15); b & 0x80 writes an edge-case u16 (table by a), b & 0x40 an
+ * plus (b & 15) + 16 * ((b >> 4) & 3) bytes (cell headers, keys, overflow
+ * references); b & 0x80 writes an edge-case u16 (table by a), b & 0x40 an
  * edge-case u64 (page numbers), otherwise the byte a.
  *
  * Oracles beyond "no crash": when ffdb_check calls the file clean, the scans
@@ -375,7 +376,7 @@ static void apply_patches(uint8_t *img, size_t img_len, size_t ps, const uint8_t
             if (count == 0 || PAGE_HEADER_SIZE + 2 * count > ps)
                 continue;
             size_t slot = PAGE_HEADER_SIZE + 2 * ((where - 0xA0) % count);
-            off = (page[slot] | (size_t)page[slot + 1] << 8) + (b & 15);
+            off = (page[slot] | (size_t)page[slot + 1] << 8) + (b & 15) + 16 * ((b >> 4) & 3);
         }
         if (b & 0x80) {
             const uint64_t v16[8] = {0, 1, 0x7fff, 0x8000, 0xffff, ps, ps - 1, PAGE_HEADER_SIZE};
