@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include "tests/test_resp_util.h"
@@ -676,4 +677,93 @@ Test(resp_durability, batch_ms_and_never_modes)
     fb = rs_connect(b);
     EQ(fa, "\"a\"", "GET", "k");
     EQ(fb, "\"b\"", "GET", "k");
+}
+
+Test(resp_limits, pipelined_replies_larger_than_buffers_all_arrive)
+{
+    /* 200 replies of 100 KB to a client that reads only afterwards: the
+     * server holds the client back (back-pressure) and must resume it when
+     * the socket drains, without losing or reordering anything. */
+    rs_server *s = rs_start(NULL);
+    int fd = rs_connect(s), other = rs_connect(s);
+    size_t n = 100 * 1024;
+    char *val = malloc(n);
+    const char *argv[3] = {"SET", "v", val};
+    size_t lens[3] = {3, 1, n};
+
+    memset(val, 'y', n);
+    rs_sendv(fd, 3, argv, lens);
+    cr_assert_str_eq(rs_text(rs_read(fd)), "OK");
+    for (int i = 0; i < 200; i++) {
+        char key[16];
+        snprintf(key, sizeof(key), "%d", i);
+        rs_send(fd, i % 2 ? "GET" : "ECHO", i % 2 ? "v" : key, NULL);
+    }
+    EQ(other, "PONG", "PING"); /* others are served meanwhile */
+    for (int i = 0; i < 200; i++) {
+        rs_reply *r = rs_read(fd);
+        cr_assert(r && r->type == '$', "reply %d", i);
+        if (i % 2)
+            cr_assert_eq(r->len, n, "reply %d", i);
+        else
+            cr_assert_eq(atoi(r->str), i, "reply %d out of order", i);
+    }
+    free(val);
+}
+
+Test(resp_admin, config_file_and_flags)
+{
+    const char *conf = tu_path("server.conf");
+    FILE *f = fopen(conf, "w");
+    const char *args[] = {"--config", conf, "--maxclients", "77", NULL};
+    rs_server *s;
+    int fd;
+
+    cr_assert(f);
+    fprintf(f, "# a comment\nmaxclients 50\ntimeout 300\nsave 900 1\nappendonly yes\n"
+               "requirepass \"pass word\"\nffdb-fsync batch-ms 5\n");
+    fclose(f);
+    s = rs_start(args);
+    fd = rs_connect(s);
+    EQ(fd, "OK", "AUTH", "pass word");
+    EQ(fd, "[\"maxclients\",\"77\"]", "CONFIG", "GET", "maxclients"); /* flags win */
+    EQ(fd, "[\"timeout\",\"300\"]", "CONFIG", "GET", "timeout");
+    EQ(fd, "[\"save\",\"900 1\"]", "CONFIG", "GET", "save");
+    EQ(fd, "[\"ffdb-fsync\",\"batch-ms 5\"]", "CONFIG", "GET", "ffdb-fsync");
+    EQ(fd, "[\"appendfsync\",\"everysec\"]", "CONFIG", "GET", "appendfsync");
+}
+
+Test(resp_limits, random_bytes_never_hurt_the_server)
+{
+    static const char *const prefixes[] = {"", "*", "*2\r\n$", "*3\r\n$3\r\nSET\r\n$", "$",
+                                           "*1\r\n$4\r\nPING\r\n*"};
+    rs_server *s = rs_start(NULL);
+    int good = rs_connect(s);
+    tu_rng rng;
+    char buf[4096];
+
+    tu_rng_init(&rng, tu_seed("random bytes to ffdb-server"));
+    for (int conn = 0; conn < 60; conn++) {
+        int fd = rs_connect(s);
+        const char *p = prefixes[tu_below(&rng, 6)];
+        size_t n = 1 + tu_below(&rng, sizeof(buf) - 1);
+        rs_send_raw(fd, p, strlen(p));
+        tu_fill(&rng, buf, n);
+        if (tu_chance(&rng, 500)) /* digits and CRLFs: deeper into the parser */
+            for (size_t i = 0; i < n; i++)
+                buf[i] = "0123456789\r\n*$-"[(unsigned char)buf[i] % 15];
+        send(fd, buf, n, MSG_NOSIGNAL);
+        if (conn % 3 == 0)
+            rs_closed(fd, 50); /* sometimes wait for the verdict, sometimes not */
+        rs_close(fd);
+        if (conn % 10 == 0)
+            EQ(good, "PONG", "PING");
+    }
+    EQ(good, "PONG", "PING");
+    for (int i = 0; i < 200 && rs_info_int(good, "connected_clients") != 1; i++)
+        rs_sleep_ms(10);
+    cr_assert_eq(rs_info_int(good, "connected_clients"), 1, TU_SEED_FMT "connections leaked",
+                 TU_SEED_ARG);
+    rs_stop(s);
+    cr_assert(!strstr(rs_log(s), "Sanitizer"), "%s", rs_log(s));
 }

@@ -161,8 +161,14 @@ void conn_accept(resp_server *s, resp_listener *l)
         resp_client *c;
 
         if (fd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            /* Out of descriptors: say so once a second at most; the
+             * connection waits in the backlog until one is free. */
+            static int64_t last_log;
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+                resp_mono_ms() - last_log >= 1000) {
+                last_log = resp_mono_ms();
                 resp_log(s, 3, "accept: %s", strerror(errno));
+            }
             return;
         }
         if (s->shutdown) {

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -656,6 +657,28 @@ static int open_data(resp_server *s)
     return 0;
 }
 
+/* Room for maxclients sockets plus the file and listeners, as Redis does at
+ * start: raise the soft limit, or lower maxclients to what the hard limit
+ * allows (accept failing with EMFILE would spin the loop). */
+static void adjust_fd_limit(resp_server *s)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)s->cfg.maxclients + 64;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl))
+        return;
+    if (rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
+        int max = rl.rlim_cur > 96 ? (int)(rl.rlim_cur - 64) : 32;
+        resp_log(s, 3, "open file limit %llu: maxclients lowered from %d to %d",
+                 (unsigned long long)rl.rlim_cur, s->cfg.maxclients, max);
+        s->cfg.maxclients = max;
+    }
+}
+
 static void write_pidfile(resp_server *s)
 {
     FILE *f;
@@ -680,8 +703,13 @@ static void dispatch(resp_server *s, const ev_event *e)
         return;
     }
     resp_client *c = e->data;
-    if (e->events & EV_WRITE)
+    if (e->events & EV_WRITE) {
         conn_write(s, c);
+        /* Drained: requests it sent while we held it back must run now,
+         * even if it sends nothing more. */
+        if (!(c->flags & CLI_CLOSE_ASAP) && !conn_backpressured(c) && c->in_len > c->in_start)
+            server_mark_ready(s, c);
+    }
     if (e->events & (EV_READ | EV_ERROR))
         conn_read(s, c);
 }
@@ -775,6 +803,7 @@ int resp_server_run(resp_config *cfg)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    adjust_fd_limit(s);
     if (resp_commands_init() || s->ev->create(&s->evb, MAX_EVENTS))
         goto out;
     if (open_data(s))

@@ -80,7 +80,7 @@ int main(int argc, char **argv)
     }
     for (; i < argc; i++) {
         char value[2048];
-        const char *name;
+        const char *name, *flag = argv[i];
         if (strncmp(argv[i], "--", 2) != 0 || i + 1 >= argc) {
             fprintf(stderr, "ffdb-server: bad argument '%s'\n\n", argv[i]);
             usage(stderr);
@@ -102,7 +102,7 @@ int main(int argc, char **argv)
             snprintf(value + n, sizeof(value) - n, " %s", argv[++i]);
         }
         if (resp_config_set(&cfg, name, value, 1, err, sizeof(err))) {
-            fprintf(stderr, "ffdb-server: --%s %s: %s\n", argv[i - 1] + 2, value, err);
+            fprintf(stderr, "ffdb-server: %s %s: %s\n", flag, value, err);
             return 2;
         }
     }
