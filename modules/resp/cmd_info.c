@@ -376,10 +376,8 @@ static int command_cmd(resp_ctx *c)
         for (size_t i = 0; i < n; i++)
             reply_bulk_cstr(c->r, resp_command_at(i)->name);
     } else {
-        reply_errorf(c->r,
-                     "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try "
-                     "COMMAND HELP.",
-                     (int)(c->argv[1].n < 64 ? c->argv[1].n : 64), c->argv[1].p);
+        static const char *const known[] = {"count", "info", "docs", "list", NULL};
+        return resp_err_subcommand(c, known);
     }
     return 0;
 }

@@ -166,8 +166,8 @@ static int ttl_generic(resp_ctx *c, int ms, int absolute)
     v = absolute ? m.expire_ms : m.expire_ms - c->now_ms;
     if (v < 0)
         v = 0;
-    /* Redis rounds TTL to the nearest second, EXPIRETIME down. */
-    reply_int(c->r, ms ? v : absolute ? v / 1000 : (v + 500) / 1000);
+    /* Redis rounds to the nearest second. */
+    reply_int(c->r, ms ? v : (v + 500) / 1000);
     return 0;
 }
 
@@ -457,6 +457,55 @@ static int randomkey_cmd(resp_ctx *c)
     return 0;
 }
 
+/* OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ|HELP: what tools ask. Encodings
+ * are Redis's names for what a value of that size would be in Redis (ffdb
+ * has one layout per type); idle times and frequencies are not tracked. */
+static int object_cmd(resp_ctx *c)
+{
+    static const char *const known[] = {"encoding", "refcount", "idletime", "freq", "help", NULL};
+    const resp_arg *sub = &c->argv[1];
+    store_meta m;
+    int rc;
+
+    if (resp_arg_is(sub, "help") && c->argc == 2) {
+        reply_array(c->r, 4);
+        reply_simple(c->r, "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+        reply_simple(c->r, "ENCODING <key>");
+        reply_simple(c->r, "IDLETIME <key>");
+        reply_simple(c->r, "REFCOUNT <key>");
+        return 0;
+    }
+    if (c->argc != 3 || !(resp_arg_is(sub, "encoding") || resp_arg_is(sub, "refcount") ||
+                          resp_arg_is(sub, "idletime") || resp_arg_is(sub, "freq")))
+        return resp_err_subcommand(c, known);
+    rc = store_lookup(c->st, c->db, c->argv[2].p, c->argv[2].n, &m);
+    if (rc == FFDB_NOTFOUND) {
+        reply_null(c->r);
+        return 0;
+    }
+    if (rc)
+        return rc;
+    if (resp_arg_is(sub, "refcount")) {
+        reply_int(c->r, 1);
+    } else if (resp_arg_is(sub, "idletime")) {
+        reply_int(c->r, 0);
+    } else if (resp_arg_is(sub, "freq")) {
+        reply_error(c->r, "ERR An LFU maxmemory policy is not selected, access frequency not "
+                          "tracked. Please note that when switching between policies at runtime "
+                          "LRU and LFU data will take some time to adjust.");
+    } else if (m.type == STORE_STRING) {
+        int64_t v;
+        reply_bulk_cstr(c->r, resp_parse_i64(m.value.data, m.value.size, &v) == 0 ? "int"
+                              : m.value.size <= 44                                 ? "embstr"
+                                                                                   : "raw");
+    } else {
+        static const char *const enc[] = {"", "", "hashtable", "quicklist", "hashtable",
+                                          "skiplist"};
+        reply_bulk_cstr(c->r, enc[m.type]);
+    }
+    return 0;
+}
+
 #define W RESP_CMD_WRITE
 #define R RESP_CMD_READONLY
 #define F RESP_CMD_FAST
@@ -493,6 +542,8 @@ const resp_command resp_cmds_keys[] = {
      "Rename a key, only if the new key does not exist"},
     {"move", move_cmd, 3, W | F, 1, 1, 1, "generic", "Move a key to another database"},
     {"copy", copy_cmd, -3, W | RESP_CMD_DENYOOM, 1, 2, 1, "generic", "Copy a key"},
+    {"object", object_cmd, -2, R | RESP_CMD_RANDOM, 2, 2, 1, "generic",
+     "A container for object introspection commands"},
     {"randomkey", randomkey_cmd, 1, R | RESP_CMD_RANDOM, 0, 0, 0, "generic",
      "Return a random key from the keyspace"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL},

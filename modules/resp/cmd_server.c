@@ -484,10 +484,10 @@ static int client_cmd(resp_ctx *c)
         for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
             reply_simple(c->r, lines[i]);
     } else {
-        reply_errorf(c->r,
-                     "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try "
-                     "CLIENT HELP.",
-                     (int)(sub->n < 64 ? sub->n : 64), sub->p);
+        static const char *const known[] = {"id",      "getname",  "setname",  "list",
+                                            "info",    "kill",     "setinfo",  "no-evict",
+                                            "no-touch", "help",    NULL};
+        return resp_err_subcommand(c, known);
     }
     return 0;
 }
@@ -507,8 +507,10 @@ static int config_set(resp_ctx *c)
 {
     char name[128], value[4096], err[256];
 
-    if (c->argc < 4 || c->argc % 2)
-        return resp_err_arity(c);
+    if (c->argc < 4 || c->argc % 2) {
+        static const char *const known[] = {"set", NULL};
+        return resp_err_subcommand(c, known);
+    }
     for (int i = 2; i < c->argc; i += 2) {
         const resp_arg *n = &c->argv[i], *v = &c->argv[i + 1];
         snprintf(name, sizeof(name), "%.*s", (int)n->n, n->p);
@@ -554,10 +556,8 @@ static int config_cmd(resp_ctx *c)
         reply_simple(c->r, "RESETSTAT");
         reply_simple(c->r, "REWRITE (not supported)");
     } else {
-        reply_errorf(c->r,
-                     "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try "
-                     "CONFIG HELP.",
-                     (int)(sub->n < 64 ? sub->n : 64), sub->p);
+        static const char *const known[] = {"get", "set", "resetstat", "rewrite", "help", NULL};
+        return resp_err_subcommand(c, known);
     }
     return 0;
 }

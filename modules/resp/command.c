@@ -129,6 +129,26 @@ int resp_err_no_key(resp_ctx *c)
     return 0;
 }
 
+int resp_err_subcommand(resp_ctx *c, const char *const *known)
+{
+    const resp_arg *sub = &c->argv[1];
+    char upper[32];
+    size_t i;
+
+    for (i = 0; c->cmd->name[i] && i < sizeof(upper) - 1; i++)
+        upper[i] = (char)toupper((unsigned char)c->cmd->name[i]);
+    upper[i] = '\0';
+    for (; known && *known; known++)
+        if (resp_arg_is(sub, *known)) {
+            reply_errorf(c->r, "ERR wrong number of arguments for '%s|%s' command", c->cmd->name,
+                         *known);
+            return 0;
+        }
+    reply_errorf(c->r, "ERR unknown subcommand '%.*s'. Try %s HELP.",
+                 (int)(sub->n < 128 ? sub->n : 128), sub->p, upper);
+    return 0;
+}
+
 int resp_store_error(resp_ctx *c, int rc)
 {
     switch (rc) {

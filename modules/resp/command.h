@@ -138,6 +138,11 @@ int resp_err_wrongtype(resp_ctx *c);  /* WRONGTYPE Operation against a key holdi
 int resp_err_not_int(resp_ctx *c);    /* ERR value is not an integer or out of range */
 int resp_err_not_float(resp_ctx *c);  /* ERR value is not a valid float */
 int resp_err_no_key(resp_ctx *c);     /* ERR no such key */
+/* For containers (CLIENT, CONFIG, ...) when argv[1] matched no branch: if it
+ * is one of known (a NULL-terminated list of subcommand names) the arity was
+ * wrong: "ERR wrong number of arguments for 'client|setname' command";
+ * otherwise "ERR unknown subcommand 'foo'. Try CLIENT HELP.". */
+int resp_err_subcommand(resp_ctx *c, const char *const *known);
 /* Map a store/engine result to a reply: STORE_EWRONGTYPE, STORE_EKEYLEN and
  * STORE_EFIELDLEN become error replies (returns 0); engine errors are
  * returned as they are (the batch fails); 0 stays 0 (no reply written). */

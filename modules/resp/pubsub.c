@@ -279,10 +279,8 @@ static int pubsub_cmd(resp_ctx *c)
         reply_simple(c->r, "NUMPAT");
         reply_simple(c->r, "NUMSUB [<channel> ...]");
     } else {
-        reply_errorf(c->r,
-                     "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try "
-                     "PUBSUB HELP.",
-                     (int)(c->argv[1].n < 64 ? c->argv[1].n : 64), c->argv[1].p);
+        static const char *const known[] = {"channels", "numsub", "numpat", "help", NULL};
+        return resp_err_subcommand(c, known);
     }
     return 0;
 }

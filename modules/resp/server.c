@@ -710,7 +710,13 @@ static void dispatch(resp_server *s, const ev_event *e)
         if (!(c->flags & CLI_CLOSE_ASAP) && !conn_backpressured(c) && c->in_len > c->in_start)
             server_mark_ready(s, c);
     }
-    if (e->events & (EV_READ | EV_ERROR))
+    if (e->events & EV_ERROR) {
+        /* Reset or hung up both ways: nothing can be sent any more, and a
+         * level-triggered hang-up would wake us forever. */
+        c->flags |= CLI_CLOSE_ASAP;
+        return;
+    }
+    if (e->events & EV_READ)
         conn_read(s, c);
 }
 

@@ -553,9 +553,12 @@ int store_meta_put(store_txn *st, store_meta *m, const void *val, size_t vlen)
         rc = store_ttl_change(st, m->db, m->key, m->klen, m->saved_expire_ms, m->expire_ms);
     if (rc)
         return rc;
-    if (!m->saved)
+    /* resp:state changes only with the counters: overwriting a key must not
+     * dirty one more page per commit. */
+    if (!m->saved) {
         st->dkeys[m->db]++;
-    st->changed = 1;
+        st->changed = 1;
+    }
     m->saved = 1;
     m->saved_expire_ms = m->expire_ms;
     store_touch(st, m->db, m->key, m->klen);
