@@ -65,6 +65,9 @@ struct tally {
 /* Print a failure (with the replay command) and count it. */
 void fail_point(struct tally *t, const struct opts *o, uint64_t seed, uint64_t point,
                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Say which point runs now: if the harness dies (signal, sanitizer), it
+ * prints that point's replay command. */
+void point_begin(const struct tally *t, const struct opts *o, uint64_t seed, uint64_t point);
 /* Verbose progress line (only with -v). */
 void vlog(const struct opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -114,6 +117,8 @@ int      key_cmp(const void *a, size_t alen, const void *b, size_t blen);
 /* The digest of what a database holds (every bucket, key and value, in
  * order) in a read snapshot, and its txid. 0 or an ffdb code. */
 int      db_digest(ffdb *db, uint64_t *digest, uint64_t *txid);
+/* The same inside a transaction (a snapshot held for a while). */
+int      txn_digest(ffdb_txn *txn, uint64_t *digest, uint64_t *txid);
 
 /* ---- the workload (workload.c) -------------------------------------------------- */
 
@@ -234,6 +239,9 @@ void disk_free(struct disk *d);
 void disk_arm(struct disk *d, uint64_t n, enum crash_kind kind, uint64_t seed);
 /* Power loss now, between calls. */
 void disk_crash_now(struct disk *d, enum crash_kind kind, uint64_t seed);
+/* The I/O stream kept the rules: ordering (struct order), and a sync after
+ * a change of the file size asked for fsync. 0, or -1 with why. */
+int  disk_io_rules(struct disk *d, char *why, size_t why_len);
 /* Options that open the database on this disk. */
 void disk_options(struct disk *d, ffdb_options *o, size_t frames);
 

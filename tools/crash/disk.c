@@ -398,6 +398,25 @@ void disk_crash_now(struct disk *d, enum crash_kind kind, uint64_t seed)
     crash(d, kind, seed);
 }
 
+int disk_io_rules(struct disk *d, char *why, size_t why_len)
+{
+    struct io_mem_counts c;
+    if (d->order.violations) {
+        snprintf(why, why_len, "write ordering: %s (%llu violations)", d->order.first,
+                 (unsigned long long)d->order.violations);
+        return -1;
+    }
+    io_mem_counts(d->m, &c);
+    if (c.datasync_size_changes) {
+        snprintf(why, why_len,
+                 "%llu fdatasync calls (full = 0) made a change of the file size durable: "
+                 "the engine must ask for fsync after growing or cutting the file",
+                 (unsigned long long)c.datasync_size_changes);
+        return -1;
+    }
+    return 0;
+}
+
 void disk_options(struct disk *d, ffdb_options *o, size_t frames)
 {
     memset(o, 0, sizeof(*o));

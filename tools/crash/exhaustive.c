@@ -152,6 +152,7 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
     int rc, result = -1, capture_txn = -1;
     char why[512];
 
+    point_begin(t, o, seed, point);
     decode_workload(seed, &l);
     if (point && point <= 4 * p->events) {
         event = (point - 1) / 4 + 1;
@@ -195,8 +196,8 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
     }
     if (!point)
         p->events = d.events;
-    if (d.order.violations) {
-        fail_point(t, o, seed, point, "write ordering: %s", d.order.first);
+    if (disk_io_rules(&d, why, sizeof(why)) != 0) {
+        fail_point(t, o, seed, point, "%s", why);
         goto out;
     }
     if (point && !d.crashed) {
@@ -326,6 +327,7 @@ static int creation(const struct opts *o, struct tally *t, uint64_t point)
     char why[512];
     int result = -1;
 
+    point_begin(t, o, CREATION, point);
     if (disk_init(&d, PAGE_SIZE) != 0)
         abort();
     disk_options(&d, &opt, 16);

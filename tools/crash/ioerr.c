@@ -149,6 +149,7 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
     char why[512], what[160];
     struct rng r = { seed_mix(seed, point) };
 
+    point_begin(t, o, seed, point);
     make_cfg(o, seed, &c);
     if (disk_init(&d, c.page_size) != 0)
         abort();
@@ -282,9 +283,8 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
     }
     result = finish(o, t, seed, point, &d, &w, &db, &opt, what);
 out:
-    if (result == 0 && d.order.violations) {
-        fail_point(t, o, seed, point, "write ordering: %s (%llu violations)", d.order.first,
-                   (unsigned long long)d.order.violations);
+    if (result == 0 && disk_io_rules(&d, why, sizeof(why)) != 0) {
+        fail_point(t, o, seed, point, "%s", why);
         result = -1;
     }
     ffdb_close(db);

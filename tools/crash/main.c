@@ -14,6 +14,7 @@
  * This file only parses, dispatches and counts; what a crash point is and
  * what counts as recovered is up to each mode and verify.c.
  */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,38 @@ void fail_point(struct tally *t, const struct opts *o, uint64_t seed, uint64_t p
         fflush(stdout);
     }
 }
+
+/* The point being run, for a last word if the harness itself dies. */
+static char current[256];
+static size_t current_len;
+
+void point_begin(const struct tally *t, const struct opts *o, uint64_t seed, uint64_t point)
+{
+    const char *size = o->size == SIZE_QUICK ? " --quick" : o->size == SIZE_THOROUGH ? " --thorough" : "";
+    int n = snprintf(current, sizeof(current),
+                     "\nffdb-crash died in mode %s seed %llu point %llu\n"
+                     "  replay: ffdb-crash --mode %s%s --seed %llu --point %llu -v\n",
+                     t->mode, (unsigned long long)seed, (unsigned long long)point, t->mode, size,
+                     (unsigned long long)seed, (unsigned long long)point);
+    current_len = n > 0 && (size_t)n < sizeof(current) ? (size_t)n : 0;
+}
+
+static void last_word(void)
+{
+    if (current_len)
+        (void)!write(STDERR_FILENO, current, current_len);
+}
+
+static void on_fatal(int sig)
+{
+    last_word();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+void __sanitizer_set_death_callback(void (*callback)(void));
+#endif
 
 void vlog(const struct opts *o, const char *fmt, ...)
 {
@@ -139,6 +172,14 @@ int main(int argc, char **argv)
         if (!o.dir || !*o.dir)
             o.dir = "/tmp";
     }
+    {
+        static const int fatal[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
+        for (unsigned i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+            signal(fatal[i], on_fatal);
+#if defined(__SANITIZE_ADDRESS__)
+        __sanitizer_set_death_callback(last_word);
+#endif
+    }
     printf("ffdb-crash: seed %llu, %s pass%s\n", (unsigned long long)o.seed,
            o.size == SIZE_QUICK ? "quick" : o.size == SIZE_THOROUGH ? "thorough" : "normal",
            o.have_point ? " (one point)" : "");
@@ -152,6 +193,7 @@ int main(int argc, char **argv)
         t.mode = mode_names[k];
         t1 = now_s();
         mode_fns[k](&o, &t);
+        current_len = 0;
         printf("%-10s %7llu crash points, %llu failed  (", t.mode, (unsigned long long)t.points,
                (unsigned long long)t.failed);
         for (int n = 0; n < 6; n++)

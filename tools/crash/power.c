@@ -12,7 +12,9 @@
  * must be clean and hold the last acknowledged commit — or the commit in
  * flight, if its meta page had been issued and the crash kept anything.
  * The workload then goes on from the recovered state, and at its end a
- * last power loss (drop) must keep everything acknowledged.
+ * last power loss (drop) must keep everything acknowledged. Now and then a
+ * read snapshot is held across a few commits (so freed pages stay pending
+ * and are persisted as such) and must not change under its reader.
  *
  * Every run also asserts the commit's write ordering (disk.c). Nothing
  * here knows how the engine lays out pages; only pages 0 and 1 are special.
@@ -125,10 +127,15 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
     ffdb_options opt;
     ffdb *db = NULL;
     struct rng r = { seed_mix(seed, point) };
+    struct rng rr = { seed_mix(seed, 4) }; /* readers: the same in the dry run */
     enum crash_kind kind = (enum crash_kind)(rng_next(&r) % (CRASH_KINDS + 1));
+    ffdb_txn *reader = NULL;
+    uint64_t reader_digest = 0, reader_txid = 0;
+    unsigned reader_left = 0, limit;
     char why[512];
-    int rc, result = -1, crashes = 0, extra = 0;
+    int rc, result = -1, crashes = 0;
 
+    point_begin(t, o, seed, point);
     make_cfg(o, seed, &c);
     if (disk_init(&d, c.page_size) != 0)
         abort();
@@ -144,16 +151,31 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
     d.events = 0; /* crash points count from the first commit on */
     if (point)
         disk_arm(&d, point, kind, rng_next(&r));
-    for (unsigned i = 0; i < c.txns + extra; i++) {
+    limit = c.txns;
+    for (unsigned i = 0; i < limit; i++) {
+        /* Now and then a reader holds a snapshot across a few commits: its
+         * pages stay pending in the freelist, persisted with each commit. */
+        if (!reader && rng_chance(&rr, 150)) {
+            if ((rc = ffdb_begin_read(db, &reader)) != 0) {
+                fail_point(t, o, seed, point, "begin_read: %s", ffdb_strerror(rc));
+                goto out;
+            }
+            reader_digest = w.acked_digest;
+            reader_txid = w.acked_txid;
+            reader_left = (unsigned)rng_range(&rr, 1, 6);
+        }
         rc = wl_txn(&w, db, &hooks);
         if (d.crashed) {
             if (crashes == 0 && events)
                 *events = d.events;
+            ffdb_abort(reader);
+            reader = NULL;
             if (recover(o, t, seed, point, &d, &w, &wt, &opt, &db,
                         crashes ? "then a power loss: " : "") != 0)
                 goto out;
             crashes++;
-            extra = i + 3 - c.txns > 0 ? i + 3 - c.txns : 0; /* go on a little after it */
+            if (limit < i + 4)
+                limit = i + 4; /* go on a little after it */
             if (kind == CRASH_KILL && crashes == 1)
                 disk_arm(&d, rng_range(&r, 1, 12), (enum crash_kind)rng_below(&r, CRASH_KINDS),
                          rng_next(&r));
@@ -163,7 +185,20 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
             fail_point(t, o, seed, point, "txn %u failed without a crash: %s", i, w.err);
             goto out;
         }
+        if (reader && --reader_left == 0) {
+            uint64_t dg = 0, tx = 0;
+            rc = txn_digest(reader, &dg, &tx);
+            ffdb_abort(reader);
+            reader = NULL;
+            if (rc || dg != reader_digest || tx != reader_txid) {
+                fail_point(t, o, seed, point, "a snapshot of txid %llu changed under its reader "
+                           "(%s)", (unsigned long long)reader_txid, ffdb_strerror(rc));
+                goto out;
+            }
+        }
     }
+    ffdb_abort(reader);
+    reader = NULL;
     if (events && crashes == 0)
         *events = d.events;
     if (point && crashes == 0) {
@@ -171,9 +206,8 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
                    (unsigned long long)d.events);
         goto out;
     }
-    if (d.order.violations) {
-        fail_point(t, o, seed, point, "write ordering: %s (%llu violations)", d.order.first,
-                   (unsigned long long)d.order.violations);
+    if (disk_io_rules(&d, why, sizeof(why)) != 0) {
+        fail_point(t, o, seed, point, "%s", why);
         goto out;
     }
     /* Whatever was acknowledged survives a last power loss. */
@@ -193,6 +227,7 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
     }
     result = 0;
 out:
+    ffdb_abort(reader);
     ffdb_close(db);
     wl_free(&w);
     disk_free(&d);

@@ -341,6 +341,7 @@ static int generation(const struct opts *o, struct tally *t, const char *path, u
     int which = 0;
     char why[512];
 
+    point_begin(t, o, seed, gen);
     make_gen(o, seed, gen, &g);
     memset(&s, 0, sizeof(s));
     if (pipe(p) != 0) {

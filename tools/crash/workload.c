@@ -364,15 +364,23 @@ static int hash_entry(void *arg, const ffdb_val *k, const ffdb_val *v)
 int db_digest(ffdb *db, uint64_t *digest, uint64_t *txid)
 {
     ffdb_txn *txn;
+    int rc = ffdb_begin_read(db, &txn);
+    if (rc)
+        return rc;
+    rc = txn_digest(txn, digest, txid);
+    ffdb_abort(txn);
+    return rc;
+}
+
+int txn_digest(ffdb_txn *txn, uint64_t *digest, uint64_t *txid)
+{
     struct name_list names;
     uint64_t d[DB_BUCKETS_MAX];
     int ex[DB_BUCKETS_MAX];
     const char *np[DB_BUCKETS_MAX];
     XXH3_state_t *st;
-    int rc = ffdb_begin_read(db, &txn);
+    int rc;
 
-    if (rc)
-        return rc;
     memset(&names, 0, sizeof(names));
     *txid = ffdb_txn_id(txn);
     rc = ffdb_bucket_list(txn, collect_name, &names);
@@ -391,7 +399,6 @@ int db_digest(ffdb *db, uint64_t *digest, uint64_t *txid)
         np[i] = names.names[i];
     }
     XXH3_freeState(st);
-    ffdb_abort(txn);
     if (rc == 0)
         *digest = combine(d, ex, np, names.count);
     return rc;
