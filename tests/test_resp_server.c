@@ -767,3 +767,25 @@ Test(resp_limits, random_bytes_never_hurt_the_server)
     rs_stop(s);
     cr_assert(!strstr(rs_log(s), "Sanitizer"), "%s", rs_log(s));
 }
+
+Test(resp_limits, big_requests_do_not_pin_memory)
+{
+    rs_server *s = rs_start(NULL);
+    int fd = rs_connect(s);
+    size_t n = 20 * 1024 * 1024;
+    char *big = malloc(n);
+    const char *argv[3] = {"SET", "big", big}, *info, *p;
+    size_t lens[3] = {3, 3, n};
+    rs_reply *r;
+
+    memset(big, 'z', n);
+    rs_sendv(fd, 3, argv, lens);
+    cr_assert_str_eq(rs_text(rs_read(fd)), "OK");
+    rs_send(fd, "GET", "big", NULL);
+    r = rs_read(fd);
+    cr_assert(r && r->len == n);
+    free(big);
+    info = Q(fd, "CLIENT", "INFO");
+    p = strstr(info, "tot-mem=");
+    cr_assert(p && atol(p + 8) < 1024 * 1024, "%s", info);
+}

@@ -29,6 +29,8 @@
 #define IN_BACKLOG      (1024u * 1024)     /* unparsed input that pauses reading */
 #define OUT_BACKPRESSURE (1024u * 1024)    /* unsent output that pauses a client */
 #define ACCEPTS_PER_TICK 1000
+#define IN_KEEP_BYTES   (64u * 1024)       /* input buffer kept between requests */
+#define ARGV_KEEP       1024               /* argument slots kept between requests */
 
 static void addr_text(const struct sockaddr_storage *sa, char *buf, size_t cap)
 {
@@ -196,10 +198,25 @@ void conn_accept(resp_server *s, resp_listener *l)
     }
 }
 
-/* Move the unconsumed input to the front of the buffer. Only between batches:
- * argv spans point into it while commands run. */
+/* Move the unconsumed input to the front of the buffer, and give back the
+ * memory of a big request once it is done (a 512 MiB SET must not pin 512 MiB
+ * for the connection's life). Only between batches: argv spans point into
+ * the buffer while commands run. */
 static void in_compact(resp_client *c)
 {
+    if (c->in_start == c->in_len && c->in_cap > IN_KEEP_BYTES) {
+        free(c->in);
+        c->in = NULL;
+        c->in_cap = c->in_len = c->in_start = 0;
+    }
+    if (c->parser.kind == 0 && c->req.argv_cap > ARGV_KEEP) {
+        /* No request half-parsed: the span array may shrink too. */
+        free(c->req.argv);
+        free(c->argv);
+        c->req.argv = NULL;
+        c->argv = NULL;
+        c->req.argv_cap = c->argv_cap = 0;
+    }
     if (c->in_start == 0)
         return;
     memmove(c->in, c->in + c->in_start, c->in_len - c->in_start);
