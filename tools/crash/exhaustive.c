@@ -165,6 +165,14 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
         }
         capture_txn = (int)p->meta_txn[meta_point / (2 * MASKS)];
     }
+    if (point) {
+        char shapes[16] = "";
+        for (unsigned i = 0; i < l.count; i++)
+            snprintf(shapes + strlen(shapes), sizeof(shapes) - strlen(shapes), "%s%u",
+                     i ? "," : "", l.shape[i]);
+        vlog(o, "  exhaustive workload %llu (txns %s) point %llu: %s", (unsigned long long)seed,
+             shapes, (unsigned long long)point, event ? crash_kind_name[kind] : "torn meta");
+    }
     if (disk_init(&d, PAGE_SIZE) != 0)
         abort();
     wt.d = &d;

@@ -1,6 +1,6 @@
 /*
- * ioerr.c — mode 3, I/O errors: EIO and ENOSPC at every write, read, sync
- * and growth call of a transaction, one at a time.
+ * ioerr.c — mode 3, I/O errors: EIO and ENOSPC at every write, read, sync,
+ * growth, truncation and size call of a transaction, one at a time.
  *
  * A seed fixes a workload and one target transaction in it (the first
  * committing one from a random index on). A dry run counts the target's
@@ -11,7 +11,8 @@
  * What must hold when the fault hits:
  *  - the transaction does not commit as if nothing happened: either the
  *    commit returns an error, or (a fault in the body) the failed call had
- *    no effect and the rest committed exactly as the model says;
+ *    no effect and the rest committed exactly as the model says, or (a
+ *    truncation or size call after the commit point) the commit stands;
  *  - a failed sync is never followed by success: ffdb_begin_write returns
  *    FFDB_EFAILED from then on, whatever later syncs would do;
  *  - the handle still reads the previous commit, and either keeps working
@@ -29,10 +30,14 @@
 
 #define DB_PATH "ioerr.ffdb"
 
-static const enum io_mem_op fault_ops[] = { IO_MEM_WRITE, IO_MEM_READ, IO_MEM_SYNC, IO_MEM_GROW };
-static const char *const fault_op_names[] = { "write", "read", "sync", "grow" };
+static const enum io_mem_op fault_ops[] = { IO_MEM_WRITE, IO_MEM_READ,     IO_MEM_SYNC,
+                                            IO_MEM_GROW,  IO_MEM_TRUNCATE, IO_MEM_SIZE };
+static const char *const fault_op_names[] = { "write", "read", "sync", "grow", "truncate", "size" };
+/* Calls made after the commit point (shrinking the file once the commit is
+ * durable): their failure may leave the commit standing. */
+static const int after_commit_ok[] = { 0, 0, 0, 0, 1, 1 };
 static const int fault_codes[] = { FFDB_EIO, FFDB_ENOSPC };
-#define NOPS   4
+#define NOPS   6
 #define NCODES 2
 
 struct cfg {
@@ -222,8 +227,9 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
         goto out;
     }
     if (rc == 0) {
-        /* Only a failed call in the body may be survived, and never a sync. */
-        if (!w.op_failed || fault_ops[k] == IO_MEM_SYNC) {
+        /* Only a failed call in the body may be survived (or one after the
+         * commit point), and never a sync. */
+        if ((!w.op_failed && !after_commit_ok[k]) || fault_ops[k] == IO_MEM_SYNC) {
             fail_point(t, o, seed, point, "%s: the commit reported success", what);
             goto out;
         }
@@ -326,7 +332,8 @@ void mode_ioerr(const struct opts *o, struct tally *t)
             }
             continue;
         }
-        /* Every sync and growth point, then a spread over the rest. */
+        /* Every sync, growth, truncation and size point, then a spread
+         * over the writes and reads. */
         {
             uint64_t first_sync = (p.calls[0] + p.calls[1]) * NCODES;
             uint64_t rest = per_seed;
