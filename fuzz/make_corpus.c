@@ -73,6 +73,11 @@ static void ops_seeds(void)
     SEED("readonly_reopen", 0x00, OP_BCREATE, 0, OP_PUT, 0, 0x21, 10, OP_COMMIT, OP_REOPEN_RO,
          OP_PUT, 0, 0x22, 3, OP_GET, 0, 0x21, OP_CFIRST, 0, OP_BCREATE, 1, OP_LONG_READER, 0,
          OP_CHECK, OP_COMMIT, OP_REOPEN, OP_PUT, 0, 0x22, 4, OP_COMMIT);
+    SEED("deep_tree", 0x00, OP_BCREATE, 0, OP_BATCH, 0, 0xBF, 1, 0x00, OP_BATCH, 0, 0xBF, 2,
+         0x00, OP_COMMIT, OP_VERIFY, 0, OP_RANGE_DELETE, 0, 0x00, 127, OP_RANGE_DELETE, 0,
+         0xC1, 0x80, 127, OP_RANGE_DELETE, 0, 0xC1, 0x40, 127, OP_COMMIT, OP_CHECK,
+         OP_BCREATE, 1, OP_BULK, 1, 250, 0x83, 1, OP_COMMIT, OP_RANGE_DELETE, 1, 0x00, 120,
+         OP_COMMIT);
     SEED("bigpage", 0x03, OP_BCREATE, 0, OP_BCREATE, 1, OP_BATCH, 1, 63, 9, 0xff,
          OP_PUT, 0, 0xFF, 0, 0x10, OP_PUT, 0, 0xFF, 1, 0x10, OP_PUT, 0, 0xF3, 4, 0xA9, 3,
          OP_COMMIT, OP_CLAST, 1, OP_CPREV, 1, 7, OP_CCLOSE, 1, OP_VERIFY, 1);

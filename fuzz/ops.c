@@ -20,6 +20,8 @@
  *     value       v < 0xA0: v bytes; 0xA0..0xDF: (v - 0xA0) * 64 + a byte
  *                 (around the inline/overflow edge); 0xE0..0xFF: 4000 to
  *                 128000 bytes (overflow runs). Contents are generated.
+ * Batches and bulk loads generate their keys; one bit of theirs puts an
+ * 880-byte shared prefix in front, for trees four levels deep.
  * A write op without a transaction begins a write transaction; in a read
  * transaction it must return FFDB_EREADONLY. Every commit, reopen and
  * simulated power loss is checked against the model of the last commit; a
@@ -576,22 +578,36 @@ static void op_write(int kind)
 }
 
 /* Many generated keys in one go, so trees grow several levels and the pool spills. */
+/* Key of a generated run: 4 bytes of x (big-endian) then filler; with a long
+ * shared prefix the separators stay long too, so branch pages hold few
+ * children and a few hundred keys make a tree of depth 4 (branch merges). */
+static size_t gen_key(uint32_t x, size_t klen, int long_prefix)
+{
+    size_t at = 0;
+    if (long_prefix) {
+        memset(R.key, 'p', 880);
+        at = 880;
+    }
+    fz_pattern(R.key + at, klen, x);
+    R.key[at] = (uint8_t)(x >> 24);
+    R.key[at + 1] = (uint8_t)(x >> 16);
+    R.key[at + 2] = (uint8_t)(x >> 8);
+    R.key[at + 3] = (uint8_t)x;
+    return at + klen;
+}
+
 static void op_batch(void)
 {
     int i = read_bucket();
-    unsigned n = (fz_u8(&R.in) % 64 + 1) * 4;
+    unsigned nb = fz_u8(&R.in), n = (nb % 64 + 1) * 4;
     unsigned base = fz_u8(&R.in), shape = fz_u8(&R.in);
-    size_t klen = 4 + (shape & 63), vlen = (shape >> 6) * 40;
+    size_t klen, vlen = (shape >> 6) * 40;
     ffdb_bucket *b = bucket(i);
     if (!b || R.kind != TXN_WRITE)
         return;
     for (unsigned j = 0; j < n; j++) {
         uint32_t x = (base << 16) + j * 2654435761u;
-        fz_pattern(R.key, klen, x);
-        R.key[0] = (uint8_t)(x >> 24);
-        R.key[1] = (uint8_t)(x >> 16);
-        R.key[2] = (uint8_t)(x >> 8);
-        R.key[3] = (uint8_t)x;
+        klen = gen_key(x, 4 + (shape & 63), nb & 0x80);
         fz_pattern(R.val, vlen, ++R.vseed);
         FUZZ_RC(ffdb_put(b, R.key, klen, R.val, vlen), 0);
         ot_put(&R.work.t[i], ob_new(R.key, klen), ob_new(R.val, vlen));
@@ -800,14 +816,9 @@ static void op_bulk(void)
     memset(&loaded, 0, sizeof loaded);
     for (unsigned j = 0; j < n; j++) {
         uint32_t x = (j + 1) * step;
-        size_t klen = 4 + (x % 13), vlen = (shape & 8) ? x % 50 : 0;
+        size_t klen = gen_key(x, 4 + (x % 13), shape & 0x80), vlen = (shape & 8) ? x % 50 : 0;
         if ((shape & 16) && j % 17 == 16)
             vlen = 5000 + j;
-        fz_pattern(R.key, klen, x);
-        R.key[0] = (uint8_t)(x >> 24);
-        R.key[1] = (uint8_t)(x >> 16);
-        R.key[2] = (uint8_t)(x >> 8);
-        R.key[3] = (uint8_t)x;
         fz_pattern(R.val, vlen, ++R.vseed);
         if (ending == 2 && j == n / 2 && j > 0) {
             /* an out-of-order key is refused and the load goes on */
