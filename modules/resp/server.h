@@ -82,6 +82,7 @@ enum {
     CLI_IN_BATCH = 1u << 7,     /* ran a command in the current batch */
     CLI_WANT_WRITE = 1u << 8,   /* registered for EV_WRITE */
     CLI_NO_READ = 1u << 9,      /* reading paused (back-pressure) */
+    CLI_BATCH_WROTE = 1u << 10, /* ran a write command in the current batch */
 };
 
 /* A command queued by MULTI: its own copy of the arguments. */
@@ -218,6 +219,8 @@ struct resp_server {
     int commit_requested;     /* SAVE, SHUTDOWN: commit at the end of this batch */
     int64_t lastsave_s;       /* Unix time of the last commit that wrote */
     int last_commit_rc;
+    int64_t last_commit_us;   /* how long the last commit took */
+    size_t last_batch_writers; /* clients that wrote in the last committed batch */
 
     dict watched;             /* db|key -> resp_client** vector (see multi.c) */
     uint64_t watching_clients;
