@@ -148,9 +148,9 @@ static int load_meta(ffdb *db, const ffdb_options *opt, uint64_t pages)
     int rc, unborn = 0;
     if (!(opt->flags & FFDB_RDONLY))
         CHECK(unborn = file_is_unborn(db->pager, pages));
-    rc = pages == 0 ? ERR_RAISE(FFDB_ENOTDB, 0,
-                                "the file is shorter than one page: not an ffdb file")
-                    : meta_pick(db->pager, pages * PAGE_SIZE_MIN, &db->meta);
+    rc = pages == 0
+             ? ERR_RAISE(FFDB_ENOTDB, 0, "the file is shorter than one page: not an ffdb file")
+             : meta_pick(db->pager, pages * PAGE_SIZE_MIN, &db->meta);
     if ((rc != FFDB_ENOTDB && rc != FFDB_CORRUPT) || !unborn)
         return rc;
     /* its tail may be longer than the new creation's */

@@ -43,6 +43,5 @@ Test(crash, quick_pass_of_every_mode)
               TU_SEED_FMT "ffdb-crash exited with status %d", TU_SEED_ARG, status);
     cr_assert_eq(modes, 4, TU_SEED_FMT "%d modes reported, expected 4", TU_SEED_ARG, modes);
     cr_assert_eq(failed, 0, TU_SEED_FMT "%llu crash points failed", TU_SEED_ARG, failed);
-    cr_assert(points >= 200, TU_SEED_FMT "only %llu crash points were tried", TU_SEED_ARG,
-              points);
+    cr_assert(points >= 200, TU_SEED_FMT "only %llu crash points were tried", TU_SEED_ARG, points);
 }

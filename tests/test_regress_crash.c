@@ -119,7 +119,7 @@ static int die_hook(void *arg, const struct io_mem_event *ev)
 static struct io_mem *meta_left_unsynced(void)
 {
     struct io_mem *m = io_mem_create();
-    struct die_after_meta d = { 0, 0 };
+    struct die_after_meta d = {0, 0};
     ffdb *db;
     cr_assert(m != NULL);
     db = open_mem(m);
@@ -174,7 +174,7 @@ Test(regress_crash, power_loss_after_building_on_an_unsynced_meta)
 {
     for (uint64_t round = 0; round < 16; round++) {
         struct io_mem *m = meta_left_unsynced();
-        struct tear_at_sync t = { m, round * 0x9E3779B97F4A7C15ull + 1 };
+        struct tear_at_sync t = {m, round * 0x9E3779B97F4A7C15ull + 1};
         ffdb *db = open_mem(m);
         io_mem_set_hook(m, fail_first_sync, &t);
         cr_assert_neq(write_gen(db, 3 + (unsigned)round), 0,
@@ -290,7 +290,7 @@ static void expect_unchanged(struct io_mem *m, const unsigned char *bytes, size_
 
 Test(regress_crash, creation_cut_short_is_started_over)
 {
-    static const unsigned sizes[] = { 4096, 16384 };
+    static const unsigned sizes[] = {4096, 16384};
     static unsigned char img[2 * 16384], cut[2 * 16384];
     for (unsigned k = 0; k < 2; k++) {
         unsigned ps = sizes[k], sectors = 2 * ps / 512;
@@ -298,8 +298,8 @@ Test(regress_crash, creation_cut_short_is_started_over)
         /* the first sector of each page in or out, and every place the file may end */
         for (unsigned bits = 0; bits < 4 * sectors; bits++) {
             unsigned last = bits / 4;
-            uint64_t mask = (1ull << last) | (bits & 1 ? 1ull : 0) |
-                            (bits & 2 ? 1ull << (sectors / 2) : 0);
+            uint64_t mask =
+                (1ull << last) | (bits & 1 ? 1ull : 0) | (bits & 2 ? 1ull << (sectors / 2) : 0);
             struct io_mem *m;
             size_t end;
             int rc, nonzero = 0;
@@ -321,8 +321,8 @@ Test(regress_crash, creation_cut_short_is_started_over)
             /* writable: started over, unless it is only zeros (refused, unchanged) */
             rc = open_image(cut, end, 0, ps, &m);
             if (end && !nonzero) {
-                cr_assert(rc == FFDB_ENOTDB || rc == FFDB_CORRUPT,
-                          "%zu bytes of zeros opened: %s", end, ffdb_strerror(rc));
+                cr_assert(rc == FFDB_ENOTDB || rc == FFDB_CORRUPT, "%zu bytes of zeros opened: %s",
+                          end, ffdb_strerror(rc));
                 expect_unchanged(m, cut, end, "zeros");
             } else {
                 cr_assert_eq(rc, 0, "page size %u, creation cut to sectors 0x%llx (%zu bytes): %s",
@@ -356,8 +356,7 @@ Test(regress_crash, foreign_bytes_are_never_taken_for_a_cut_creation)
         longer[2 * 4096 + 7] = 1;
         longer[200] ^= 1; /* and no valid meta */
         rc = open_image(longer, sizeof longer, 0, 0, &m);
-        cr_assert(rc == FFDB_ENOTDB || rc == FFDB_CORRUPT, "open returned %s",
-                  ffdb_strerror(rc));
+        cr_assert(rc == FFDB_ENOTDB || rc == FFDB_CORRUPT, "open returned %s", ffdb_strerror(rc));
         expect_unchanged(m, longer, sizeof longer, "three pages");
         io_mem_destroy(m);
     }

@@ -107,7 +107,6 @@ void     model_free(struct model *m);
 void     model_copy_bucket(struct model *dst, const struct model *src, int b);
 void     model_copy(struct model *dst, const struct model *src);
 uint64_t model_digest(struct model *m);
-uint64_t model_entries(const struct model *m);
 /* Rebuild the model from a database (every value must be a generated one):
  * 0, or an ffdb code / -1 with why filled in. */
 int      model_load(struct model *m, ffdb *db, char *why, size_t why_len);
@@ -219,7 +218,6 @@ struct disk {
     int crashed;
     int dead;               /* CRASH_KILL: every later write and sync fails */
     uint64_t crash_event;
-    int crash_is_meta;      /* the crash came as a meta page was being written */
     /* writes since the last successful sync, for CRASH_REORDER */
     struct pending_op *pend;
     size_t npend, cappend;

@@ -22,8 +22,7 @@
 
 #define SECTOR 512u
 
-const char *const crash_kind_name[CRASH_KINDS + 1] = { "drop", "keep", "tear", "reorder",
-                                                       "kill" };
+const char *const crash_kind_name[CRASH_KINDS + 1] = {"drop", "keep", "tear", "reorder", "kill"};
 
 static struct disk *active;
 
@@ -47,7 +46,7 @@ static void violation(struct order *o, const char *fmt, unsigned long long a)
 void order_write(struct order *o, uint64_t offset, uint64_t len)
 {
     uint64_t meta_end = 2ull * o->page_size;
-    int meta = offset < meta_end, data = offset + len > meta_end;
+    int meta = offset<meta_end, data = offset + len> meta_end;
     if (!o->armed)
         return;
     if (meta && data)
@@ -55,8 +54,9 @@ void order_write(struct order *o, uint64_t offset, uint64_t len)
                   (unsigned long long)offset);
     if (meta) {
         if (o->data_unsynced)
-            violation(o, "meta page %llu written while data pages written before it were not "
-                         "yet synced",
+            violation(o,
+                      "meta page %llu written while data pages written before it were not "
+                      "yet synced",
                       (unsigned long long)(offset / o->page_size));
         else if (o->meta_unsynced)
             violation(o, "meta page %llu written while the previous meta was not yet synced",
@@ -66,8 +66,9 @@ void order_write(struct order *o, uint64_t offset, uint64_t len)
     }
     if (data) {
         if (o->meta_unsynced)
-            violation(o, "page %llu written after a meta page and before the sync that makes "
-                         "the meta durable",
+            violation(o,
+                      "page %llu written after a meta page and before the sync that makes "
+                      "the meta durable",
                       (unsigned long long)(offset / o->page_size));
         o->data_unsynced = 1;
     }
@@ -182,7 +183,7 @@ static void apply_op(struct image *im, const struct pending_op *p, struct rng *t
  * of them maybe only in part. */
 static void crash_reorder(struct disk *d, uint64_t seed)
 {
-    struct rng r = { seed };
+    struct rng r = {seed};
     struct image im;
     size_t *perm = malloc((d->npend + 1) * sizeof(*perm)), cut;
     for (size_t i = 0; i < d->npend; i++)
@@ -205,8 +206,8 @@ static void crash_reorder(struct disk *d, uint64_t seed)
 
 static void crash(struct disk *d, enum crash_kind kind, uint64_t seed)
 {
-    static const enum io_mem_crash_mode mode[] = { IO_MEM_CRASH_DROP, IO_MEM_CRASH_KEEP,
-                                                   IO_MEM_CRASH_TEAR };
+    static const enum io_mem_crash_mode mode[] = {IO_MEM_CRASH_DROP, IO_MEM_CRASH_KEEP,
+                                                  IO_MEM_CRASH_TEAR};
     d->crashed = 1;
     if (kind == CRASH_KILL) {
         d->dead = 1; /* the writes stay pending, as in the page cache */
@@ -258,7 +259,6 @@ static int hook(void *arg, const struct io_mem_event *ev)
     }
     if (d->crash_at && d->events == d->crash_at) {
         d->crash_event = d->events;
-        d->crash_is_meta = is_meta;
         if (ev->op == IO_MEM_WRITE && d->kind == CRASH_REORDER) {
             pend_write(d, ev->offset, ev->len); /* issued: it may land in part */
             if (is_meta)
@@ -345,7 +345,8 @@ static void fw_close(ffdb_file *f)
     active->inner->close(f);
 }
 
-/* ---- the disk --------------------------------------------------------------------------------- */
+/* ---- the disk ---------------------------------------------------------------------------------
+ */
 
 int disk_init(struct disk *d, unsigned page_size)
 {
@@ -389,7 +390,6 @@ void disk_arm(struct disk *d, uint64_t n, enum crash_kind kind, uint64_t seed)
     d->crash_seed = seed;
     d->crashed = 0;
     d->dead = 0;
-    d->crash_is_meta = 0;
 }
 
 void disk_crash_now(struct disk *d, enum crash_kind kind, uint64_t seed)

@@ -31,12 +31,12 @@
 
 #include "tools/crash/crash.h"
 
-#define DB_PATH    "exhaustive.ffdb"
-#define PAGE_SIZE  4096u
-#define SECTORS    (PAGE_SIZE / 512u)
-#define MASKS      (1u << SECTORS)
-#define WORKLOADS  (WL_SHAPES + WL_SHAPES * WL_SHAPES + WL_SHAPES * WL_SHAPES * WL_SHAPES)
-#define MAX_TXNS   3
+#define DB_PATH "exhaustive.ffdb"
+#define PAGE_SIZE 4096u
+#define SECTORS (PAGE_SIZE / 512u)
+#define MASKS (1u << SECTORS)
+#define WORKLOADS (WL_SHAPES + WL_SHAPES * WL_SHAPES + WL_SHAPES * WL_SHAPES * WL_SHAPES)
+#define MAX_TXNS 3
 
 _Static_assert(SECTORS <= 16, "torn-meta masks are enumerated exhaustively");
 
@@ -109,7 +109,7 @@ static int torn_meta(const struct opts *o, struct tally *t, uint64_t seed, uint6
         if (mask & (1u << s)) {
             memcpy(slot + s * 512, d->cap_meta + s * 512, 512);
         } else if (garbage) {
-            struct rng r = { seed_mix(point, s) };
+            struct rng r = {seed_mix(point, s)};
             for (unsigned b = 0; b < 512; b += 8) {
                 uint64_t x = rng_next(&r);
                 memcpy(slot + s * 512 + b, &x, 8);
@@ -124,7 +124,8 @@ static int torn_meta(const struct opts *o, struct tally *t, uint64_t seed, uint6
     e.acked_txid = whole ? w->inflight_txid : w->acked_txid;
     e.acked_digest = whole ? w->inflight_digest : w->acked_digest;
     if (verify_reopen(DB_PATH, opt, &e, NULL, NULL, why, sizeof(why)) != 0) {
-        fail_point(t, o, seed, point, "meta of txid %llu (slot %llu) torn to sectors 0x%02x over %s: %s",
+        fail_point(t, o, seed, point,
+                   "meta of txid %llu (slot %llu) torn to sectors 0x%02x over %s: %s",
                    (unsigned long long)w->inflight_txid, (unsigned long long)(off / PAGE_SIZE),
                    mask, garbage ? "garbage" : "the old slot", why);
         return -1;
@@ -136,15 +137,15 @@ static int torn_meta(const struct opts *o, struct tally *t, uint64_t seed, uint6
 /* Run workload seed. point 0: dry run (fills *p). Event points crash and
  * recover; torn-meta points run their masks (all of them when point is
  * the first of its group and !single). 0, or -1 after reporting. */
-static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t point,
-               struct plan *p, int single)
+static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t point, struct plan *p,
+               int single)
 {
     struct shape_list l;
     struct disk d;
     struct workload w;
     struct watch wt;
-    struct wl_hooks hooks = { before_commit, NULL, &wt };
-    struct wl_params params = { 0, 0, 0 };
+    struct wl_hooks hooks = {before_commit, NULL, &wt};
+    struct wl_params params = {0, 0, 0};
     ffdb_options opt;
     ffdb *db = NULL;
     uint64_t event = 0, meta_point = 0;
@@ -168,8 +169,8 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
     if (point) {
         char shapes[16] = "";
         for (unsigned i = 0; i < l.count; i++)
-            snprintf(shapes + strlen(shapes), sizeof(shapes) - strlen(shapes), "%s%u",
-                     i ? "," : "", l.shape[i]);
+            snprintf(shapes + strlen(shapes), sizeof(shapes) - strlen(shapes), "%s%u", i ? "," : "",
+                     l.shape[i]);
         vlog(o, "  exhaustive workload %llu (txns %s) point %llu: %s", (unsigned long long)seed,
              shapes, (unsigned long long)point, event ? crash_kind_name[kind] : "torn meta");
     }
@@ -240,9 +241,8 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
         e.inflight_txid = w.inflight_txid;
         e.inflight_digest = w.inflight_digest;
         if (verify_reopen(DB_PATH, &opt, &e, NULL, NULL, why, sizeof(why)) != 0) {
-            fail_point(t, o, seed, point, "%s crash before event %llu%s: %s",
-                       crash_kind_name[kind], (unsigned long long)event,
-                       w.inflight ? " (inside a commit)" : "", why);
+            fail_point(t, o, seed, point, "%s crash before event %llu%s: %s", crash_kind_name[kind],
+                       (unsigned long long)event, w.inflight ? " (inside a commit)" : "", why);
             goto out;
         }
         result = 0;
@@ -257,13 +257,13 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
         uint64_t group = meta_point / MASKS * MASKS; /* same meta, same background */
         int garbage = (int)(meta_point / MASKS % 2);
         if (single) {
-            result = torn_meta(o, t, seed, point, &d, &w, &opt, (unsigned)(meta_point % MASKS),
-                               garbage);
+            result =
+                torn_meta(o, t, seed, point, &d, &w, &opt, (unsigned)(meta_point % MASKS), garbage);
         } else {
             for (unsigned mask = 0; mask < MASKS; mask++) {
                 t->points++;
-                if (torn_meta(o, t, seed, point - (meta_point - group) + mask, &d, &w, &opt,
-                              mask, garbage) != 0)
+                if (torn_meta(o, t, seed, point - (meta_point - group) + mask, &d, &w, &opt, mask,
+                              garbage) != 0)
                     result = -1;
             }
         }
@@ -277,8 +277,8 @@ out:
 
 /* ---- the creation of the file ------------------------------------------------------- */
 
-#define CREATION       WORKLOADS          /* its seed */
-#define CREATE_EVENTS  2u                 /* the write of both metas, the sync */
+#define CREATION WORKLOADS /* its seed */
+#define CREATE_EVENTS 2u   /* the write of both metas, the sync */
 #define CREATE_SECTORS (2 * SECTORS)
 
 /* Open what is on d and expect an empty, clean database at txid 0 — or,
@@ -452,7 +452,7 @@ void mode_exhaustive(const struct opts *o, struct tally *t)
     }
     if (o->size == SIZE_QUICK) {
         /* A few workloads of two and three txns; torn metas of one with two commits. */
-        static const uint64_t pick[] = { 8 + 3 * 8 + 1, 72 + 5 * 64 + 3 * 8 + 6, 72 + 7 * 64 + 2 };
+        static const uint64_t pick[] = {8 + 3 * 8 + 1, 72 + 5 * 64 + 3 * 8 + 6, 72 + 7 * 64 + 2};
         for (unsigned i = 0; i < sizeof(pick) / sizeof(pick[0]); i++)
             workload(o, t, pick[i], i == 0 ? 2 : 0);
         creation_points(o, t);

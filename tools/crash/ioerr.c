@@ -30,26 +30,26 @@
 
 #define DB_PATH "ioerr.ffdb"
 
-static const enum io_mem_op fault_ops[] = { IO_MEM_WRITE, IO_MEM_READ,     IO_MEM_SYNC,
-                                            IO_MEM_GROW,  IO_MEM_TRUNCATE, IO_MEM_SIZE };
-static const char *const fault_op_names[] = { "write", "read", "sync", "grow", "truncate", "size" };
+static const enum io_mem_op fault_ops[] = {IO_MEM_WRITE, IO_MEM_READ,     IO_MEM_SYNC,
+                                           IO_MEM_GROW,  IO_MEM_TRUNCATE, IO_MEM_SIZE};
+static const char *const fault_op_names[] = {"write", "read", "sync", "grow", "truncate", "size"};
 /* Calls made after the commit point (shrinking the file once the commit is
  * durable): their failure may leave the commit standing. */
-static const int after_commit_ok[] = { 0, 0, 0, 0, 1, 1 };
-static const int fault_codes[] = { FFDB_EIO, FFDB_ENOSPC };
-#define NOPS   6
+static const int after_commit_ok[] = {0, 0, 0, 0, 1, 1};
+static const int fault_codes[] = {FFDB_EIO, FFDB_ENOSPC};
+#define NOPS 6
 #define NCODES 2
 
 struct cfg {
     unsigned page_size;
     size_t frames;
-    unsigned txns;       /* before the target */
+    unsigned txns; /* before the target */
     struct wl_params wl;
 };
 
 struct plan {
-    unsigned target;                 /* index of the target txn */
-    uint64_t calls[NOPS];            /* its calls of each kind */
+    unsigned target;      /* index of the target txn */
+    uint64_t calls[NOPS]; /* its calls of each kind */
 };
 
 struct watch {
@@ -67,8 +67,8 @@ static void before_commit(void *arg, uint64_t txid, uint64_t digest)
 
 static void make_cfg(const struct opts *o, uint64_t seed, struct cfg *c)
 {
-    struct rng r = { seed_mix(seed, 11) };
-    static const size_t frames[] = { 16, 16, 32, 1024 };
+    struct rng r = {seed_mix(seed, 11)};
+    static const size_t frames[] = {16, 16, 32, 1024};
     c->page_size = rng_chance(&r, 850) ? 4096 : 8192;
     c->frames = frames[rng_below(&r, 4)];
     c->txns = (unsigned)rng_range(&r, 1, o->size == SIZE_QUICK ? 4 : 10);
@@ -137,14 +137,13 @@ static int finish(const struct opts *o, struct tally *t, uint64_t seed, uint64_t
 
 /* Replay seed up to its target and run the target with the point's fault
  * (point 0: no fault, fill *p). 0, or -1 after reporting. */
-static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t point,
-               struct plan *p)
+static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t point, struct plan *p)
 {
     struct cfg c;
     struct disk d;
     struct workload w;
     struct watch wt;
-    struct wl_hooks hooks = { before_commit, NULL, &wt };
+    struct wl_hooks hooks = {before_commit, NULL, &wt};
     ffdb_options opt;
     ffdb *db = NULL;
     ffdb_txn *txn = NULL;
@@ -152,7 +151,7 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
     int rc, k = 0, code_i = 0, sticky, result = -1;
     uint64_t n = 0, before = 0, meta_before;
     char why[512], what[160];
-    struct rng r = { seed_mix(seed, point) };
+    struct rng r = {seed_mix(seed, point)};
 
     point_begin(t, o, seed, point);
     make_cfg(o, seed, &c);
@@ -207,8 +206,8 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
     snprintf(what, sizeof(what), "%s %s at %s call %llu of txn %u", sticky ? "sticky" : "one-shot",
              ffdb_strerror(fault_codes[code_i]), fault_op_names[k], (unsigned long long)n,
              p->target);
-    vlog(o, "  ioerr seed %llu point %llu: %s", (unsigned long long)seed,
-         (unsigned long long)point, what);
+    vlog(o, "  ioerr seed %llu point %llu: %s", (unsigned long long)seed, (unsigned long long)point,
+         what);
 
     w.commit_on_error = 1;
     before = op_calls(&d, k);
@@ -242,8 +241,8 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
     e.acked_txid = w.acked_txid;
     e.acked_digest = w.acked_digest;
     if (verify_contents(db, &e, NULL, why, sizeof(why)) != 0) {
-        fail_point(t, o, seed, point, "%s: after the failed commit (%s) the handle shows: %s",
-                   what, w.err, why);
+        fail_point(t, o, seed, point, "%s: after the failed commit (%s) the handle shows: %s", what,
+                   w.err, why);
         goto out;
     }
     rc = ffdb_begin_write(db, &txn);
@@ -314,7 +313,7 @@ void mode_ioerr(const struct opts *o, struct tally *t)
     for (unsigned s = 0; s < seeds; s++) {
         uint64_t seed = o->seed + s, total;
         struct plan p;
-        struct rng r = { seed_mix(seed, 13) };
+        struct rng r = {seed_mix(seed, 13)};
         memset(&p, 0, sizeof(p));
         t->note[3]++;
         if (run(o, t, seed, 0, &p) != 0)

@@ -24,19 +24,20 @@
 
 #include "tools/crash/crash.h"
 
-#define FAILURES_SHOWN 20   /* per mode; the rest are only counted */
+#define FAILURES_SHOWN 20 /* per mode; the rest are only counted */
 
-static const char *const mode_names[] = { "process", "power", "ioerr", "exhaustive" };
+static const char *const mode_names[] = {"process", "power", "ioerr", "exhaustive"};
 static void (*const mode_fns[])(const struct opts *, struct tally *) = {
-    mode_process, mode_power, mode_ioerr, mode_exhaustive
-};
+    mode_process, mode_power, mode_ioerr, mode_exhaustive};
 #define MODE_COUNT 4
 
 void fail_point(struct tally *t, const struct opts *o, uint64_t seed, uint64_t point,
                 const char *fmt, ...)
 {
     va_list ap;
-    const char *size = o->size == SIZE_QUICK ? " --quick" : o->size == SIZE_THOROUGH ? " --thorough" : "";
+    const char *size = o->size == SIZE_QUICK      ? " --quick"
+                       : o->size == SIZE_THOROUGH ? " --thorough"
+                                                  : "";
     if (t->failed++ < FAILURES_SHOWN) {
         printf("FAIL %s seed %llu point %llu: ", t->mode, (unsigned long long)seed,
                (unsigned long long)point);
@@ -55,7 +56,9 @@ static size_t current_len;
 
 void point_begin(const struct tally *t, const struct opts *o, uint64_t seed, uint64_t point)
 {
-    const char *size = o->size == SIZE_QUICK ? " --quick" : o->size == SIZE_THOROUGH ? " --thorough" : "";
+    const char *size = o->size == SIZE_QUICK      ? " --quick"
+                       : o->size == SIZE_THOROUGH ? " --thorough"
+                                                  : "";
     int n = snprintf(current, sizeof(current),
                      "\nffdb-crash died in mode %s seed %llu point %llu\n"
                      "  replay: ffdb-crash --mode %s%s --seed %llu --point %llu -v\n",
@@ -102,17 +105,16 @@ static double now_s(void)
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: ffdb-crash [--mode all|process|power|ioerr|exhaustive[,...]]\n"
-            "                  [--quick|--thorough] [--seed N] [--point K] [--scale X]\n"
-            "                  [--dir DIR] [-v]\n");
+    fprintf(stderr, "usage: ffdb-crash [--mode all|process|power|ioerr|exhaustive[,...]]\n"
+                    "                  [--quick|--thorough] [--seed N] [--point K] [--scale X]\n"
+                    "                  [--dir DIR] [-v]\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
     struct opts o;
-    int want[MODE_COUNT] = { 1, 1, 1, 1 }, seed_given = 0;
+    int want[MODE_COUNT] = {1, 1, 1, 1}, seed_given = 0;
     uint64_t total = 0, failed = 0;
     double t0 = now_s();
 
@@ -173,7 +175,7 @@ int main(int argc, char **argv)
             o.dir = "/tmp";
     }
     {
-        static const int fatal[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
+        static const int fatal[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL};
         for (unsigned i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
             signal(fatal[i], on_fatal);
 #if defined(__SANITIZE_ADDRESS__)
@@ -181,7 +183,9 @@ int main(int argc, char **argv)
 #endif
     }
     printf("ffdb-crash: seed %llu, %s pass%s\n", (unsigned long long)o.seed,
-           o.size == SIZE_QUICK ? "quick" : o.size == SIZE_THOROUGH ? "thorough" : "normal",
+           o.size == SIZE_QUICK      ? "quick"
+           : o.size == SIZE_THOROUGH ? "thorough"
+                                     : "normal",
            o.have_point ? " (one point)" : "");
     fflush(stdout);
     for (int k = 0; k < MODE_COUNT; k++) {

@@ -49,8 +49,8 @@ static void before_commit(void *arg, uint64_t txid, uint64_t digest)
 
 static void make_cfg(const struct opts *o, uint64_t seed, struct cfg *c)
 {
-    struct rng r = { seed_mix(seed, 1) };
-    static const size_t frames[] = { 16, 24, 64, 1024 };
+    struct rng r = {seed_mix(seed, 1)};
+    static const size_t frames[] = {16, 24, 64, 1024};
     uint64_t x = rng_below(&r, 100);
     c->page_size = x < 80 ? 4096 : x < 90 ? 8192 : 16384;
     c->frames = frames[rng_below(&r, 4)];
@@ -101,9 +101,8 @@ static int recover(const struct opts *o, struct tally *t, uint64_t seed, uint64_
             verify_diff(look, &w->acked, diff, sizeof(diff));
             ffdb_close(look);
         }
-        fail_point(t, o, seed, point, "%s%s at event %llu%s: %s;%s", episode,
-                   crash_kind_name[kind], (unsigned long long)d->crash_event,
-                   w->inflight ? " (inside a commit)" : "", why,
+        fail_point(t, o, seed, point, "%s%s at event %llu%s: %s;%s", episode, crash_kind_name[kind],
+                   (unsigned long long)d->crash_event, w->inflight ? " (inside a commit)" : "", why,
                    diff[0] ? diff : " (no key differs from the acknowledged state)");
         return -1;
     }
@@ -123,11 +122,11 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
     struct disk d;
     struct workload w;
     struct watch wt;
-    struct wl_hooks hooks = { before_commit, NULL, &wt };
+    struct wl_hooks hooks = {before_commit, NULL, &wt};
     ffdb_options opt;
     ffdb *db = NULL;
-    struct rng r = { seed_mix(seed, point) };
-    struct rng rr = { seed_mix(seed, 4) }; /* readers: the same in the dry run */
+    struct rng r = {seed_mix(seed, point)};
+    struct rng rr = {seed_mix(seed, 4)}; /* readers: the same in the dry run */
     enum crash_kind kind = (enum crash_kind)(rng_next(&r) % (CRASH_KINDS + 1));
     ffdb_txn *reader = NULL;
     uint64_t reader_digest = 0, reader_txid = 0;
@@ -191,8 +190,10 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
             ffdb_abort(reader);
             reader = NULL;
             if (rc || dg != reader_digest || tx != reader_txid) {
-                fail_point(t, o, seed, point, "a snapshot of txid %llu changed under its reader "
-                           "(%s)", (unsigned long long)reader_txid, ffdb_strerror(rc));
+                fail_point(t, o, seed, point,
+                           "a snapshot of txid %llu changed under its reader "
+                           "(%s)",
+                           (unsigned long long)reader_txid, ffdb_strerror(rc));
                 goto out;
             }
         }
@@ -250,7 +251,7 @@ void mode_power(const struct opts *o, struct tally *t)
     seeds = (unsigned)(seeds * o->scale + 0.5);
     for (unsigned s = 0; s < seeds; s++) {
         uint64_t seed = o->seed + s, events = 0;
-        struct rng r = { seed_mix(seed, 3) };
+        struct rng r = {seed_mix(seed, 3)};
         t->note[1]++;
         if (run(o, t, seed, 0, &events) != 0 || events == 0)
             continue;

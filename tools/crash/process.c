@@ -45,13 +45,13 @@ struct msg {
     uint64_t digest;
 };
 
-#define CHILD_TXNS     400     /* a child that is never killed stops here */
-#define EXIT_OPEN      10
-#define EXIT_ADOPT     11
-#define EXIT_TXN       12
-#define EXIT_ORDER     13
-#define IO_BLOCK       4096u   /* a self-kill cuts a write at this granularity */
-#define LOCK_TRIES     5000    /* ms to wait for a dead child's lock to go */
+#define CHILD_TXNS 400 /* a child that is never killed stops here */
+#define EXIT_OPEN 10
+#define EXIT_ADOPT 11
+#define EXIT_TXN 12
+#define EXIT_ORDER 13
+#define IO_BLOCK 4096u  /* a self-kill cuts a write at this granularity */
+#define LOCK_TRIES 5000 /* ms to wait for a dead child's lock to go */
 
 /* ---- the child ---------------------------------------------------------------------------- */
 
@@ -162,7 +162,7 @@ static void c_close(ffdb_file *f)
 
 static void send_msg(uint32_t type, uint64_t txid, uint64_t digest)
 {
-    struct msg m = { type, 0, txid, digest };
+    struct msg m = {type, 0, txid, digest};
     if (write(child.fd, &m, sizeof(m)) != (ssize_t)sizeof(m))
         _exit(EXIT_TXN); /* the parent is gone */
 }
@@ -183,16 +183,16 @@ struct gen_cfg {
     unsigned page_size;
     size_t frames;
     unsigned flags;
-    uint64_t kill_at;        /* self-kill at this write/sync call; 0 = the parent kills */
-    uint64_t delay_us;       /* parent's kill delay after "ready" */
+    uint64_t kill_at;  /* self-kill at this write/sync call; 0 = the parent kills */
+    uint64_t delay_us; /* parent's kill delay after "ready" */
     struct wl_params wl;
 };
 
 static void make_gen(const struct opts *o, uint64_t seed, uint64_t gen, struct gen_cfg *g)
 {
-    struct rng r = { seed_mix(seed, 100 + gen) };
-    struct rng s = { seed_mix(seed, 99) }; /* per file: the page size is fixed at creation */
-    static const size_t frames[] = { 16, 64, 1024 };
+    struct rng r = {seed_mix(seed, 100 + gen)};
+    struct rng s = {seed_mix(seed, 99)}; /* per file: the page size is fixed at creation */
+    static const size_t frames[] = {16, 64, 1024};
     g->page_size = rng_chance(&s, 800) ? 4096 : 16384;
     g->frames = frames[rng_below(&r, 3)];
     g->flags = rng_chance(&r, 250) ? FFDB_NOURING : 0;
@@ -213,7 +213,7 @@ static void child_main(const char *path, uint64_t seed, uint64_t gen, const stru
     ffdb_options opt;
     ffdb *db;
     struct workload w;
-    struct wl_hooks hooks = { on_begin, on_done, NULL };
+    struct wl_hooks hooks = {on_begin, on_done, NULL};
     int rc;
 
     child.fd = fd;
@@ -300,7 +300,7 @@ static void take(struct seen *s, const struct msg *m)
  * Returns 0 on data or timeout, 1 at EOF. */
 static int pump(int fd, struct seen *s, uint8_t *buf, size_t *have, int timeout_ms)
 {
-    struct pollfd p = { fd, POLLIN, 0 };
+    struct pollfd p = {fd, POLLIN, 0};
     ssize_t n;
     int rc = poll(&p, 1, timeout_ms);
     if (rc <= 0)
@@ -411,8 +411,8 @@ static int generation(const struct opts *o, struct tally *t, const char *path, u
     e.inflight_possible = s.inflight;
     e.inflight_txid = s.inflight_txid;
     e.inflight_digest = s.inflight_digest;
-    vlog(o, "  process seed %llu generation %llu: %s after %llu commits%s", (unsigned long long)seed,
-         (unsigned long long)gen,
+    vlog(o, "  process seed %llu generation %llu: %s after %llu commits%s",
+         (unsigned long long)seed, (unsigned long long)gen,
          !WIFSIGNALED(status) ? "finished"
          : g.kill_at          ? "killed itself at an I/O call"
                               : "killed by the parent",

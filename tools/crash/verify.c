@@ -90,8 +90,8 @@ int verify_contents(ffdb *db, const struct expect *e, int *which_out, char *why,
     return -1;
 }
 
-int verify_reopen(const char *path, const ffdb_options *opt, const struct expect *e,
-                  int *which_out, ffdb **keep, char *why, size_t why_len)
+int verify_reopen(const char *path, const ffdb_options *opt, const struct expect *e, int *which_out,
+                  ffdb **keep, char *why, size_t why_len)
 {
     ffdb *db = NULL;
     int rc = ffdb_open(path, opt, &db);
@@ -117,7 +117,7 @@ int verify_reopen(const char *path, const ffdb_options *opt, const struct expect
 
 struct diff {
     struct mbucket *mb;
-    size_t next;            /* next model entry expected */
+    size_t next; /* next model entry expected */
     uint64_t extra, missing, changed;
     char first[160];
 };

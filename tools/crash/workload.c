@@ -24,10 +24,10 @@
 
 #include "tools/crash/crash.h"
 
-const char *const bucket_names[NBUCKETS] = { "a", "bb", "bulk", "users" };
+const char *const bucket_names[NBUCKETS] = {"a", "bb", "bulk", "users"};
 
-#define KEY_MAX   1100u     /* longest key this file makes (under FFDB_MAX_KEY_SIZE) */
-#define ID_LIMIT  900000u   /* ids print in six digits, so key order is id order */
+#define KEY_MAX 1100u    /* longest key this file makes (under FFDB_MAX_KEY_SIZE) */
+#define ID_LIMIT 900000u /* ids print in six digits, so key order is id order */
 
 /* ---- randomness ------------------------------------------------------------------ */
 
@@ -56,7 +56,7 @@ int rng_chance(struct rng *r, unsigned permille)
 
 uint64_t seed_mix(uint64_t a, uint64_t b)
 {
-    struct rng r = { a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull) };
+    struct rng r = {a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull)};
     rng_next(&r);
     return rng_next(&r);
 }
@@ -87,7 +87,7 @@ static size_t make_key(uint8_t *buf, unsigned id)
 
 void value_fill(uint8_t *buf, uint32_t len, uint64_t vseed)
 {
-    struct rng r = { vseed };
+    struct rng r = {vseed};
     uint32_t i;
     for (i = 0; i < len && i < 8; i++)
         buf[i] = (uint8_t)(vseed >> (8 * i));
@@ -169,14 +169,6 @@ void model_copy(struct model *dst, const struct model *src)
 {
     for (int b = 0; b < NBUCKETS; b++)
         model_copy_bucket(dst, src, b);
-}
-
-uint64_t model_entries(const struct model *m)
-{
-    uint64_t n = 0;
-    for (int b = 0; b < NBUCKETS; b++)
-        n += m->b[b].n;
-    return n;
 }
 
 /* Index of key, or where it would go; 1 if present. */
@@ -532,10 +524,10 @@ static int bucket(struct tx *t, int b)
 /* how: 0 put, 1 insert (FFDB_EXISTS if present), 2 update (FFDB_NOTFOUND if absent). */
 static int op_put(struct tx *t, int b, unsigned id, uint32_t vlen, uint64_t vs, int how)
 {
-    static const char *const names[] = { "put", "insert", "update" };
+    static const char *const names[] = {"put", "insert", "update"};
     uint8_t key[KEY_MAX];
     size_t klen = make_key(key, id), at;
-    struct mval v = { vlen, vseed_for(vs, vlen) };
+    struct mval v = {vlen, vseed_for(vs, vlen)};
     uint8_t *val;
     int rc, present, refused;
 
@@ -557,8 +549,7 @@ static int op_put(struct tx *t, int b, unsigned id, uint32_t vlen, uint64_t vs, 
         if (rc == want)
             return 0;
         return model_error(t->w, "%s of a key that is %s in %s returned %d (%s)", names[how],
-                           present ? "present" : "absent", bucket_names[b], rc,
-                           ffdb_strerror(rc));
+                           present ? "present" : "absent", bucket_names[b], rc, ffdb_strerror(rc));
     }
     if (rc)
         return op_error(t->w, names[how], rc);
@@ -629,9 +620,8 @@ static int op_get(struct tx *t, int b, unsigned id)
     if (rc && rc != FFDB_NOTFOUND)
         return op_error(t->w, "get", rc);
     if (!present || rc == FFDB_NOTFOUND)
-        return model_error(t->w, "get in %s of a key that is %s returned %d (%s)",
-                           bucket_names[b], present ? "present" : "absent", rc,
-                           ffdb_strerror(rc));
+        return model_error(t->w, "get in %s of a key that is %s returned %d (%s)", bucket_names[b],
+                           present ? "present" : "absent", rc, ffdb_strerror(rc));
     {
         uint8_t *want = scratch(mb->e[at].v.len);
         value_fill(want, mb->e[at].v.len, mb->e[at].v.vseed);
@@ -685,7 +675,7 @@ static int op_bulk(struct tx *t, int b, unsigned count, unsigned first_id, unsig
     if (!add)
         abort();
     for (; done < count && id < ID_LIMIT; done++, id += step) {
-        struct rng r = { seed_mix(vs, id) };
+        struct rng r = {seed_mix(vs, id)};
         uint32_t vlen = rng_chance(&r, 30) ? (uint32_t)rng_range(&r, 1500, max_value)
                                            : (uint32_t)rng_below(&r, 120);
         size_t klen = make_key(key, id);
@@ -786,7 +776,7 @@ static int random_body(struct tx *t, int *abort_it)
     }
     if (kind < 300)
         *abort_it = 1;
-    n = rng_chance(r, 600) ? (unsigned)rng_range(r, 1, 10)
+    n = rng_chance(r, 600)   ? (unsigned)rng_range(r, 1, 10)
         : rng_chance(r, 750) ? (unsigned)rng_range(r, 10, 60)
                              : (unsigned)rng_range(r, 60, w->p.max_ops);
     for (unsigned i = 0; rc == 0 && i < n; i++) {
