@@ -38,6 +38,8 @@
 #define SWEEP_BUDGET         1000 /* engine deletions per sweeper step */
 #define MAX_EVENTS           1024
 #define GATHER_MAX_US        2000 /* longest wait for a batch to fill (gather()) */
+#define OPEN_LOCKED_RETRIES  60   /* a locked data file: retry this many times... */
+#define OPEN_LOCKED_WAIT_US  50000 /* ...this far apart (3 s in all) */
 
 static volatile sig_atomic_t g_stop;
 
@@ -652,6 +654,15 @@ static int open_data(resp_server *s)
     else
         snprintf(path, sizeof(path), "%s", s->cfg.datafile);
     rc = ffdb_open(path, &opt, &s->db);
+    /* Right after a crash (kill -9) the lock of the dead process can outlive
+     * it for a moment: the kernel tears its io_uring down, and the file with
+     * it, asynchronously. A supervisor restarting us at once must not fail. */
+    for (int i = 0; rc == FFDB_ELOCKED && i < OPEN_LOCKED_RETRIES; i++) {
+        if (i == 0)
+            resp_log(s, 2, "%s is locked; waiting for its previous owner to go", path);
+        usleep(OPEN_LOCKED_WAIT_US);
+        rc = ffdb_open(path, &opt, &s->db);
+    }
     if (rc) {
         resp_log(s, 3, "cannot open %s: %s", path, ffdb_strerror(rc));
         return rc;
