@@ -324,8 +324,9 @@ static void w_scalars(resp_reply *r)
 
 Test(resp_reply, scalars_in_both_protocols)
 {
-    cr_assert_str_eq(render(2, w_scalars),
-                     "+OK\r\n:-42\r\n$2\r\nab\r\n$-1\r\n*-1\r\n$3\r\n1.5\r\n:1\r\n-ERR bad  thing\r\n");
+    cr_assert_str_eq(
+        render(2, w_scalars),
+        "+OK\r\n:-42\r\n$2\r\nab\r\n$-1\r\n*-1\r\n$3\r\n1.5\r\n:1\r\n-ERR bad  thing\r\n");
     cr_assert_str_eq(render(3, w_scalars),
                      "+OK\r\n:-42\r\n$2\r\nab\r\n_\r\n_\r\n,1.5\r\n#t\r\n-ERR bad  thing\r\n");
 }
@@ -362,9 +363,10 @@ static void w_deferred(resp_reply *r)
 
 Test(resp_reply, deferred_lengths_nest)
 {
-    cr_assert_str_eq(render(2, w_deferred),
-                     "*2\r\n$1\r\na\r\n*12\r\n:0\r\n:1\r\n:2\r\n:3\r\n:4\r\n:5\r\n:6\r\n:7\r\n:8\r\n"
-                     ":9\r\n:10\r\n:11\r\n");
+    cr_assert_str_eq(
+        render(2, w_deferred),
+        "*2\r\n$1\r\na\r\n*12\r\n:0\r\n:1\r\n:2\r\n:3\r\n:4\r\n:5\r\n:6\r\n:7\r\n:8\r\n"
+        ":9\r\n:10\r\n:11\r\n");
     cr_assert(strncmp(render(3, w_deferred), "%1\r\n$1\r\na\r\n*12\r\n", 16) == 0);
 }
 
@@ -374,8 +376,9 @@ Test(resp_reply, doubles_are_shortest_round_trip)
         double d;
         const char *text;
     } cases[] = {
-        {1.5, "1.5"}, {0.1, "0.1"}, {-2, "-2"}, {1e300, "1e+300"}, {3.0, "3"},
-        {1.0 / 3, "0.3333333333333333"}, {INFINITY, "inf"}, {-INFINITY, "-inf"}, {-0.0, "0"},
+        {1.5, "1.5"},      {0.1, "0.1"},        {-2, "-2"},
+        {1e300, "1e+300"}, {3.0, "3"},          {1.0 / 3, "0.3333333333333333"},
+        {INFINITY, "inf"}, {-INFINITY, "-inf"}, {-0.0, "0"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char buf[40];
@@ -440,7 +443,8 @@ Test(resp_encoding, score_bytes_sort_like_numbers)
     qsort(v, n, sizeof(v[0]), cmp_double);
     for (size_t i = 0; i < n; i++) {
         store_score_encode(v[i], enc[i]);
-        cr_assert(store_score_decode(enc[i]) == v[i] || (v[i] == 0 && store_score_decode(enc[i]) == 0));
+        cr_assert(store_score_decode(enc[i]) == v[i] ||
+                  (v[i] == 0 && store_score_decode(enc[i]) == 0));
         if (i)
             cr_assert(memcmp(enc[i - 1], enc[i], 8) <= 0, TU_SEED_FMT "%g vs %g", TU_SEED_ARG,
                       v[i - 1], v[i]);

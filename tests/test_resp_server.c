@@ -29,10 +29,10 @@ TestSuite(resp_limits, .init = rs_setup, .fini = rs_teardown, .timeout = 60);
 TestSuite(resp_durability, .init = rs_setup, .fini = rs_teardown, .timeout = 60);
 
 #define Q(fd, ...) rs_q(fd, __VA_ARGS__, (const char *)NULL)
-#define EQ(fd, want, ...)                                                                      \
-    do {                                                                                       \
-        const char *got_ = Q(fd, __VA_ARGS__);                                                 \
-        cr_assert_str_eq(got_, want, "%s -> %s (want %s)", #__VA_ARGS__, got_, want);         \
+#define EQ(fd, want, ...)                                                                          \
+    do {                                                                                           \
+        const char *got_ = Q(fd, __VA_ARGS__);                                                     \
+        cr_assert_str_eq(got_, want, "%s -> %s (want %s)", #__VA_ARGS__, got_, want);              \
     } while (0)
 
 /* ---- strings ---------------------------------------------------------------------------- */
@@ -239,7 +239,8 @@ Test(resp_keys, keys_and_scan_see_everything)
     EQ(fd, "-ERR syntax error", "SCAN", "0", "COUNT", "0");
 }
 
-/* ---- expiry ------------------------------------------------------------------------------------ */
+/* ---- expiry ------------------------------------------------------------------------------------
+ */
 
 Test(resp_expiry, lazy_and_active)
 {
@@ -282,8 +283,8 @@ Test(resp_expiry, expire_options_and_persist)
     EQ(fd, ":0", "EXPIRE", "k", "5", "GT");
     EQ(fd, ":1", "EXPIRE", "k", "5", "LT");
     EQ(fd, ":5", "TTL", "k");
-    EQ(fd, "-ERR NX and XX, GT or LT options at the same time are not compatible", "EXPIRE",
-       "k", "5", "NX", "XX");
+    EQ(fd, "-ERR NX and XX, GT or LT options at the same time are not compatible", "EXPIRE", "k",
+       "5", "NX", "XX");
     EQ(fd, "-ERR Unsupported option foo", "EXPIRE", "k", "5", "foo");
     EQ(fd, ":1", "PERSIST", "k");
     EQ(fd, ":0", "PERSIST", "k");
@@ -296,8 +297,7 @@ Test(resp_expiry, expire_options_and_persist)
     EQ(fd, "OK", "SET", "k", "v");
     EQ(fd, ":1", "PEXPIREAT", "k", "1");
     EQ(fd, "nil", "GET", "k");
-    EQ(fd, "-ERR invalid expire time in 'expire' command", "EXPIRE", "k",
-       "9223372036854775807");
+    EQ(fd, "-ERR invalid expire time in 'expire' command", "EXPIRE", "k", "9223372036854775807");
 }
 
 /* ---- MULTI / EXEC / WATCH -------------------------------------------------------------------- */
@@ -378,7 +378,8 @@ Test(resp_multi, watch)
     EQ(a, "nil", "EXEC");
 }
 
-/* ---- pub/sub ------------------------------------------------------------------------------------ */
+/* ---- pub/sub ------------------------------------------------------------------------------------
+ */
 
 Test(resp_pubsub, resp2)
 {
@@ -495,8 +496,8 @@ Test(resp_admin, auth)
     EQ(fd, "OK", "AUTH", "secret");
     EQ(fd, "nil", "GET", "k");
     fd = rs_connect(s);
-    EQ(fd, "-WRONGPASS invalid username-password pair or user is disabled.", "HELLO", "3",
-       "AUTH", "default", "bad");
+    EQ(fd, "-WRONGPASS invalid username-password pair or user is disabled.", "HELLO", "3", "AUTH",
+       "default", "bad");
     cr_assert(Q(fd, "HELLO", "3", "AUTH", "default", "secret")[0] == '{');
     EQ(fd, "nil", "GET", "k");
 }
@@ -524,11 +525,8 @@ Test(resp_admin, shutdown_commits_and_exits)
 Test(resp_limits, malformed_requests_close_only_that_connection)
 {
     static const char *const bad[] = {
-        "*1\r\n$-5\r\n",
-        "*1\r\n$99999999999\r\n",
-        "*abc\r\n",
-        "*2\r\n+PING\r\n",
-        "GET \"unbalanced\r\n",
+        "*1\r\n$-5\r\n",   "*1\r\n$99999999999\r\n", "*abc\r\n",
+        "*2\r\n+PING\r\n", "GET \"unbalanced\r\n",
     };
     static const char *const errors[] = {
         "-ERR Protocol error: invalid bulk length",
@@ -566,8 +564,8 @@ Test(resp_limits, malformed_requests_close_only_that_connection)
 
 Test(resp_limits, maxclients_timeout_and_output_limit)
 {
-    const char *args[] = {"--maxclients", "3", "--timeout", "1", "--client-output-buffer-limit",
-                          "normal", "1mb", "0", "0", NULL};
+    const char *args[] = {"--maxclients", "3",   "--timeout", "1", "--client-output-buffer-limit",
+                          "normal",       "1mb", "0",         "0", NULL};
     rs_server *s = rs_start(args);
     int a = rs_connect(s), b, c, d;
     size_t n = 2 * 1024 * 1024;
@@ -736,8 +734,8 @@ Test(resp_admin, config_file_and_flags)
 
 Test(resp_limits, random_bytes_never_hurt_the_server)
 {
-    static const char *const prefixes[] = {"", "*", "*2\r\n$", "*3\r\n$3\r\nSET\r\n$", "$",
-                                           "*1\r\n$4\r\nPING\r\n*"};
+    static const char *const prefixes[] = {
+        "", "*", "*2\r\n$", "*3\r\n$3\r\nSET\r\n$", "$", "*1\r\n$4\r\nPING\r\n*"};
     rs_server *s = rs_start(NULL);
     int good = rs_connect(s);
     tu_rng rng;

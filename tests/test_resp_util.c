@@ -441,7 +441,10 @@ static rs_reply *parse_reply(struct rbuf *b)
     r = keep(calloc(1, sizeof(*r)));
     r->type = line[0];
     switch (line[0]) {
-    case '+': case '-': case ',': case '(':
+    case '+':
+    case '-':
+    case ',':
+    case '(':
         r->str = keep(strdup(line + 1));
         r->len = len - 1;
         break;
@@ -453,7 +456,9 @@ static rs_reply *parse_reply(struct rbuf *b)
         break;
     case '_':
         break;
-    case '$': case '=': case '!': {
+    case '$':
+    case '=':
+    case '!': {
         long long n = strtoll(line + 1, NULL, 10);
         if (n < 0) {
             r->type = 'N';
@@ -474,7 +479,10 @@ static rs_reply *parse_reply(struct rbuf *b)
         }
         break;
     }
-    case '*': case '%': case '~': case '>': {
+    case '*':
+    case '%':
+    case '~':
+    case '>': {
         long long n = strtoll(line + 1, NULL, 10);
         if (n < 0) {
             r->type = 'N';
@@ -558,10 +566,12 @@ static void text_of(const rs_reply *r, char **buf, size_t *len, size_t *cap)
         text_append(buf, len, cap, ",", 1);
         text_append(buf, len, cap, r->str, r->len);
         break;
-    case '_': case 'N':
+    case '_':
+    case 'N':
         text_append(buf, len, cap, "nil", 3);
         break;
-    case '$': case '=':
+    case '$':
+    case '=':
         text_append(buf, len, cap, "\"", 1);
         for (size_t i = 0; i < r->len; i++) {
             unsigned char c = (unsigned char)r->str[i];
@@ -573,7 +583,10 @@ static void text_of(const rs_reply *r, char **buf, size_t *len, size_t *cap)
         text_append(buf, len, cap, "\"", 1);
         break;
     default: { /* aggregates */
-        const char *open = r->type == '%' ? "{" : r->type == '~' ? "~[" : r->type == '>' ? ">[" : "[";
+        const char *open = r->type == '%'   ? "{"
+                           : r->type == '~' ? "~["
+                           : r->type == '>' ? ">["
+                                            : "[";
         text_append(buf, len, cap, open, strlen(open));
         for (size_t i = 0; i < r->count; i++) {
             if (i)

@@ -33,16 +33,16 @@
 typedef struct rs_server {
     pid_t pid;
     int port;
-    char data[512];       /* the data file */
-    char log[512];        /* its log file */
-    char extra[16][128];  /* extra arguments it was started with (restart uses them) */
+    char data[512];      /* the data file */
+    char log[512];       /* its log file */
+    char extra[16][128]; /* extra arguments it was started with (restart uses them) */
     int extra_count;
 } rs_server;
 
 typedef struct rs_reply {
-    char type;            /* + - : $ * % ~ > _ , # = ( and 'N' for a RESP2 null */
+    char type; /* + - : $ * % ~ > _ , # = ( and 'N' for a RESP2 null */
     int64_t integer;
-    char *str;            /* + - $ , = ( : NUL-terminated, len bytes */
+    char *str; /* + - $ , = ( : NUL-terminated, len bytes */
     size_t len;
     struct rs_reply **elems; /* * % ~ > (a map has 2 * n elements) */
     size_t count;
@@ -65,7 +65,7 @@ void rs_kill9(rs_server *s);
 const char *rs_log(rs_server *s);
 
 /* A connection with receive/send timeouts; asserts on failure. */
-int  rs_connect(rs_server *s);
+int rs_connect(rs_server *s);
 void rs_close(int fd);
 
 /* Send one command (NULL-terminated arguments). */
@@ -76,7 +76,7 @@ void rs_send_raw(int fd, const void *buf, size_t len);
 /* Read one reply (NULL on EOF or timeout). Freed at teardown. */
 rs_reply *rs_read(int fd);
 /* 1 if the peer closed the connection within timeout_ms (all data read). */
-int  rs_closed(int fd, int timeout_ms);
+int rs_closed(int fd, int timeout_ms);
 
 /* The reply's text form (freed at teardown). */
 const char *rs_text(const rs_reply *r);

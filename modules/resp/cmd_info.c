@@ -72,8 +72,7 @@ static void section_server(resp_server *s, resp_buf *b)
     uname(&u);
     add(b, "# Server\r\n");
     add(b, "redis_version:%s\r\n", COMPAT_VERSION);
-    add(b, "ffdb_version:%d.%d.%d\r\n", FFDB_VERSION_MAJOR, FFDB_VERSION_MINOR,
-        FFDB_VERSION_PATCH);
+    add(b, "ffdb_version:%d.%d.%d\r\n", FFDB_VERSION_MAJOR, FFDB_VERSION_MINOR, FFDB_VERSION_PATCH);
     add(b, "redis_mode:standalone\r\n");
     add(b, "os:%s %s %s\r\n", u.sysname, u.release, u.machine);
     add(b, "arch_bits:%d\r\n", (int)(sizeof(void *) * 8));
@@ -150,8 +149,7 @@ static void section_persistence(resp_server *s, resp_buf *b)
         add(b, "ffdb_fsync:%s\r\n", s->cfg.fsync == FSYNC_ALWAYS ? "always" : "never");
     add(b, "ffdb_commits:%llu\r\n", (unsigned long long)s->stats.commits);
     add(b, "ffdb_commit_failures:%llu\r\n", (unsigned long long)s->stats.commit_failures);
-    add(b, "ffdb_commit_avg_usec:%llu\r\n",
-        (unsigned long long)(s->stats.commit_us / commits));
+    add(b, "ffdb_commit_avg_usec:%llu\r\n", (unsigned long long)(s->stats.commit_us / commits));
     add(b, "ffdb_write_batches:%llu\r\n", (unsigned long long)s->stats.batches);
     add(b, "ffdb_last_commit_status:%s\r\n",
         s->last_commit_rc ? ffdb_strerror(s->last_commit_rc) : "ok");
@@ -232,8 +230,18 @@ static void section_ffdb(resp_server *s, resp_buf *b)
     add(b, "ffdb_pool_spills:%llu\r\n", (unsigned long long)st.pool_spills);
 }
 
-enum { S_SERVER, S_CLIENTS, S_MEMORY, S_PERSISTENCE, S_STATS, S_REPLICATION, S_CPU, S_KEYSPACE,
-       S_FFDB, S_COUNT };
+enum {
+    S_SERVER,
+    S_CLIENTS,
+    S_MEMORY,
+    S_PERSISTENCE,
+    S_STATS,
+    S_REPLICATION,
+    S_CPU,
+    S_KEYSPACE,
+    S_FFDB,
+    S_COUNT
+};
 static const char *const section_names[S_COUNT] = {
     "server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace", "ffdb",
 };
@@ -265,17 +273,33 @@ static int info_cmd(resp_ctx *c)
         if (b.len)
             add(&b, "\r\n");
         switch (k) {
-        case S_SERVER: section_server(s, &b); break;
-        case S_CLIENTS: section_clients(s, &b); break;
-        case S_MEMORY: section_memory(s, &b); break;
-        case S_PERSISTENCE: section_persistence(s, &b); break;
-        case S_STATS: section_stats(s, &b); break;
+        case S_SERVER:
+            section_server(s, &b);
+            break;
+        case S_CLIENTS:
+            section_clients(s, &b);
+            break;
+        case S_MEMORY:
+            section_memory(s, &b);
+            break;
+        case S_PERSISTENCE:
+            section_persistence(s, &b);
+            break;
+        case S_STATS:
+            section_stats(s, &b);
+            break;
         case S_REPLICATION:
             add(&b, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
             break;
-        case S_CPU: section_cpu(&b); break;
-        case S_KEYSPACE: section_keyspace(s, &b); break;
-        case S_FFDB: section_ffdb(s, &b); break;
+        case S_CPU:
+            section_cpu(&b);
+            break;
+        case S_KEYSPACE:
+            section_keyspace(s, &b);
+            break;
+        case S_FFDB:
+            section_ffdb(s, &b);
+            break;
         }
     }
     reply_verbatim(c->r, b.data ? b.data : "", b.len);
@@ -289,11 +313,10 @@ static const struct {
     unsigned flag;
     const char *name;
 } flag_names[] = {
-    {RESP_CMD_WRITE, "write"},       {RESP_CMD_READONLY, "readonly"},
-    {RESP_CMD_DENYOOM, "denyoom"},   {RESP_CMD_ADMIN, "admin"},
-    {RESP_CMD_PUBSUB, "pubsub"},     {RESP_CMD_NOSCRIPT, "noscript"},
-    {RESP_CMD_LOADING, "loading"},   {RESP_CMD_STALE, "stale"},
-    {RESP_CMD_FAST, "fast"},         {RESP_CMD_NOAUTH, "no_auth"},
+    {RESP_CMD_WRITE, "write"},     {RESP_CMD_READONLY, "readonly"}, {RESP_CMD_DENYOOM, "denyoom"},
+    {RESP_CMD_ADMIN, "admin"},     {RESP_CMD_PUBSUB, "pubsub"},     {RESP_CMD_NOSCRIPT, "noscript"},
+    {RESP_CMD_LOADING, "loading"}, {RESP_CMD_STALE, "stale"},       {RESP_CMD_FAST, "fast"},
+    {RESP_CMD_NOAUTH, "no_auth"},
 };
 #define FLAG_NAMES (sizeof(flag_names) / sizeof(flag_names[0]))
 
@@ -315,7 +338,7 @@ static void command_info(resp_reply *r, const resp_command *cmd)
     reply_int(r, cmd->key_step);
     reply_set(r, 1); /* ACL categories */
     reply_simple(r, cmd->flags & RESP_CMD_WRITE ? "@write" : "@read");
-    reply_set(r, 0); /* tips */
+    reply_set(r, 0);   /* tips */
     reply_array(r, 0); /* key specs */
     reply_array(r, 0); /* subcommands */
 }

@@ -258,7 +258,7 @@ static int keys_cmd(resp_ctx *c)
 struct scan_walk {
     resp_ctx *c;
     resp_scan_args *a;
-    resp_reply keys;          /* elements, written aside: the cursor goes first */
+    resp_reply keys; /* elements, written aside: the cursor goes first */
     int64_t examined;
     size_t n;
     char next[STORE_MAX_KEY];
@@ -496,11 +496,11 @@ static int object_cmd(resp_ctx *c)
     } else if (m.type == STORE_STRING) {
         int64_t v;
         reply_bulk_cstr(c->r, resp_parse_i64(m.value.data, m.value.size, &v) == 0 ? "int"
-                              : m.value.size <= 44                                 ? "embstr"
-                                                                                   : "raw");
+                              : m.value.size <= 44                                ? "embstr"
+                                                                                  : "raw");
     } else {
-        static const char *const enc[] = {"", "", "hashtable", "quicklist", "hashtable",
-                                          "skiplist"};
+        static const char *const enc[] = {"",          "",          "hashtable",
+                                          "quicklist", "hashtable", "skiplist"};
         reply_bulk_cstr(c->r, enc[m.type]);
     }
     return 0;
@@ -525,7 +525,8 @@ const resp_command resp_cmds_keys[] = {
      "Set the expiration for a key as a UNIX timestamp"},
     {"pexpireat", pexpireat_cmd, -3, W | F, 1, 1, 1, "generic",
      "Set the expiration for a key as a UNIX timestamp specified in milliseconds"},
-    {"ttl", ttl_cmd, 2, R | F | RESP_CMD_RANDOM, 1, 1, 1, "generic", "Get the time to live for a key in seconds"},
+    {"ttl", ttl_cmd, 2, R | F | RESP_CMD_RANDOM, 1, 1, 1, "generic",
+     "Get the time to live for a key in seconds"},
     {"pttl", pttl_cmd, 2, R | F | RESP_CMD_RANDOM, 1, 1, 1, "generic",
      "Get the time to live for a key in milliseconds"},
     {"expiretime", expiretime_cmd, 2, R | F, 1, 1, 1, "generic",

@@ -314,8 +314,8 @@ static int by_id(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int client_list(resp_ctx *c, int type /* -1 any, 0 normal, 1 pubsub */,
-                       const resp_arg *ids, int nids)
+static int client_list(resp_ctx *c, int type /* -1 any, 0 normal, 1 pubsub */, const resp_arg *ids,
+                       int nids)
 {
     resp_server *s = c->srv;
     resp_client **all = malloc((s->client_count ? s->client_count : 1) * sizeof(*all));
@@ -392,8 +392,7 @@ static int client_kill(resp_ctx *c)
                      resp_arg_is(&a[i + 1], "slave"))
                 type = 2; /* none here */
             else {
-                reply_errorf(c->r, "ERR Unknown client type '%.*s'", (int)a[i + 1].n,
-                             a[i + 1].p);
+                reply_errorf(c->r, "ERR Unknown client type '%.*s'", (int)a[i + 1].n, a[i + 1].p);
                 return 0;
             }
         } else if (resp_arg_is(&a[i], "skipme")) {
@@ -476,16 +475,20 @@ static int client_cmd(resp_ctx *c)
     } else if (resp_arg_is(sub, "help") && c->argc == 2) {
         static const char *const lines[] = {
             "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-            "ID", "GETNAME", "SETNAME <name>", "LIST [TYPE normal|pubsub] [ID <id> ...]",
-            "INFO", "KILL <ip:port> | KILL [ID <id>] [ADDR <ip:port>] [LADDR <ip:port>] "
+            "ID",
+            "GETNAME",
+            "SETNAME <name>",
+            "LIST [TYPE normal|pubsub] [ID <id> ...]",
+            "INFO",
+            "KILL <ip:port> | KILL [ID <id>] [ADDR <ip:port>] [LADDR <ip:port>] "
             "[TYPE normal|pubsub] [USER default] [SKIPME yes|no]",
         };
         reply_array(c->r, sizeof(lines) / sizeof(lines[0]));
         for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
             reply_simple(c->r, lines[i]);
     } else {
-        static const char *const known[] = {"id",      "getname",  "setname",  "list",
-                                            "info",    "kill",     "setinfo",  "no-evict",
+        static const char *const known[] = {"id",       "getname", "setname", "list",
+                                            "info",     "kill",    "setinfo", "no-evict",
                                             "no-touch", "help",    NULL};
         return resp_err_subcommand(c, known);
     }
@@ -575,8 +578,7 @@ const resp_command resp_cmds_server[] = {
      "connection", "Reset the connection"},
     {"auth", auth_cmd, -2, CONN | RESP_CMD_NOAUTH, 0, 0, 0, "connection",
      "Authenticate to the server"},
-    {"hello", hello_cmd, -1, CONN | RESP_CMD_NOAUTH, 0, 0, 0, "connection",
-     "Handshake with Redis"},
+    {"hello", hello_cmd, -1, CONN | RESP_CMD_NOAUTH, 0, 0, 0, "connection", "Handshake with Redis"},
     {"select", select_cmd, 2, CONN, 0, 0, 0, "connection", "Change the selected database"},
     {"client", client_cmd, -2, ADMIN, 0, 0, 0, "connection",
      "A container for client connection commands"},
@@ -586,10 +588,11 @@ const resp_command resp_cmds_server[] = {
      "Remove all keys from the current database"},
     {"flushall", flushall_cmd, -1, RESP_CMD_WRITE, 0, 0, 0, "server",
      "Remove all keys from all databases"},
-    {"time", time_cmd, 1, RESP_CMD_LOADING | RESP_CMD_STALE | RESP_CMD_FAST | RESP_CMD_RANDOM, 0,
-     0, 0, "server", "Return the current server time"},
-    {"lastsave", lastsave_cmd, 1, RESP_CMD_LOADING | RESP_CMD_STALE | RESP_CMD_FAST | RESP_CMD_RANDOM,
-     0, 0, 0, "server", "Get the UNIX time stamp of the last successful save to disk"},
+    {"time", time_cmd, 1, RESP_CMD_LOADING | RESP_CMD_STALE | RESP_CMD_FAST | RESP_CMD_RANDOM, 0, 0,
+     0, "server", "Return the current server time"},
+    {"lastsave", lastsave_cmd, 1,
+     RESP_CMD_LOADING | RESP_CMD_STALE | RESP_CMD_FAST | RESP_CMD_RANDOM, 0, 0, 0, "server",
+     "Get the UNIX time stamp of the last successful save to disk"},
     {"save", save_cmd, 1, ADMIN, 0, 0, 0, "server",
      "Synchronously save the dataset to disk (commits the open batch)"},
     {"bgsave", bgsave_cmd, -1, ADMIN, 0, 0, 0, "server",

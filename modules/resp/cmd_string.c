@@ -47,8 +47,17 @@ static int get_cmd(resp_ctx *c)
 
 /* ---- SET and its options ----------------------------------------------------------------- */
 
-enum { S_NX = 1, S_XX = 2, S_GET = 4, S_KEEPTTL = 8, S_EX = 16, S_PX = 32, S_EXAT = 64,
-       S_PXAT = 128, S_PERSIST = 256 };
+enum {
+    S_NX = 1,
+    S_XX = 2,
+    S_GET = 4,
+    S_KEEPTTL = 8,
+    S_EX = 16,
+    S_PX = 32,
+    S_EXAT = 64,
+    S_PXAT = 128,
+    S_PERSIST = 256
+};
 
 /* Parse [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL|PERSIST] from
  * argv[from..], allowing only the flags in allowed. *expire_ms gets the
@@ -653,8 +662,7 @@ const resp_command resp_cmds_string[] = {
     {"set", set_cmd, -3, W, 1, 1, 1, "string", "Set the string value of a key"},
     {"setnx", setnx_cmd, 3, W | F, 1, 1, 1, "string",
      "Set the value of a key, only if the key does not exist"},
-    {"setex", setex_cmd, 4, W, 1, 1, 1, "string",
-     "Set the value and expiration of a key"},
+    {"setex", setex_cmd, 4, W, 1, 1, 1, "string", "Set the value and expiration of a key"},
     {"psetex", psetex_cmd, 4, W, 1, 1, 1, "string",
      "Set the value and expiration in milliseconds of a key"},
     {"getset", getset_cmd, 3, W | F, 1, 1, 1, "string",

@@ -22,8 +22,8 @@
 #include "modules/resp/server.h"
 
 static const resp_command *const families[] = {
-    resp_cmds_server, resp_cmds_info, resp_cmds_keys, resp_cmds_string, resp_cmds_hash,  resp_cmds_list,
-    resp_cmds_set,    resp_cmds_zset, resp_cmds_multi,  resp_cmds_pubsub,
+    resp_cmds_server, resp_cmds_info, resp_cmds_keys, resp_cmds_string, resp_cmds_hash,
+    resp_cmds_list,   resp_cmds_set,  resp_cmds_zset, resp_cmds_multi,  resp_cmds_pubsub,
 };
 #define FAMILY_COUNT (sizeof(families) / sizeof(families[0]))
 

@@ -63,31 +63,31 @@ typedef struct resp_arg {
 
 /* Flags (as COMMAND INFO reports them, plus what the server needs). */
 enum {
-    RESP_CMD_WRITE    = 1u << 0,  /* may modify the keyspace: runs in the write txn */
-    RESP_CMD_READONLY = 1u << 1,  /* reads the keyspace: runs in a txn */
-    RESP_CMD_ADMIN    = 1u << 2,
-    RESP_CMD_PUBSUB   = 1u << 3,
+    RESP_CMD_WRITE = 1u << 0,    /* may modify the keyspace: runs in the write txn */
+    RESP_CMD_READONLY = 1u << 1, /* reads the keyspace: runs in a txn */
+    RESP_CMD_ADMIN = 1u << 2,
+    RESP_CMD_PUBSUB = 1u << 3,
     RESP_CMD_NOSCRIPT = 1u << 4,
-    RESP_CMD_FAST     = 1u << 5,  /* O(1) or O(log N) */
-    RESP_CMD_LOADING  = 1u << 6,
-    RESP_CMD_STALE    = 1u << 7,
-    RESP_CMD_DENYOOM  = 1u << 8,
-    RESP_CMD_NOAUTH   = 1u << 9,  /* allowed before AUTH (AUTH, HELLO, QUIT) */
-    RESP_CMD_NOMULTI  = 1u << 10, /* not queued by MULTI: runs at once (EXEC, DISCARD, ...) */
-    RESP_CMD_SUBOK    = 1u << 11, /* allowed in RESP2 subscribed mode */
-    RESP_CMD_RANDOM   = 1u << 12, /* reply may differ for the same state (RANDOMKEY, TIME) */
-    RESP_CMD_SORTED   = 1u << 13, /* KEYS-like output order is our own (for diff tests) */
+    RESP_CMD_FAST = 1u << 5, /* O(1) or O(log N) */
+    RESP_CMD_LOADING = 1u << 6,
+    RESP_CMD_STALE = 1u << 7,
+    RESP_CMD_DENYOOM = 1u << 8,
+    RESP_CMD_NOAUTH = 1u << 9,   /* allowed before AUTH (AUTH, HELLO, QUIT) */
+    RESP_CMD_NOMULTI = 1u << 10, /* not queued by MULTI: runs at once (EXEC, DISCARD, ...) */
+    RESP_CMD_SUBOK = 1u << 11,   /* allowed in RESP2 subscribed mode */
+    RESP_CMD_RANDOM = 1u << 12,  /* reply may differ for the same state (RANDOMKEY, TIME) */
+    RESP_CMD_SORTED = 1u << 13,  /* KEYS-like output order is our own (for diff tests) */
 };
 
 /* What a handler gets. */
 typedef struct resp_ctx {
     resp_server *srv;
     resp_client *cli;
-    resp_reply *r;         /* the client's reply writer */
-    store_txn *st;         /* the batch txn; NULL unless READONLY or WRITE */
-    int db;                /* selected database 0..STORE_DBS-1 */
-    int64_t now_ms;        /* Unix time in ms, fixed for the command */
-    int argc;              /* argv[0] is the command name as sent */
+    resp_reply *r;  /* the client's reply writer */
+    store_txn *st;  /* the batch txn; NULL unless READONLY or WRITE */
+    int db;         /* selected database 0..STORE_DBS-1 */
+    int64_t now_ms; /* Unix time in ms, fixed for the command */
+    int argc;       /* argv[0] is the command name as sent */
     const resp_arg *argv;
     const struct resp_command *cmd;
 } resp_ctx;
@@ -95,15 +95,15 @@ typedef struct resp_ctx {
 typedef int (*resp_handler)(resp_ctx *c);
 
 typedef struct resp_command {
-    const char *name;      /* lower case, as COMMAND reports it */
+    const char *name; /* lower case, as COMMAND reports it */
     resp_handler fn;
-    int arity;             /* as in Redis: N = exactly N args (name included), -N = at least N */
-    unsigned flags;        /* RESP_CMD_... */
-    int first_key;         /* COMMAND INFO key positions: 0 = no keys */
-    int last_key;          /* -1 = the last argument */
+    int arity;      /* as in Redis: N = exactly N args (name included), -N = at least N */
+    unsigned flags; /* RESP_CMD_... */
+    int first_key;  /* COMMAND INFO key positions: 0 = no keys */
+    int last_key;   /* -1 = the last argument */
     int key_step;
-    const char *group;     /* COMMAND DOCS group: "string", "hash", "generic", ... */
-    const char *summary;   /* COMMAND DOCS summary, one line */
+    const char *group;   /* COMMAND DOCS group: "string", "hash", "generic", ... */
+    const char *summary; /* COMMAND DOCS summary, one line */
 } resp_command;
 
 /* The families. Each is ended by an entry with name == NULL. */
@@ -120,7 +120,7 @@ extern const resp_command resp_cmds_pubsub[];
 
 /* Build the lookup table (once, before serving). 0 or FFDB_ENOMEM; aborts on a
  * duplicate name (a programming error). */
-int  resp_commands_init(void);
+int resp_commands_init(void);
 void resp_commands_free(void);
 /* By name, any case; NULL if unknown. */
 const resp_command *resp_command_lookup(const char *name, size_t len);
@@ -128,16 +128,17 @@ const resp_command *resp_command_lookup(const char *name, size_t len);
 size_t resp_command_count(void);
 const resp_command *resp_command_at(size_t i);
 /* 1 if argc fits cmd's arity. */
-int  resp_arity_ok(const resp_command *cmd, int argc);
+int resp_arity_ok(const resp_command *cmd, int argc);
 
 /* ---- Replies with Redis's wording (each returns 0, for `return resp_...`) --- */
 
-int resp_err_arity(resp_ctx *c);      /* ERR wrong number of arguments for 'get' command */
-int resp_err_syntax(resp_ctx *c);     /* ERR syntax error */
-int resp_err_wrongtype(resp_ctx *c);  /* WRONGTYPE Operation against a key holding the wrong kind of value */
-int resp_err_not_int(resp_ctx *c);    /* ERR value is not an integer or out of range */
-int resp_err_not_float(resp_ctx *c);  /* ERR value is not a valid float */
-int resp_err_no_key(resp_ctx *c);     /* ERR no such key */
+int resp_err_arity(resp_ctx *c);  /* ERR wrong number of arguments for 'get' command */
+int resp_err_syntax(resp_ctx *c); /* ERR syntax error */
+int resp_err_wrongtype(
+    resp_ctx *c); /* WRONGTYPE Operation against a key holding the wrong kind of value */
+int resp_err_not_int(resp_ctx *c);   /* ERR value is not an integer or out of range */
+int resp_err_not_float(resp_ctx *c); /* ERR value is not a valid float */
+int resp_err_no_key(resp_ctx *c);    /* ERR no such key */
 /* For containers (CLIENT, CONFIG, ...) when argv[1] matched no branch: if it
  * is one of known (a NULL-terminated list of subcommand names) the arity was
  * wrong: "ERR wrong number of arguments for 'client|setname' command";
@@ -192,10 +193,10 @@ int resp_glob_match(const char *pat, size_t plen, const char *s, size_t n, int n
  * some keys twice, which Redis's SCAN contract allows. */
 typedef struct resp_scan_args {
     uint64_t cursor;
-    const char *match;     /* NULL = every element */
+    const char *match; /* NULL = every element */
     size_t match_len;
-    int64_t count;         /* COUNT, default 10 */
-    int type;              /* SCAN TYPE: STORE_... or -1 for any */
+    int64_t count; /* COUNT, default 10 */
+    int type;      /* SCAN TYPE: STORE_... or -1 for any */
 } resp_scan_args;
 
 /* Parse "cursor [MATCH p] [COUNT n] [TYPE t]" starting at argv[cursor_at].

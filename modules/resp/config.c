@@ -252,8 +252,9 @@ static int set_outbuf(resp_config *cfg, const char *v, char *err, size_t errlen)
         int secs;
         if (parse_memory(w[i + 1], &hard) || parse_memory(w[i + 2], &soft) ||
             parse_int(w[i + 3], 0, INT32_MAX, &secs)) {
-            snprintf(err, errlen, "Error in hard, soft or soft_seconds setting in buffer limit "
-                                  "configuration.");
+            snprintf(err, errlen,
+                     "Error in hard, soft or soft_seconds setting in buffer limit "
+                     "configuration.");
             return -1;
         }
         if (!strcasecmp(w[i], "normal"))
@@ -295,23 +296,23 @@ static int set_ignored(resp_config *cfg, const char *name, const char *value)
     return 0;
 }
 
-int resp_config_set(resp_config *cfg, const char *name, const char *value, int startup,
-                    char *err, size_t errlen)
+int resp_config_set(resp_config *cfg, const char *name, const char *value, int startup, char *err,
+                    size_t errlen)
 {
     int iv;
     uint64_t mv;
 
-#define STARTUP_ONLY                                                                           \
-    do {                                                                                       \
-        if (!startup) {                                                                        \
-            snprintf(err, errlen, "can't set immutable config");                              \
-            return -1;                                                                         \
-        }                                                                                      \
+#define STARTUP_ONLY                                                                               \
+    do {                                                                                           \
+        if (!startup) {                                                                            \
+            snprintf(err, errlen, "can't set immutable config");                                   \
+            return -1;                                                                             \
+        }                                                                                          \
     } while (0)
-#define BAD(msg)                                                                               \
-    do {                                                                                       \
-        snprintf(err, errlen, "%s", msg);                                                      \
-        return -1;                                                                             \
+#define BAD(msg)                                                                                   \
+    do {                                                                                           \
+        snprintf(err, errlen, "%s", msg);                                                          \
+        return -1;                                                                                 \
     } while (0)
 
     err[0] = '\0';
@@ -451,10 +452,26 @@ fail:
 /* ---- CONFIG GET --------------------------------------------------------------------- */
 
 static const char *const own_names[] = {
-    "bind", "port", "dbfilename", "dir", "ffdb-buffer-pages", "ffdb-direct-io", "ffdb-fsync",
-    "appendfsync", "requirepass", "maxclients", "timeout", "proto-max-bulk-len",
-    "client-query-buffer-limit", "ffdb-max-multibulk-length", "client-output-buffer-limit", "hz",
-    "loglevel", "logfile", "pidfile", "databases",
+    "bind",
+    "port",
+    "dbfilename",
+    "dir",
+    "ffdb-buffer-pages",
+    "ffdb-direct-io",
+    "ffdb-fsync",
+    "appendfsync",
+    "requirepass",
+    "maxclients",
+    "timeout",
+    "proto-max-bulk-len",
+    "client-query-buffer-limit",
+    "ffdb-max-multibulk-length",
+    "client-output-buffer-limit",
+    "hz",
+    "loglevel",
+    "logfile",
+    "pidfile",
+    "databases",
 };
 #define OWN_COUNT (sizeof(own_names) / sizeof(own_names[0]))
 
@@ -481,9 +498,10 @@ static void own_value(const resp_config *cfg, const char *name, char *buf, size_
         else
             snprintf(buf, cap, "%s", cfg->fsync == FSYNC_ALWAYS ? "always" : "never");
     } else if (!strcmp(name, "appendfsync")) {
-        snprintf(buf, cap, "%s", cfg->fsync == FSYNC_ALWAYS ? "always"
-                                 : cfg->fsync == FSYNC_BATCH ? "everysec"
-                                                             : "no");
+        snprintf(buf, cap, "%s",
+                 cfg->fsync == FSYNC_ALWAYS  ? "always"
+                 : cfg->fsync == FSYNC_BATCH ? "everysec"
+                                             : "no");
     } else if (!strcmp(name, "requirepass")) {
         snprintf(buf, cap, "%s", cfg->requirepass);
     } else if (!strcmp(name, "maxclients")) {

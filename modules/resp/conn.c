@@ -24,13 +24,13 @@
 
 #include "modules/resp/server.h"
 
-#define READ_CHUNK      (16u * 1024)       /* usual read size */
-#define READ_MAX        (1024u * 1024)     /* most read at once into a big argument */
-#define IN_BACKLOG      (1024u * 1024)     /* unparsed input that pauses reading */
-#define OUT_BACKPRESSURE (1024u * 1024)    /* unsent output that pauses a client */
+#define READ_CHUNK (16u * 1024)         /* usual read size */
+#define READ_MAX (1024u * 1024)         /* most read at once into a big argument */
+#define IN_BACKLOG (1024u * 1024)       /* unparsed input that pauses reading */
+#define OUT_BACKPRESSURE (1024u * 1024) /* unsent output that pauses a client */
 #define ACCEPTS_PER_TICK 1000
-#define IN_KEEP_BYTES   (64u * 1024)       /* input buffer kept between requests */
-#define ARGV_KEEP       1024               /* argument slots kept between requests */
+#define IN_KEEP_BYTES (64u * 1024) /* input buffer kept between requests */
+#define ARGV_KEEP 1024             /* argument slots kept between requests */
 
 static void addr_text(const struct sockaddr_storage *sa, char *buf, size_t cap)
 {

@@ -17,14 +17,14 @@ typedef struct dict_entry {
     uint64_t hash;
     void *value;
     size_t klen;
-    char key[];           /* klen bytes, then a NUL for convenience */
+    char key[]; /* klen bytes, then a NUL for convenience */
 } dict_entry;
 
 typedef struct dict {
     dict_entry **slots;
-    size_t slot_count;    /* a power of two, or 0 before the first insert */
+    size_t slot_count; /* a power of two, or 0 before the first insert */
     size_t count;
-    int nocase;           /* keys compare ASCII-case-insensitively (command names) */
+    int nocase; /* keys compare ASCII-case-insensitively (command names) */
 } dict;
 
 void dict_init(dict *d, int nocase);

@@ -20,22 +20,22 @@
 enum { EV_READ = 1u, EV_WRITE = 2u, EV_ERROR = 4u /* reported only: hang-up or error */ };
 
 typedef struct ev_event {
-    void *data;       /* what was registered with the socket */
-    unsigned events;  /* EV_READ | EV_WRITE | EV_ERROR */
+    void *data;      /* what was registered with the socket */
+    unsigned events; /* EV_READ | EV_WRITE | EV_ERROR */
 } ev_event;
 
 typedef struct ev_backend ev_backend;
 
 typedef struct ev_ops {
-    const char *name;                       /* "epoll" */
-    int  (*create)(ev_backend **b, int size_hint);
+    const char *name; /* "epoll" */
+    int (*create)(ev_backend **b, int size_hint);
     void (*destroy)(ev_backend *b);
-    int  (*add)(ev_backend *b, int fd, unsigned events, void *data);
-    int  (*modify)(ev_backend *b, int fd, unsigned events, void *data);
-    int  (*remove)(ev_backend *b, int fd);
+    int (*add)(ev_backend *b, int fd, unsigned events, void *data);
+    int (*modify)(ev_backend *b, int fd, unsigned events, void *data);
+    int (*remove)(ev_backend *b, int fd);
     /* Wait up to timeout_ms (-1 = forever, 0 = poll) for at most max events.
      * An interrupted wait (signal) returns 0 events, not an error. */
-    int  (*wait)(ev_backend *b, ev_event *out, int max, int timeout_ms);
+    int (*wait)(ev_backend *b, ev_event *out, int max, int timeout_ms);
 } ev_ops;
 
 /* The epoll backend (ev_epoll.c). */

@@ -160,8 +160,7 @@ static int watched_key_expired(resp_ctx *c)
 
     for (size_t i = 0; i < cli->watched_len; i++) {
         resp_watch *w = &cli->watched[i];
-        if (!w->expired_at_watch &&
-            store_key_expired(c->srv->st, w->db, w->key, w->klen) == 1)
+        if (!w->expired_at_watch && store_key_expired(c->srv->st, w->db, w->key, w->klen) == 1)
             return 1;
     }
     return 0;
@@ -284,20 +283,20 @@ static int unwatch_cmd(resp_ctx *c)
 
 const resp_command resp_cmds_multi[] = {
     {"multi", multi_cmd, 1,
-     RESP_CMD_NOSCRIPT | RESP_CMD_LOADING | RESP_CMD_STALE | RESP_CMD_FAST | RESP_CMD_NOMULTI, 0,
-     0, 0, "transactions", "Start a transaction"},
+     RESP_CMD_NOSCRIPT | RESP_CMD_LOADING | RESP_CMD_STALE | RESP_CMD_FAST | RESP_CMD_NOMULTI, 0, 0,
+     0, "transactions", "Start a transaction"},
     {"exec", exec_cmd, 1, RESP_CMD_NOSCRIPT | RESP_CMD_LOADING | RESP_CMD_STALE | RESP_CMD_NOMULTI,
      0, 0, 0, "transactions", "Execute all commands issued after MULTI"},
     {"discard", discard_cmd, 1,
-     RESP_CMD_NOSCRIPT | RESP_CMD_LOADING | RESP_CMD_STALE | RESP_CMD_FAST | RESP_CMD_NOMULTI, 0,
-     0, 0, "transactions", "Discard all commands issued after MULTI"},
+     RESP_CMD_NOSCRIPT | RESP_CMD_LOADING | RESP_CMD_STALE | RESP_CMD_FAST | RESP_CMD_NOMULTI, 0, 0,
+     0, "transactions", "Discard all commands issued after MULTI"},
     {"watch", watch_cmd, -2,
      RESP_CMD_READONLY | RESP_CMD_NOSCRIPT | RESP_CMD_LOADING | RESP_CMD_STALE | RESP_CMD_FAST |
          RESP_CMD_NOMULTI,
      1, -1, 1, "transactions",
      "Watch the given keys to determine execution of the MULTI/EXEC block"},
     {"unwatch", unwatch_cmd, 1,
-     RESP_CMD_NOSCRIPT | RESP_CMD_LOADING | RESP_CMD_STALE | RESP_CMD_FAST, 0, 0, 0,
-     "transactions", "Forget about all watched keys"},
+     RESP_CMD_NOSCRIPT | RESP_CMD_LOADING | RESP_CMD_STALE | RESP_CMD_FAST, 0, 0, 0, "transactions",
+     "Forget about all watched keys"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };

@@ -85,8 +85,7 @@ static int proto_error(resp_parser *p, const char *msg)
 
 static int is_blank(char c)
 {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' ||
-           c == '\0';
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' || c == '\0';
 }
 
 static int hex_val(char c)
@@ -112,12 +111,24 @@ static int split_dquoted(char *line, size_t len, size_t *i, size_t *w, int write
             *i += 4;
         } else if (c == '\\' && *i + 1 < len) {
             switch (line[*i + 1]) {
-            case 'n': c = '\n'; break;
-            case 'r': c = '\r'; break;
-            case 't': c = '\t'; break;
-            case 'b': c = '\b'; break;
-            case 'a': c = '\a'; break;
-            default: c = line[*i + 1]; break;
+            case 'n':
+                c = '\n';
+                break;
+            case 'r':
+                c = '\r';
+                break;
+            case 't':
+                c = '\t';
+                break;
+            case 'b':
+                c = '\b';
+                break;
+            case 'a':
+                c = '\a';
+                break;
+            default:
+                c = line[*i + 1];
+                break;
             }
             *i += 2;
         } else if (c == '"') {

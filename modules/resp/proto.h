@@ -45,9 +45,9 @@
 #include <stdint.h>
 
 /* Defaults, in Redis's names where Redis has the same limit. */
-#define RESP_DEFAULT_MAX_BULK_LEN      (512ull * 1024 * 1024) /* proto-max-bulk-len */
-#define RESP_DEFAULT_MAX_ELEMENTS      (1024ull * 1024)       /* arguments per request */
-#define RESP_DEFAULT_MAX_INLINE_LEN    (64u * 1024)           /* PROTO_INLINE_MAX_SIZE */
+#define RESP_DEFAULT_MAX_BULK_LEN (512ull * 1024 * 1024)       /* proto-max-bulk-len */
+#define RESP_DEFAULT_MAX_ELEMENTS (1024ull * 1024)             /* arguments per request */
+#define RESP_DEFAULT_MAX_INLINE_LEN (64u * 1024)               /* PROTO_INLINE_MAX_SIZE */
 #define RESP_DEFAULT_MAX_REQUEST_BYTES (1024ull * 1024 * 1024) /* client-query-buffer-limit */
 /* A header line ("*123\r\n", "$456\r\n") longer than this is an error, as in
  * Redis ("too big mbulk count string"). */
@@ -73,24 +73,24 @@ typedef struct resp_span {
 
 /* A parsed request. argv/argv_cap are the caller's; the rest is filled in. */
 typedef struct resp_request {
-    resp_span *argv;     /* caller-owned array of argv_cap spans */
+    resp_span *argv; /* caller-owned array of argv_cap spans */
     size_t argv_cap;
-    size_t argc;         /* on RESP_OK: number of arguments (0 = skip it) */
-    size_t argc_needed;  /* on RESP_NEED_ARGV: grow argv to at least this */
-    size_t size;         /* on RESP_OK: bytes the request took from buf */
-    int inline_cmd;      /* on RESP_OK: 1 if it came as an inline command */
+    size_t argc;        /* on RESP_OK: number of arguments (0 = skip it) */
+    size_t argc_needed; /* on RESP_NEED_ARGV: grow argv to at least this */
+    size_t size;        /* on RESP_OK: bytes the request took from buf */
+    int inline_cmd;     /* on RESP_OK: 1 if it came as an inline command */
 } resp_request;
 
 /* Parser state; zero it with resp_parser_init(). Opaque to callers apart
  * from error; the fields are here so it can live inside the client struct. */
 typedef struct resp_parser {
     resp_limits limits;
-    size_t pos;          /* bytes of the current request already examined */
-    uint64_t want;       /* elements announced by "*N" (0 until read) */
-    uint64_t got;        /* elements complete so far */
-    int64_t bulk_len;    /* length of the bulk being read; -1 = read its "$" line */
-    int kind;            /* 0 = not started, '*' = multibulk, 'i' = inline */
-    char error[96];      /* the protocol error, NUL-terminated */
+    size_t pos;       /* bytes of the current request already examined */
+    uint64_t want;    /* elements announced by "*N" (0 until read) */
+    uint64_t got;     /* elements complete so far */
+    int64_t bulk_len; /* length of the bulk being read; -1 = read its "$" line */
+    int kind;         /* 0 = not started, '*' = multibulk, 'i' = inline */
+    char error[96];   /* the protocol error, NUL-terminated */
 } resp_parser;
 
 enum {

@@ -133,8 +133,8 @@ static int subscribe_generic(resp_ctx *c, int patterns)
     resp_client *cli = c->cli;
 
     for (int i = 1; i < c->argc; i++) {
-        int rc = sub_add(patterns ? &s->patterns : &s->channels, patterns ? &cli->pats : &cli->chans,
-                         cli, c->argv[i].p, c->argv[i].n);
+        int rc = sub_add(patterns ? &s->patterns : &s->channels,
+                         patterns ? &cli->pats : &cli->chans, cli, c->argv[i].p, c->argv[i].n);
         if (rc < 0)
             return FFDB_ENOMEM;
         sub_reply(cli, patterns ? "psubscribe" : "subscribe", c->argv[i].p, c->argv[i].n);
@@ -154,8 +154,7 @@ static int unsubscribe_generic(resp_ctx *c, int patterns)
         for (int i = 1; i < c->argc; i++) {
             sub_del(patterns ? &s->patterns : &s->channels, patterns ? &cli->pats : &cli->chans,
                     cli, c->argv[i].p, c->argv[i].n);
-            sub_reply(cli, patterns ? "punsubscribe" : "unsubscribe", c->argv[i].p,
-                      c->argv[i].n);
+            sub_reply(cli, patterns ? "punsubscribe" : "unsubscribe", c->argv[i].p, c->argv[i].n);
         }
     }
     subscriber_limits(s, cli);

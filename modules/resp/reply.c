@@ -38,8 +38,7 @@ int resp_buf_reserve(resp_buf *b, size_t n)
 
     if (b->overflow)
         return -1;
-    if (n > SIZE_MAX / 2 - b->len ||
-        (b->limit_bytes && b->len - b->sent + n > b->limit_bytes)) {
+    if (n > SIZE_MAX / 2 - b->len || (b->limit_bytes && b->len - b->sent + n > b->limit_bytes)) {
         b->overflow = 1;
         return -1;
     }

@@ -34,29 +34,32 @@
  * handlers need one). */
 typedef struct resp_buf {
     char *data;
-    size_t len;            /* bytes written */
-    size_t cap;            /* bytes allocated */
-    size_t sent;           /* bytes of data already sent (owned by the server) */
-    size_t limit_bytes;    /* hard cap on len; 0 = no cap */
-    int overflow;          /* the cap was hit or an allocation failed */
+    size_t len;         /* bytes written */
+    size_t cap;         /* bytes allocated */
+    size_t sent;        /* bytes of data already sent (owned by the server) */
+    size_t limit_bytes; /* hard cap on len; 0 = no cap */
+    int overflow;       /* the cap was hit or an allocation failed */
 } resp_buf;
 
 void resp_buf_init(resp_buf *b, size_t limit_bytes);
 void resp_buf_free(resp_buf *b);
 /* Make room for n more bytes; 0, or -1 with overflow set. */
-int  resp_buf_reserve(resp_buf *b, size_t n);
+int resp_buf_reserve(resp_buf *b, size_t n);
 /* Append bytes (dropped, with overflow set, past the cap). */
 void resp_buf_append(resp_buf *b, const void *p, size_t n);
 /* Drop what was sent and move the rest to the front; frees a big, idle buffer. */
 void resp_buf_compact(resp_buf *b);
 /* Bytes written but not sent yet. */
-static inline size_t resp_buf_pending(const resp_buf *b) { return b->len - b->sent; }
+static inline size_t resp_buf_pending(const resp_buf *b)
+{
+    return b->len - b->sent;
+}
 
 /* The writer: an output buffer and the protocol version of the connection. */
 typedef struct resp_reply {
     resp_buf *out;
-    int proto;             /* 2 or 3 (HELLO 3) */
-    uint64_t errors;       /* error replies written */
+    int proto;       /* 2 or 3 (HELLO 3) */
+    uint64_t errors; /* error replies written */
 } resp_reply;
 
 /* ---- scalars ------------------------------------------------------------- */
@@ -74,7 +77,7 @@ void reply_int(resp_reply *r, int64_t v);
 /* "$3\r\nfoo" */
 void reply_bulk(resp_reply *r, const void *p, size_t n);
 void reply_bulk_cstr(resp_reply *r, const char *s);
-void reply_bulk_int(resp_reply *r, int64_t v);      /* an integer as a bulk string */
+void reply_bulk_int(resp_reply *r, int64_t v); /* an integer as a bulk string */
 /* A missing value: RESP2 "$-1", RESP3 "_". */
 void reply_null(resp_reply *r);
 /* A missing aggregate (EXEC aborted by WATCH, BLPOP timeout): RESP2 "*-1", RESP3 "_". */
@@ -91,15 +94,15 @@ void reply_verbatim(resp_reply *r, const void *p, size_t n);
 
 /* ---- aggregates (then write exactly that many elements) ----------------- */
 
-void reply_array(resp_reply *r, size_t n);  /* "*n" */
+void reply_array(resp_reply *r, size_t n);    /* "*n" */
 void reply_map(resp_reply *r, size_t npairs); /* RESP3 "%n"; RESP2 "*2n"; then key, value, ... */
-void reply_set(resp_reply *r, size_t n);    /* RESP3 "~n"; RESP2 "*n" */
+void reply_set(resp_reply *r, size_t n);      /* RESP3 "~n"; RESP2 "*n" */
 /* Out-of-band messages (pub/sub): RESP3 ">n"; RESP2 "*n". */
 void reply_push(resp_reply *r, size_t n);
 
 /* ---- deferred headers ----------------------------------------------------- */
 
-typedef size_t resp_defer;  /* where the header goes; opaque */
+typedef size_t resp_defer; /* where the header goes; opaque */
 resp_defer reply_defer(resp_reply *r);
 void reply_defer_array(resp_reply *r, resp_defer d, size_t n);
 void reply_defer_map(resp_reply *r, resp_defer d, size_t npairs);

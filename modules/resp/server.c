@@ -35,11 +35,11 @@
 #include "modules/resp/server.h"
 
 #define CMDS_PER_CLIENT_TICK 1024 /* commands one client runs per iteration (fairness) */
-#define SWEEP_BUDGET         1000 /* engine deletions per sweeper step */
-#define MAX_EVENTS           1024
-#define GATHER_MAX_US        2000 /* longest wait for a batch to fill (gather()) */
-#define OPEN_LOCKED_RETRIES  60   /* a locked data file: retry this many times... */
-#define OPEN_LOCKED_WAIT_US  50000 /* ...this far apart (3 s in all) */
+#define SWEEP_BUDGET 1000         /* engine deletions per sweeper step */
+#define MAX_EVENTS 1024
+#define GATHER_MAX_US 2000        /* longest wait for a batch to fill (gather()) */
+#define OPEN_LOCKED_RETRIES 60    /* a locked data file: retry this many times... */
+#define OPEN_LOCKED_WAIT_US 50000 /* ...this far apart (3 s in all) */
 
 static volatile sig_atomic_t g_stop;
 
@@ -91,7 +91,10 @@ void resp_log(resp_server *s, int level, const char *fmt, ...)
     if (!f)
         return;
     fprintf(f, "%d:M %s.%03d %c %s\n", (int)getpid(), when, (int)(tv.tv_usec / 1000),
-            marks[level < 0 ? 0 : level > 3 ? 3 : level], msg);
+            marks[level < 0   ? 0
+                  : level > 3 ? 3
+                              : level],
+            msg);
     if (f != stderr)
         fclose(f);
     else
@@ -322,8 +325,7 @@ int server_exec_command(resp_server *s, resp_client *c, const resp_command *cmd,
     if (cmd->flags & (RESP_CMD_WRITE | RESP_CMD_READONLY)) {
         rc = server_need_txn(s, (cmd->flags & RESP_CMD_WRITE) != 0);
         if (rc) {
-            reply_errorf(&c->reply, "ERR the engine refused a transaction: %s",
-                         ffdb_strerror(rc));
+            reply_errorf(&c->reply, "ERR the engine refused a transaction: %s", ffdb_strerror(rc));
             return 0;
         }
         ctx.st = s->st;
@@ -425,8 +427,8 @@ static int run_client(resp_server *s, resp_client *c)
         if (rc == RESP_PROTO_ERROR) {
             batch_join(s, c);
             reply_errorf(&c->reply, "ERR %s", c->parser.error);
-            resp_log(s, 1, "client %llu (%s): %s; closing it", (unsigned long long)c->id,
-                     c->addr, c->parser.error);
+            resp_log(s, 1, "client %llu (%s): %s; closing it", (unsigned long long)c->id, c->addr,
+                     c->parser.error);
             s->stats.proto_errors++;
             c->flags |= CLI_CLOSE_AFTER;
             return 0;
@@ -593,7 +595,8 @@ static int timers(resp_server *s, int64_t *next_tick, int64_t *next_second)
     return wait < 0 ? 0 : wait;
 }
 
-/* ---- CLIENT LIST lines ------------------------------------------------------------------------ */
+/* ---- CLIENT LIST lines ------------------------------------------------------------------------
+ */
 
 void server_client_info(resp_server *s, resp_client *c, resp_buf *b)
 {
@@ -629,7 +632,8 @@ void server_client_info(resp_server *s, resp_client *c, resp_buf *b)
         resp_buf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
-/* ---- start, loop, stop -------------------------------------------------------------------------- */
+/* ---- start, loop, stop --------------------------------------------------------------------------
+ */
 
 static void on_signal(int sig)
 {
@@ -669,8 +673,7 @@ static int open_data(resp_server *s)
     }
     rc = store_open(s->db, &s->store);
     if (rc) {
-        resp_log(s, 3, "cannot read the data model in %s: %s", s->cfg.datafile,
-                 ffdb_strerror(rc));
+        resp_log(s, 3, "cannot read the data model in %s: %s", s->cfg.datafile, ffdb_strerror(rc));
         return rc;
     }
     store_set_touch_hook(s->store, multi_touch_key, s);
@@ -868,7 +871,7 @@ int resp_server_run(resp_config *cfg)
     write_pidfile(s);
     resp_log(s, 2, "ffdb-server %d.%d.%d ready: %s, fsync %s, port %d", FFDB_VERSION_MAJOR,
              FFDB_VERSION_MINOR, FFDB_VERSION_PATCH, s->cfg.datafile,
-             s->cfg.fsync == FSYNC_ALWAYS ? "always"
+             s->cfg.fsync == FSYNC_ALWAYS  ? "always"
              : s->cfg.fsync == FSYNC_BATCH ? "batch-ms"
                                            : "never",
              s->port);

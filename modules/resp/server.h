@@ -33,27 +33,27 @@ enum { FSYNC_ALWAYS = 0, FSYNC_BATCH = 1, FSYNC_NEVER = 2 };
 #define RESP_DEFAULT_PORT 6380
 
 typedef struct resp_config {
-    char bind[RESP_MAX_BINDS][64];   /* addresses to listen on */
+    char bind[RESP_MAX_BINDS][64]; /* addresses to listen on */
     int bind_count;
-    int port;                        /* 0 = any free port (tests read it from the log) */
-    char datafile[1024];             /* the ffdb file (Redis's dbfilename) */
-    char dir[1024];                  /* where a relative datafile lives ("" = cwd) */
-    uint64_t buffer_pages;           /* engine buffer pool frames (0 = engine default) */
-    int fsync;                       /* FSYNC_... */
-    int fsync_batch_ms;              /* for FSYNC_BATCH */
-    char requirepass[256];           /* "" = no AUTH needed */
+    int port;              /* 0 = any free port (tests read it from the log) */
+    char datafile[1024];   /* the ffdb file (Redis's dbfilename) */
+    char dir[1024];        /* where a relative datafile lives ("" = cwd) */
+    uint64_t buffer_pages; /* engine buffer pool frames (0 = engine default) */
+    int fsync;             /* FSYNC_... */
+    int fsync_batch_ms;    /* for FSYNC_BATCH */
+    char requirepass[256]; /* "" = no AUTH needed */
     int maxclients;
-    int timeout_s;                   /* idle clients closed after this; 0 = never */
-    resp_limits limits;              /* request limits (proto.h) */
-    uint64_t outbuf_limit;           /* normal clients: hard output limit, bytes (0 = none) */
-    uint64_t outbuf_limit_pubsub;    /* subscribers */
-    int hz;                          /* timer ticks per second (sweeper, timeouts) */
-    int loglevel;                    /* 0 debug, 1 verbose, 2 notice, 3 warning */
-    char logfile[1024];              /* "" = stderr */
+    int timeout_s;                /* idle clients closed after this; 0 = never */
+    resp_limits limits;           /* request limits (proto.h) */
+    uint64_t outbuf_limit;        /* normal clients: hard output limit, bytes (0 = none) */
+    uint64_t outbuf_limit_pubsub; /* subscribers */
+    int hz;                       /* timer ticks per second (sweeper, timeouts) */
+    int loglevel;                 /* 0 debug, 1 verbose, 2 notice, 3 warning */
+    char logfile[1024];           /* "" = stderr */
     char pidfile[1024];
-    int nodirect;                    /* FFDB_NODIRECT: buffered I/O */
-    char config_file[1024];          /* the file read at start, for CONFIG GET */
-    dict ignored;                    /* Redis parameters accepted and ignored: name -> value */
+    int nodirect;           /* FFDB_NODIRECT: buffered I/O */
+    char config_file[1024]; /* the file read at start, for CONFIG GET */
+    dict ignored;           /* Redis parameters accepted and ignored: name -> value */
 } resp_config;
 
 void resp_config_init(resp_config *cfg);
@@ -62,10 +62,10 @@ void resp_config_free(resp_config *cfg);
  * spaces where a parameter takes several, like "save 900 1"). startup != 0
  * allows the parameters that cannot change while serving. 0, or -1 with a
  * message in err (Redis's wording where Redis has one). */
-int  resp_config_set(resp_config *cfg, const char *name, const char *value, int startup,
-                     char *err, size_t errlen);
+int resp_config_set(resp_config *cfg, const char *name, const char *value, int startup, char *err,
+                    size_t errlen);
 /* Read a Redis-style config file: "name value ...", # comments, quotes. */
-int  resp_config_load(resp_config *cfg, const char *path, char *err, size_t errlen);
+int resp_config_load(resp_config *cfg, const char *path, char *err, size_t errlen);
 /* CONFIG GET: every parameter matching any of the patterns, as a map. */
 void resp_config_reply(resp_config *cfg, resp_reply *r, const resp_arg *patterns, int count);
 
@@ -89,7 +89,7 @@ enum {
 typedef struct resp_queued {
     const resp_command *cmd;
     int argc;
-    resp_arg *argv;     /* point into mem */
+    resp_arg *argv; /* point into mem */
     char *mem;
 } resp_queued;
 
@@ -101,33 +101,33 @@ typedef struct resp_watch {
 } resp_watch;
 
 struct resp_client {
-    int kind;                 /* EVK_CLIENT (first field: the event data tag) */
+    int kind; /* EVK_CLIENT (first field: the event data tag) */
     int fd;
     uint64_t id;
-    char addr[64];            /* "ip:port" of the peer */
-    char laddr[64];           /* our side */
-    char *name;               /* CLIENT SETNAME, or NULL */
+    char addr[64];  /* "ip:port" of the peer */
+    char laddr[64]; /* our side */
+    char *name;     /* CLIENT SETNAME, or NULL */
     int db;
     int authed;
-    unsigned flags;           /* CLI_... */
-    unsigned ev_mask;         /* events registered with the backend */
+    unsigned flags;   /* CLI_... */
+    unsigned ev_mask; /* events registered with the backend */
     int64_t created_ms;
-    int64_t last_ms;          /* last time it sent anything */
+    int64_t last_ms; /* last time it sent anything */
     const char *last_cmd;
 
     /* input */
-    char *in;                 /* received bytes; a request starts at in + in_start */
+    char *in; /* received bytes; a request starts at in + in_start */
     size_t in_len, in_cap, in_start;
     resp_parser parser;
-    resp_request req;         /* spans of the request being parsed */
-    resp_arg *argv;           /* arguments of the command being run */
+    resp_request req; /* spans of the request being parsed */
+    resp_arg *argv;   /* arguments of the command being run */
     size_t argv_cap;
 
     /* output */
     resp_buf out;
-    resp_reply reply;         /* over out; proto 2 or 3 */
-    size_t batch_mark;        /* out.len when its first command of the batch began */
-    unsigned batch_cmds;      /* commands it ran in the batch (each owes a reply) */
+    resp_reply reply;    /* over out; proto 2 or 3 */
+    size_t batch_mark;   /* out.len when its first command of the batch began */
+    unsigned batch_cmds; /* commands it ran in the batch (each owes a reply) */
 
     /* MULTI / WATCH */
     resp_queued *queue;
@@ -139,7 +139,7 @@ struct resp_client {
     dict chans;
     dict pats;
 
-    uint64_t commands;        /* commands run */
+    uint64_t commands;               /* commands run */
     struct resp_client *prev, *next; /* all clients */
 };
 
@@ -150,8 +150,8 @@ typedef struct resp_cvec {
     size_t n, cap;
 } resp_cvec;
 
-int  cvec_add(resp_cvec *v, resp_client *c);   /* 0 or -1 (out of memory) */
-void cvec_del(resp_cvec *v, resp_client *c);   /* order not kept */
+int cvec_add(resp_cvec *v, resp_client *c);  /* 0 or -1 (out of memory) */
+void cvec_del(resp_cvec *v, resp_client *c); /* order not kept */
 
 /* ---- the server ---------------------------------------------------------------------- */
 
@@ -164,24 +164,24 @@ typedef struct resp_cursor_slot {
 } resp_cursor_slot;
 
 typedef struct resp_listener {
-    int kind;                 /* EVK_LISTENER */
+    int kind; /* EVK_LISTENER */
     int fd;
 } resp_listener;
 
 enum { EVK_LISTENER = 1, EVK_CLIENT = 2 };
 
 typedef struct resp_stats {
-    uint64_t connections;     /* accepted */
-    uint64_t rejected;        /* refused: maxclients */
+    uint64_t connections; /* accepted */
+    uint64_t rejected;    /* refused: maxclients */
     uint64_t commands;
     uint64_t net_in, net_out; /* bytes */
     uint64_t batches;         /* write batches committed */
     uint64_t batch_commands;  /* commands in those */
     uint64_t commits;
     uint64_t commit_failures;
-    uint64_t commit_us;       /* time spent in ffdb_commit */
+    uint64_t commit_us; /* time spent in ffdb_commit */
     uint64_t keyspace_hits, keyspace_misses;
-    uint64_t dirty;           /* key changes since the last commit */
+    uint64_t dirty; /* key changes since the last commit */
     uint64_t dirty_total;
     uint64_t pubsub_messages;
     uint64_t proto_errors;
@@ -199,53 +199,53 @@ struct resp_server {
     ev_backend *evb;
     resp_listener listeners[RESP_MAX_BINDS * 2];
     int listener_count;
-    int port;                 /* the port actually bound */
+    int port; /* the port actually bound */
 
-    resp_client *clients;     /* all clients */
+    resp_client *clients; /* all clients */
     uint64_t client_count;
     uint64_t next_client_id;
-    resp_client **ready;      /* have input to run */
+    resp_client **ready; /* have input to run */
     size_t ready_len, ready_cap;
-    resp_client **flush;      /* have output to send */
+    resp_client **flush; /* have output to send */
     size_t flush_len, flush_cap;
-    resp_client **batch;      /* ran commands in the current batch */
+    resp_client **batch; /* ran commands in the current batch */
     size_t batch_len, batch_cap;
 
     /* the batch transaction */
     ffdb_txn *txn;
     store_txn *st;
     int txn_write;
-    int64_t last_commit_ms;   /* monotonic */
-    int commit_requested;     /* SAVE, SHUTDOWN: commit at the end of this batch */
-    int64_t lastsave_s;       /* Unix time of the last commit that wrote */
+    int64_t last_commit_ms; /* monotonic */
+    int commit_requested;   /* SAVE, SHUTDOWN: commit at the end of this batch */
+    int64_t lastsave_s;     /* Unix time of the last commit that wrote */
     int last_commit_rc;
-    int64_t last_commit_us;   /* how long the last commit took */
+    int64_t last_commit_us;    /* how long the last commit took */
     size_t last_batch_writers; /* clients that wrote in the last committed batch */
 
-    dict watched;             /* db|key -> resp_client** vector (see multi.c) */
+    dict watched; /* db|key -> resp_client** vector (see multi.c) */
     uint64_t watching_clients;
-    dict channels;            /* channel -> subscriber vector (pubsub.c) */
-    dict patterns;            /* pattern -> subscriber vector */
+    dict channels; /* channel -> subscriber vector (pubsub.c) */
+    dict patterns; /* pattern -> subscriber vector */
 
     resp_cursor_slot cursors[RESP_CURSOR_SLOTS];
     uint64_t cursor_seq;
 
     resp_stats stats;
-    int64_t start_ms;         /* Unix ms */
+    int64_t start_ms; /* Unix ms */
     int64_t start_mono_ms;
     uint64_t rand_state;
-    char run_id[41];          /* INFO: random hex, new at every start */
+    char run_id[41]; /* INFO: random hex, new at every start */
     uint64_t peak_memory;
-    uint64_t errors_gone;     /* error replies of clients already closed */
+    uint64_t errors_gone;              /* error replies of clients already closed */
     volatile sig_atomic_t stop_signal; /* SIGTERM/SIGINT seen */
-    int shutdown;             /* SHUTDOWN or a signal: finish and exit */
+    int shutdown;                      /* SHUTDOWN or a signal: finish and exit */
     int exit_code;
 };
 
 /* Open the data file, bind, and serve until SHUTDOWN or a signal; then commit,
  * close every client and the file. cfg is taken over (the server frees it).
  * Returns the process exit status. */
-int  resp_server_run(resp_config *cfg);
+int resp_server_run(resp_config *cfg);
 /* A pseudo-random number (RANDOMKEY, run_id); not for secrets. */
 uint64_t resp_random(resp_server *s);
 /* Ask the loop to shut down gracefully (async-signal-safe). */
@@ -255,23 +255,23 @@ void resp_server_stop(void);
 void resp_log(resp_server *s, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-int64_t resp_now_ms(void);       /* Unix time */
-int64_t resp_mono_ms(void);      /* monotonic */
+int64_t resp_now_ms(void);  /* Unix time */
+int64_t resp_mono_ms(void); /* monotonic */
 
 /* ---- used across the server's files --------------------------------------------------- */
 
 /* conn.c */
-int  conn_listen(resp_server *s);
+int conn_listen(resp_server *s);
 void conn_close_listeners(resp_server *s);
 void conn_accept(resp_server *s, resp_listener *l);
 void conn_read(resp_server *s, resp_client *c);
 /* Send what is pending; returns -1 if the client went away (it is then
  * marked CLI_CLOSE_ASAP). */
-int  conn_write(resp_server *s, resp_client *c);
+int conn_write(resp_server *s, resp_client *c);
 void conn_free(resp_server *s, resp_client *c);
 void conn_update_events(resp_server *s, resp_client *c);
 /* 1 if the client's pending output is over the back-pressure threshold. */
-int  conn_backpressured(const resp_client *c);
+int conn_backpressured(const resp_client *c);
 
 /* server.c */
 void server_mark_flush(resp_server *s, resp_client *c);
@@ -280,10 +280,10 @@ void server_mark_ready(resp_server *s, resp_client *c);
  * lookup, arity, auth, MULTI queuing, the txn it needs. */
 void server_run_command(resp_server *s, resp_client *c, int argc, const resp_arg *argv);
 /* Execute an already-checked command inside the batch txn (EXEC uses it). */
-int  server_exec_command(resp_server *s, resp_client *c, const resp_command *cmd, int argc,
-                         const resp_arg *argv);
+int server_exec_command(resp_server *s, resp_client *c, const resp_command *cmd, int argc,
+                        const resp_arg *argv);
 /* Make sure the batch has a txn of the kind cmd needs. */
-int  server_need_txn(resp_server *s, int write);
+int server_need_txn(resp_server *s, int write);
 /* The ID-ordered CLIENT LIST line of c into b. */
 void server_client_info(resp_server *s, resp_client *c, resp_buf *b);
 /* The used memory as the allocator sees it (jemalloc when linked). */
@@ -293,15 +293,15 @@ int server_has_jemalloc(void);
 
 /* multi.c */
 void multi_touch_key(void *server, int db, const void *key, size_t klen);
-void multi_touch_db(resp_server *s, int db);  /* FLUSHDB: every watched key of db (-1: all) */
+void multi_touch_db(resp_server *s, int db); /* FLUSHDB: every watched key of db (-1: all) */
 void multi_unwatch_all(resp_server *s, resp_client *c);
 void multi_discard(resp_client *c);
-int  multi_queue(resp_server *s, resp_client *c, const resp_command *cmd, int argc,
-                 const resp_arg *argv);
+int multi_queue(resp_server *s, resp_client *c, const resp_command *cmd, int argc,
+                const resp_arg *argv);
 
 /* pubsub.c */
 void pubsub_unsubscribe_all(resp_server *s, resp_client *c);
 size_t pubsub_count(const resp_client *c);
-int  pubsub_publish(resp_server *s, const resp_arg *channel, const resp_arg *message);
+int pubsub_publish(resp_server *s, const resp_arg *channel, const resp_arg *message);
 
 #endif /* FFDB_RESP_SERVER_H */

@@ -19,12 +19,18 @@ static const char *const kind_names[B_KINDS] = {"meta", "sub", "zscore", "ttl", 
 const char *store_type_name(int type)
 {
     switch (type) {
-    case STORE_STRING: return "string";
-    case STORE_HASH: return "hash";
-    case STORE_LIST: return "list";
-    case STORE_SET: return "set";
-    case STORE_ZSET: return "zset";
-    default: return "none";
+    case STORE_STRING:
+        return "string";
+    case STORE_HASH:
+        return "hash";
+    case STORE_LIST:
+        return "list";
+    case STORE_SET:
+        return "set";
+    case STORE_ZSET:
+        return "zset";
+    default:
+        return "none";
     }
 }
 
@@ -203,8 +209,7 @@ int store_txn_prepare(store_txn *st)
     le64_put(rec, st->next_version);
     for (int db = 0; db < STORE_DBS; db++) {
         le64_put(rec + 8 + 16 * db, (uint64_t)((int64_t)st->s->keys[db] + st->dkeys[db]));
-        le64_put(rec + 16 + 16 * db,
-                 (uint64_t)((int64_t)st->s->expires[db] + st->dexpires[db]));
+        le64_put(rec + 16 + 16 * db, (uint64_t)((int64_t)st->s->expires[db] + st->dexpires[db]));
     }
     return ffdb_put(b, STATE_KEY, strlen(STATE_KEY), rec, sizeof(rec));
 }
@@ -422,8 +427,7 @@ int store_key_expired(store_txn *st, int db, const void *key, size_t klen)
     return rc ? rc : store_expired(st, &m);
 }
 
-int store_lookup_type(store_txn *st, int db, const void *key, size_t klen, int type,
-                      store_meta *m)
+int store_lookup_type(store_txn *st, int db, const void *key, size_t klen, int type, store_meta *m)
 {
     int rc = store_lookup(st, db, key, klen, m);
     if (rc)
@@ -433,7 +437,7 @@ int store_lookup_type(store_txn *st, int db, const void *key, size_t klen, int t
 
 /* Add or remove the ttl record of key (S1) and count it (S6). */
 int store_ttl_change(store_txn *st, int db, const void *key, size_t klen, int64_t old_ms,
-                      int64_t new_ms)
+                     int64_t new_ms)
 {
     uint8_t k[8 + STORE_MAX_KEY];
     ffdb_bucket *b;
@@ -502,8 +506,7 @@ int store_retire(store_txn *st, const store_meta *m, int keep_elements)
     return 0;
 }
 
-int store_meta_create(store_txn *st, int db, const void *key, size_t klen, int type,
-                      store_meta *m)
+int store_meta_create(store_txn *st, int db, const void *key, size_t klen, int type, store_meta *m)
 {
     store_meta old;
     int rc;

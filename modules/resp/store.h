@@ -95,17 +95,17 @@
 
 /* ---- Limits and codes ------------------------------------------------------ */
 
-#define STORE_DBS        16     /* SELECT 0..15 */
+#define STORE_DBS 16 /* SELECT 0..15 */
 /* The engine's keys are at most FFDB_MAX_KEY_SIZE (1024) bytes: the ttl
  * record adds 8 bytes to a user key, a zscore record 16 to a member. */
-#define STORE_MAX_KEY    1016u
-#define STORE_MAX_FIELD  1008u  /* hash fields, set and zset members */
+#define STORE_MAX_KEY 1016u
+#define STORE_MAX_FIELD 1008u /* hash fields, set and zset members */
 #define STORE_LIST_START (UINT64_C(1) << 63)
 
 /* Store results beside the engine's (clear of FFDB_E... codes). */
 #define STORE_EWRONGTYPE (-31001) /* the key holds another type */
-#define STORE_EKEYLEN    (-31002) /* key over STORE_MAX_KEY bytes */
-#define STORE_EFIELDLEN  (-31003) /* field or member over STORE_MAX_FIELD bytes */
+#define STORE_EKEYLEN (-31002)    /* key over STORE_MAX_KEY bytes */
+#define STORE_EFIELDLEN (-31003)  /* field or member over STORE_MAX_FIELD bytes */
 
 enum store_type {
     STORE_NONE = 0,
@@ -121,8 +121,8 @@ const char *store_type_name(int type);
 
 /* ---- Handles ----------------------------------------------------------------- */
 
-typedef struct store store;          /* one per server: the file and its counters */
-typedef struct store_txn store_txn;  /* one per engine transaction */
+typedef struct store store;         /* one per server: the file and its counters */
+typedef struct store_txn store_txn; /* one per engine transaction */
 
 /* Called on every change of a user key (WATCH, INFO's dirty counter). */
 typedef void (*store_touch_fn)(void *arg, int db, const void *key, size_t klen);
@@ -130,22 +130,22 @@ typedef void (*store_touch_fn)(void *arg, int db, const void *key, size_t klen);
 /* Open the model on an open database: create the buckets that are missing and
  * read the counters (one write txn). Errors: engine codes, FFDB_CORRUPT if
  * resp:state is malformed. */
-int  store_open(ffdb *db, store **out);
+int store_open(ffdb *db, store **out);
 void store_close(store *s);
 void store_set_touch_hook(store *s, store_touch_fn fn, void *arg);
 
 /* Wrap an engine txn the caller began (read or write). The store_txn caches
  * bucket handles and counts changes; it ends with store_txn_end. */
-int  store_txn_begin(store *s, ffdb_txn *txn, int writable, store_txn **out);
+int store_txn_begin(store *s, ffdb_txn *txn, int writable, store_txn **out);
 /* The time every expiry decision of the following calls uses; the server
  * sets it once per command (as Redis freezes the clock per command). */
 void store_txn_set_now(store_txn *st, int64_t now_ms);
 int64_t store_txn_now(const store_txn *st);
-int  store_txn_writable(const store_txn *st);
+int store_txn_writable(const store_txn *st);
 ffdb_txn *store_txn_engine(store_txn *st);
 /* Before ffdb_commit: write resp:state (next version, counters) if anything
  * changed. */
-int  store_txn_prepare(store_txn *st);
+int store_txn_prepare(store_txn *st);
 /* After the engine txn ended: committed != 0 applies the txn's counter changes
  * to the store, 0 forgets them. Frees st. */
 void store_txn_end(store_txn *st, int committed);
@@ -164,15 +164,15 @@ uint64_t store_misses(const store *s);
 /* ---- Metadata --------------------------------------------------------------- */
 
 typedef struct store_meta {
-    int type;               /* STORE_STRING .. STORE_ZSET */
-    int64_t expire_ms;      /* absolute, 0 = never; change it, then store_meta_save */
-    uint64_t version;       /* collections */
-    uint64_t size;          /* collections: elements */
-    uint64_t head, tail;    /* lists: elements at [head, tail) */
-    ffdb_val value;         /* strings: valid until the next call on the txn */
+    int type;            /* STORE_STRING .. STORE_ZSET */
+    int64_t expire_ms;   /* absolute, 0 = never; change it, then store_meta_save */
+    uint64_t version;    /* collections */
+    uint64_t size;       /* collections: elements */
+    uint64_t head, tail; /* lists: elements at [head, tail) */
+    ffdb_val value;      /* strings: valid until the next call on the txn */
     /* Filled by lookup/create, used by the helpers; do not change. */
     int db;
-    const void *key;        /* the caller's bytes: must outlive the use of m */
+    const void *key; /* the caller's bytes: must outlive the use of m */
     size_t klen;
     int64_t saved_expire_ms; /* expire_ms as in the file (0 if new) */
     int saved;               /* 1 if the record is in the file */
@@ -182,8 +182,7 @@ typedef struct store_meta {
  * key over STORE_MAX_KEY, which cannot have been stored), or an engine error. */
 int store_lookup(store_txn *st, int db, const void *key, size_t klen, store_meta *m);
 /* The same, and STORE_EWRONGTYPE if the key holds a type other than type. */
-int store_lookup_type(store_txn *st, int db, const void *key, size_t klen, int type,
-                      store_meta *m);
+int store_lookup_type(store_txn *st, int db, const void *key, size_t klen, int type, store_meta *m);
 
 /* 1 if key has a record whose expiry has passed (not swept yet), 0 if it is
  * live or absent, or an engine error. (EXEC uses it: a watched key that
@@ -195,8 +194,7 @@ int store_key_expired(store_txn *st, int db, const void *key, size_t klen);
  * expired one): the old key is deleted now, its elements handed to the
  * sweeper (S4). Nothing new is in the file until store_meta_save() with size
  * > 0. Errors: STORE_EKEYLEN, engine codes. */
-int store_meta_create(store_txn *st, int db, const void *key, size_t klen, int type,
-                      store_meta *m);
+int store_meta_create(store_txn *st, int db, const void *key, size_t klen, int type, store_meta *m);
 /* Write m back (size, head/tail, expire_ms; the version never changes). A
  * collection with size 0 is deleted instead (S2). Keeps the ttl index and
  * counters right (S1, S6). Not for strings: use store_string_put. */
@@ -218,13 +216,13 @@ int store_key_expire(store_txn *st, int db, const void *key, size_t klen, int64_
 /* RENAME/MOVE: the live key src becomes dst (replacing dst whatever its type).
  * Same database: O(1). Another database: the elements are copied (O(N)).
  * FFDB_NOTFOUND if src is absent. src == dst in the same db is a no-op. */
-int store_key_rename(store_txn *st, int sdb, const void *src, size_t slen, int ddb,
-                     const void *dst, size_t dlen);
+int store_key_rename(store_txn *st, int sdb, const void *src, size_t slen, int ddb, const void *dst,
+                     size_t dlen);
 /* COPY: dst becomes a copy of the live key src with a fresh version (O(N)),
  * expiry included. FFDB_NOTFOUND if src is absent; FFDB_EXISTS if dst is live
  * and !replace. */
-int store_key_copy(store_txn *st, int sdb, const void *src, size_t slen, int ddb,
-                   const void *dst, size_t dlen, int replace);
+int store_key_copy(store_txn *st, int sdb, const void *src, size_t slen, int ddb, const void *dst,
+                   size_t dlen, int replace);
 
 /* Visit live keys of db in byte order, from the first key >= start (start may
  * be NULL). fn gets the key and its metadata (m->value valid during the call);
@@ -252,8 +250,7 @@ int store_sub_get(store_txn *st, const store_meta *m, const void *field, size_t 
 int store_sub_put(store_txn *st, const store_meta *m, const void *field, size_t flen,
                   const void *val, size_t vlen);
 /* Delete; *existed (may be NULL) says whether it was there. */
-int store_sub_del(store_txn *st, const store_meta *m, const void *field, size_t flen,
-                  int *existed);
+int store_sub_del(store_txn *st, const store_meta *m, const void *field, size_t flen, int *existed);
 /* The zscore index entry of (score, member); put and delete. */
 int store_zscore_put(store_txn *st, const store_meta *m, double score, const void *member,
                      size_t mlen);
@@ -270,16 +267,15 @@ int store_zscore_del(store_txn *st, const store_meta *m, double score, const voi
  * key it was on); re-seek after deleting the element it stands on. Close it
  * before the handler returns. */
 typedef struct store_iter store_iter;
-int  store_iter_open(store_txn *st, const store_meta *m, int space, store_iter **it);
-int  store_iter_first(store_iter *it, ffdb_val *field, ffdb_val *val);
-int  store_iter_last(store_iter *it, ffdb_val *field, ffdb_val *val);
+int store_iter_open(store_txn *st, const store_meta *m, int space, store_iter **it);
+int store_iter_first(store_iter *it, ffdb_val *field, ffdb_val *val);
+int store_iter_last(store_iter *it, ffdb_val *field, ffdb_val *val);
 /* First element with field >= f. */
-int  store_iter_seek(store_iter *it, const void *f, size_t flen, ffdb_val *field, ffdb_val *val);
+int store_iter_seek(store_iter *it, const void *f, size_t flen, ffdb_val *field, ffdb_val *val);
 /* Last element with field <= f. */
-int  store_iter_seek_le(store_iter *it, const void *f, size_t flen, ffdb_val *field,
-                        ffdb_val *val);
-int  store_iter_next(store_iter *it, ffdb_val *field, ffdb_val *val);
-int  store_iter_prev(store_iter *it, ffdb_val *field, ffdb_val *val);
+int store_iter_seek_le(store_iter *it, const void *f, size_t flen, ffdb_val *field, ffdb_val *val);
+int store_iter_next(store_iter *it, ffdb_val *field, ffdb_val *val);
+int store_iter_prev(store_iter *it, ffdb_val *field, ffdb_val *val);
 void store_iter_close(store_iter *it);
 
 /* ---- Encodings -------------------------------------------------------------- */
@@ -287,21 +283,21 @@ void store_iter_close(store_iter *it);
 /* 8 bytes whose memcmp order is the numeric order of doubles: -inf < negatives
  * < -0.0 == 0.0 < positives < +inf (-0.0 is stored as 0.0). NaN is the
  * caller's to reject. */
-void   store_score_encode(double d, uint8_t out[8]);
+void store_score_encode(double d, uint8_t out[8]);
 double store_score_decode(const uint8_t in[8]);
 /* Split a STORE_ZSCORE field into score and member (member points into f).
  * FFDB_CORRUPT if it is shorter than 8 bytes. */
-int    store_zscore_split(const ffdb_val *f, double *score, ffdb_val *member);
+int store_zscore_split(const ffdb_val *f, double *score, ffdb_val *member);
 /* Big-endian, so list order is byte order. */
-void     store_list_index_encode(uint64_t index, uint8_t out[8]);
+void store_list_index_encode(uint64_t index, uint8_t out[8]);
 uint64_t store_list_index_decode(const uint8_t in[8]);
 
 /* ---- Background sweeper ------------------------------------------------------ */
 
 typedef struct store_sweep_result {
-    uint64_t expired_keys;   /* keys deleted because their time passed */
-    uint64_t stale_entries;  /* sub/zscore entries of dead versions removed */
-    int more;                /* 1 if work remains that was due now */
+    uint64_t expired_keys;  /* keys deleted because their time passed */
+    uint64_t stale_entries; /* sub/zscore entries of dead versions removed */
+    int more;               /* 1 if work remains that was due now */
 } store_sweep_result;
 
 /* One small step in a write txn: delete keys of db whose expiry is <= now

@@ -69,8 +69,7 @@ static size_t sub_key(uint8_t *buf, uint64_t version, const void *field, size_t 
     return 8 + flen;
 }
 
-int store_sub_get(store_txn *st, const store_meta *m, const void *field, size_t flen,
-                  ffdb_val *val)
+int store_sub_get(store_txn *st, const store_meta *m, const void *field, size_t flen, ffdb_val *val)
 {
     uint8_t k[8 + STORE_MAX_FIELD];
     ffdb_bucket *b;
@@ -101,8 +100,7 @@ int store_sub_put(store_txn *st, const store_meta *m, const void *field, size_t 
     return rc;
 }
 
-int store_sub_del(store_txn *st, const store_meta *m, const void *field, size_t flen,
-                  int *existed)
+int store_sub_del(store_txn *st, const store_meta *m, const void *field, size_t flen, int *existed)
 {
     uint8_t k[8 + STORE_MAX_FIELD];
     ffdb_bucket *b;
@@ -262,8 +260,7 @@ int store_iter_seek(store_iter *it, const void *f, size_t flen, ffdb_val *field,
     return iter_result(it, rc, &k, field);
 }
 
-int store_iter_seek_le(store_iter *it, const void *f, size_t flen, ffdb_val *field,
-                       ffdb_val *val)
+int store_iter_seek_le(store_iter *it, const void *f, size_t flen, ffdb_val *field, ffdb_val *val)
 {
     uint8_t key[16 + STORE_MAX_FIELD];
     ffdb_val k;
@@ -300,8 +297,7 @@ int store_iter_prev(store_iter *it, ffdb_val *field, ffdb_val *val)
 /* Copy every element of version sver in sdb to version dver in ddb, deleting
  * the originals if move. One element at a time, re-seeking after each write,
  * because a write may change the page the cursor stands on. O(N log N). */
-static int copy_elements(store_txn *st, int sdb, uint64_t sver, int ddb, uint64_t dver,
-                         int move)
+static int copy_elements(store_txn *st, int sdb, uint64_t sver, int ddb, uint64_t dver, int move)
 {
     static const int kinds[2] = {B_SUB, B_ZSCORE};
 
@@ -364,8 +360,8 @@ static int snapshot_key(const store_meta *m, void **val, size_t *vlen)
     return 0;
 }
 
-int store_key_rename(store_txn *st, int sdb, const void *src, size_t slen, int ddb,
-                     const void *dst, size_t dlen)
+int store_key_rename(store_txn *st, int sdb, const void *src, size_t slen, int ddb, const void *dst,
+                     size_t dlen)
 {
     store_meta m, old;
     void *val;
@@ -404,8 +400,8 @@ int store_key_rename(store_txn *st, int sdb, const void *src, size_t slen, int d
     return rc;
 }
 
-int store_key_copy(store_txn *st, int sdb, const void *src, size_t slen, int ddb,
-                   const void *dst, size_t dlen, int replace)
+int store_key_copy(store_txn *st, int sdb, const void *src, size_t slen, int ddb, const void *dst,
+                   size_t dlen, int replace)
 {
     store_meta m, old;
     void *val;
@@ -570,8 +566,7 @@ static int sweep_expired(store_txn *st, int db, unsigned *budget, store_sweep_re
         store_meta m;
         size_t n;
         rc = ffdb_cursor_first(c, &k, NULL);
-        if (rc || k.size < 8 || k.size > sizeof(key) ||
-            (int64_t)be64_get(k.data) > st->now_ms)
+        if (rc || k.size < 8 || k.size > sizeof(key) || (int64_t)be64_get(k.data) > st->now_ms)
             break;
         n = k.size;
         memcpy(key, k.data, n);
@@ -597,8 +592,8 @@ static int sweep_expired(store_txn *st, int db, unsigned *budget, store_sweep_re
 }
 
 /* Delete up to *budget elements of one dead version; *done when none is left. */
-static int sweep_version(store_txn *st, int db, const uint8_t ver[8], unsigned *budget,
-                         int *done, store_sweep_result *res)
+static int sweep_version(store_txn *st, int db, const uint8_t ver[8], unsigned *budget, int *done,
+                         store_sweep_result *res)
 {
     static const int kinds[2] = {B_SUB, B_ZSCORE};
 
