@@ -95,6 +95,12 @@ $(BUILD)/tools/ffdb-server.o/%.o: tools/ffdb-server/%.c
 
 $(TEST_BIN): $(RESP_LIB)
 
+# `make format` covers the module and the program too.
+.PHONY: format-resp
+format: format-resp
+format-resp:
+	clang-format -i $(RESP_SRC) $(SERVER_SRC) modules/resp/*.h
+
 -include $(RESP_OBJ:.o=.d) $(SERVER_OBJ:.o=.d)
 # ---- end of ffdb-server ----
 
