@@ -49,7 +49,8 @@ int meta_decode(const uint8_t *page, unsigned page_size, uint64_t slot, struct m
     if (ld32(page + META_VERSION) > FORMAT_VERSION)
         return FFDB_EVERSION;
     if (ld32(page + META_VERSION) != FORMAT_VERSION || page[PH_KIND] != PAGE_META ||
-        ld64(page + PH_PGNO) != slot || ld64(page + PH_TXID) % 2 != slot)
+        ld64(page + PH_PGNO) != slot || ld64(page + PH_TXID) % 2 != slot ||
+        ld64(page + PH_TXID) == UINT64_MAX) /* no next txid: the writer could not begin */
         return FFDB_CORRUPT;
     m->txid = ld64(page + PH_TXID);
     m->page_size = page_size;

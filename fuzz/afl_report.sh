@@ -22,7 +22,7 @@ for h in "$@"; do
     echo "  reproduce: make fuzz-replay, then build-asan/fuzz/$h-replay FILE;"
     echo "  once fixed, keep the input in fuzz/regress/$h/. The first one, base64:"
     first=$(find "$out/$h/default/crashes" -type f -name 'id:*' | sort | head -1)
-    base64 -w 0 "$first"; echo
+    if [ "$(stat -c %s "$first")" -le 16384 ]; then base64 -w 0 "$first"; echo; else echo "  (over 16 KiB: not printed)"; fi
     fail=1
   fi
   if [ "$hangs" -gt 0 ]; then
