@@ -263,7 +263,8 @@ static int pubsub_cmd(resp_ctx *c)
         dict_each(&s->channels, list_channel, &cl);
         reply_defer_array(c->r, d, cl.n);
     } else if (resp_arg_is(&c->argv[1], "numsub")) {
-        reply_map(c->r, (size_t)c->argc - 2);
+        /* A flat array in RESP3 too, as Redis answers. */
+        reply_array(c->r, ((size_t)c->argc - 2) * 2);
         for (int i = 2; i < c->argc; i++) {
             dict_entry *e = dict_find(&s->channels, c->argv[i].p, c->argv[i].n);
             reply_bulk(c->r, c->argv[i].p, c->argv[i].n);
