@@ -44,6 +44,7 @@
 
 struct ffdb_file {
     int fd;
+    int lock_fd;           /* holds the flock; never given to io_uring (see lock_file) */
     unsigned flags;        /* FFDB_* open flags */
     atomic_int direct;     /* O_DIRECT still set on fd */
     atomic_int ring_ok;    /* ring initialised and usable; cleared under ring_lock */
@@ -123,17 +124,36 @@ static int open_file(const char *path, unsigned flags, int *fd, int *created, in
     return ERR_RAISE(FFDB_EIO, PGNO_NONE, "open of %.100s kept racing with creation", path);
 }
 
-static int lock_file(int fd, unsigned flags, const char *path)
+/* Take the advisory lock on a descriptor of its own. A flock belongs to the
+ * open file description, and an io_uring holds a reference to the data
+ * descriptor's one: when a process dies, its ring is torn down
+ * asynchronously and would keep the lock alive for a while after the death,
+ * so the next open got FFDB_ELOCKED. The lock descriptor is opened anew
+ * through /proc/self/fd (the same inode even if the path was replaced) and
+ * never used for I/O, so it is released the moment the process ends. */
+static int lock_file(int fd, unsigned flags, const char *path, int *lock_fd)
 {
     int op = ((flags & FFDB_RDONLY) ? LOCK_SH : LOCK_EX) | LOCK_NB;
-    while (flock(fd, op) < 0) {
-        if (errno == EINTR)
+    char self[64];
+    int lfd;
+
+    snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+    lfd = open(self, O_RDONLY | O_CLOEXEC);
+    if (lfd < 0)
+        lfd = open(path, O_RDONLY | O_CLOEXEC);
+    if (lfd < 0)
+        return raise_errno(errno, "open for locking");
+    while (flock(lfd, op) < 0) {
+        int e = errno;
+        if (e == EINTR)
             continue;
-        if (errno == EWOULDBLOCK)
+        close(lfd);
+        if (e == EWOULDBLOCK)
             return ERR_RAISE(FFDB_ELOCKED, PGNO_NONE,
                              "%.90s is locked by another process or handle", path);
-        return raise_errno(errno, "flock");
+        return raise_errno(e, "flock");
     }
+    *lock_fd = lfd;
     return 0;
 }
 
@@ -194,10 +214,13 @@ static int posix_open(const ffdb_io *io, const char *path, unsigned flags, ffdb_
         return rc;
     }
     atomic_init(&f->direct, direct);
-    rc = lock_file(f->fd, flags, path);
+    f->lock_fd = -1;
+    rc = lock_file(f->fd, flags, path, &f->lock_fd);
     if (rc == 0 && created)
         rc = sync_parent_dir(path);
     if (rc < 0) {
+        if (f->lock_fd >= 0)
+            close(f->lock_fd);
         close(f->fd);
         mem_free(f);
         return rc;
@@ -216,7 +239,8 @@ static void posix_close(ffdb_file *f)
     if (atomic_load(&f->ring_ok))
         io_uring_queue_exit(&f->ring);
     pthread_mutex_destroy(&f->ring_lock);
-    close(f->fd); /* also releases the flock */
+    close(f->fd);
+    close(f->lock_fd); /* releases the flock */
     mem_free(f);
 }
 
