@@ -30,9 +30,11 @@
  * FFDB_ENOMEM, and after ENOMEM the last commit is whole. A read-only reopen
  * turns every later transaction into a read one until the next reopen.
  *
- * Cursor rule checked (include/ffdb.h): after writes through its txn a cursor
+ * Cursor rules checked (include/ffdb.h): after writes through its txn a cursor
  * continues from the key it was on — next gives the first key greater than
- * it, prev the last key smaller.
+ * it, prev the last key smaller; and the bytes a cursor returned stay as they
+ * were until that cursor moves again, whatever else the txn does meanwhile.
+ * Transaction ids: a reader sees the last commit, the writer is the next.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -212,6 +214,8 @@ struct ops_run {
     ffdb_bucket *bh[NB];
     ffdb_cursor *cur[NB];
     ob *cpos[NB];               /* the key the cursor is on; NULL: unpositioned */
+    ffdb_val ck[NB], cv[NB];    /* what the cursor's last move returned ... */
+    ob *cval[NB];               /* ... and the value it must still show */
 
     ffdb_txn *lr;               /* long-lived reader and its snapshot */
     ostate lrm;
@@ -273,6 +277,36 @@ static int read_bucket(void)
     return (int)(fz_u8(&R.in) % NB);
 }
 
+/* ---- cursor positions ---------------------------------------------------------------- */
+
+/* ffdb.h: bytes a cursor returned stay valid until that cursor moves again
+ * or the txn ends, whatever else happens in the txn meanwhile. */
+static void clear_pos(int i)
+{
+    ob_unref(R.cpos[i]);
+    ob_unref(R.cval[i]);
+    R.cpos[i] = NULL;
+    R.cval[i] = NULL;
+}
+
+static void set_pos(int i, const oent *e, ffdb_val k, ffdb_val v)
+{
+    clear_pos(i);
+    R.cpos[i] = ob_ref(e->k);
+    R.cval[i] = ob_ref(e->v);
+    R.ck[i] = k;
+    R.cv[i] = v;
+}
+
+static void check_cursor_values(void)
+{
+    for (int i = 0; i < NB; i++)
+        if (R.cval[i])
+            FUZZ_ASSERT(fz_val_is(R.ck[i], R.cpos[i]->data, R.cpos[i]->len) &&
+                            fz_val_is(R.cv[i], R.cval[i]->data, R.cval[i]->len),
+                        "bucket %d: bytes the cursor returned changed before it moved", i);
+}
+
 /* ---- handles ------------------------------------------------------------------------- */
 
 static void forget_handles(void)
@@ -280,13 +314,13 @@ static void forget_handles(void)
     for (int i = 0; i < NB; i++) {
         R.bh[i] = NULL;
         R.cur[i] = NULL;
-        ob_unref(R.cpos[i]);
-        R.cpos[i] = NULL;
+        clear_pos(i);
     }
 }
 
 static void begin(enum txn_kind kind)
 {
+    ffdb_stat st;
     if (kind == TXN_WRITE) {
         FUZZ_RC(ffdb_begin_write(R.db, &R.txn), 0);
         os_copy(&R.work, &R.committed);
@@ -294,6 +328,11 @@ static void begin(enum txn_kind kind)
         FUZZ_RC(ffdb_begin_read(R.db, &R.txn), 0);
     }
     R.kind = kind;
+    /* a reader sees the last commit, the writer will commit as the next one */
+    FUZZ_RC(ffdb_stat_db(R.db, &st), 0);
+    FUZZ_ASSERT(ffdb_txn_id(R.txn) == st.txid + (kind == TXN_WRITE),
+                "txn id %llu, last commit %llu", (unsigned long long)ffdb_txn_id(R.txn),
+                (unsigned long long)st.txid);
 }
 
 static void ensure_txn(void)
@@ -638,8 +677,7 @@ static void op_range_delete(void)
 /* The cursor result rc/k/v must be entry idx of t (idx >= t->n: the end). */
 static void cursor_expect(int i, const otree *t, size_t idx, int rc, ffdb_val k, ffdb_val v)
 {
-    ob_unref(R.cpos[i]);
-    R.cpos[i] = NULL;
+    clear_pos(i);
     if (idx >= t->n) {
         FUZZ_RC(rc, FFDB_NOTFOUND);
         return;
@@ -649,7 +687,7 @@ static void cursor_expect(int i, const otree *t, size_t idx, int rc, ffdb_val k,
                 "bucket %d: cursor on the wrong key (model index %zu of %zu)", i, idx, t->n);
     FUZZ_ASSERT(fz_val_is(v, t->e[idx].v->data, t->e[idx].v->len),
                 "bucket %d: cursor value at index %zu differs", i, idx);
-    R.cpos[i] = ob_ref(t->e[idx].k);
+    set_pos(i, &t->e[idx], k, v);
 }
 
 /* what: 0 first, 1 last, 2 seek, 3 next, 4 prev */
@@ -691,8 +729,7 @@ static void op_cursor(int what)
             if (!pos) {
                 /* Unpositioned (new, or past an end): the API does not say where
                  * it goes; whatever it returns must be a real entry. */
-                ob_unref(R.cpos[i]);
-                R.cpos[i] = NULL;
+                clear_pos(i);
                 if (rc == FFDB_NOTFOUND)
                     continue;
                 FUZZ_RC(rc, 0);
@@ -700,7 +737,7 @@ static void op_cursor(int what)
                 FUZZ_ASSERT(e && fz_val_is(v, e->v->data, e->v->len),
                             "bucket %d: unpositioned cursor move gave a key not in the model",
                             i);
-                R.cpos[i] = ob_ref(e->k);
+                set_pos(i, e, k, v);
                 continue;
             }
             if (what == 3) {
@@ -721,8 +758,7 @@ static void op_cursor_close(void)
     if (R.cur[i]) {
         ffdb_cursor_close(R.cur[i]);
         R.cur[i] = NULL;
-        ob_unref(R.cpos[i]);
-        R.cpos[i] = NULL;
+        clear_pos(i);
     }
 }
 
@@ -774,8 +810,7 @@ static void op_bucket_drop(void)
     }
     R.cur[i] = NULL;
     R.bh[i] = NULL;
-    ob_unref(R.cpos[i]);
-    R.cpos[i] = NULL;
+    clear_pos(i);
     R.work.present[i] = 0;
     ot_clear(&R.work.t[i]);
 }
@@ -993,6 +1028,7 @@ static void op_verify(void)
 
 static void step(unsigned op)
 {
+    check_cursor_values();
     switch (op) {
     case OP_PUT: op_write(0); break;
     case OP_INSERT: op_write(1); break;
