@@ -278,6 +278,28 @@ int store_iter_next(store_iter *it, ffdb_val *field, ffdb_val *val);
 int store_iter_prev(store_iter *it, ffdb_val *field, ffdb_val *val);
 void store_iter_close(store_iter *it);
 
+/* Random elements of m's collection (its STORE_SUB space), for SPOP,
+ * SRANDMEMBER, HRANDFIELD and ZRANDMEMBER. distinct: min(count, size)
+ * different elements (all of them, in field order, when count >= size);
+ * otherwise count picks, each of any element. fn gets each element's field
+ * and value, valid during the call; it must not write through the txn
+ * (SPOP copies the members and deletes them afterwards). A non-zero return
+ * from fn stops the walk and is returned; engine errors are returned.
+ * The same seed makes the same choice.
+ *
+ * Fairness and cost: a collection of at most STORE_SAMPLE_EXACT elements,
+ * and a distinct sample of a quarter of the collection or more, are chosen
+ * uniformly by walking it (O(size), bounded by 4 * count there). Otherwise
+ * each pick is a random seek (O(log N), like RANDOMKEY): the point is chosen
+ * byte by byte between the first and last field, so an element that follows
+ * a wide gap in the byte order is picked more often than one in a dense run.
+ * Redis picks uniformly; nothing stores ranks here to do the same in
+ * O(log N). */
+#define STORE_SAMPLE_EXACT 128
+typedef int (*store_elem_fn)(void *arg, const ffdb_val *field, const ffdb_val *val);
+int store_sample(store_txn *st, const store_meta *m, uint64_t count, int distinct, uint64_t seed,
+                 store_elem_fn fn, void *arg);
+
 /* ---- Encodings -------------------------------------------------------------- */
 
 /* 8 bytes whose memcmp order is the numeric order of doubles: -inf < negatives

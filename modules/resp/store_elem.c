@@ -1,7 +1,8 @@
 /*
  * store_elem.c — the elements of collections (sub-keys, the zscore index,
  * iterators), the order-preserving encodings, key moves and copies that
- * carry elements, RANDOMKEY, and the background sweeper.
+ * carry elements, RANDOMKEY and random elements of a collection
+ * (store_sample), and the background sweeper.
  *
  * Sub-keys are version(8, big-endian) | field (store.h). A collection's
  * elements are the contiguous run of keys with its version as prefix; every
@@ -314,12 +315,15 @@ static int copy_elements(store_txn *st, int sdb, uint64_t sver, int ddb, uint64_
             rc = ffdb_cursor_open(sb, &c);
         if (rc)
             return rc;
+        int copied = 0;
         be64_put(pos, sver);
         for (;;) {
             rc = ffdb_cursor_seek(c, pos, pos_len, &k, &v);
-            if (rc == 0 && !move && pos_len > 8 && k.size == pos_len &&
+            /* Skip the one copied last time ("copied", not pos_len > 8: an
+             * empty field's sub-key is the bare version). */
+            if (rc == 0 && !move && copied && k.size == pos_len &&
                 memcmp(k.data, pos, pos_len) == 0)
-                rc = ffdb_cursor_next(c, &k, &v); /* the one copied last time */
+                rc = ffdb_cursor_next(c, &k, &v);
             if (rc || k.size < 8 || be64_get(k.data) != sver || k.size > sizeof(pos))
                 break;
             uint8_t *copy = malloc(k.size + v.size + 1);
@@ -334,6 +338,7 @@ static int copy_elements(store_txn *st, int sdb, uint64_t sver, int ddb, uint64_
             size_t vlen = v.size;
             be64_put(copy, dver);
             rc = ffdb_put(dbk, copy, pos_len, copy + pos_len, vlen);
+            copied = 1;
             if (!rc && move)
                 rc = ffdb_delete(sb, pos, pos_len);
             free(copy);
@@ -453,23 +458,21 @@ static uint64_t mix(uint64_t *x)
 
 /* Descend by random bytes between the first and last key of the range that
  * shares the prefix chosen so far, so keys with long common prefixes
- * ("user:0001", "user:0002") are reached, not just the first one. */
-static int random_point(ffdb_cursor *c, uint64_t seed, uint8_t *out, size_t *out_len)
+ * ("user:0001", "user:0002") are reached, not just the first one. The range
+ * starts as [first, last] (the whole bucket for RANDOMKEY, one collection
+ * for store_sample); first and last may be clipped to STORE_MAX_KEY bytes. */
+static int random_point(ffdb_cursor *c, uint64_t seed, const ffdb_val *first, const ffdb_val *last,
+                        uint8_t *out, size_t *out_len)
 {
     uint8_t lo[STORE_MAX_KEY], hi[STORE_MAX_KEY], probe[STORE_MAX_KEY + 1];
     size_t lo_n, hi_n, p = 0;
     ffdb_val k;
-    int rc = ffdb_cursor_first(c, &k, NULL);
+    int rc;
 
-    if (rc)
-        return rc;
-    lo_n = k.size < sizeof(lo) ? k.size : sizeof(lo);
-    memcpy(lo, k.data, lo_n);
-    rc = ffdb_cursor_last(c, &k, NULL);
-    if (rc)
-        return rc;
-    hi_n = k.size < sizeof(hi) ? k.size : sizeof(hi);
-    memcpy(hi, k.data, hi_n);
+    lo_n = first->size < sizeof(lo) ? first->size : sizeof(lo);
+    memcpy(lo, first->data, lo_n);
+    hi_n = last->size < sizeof(hi) ? last->size : sizeof(hi);
+    memcpy(hi, last->data, hi_n);
     for (int depth = 0; depth < 64; depth++) {
         while (p < lo_n && p < hi_n && lo[p] == hi[p])
             p++;
@@ -506,13 +509,38 @@ static int random_point(ffdb_cursor *c, uint64_t seed, uint8_t *out, size_t *out
     return 0;
 }
 
+/* Copy the key a cursor move returned into buf (STORE_MAX_KEY bytes; a
+ * longer key is clipped, which random_point tolerates) and describe it in out. */
+static void copy_key(const ffdb_val *k, uint8_t *buf, ffdb_val *out)
+{
+    out->size = k->size < STORE_MAX_KEY ? k->size : STORE_MAX_KEY;
+    memcpy(buf, k->data, out->size);
+    out->data = buf;
+}
+
+/* The first and last keys of c's bucket, copied (see copy_key). */
+static int bucket_ends(ffdb_cursor *c, uint8_t *first, ffdb_val *fv, uint8_t *last, ffdb_val *lv)
+{
+    ffdb_val k;
+    int rc = ffdb_cursor_first(c, &k, NULL);
+
+    if (rc)
+        return rc;
+    copy_key(&k, first, fv);
+    rc = ffdb_cursor_last(c, &k, NULL);
+    if (rc)
+        return rc;
+    copy_key(&k, last, lv);
+    return 0;
+}
+
 int store_random_key(store_txn *st, int db, uint64_t random, void *buf, size_t *klen)
 {
-    uint8_t point[STORE_MAX_KEY];
+    uint8_t point[STORE_MAX_KEY], first[STORE_MAX_KEY], last[STORE_MAX_KEY];
     size_t point_n;
     ffdb_bucket *b;
     ffdb_cursor *c;
-    ffdb_val k, v;
+    ffdb_val k, v, fv, lv;
     int rc = store_bucket(st, db, B_META, &b);
 
     if (rc)
@@ -520,7 +548,9 @@ int store_random_key(store_txn *st, int db, uint64_t random, void *buf, size_t *
     rc = ffdb_cursor_open(b, &c);
     if (rc)
         return rc;
-    rc = random_point(c, random, point, &point_n);
+    rc = bucket_ends(c, first, &fv, last, &lv);
+    if (!rc)
+        rc = random_point(c, random, &fv, &lv, point, &point_n);
     if (!rc)
         rc = ffdb_cursor_seek(c, point, point_n, &k, &v);
     if (rc == FFDB_NOTFOUND)
@@ -544,6 +574,205 @@ int store_random_key(store_txn *st, int db, uint64_t random, void *buf, size_t *
     }
     ffdb_cursor_close(c);
     return rc ? rc : FFDB_NOTFOUND;
+}
+
+/* ---- random elements of a collection (store_sample) ----------------------------------- */
+
+/* Put it on a random element of its collection: random_point between the
+ * first and last element, then the element there. O(log N); see store.h
+ * for the bias. */
+static int iter_random(store_iter *it, uint64_t seed, ffdb_val *field, ffdb_val *val)
+{
+    uint8_t first[STORE_MAX_KEY], last[STORE_MAX_KEY], point[STORE_MAX_KEY];
+    ffdb_val f, fv, lv;
+    size_t n;
+    int rc = store_iter_first(it, &f, NULL);
+
+    if (rc)
+        return rc;
+    memcpy(first, it->prefix, 8);
+    fv.size = 8 + (f.size < STORE_MAX_KEY - 8 ? f.size : STORE_MAX_KEY - 8);
+    memcpy(first + 8, f.data, fv.size - 8);
+    fv.data = first;
+    rc = store_iter_last(it, &f, NULL);
+    if (rc)
+        return rc;
+    memcpy(last, it->prefix, 8);
+    lv.size = 8 + (f.size < STORE_MAX_KEY - 8 ? f.size : STORE_MAX_KEY - 8);
+    memcpy(last + 8, f.data, lv.size - 8);
+    lv.data = last;
+    /* Both ends share the 8-byte version, so the point does too. */
+    rc = random_point(it->c, seed, &fv, &lv, point, &n);
+    if (rc)
+        return rc;
+    rc = n >= 8 ? store_iter_seek(it, point + 8, n - 8, field, val) : FFDB_NOTFOUND;
+    return rc == FFDB_NOTFOUND ? store_iter_first(it, field, val) : rc;
+}
+
+/* Every element, in order (a distinct sample at least as big as the set). */
+static int sample_all(store_iter *it, store_elem_fn fn, void *arg)
+{
+    ffdb_val f, v;
+    int rc;
+
+    for (rc = store_iter_first(it, &f, &v); rc == 0; rc = store_iter_next(it, &f, &v)) {
+        rc = fn(arg, &f, &v);
+        if (rc)
+            return rc;
+    }
+    return rc == FFDB_NOTFOUND ? 0 : rc;
+}
+
+/* count of size elements, each subset equally likely (Knuth's selection
+ * sampling: take an element with probability needed / left). O(size). */
+static int sample_select(store_iter *it, uint64_t size, uint64_t count, uint64_t *seed,
+                         store_elem_fn fn, void *arg)
+{
+    ffdb_val f, v;
+    uint64_t left = size;
+    int rc;
+
+    for (rc = store_iter_first(it, &f, &v); rc == 0 && count > 0 && left > 0;
+         rc = store_iter_next(it, &f, &v), left--) {
+        if (mix(seed) % left >= count)
+            continue;
+        count--;
+        rc = fn(arg, &f, &v);
+        if (rc)
+            return rc;
+    }
+    return rc == FFDB_NOTFOUND ? 0 : rc;
+}
+
+static uint64_t field_hash(const ffdb_val *f)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    const uint8_t *p = f->data;
+
+    for (size_t i = 0; i < f->size; i++)
+        h = (h ^ p[i]) * UINT64_C(0x100000001b3);
+    return h ? h : 1; /* 0 marks a free slot */
+}
+
+/* Insert h into the open-addressing table (mask + 1 slots); 0 if it was there. */
+static int hash_insert(uint64_t *table, uint64_t mask, uint64_t h)
+{
+    for (uint64_t i = h & mask;; i = (i + 1) & mask) {
+        if (table[i] == h)
+            return 0;
+        if (table[i] == 0) {
+            table[i] = h;
+            return 1;
+        }
+    }
+}
+
+/* count different elements of a big collection (count < size / 4) by random
+ * seeks, remembering the hashes of the chosen fields. If the seeks keep
+ * finding chosen ones (a collection whose byte order has a few wide gaps),
+ * the rest are the next unchosen elements after a random one. */
+static int sample_seek_distinct(store_iter *it, uint64_t size, uint64_t count, uint64_t *seed,
+                                store_elem_fn fn, void *arg)
+{
+    uint64_t slots = 16, attempts = 3 * count + 64, walked = 0;
+    uint64_t *table;
+    ffdb_val f, v;
+    int rc = 0;
+
+    while (slots < 2 * count)
+        slots *= 2;
+    table = calloc(slots, sizeof(*table));
+    if (!table)
+        return FFDB_ENOMEM;
+    while (count > 0 && attempts-- > 0) {
+        rc = iter_random(it, mix(seed), &f, &v);
+        if (rc)
+            break;
+        if (!hash_insert(table, slots - 1, field_hash(&f)))
+            continue;
+        count--;
+        rc = fn(arg, &f, &v);
+        if (rc)
+            break;
+    }
+    if (!rc && count > 0)
+        rc = iter_random(it, mix(seed), &f, &v);
+    while (!rc && count > 0 && walked++ < 2 * size) {
+        if (hash_insert(table, slots - 1, field_hash(&f))) {
+            count--;
+            rc = fn(arg, &f, &v);
+            if (rc)
+                break;
+        }
+        rc = store_iter_next(it, &f, &v);
+        if (rc == FFDB_NOTFOUND)
+            rc = store_iter_first(it, &f, &v); /* wrap around */
+    }
+    free(table);
+    return rc;
+}
+
+/* count picks with repetition from a small collection: its fields are
+ * copied once, each pick is uniform, the value comes by lookup. */
+static int sample_small_repeat(store_txn *st, const store_meta *m, store_iter *it, uint64_t count,
+                               uint64_t *seed, store_elem_fn fn, void *arg)
+{
+    uint8_t(*fields)[STORE_MAX_FIELD] = malloc(STORE_SAMPLE_EXACT * sizeof(*fields));
+    size_t lens[STORE_SAMPLE_EXACT], n = 0;
+    ffdb_val f, v;
+    int rc;
+
+    if (!fields)
+        return FFDB_ENOMEM;
+    for (rc = store_iter_first(it, &f, NULL); rc == 0 && n < STORE_SAMPLE_EXACT;
+         rc = store_iter_next(it, &f, NULL)) {
+        lens[n] = f.size < STORE_MAX_FIELD ? f.size : STORE_MAX_FIELD;
+        memcpy(fields[n], f.data, lens[n]);
+        n++;
+    }
+    if (rc == FFDB_NOTFOUND)
+        rc = 0;
+    while (!rc && n > 0 && count-- > 0) {
+        size_t i = (size_t)(mix(seed) % n);
+        rc = store_sub_get(st, m, fields[i], lens[i], &v);
+        if (rc)
+            break;
+        f.data = fields[i];
+        f.size = lens[i];
+        rc = fn(arg, &f, &v);
+    }
+    free(fields);
+    return rc;
+}
+
+int store_sample(store_txn *st, const store_meta *m, uint64_t count, int distinct, uint64_t seed,
+                 store_elem_fn fn, void *arg)
+{
+    store_iter *it;
+    ffdb_val f, v;
+    int rc;
+
+    if (count == 0 || m->size == 0)
+        return 0;
+    rc = store_iter_open(st, m, STORE_SUB, &it);
+    if (rc)
+        return rc;
+    if (distinct && count >= m->size)
+        rc = sample_all(it, fn, arg);
+    else if (distinct && (m->size <= STORE_SAMPLE_EXACT || count >= m->size / 4))
+        rc = sample_select(it, m->size, count, &seed, fn, arg);
+    else if (distinct)
+        rc = sample_seek_distinct(it, m->size, count, &seed, fn, arg);
+    else if (m->size <= STORE_SAMPLE_EXACT)
+        rc = sample_small_repeat(st, m, it, count, &seed, fn, arg);
+    else
+        for (rc = 0; !rc && count-- > 0;) {
+            rc = iter_random(it, mix(&seed), &f, &v);
+            if (!rc)
+                rc = fn(arg, &f, &v);
+        }
+    store_iter_close(it);
+    return rc;
 }
 
 /* ---- the sweeper --------------------------------------------------------------------- */
