@@ -59,7 +59,11 @@ TOOLS     += $(if $(SERVER_SRC),$(BUILD)/tools/ffdb-server)
 EXAMPLE_SRC = $(wildcard examples/*.c)
 EXAMPLES = $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
-DEPS = liburing-dev libxxhash-dev libcriterion-dev libjemalloc-dev pkg-config afl++
+# redis-tools, redis-server, libhiredis-dev: the ffdb-server tests talk to it
+# through redis-cli and hiredis and compare it with a redis-server they start
+# themselves (never the system service the package may start).
+DEPS = liburing-dev libxxhash-dev libcriterion-dev libjemalloc-dev pkg-config afl++ \
+       redis-tools redis-server libhiredis-dev
 
 .PHONY: all lib test asan deps format clean examples run tools crashtest
 
@@ -125,7 +129,7 @@ $(BUILD)/%.o: %.c
 
 $(TEST_BIN): $(TEST_OBJ) $(TESTING_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(RESP_LIB) $(TESTING_LIB) $(LIB) -lcriterion $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(RESP_LIB) $(TESTING_LIB) $(LIB) -lcriterion -lhiredis $(LDLIBS)
 
 $(BUILD)/tests/helpers/%: tests/helpers/%.c $(TESTING_LIB) $(LIB)
 	@mkdir -p $(dir $@)

@@ -60,10 +60,12 @@ enum {
 };
 
 /* Parse [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL|PERSIST] from
- * argv[from..], allowing only the flags in allowed. *expire_ms gets the
- * absolute time (0 = none). 0, or 1 after an error reply. */
-static int parse_set_options(resp_ctx *c, int from, unsigned allowed, unsigned *flags,
-                             int64_t *expire_ms)
+ * argv[from..], allowing only the flags in allowed. As in Redis, this is the
+ * syntax only, and a repeated option counts once, with its last value ("EX x
+ * EX 10" is 10 s; "EX -5 PX 1" a syntax error): *time_at gets the index of
+ * the time argument (0 = none), which set_options_time() reads at the point
+ * where the command reads it. 0, or 1 after an error reply. */
+static int parse_set_options(resp_ctx *c, int from, unsigned allowed, unsigned *flags, int *time_at)
 {
     static const struct {
         const char *name;
@@ -80,7 +82,7 @@ static int parse_set_options(resp_ctx *c, int from, unsigned allowed, unsigned *
         {"pxat", S_PXAT, S_KEEPTTL | S_EX | S_PX | S_EXAT | S_PERSIST},
     };
     *flags = 0;
-    *expire_ms = 0;
+    *time_at = 0;
     for (int i = from; i < c->argc; i++) {
         size_t k;
         for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++)
@@ -91,20 +93,31 @@ static int parse_set_options(resp_ctx *c, int from, unsigned allowed, unsigned *
             return resp_err_syntax(c), 1;
         *flags |= opts[k].flag;
         if (opts[k].flag & (S_EX | S_PX | S_EXAT | S_PXAT)) {
-            int64_t v, when;
-            int ms = opts[k].flag & (S_PX | S_PXAT), abs = opts[k].flag & (S_EXAT | S_PXAT);
             if (i + 1 >= c->argc)
                 return resp_err_syntax(c), 1;
-            if (resp_arg_i64(c, &c->argv[++i], &v))
-                return 1;
-            if (v <= 0 || __builtin_mul_overflow(v, ms ? 1 : 1000, &when) ||
-                (!abs && __builtin_add_overflow(when, c->now_ms, &when))) {
-                reply_errorf(c->r, "ERR invalid expire time in '%s' command", c->cmd->name);
-                return 1;
-            }
-            *expire_ms = when;
+            *time_at = ++i;
         }
     }
+    return 0;
+}
+
+/* The absolute expiry (ms) the time option parse_set_options found asks for
+ * (0 = none). 0, or 1 after an error reply. */
+static int set_options_time(resp_ctx *c, unsigned flags, int time_at, int64_t *expire_ms)
+{
+    int64_t v, when;
+
+    *expire_ms = 0;
+    if (!time_at)
+        return 0;
+    if (resp_arg_i64(c, &c->argv[time_at], &v))
+        return 1;
+    if (v <= 0 || __builtin_mul_overflow(v, (flags & (S_PX | S_PXAT)) ? 1 : 1000, &when) ||
+        (!(flags & (S_EXAT | S_PXAT)) && __builtin_add_overflow(when, c->now_ms, &when))) {
+        reply_errorf(c->r, "ERR invalid expire time in '%s' command", c->cmd->name);
+        return 1;
+    }
+    *expire_ms = when;
     return 0;
 }
 
@@ -156,11 +169,13 @@ static int set_cmd(resp_ctx *c)
 {
     unsigned flags;
     int64_t expire_ms;
+    int time_at;
 
     if (c->argv[1].n > STORE_MAX_KEY)
         return resp_store_error(c, STORE_EKEYLEN);
     if (parse_set_options(c, 3, S_NX | S_XX | S_GET | S_KEEPTTL | S_EX | S_PX | S_EXAT | S_PXAT,
-                          &flags, &expire_ms))
+                          &flags, &time_at) ||
+        set_options_time(c, flags, time_at, &expire_ms))
         return 0;
     return set_generic(c, &c->argv[1], &c->argv[2], flags, expire_ms, 0);
 }
@@ -226,9 +241,9 @@ static int getex_cmd(resp_ctx *c)
     unsigned flags;
     int64_t expire_ms;
     store_meta m;
-    int rc;
+    int rc, time_at;
 
-    if (parse_set_options(c, 2, S_EX | S_PX | S_EXAT | S_PXAT | S_PERSIST, &flags, &expire_ms))
+    if (parse_set_options(c, 2, S_EX | S_PX | S_EXAT | S_PXAT | S_PERSIST, &flags, &time_at))
         return 0;
     rc = get_string(c, &c->argv[1], &m);
     if (rc == FFDB_NOTFOUND) {
@@ -237,6 +252,9 @@ static int getex_cmd(resp_ctx *c)
     }
     if (rc)
         return resp_store_error(c, rc);
+    /* Redis reads the time after the key: a missing key is nil whatever it is. */
+    if (set_options_time(c, flags, time_at, &expire_ms))
+        return 0;
     reply_bulk(c->r, m.value.data, m.value.size);
     if (flags & S_PERSIST)
         return m.expire_ms ? store_key_expire(c->st, c->db, c->argv[1].p, c->argv[1].n, 0) : 0;
@@ -613,18 +631,8 @@ static int bitcount_cmd(resp_ctx *c)
     int64_t count = 0;
     int rc;
 
-    if (c->argc == 3 || c->argc > 5)
-        return resp_err_syntax(c);
-    if (c->argc >= 4) {
-        if (resp_arg_i64(c, &c->argv[2], &start) || resp_arg_i64(c, &c->argv[3], &end))
-            return 0;
-        if (c->argc == 5) {
-            if (resp_arg_is(&c->argv[4], "bit"))
-                bits = 1;
-            else if (!resp_arg_is(&c->argv[4], "byte"))
-                return resp_err_syntax(c);
-        }
-    }
+    /* Redis's order: the key first (missing: 0, whatever the arguments),
+     * then the range, the all-negative empty range (0), then BIT|BYTE. */
     rc = get_string(c, &c->argv[1], &m);
     if (rc == FFDB_NOTFOUND) {
         reply_int(c->r, 0);
@@ -632,12 +640,24 @@ static int bitcount_cmd(resp_ctx *c)
     }
     if (rc)
         return resp_store_error(c, rc);
+    if (c->argc == 3 || c->argc > 5)
+        return resp_err_syntax(c);
+    if (c->argc >= 4) {
+        if (resp_arg_i64(c, &c->argv[2], &start) || resp_arg_i64(c, &c->argv[3], &end))
+            return 0;
+        if (start < 0 && end < 0 && start > end) {
+            reply_int(c->r, 0);
+            return 0;
+        }
+        if (c->argc == 5) {
+            if (resp_arg_is(&c->argv[4], "bit"))
+                bits = 1;
+            else if (!resp_arg_is(&c->argv[4], "byte"))
+                return resp_err_syntax(c);
+        }
+    }
     p = m.value.data;
     len = (int64_t)m.value.size * (bits ? 8 : 1);
-    if (start < 0 && end < 0 && start > end) {
-        reply_int(c->r, 0);
-        return 0;
-    }
     if (!clamp_range(start, end, len, &s, &e)) {
         reply_int(c->r, 0);
         return 0;

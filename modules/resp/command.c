@@ -188,7 +188,7 @@ int resp_parse_double(const char *p, size_t n, double *out)
         return -1;
     errno = 0;
     d = strtod(buf, &end);
-    if (*end != '\0' || isnan(d))
+    if (end != buf + n || isnan(d)) /* all of it: "1\0x" is not 1 (nor "\0" 0) */
         return -1;
     /* Overflow to inf or underflow to 0 is a misread number (Redis refuses
      * it too); "inf" itself is fine. */
@@ -207,7 +207,7 @@ int resp_parse_long_double(const char *p, size_t n, long double *out)
         return -1;
     errno = 0;
     d = strtold(buf, &end);
-    if (*end != '\0' || isnan(d) || errno == ERANGE)
+    if (end != buf + n || isnan(d) || errno == ERANGE)
         return -1;
     *out = d;
     return 0;

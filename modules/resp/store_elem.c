@@ -70,6 +70,16 @@ static size_t sub_key(uint8_t *buf, uint64_t version, const void *field, size_t 
     return 8 + flen;
 }
 
+/* The engine may describe an empty value as {NULL, 0}. Handlers memcmp and
+ * memcpy what the store returns, and those want a pointer even for 0 bytes
+ * (C says so; UBSan checks it), so the store never returns NULL. */
+static void val_nonnull(ffdb_val *v)
+{
+    static const uint8_t empty[1];
+    if (v && !v->data)
+        v->data = empty;
+}
+
 int store_sub_get(store_txn *st, const store_meta *m, const void *field, size_t flen, ffdb_val *val)
 {
     uint8_t k[8 + STORE_MAX_FIELD];
@@ -81,7 +91,10 @@ int store_sub_get(store_txn *st, const store_meta *m, const void *field, size_t 
     rc = store_bucket(st, m->db, B_SUB, &b);
     if (rc)
         return rc;
-    return ffdb_get(b, k, sub_key(k, m->version, field, flen), val);
+    rc = ffdb_get(b, k, sub_key(k, m->version, field, flen), val);
+    if (rc == 0)
+        val_nonnull(val);
+    return rc;
 }
 
 int store_sub_put(store_txn *st, const store_meta *m, const void *field, size_t flen,
@@ -212,7 +225,7 @@ void store_iter_close(store_iter *it)
 }
 
 /* Turn a cursor result into an element of this collection, or the end. */
-static int iter_result(store_iter *it, int rc, const ffdb_val *k, ffdb_val *field)
+static int iter_result(store_iter *it, int rc, const ffdb_val *k, ffdb_val *field, ffdb_val *val)
 {
     if (rc)
         return rc;
@@ -222,6 +235,7 @@ static int iter_result(store_iter *it, int rc, const ffdb_val *k, ffdb_val *fiel
         field->data = (const uint8_t *)k->data + 8;
         field->size = k->size - 8;
     }
+    val_nonnull(val);
     return 0;
 }
 
@@ -229,7 +243,7 @@ int store_iter_first(store_iter *it, ffdb_val *field, ffdb_val *val)
 {
     ffdb_val k;
     int rc = ffdb_cursor_seek(it->c, it->prefix, 8, &k, val);
-    return iter_result(it, rc, &k, field);
+    return iter_result(it, rc, &k, field, val);
 }
 
 int store_iter_last(store_iter *it, ffdb_val *field, ffdb_val *val)
@@ -244,7 +258,7 @@ int store_iter_last(store_iter *it, ffdb_val *field, ffdb_val *val)
         rc = ffdb_cursor_prev(it->c, &k, val);
     else if (rc == FFDB_NOTFOUND)
         rc = ffdb_cursor_last(it->c, &k, val);
-    return iter_result(it, rc, &k, field);
+    return iter_result(it, rc, &k, field, val);
 }
 
 int store_iter_seek(store_iter *it, const void *f, size_t flen, ffdb_val *field, ffdb_val *val)
@@ -258,7 +272,7 @@ int store_iter_seek(store_iter *it, const void *f, size_t flen, ffdb_val *field,
     memcpy(key, it->prefix, 8);
     memcpy(key + 8, f, flen);
     rc = ffdb_cursor_seek(it->c, key, 8 + flen, &k, val);
-    return iter_result(it, rc, &k, field);
+    return iter_result(it, rc, &k, field, val);
 }
 
 int store_iter_seek_le(store_iter *it, const void *f, size_t flen, ffdb_val *field, ffdb_val *val)
@@ -276,21 +290,21 @@ int store_iter_seek_le(store_iter *it, const void *f, size_t flen, ffdb_val *fie
         rc = ffdb_cursor_last(it->c, &k, val);
     else if (rc == 0 && (k.size != 8 + flen || memcmp(k.data, key, k.size) != 0))
         rc = ffdb_cursor_prev(it->c, &k, val);
-    return iter_result(it, rc, &k, field);
+    return iter_result(it, rc, &k, field, val);
 }
 
 int store_iter_next(store_iter *it, ffdb_val *field, ffdb_val *val)
 {
     ffdb_val k;
     int rc = ffdb_cursor_next(it->c, &k, val);
-    return iter_result(it, rc, &k, field);
+    return iter_result(it, rc, &k, field, val);
 }
 
 int store_iter_prev(store_iter *it, ffdb_val *field, ffdb_val *val)
 {
     ffdb_val k;
     int rc = ffdb_cursor_prev(it->c, &k, val);
-    return iter_result(it, rc, &k, field);
+    return iter_result(it, rc, &k, field, val);
 }
 
 /* ---- moving and copying elements -------------------------------------------------------- */
@@ -332,7 +346,8 @@ static int copy_elements(store_txn *st, int sdb, uint64_t sver, int ddb, uint64_
                 break;
             }
             memcpy(copy, k.data, k.size);
-            memcpy(copy + k.size, v.data, v.size);
+            if (v.size) /* an empty value may come with data == NULL */
+                memcpy(copy + k.size, v.data, v.size);
             memcpy(pos, k.data, k.size);
             pos_len = k.size;
             size_t vlen = v.size;
