@@ -1,13 +1,14 @@
 # fuzz/fuzz.mk — AFL++ fuzzing of ffdb (included by the Makefile).
 #
-#   make fuzz          build both harnesses with afl-clang-fast + ASan/UBSan and
-#                      run afl-fuzz on both side by side (one core each) for
-#                      FUZZ_TIME seconds (default 4 h); findings in build/afl/out/
-#   make fuzz-ops      / make fuzz-file: one harness only (run both in two
-#                      shells for the same effect as make fuzz)
+#   make fuzz          build the harnesses with afl-clang-fast + ASan/UBSan and
+#                      run afl-fuzz on all of them side by side for FUZZ_TIME
+#                      seconds (default 4 h); findings in build/afl/out/
+#   make fuzz-ops      / make fuzz-file / make fuzz-resp: one harness only (run
+#                      them in separate shells for the effect of make fuzz)
 #   make fuzz-smoke    CI: replay corpus + regressions under ASan/UBSan, then
-#                      each harness under afl-fuzz for FUZZ_SMOKE_TIME seconds
-#                      (both at once); fails on any crash or hang
+#                      the harnesses under afl-fuzz, all at once for
+#                      FUZZ_SMOKE_TIME seconds, sharing the cores; fails on any
+#                      crash or hang
 #   make fuzz-replay   only the replay part of fuzz-smoke
 #   make fuzz-corpus   regenerate fuzz/corpus/ from fuzz/make_corpus.c
 #
@@ -16,9 +17,11 @@
 #   afl-fuzz -S s1 -i fuzz/corpus/ops -o build/afl/out/ops -x fuzz/dict/ops.dict -- build/afl/fuzz/ops
 # A crash is reproduced with build-asan/fuzz/<harness>-replay FILE and, once
 # fixed, kept in fuzz/regress/<harness>/ (replayed by make test and make asan
-# through tests/test_fuzz_regress.c, and by fuzz-smoke).
+# through tests/test_fuzz_regress.c and tests/test_fuzz_resp.c, and by
+# fuzz-smoke). The resp harness (the RESP request parser of modules/resp) has
+# hand-written seeds in fuzz/corpus/resp, not made by fuzz-corpus.
 
-FUZZ_HARNESSES  = ops file
+FUZZ_HARNESSES  = ops file resp
 FUZZ_SAN        = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_TIME       ?= 14400
 FUZZ_SMOKE_TIME ?= 60
@@ -28,7 +31,7 @@ FUZZ_ENV        = AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_C
                   ASAN_OPTIONS=abort_on_error=1:symbolize=0:detect_leaks=0:allocator_may_return_null=0
 FUZZ_AFL_FLAGS  = -m none -t 5000
 
-.PHONY: fuzz fuzz-ops fuzz-file fuzz-smoke fuzz-replay fuzz-build fuzz-corpus \
+.PHONY: fuzz fuzz-ops fuzz-file fuzz-resp fuzz-smoke fuzz-replay fuzz-build fuzz-corpus \
         fuzz-replay-bins fuzz-afl-bins
 
 # ---- binaries (each built by a sub-make with its own BUILD and CC) ------------
@@ -43,6 +46,14 @@ $(BUILD)/fuzz/%-replay: fuzz/%.c fuzz/fuzz.h $(TESTING_LIB) $(LIB)
 $(BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz.h $(TESTING_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(TESTING_LIB) $(LIB) $(LDLIBS)
+
+# The resp harness links the request parser of modules/resp (proto.o, which
+# calls nothing of the engine).
+RESP_PROTO_OBJ = $(BUILD)/modules/resp/proto.o
+$(BUILD)/fuzz/resp-replay $(BUILD)/fuzz/resp: fuzz/resp.c fuzz/fuzz.h $(RESP_PROTO_OBJ) \
+                                              $(TESTING_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(RESP_PROTO_OBJ) $(TESTING_LIB) $(LIB) $(LDLIBS)
 
 $(BUILD)/fuzz/make_corpus: fuzz/make_corpus.c $(TESTING_LIB) $(LIB)
 	@mkdir -p $(dir $@)
@@ -81,10 +92,15 @@ fuzz-file: fuzz-build
 	$(call fuzz_run,file,$(FUZZ_TIME))
 	@fuzz/afl_report.sh $(FUZZ_OUT) file
 
+fuzz-resp: fuzz-build
+	$(call fuzz_run,resp,$(FUZZ_TIME))
+	@fuzz/afl_report.sh $(FUZZ_OUT) resp
+
 fuzz: fuzz-build
-	@echo "fuzz: ops and file side by side for $(FUZZ_TIME) s; logs in $(FUZZ_OUT)/*.log"
+	@echo "fuzz: $(FUZZ_HARNESSES) side by side for $(FUZZ_TIME) s; logs in $(FUZZ_OUT)/*.log"
 	$(call fuzz_run,ops,$(FUZZ_TIME)) & \
 	$(call fuzz_run,file,$(FUZZ_TIME)) & \
+	$(call fuzz_run,resp,$(FUZZ_TIME)) & \
 	wait
 	@fuzz/afl_report.sh $(FUZZ_OUT) $(FUZZ_HARNESSES)
 
@@ -107,13 +123,16 @@ fuzz-smoke: fuzz-replay
 	@fuzz/afl_report.sh build/afl/smoke $(FUZZ_HARNESSES)
 
 .PHONY: fuzz-smoke-run
+# The three share the cores for FUZZ_TIME (the smoke time): the total time
+# stays what it was with two.
 fuzz-smoke-run:
 	$(call fuzz_run,ops,$(FUZZ_TIME)) & p1=$$!; \
 	$(call fuzz_run,file,$(FUZZ_TIME)) & p2=$$!; \
-	wait $$p1; r1=$$?; wait $$p2; r2=$$?; \
-	if [ $$r1 != 0 ] || [ $$r2 != 0 ]; then \
+	$(call fuzz_run,resp,$(FUZZ_TIME)) & p3=$$!; \
+	wait $$p1; r1=$$?; wait $$p2; r2=$$?; wait $$p3; r3=$$?; \
+	if [ $$r1 != 0 ] || [ $$r2 != 0 ] || [ $$r3 != 0 ]; then \
 	  echo "************************************************************************"; \
-	  echo "fuzz-smoke: afl-fuzz COULD NOT RUN HERE (exit $$r1/$$r2): replay part only"; \
-	  tail -5 $(FUZZ_OUT)/ops.log $(FUZZ_OUT)/file.log; \
+	  echo "fuzz-smoke: afl-fuzz COULD NOT RUN HERE (exit $$r1/$$r2/$$r3): replay part only"; \
+	  tail -5 $(FUZZ_OUT)/ops.log $(FUZZ_OUT)/file.log $(FUZZ_OUT)/resp.log; \
 	  echo "************************************************************************"; \
 	fi
