@@ -562,8 +562,8 @@ int main(int argc, char **argv)
             usage();
     }
     if (quick) {
-        p = (struct bench_params){.n = 50000, .batch = 1000, .sync_commits = 500, .large_small = 100,
-                                  .large_big = 5, .pool_reads = 100000, .conc_seconds = 1.0};
+        p = (struct bench_params){.n = 30000, .batch = 1000, .sync_commits = 300, .large_small = 50,
+                                  .large_big = 5, .pool_reads = 50000, .conc_seconds = 1.0};
     }
     if (n_set)
         p.n = n_set;
