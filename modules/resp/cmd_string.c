@@ -529,12 +529,13 @@ static int incrbyfloat_cmd(resp_ctx *c)
     size_t n;
     int rc;
 
-    if (resp_parse_long_double(c->argv[2].p, c->argv[2].n, &by))
-        return resp_err_not_float(c);
+    /* Redis's order: the key's type, its value, then the increment. */
     rc = get_string(c, &c->argv[1], &m);
     if (rc && rc != FFDB_NOTFOUND)
         return resp_store_error(c, rc);
     if (rc == 0 && resp_parse_long_double(m.value.data, m.value.size, &v))
+        return resp_err_not_float(c);
+    if (resp_parse_long_double(c->argv[2].p, c->argv[2].n, &by))
         return resp_err_not_float(c);
     v += by;
     if (isnan(v) || isinf(v)) {
