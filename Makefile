@@ -11,6 +11,8 @@
 #
 # Objects go to $(BUILD) (build/ or build-asan/); nothing is written elsewhere.
 
+SHELL := /bin/bash
+
 BUILD    ?= build
 CC       ?= cc
 OPT      ?= -O2
@@ -142,10 +144,14 @@ $(BUILD)/examples/%: examples/%.c $(LIB)
 examples: $(EXAMPLES)
 
 # The test binary finds helper programs and scratch space through these.
+# The log is kept in $(BUILD)/test.log; on failure the failing tests and
+# their assertions are repeated at the end, where a truncated CI log shows them.
 test: $(TEST_BIN) $(TEST_HELPERS) $(TOOLS)
-	FFDB_TEST_HELPERS=$(abspath $(BUILD))/tests/helpers FFDB_TEST_TOOLS=$(abspath $(BUILD))/tools \
+	@set -o pipefail; FFDB_TEST_HELPERS=$(abspath $(BUILD))/tests/helpers FFDB_TEST_TOOLS=$(abspath $(BUILD))/tools \
 	  LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
-	  $(TEST_BIN) --jobs 2 $(TEST_ARGS)
+	  $(TEST_BIN) --jobs 2 $(TEST_ARGS) 2>&1 | tee $(BUILD)/test.log || \
+	  { echo "---- failed in $(BUILD) (full log: $(BUILD)/test.log):"; \
+	    grep -E '^\[(----|FAIL)\]|ERROR: AddressSanitizer|runtime error|Crashing' $(BUILD)/test.log | grep -v '^\[----\] *$$'; exit 1; }
 
 # jemalloc and ASan both want malloc: programs link plain libc under ASan.
 asan:

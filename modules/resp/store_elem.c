@@ -62,11 +62,19 @@ uint64_t store_list_index_decode(const uint8_t in[8])
 
 /* ---- single elements ----------------------------------------------------------------- */
 
+/* memcpy for caller bytes that may be {NULL, 0} (an empty member picked
+ * from an empty buffer, say): C forbids NULL even for 0 bytes. */
+static void put_bytes(uint8_t *dst, const void *src, size_t n)
+{
+    if (n)
+        memcpy(dst, src, n);
+}
+
 /* version | field into buf (8 + STORE_MAX_FIELD + 8 bytes); returns the length. */
 static size_t sub_key(uint8_t *buf, uint64_t version, const void *field, size_t flen)
 {
     be64_put(buf, version);
-    memcpy(buf + 8, field, flen);
+    put_bytes(buf + 8, field, flen);
     return 8 + flen;
 }
 
@@ -148,7 +156,7 @@ static size_t zscore_key(uint8_t *buf, uint64_t version, double score, const voi
 {
     be64_put(buf, version);
     store_score_encode(score, buf + 8);
-    memcpy(buf + 16, member, mlen);
+    put_bytes(buf + 16, member, mlen);
     return 16 + mlen;
 }
 
@@ -270,7 +278,7 @@ int store_iter_seek(store_iter *it, const void *f, size_t flen, ffdb_val *field,
     if (flen > STORE_MAX_FIELD + 8)
         flen = STORE_MAX_FIELD + 8; /* no field is longer: the cut sorts the same */
     memcpy(key, it->prefix, 8);
-    memcpy(key + 8, f, flen);
+    put_bytes(key + 8, f, flen);
     rc = ffdb_cursor_seek(it->c, key, 8 + flen, &k, val);
     return iter_result(it, rc, &k, field, val);
 }
@@ -284,7 +292,7 @@ int store_iter_seek_le(store_iter *it, const void *f, size_t flen, ffdb_val *fie
     if (flen > STORE_MAX_FIELD + 8)
         flen = STORE_MAX_FIELD + 8;
     memcpy(key, it->prefix, 8);
-    memcpy(key + 8, f, flen);
+    put_bytes(key + 8, f, flen);
     rc = ffdb_cursor_seek(it->c, key, 8 + flen, &k, val);
     if (rc == FFDB_NOTFOUND)
         rc = ffdb_cursor_last(it->c, &k, val);
