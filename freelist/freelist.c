@@ -125,10 +125,7 @@ int flstate_valid(const struct flstate *st)
 
 uint64_t fl_entry_count(const struct flstate *st)
 {
-    uint64_t entries = st->reusable.n;
-    for (size_t g = 0; g < st->ngroups; g++)
-        entries += 1 + st->groups[g].set.n; /* the txid marker, then the ranges */
-    return entries;
+    return st->index.n; /* the chain holds the merged free set (persist.c) */
 }
 
 /* ---- Lifecycle ---------------------------------------------------------------- */

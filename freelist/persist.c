@@ -10,11 +10,19 @@
  * is bounded by the page count the meta names.
  *
  * Serialized layout: one stream of 16-byte entries over the chain, in order.
- * First the reusable ranges, with no marker in front of them; then for each
- * pending group, by ascending txid, a marker {0, txid} followed by the
- * group's ranges, ascending by pgno. Ranges are merged (no two touch within
- * a set). A page's count says how many entries it holds; any page may hold
- * fewer than fit, even none.
+ * The writer stores the merged free set (st->index: reusable and pending
+ * together), ascending by pgno, without markers. Which transaction freed a
+ * pending page matters only while a reader that may see it lives, and
+ * readers live in the process that holds the file's lock: once the file is
+ * reopened, every free page is reusable. Storing the pending groups would
+ * rewrite every group each commit, and the freed chain would join the next
+ * group, so a long-lived reader would make the chain (and the file) grow
+ * quadratically with the commits; the merged set grows only with the number
+ * of free ranges. The loader also accepts markers {0, txid}, each opening a
+ * pending group (files written before this change); their ranges become
+ * reusable at the first write transaction, like the rest. A page's count
+ * says how many entries it holds; any page may hold fewer than fit, even
+ * none.
  */
 #include "freelist/freelist.h"
 
@@ -66,9 +74,10 @@ static void cut_tail(struct flstate *st)
     assert(st->page_count >= FL_FIRST_PGNO);
 }
 
-/* Allocate the chain pages into *pages (mem_alloc'd). Allocating a page only
- * shrinks or removes a reusable range, so the entry count never grows and
- * ceil(entries / per_page) is re-checked as it falls. */
+/* Allocate the chain pages into *pages (mem_alloc'd). Allocating a page
+ * takes the first page of a reusable range; in the merged set that may split
+ * a range whose front is pending, one more entry per page at most, so
+ * ceil(entries / per_page) is re-checked as it moves and settles quickly. */
 static int alloc_chain(struct freelist *fl, uint64_t per_page, uint64_t **pages, uint64_t *npages)
 {
     uint64_t *v = NULL, n = 0, cap = 0;
@@ -101,33 +110,18 @@ static int alloc_chain(struct freelist *fl, uint64_t per_page, uint64_t **pages,
 
 /* The entry stream, one entry at a time (see the file comment). */
 struct entry_cursor {
-    const struct flstate *st;
-    size_t group; /* 0 = reusable, g + 1 = groups[g] */
-    size_t i;     /* next range of that set; SIZE_MAX = the marker is next */
+    const struct rset *set;
+    size_t i;
 };
 
 static int next_entry(struct entry_cursor *c, uint64_t *a, uint64_t *b)
 {
-    for (;;) {
-        const struct rset *s;
-        if (c->group > c->st->ngroups)
-            return 0;
-        s = c->group == 0 ? &c->st->reusable : &c->st->groups[c->group - 1].set;
-        if (c->i == SIZE_MAX) {
-            *a = 0;
-            *b = c->st->groups[c->group - 1].txid;
-            c->i = 0;
-            return 1;
-        }
-        if (c->i < s->n) {
-            *a = s->r[c->i].pgno;
-            *b = s->r[c->i].count;
-            c->i++;
-            return 1;
-        }
-        c->group++;
-        c->i = SIZE_MAX;
-    }
+    if (c->i >= c->set->n)
+        return 0;
+    *a = c->set->r[c->i].pgno;
+    *b = c->set->r[c->i].count;
+    c->i++;
+    return 1;
 }
 
 /* Fill npages pages of buf with the entries and write them. */
@@ -136,7 +130,7 @@ static int write_chain(struct freelist *fl, struct pager *pg, const uint64_t *pg
 {
     unsigned ps = pager_page_size(pg);
     uint64_t per_page = entries_per_page(ps), a, b;
-    struct entry_cursor c = {&fl->cur, 0, 0};
+    struct entry_cursor c = {&fl->cur.index, 0};
     struct pager_page *pages = mem_calloc(npages, sizeof(*pages));
     uint8_t *buf = mem_alloc_aligned(FL_IO_ALIGN, npages * ps);
     int more = 1, rc;

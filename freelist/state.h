@@ -70,7 +70,7 @@ extern int fl_misuse_asserts;
 int fl_alloc_pages(struct freelist *fl, uint64_t count, uint64_t *pgno, int *reused);
 /* Free count pages known to be valid (F1 checked by the caller). */
 int fl_free_pages(struct freelist *fl, uint64_t pgno, uint64_t count);
-/* Entries the serialized freelist needs: ranges plus one marker per group. */
+/* Entries the serialized freelist needs: the ranges of the merged free set. */
 uint64_t fl_entry_count(const struct flstate *st);
 
 #endif /* FFDB_FREELIST_STATE_H */

@@ -1226,6 +1226,80 @@ Test(api, stats)
     ffdb_close(db);
 }
 
+/* A reader held across many commits keeps every page they free pending. The
+ * freelist on disk holds them once, as merged ranges, so the file grows with
+ * the pages the commits write, not with commits x pending ranges (each
+ * commit rewriting every pending group made the growth quadratic). */
+Test(api, long_lived_reader_space_stays_linear)
+{
+    const char *path = tu_path("db");
+    ffdb *db = tu_open(path, 512, 0, FFDB_NOSYNC);
+    ffdb_txn *txn, *r;
+    ffdb_bucket *b;
+    char k[16];
+    unsigned char v[128];
+    tu_rng rng;
+    enum { ENTRIES = 60000, COMMITS = 300, PUTS = 100 };
+
+    tu_rng_init(&rng, tu_seed("long-lived reader"));
+    TU_OK(ffdb_begin_write(db, &txn));
+    b = create_bucket(txn, "b");
+    for (unsigned i = 0; i < ENTRIES; i++)
+        TU_OK(ffdb_put(b, k, num_key(k, i), v, num_val(v, i, 0)));
+    TU_OK(ffdb_commit(txn));
+    ffdb_stat st0 = tu_stat(db);
+
+    TU_OK(ffdb_begin_read(db, &r));
+    uint64_t max_chain = 0;
+    for (unsigned c = 0; c < COMMITS; c++) {
+        TU_OK(ffdb_begin_write(db, &txn));
+        b = open_bucket(txn, "b");
+        for (unsigned p = 0; p < PUTS; p++) {
+            unsigned i = (unsigned)tu_below(&rng, ENTRIES);
+            TU_OK(ffdb_put(b, k, num_key(k, i), v, num_val(v, i, c + 1)));
+        }
+        TU_OK(ffdb_commit(txn));
+        ffdb_stat st = tu_stat(db);
+        if (st.freelist_pages > max_chain)
+            max_chain = st.freelist_pages;
+    }
+    ffdb_stat st1 = tu_stat(db);
+    /* Each commit writes at most its PUTS leaves, their branches and a short
+     * chain; nothing is reusable while r lives. */
+    uint64_t bound = (uint64_t)COMMITS * (PUTS + 20);
+    cr_assert_leq(st1.page_count - st0.page_count, bound,
+                  "%llu pages grew to %llu over %d commits (bound %llu); chain up to %llu pages",
+                  (unsigned long long)st0.page_count, (unsigned long long)st1.page_count, COMMITS,
+                  (unsigned long long)bound, (unsigned long long)max_chain);
+    cr_assert_leq(max_chain, 8, "freelist chain reached %llu pages", (unsigned long long)max_chain);
+    cr_assert_geq(st1.pending_pages, (uint64_t)COMMITS * PUTS / 2);
+    ffdb_abort(r);
+
+    /* with the reader gone, the next commits reuse the pending pages */
+    for (unsigned c = 0; c < 20; c++) {
+        TU_OK(ffdb_begin_write(db, &txn));
+        b = open_bucket(txn, "b");
+        for (unsigned p = 0; p < PUTS; p++) {
+            unsigned i = (unsigned)tu_below(&rng, ENTRIES);
+            TU_OK(ffdb_put(b, k, num_key(k, i), v, num_val(v, i, 7)));
+        }
+        TU_OK(ffdb_commit(txn));
+    }
+    ffdb_stat st2 = tu_stat(db);
+    cr_assert_leq(st2.page_count, st1.page_count, "the file grew after the reader ended");
+    cr_assert_leq(st2.pending_pages, PUTS + 20); /* the last commit's, until the next begins */
+    tu_check_clean(db, NULL);
+    ffdb_close(db);
+
+    /* reopened: every free page is reusable, and the file is clean */
+    db = tu_open(path, 512, 0, 0);
+    ffdb_stat st3 = tu_stat(db);
+    cr_assert_eq(st3.pending_pages, 0);
+    cr_assert_eq(st3.free_pages, st2.free_pages);
+    tu_check_clean(db, NULL);
+    ffdb_close(db);
+}
+
 /* ---- ffdb_strerror ------------------------------------------------------------------------- */
 
 Test(api, strerror_every_code)
