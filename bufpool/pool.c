@@ -27,6 +27,10 @@
  *   - The clock hand is an atomic counter; ref bits are relaxed hints. Hits
  *     are counted in the frame, misses in the stripe, so no counter is a
  *     cache line every reader writes.
+ *   - A frame's role (hooked or raw) is set with its pgno and read after a
+ *     pin, like the data: the hit paths check it after pinning (P5).
+ *     Raw frames are filled while EXCL and unlinked, then installed VALID;
+ *     they never pass through LOADING.
  *
  * Frame states (status) and who moves them:
  *
@@ -37,6 +41,7 @@
  *       +------ claim (clock) ---- FAILED                 |  discard
  *       +-------------------------------------------------+
  *     FREE --claim+install(new)--> VALID (dirty)
+ *     FREE --claim_clean+fill+install(raw)--> VALID (raw, clean)
  */
 #include "bufpool/pool.h"
 
@@ -58,6 +63,7 @@
 #define DATA_ALIGN        4096u           /* O_DIRECT buffer alignment */
 #define CACHE_LINE        64u
 #define HIT_SHARDS        64u
+#define RAW_CLAIM_SCAN    256u            /* frames a raw install looks at, at most */
 
 #define FRAME_EXCL      0x80000000u
 #define FRAME_PIN_MASK  0x7fffffffu
@@ -70,12 +76,18 @@ _Static_assert(sizeof(struct pool_frame) <= CACHE_LINE / 2, "frame header fits a
 
 enum frame_status { FS_FREE = 0, FS_LOADING, FS_VALID, FS_FAILED };
 
+/* Who vouches for a frame's contents (P4, P5): the verify hook (pool_get,
+ * pool_new), or the caller of pool_install_raw() (a raw page the hook never
+ * saw). pool_get serves only FR_HOOKED frames, pool_lookup_raw only FR_RAW. */
+enum frame_role { FR_HOOKED = 0, FR_RAW };
+
 struct frame {
     struct pool_frame pub;       /* what callers see; must stay first */
     _Atomic uint32_t pins;       /* pin count, or FRAME_EXCL */
     _Atomic uint8_t status;      /* enum frame_status */
     _Atomic uint8_t ref;         /* clock reference bit */
     _Atomic uint8_t dirty;
+    _Atomic uint8_t role;        /* enum frame_role; set by install (EXCL) or pool_new */
     int err;                     /* why a load failed; read after FS_FAILED */
 } __attribute__((aligned(CACHE_LINE)));
 
@@ -351,11 +363,11 @@ static int claim_victim(struct pool *pool, uint64_t pgno, struct frame **out)
     return ERR_RAISE(FFDB_EPOOLFULL, pgno, "buffer pool full: all %u frames pinned", n);
 }
 
-/* Link claimed, empty frame v under pgno with the given status and pin it
- * once (EXCL -> 1). If pgno appeared meanwhile (another thread loaded it),
- * v goes back free and the existing frame is pinned instead (P2). */
+/* Link claimed, empty frame v under pgno with the given status and role and
+ * pin it once (EXCL -> 1). If pgno appeared meanwhile (another thread loaded
+ * it), v goes back free and the existing frame is pinned instead (P2). */
 static enum probe install(struct pool *pool, struct frame *v, uint64_t pgno, uint8_t status,
-                          struct frame **out)
+                          uint8_t role, struct frame **out)
 {
     uint32_t b = bucket_of(pool, pgno);
     struct stripe *s = stripe_of(pool, b);
@@ -376,6 +388,7 @@ static enum probe install(struct pool *pool, struct frame *v, uint64_t pgno, uin
         v->pub.pgno = pgno;
         atomic_store_explicit(&link_of(pool, v)->key, pgno, memory_order_relaxed);
         atomic_store_explicit(&v->status, status, memory_order_relaxed);
+        atomic_store_explicit(&v->role, role, memory_order_relaxed);
         atomic_store_explicit(&v->ref, 1, memory_order_relaxed);
         atomic_store_explicit(&link_of(pool, v)->next,
                               atomic_load_explicit(&pool->buckets[b], memory_order_relaxed),
@@ -521,6 +534,38 @@ void pool_close(struct pool *pool)
 
 /* ---- public: pin and unpin ----------------------------------------------- */
 
+/* Drop f (held EXCL, linked under its pgno) without writing it (P3's one
+ * exception). Caller holds f's stripe lock. */
+static void drop_claimed(struct pool *pool, uint32_t bucket, struct frame *f)
+{
+    chain_unlink(pool, bucket, f);
+    atomic_store_explicit(&f->dirty, 0, memory_order_relaxed);
+    atomic_store_explicit(&f->ref, 0, memory_order_relaxed);
+    atomic_store_explicit(&f->status, FS_FREE, memory_order_relaxed);
+    release_excl(f, 0);
+}
+
+/* Drop the raw frame cached for pgno, if it is still there and unpinned;
+ * if a raw reader holds it, yield so it can finish. */
+static void drop_raw(struct pool *pool, uint64_t pgno)
+{
+    uint32_t b = bucket_of(pool, pgno);
+    struct stripe *s = stripe_of(pool, b);
+    int dropped = 0;
+
+    pthread_mutex_lock(&s->lock);
+    struct frame *f = chain_find(pool, b, pgno);
+    if (f && atomic_load_explicit(&f->role, memory_order_relaxed) == FR_RAW && try_claim(f)) {
+        /* Raw frames are never dirty: dropping one loses nothing (P3). */
+        assert(!atomic_load_explicit(&f->dirty, memory_order_relaxed));
+        drop_claimed(pool, b, f);
+        dropped = 1;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (!dropped)
+        sched_yield();
+}
+
 int pool_get(struct pool *pool, uint64_t pgno, struct pool_frame **out)
 {
     struct frame *f = NULL, *v;
@@ -536,7 +581,7 @@ int pool_get(struct pool *pool, uint64_t pgno, struct pool_frame **out)
         }
         if (r == PROBE_MISS) {
             CHECK(claim_victim(pool, pgno, &v));
-            r = install(pool, v, pgno, FS_LOADING, &f);
+            r = install(pool, v, pgno, FS_LOADING, FR_HOOKED, &f);
             if (r == PROBE_BUSY)
                 continue;
             if (r == PROBE_MISS) {
@@ -547,8 +592,14 @@ int pool_get(struct pool *pool, uint64_t pgno, struct pool_frame **out)
         }
         /* Pinned a cached frame; P1 keeps it ours while we wait. */
         CHECK(await_loaded(f, pgno));
-        *out = &f->pub;
-        return 0;
+        if (atomic_load_explicit(&f->role, memory_order_relaxed) == FR_HOOKED) {
+            *out = &f->pub;
+            return 0;
+        }
+        /* P5: a raw page never passed the hook. Drop it and read the page
+         * again, so the hook decides (it rejects an overflow page). */
+        atomic_fetch_sub_explicit(&f->pins, 1, memory_order_release);
+        drop_raw(pool, pgno);
     }
 }
 
@@ -594,11 +645,13 @@ int pool_new(struct pool *pool, uint64_t pgno, struct pool_frame **out)
         }
         if (r == 0) {
             CHECK(claim_victim(pool, pgno, &v));
-            enum probe p = install(pool, v, pgno, FS_VALID, &f);
+            enum probe p = install(pool, v, pgno, FS_VALID, FR_HOOKED, &f);
             if (p == PROBE_BUSY)
                 continue;
         }
         assert(atomic_load_explicit(&f->status, memory_order_relaxed) == FS_VALID);
+        /* A stale raw copy taken over becomes the writer's own page. */
+        atomic_store_explicit(&f->role, FR_HOOKED, memory_order_relaxed);
         memset(f->pub.data, 0, pool->page_size);
         atomic_store_explicit(&f->dirty, 1, memory_order_relaxed);
         set_ref(f);
@@ -627,17 +680,6 @@ void pool_mark_dirty(struct pool *pool, struct pool_frame *frame)
 }
 
 /* ---- public: discard and flush ---------------------------------------------- */
-
-/* Drop f (held EXCL, linked under its pgno) without writing it (P3's one
- * exception). Caller holds f's stripe lock. */
-static void drop_claimed(struct pool *pool, uint32_t bucket, struct frame *f)
-{
-    chain_unlink(pool, bucket, f);
-    atomic_store_explicit(&f->dirty, 0, memory_order_relaxed);
-    atomic_store_explicit(&f->ref, 0, memory_order_relaxed);
-    atomic_store_explicit(&f->status, FS_FREE, memory_order_relaxed);
-    release_excl(f, 0);
-}
 
 void pool_discard(struct pool *pool, uint64_t pgno)
 {
@@ -773,6 +815,91 @@ int pool_flush_range(struct pool *pool, uint64_t pgno, uint64_t count)
         }
     }
     return flush_batch(pool, batch, pages, n);
+}
+
+/* ---- public: raw pages -------------------------------------------------------- */
+
+size_t pool_frame_count(const struct pool *pool)
+{
+    return pool->frame_count;
+}
+
+int pool_lookup_raw(struct pool *pool, uint64_t pgno, struct pool_frame **out)
+{
+    struct frame *f = probe_fast(pool, pgno);
+    if (!f && probe_pin(pool, pgno, &f) != PROBE_PINNED)
+        return 0;    /* not cached, or being evicted: the caller reads it */
+    /* Acquire: a frame still loading on another thread is not ours to read. */
+    if (atomic_load_explicit(&f->status, memory_order_acquire) != FS_VALID ||
+        atomic_load_explicit(&f->role, memory_order_relaxed) != FR_RAW) {
+        atomic_fetch_sub_explicit(&f->pins, 1, memory_order_release);
+        return 0;
+    }
+    *out = &f->pub;
+    return 1;
+}
+
+/* Clock for raw pages: claim a clean, unpinned frame whose ref bit is clear,
+ * looking at no more than RAW_CLAIM_SCAN frames. Unlike claim_victim it
+ * never spills (a read must not write the writer's pages), never takes a
+ * frame whose ref bit is set (a raw page does not push out a page in use)
+ * and never waits: 0 = no frame, and the page is simply not cached. */
+static int claim_clean(struct pool *pool, struct frame **out)
+{
+    uint32_t n = pool->frame_count, scan = n < RAW_CLAIM_SCAN ? n : RAW_CLAIM_SCAN;
+
+    for (uint32_t i = 0; i < scan; i++) {
+        uint64_t h = atomic_fetch_add_explicit(&pool->hand, 1, memory_order_relaxed);
+        struct frame *f = &pool->frames[h % n];
+        if (atomic_load_explicit(&f->pins, memory_order_relaxed) != 0 ||
+            atomic_load_explicit(&f->dirty, memory_order_relaxed))
+            continue;
+        if (atomic_load_explicit(&f->ref, memory_order_relaxed)) {
+            atomic_store_explicit(&f->ref, 0, memory_order_relaxed);
+            continue;
+        }
+        if (!try_claim(f))
+            continue;
+        /* Dirty bits change only under a pin, so this one is final. */
+        if (atomic_load_explicit(&f->dirty, memory_order_relaxed)) {
+            release_excl(f, 0);
+            continue;
+        }
+        if (empty_victim(pool, f) < 0)    /* clean: no write, cannot fail */
+            continue;
+        *out = f;
+        return 1;
+    }
+    return 0;
+}
+
+static void count_miss(struct pool *pool, uint64_t pgno)
+{
+    struct stripe *s = stripe_of(pool, bucket_of(pool, pgno));
+    pthread_mutex_lock(&s->lock);
+    count(&s->misses);
+    pthread_mutex_unlock(&s->lock);
+}
+
+void pool_install_raw(struct pool *pool, uint64_t pgno, const void *page)
+{
+    struct frame *v, *f;
+
+    if (!claim_clean(pool, &v)) {
+        count_miss(pool, pgno);
+        return;
+    }
+    /* Fill v while it is ours alone (EXCL, unlinked); install publishes it
+     * with release, so whoever pins it later sees these bytes. */
+    memcpy(v->pub.data, page, pool->page_size);
+    switch (install(pool, v, pgno, FS_VALID, FR_RAW, &f)) {
+    case PROBE_MISS:      /* cached; the miss was counted by install */
+    case PROBE_PINNED:    /* another thread cached pgno first (P2) */
+        atomic_fetch_sub_explicit(&f->pins, 1, memory_order_release);
+        break;
+    case PROBE_BUSY:      /* pgno is being evicted: leave it */
+        break;
+    }
 }
 
 /* ---- public: counters ------------------------------------------------------- */

@@ -11,12 +11,28 @@
  * to its page on disk (a page no committed meta reaches yet) and read back
  * on demand. The pool calls only the pager.
  *
+ * Raw pages: a caller that reads pages the verify hook does not accept
+ * (overflow runs) may still cache them. It reads and checks them itself,
+ * then offers each with pool_install_raw(); pool_lookup_raw() pins such a
+ * frame later. Raw frames are clean, best effort (installing never writes,
+ * never waits and never pushes out a pinned, dirty or recently used frame;
+ * with no such frame the page is just not cached) and the clock evicts them
+ * like any other. Whoever writes a page around the pool (pager_write_run)
+ * must pool_discard() it first, or a stale copy, raw or not, would shadow
+ * what is written.
+ *
  * Invariants:
  *  P1. A frame with pins > 0 keeps its pgno and its data.
- *  P2. A pgno maps to at most one frame.
+ *  P2. A pgno maps to at most one frame, raw or not.
  *  P3. A dirty frame is written (spill or flush) before its frame is reused;
  *      pool_discard() is the only way to drop a dirty frame unwritten.
- *  P4. Frames loaded from disk passed the pager's checks and the verify hook.
+ *      Raw frames are never dirty.
+ *  P4. Frames pool_get() loads from disk passed the pager's checks and the
+ *      verify hook.
+ *  P5. pool_get() never returns a raw frame (it drops it and reads the page
+ *      again, through the hook) and pool_lookup_raw() never returns anything
+ *      else, so a page is only ever served as what it was checked to be.
+ *      pool_new() on a page cached raw takes the frame over as a new page.
  */
 #ifndef FFDB_BUFPOOL_POOL_H
 #define FFDB_BUFPOOL_POOL_H
@@ -48,7 +64,8 @@ void pool_close(struct pool *pool);
  * pinned; read and verify errors are returned as they are. */
 int  pool_get(struct pool *pool, uint64_t pgno, struct pool_frame **out);
 /* Pin a frame for page pgno that is being created: no read; the data is
- * zeroed and the frame is dirty. A cached copy of pgno is replaced.
+ * zeroed and the frame is dirty. A cached copy of pgno (raw or not) is
+ * replaced.
  * FFDB_CORRUPT if another thread has pgno pinned (only a damaged file can
  * hand out a page that a reader still reaches). */
 int  pool_new(struct pool *pool, uint64_t pgno, struct pool_frame **out);
@@ -65,6 +82,19 @@ void pool_discard(struct pool *pool, uint64_t pgno);
 int  pool_flush_range(struct pool *pool, uint64_t pgno, uint64_t count);
 /* Drop every dirty frame unwritten (abort of the write transaction). */
 void pool_discard_dirty(struct pool *pool);
+
+/* Raw pages (see above). pool_lookup_raw: 1 and *out pinned if pgno is
+ * cached as a raw page, else 0 (not cached, cached as a hooked page, or
+ * busy); never blocks on I/O. Any thread. Unpin with pool_unpin(). */
+int  pool_lookup_raw(struct pool *pool, uint64_t pgno, struct pool_frame **out);
+/* Cache a copy of page (page_size bytes) as raw page pgno, clean. The caller
+ * read it through the pager (checksum and pgno verified) and checked it as
+ * whatever it holds; it is never re-verified. Best effort: does nothing if
+ * no clean, unpinned, unreferenced frame turns up quickly, or if pgno is
+ * cached already. Counts one miss. Any thread. */
+void pool_install_raw(struct pool *pool, uint64_t pgno, const void *page);
+/* Frames in the pool (fixed at open). */
+size_t pool_frame_count(const struct pool *pool);
 
 struct pool_counters {
     uint64_t frames, hits, misses, evictions, spills, pinned, dirty;

@@ -6,7 +6,8 @@
  * version or torn data is caught by check_page(). Covers hit/miss counting,
  * clock eviction, pins, spills, discard, flush, the verify hook, on-disk
  * corruption, allocation failures and concurrent readers (with and without
- * a writer whose dirty pages the readers' misses must spill).
+ * a writer whose dirty pages the readers' misses must spill), and raw pages
+ * (pool_install_raw / pool_lookup_raw) kept apart from hooked ones.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -488,6 +489,151 @@ Test(pool, allocation_failures_leak_nothing)
     cr_assert_eq(mem_live(), live);
 }
 
+/* ---- raw pages ------------------------------------------------------------------ */
+
+/* Raw pages stand for overflow pages: the caller checks them, the hook
+ * (like the tree's) rejects them. */
+static void fill_raw(uint8_t *p, uint64_t pgno, unsigned version)
+{
+    fill_page(p, pgno, version);
+    p[PH_KIND] = PAGE_OVERFLOW;
+}
+
+static int check_raw(const uint8_t *p, uint64_t pgno, unsigned version)
+{
+    if (ld64(p + PH_PGNO) != pgno || p[PH_KIND] != PAGE_OVERFLOW)
+        return 0;
+    for (size_t off = PAGE_HEADER_SIZE; off < PS; off += 8)
+        if (ld64(p + off) != pattern(pgno, version, off))
+            return 0;
+    return 1;
+}
+
+static int leaf_only_hook(void *arg, const uint8_t *page, uint64_t pgno)
+{
+    (void)arg;
+    return page[PH_KIND] == PAGE_LEAF ? 0 : ERR_CORRUPT(pgno, "hook: not a leaf");
+}
+
+/* Write raw pages [first, first + count) at version through the pager. */
+static void write_raw_pages(uint64_t first, unsigned count, unsigned version)
+{
+    uint8_t *buf = aligned_alloc(4096, (size_t)count * PS);
+    cr_assert(buf);
+    for (unsigned i = 0; i < count; i++)
+        fill_raw(buf + (size_t)i * PS, first + i, version);
+    cr_assert_eq(pager_write_run(pg, first, count, buf), 0);
+    free(buf);
+}
+
+/* 1 if pgno is cached raw and holds version (and unpins it). */
+static int raw_cached(struct pool *pool, uint64_t pgno, unsigned version)
+{
+    struct pool_frame *f = NULL;
+    if (!pool_lookup_raw(pool, pgno, &f))
+        return 0;
+    cr_assert_eq(f->pgno, pgno);
+    int ok = check_raw(f->data, pgno, version);
+    pool_unpin(pool, f);
+    cr_assert(ok, "raw page %llu has wrong contents", (unsigned long long)pgno);
+    return 1;
+}
+
+Test(pool, raw_pages_are_never_served_as_hooked_ones_nor_back)
+{
+    struct pool *pool = open_pool(16, leaf_only_hook, NULL);
+    uint8_t *img = aligned_alloc(4096, PS);
+    struct pool_frame *f = NULL;
+    cr_assert(img);
+
+    /* Cached raw: a lookup hits it, without a read and counted as a hit. */
+    fill_raw(img, BASE + 3, 7);
+    pool_install_raw(pool, BASE + 3, img);
+    struct pool_counters c = counters(pool);
+    cr_assert_eq(c.misses, 1);
+    cr_assert(raw_cached(pool, BASE + 3, 7));
+    cr_assert_eq(counters(pool).hits, c.hits + 1);
+    cr_assert_eq(counters(pool).misses, 1);
+
+    /* pool_get never returns the raw frame: it reads the page again through
+     * the hook (the disk holds a leaf here, so that is what it gets). */
+    get_check(pool, BASE + 3, 0);
+    cr_assert(!raw_cached(pool, BASE + 3, 7), "hooked frame served as raw");
+    pool_install_raw(pool, BASE + 3, img);      /* cached already: no change */
+    cr_assert(!raw_cached(pool, BASE + 3, 7));
+    get_check(pool, BASE + 3, 0);
+
+    /* Where the disk holds a raw page, pool_get reports the hook's verdict
+     * every time, never the cached raw frame. */
+    write_raw_pages(BASE + 5, 1, 3);
+    fill_raw(img, BASE + 5, 3);
+    pool_install_raw(pool, BASE + 5, img);
+    cr_assert_eq(pool_get(pool, BASE + 5, &f), FFDB_CORRUPT);
+    ffdb_error_info info;
+    ffdb_last_error(&info);
+    cr_assert_eq(info.pgno, BASE + 5);
+    cr_assert_eq(pool_get(pool, BASE + 5, &f), FFDB_CORRUPT);
+    cr_assert_eq(counters(pool).pinned, 0);
+
+    /* pool_new takes a raw frame over as the writer's new page. */
+    fill_raw(img, BASE + 9, 4);
+    pool_install_raw(pool, BASE + 9, img);
+    new_page(pool, BASE + 9, 8);
+    cr_assert(!raw_cached(pool, BASE + 9, 4));
+    get_check(pool, BASE + 9, 8);
+
+    /* pool_discard drops raw frames. */
+    fill_raw(img, BASE + 11, 5);
+    pool_install_raw(pool, BASE + 11, img);
+    cr_assert(raw_cached(pool, BASE + 11, 5));
+    pool_discard(pool, BASE + 11);
+    cr_assert(!raw_cached(pool, BASE + 11, 5));
+    cr_assert_eq(counters(pool).pinned, 0);
+    free(img);
+    pool_close(pool);
+}
+
+Test(pool, raw_install_never_evicts_pinned_or_dirty_frames)
+{
+    struct pool *pool = open_pool(16, NULL, NULL);
+    struct pool_frame *f[16];
+    uint8_t *img = aligned_alloc(4096, PS);
+    cr_assert(img);
+    fill_raw(img, BASE + 150, 1);
+
+    for (unsigned i = 0; i < 16; i++)
+        cr_assert_eq(pool_get(pool, BASE + i, &f[i]), 0);
+    pool_install_raw(pool, BASE + 150, img);    /* all pinned: not cached, no error */
+    cr_assert(!raw_cached(pool, BASE + 150, 1));
+    for (unsigned i = 0; i < 16; i++)
+        pool_unpin(pool, f[i]);
+
+    for (unsigned i = 0; i < 16; i++)
+        new_page(pool, NEW_BASE + i, 2);
+    uint64_t writes = disk_writes();
+    for (unsigned i = 0; i < 4; i++)
+        pool_install_raw(pool, BASE + 150, img); /* all dirty: not spilled for a raw page */
+    cr_assert(!raw_cached(pool, BASE + 150, 1));
+    cr_assert_eq(disk_writes(), writes);
+    struct pool_counters c = counters(pool);
+    cr_assert_eq(c.spills, 0);
+    cr_assert_eq(c.dirty, 16);
+    for (unsigned i = 0; i < 16; i++)
+        get_check(pool, NEW_BASE + i, 2);
+
+    cr_assert_eq(pool_flush_range(pool, NEW_BASE, 16), 0);
+    for (unsigned i = 0; i < 4 && !raw_cached(pool, BASE + 150, 1); i++)
+        pool_install_raw(pool, BASE + 150, img);
+    cr_assert(raw_cached(pool, BASE + 150, 1), "clean frames are taken");
+    /* Raw frames are evicted like any other. */
+    for (unsigned i = 0; i < 40; i++)
+        get_check(pool, BASE + 20 + i, 0);
+    cr_assert(!raw_cached(pool, BASE + 150, 1));
+    cr_assert_eq(counters(pool).pinned, 0);
+    free(img);
+    pool_close(pool);
+}
+
 /* ---- concurrency ------------------------------------------------------------ */
 
 #define THREADS        4
@@ -706,6 +852,99 @@ Test(pool_concurrency, concurrent_misses_of_one_page_read_it_once)
     cr_assert_eq(counters(pool).pinned, 0);
     atomic_store(&v.reject, 0);
     get_check(pool, BASE + 41, 0);
+    pool_close(pool);
+}
+
+/* Raw and hooked readers share a small pool: raw readers cache pages
+ * [RAW_FIRST, RAW_FIRST + RAW_PAGES) as they go, hooked readers churn the
+ * rest, and now and then each asks for the other's pages: pool_get must
+ * report the hook's verdict (dropping raw frames under the raw readers'
+ * feet), pool_lookup_raw must never return a hooked frame. */
+#define RAW_FIRST (BASE + 100)
+#define RAW_PAGES 100u
+
+struct mixed {
+    struct worker w;
+    int raw;
+    long served_raw;
+};
+
+static void *mixed_main(void *arg)
+{
+    struct mixed *m = arg;
+    struct worker *w = &m->w;
+    uint8_t *buf = aligned_alloc(4096, PS);
+    pthread_barrier_wait(w->start);
+    long long deadline = now_ns() + RUN_NS;
+    for (w->ops = 0; buf && w->ops < OPS_PER_THREAD; w->ops++) {
+        if (w->ops % 128 == 0 && now_ns() > deadline)
+            break;
+        int cross = rand_r(&w->seed) % 16 == 0;
+        struct pool_frame *f;
+        if (m->raw != cross) {
+            uint64_t pgno = RAW_FIRST + rand_r(&w->seed) % RAW_PAGES;
+            if (cross) {                      /* hooked reader on a raw page */
+                if (pool_get(w->pool, pgno, &f) != FFDB_CORRUPT)
+                    w->errors++;
+                continue;
+            }
+            if (pool_lookup_raw(w->pool, pgno, &f)) {
+                m->served_raw++;
+                w->errors += !check_raw(f->data, pgno, 6) || f->pgno != pgno;
+                pool_unpin(w->pool, f);
+            } else if (pager_read_page(pg, pgno, buf) == 0 && check_raw(buf, pgno, 6)) {
+                pool_install_raw(w->pool, pgno, buf);
+            } else {
+                w->errors++;
+            }
+        } else {
+            uint64_t pgno = BASE + rand_r(&w->seed) % 100;
+            if (cross) {                      /* raw reader on a hooked page */
+                if (pool_lookup_raw(w->pool, pgno, &f)) {
+                    w->errors++;
+                    pool_unpin(w->pool, f);
+                }
+                continue;
+            }
+            int rc = pool_get(w->pool, pgno, &f);
+            if (rc < 0) {
+                if (!w->errors++)
+                    w->first_rc = rc;
+                continue;
+            }
+            w->errors += !check_page(f->data, pgno, 0) || f->pgno != pgno;
+            pool_unpin(w->pool, f);
+        }
+    }
+    free(buf);
+    return NULL;
+}
+
+Test(pool_concurrency, raw_and_hooked_readers_keep_apart)
+{
+    struct pool *pool = open_pool(32, leaf_only_hook, NULL);
+    struct mixed m[THREADS];
+    pthread_t t[THREADS];
+    pthread_barrier_t start;
+    long served = 0;
+
+    write_raw_pages(RAW_FIRST, RAW_PAGES, 6);
+    pthread_barrier_init(&start, NULL, THREADS);
+    for (int i = 0; i < THREADS; i++) {
+        m[i] = (struct mixed){ .w = { .pool = pool, .start = &start, .seed = 99u + 31u * i },
+                               .raw = i % 2 };
+        cr_assert_eq(pthread_create(&t[i], NULL, mixed_main, &m[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        cr_expect_eq(m[i].w.errors, 0, "thread %d (%s): %d errors, first %d", i,
+                     m[i].raw ? "raw" : "hooked", m[i].w.errors, m[i].w.first_rc);
+        cr_expect_gt(m[i].w.ops, 100);
+        served += m[i].served_raw;
+    }
+    pthread_barrier_destroy(&start);
+    cr_assert_gt(served, 0, "raw pages were served from frames");
+    cr_assert_eq(counters(pool).pinned, 0);
     pool_close(pool);
 }
 
