@@ -5,9 +5,9 @@
  * engine keeps one for the catalog and one per bucket; this layer reads and
  * changes trees on behalf of a transaction described by struct bt_txn, and
  * knows nothing of metas, buckets or commit. It calls the buffer pool for
- * branch and leaf pages, the freelist to allocate and free pages, and the
- * pager directly for overflow runs and bulk-built pages (which never enter
- * the pool).
+ * branch and leaf pages (and, as raw pages, for reads of short overflow
+ * runs), the freelist to allocate and free pages, and the pager directly
+ * for writing overflow runs and bulk-built pages and reading long runs.
  *
  * Invariants (the numbers are referred to in the code):
  *  T1. A page whose txid is not the writing txn's is never modified: it is
@@ -73,6 +73,8 @@ struct bt_txn {
     struct bt_buf val;        /* bt_get results */
     struct pool_frame *held;  /* read txns: leaf pinned for the last bt_get */
     uint8_t *scratch;         /* 3 aligned pages for rebuilding nodes */
+    uint8_t *run_buf;         /* aligned I/O buffer for overflow runs, grown on demand */
+    uint64_t run_buf_pages;
 };
 
 int  bt_txn_init(struct bt_txn *t, struct pool *pool, struct pager *pager, struct freelist *fl,

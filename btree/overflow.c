@@ -1,11 +1,21 @@
 /*
  * overflow.c — values too large for a leaf, stored in runs of consecutive
- * overflow pages that bypass the buffer pool.
+ * overflow pages.
  *
  * A run is written once, by the txn that creates it, straight through the
  * pager (its pages are unreachable until the commit's meta is written), and
  * read back in large sequential chunks. Each page carries the common header
  * (kind PAGE_OVERFLOW, next = index in the run) and its own checksum.
+ *
+ * Reads of short runs go through the buffer pool as raw pages (pool.h):
+ * cached pages are copied from their frames, the missing stretches are read
+ * in large reads as before, checked, and offered to the pool. Long runs are
+ * read around the pool (OVF_CACHE_SHARE says which is which). Either way
+ * every page is checked against the run and the leaf each time it is used
+ * (kind, index, T2); only the pager's checksum and pgno are verified once,
+ * when the page comes from disk. Writes never fill the pool: bt_alloc_run()
+ * drops every cached copy of the run's pages (raw or not) before they are
+ * written, so no stale frame can be served for them later.
  */
 #include <string.h>
 
@@ -18,10 +28,38 @@
 /* Pages moved per I/O: 256 KiB at 4 KiB pages. */
 #define OVF_CHUNK_PAGES 64u
 
+/* Admission: a run of at most frames / OVF_CACHE_SHARE pages is read
+ * through the pool. One get then pushes out at most an eighth of what the
+ * pool holds, so values cannot flush the tree pages every lookup needs, yet
+ * the default pool (1024 frames) caches runs up to 128 pages: 500 KiB at 4
+ * KiB pages, so a 100 KiB value (25 pages) is cached, while a 10 MiB value
+ * (2,560 pages) needs a pool of 20,480 frames (80 MiB) before it is. Longer
+ * runs keep the direct path: a pool too small to hold a few of them would
+ * only cycle through them, evicting everything else on each read. */
+#define OVF_CACHE_SHARE 8u
+
 uint64_t ovf_page_count(unsigned page_size, uint64_t len)
 {
     uint64_t payload = page_size - PAGE_HEADER_SIZE;
     return len == 0 ? 1 : (len + payload - 1) / payload;
+}
+
+/* The txn's aligned I/O buffer, at least count pages: grown on demand and
+ * kept until the txn ends, so reading or writing a run allocates nothing
+ * after the first time (a fresh 256 KiB aligned block was an mmap, munmap
+ * and page faults on every call). */
+static int run_buffer(struct bt_txn *t, uint64_t count, uint8_t **out)
+{
+    if (count > t->run_buf_pages) {
+        uint8_t *p = mem_alloc_aligned(4096, (size_t)count * t->page_size);
+        if (!p)
+            return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate overflow buffer");
+        mem_free_aligned(t->run_buf);
+        t->run_buf = p;
+        t->run_buf_pages = count;
+    }
+    *out = t->run_buf;
+    return 0;
 }
 
 int ovf_write(struct bt_txn *t, struct bt_tree *tree, const void *val, uint64_t len, uint64_t *pgno)
@@ -29,17 +67,13 @@ int ovf_write(struct bt_txn *t, struct bt_tree *tree, const void *val, uint64_t 
     unsigned ps = t->page_size;
     uint64_t payload = ps - PAGE_HEADER_SIZE, pages = ovf_page_count(ps, len), done = 0;
     const uint8_t *src = val;
-    uint8_t *buf;
+    uint8_t *buf = NULL;
     int rc;
 
-    buf = mem_alloc_aligned(4096, (size_t)OVF_CHUNK_PAGES * ps);
-    if (!buf)
-        return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate overflow buffer");
-    rc = bt_alloc_run(t, pages, pgno);
-    if (rc < 0) {
-        mem_free_aligned(buf);
-        return rc;
-    }
+    CHECK(run_buffer(t, pages < OVF_CHUNK_PAGES ? pages : OVF_CHUNK_PAGES, &buf));
+    /* Drops any cached copy of the run's pages (see the file comment). */
+    CHECK(bt_alloc_run(t, pages, pgno));
+    rc = 0;
     while (rc == 0 && done < pages) {
         uint64_t n = pages - done < OVF_CHUNK_PAGES ? pages - done : OVF_CHUNK_PAGES;
         for (uint64_t i = 0; i < n; i++) {
@@ -57,7 +91,6 @@ int ovf_write(struct bt_txn *t, struct bt_tree *tree, const void *val, uint64_t 
         rc = pager_write_run(t->pager, *pgno + done, n, buf);
         done += n;
     }
-    mem_free_aligned(buf);
     if (rc < 0) {
         fl_free(t->fl, *pgno, pages);
         return rc;
@@ -66,38 +99,84 @@ int ovf_write(struct bt_txn *t, struct bt_tree *tree, const void *val, uint64_t 
     return 0;
 }
 
-int ovf_read(struct bt_txn *t, uint64_t pgno, uint64_t len, uint64_t max_txid, uint8_t *dst)
+/* Check that p is page idx of the run at pgno, no newer than the leaf
+ * (max_txid, T2), and copy its share of the value's len bytes to dst. */
+static int take_page(const uint8_t *p, uint64_t pgno, uint64_t idx, uint64_t len,
+                     uint64_t max_txid, unsigned ps, uint8_t *dst)
+{
+    uint64_t payload = ps - PAGE_HEADER_SIZE, off = idx * payload;
+    uint64_t take = len - off < payload ? len - off : payload;
+
+    if (p[PH_KIND] != PAGE_OVERFLOW || ld64(p + PH_NEXT) != idx || ld64(p + PH_TXID) > max_txid)
+        return ERR_CORRUPT(pgno + idx, "page %llu is not page %llu of the overflow run at %llu",
+                           (unsigned long long)(pgno + idx), (unsigned long long)idx,
+                           (unsigned long long)pgno);
+    if (take)
+        memcpy(dst + off, p + PAGE_HEADER_SIZE, take);
+    return 0;
+}
+
+/* Read pages [first, first + n) of the run at pgno from disk (n at most a
+ * chunk), check and copy each; with cache set, offer each checked page to
+ * the pool. */
+static int read_pages(struct bt_txn *t, uint64_t pgno, uint64_t first, uint64_t n, uint64_t len,
+                      uint64_t max_txid, int cache, uint8_t *dst)
 {
     unsigned ps = t->page_size;
-    uint64_t payload = ps - PAGE_HEADER_SIZE, pages = ovf_page_count(ps, len), done = 0;
-    uint8_t *buf;
+    uint8_t *buf = NULL;
+
+    CHECK(run_buffer(t, n, &buf));
+    CHECK(pager_read_run(t->pager, pgno + first, n, buf));
+    for (uint64_t i = 0; i < n; i++) {
+        CHECK(take_page(buf + i * ps, pgno, first + i, len, max_txid, ps, dst));
+        if (cache)
+            pool_install_raw(t->pool, pgno + first + i, buf + i * ps);
+    }
+    return 0;
+}
+
+/* A short run through the pool: cached pages from their frames, each
+ * stretch of missing ones in one read. */
+static int read_cached(struct bt_txn *t, uint64_t pgno, uint64_t pages, uint64_t len,
+                       uint64_t max_txid, uint8_t *dst)
+{
+    uint64_t idx = 0, n;
     int rc = 0;
+
+    while (rc == 0 && idx < pages) {
+        struct pool_frame *f = NULL;
+        if (!pool_lookup_raw(t->pool, pgno + idx, &f)) {
+            /* Pages [idx, idx + n) are missing; f, if set, is page idx + n. */
+            for (n = 1; idx + n < pages && n < OVF_CHUNK_PAGES; n++)
+                if (pool_lookup_raw(t->pool, pgno + idx + n, &f))
+                    break;
+            rc = read_pages(t, pgno, idx, n, len, max_txid, 1, dst);
+            idx += n;
+        }
+        if (f) {
+            if (rc == 0)
+                rc = take_page(f->data, pgno, idx, len, max_txid, t->page_size, dst);
+            pool_unpin(t->pool, f);
+            idx++;
+        }
+    }
+    return rc;
+}
+
+int ovf_read(struct bt_txn *t, uint64_t pgno, uint64_t len, uint64_t max_txid, uint8_t *dst)
+{
+    uint64_t pages = ovf_page_count(t->page_size, len), done, n;
 
     if (len > FFDB_MAX_VALUE_SIZE || pgno < 2 || pgno + pages > bt_page_limit(t) || pgno + pages < pgno)
         return ERR_CORRUPT(pgno, "overflow run at page %llu (%llu bytes) is outside the file",
                            (unsigned long long)pgno, (unsigned long long)len);
-    buf = mem_alloc_aligned(4096, (size_t)OVF_CHUNK_PAGES * ps);
-    if (!buf)
-        return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate overflow buffer");
-    while (rc == 0 && done < pages) {
-        uint64_t n = pages - done < OVF_CHUNK_PAGES ? pages - done : OVF_CHUNK_PAGES;
-        rc = pager_read_run(t->pager, pgno + done, n, buf);
-        for (uint64_t i = 0; rc == 0 && i < n; i++) {
-            const uint8_t *p = buf + i * ps;
-            uint64_t idx = done + i, off = idx * payload;
-            uint64_t take = len - off < payload ? len - off : payload;
-            if (p[PH_KIND] != PAGE_OVERFLOW || ld64(p + PH_NEXT) != idx ||
-                ld64(p + PH_TXID) > max_txid)
-                rc = ERR_CORRUPT(pgno + idx, "page %llu is not page %llu of the overflow run at %llu",
-                                 (unsigned long long)(pgno + idx), (unsigned long long)idx,
-                                 (unsigned long long)pgno);
-            else if (take)
-                memcpy(dst + off, p + PAGE_HEADER_SIZE, take);
-        }
-        done += n;
+    if (pages <= pool_frame_count(t->pool) / OVF_CACHE_SHARE)
+        return read_cached(t, pgno, pages, len, max_txid, dst);
+    for (done = 0; done < pages; done += n) {
+        n = pages - done < OVF_CHUNK_PAGES ? pages - done : OVF_CHUNK_PAGES;
+        CHECK(read_pages(t, pgno, done, n, len, max_txid, 0, dst));
     }
-    mem_free_aligned(buf);
-    return rc;
+    return 0;
 }
 
 int ovf_free(struct bt_txn *t, struct bt_tree *tree, uint64_t pgno, uint64_t len)

@@ -113,6 +113,9 @@ void bt_txn_release(struct bt_txn *t)
     bt_buf_free(&t->val);
     mem_free_aligned(t->scratch);
     t->scratch = NULL;
+    mem_free_aligned(t->run_buf);
+    t->run_buf = NULL;
+    t->run_buf_pages = 0;
 }
 
 uint64_t bt_page_limit(const struct bt_txn *t)
@@ -274,7 +277,7 @@ int bt_alloc_run(struct bt_txn *t, size_t count, uint64_t *pgno)
      * shadow what is written now. */
     (void)reused;
     for (size_t i = 0; i < count; i++)
-        pool_discard(t->pool, *pgno + i);
+        pool_discard(t->pool, *pgno + i);    /* raw copies of an old run too */
     return 0;
 }
 

@@ -5,7 +5,9 @@
  * (first/last/seek/next/prev), bucket create/drop/list, commit, abort,
  * read transactions, a long-lived reader and close/reopen run against a
  * database with a 16-frame buffer pool (so eviction and spilling happen all
- * the time), and every result is compared with a plain in-memory model:
+ * the time; one run uses 256 frames and many big values, so overflow runs
+ * are cached in the pool), and every result is compared with a plain
+ * in-memory model:
  * per bucket a sorted array of (key, value). Keys are 0..64 bytes (now and
  * then up to 1024), values 0..300 bytes (now and then 4 KiB..100 KiB, i.e.
  * overflow runs). After every commit and reopen, ffdb_check must be clean and
@@ -211,6 +213,8 @@ struct config {
     unsigned long_key_permille; /* keys of 65..1024 bytes */
     unsigned batch_max;         /* batch puts insert 20..batch_max keys */
     unsigned prefill;           /* entries put into two buckets before the random steps */
+    unsigned frames;            /* buffer pool frames; 0 = 16 */
+    unsigned big_permille;      /* values of 4 KiB..100 KiB; 0 = 15 */
 };
 
 struct run {
@@ -302,7 +306,8 @@ static blob *pick_key(struct run *r, const mtree *t)
 
 static blob *gen_value(struct run *r)
 {
-    size_t len = tu_chance(&r->rng, 15) ? tu_range(&r->rng, 4096, BIG_VALUE_MAX)
+    unsigned big = r->cfg.big_permille ? r->cfg.big_permille : 15;
+    size_t len = tu_chance(&r->rng, big) ? tu_range(&r->rng, 4096, BIG_VALUE_MAX)
                                         : tu_below(&r->rng, 301);
     tu_fill(&r->rng, r->vbuf, len);
     return blob_new(r->vbuf, len);
@@ -442,6 +447,11 @@ static void check_db(struct run *r)
     r->op = saved;
 }
 
+static size_t pool_frames(const struct run *r)
+{
+    return r->cfg.frames ? r->cfg.frames : 16;
+}
+
 static void end_long_reader(struct run *r)
 {
     if (!r->lr)
@@ -460,7 +470,7 @@ static void reopen(struct run *r)
     r->evictions += st.pool_evictions;
     r->spills += st.pool_spills;
     ffdb_close(r->db);
-    r->db = tu_open(r->path, 16, 0, FFDB_NOSYNC | FFDB_NODIRECT);
+    r->db = tu_open(r->path, pool_frames(r), 0, FFDB_NOSYNC | FFDB_NODIRECT);
     r->reopens++;
     check_db(r);
 }
@@ -840,7 +850,7 @@ static void run_model(uint64_t seed, struct config cfg)
     r->path = tu_path("model.ffdb");
     r->vbuf = malloc(BIG_VALUE_MAX);
     cr_assert(r->vbuf != NULL);
-    r->db = tu_open(r->path, 16, cfg.page_size, FFDB_NOSYNC | FFDB_NODIRECT);
+    r->db = tu_open(r->path, pool_frames(r), cfg.page_size, FFDB_NOSYNC | FFDB_NODIRECT);
     r->op = "start";
     check_db(r);
     if (cfg.prefill) {
@@ -900,7 +910,7 @@ static void run_model(uint64_t seed, struct config cfg)
             (unsigned long long)st.page_count,
             (unsigned long long)r->evictions, (unsigned long long)r->spills);
     MF(r->commits > 10, "too few commits for a meaningful run");
-    MF(r->evictions > 0, "a 16-frame pool never evicted anything");
+    MF(r->evictions > 0, "a pool of %zu frames never evicted anything", pool_frames(r));
     ffdb_close(r->db);
     ms_free(&r->committed);
     ms_free(&r->work);
@@ -909,28 +919,38 @@ static void run_model(uint64_t seed, struct config cfg)
 
 Test(model, random_seed)
 {
-    struct config cfg = {6000, 0, 2, 10, 120, 3000};
+    struct config cfg = {6000, 0, 2, 10, 120, 3000, 0, 0};
     run_model(tu_seed("model::random_seed"), cfg);
 }
 
 Test(model, seed_1)
 {
-    struct config cfg = {4000, 0, 2, 10, 120, 9000};
+    struct config cfg = {4000, 0, 2, 10, 120, 9000, 0, 0};
     setenv("FFDB_TEST_SEED", "1", 0); /* an explicit FFDB_TEST_SEED wins */
     run_model(tu_seed("model::seed_1"), cfg);
 }
 
 Test(model, seed_2_page_8192_many_drops)
 {
-    struct config cfg = {3000, 8192, 8, 10, 60, 0};
+    struct config cfg = {3000, 8192, 8, 10, 60, 0, 0, 0};
     setenv("FFDB_TEST_SEED", "2", 0);
     run_model(tu_seed("model::seed_2_page_8192_many_drops"), cfg);
+}
+
+/* A pool of 256 frames caches overflow runs of up to 32 pages (128 KiB),
+ * so every big value goes through it as raw pages, and one in five values
+ * is big: runs are cached, freed and their pages reused all the time. */
+Test(model, seed_4_cached_overflow_runs)
+{
+    struct config cfg = {3000, 0, 4, 10, 60, 0, 256, 200};
+    setenv("FFDB_TEST_SEED", "4", 0);
+    run_model(tu_seed("model::seed_4_cached_overflow_runs"), cfg);
 }
 
 /* Many long keys: big branch separators, few keys per page, deep trees. */
 Test(model, seed_3_long_keys)
 {
-    struct config cfg = {3000, 0, 2, 300, 80, 600};
+    struct config cfg = {3000, 0, 2, 300, 80, 600, 0, 0};
     setenv("FFDB_TEST_SEED", "3", 0);
     run_model(tu_seed("model::seed_3_long_keys"), cfg);
 }
