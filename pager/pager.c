@@ -17,6 +17,11 @@
  *      size, not only the data, is durable.
  *  G3. failed != 0 (the code of the failed sync) is permanent for this
  *      handle: writes, syncs, reserve and truncate return FFDB_EFAILED.
+ *  G4. Syncs run one at a time (sync_lock), and a failure is recorded in
+ *      failed before the lock is released. Two fdatasync calls racing on
+ *      one descriptor could see a writeback error reported to only one of
+ *      them; serialized, the later one finds the handle failed instead of
+ *      returning 0 over data the kernel dropped.
  *
  * "Past the end": a page is past the end when (pgno + 1) * page_size exceeds
  * file_bytes; reading it is FFDB_CORRUPT without any I/O. Backends zero-fill
@@ -24,13 +29,17 @@
  * that fails its checksum, never garbage that passes.
  *
  * Thread-safety: reads, pager_write_pages() and pager_write_run() may run on
- * several threads; every shared field they touch is atomic. The rest is
- * called by the writer only.
+ * several threads; every shared field they touch is atomic. pager_sync() may
+ * also run on another thread than the writer's (ffdb_sync), concurrently
+ * with the writer's writes, growth and truncation: need_full and failed are
+ * atomic, and syncs are serialized (G4). The rest is called by the writer
+ * only.
  */
 #include "pager/pager.h"
 
 #include <assert.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +68,7 @@ struct pager {
     unsigned page_size;
     atomic_int failed;         /* G3 */
     atomic_int need_full;      /* G2 */
+    pthread_mutex_t sync_lock; /* G4 */
     _Atomic uint64_t file_bytes; /* G1 */
     _Atomic uint64_t page_reads, page_writes, write_batches, syncs, full_syncs;
 };
@@ -158,10 +168,12 @@ int pager_open(const char *path, const ffdb_io *io, unsigned flags, struct pager
     pg->io = io ? io : ffdb_io_posix();
     pg->flags = flags;
     pg->page_size = PAGE_SIZE_MIN;
+    pthread_mutex_init(&pg->sync_lock, NULL);
     err_clear();
     rc = pg->io->open(pg->io, path, flags, &pg->file, &pg->caps);
     if (rc < 0) {
         rc = io_error(rc, PGNO_NONE, "open");
+        pthread_mutex_destroy(&pg->sync_lock);
         mem_free(pg);
         return rc;
     }
@@ -183,6 +195,7 @@ void pager_close(struct pager *pg)
         return;
     if (pg->file)
         pg->io->close(pg->file);
+    pthread_mutex_destroy(&pg->sync_lock);
     mem_free(pg);
 }
 
@@ -427,23 +440,33 @@ int pager_write_run(struct pager *pg, uint64_t pgno, size_t count, void *buf)
 
 int pager_sync(struct pager *pg, int full)
 {
-    int rc, failed = atomic_load(&pg->failed);
+    int rc, failed;
 
-    if (failed)
+    pthread_mutex_lock(&pg->sync_lock); /* G4 */
+    failed = atomic_load(&pg->failed);
+    if (failed) {
+        pthread_mutex_unlock(&pg->sync_lock);
         return ERR_RAISE(FFDB_EFAILED, PGNO_NONE,
                          "an earlier sync failed (%s): reopen the database",
                          ffdb_strerror(failed));
-    if (pg->flags & (FFDB_NOSYNC | FFDB_RDONLY))
+    }
+    if (pg->flags & (FFDB_NOSYNC | FFDB_RDONLY)) {
+        pthread_mutex_unlock(&pg->sync_lock);
         return 0;
+    }
+    /* G2: a size change that lands after this exchange sets need_full
+     * again, so the next sync is full; one before it is covered by this. */
     if (atomic_exchange(&pg->need_full, 0))
-        full = 1; /* G2 */
+        full = 1;
     err_clear();
     rc = pg->io->sync(pg->file, full);
     if (rc < 0) {
         int expected = 0;
         atomic_compare_exchange_strong(&pg->failed, &expected, rc); /* G3 */
+        pthread_mutex_unlock(&pg->sync_lock);
         return io_error(rc, PGNO_NONE, "sync");
     }
+    pthread_mutex_unlock(&pg->sync_lock);
     atomic_fetch_add_explicit(&pg->syncs, 1, memory_order_relaxed);
     if (full)
         atomic_fetch_add_explicit(&pg->full_syncs, 1, memory_order_relaxed);

@@ -7,7 +7,8 @@
  * the page names itself), so no layer above ever sees an unverified page.
  * It knows nothing of trees, freelists or transactions. It may be called
  * from several threads for reads and single-page writes (eviction spills);
- * batch writes, sync, grow and truncate come from the writer only.
+ * batch writes, grow and truncate come from the writer only; sync from the
+ * writer or from ffdb_sync() on any thread, one at a time (pager.c, G4).
  *
  * Failure rule: once a sync has failed, the pager is "failed": every later
  * write, sync, grow and truncate returns FFDB_EFAILED, because the kernel
@@ -66,9 +67,10 @@ int  pager_write_run(struct pager *pg, uint64_t pgno, size_t count, void *buf);
 
 /* Make all completed writes durable: fdatasync, or fsync if the file size
  * changed since the last sync (or full != 0). No-op with FFDB_NOSYNC or
- * FFDB_RDONLY. On failure the backend's code (FFDB_EIO, ...) is returned
- * once and the pager is failed from then on (pager_failed() returns that
- * code; writes, syncs, reserve and truncate return FFDB_EFAILED). */
+ * FFDB_RDONLY. Any thread; concurrent calls run one after the other. On
+ * failure the backend's code (FFDB_EIO, ...) is returned once and the pager
+ * is failed from then on (pager_failed() returns that code; writes, syncs,
+ * reserve and truncate return FFDB_EFAILED). */
 int  pager_sync(struct pager *pg, int full);
 
 /* Size of the file in whole pages. */
