@@ -6,7 +6,8 @@
  * that commit's freelist and sets up the buffer pool. Only a missing or
  * empty file is initialised (two meta pages, then a full sync, with the
  * directory synced by the I/O backend), or one that holds nothing but part
- * of those two pages: a creation cut short by a crash.
+ * of those two pages: a creation cut short by a crash. Close makes a
+ * FFDB_NOMETASYNC handle's last meta durable (E9 in db.h).
  */
 #include <string.h>
 
@@ -20,7 +21,8 @@
 
 #define DEFAULT_BUFFER_PAGES 1024u
 #define MIN_BUFFER_PAGES 16u
-#define KNOWN_FLAGS (FFDB_RDONLY | FFDB_NOSYNC | FFDB_NODIRECT | FFDB_NOURING | FFDB_NOCREATE)
+#define KNOWN_FLAGS                                                                                \
+    (FFDB_RDONLY | FFDB_NOSYNC | FFDB_NODIRECT | FFDB_NOURING | FFDB_NOCREATE | FFDB_NOMETASYNC)
 #define UNBORN_SECTOR 512u /* the unit a torn write keeps or loses */
 
 static int check_options(const ffdb_options *opt, ffdb_options *out)
@@ -210,6 +212,8 @@ int ffdb_open(const char *path, const ffdb_options *opt_in, ffdb **out)
     if (!db)
         return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate the handle");
     db->flags = opt.flags;
+    /* Without syncs (NOSYNC) or writes (RDONLY) there is no meta sync to defer. */
+    db->nometasync = (opt.flags & FFDB_NOMETASYNC) && !(opt.flags & (FFDB_NOSYNC | FFDB_RDONLY));
     pthread_mutex_init(&db->write_lock, NULL);
     pthread_mutex_init(&db->meta_lock, NULL);
     rc = pager_open(path, opt.io, opt.flags, &db->pager);
@@ -222,6 +226,8 @@ int ffdb_open(const char *path, const ffdb_options *opt_in, ffdb **out)
     rc = pool_open(db->pager, opt.buffer_pages, bt_page_verify, &db->page_size, &db->pool);
     if (rc < 0)
         goto fail;
+    db->durable_txid = db->meta.txid; /* E5: load_file synced it (or created it) */
+    db->prev_page_count = db->meta.page_count;
     db_count_free(db);
     *out = db;
     return 0;
@@ -234,6 +240,11 @@ void ffdb_close(ffdb *db)
 {
     if (!db)
         return;
+    /* E9: the last meta may be unsynced. A failure cannot be reported
+     * here; the handle is freed regardless. The pool exists only once
+     * open got that far. */
+    if (db->pool && db->nometasync)
+        (void)ffdb_sync(db);
     if (db->pool)
         pool_close(db->pool);
     if (db->fl)
@@ -261,6 +272,7 @@ int ffdb_stat_db(ffdb *db, ffdb_stat *st)
     st->pending_pages = db->stat_pending;
     st->freelist_pages = db->stat_freelist_pages;
     st->readers = db->reader_count;
+    st->durable_txid = db->durable_txid;
     for (unsigned i = 0; i < db->reader_cap; i++)
         if (db->readers[i] != READER_FREE &&
             (st->oldest_reader_txid == 0 || db->readers[i] < st->oldest_reader_txid))

@@ -11,21 +11,69 @@
  *   begin_read:  lock meta_lock; take a reader slot = meta.txid; copy meta;
  *                unlock                                  -> R live
  *   R end:       lock meta_lock; free the slot; unlock
- *   begin_write: lock write_lock (blocks); oldest = min(reader slots, meta.txid)
+ *   begin_write: lock write_lock (blocks); under meta_lock: refuse if failed,
+ *                oldest = min(reader slots, durable_txid) (E6)
  *                fl_txn_begin(txid + 1, oldest)          -> W live
  *   commit:      buckets -> catalog; fl_txn_prepare; flush dirty pages;
- *                sync #1; write meta slot txid % 2; sync #2;
- *                fl_txn_commit; publish meta under meta_lock; unlock write_lock
+ *                sync #1 [durable_txid = meta.txid]; write meta slot txid % 2;
+ *                sync #2 (not with NOMETASYNC: the meta stays unsynced);
+ *                fl_txn_commit; under meta_lock publish meta
+ *                [durable_txid = txid, unless NOMETASYNC]; unlock write_lock
+ *   commit that changed nothing: like abort; with an unsynced meta it first
+ *                syncs (ffdb_sync), so its 0 keeps the promise of E5.
  *   abort / failed commit: drop the txn's frames; fl_txn_abort; unlock.
+ *   ffdb_sync (any thread, never write_lock): under meta_lock t = meta.txid,
+ *                return if failed or durable_txid >= t; pager_sync (the
+ *                pager's own sync_lock, not meta_lock: readers go on); under
+ *                meta_lock durable_txid = max(durable_txid, t), or failed.
+ *   close:       with an unsynced meta, ffdb_sync first (E9).
  *
  * Invariants:
  *  E1. A page reachable from a committed meta is never written again
- *      (T1 in btree.h plus F2 in freelist.h).
+ *      (T1 in btree.h plus F2 in freelist.h) while a reader or a crash can
+ *      still bring that meta back (E6).
  *  E2. The meta of txid t is written only after every page it reaches was
  *      written and synced (sync #1 precedes the meta write).
- *  E3. After a failed sync the handle never commits again (db->failed).
+ *  E3. After a failed sync — a commit's or ffdb_sync's — the handle never
+ *      commits again: db->failed (under meta_lock), and the pager refuses
+ *      every later write and sync (G3 in pager.c). A later call never
+ *      reports success for writes that sync may have dropped.
  *  E4. A reader's slot holds its snapshot txid from before it reads the
  *      meta until it ends, so the writer never reuses a page it can reach.
+ *
+ * Deferred meta sync (FFDB_NOMETASYNC; db->nometasync). A commit syncs its
+ * pages (sync #1) and writes its meta without syncing it; the next sync
+ * makes it durable. The rules that make that safe:
+ *  E5. durable_txid (under meta_lock) is the txid of the newest commit
+ *      known durable; it never decreases and never exceeds meta.txid. At
+ *      open: the meta's txid (a writable open syncs it). After a commit T
+ *      that synced its meta: T. After sync #1 of any commit: at least the
+ *      txid of the meta before it (written before that sync began, so made
+ *      durable by it) — for a NOMETASYNC commit T, that is T - 1 and stays
+ *      so when it returns. After ffdb_sync: the txid of the newest meta
+ *      written before its fdatasync began. So ffdb_commit returns 0 only
+ *      when every earlier commit is durable.
+ *  E6. Pages freed by commit T are reused only once meta T is durable:
+ *      until then a power loss may bring back meta T - 1, which reaches
+ *      them. begin_write passes fl_txn_begin oldest = min(oldest live
+ *      reader's snapshot, durable_txid) (F2). Without NOMETASYNC
+ *      durable_txid is the last commit, as before.
+ *  E7. At most one meta is unsynced, and only the newest: commit T + 1
+ *      writes its meta into slot (T + 1) % 2, over meta T - 1, only after
+ *      its sync #1, which made meta T durable. Recovery therefore finds
+ *      meta durable_txid whole in one slot and, in the other, either the
+ *      newer unsynced meta (whole, or torn and so invalid) or an older one.
+ *      A commit that changes nothing writes no meta; a commit that fails
+ *      before its meta write leaves both slots alone (and after sync #1
+ *      the unsynced meta it found is durable); one that fails at or after
+ *      its meta write fails the handle (E3).
+ *  E8. The file is never cut below the page count of a meta recovery may
+ *      pick: with NOMETASYNC, maybe_truncate keeps the larger page_count of
+ *      the last two metas (prev_page_count), since the truncation may reach
+ *      the disk before the unsynced meta does.
+ *  E9. ffdb_close of a NOMETASYNC handle with an unsynced meta syncs it
+ *      first; if that fails the handle is freed all the same (close cannot
+ *      report it) and the last commit is as if in flight at a crash.
  */
 #ifndef FFDB_ENGINE_DB_H
 #define FFDB_ENGINE_DB_H
@@ -67,7 +115,10 @@ struct ffdb {
     unsigned reader_cap;
     unsigned reader_count;
     uint64_t stat_free, stat_pending, stat_freelist_pages;  /* as of the last commit */
-    int failed;                     /* E3: FFDB_EFAILED once a sync failed */
+    int failed;                     /* E3: FFDB_EFAILED once a sync failed; meta_lock */
+    int nometasync;                 /* FFDB_NOMETASYNC in effect (not NOSYNC, not RDONLY) */
+    uint64_t durable_txid;          /* E5; meta_lock */
+    uint64_t prev_page_count;       /* E8: the meta before the last one's; writer only */
 };
 
 struct ffdb_bucket {
@@ -124,6 +175,8 @@ void db_count_free(ffdb *db);
 
 /* txn.c */
 void txn_free_handles(ffdb_txn *txn);
+/* E3: mark the handle failed (takes meta_lock). */
+void db_set_failed(ffdb *db);
 
 /* bucket.c */
 int  bucket_flush_all(ffdb_txn *txn);

@@ -1,9 +1,11 @@
 /*
  * txn.c — beginning and ending transactions: the reader table, the writer
- * lock, and the commit sequence (see the state diagram in db.h).
+ * lock, the commit sequence, and ffdb_sync (see the state diagram in db.h).
  *
  * Read transactions touch shared state only here, under meta_lock, at
  * their beginning and end; their lookups take no engine lock at all.
+ * ffdb_sync runs on any thread beside the writer: it never takes
+ * write_lock, and holds meta_lock only around its bookkeeping (E5).
  */
 #include <string.h>
 
@@ -42,10 +44,13 @@ static int reader_add(ffdb *db, uint64_t txid, unsigned *slot)
     return ERR_RAISE(FFDB_ETOOMANY, PGNO_NONE, "reader table full");
 }
 
-/* The oldest snapshot any reader holds, or the last commit. Caller holds meta_lock. */
-static uint64_t oldest_reader(const ffdb *db)
+/* What fl_txn_begin may release pending pages up to (E6, F2): the oldest
+ * snapshot any reader holds, or the newest durable commit if that is
+ * older — the last commit unless its meta is still unsynced. Caller holds
+ * meta_lock. */
+static uint64_t oldest_visible(const ffdb *db)
 {
-    uint64_t oldest = db->meta.txid;
+    uint64_t oldest = db->durable_txid;
     for (unsigned i = 0; i < db->reader_cap; i++)
         if (db->readers[i] != READER_FREE && db->readers[i] < oldest)
             oldest = db->readers[i];
@@ -93,7 +98,11 @@ int ffdb_begin_write(ffdb *db, ffdb_txn **out)
     if (!txn)
         return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate a transaction");
     pthread_mutex_lock(&db->write_lock);
-    if (db->failed) {
+    pthread_mutex_lock(&db->meta_lock);
+    rc = db->failed; /* E3: ffdb_sync may have set it on another thread */
+    oldest = oldest_visible(db);
+    pthread_mutex_unlock(&db->meta_lock);
+    if (rc) {
         rc = ERR_RAISE(FFDB_EFAILED, PGNO_NONE, "an earlier sync failed; reopen the database");
         goto fail;
     }
@@ -102,9 +111,6 @@ int ffdb_begin_write(ffdb *db, ffdb_txn **out)
     txn->meta = db->meta;
     txn->meta.txid = db->meta.txid + 1;
     txn->meta.catalog.version = 0; /* txn_changed() watches it move */
-    pthread_mutex_lock(&db->meta_lock);
-    oldest = oldest_reader(db);
-    pthread_mutex_unlock(&db->meta_lock);
     rc = fl_txn_begin(db->fl, txn->meta.txid, oldest);
     if (rc < 0)
         goto fail;
@@ -188,10 +194,30 @@ void ffdb_abort(ffdb_txn *txn)
     mem_free(txn);
 }
 
-/* Shrink the file when much of its tail is unused (after large deletes). */
+void db_set_failed(ffdb *db)
+{
+    pthread_mutex_lock(&db->meta_lock);
+    db->failed = FFDB_EFAILED;
+    pthread_mutex_unlock(&db->meta_lock);
+}
+
+/* E5: every meta written before a sync that succeeded is durable. */
+static void note_durable(ffdb *db, uint64_t txid)
+{
+    pthread_mutex_lock(&db->meta_lock);
+    if (db->durable_txid < txid)
+        db->durable_txid = txid;
+    pthread_mutex_unlock(&db->meta_lock);
+}
+
+/* Shrink the file when much of its tail is unused (after large deletes).
+ * E8: not below a page count the previous meta names while it is the one
+ * a power loss may bring back. */
 static void maybe_truncate(ffdb *db)
 {
     uint64_t file_pages, used = db->meta.page_count;
+    if (db->nometasync && db->prev_page_count > used)
+        used = db->prev_page_count;
     if (pager_file_pages(db->pager, &file_pages) < 0)
         return;
     if (file_pages > used + used / 4 + 64)
@@ -221,8 +247,11 @@ static int commit_write(ffdb_txn *txn)
         mem_free_aligned(meta_page);
         return rc;
     }
-    rc = pager_sync(db->pager, 0);
+    rc = pager_sync(db->pager, 0); /* sync #1 */
     if (rc == 0) {
+        /* It made the meta before this one durable too (E5, E7). The
+         * writer is the only thread that changes db->meta. */
+        note_durable(db, db->meta.txid);
         rc = meta_write(db->pager, &txn->meta, meta_page);
         /* The pager allocates before it writes: ENOMEM means no byte of
          * the meta reached the file, and the last commit stands. */
@@ -231,14 +260,15 @@ static int commit_write(ffdb_txn *txn)
             return rc;
         }
     }
-    if (rc == 0)
+    /* sync #2; with NOMETASYNC the next sync makes the meta durable. */
+    if (rc == 0 && !db->nometasync)
         rc = pager_sync(db->pager, 0);
     mem_free_aligned(meta_page);
     if (rc < 0) {
         /* A failed sync may have dropped data for good, and a failed meta
          * write may have left a valid meta for this txid on disk: either way
          * this handle can no longer know what is durable (E3). */
-        db->failed = FFDB_EFAILED;
+        db_set_failed(db);
         return rc;
     }
     return 0;
@@ -272,10 +302,11 @@ int ffdb_commit(ffdb_txn *txn)
     if (rc == 0 && txn->bulks)
         rc = ERR_RAISE(FFDB_EBUSY, PGNO_NONE, "a bulk load is still open; finish or abort it");
     if (rc == 0 && !txn_changed(txn)) {
-        /* Nothing to make durable: end it like an abort, which restores
-         * exactly the state it began with. */
+        /* Nothing of its own to make durable: end it like an abort, which
+         * restores exactly the state it began with. An unsynced meta of an
+         * earlier commit is made durable all the same (E5). */
         write_txn_discard(txn);
-        return 0;
+        return db->nometasync ? ffdb_sync(db) : 0;
     }
     if (rc == 0)
         rc = bucket_flush_all(txn);
@@ -289,8 +320,11 @@ int ffdb_commit(ffdb_txn *txn)
         return rc;
     }
     fl_txn_commit(db->fl);
+    db->prev_page_count = db->meta.page_count;
     pthread_mutex_lock(&db->meta_lock);
     db->meta = txn->meta;
+    if (!db->nometasync)
+        db->durable_txid = db->meta.txid; /* sync #2 (E5) */
     db_count_free(db);
     pthread_mutex_unlock(&db->meta_lock);
     maybe_truncate(db);
@@ -299,4 +333,43 @@ int ffdb_commit(ffdb_txn *txn)
     pthread_mutex_unlock(&db->write_lock);
     mem_free(txn);
     return 0;
+}
+
+int ffdb_sync(ffdb *db)
+{
+    uint64_t target;
+    int rc;
+
+    if (!db)
+        return FFDB_EINVAL;
+    pthread_mutex_lock(&db->meta_lock);
+    rc = db->failed;
+    target = db->meta.txid; /* its meta was written before it was published */
+    if (rc == 0 && db->durable_txid >= target) {
+        pthread_mutex_unlock(&db->meta_lock);
+        return 0;
+    }
+    pthread_mutex_unlock(&db->meta_lock);
+    if (rc)
+        return ERR_RAISE(FFDB_EFAILED, PGNO_NONE, "an earlier sync failed; reopen the database");
+    /* Not under meta_lock: readers begin and end while the disk works. A
+     * commit's own sync waits for this one in the pager (G4). */
+    rc = pager_sync(db->pager, 0);
+    if (rc < 0) {
+        db_set_failed(db); /* E3 */
+        return rc;
+    }
+    note_durable(db, target);
+    return 0;
+}
+
+uint64_t ffdb_durable_txid(ffdb *db)
+{
+    uint64_t txid;
+    if (!db)
+        return 0;
+    pthread_mutex_lock(&db->meta_lock);
+    txid = db->durable_txid;
+    pthread_mutex_unlock(&db->meta_lock);
+    return txid;
 }

@@ -175,8 +175,9 @@ uint64_t fl_root_pages(const struct freelist *fl)
 /* ---- Transactions ------------------------------------------------------------- */
 
 /* Move every pending group freed by a txn <= oldest into reusable: no live
- * reader can see those pages any more (F2). Groups are sorted by txid, so
- * they are a prefix. The index does not change: the pages stay free. */
+ * reader can see those pages any more, and no meta a crash may bring back
+ * reaches them (F2). Groups are sorted by txid, so they are a prefix. The
+ * index does not change: the pages stay free. */
 static int release_pending(struct flstate *st, uint64_t oldest)
 {
     size_t k = 0, n = 0, at = 0;

@@ -3,16 +3,19 @@
  *
  * Owns the free page ranges of a file and the high-water mark page_count.
  * A page freed by transaction T is "pending" until no live reader's snapshot
- * is older than T; then it is "reusable". Pages allocated and freed within
- * the same write transaction are reusable at once. The freelist is stored in
- * a chain of PAGE_FREELIST pages (format.h) rewritten by every commit; it
- * reads and writes those pages through the pager and never touches the
- * buffer pool or a tree.
+ * is older than T and meta T is durable; then it is "reusable". Pages
+ * allocated and freed within the same write transaction are reusable at
+ * once. The freelist is stored in a chain of PAGE_FREELIST pages (format.h)
+ * rewritten by every commit; it reads and writes those pages through the
+ * pager and never touches the buffer pool or a tree.
  *
  * Invariants:
  *  F1. Ranges never overlap one another, the metas, or [page_count, inf).
  *  F2. A pending range freed by T is never handed out while a reader with a
- *      snapshot txid < T lives (the caller passes the oldest snapshot).
+ *      snapshot txid < T lives, nor before meta T is durable (a power loss
+ *      could bring back meta T - 1, which reaches it): the caller passes
+ *      oldest = min(oldest live snapshot, newest durable txid), and only
+ *      ranges freed by a txn <= oldest are released.
  *  F3. Every page in [2, page_count) is reachable from the committed meta,
  *      or in the freelist, or (during a write txn) allocated by that txn.
  *  F4. fl_txn_abort() restores exactly the state of fl_txn_begin().
@@ -45,11 +48,12 @@ uint64_t fl_page_count(const struct freelist *fl);
 uint64_t fl_root(const struct freelist *fl);
 uint64_t fl_root_pages(const struct freelist *fl);
 
-/* Begin write txn txid. oldest is the smallest snapshot txid of a live
- * reader, or the last committed txid if there is none: pending pages freed
- * by a txn <= oldest become reusable. Saves the state for abort (a deep copy:
- * O(free ranges)). FFDB_ENOMEM leaves the state unchanged. txid must exceed
- * every pending txid and oldest (else FFDB_EINVAL, an assert in debug). */
+/* Begin write txn txid. oldest is the smallest of the snapshot txids of the
+ * live readers and the txid of the newest durable commit (the last commit,
+ * unless its meta is not synced yet): pending pages freed by a txn <= oldest
+ * become reusable (F2). Saves the state for abort (a deep copy: O(free
+ * ranges)). FFDB_ENOMEM leaves the state unchanged. txid must exceed every
+ * pending txid and oldest (else FFDB_EINVAL, an assert in debug). */
 int  fl_txn_begin(struct freelist *fl, uint64_t txid, uint64_t oldest);
 /* Allocate count consecutive pages: first fit (lowest pgno) among reusable
  * ranges, else at the end of the file (page_count grows). *reused is set to

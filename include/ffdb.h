@@ -64,6 +64,15 @@ extern "C" {
 #define FFDB_NODIRECT  0x4u  /* buffered I/O instead of O_DIRECT */
 #define FFDB_NOURING   0x8u  /* do not use io_uring; batched writes use pwritev */
 #define FFDB_NOCREATE  0x10u /* fail with FFDB_NOTFOUND instead of creating a missing file */
+/* Commit syncs the pages it wrote (sync #1), then writes its meta without
+ * syncing it; the next commit's sync #1, ffdb_sync() or ffdb_close() makes
+ * that meta durable. A crash or power loss may undo the last commit, never
+ * more, and never corrupts the file. ffdb_commit still returns 0 only when
+ * every earlier commit is durable (a commit that changed nothing syncs the
+ * last one if it is not). One sync per commit instead of two; pages a commit
+ * frees are reused only once its meta is durable. Ignored with FFDB_NOSYNC
+ * (which syncs nothing) and FFDB_RDONLY. */
+#define FFDB_NOMETASYNC 0x20u
 
 typedef struct ffdb ffdb;
 typedef struct ffdb_txn ffdb_txn;
@@ -83,7 +92,8 @@ typedef struct ffdb_val {
  * All functions return 0 or a negative FFDB_E... code (FFDB_EIO, FFDB_ENOSPC).
  * Offsets and lengths of reads and writes are multiples of 512 and buffers
  * are aligned to 4096 bytes. read and write must be safe to call from several
- * threads at once; the others are called by the writer only.
+ * threads at once; the others are called by the writer only, except sync
+ * (see there).
  */
 typedef struct ffdb_file ffdb_file;     /* a backend's open file; opaque to ffdb */
 
@@ -111,7 +121,9 @@ typedef struct ffdb_io {
      * buffer is in use any more. */
     int  (*write)(ffdb_file *f, const ffdb_io_write *runs, size_t run_count);
     /* Make every write completed before the call durable. full != 0 also
-     * makes the file size durable (fsync instead of fdatasync). */
+     * makes the file size durable (fsync instead of fdatasync). Besides the
+     * writer, ffdb_sync() may call it from another thread while the writer
+     * writes, grows or truncates (never two syncs at once). */
     int  (*sync)(ffdb_file *f, int full);
     int  (*size)(ffdb_file *f, uint64_t *bytes);
     int  (*truncate)(ffdb_file *f, uint64_t bytes);
@@ -138,7 +150,11 @@ typedef struct ffdb_options {
  * FFDB_CORRUPT (both meta pages invalid), FFDB_ELOCKED, FFDB_EIO, FFDB_ENOMEM,
  * FFDB_NOTFOUND (missing file with FFDB_RDONLY or FFDB_NOCREATE). */
 int  ffdb_open(const char *path, const ffdb_options *opt, ffdb **db);
-/* Close the handle. Every transaction must have ended. NULL is allowed. */
+/* Close the handle. Every transaction must have ended and no other call on
+ * the handle (ffdb_sync included) may be running. NULL is allowed.
+ * With FFDB_NOMETASYNC it first makes the last commit durable (one sync);
+ * if that sync fails the last commit may be lost to a later power loss, as
+ * if it had been the commit in flight, and the handle is freed all the same. */
 void ffdb_close(ffdb *db);
 /* A static, human-readable name for a return code (also for 0). */
 const char *ffdb_strerror(int code);
@@ -159,13 +175,34 @@ int  ffdb_begin_read(ffdb *db, ffdb_txn **txn);
 /* The one write transaction; blocks while another is active. FFDB_EREADONLY on
  * a read-only handle, FFDB_EFAILED after a failed sync. */
 int  ffdb_begin_write(ffdb *db, ffdb_txn **txn);
-/* Commit and free txn, even on error. 0 means durable (unless FFDB_NOSYNC).
- * On a read txn, the same as ffdb_abort() and returns 0. */
+/* Commit and free txn, even on error. 0 means durable (unless FFDB_NOSYNC;
+ * with FFDB_NOMETASYNC, 0 means every earlier commit is durable and this one
+ * is until a power loss). On a read txn, the same as ffdb_abort() and
+ * returns 0. FFDB_EFAILED if an earlier sync failed (ffdb_sync's included). */
 int  ffdb_commit(ffdb_txn *txn);
 /* End a read txn or discard a write txn. NULL is allowed. */
 void ffdb_abort(ffdb_txn *txn);
 /* The txid the transaction sees (read) or will commit as (write). */
 uint64_t ffdb_txn_id(const ffdb_txn *txn);
+
+/* ---- Durability ------------------------------------------------------------ */
+/* Make every commit that returned so far durable: one fdatasync, or nothing
+ * when they already are (always so without FFDB_NOMETASYNC). May be called
+ * from any thread, also while another thread holds the write transaction
+ * (it does not take the writer's lock and does not block readers; a commit
+ * that reaches its own sync meanwhile waits for this one). Returns 0,
+ * FFDB_EINVAL (NULL), FFDB_EFAILED if an earlier sync failed, or the I/O
+ * error of the sync (FFDB_EIO, ...), after which the handle is failed like
+ * after a failed commit sync: every later write, commit and ffdb_sync
+ * returns FFDB_EFAILED until the database is reopened. A no-op returning 0
+ * on a FFDB_RDONLY or FFDB_NOSYNC handle. */
+int  ffdb_sync(ffdb *db);
+/* The txid of the newest commit known durable: the last commit, except with
+ * FFDB_NOMETASYNC, where it is the one before the last until ffdb_sync(),
+ * the next commit or a commit that changed nothing made the last one
+ * durable. At open, the txid opened. (With FFDB_NOSYNC: what it would be
+ * with syncs.) 0 for NULL. Any thread. */
+uint64_t ffdb_durable_txid(ffdb *db);
 
 /* ---- Buckets ---------------------------------------------------------------- */
 /* Names are 1..FFDB_MAX_KEY_SIZE bytes. A bucket handle ends with its txn. */
@@ -227,6 +264,7 @@ typedef struct ffdb_stat {
     uint64_t pool_evictions;
     uint64_t pool_spills;      /* dirty pages written early to make room */
     uint64_t oldest_reader_txid; /* 0 if none */
+    uint64_t durable_txid;     /* newest commit known durable (ffdb_durable_txid) */
 } ffdb_stat;
 int  ffdb_stat_db(ffdb *db, ffdb_stat *st);
 
