@@ -13,6 +13,12 @@
  * flight. disk.c sits between the engine and its I/O backend to count I/O
  * events, assert the commit's write ordering and build crash images.
  *
+ * Power and exhaustive modes also run workloads opened with
+ * FFDB_NOMETASYNC (a commit's meta is synced by the next sync, not its
+ * own). There a crash may also bring back the newest commit known durable:
+ * the one before the last acknowledged commit, unless a later commit or an
+ * ffdb_sync (which these workloads call now and then) returned since.
+ *
  * The harness uses the public API (include/ffdb.h) and testing/io_mem.h only;
  * it never reaches into the engine. It is a test tool: it may abort() on its
  * own programming errors, never on anything the engine returns.
@@ -147,6 +153,15 @@ struct workload {
     int inflight;           /* a commit returned an error: cur is its state */
     uint64_t inflight_txid, inflight_digest;
     int commit_on_error;    /* ioerr: after a failed operation, still commit */
+    /* FFDB_NOMETASYNC: the newest commit known durable (the acknowledged
+     * one before the last, or the last once ffdb_sync or a commit that
+     * changed nothing returned); it differs from acked in the buckets of
+     * dmask. Without the flag it is acked and dmask stays empty. */
+    int nometasync;
+    struct model durable;
+    int dmask[NBUCKETS];
+    uint64_t durable_txid, durable_digest;
+    unsigned syncs;         /* ffdb_sync calls that returned 0 */
     int error_in_commit;    /* the last error came from ffdb_commit itself */
     int op_failed;          /* an operation failed before the commit */
     unsigned txns, commits, aborts;
@@ -162,9 +177,16 @@ int  wl_txn(struct workload *w, ffdb *db, const struct wl_hooks *h);
 /* The same for one of the fixed small transactions of exhaustive mode. */
 #define WL_SHAPES 8
 int  wl_shape_txn(struct workload *w, ffdb *db, unsigned shape, const struct wl_hooks *h);
-/* After a failure: the state that is now committed is the acknowledged
- * one (inflight_won = 0) or the one in flight (1). */
-void wl_resolve(struct workload *w, int inflight_won);
+/* Open flag FFDB_NOMETASYNC is used: track the durable state (call before
+ * the first transaction). */
+void wl_set_nometasync(struct workload *w);
+/* ffdb_sync: 0 (the acknowledged state is now durable), or its code. */
+int  wl_sync(struct workload *w, ffdb *db);
+/* After a failure and a reopen: the state that is now committed is the
+ * acknowledged one (which = 0), the one in flight (1) or, with
+ * FFDB_NOMETASYNC, the durable one before the acknowledged one (2). The
+ * reopened file is durable: so is that state. */
+void wl_resolve(struct workload *w, int which);
 /* Start from what db holds (process mode, a new child on an old file). */
 int  wl_adopt(struct workload *w, ffdb *db);
 
@@ -172,11 +194,17 @@ int  wl_adopt(struct workload *w, ffdb *db);
 
 /* The commit's ordering rules, checked on the stream of writes and syncs
  * (page 0 and 1 are metas): a meta is written only when no other page was
- * written since the last sync, and nothing else is written between a meta
- * and the sync that follows it. */
+ * written since the last sync (E2), and nothing else is written between a
+ * meta and the sync that follows it — except with FFDB_NOMETASYNC
+ * (nometasync), where the next commit's pages may, but a meta still never
+ * follows an unsynced one (E7). */
 struct order {
     unsigned page_size;
     int armed;              /* off while a file is created (both metas at once) */
+    /* FFDB_NOMETASYNC: the next commit's pages may follow an unsynced meta
+     * (its sync #1 makes that meta durable before its own meta is
+     * written); every other rule holds, at most one unsynced meta included. */
+    int nometasync;
     int data_unsynced;
     int meta_unsynced;
     uint64_t meta_writes;
@@ -249,12 +277,17 @@ struct expect {
     uint64_t acked_txid, acked_digest;
     int inflight_possible;
     uint64_t inflight_txid, inflight_digest;
+    int durable_possible;   /* FFDB_NOMETASYNC: the acknowledged meta may be lost */
+    uint64_t durable_txid, durable_digest;
 };
+/* Fill e from the workload: acked, in flight if inflight_possible, and the
+ * durable state when it differs from acked. */
+void expect_from(struct expect *e, const struct workload *w, int inflight_possible);
 
 /* Reopen (path with options, which may be NULL for defaults), run
  * ffdb_check, compare with the expectation. 0 if all is well; otherwise
- * why says what is wrong. *which_out: 0 acked, 1 in-flight. The handle is
- * returned through keep when not NULL (else closed). */
+ * why says what is wrong. *which_out: 0 acked, 1 in-flight, 2 durable.
+ * The handle is returned through keep when not NULL (else closed). */
 int  verify_reopen(const char *path, const ffdb_options *opt, const struct expect *e,
                    int *which_out, ffdb **keep, char *why, size_t why_len);
 /* ffdb_check clean and every page accounted for: 0, or -1 with why. */

@@ -65,7 +65,7 @@ void order_write(struct order *o, uint64_t offset, uint64_t len)
         o->meta_writes++;
     }
     if (data) {
-        if (o->meta_unsynced)
+        if (o->meta_unsynced && !o->nometasync)
             violation(o,
                       "page %llu written after a meta page and before the sync that makes "
                       "the meta durable",

@@ -17,6 +17,12 @@
  * when the slot holds the whole new meta, and the previous commit otherwise
  * — so both slots are covered by a workload's two commits.
  *
+ * Workload seed 1000 + w is workload w opened with FFDB_NOMETASYNC: the
+ * same points, where a crash may also bring back the newest commit known
+ * durable (the one before the last acknowledged commit); the torn-meta
+ * expectations do not change, as the commit before is durable once a
+ * commit writes its meta. The quick pass runs both forms of its workloads.
+ *
  * The creation of a file is the pseudo-workload numbered 584: a crash
  * before each of its I/O events in each kind, then the creation's write
  * (both metas, 2 pages) torn to subsets of its sectors — all of them in a
@@ -37,6 +43,9 @@
 #define MASKS (1u << SECTORS)
 #define WORKLOADS (WL_SHAPES + WL_SHAPES * WL_SHAPES + WL_SHAPES * WL_SHAPES * WL_SHAPES)
 #define MAX_TXNS 3
+#define NMS_BASE 1000u /* seed NMS_BASE + w: workload w with FFDB_NOMETASYNC */
+
+_Static_assert(NMS_BASE > WORKLOADS, "NOMETASYNC seeds do not meet the others");
 
 _Static_assert(SECTORS <= 16, "torn-meta masks are enumerated exhaustively");
 
@@ -151,10 +160,12 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
     uint64_t event = 0, meta_point = 0;
     enum crash_kind kind = CRASH_DROP;
     int rc, result = -1, capture_txn = -1;
+    int nms = seed >= NMS_BASE;
+    uint64_t index = nms ? seed - NMS_BASE : seed;
     char why[512];
 
     point_begin(t, o, seed, point);
-    decode_workload(seed, &l);
+    decode_workload(index, &l);
     if (point && point <= 4 * p->events) {
         event = (point - 1) / 4 + 1;
         kind = (enum crash_kind)((point - 1) % 4);
@@ -171,15 +182,21 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
         for (unsigned i = 0; i < l.count; i++)
             snprintf(shapes + strlen(shapes), sizeof(shapes) - strlen(shapes), "%s%u", i ? "," : "",
                      l.shape[i]);
-        vlog(o, "  exhaustive workload %llu (txns %s) point %llu: %s", (unsigned long long)seed,
-             shapes, (unsigned long long)point, event ? crash_kind_name[kind] : "torn meta");
+        vlog(o, "  exhaustive workload %llu (txns %s%s) point %llu: %s", (unsigned long long)seed,
+             shapes, nms ? ", NOMETASYNC" : "", (unsigned long long)point,
+             event ? crash_kind_name[kind] : "torn meta");
     }
     if (disk_init(&d, PAGE_SIZE) != 0)
         abort();
     wt.d = &d;
     wt.meta_at_begin = 0;
-    disk_options(&d, &opt, frames_for(seed));
+    disk_options(&d, &opt, frames_for(index));
     wl_init(&w, seed_mix(seed, 21), &params);
+    if (nms) {
+        opt.flags |= FFDB_NOMETASYNC;
+        d.order.nometasync = 1;
+        wl_set_nometasync(&w);
+    }
     rc = ffdb_open(DB_PATH, &opt, &db);
     if (rc) {
         fail_point(t, o, seed, point, "open of a new file: %s", ffdb_strerror(rc));
@@ -216,7 +233,8 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
     ffdb_close(db);
     db = NULL;
     if (!point) {
-        /* the dry run ends with a power loss: every commit was acknowledged */
+        /* the dry run ends with a power loss: every commit was acknowledged
+         * (and with FFDB_NOMETASYNC the close made the last one durable) */
         struct expect e;
         memset(&e, 0, sizeof(e));
         e.acked_txid = w.acked_txid;
@@ -233,13 +251,8 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
     disk_arm(&d, 0, CRASH_DROP, 0);
     if (event) {
         struct expect e;
-        memset(&e, 0, sizeof(e));
-        e.acked_txid = w.acked_txid;
-        e.acked_digest = w.acked_digest;
-        e.inflight_possible =
-            w.inflight && kind != CRASH_DROP && d.order.meta_writes > wt.meta_at_begin;
-        e.inflight_txid = w.inflight_txid;
-        e.inflight_digest = w.inflight_digest;
+        expect_from(&e, &w,
+                    w.inflight && kind != CRASH_DROP && d.order.meta_writes > wt.meta_at_begin);
         if (verify_reopen(DB_PATH, &opt, &e, NULL, NULL, why, sizeof(why)) != 0) {
             fail_point(t, o, seed, point, "%s crash before event %llu%s: %s", crash_kind_name[kind],
                        (unsigned long long)event, w.inflight ? " (inside a commit)" : "", why);
@@ -415,6 +428,7 @@ static void creation_points(const struct opts *o, struct tally *t)
 static void workload(const struct opts *o, struct tally *t, uint64_t seed, int backgrounds)
 {
     struct plan p;
+    uint64_t before = t->points;
     memset(&p, 0, sizeof(p));
     if (run(o, t, seed, 0, &p, 0) != 0)
         return;
@@ -427,6 +441,8 @@ static void workload(const struct opts *o, struct tally *t, uint64_t seed, int b
     for (unsigned m = 0; m < p.metas; m++)
         for (int g = 0; g < backgrounds; g++)
             run(o, t, seed, 4 * p.events + 1 + ((uint64_t)m * 2 + (uint64_t)g) * MASKS, &p, 0);
+    if (seed >= NMS_BASE)
+        t->note[5] += t->points - before;
 }
 
 void mode_exhaustive(const struct opts *o, struct tally *t)
@@ -436,6 +452,7 @@ void mode_exhaustive(const struct opts *o, struct tally *t)
     t->note_name[2] = "workloads";
     t->note_name[3] = "creation points";
     t->note_name[4] = "files of zeros refused";
+    t->note_name[5] = "NOMETASYNC points";
     if (o->have_point && o->seed == CREATION) {
         t->points++;
         creation(o, t, o->point);
@@ -446,15 +463,19 @@ void mode_exhaustive(const struct opts *o, struct tally *t)
         memset(&p, 0, sizeof(p));
         if (run(o, t, o->seed, 0, &p, 0) == 0) {
             t->points++;
+            t->note[5] += o->seed >= NMS_BASE;
             run(o, t, o->seed, o->point, &p, 1);
         }
         return;
     }
     if (o->size == SIZE_QUICK) {
-        /* A few workloads of two and three txns; torn metas of one with two commits. */
+        /* A few workloads of two and three txns; torn metas of one with
+         * two commits. Each also with FFDB_NOMETASYNC. */
         static const uint64_t pick[] = {8 + 3 * 8 + 1, 72 + 5 * 64 + 3 * 8 + 6, 72 + 7 * 64 + 2};
-        for (unsigned i = 0; i < sizeof(pick) / sizeof(pick[0]); i++)
+        for (unsigned i = 0; i < sizeof(pick) / sizeof(pick[0]); i++) {
             workload(o, t, pick[i], i == 0 ? 2 : 0);
+            workload(o, t, NMS_BASE + pick[i], i == 0 ? 1 : 0);
+        }
         creation_points(o, t);
         return;
     }
@@ -468,5 +489,8 @@ void mode_exhaustive(const struct opts *o, struct tally *t)
         if (o->size != SIZE_THOROUGH && w % 4 != 0 && !bg)
             continue;
         workload(o, t, w, bg);
+        /* the FFDB_NOMETASYNC form: every other one (thorough), or an eighth */
+        if (w % (o->size == SIZE_THOROUGH ? 2 : 8) == 0)
+            workload(o, t, NMS_BASE + w, bg ? 1 : 0);
     }
 }

@@ -16,6 +16,12 @@
  * read snapshot is held across a few commits (so freed pages stay pending
  * and are persisted as such) and must not change under its reader.
  *
+ * Odd seeds open the database with FFDB_NOMETASYNC and call ffdb_sync now
+ * and then (an I/O event, so a crash point, too). There the reopened file
+ * may also hold the newest commit known durable — the acknowledged one
+ * before the last, unless a later commit or ffdb_sync returned — and the
+ * last power loss follows ffdb_close, which must have synced the last meta.
+ *
  * Every run also asserts the commit's write ordering (disk.c). Nothing
  * here knows how the engine lays out pages; only pages 0 and 1 are special.
  */
@@ -31,8 +37,12 @@ struct cfg {
     unsigned page_size;
     size_t frames;
     unsigned txns;
+    int nometasync; /* odd seeds */
     struct wl_params wl;
 };
+
+/* Tally notes of this mode. */
+enum { N_INFLIGHT, N_SEEDS, N_NMS_SEEDS, N_NMS_POINTS, N_NMS_DURABLE, N_NMS_SYNCS };
 
 struct watch {
     struct disk *d;
@@ -65,6 +75,7 @@ static void make_cfg(const struct opts *o, uint64_t seed, struct cfg *c)
         c->wl.max_value = 300 * 1024;
         c->wl.max_bulk = 2500;
     }
+    c->nometasync = seed % 2 == 1;
 }
 
 /* After a crash: reopen, verify, and go on from the recovered state.
@@ -78,19 +89,15 @@ static int recover(const struct opts *o, struct tally *t, uint64_t seed, uint64_
     enum crash_kind kind = d->kind;
     char why[512];
 
-    memset(&e, 0, sizeof(e));
-    e.acked_txid = w->acked_txid;
-    e.acked_digest = w->acked_digest;
     /* The commit in flight may have won only if its meta was issued and
      * the crash kept anything unsynced. */
-    e.inflight_possible =
-        w->inflight && kind != CRASH_DROP && d->order.meta_writes > wt->meta_at_begin;
-    e.inflight_txid = w->inflight_txid;
-    e.inflight_digest = w->inflight_digest;
-    vlog(o, "  power seed %llu point %llu: %s%s at event %llu%s%s", (unsigned long long)seed,
+    expect_from(&e, w,
+                w->inflight && kind != CRASH_DROP && d->order.meta_writes > wt->meta_at_begin);
+    vlog(o, "  power seed %llu point %llu: %s%s at event %llu%s%s%s", (unsigned long long)seed,
          (unsigned long long)point, episode, crash_kind_name[kind],
          (unsigned long long)d->crash_event, w->inflight ? " inside a commit" : "",
-         e.inflight_possible ? " after its meta write" : "");
+         e.inflight_possible ? " after its meta write" : "",
+         e.durable_possible ? " (the last commit's meta may be unsynced)" : "");
     ffdb_close(*db);
     *db = NULL;
     disk_arm(d, 0, CRASH_DROP, 0);
@@ -106,7 +113,8 @@ static int recover(const struct opts *o, struct tally *t, uint64_t seed, uint64_
                    diff[0] ? diff : " (no key differs from the acknowledged state)");
         return -1;
     }
-    t->note[0] += (uint64_t)which;
+    t->note[N_INFLIGHT] += which == 1;
+    t->note[N_NMS_DURABLE] += which == 2;
     wl_resolve(w, which);
     return 0;
 }
@@ -127,6 +135,7 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
     ffdb *db = NULL;
     struct rng r = {seed_mix(seed, point)};
     struct rng rr = {seed_mix(seed, 4)}; /* readers: the same in the dry run */
+    struct rng rs = {seed_mix(seed, 6)}; /* ffdb_sync calls: likewise */
     enum crash_kind kind = (enum crash_kind)(rng_next(&r) % (CRASH_KINDS + 1));
     ffdb_txn *reader = NULL;
     uint64_t reader_digest = 0, reader_txid = 0;
@@ -142,6 +151,11 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
     wt.meta_at_begin = 0;
     disk_options(&d, &opt, c.frames);
     wl_init(&w, seed_mix(seed, 2), &c.wl);
+    if (c.nometasync) {
+        opt.flags |= FFDB_NOMETASYNC;
+        d.order.nometasync = 1;
+        wl_set_nometasync(&w);
+    }
     rc = ffdb_open(DB_PATH, &opt, &db);
     if (rc) {
         fail_point(t, o, seed, point, "open of a new file: %s", ffdb_strerror(rc));
@@ -164,6 +178,8 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
             reader_left = (unsigned)rng_range(&rr, 1, 6);
         }
         rc = wl_txn(&w, db, &hooks);
+        if (rc == 0 && c.nometasync && !d.crashed && rng_chance(&rs, 150))
+            rc = wl_sync(&w, db);
         if (d.crashed) {
             if (crashes == 0 && events)
                 *events = d.events;
@@ -211,7 +227,10 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
         fail_point(t, o, seed, point, "%s", why);
         goto out;
     }
-    /* Whatever was acknowledged survives a last power loss. */
+    /* Whatever was acknowledged survives a last power loss (with
+     * FFDB_NOMETASYNC because ffdb_close syncs the last meta). */
+    if (point)
+        t->note[N_NMS_SYNCS] += w.syncs;
     ffdb_close(db);
     db = NULL;
     disk_crash_now(&d, CRASH_DROP, 0);
@@ -238,21 +257,29 @@ out:
 void mode_power(const struct opts *o, struct tally *t)
 {
     unsigned seeds, per_seed;
-    t->note_name[0] = "in-flight commits recovered";
-    t->note_name[1] = "seeds";
+    t->note_name[N_INFLIGHT] = "in-flight commits recovered";
+    t->note_name[N_SEEDS] = "seeds";
+    t->note_name[N_NMS_SEEDS] = "NOMETASYNC seeds";
+    t->note_name[N_NMS_POINTS] = "NOMETASYNC points";
+    t->note_name[N_NMS_DURABLE] = "NOMETASYNC recoveries of the commit before the last";
+    t->note_name[N_NMS_SYNCS] = "ffdb_sync calls";
     if (o->have_point) {
         t->points++;
+        t->note[N_NMS_POINTS] += o->seed % 2;
         run(o, t, o->seed, o->point, NULL);
-        t->note[1] = 1;
+        t->note[N_SEEDS] = 1;
+        t->note[N_NMS_SEEDS] = o->seed % 2;
         return;
     }
-    seeds = o->size == SIZE_QUICK ? 6 : o->size == SIZE_THOROUGH ? 160 : 30;
+    /* half of them (the odd ones) with FFDB_NOMETASYNC */
+    seeds = o->size == SIZE_QUICK ? 10 : o->size == SIZE_THOROUGH ? 240 : 46;
     per_seed = o->size == SIZE_QUICK ? 16 : o->size == SIZE_THOROUGH ? 32 : 20;
     seeds = (unsigned)(seeds * o->scale + 0.5);
     for (unsigned s = 0; s < seeds; s++) {
         uint64_t seed = o->seed + s, events = 0;
         struct rng r = {seed_mix(seed, 3)};
-        t->note[1]++;
+        t->note[N_SEEDS]++;
+        t->note[N_NMS_SEEDS] += seed % 2;
         if (run(o, t, seed, 0, &events) != 0 || events == 0)
             continue;
         /* per_seed points spread over the run, each event at most once */
@@ -262,6 +289,7 @@ void mode_power(const struct opts *o, struct tally *t)
             if (point > events)
                 point = events;
             t->points++;
+            t->note[N_NMS_POINTS] += seed % 2;
             run(o, t, seed, point, NULL);
         }
     }

@@ -6,7 +6,9 @@
  * account for every page (reachable + free == page_count), and its contents
  * (digest and txid, from a full scan in a read snapshot) must be exactly
  * those of the last acknowledged commit, or of the one commit that was in
- * flight when that is possible — nothing older, newer or in between.
+ * flight when that is possible, or (FFDB_NOMETASYNC) of the newest commit
+ * known durable, the one before the acknowledged one when no later sync
+ * returned — nothing older, newer or in between.
  * Callers say which states are acceptable (struct expect); this file only
  * judges and explains. It never writes to the database.
  */
@@ -53,8 +55,23 @@ int verify_check(ffdb *db, char *why, size_t why_len)
     return 0;
 }
 
+void expect_from(struct expect *e, const struct workload *w, int inflight_possible)
+{
+    memset(e, 0, sizeof(*e));
+    e->acked_txid = w->acked_txid;
+    e->acked_digest = w->acked_digest;
+    e->inflight_possible = inflight_possible;
+    e->inflight_txid = w->inflight_txid;
+    e->inflight_digest = w->inflight_digest;
+    e->durable_possible =
+        w->nometasync && (w->durable_txid != w->acked_txid || w->durable_digest != w->acked_digest);
+    e->durable_txid = w->durable_txid;
+    e->durable_digest = w->durable_digest;
+}
+
 int verify_contents(ffdb *db, const struct expect *e, int *which_out, char *why, size_t why_len)
 {
+    char older[128] = "";
     uint64_t digest, txid;
     int rc = db_digest(db, &digest, &txid);
     if (rc) {
@@ -71,19 +88,27 @@ int verify_contents(ffdb *db, const struct expect *e, int *which_out, char *why,
             *which_out = 1;
         return 0;
     }
+    if (e->durable_possible && txid == e->durable_txid && digest == e->durable_digest) {
+        if (which_out)
+            *which_out = 2;
+        return 0;
+    }
+    if (e->durable_possible)
+        snprintf(older, sizeof(older), " or the durable one before it (txid %llu digest %016llx)",
+                 (unsigned long long)e->durable_txid, (unsigned long long)e->durable_digest);
     if (e->inflight_possible)
         snprintf(why, why_len,
                  "recovered txid %llu digest %016llx; expected the acknowledged commit (txid %llu "
-                 "digest %016llx) or the one in flight (txid %llu digest %016llx)",
+                 "digest %016llx)%s or the one in flight (txid %llu digest %016llx)",
                  (unsigned long long)txid, (unsigned long long)digest,
-                 (unsigned long long)e->acked_txid, (unsigned long long)e->acked_digest,
+                 (unsigned long long)e->acked_txid, (unsigned long long)e->acked_digest, older,
                  (unsigned long long)e->inflight_txid, (unsigned long long)e->inflight_digest);
     else
         snprintf(why, why_len,
                  "recovered txid %llu digest %016llx; expected the acknowledged commit (txid %llu "
-                 "digest %016llx)%s",
+                 "digest %016llx)%s%s",
                  (unsigned long long)txid, (unsigned long long)digest,
-                 (unsigned long long)e->acked_txid, (unsigned long long)e->acked_digest,
+                 (unsigned long long)e->acked_txid, (unsigned long long)e->acked_digest, older,
                  txid == e->inflight_txid && digest == e->inflight_digest
                      ? " — it is the commit in flight, whose meta was never written"
                      : "");

@@ -10,7 +10,8 @@
  * drops, deliberate aborts) and the eight fixed small transactions of
  * exhaustive mode. Every mode calls it; it never crashes anything itself and
  * never decides whether a result is acceptable after a crash — it only keeps
- * the acknowledged state and the one in flight so that verify.c can.
+ * the acknowledged state, the one in flight and (FFDB_NOMETASYNC) the
+ * newest durable one so that verify.c can.
  *
  * Values are generated from (length, seed) and carry the seed in their
  * first bytes, so a database can be read back into a model (wl_adopt) and a
@@ -848,6 +849,17 @@ static void accept_touched(struct workload *w)
     memset(w->touched, 0, sizeof(w->touched));
 }
 
+/* The durable state becomes the acknowledged one. */
+static void durable_catch_up(struct workload *w)
+{
+    for (int b = 0; b < NBUCKETS; b++)
+        if (w->dmask[b])
+            model_copy_bucket(&w->durable, &w->acked, b);
+    memset(w->dmask, 0, sizeof(w->dmask));
+    w->durable_txid = w->acked_txid;
+    w->durable_digest = w->acked_digest;
+}
+
 static int run_txn(struct workload *w, ffdb *db, const struct wl_hooks *h, int shape)
 {
     struct tx t;
@@ -891,9 +903,25 @@ static int run_txn(struct workload *w, ffdb *db, const struct wl_hooks *h, int s
     }
     if ((rc = ffdb_stat_db(db, &st)) != 0)
         return op_error(w, "stat", rc);
-    accept_touched(w);
-    w->acked_txid = st.txid;
-    w->acked_digest = digest;
+    if (w->nometasync && st.txid != w->acked_txid) {
+        /* Its sync #1 made the previous commit durable; its own meta is not
+         * (a commit that changed nothing made everything durable, below). */
+        durable_catch_up(w);
+        memcpy(w->dmask, w->touched, sizeof(w->dmask));
+        accept_touched(w);
+        w->acked_txid = st.txid;
+        w->acked_digest = digest;
+    } else {
+        accept_touched(w);
+        w->acked_txid = st.txid;
+        w->acked_digest = digest;
+        durable_catch_up(w);
+    }
+    if (ffdb_durable_txid(db) < w->durable_txid || ffdb_durable_txid(db) > w->acked_txid)
+        return model_error(w, "after commit %llu ffdb_durable_txid says %llu; durable is %llu",
+                           (unsigned long long)w->acked_txid,
+                           (unsigned long long)ffdb_durable_txid(db),
+                           (unsigned long long)w->durable_txid);
     w->commits++;
     if (h && h->after_commit)
         h->after_commit(h->arg, st.txid, digest);
@@ -910,18 +938,53 @@ int wl_shape_txn(struct workload *w, ffdb *db, unsigned shape, const struct wl_h
     return run_txn(w, db, h, (int)(shape % WL_SHAPES));
 }
 
-void wl_resolve(struct workload *w, int inflight_won)
+void wl_resolve(struct workload *w, int which)
 {
-    if (!w->inflight)
+    if (which == 2) {
+        /* Back to the durable state: the acknowledged commit was lost. */
+        for (int b = 0; b < NBUCKETS; b++) {
+            if (w->dmask[b] || w->touched[b]) {
+                model_copy_bucket(&w->acked, &w->durable, b);
+                model_copy_bucket(&w->cur, &w->durable, b);
+            }
+        }
+        memset(w->touched, 0, sizeof(w->touched));
+        memset(w->dmask, 0, sizeof(w->dmask));
+        w->acked_txid = w->durable_txid;
+        w->acked_digest = w->durable_digest;
+        w->inflight = 0;
         return;
-    if (inflight_won) {
+    }
+    if (w->inflight && which == 1) {
+        for (int b = 0; b < NBUCKETS; b++)
+            w->dmask[b] |= w->touched[b]; /* acked changes there: durable follows below */
         accept_touched(w);
         w->acked_txid = w->inflight_txid;
         w->acked_digest = w->inflight_digest;
-    } else {
+    } else if (w->inflight) {
         revert_touched(w);
     }
     w->inflight = 0;
+    durable_catch_up(w); /* the reopen synced what it found */
+}
+
+void wl_set_nometasync(struct workload *w)
+{
+    w->nometasync = 1;
+}
+
+int wl_sync(struct workload *w, ffdb *db)
+{
+    int rc = ffdb_sync(db);
+    if (rc)
+        return op_error(w, "ffdb_sync", rc);
+    durable_catch_up(w);
+    w->syncs++;
+    if (ffdb_durable_txid(db) != w->acked_txid)
+        return model_error(
+            w, "after ffdb_sync ffdb_durable_txid says %llu, the last commit is %llu",
+            (unsigned long long)ffdb_durable_txid(db), (unsigned long long)w->acked_txid);
+    return 0;
 }
 
 void wl_init(struct workload *w, uint64_t seed, const struct wl_params *p)
@@ -931,13 +994,16 @@ void wl_init(struct workload *w, uint64_t seed, const struct wl_params *p)
     w->p = *p;
     model_init(&w->cur);
     model_init(&w->acked);
+    model_init(&w->durable);
     w->acked_digest = model_digest(&w->acked);
+    w->durable_digest = w->acked_digest;
 }
 
 void wl_free(struct workload *w)
 {
     model_free(&w->cur);
     model_free(&w->acked);
+    model_free(&w->durable);
 }
 
 int wl_adopt(struct workload *w, ffdb *db)
@@ -946,10 +1012,14 @@ int wl_adopt(struct workload *w, ffdb *db)
     if (rc)
         return rc;
     model_copy(&w->cur, &w->acked);
+    model_copy(&w->durable, &w->acked);
     memset(w->touched, 0, sizeof(w->touched));
+    memset(w->dmask, 0, sizeof(w->dmask));
     w->inflight = 0;
     w->txns = 1; /* not the first txn: no forced bulk load */
     rc = db_digest(db, &w->acked_digest, &w->acked_txid);
+    w->durable_txid = w->acked_txid;
+    w->durable_digest = w->acked_digest;
     if (rc == 0 && w->acked_digest != model_digest(&w->acked)) {
         snprintf(w->err, sizeof(w->err), "digest of the loaded model differs from the file's");
         rc = -1;
