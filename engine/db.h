@@ -14,8 +14,9 @@
  *   begin_write: lock write_lock (blocks); under meta_lock: refuse if failed,
  *                oldest = min(reader slots, durable_txid) (E6)
  *                fl_txn_begin(txid + 1, oldest)          -> W live
- *   commit:      buckets -> catalog; fl_txn_prepare; flush dirty pages;
- *                sync #1 [durable_txid = meta.txid]; write meta slot txid % 2;
+ *   commit:      buckets -> catalog; fl_txn_prepare; drain async writes;
+ *                flush dirty pages; sync #1 [durable_txid = meta.txid];
+ *                write meta slot txid % 2;
  *                sync #2 (not with NOMETASYNC: the meta stays unsynced);
  *                fl_txn_commit; under meta_lock publish meta
  *                [durable_txid = txid, unless NOMETASYNC]; unlock write_lock
@@ -33,7 +34,9 @@
  *      (T1 in btree.h plus F2 in freelist.h) while a reader or a crash can
  *      still bring that meta back (E6).
  *  E2. The meta of txid t is written only after every page it reaches was
- *      written and synced (sync #1 precedes the meta write).
+ *      written and synced (sync #1 precedes the meta write, and no
+ *      asynchronous write is in flight at sync #1: the commit drains them,
+ *      pager G5).
  *  E3. After a failed sync — a commit's or ffdb_sync's — the handle never
  *      commits again: db->failed (under meta_lock), and the pager refuses
  *      every later write and sync (G3 in pager.c). A later call never

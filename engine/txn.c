@@ -168,6 +168,9 @@ static void write_txn_discard(ffdb_txn *txn)
 {
     ffdb *db = txn->db;
     txn_free_handles(txn);
+    /* An aborted bulk load waited for its writes; nothing may stay in flight
+     * into the next txn, which may reuse those pages. */
+    (void)pager_write_drain(db->pager);
     bt_txn_release(&txn->bt);
     fl_txn_foreach(db->fl, discard_range, db->pool);
     fl_txn_abort(db->fl);
@@ -234,9 +237,14 @@ static int commit_write(ffdb_txn *txn)
     if (!meta_page)
         return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate the meta page");
 
+    /* E2: every asynchronous write (the bulk loader's) has completed before
+     * the sync that must cover it. finish/abort of a bulk load already
+     * waited for its own, so this finds nothing in flight. */
+    rc = pager_write_drain(db->pager);
     /* Grow the file ahead in chunks, so most commits keep its size and
      * fdatasync suffices; a commit that grew it gets a full fsync. */
-    rc = pager_reserve(db->pager, txn->meta.page_count);
+    if (rc == 0)
+        rc = pager_reserve(db->pager, txn->meta.page_count);
     /* Every dirty frame belongs to this txn (P3): flush them all in one
      * pass of large batches rather than range by range, which with
      * scattered page reuse meant one small synchronous write per page. */

@@ -131,6 +131,28 @@ typedef struct ffdb_io {
     int  (*grow)(ffdb_file *f, uint64_t bytes);
     void (*close)(ffdb_file *f);
     void *ctx;                          /* for the backend's own use */
+    /* Optional asynchronous writes; a backend without them leaves both NULL
+     * (a table written before they existed does) and the pager then writes
+     * synchronously through write(). Both or neither must be set. Called by
+     * the writer only, never concurrently with each other or with sync.
+     *
+     * write_submit starts writing a batch as write() would and may return
+     * before the bytes are handed to the OS. On success *ticket names the
+     * submission: 0 means it is already complete (the backend chose to write
+     * synchronously) and needs no wait; any other value must be passed to
+     * write_wait exactly once. Until then the runs array, its iovecs and
+     * every buffer they point at stay valid and unchanged. On error nothing
+     * is in flight and no buffer is in use any more; part of the batch may
+     * have been written, as with write().
+     *
+     * write_wait waits for the submission named by ticket (in any order
+     * relative to others) and returns what write() would have returned for
+     * the batch: 0, or FFDB_EIO, FFDB_ENOSPC, ... (a short write is retried
+     * or reported, never returned as success). When it returns, no buffer of
+     * the batch is in use. */
+    int  (*write_submit)(ffdb_file *f, const ffdb_io_write *runs, size_t run_count,
+                         uint64_t *ticket);
+    int  (*write_wait)(ffdb_file *f, uint64_t ticket);
 } ffdb_io;
 
 /* The default backend: O_DIRECT (buffered fallback), io_uring (pwritev fallback). */

@@ -11,6 +11,16 @@
  * before a write's buffers are no longer used by the kernel, and never retry
  * a failed fsync (the pager marks itself failed instead).
  *
+ * Asynchronous writes (write_submit/write_wait) go through a second ring,
+ * set up on the first submission and used by the writer thread only, so
+ * their completions never mix with the synchronous ring's. A submission
+ * queues one writev per run and returns; its wait reaps completions (its
+ * own and, on the way, those of other submissions, which are kept in their
+ * slots) and then finishes short, refused or unqueued runs with pwritev,
+ * exactly as a synchronous write does. What the ring cannot take (no ring,
+ * more runs than it holds, every slot busy, a refused submission) is
+ * written synchronously at submit and reported complete (ticket 0).
+ *
  * Reads past the end of the file (see ffdb.h) fill the missing bytes with
  * zeros and succeed: the pager knows the file size and decides what is
  * "past the end"; a zero page never passes its checksum.
@@ -20,6 +30,7 @@
  * is cleared on the descriptor (fcntl F_SETFL) and the call is retried once;
  * the caps reported at open are not updated.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
@@ -41,6 +52,30 @@
 #define RING_DEPTH    64u  /* SQEs per ring; larger batches are chunked */
 #define WRITE_WINDOW  64   /* iovecs per pwritev call in the fallback */
 #define OPEN_ATTEMPTS 8    /* create/open races before giving up */
+#define ASYNC_SLOTS   8u   /* async submissions in flight per file */
+#define ASYNC_RUN_BITS 8   /* user_data = slot << ASYNC_RUN_BITS | run */
+
+_Static_assert(RING_DEPTH <= (1u << ASYNC_RUN_BITS), "a run index fits its bits");
+
+/* One asynchronous submission: its runs (the caller keeps them alive until
+ * the wait) and what the completions said. */
+struct async_req {
+    uint64_t ticket;                 /* 0 = free */
+    const ffdb_io_write *runs;
+    unsigned run_count;              /* <= RING_DEPTH */
+    unsigned owed;                   /* completions not reaped yet */
+    size_t done[RING_DEPTH];
+    int err[RING_DEPTH];             /* errno of a failed or unqueued run */
+};
+
+/* The async ring; writer thread only, so no lock. */
+struct async_ring {
+    int state;                       /* 0 not set up, 1 usable, -1 refused or abandoned */
+    struct io_uring ring;
+    unsigned in_flight;              /* SQEs submitted and not reaped, all slots */
+    uint64_t last_ticket;
+    struct async_req req[ASYNC_SLOTS];
+};
 
 struct ffdb_file {
     int fd;
@@ -50,6 +85,7 @@ struct ffdb_file {
     atomic_int ring_ok;    /* ring initialised and usable; cleared under ring_lock */
     pthread_mutex_t ring_lock;
     struct io_uring ring;
+    struct async_ring *async;  /* allocated on the first write_submit */
 };
 
 static atomic_int refuse_direct_for_testing;
@@ -238,6 +274,9 @@ static void posix_close(ffdb_file *f)
         return;
     if (atomic_load(&f->ring_ok))
         io_uring_queue_exit(&f->ring);
+    if (f->async && f->async->state == 1)
+        io_uring_queue_exit(&f->async->ring); /* the pager drained it */
+    mem_free(f->async);
     pthread_mutex_destroy(&f->ring_lock);
     close(f->fd);
     close(f->lock_fd); /* releases the flock */
@@ -447,6 +486,168 @@ static int posix_write(ffdb_file *f, const ffdb_io_write *runs, size_t run_count
     return rc;
 }
 
+/* ---- asynchronous writes ------------------------------------------------------ */
+
+/* The async ring, set up on first use; NULL when it cannot be had. */
+static struct async_ring *async_ring(ffdb_file *f)
+{
+    struct async_ring *a = f->async;
+    if (f->flags & (FFDB_NOURING | FFDB_RDONLY))
+        return NULL;
+    if (!a) {
+        a = f->async = mem_calloc(1, sizeof(*a));
+        if (!a)
+            return NULL;
+        a->state = io_uring_queue_init(RING_DEPTH, &a->ring, 0) == 0 ? 1 : -1;
+    }
+    return a->state == 1 ? a : NULL;
+}
+
+/* Reap every completion available, waiting for at least min of them, into
+ * the slots they belong to. */
+static int async_reap(struct async_ring *a, unsigned min)
+{
+    struct io_uring_cqe *cqe;
+    unsigned head, seen = 0;
+    int w;
+
+    do
+        w = min ? io_uring_wait_cqe_nr(&a->ring, &cqe, min) : io_uring_peek_cqe(&a->ring, &cqe);
+    while (w == -EINTR);
+    if (w == -EAGAIN && min == 0)
+        return 0;
+    if (w < 0)
+        return raise_errno(-w, "io_uring_wait_cqe");
+    io_uring_for_each_cqe(&a->ring, head, cqe)
+    {
+        uint64_t data = io_uring_cqe_get_data64(cqe);
+        unsigned slot = (unsigned)(data >> ASYNC_RUN_BITS);
+        unsigned run = (unsigned)(data & ((1u << ASYNC_RUN_BITS) - 1));
+        struct async_req *r = slot < ASYNC_SLOTS ? &a->req[slot] : NULL;
+        seen++;
+        if (!r || !r->ticket || run >= r->run_count || !r->owed)
+            continue; /* not ours: cannot happen */
+        if (cqe->res < 0)
+            r->err[run] = -cqe->res;
+        else
+            r->done[run] = (size_t)cqe->res;
+        r->owed--;
+    }
+    io_uring_cq_advance(&a->ring, seen);
+    a->in_flight -= seen <= a->in_flight ? seen : a->in_flight;
+    return 0;
+}
+
+/* Finish a request whose completions are all in: pwritev what the ring
+ * refused, cut short or never got, and free the slot. */
+static int async_complete(ffdb_file *f, struct async_req *r)
+{
+    int rc = 0;
+    assert(r->owed == 0);
+    for (unsigned i = 0; i < r->run_count && rc == 0; i++) {
+        if (r->err[i] && !ring_retryable(r->err[i]))
+            rc = raise_errno(r->err[i], "io_uring writev");
+        else if (r->err[i] || r->done[i] < run_bytes(&r->runs[i]))
+            rc = write_run_sync(f, &r->runs[i], r->done[i]);
+    }
+    r->ticket = 0;
+    return rc;
+}
+
+/* The kernel refused a submission: reap everything still owed, so no
+ * buffer stays in the kernel's hands, and give the ring up. Requests keep
+ * their results for their waits. */
+static void async_abandon(struct async_ring *a)
+{
+    while (a->in_flight > 0)
+        if (async_reap(a, 1) < 0)
+            break;
+    for (unsigned s = 0; s < ASYNC_SLOTS; s++)
+        a->req[s].owed = 0; /* what was not reaped is retried with pwritev */
+    io_uring_queue_exit(&a->ring);
+    a->state = -1;
+}
+
+static int posix_write_submit(ffdb_file *f, const ffdb_io_write *runs, size_t run_count,
+                              uint64_t *ticket)
+{
+    struct async_ring *a = async_ring(f);
+    struct async_req *r = NULL;
+    unsigned queued = 0, submitted = 0, slot = 0;
+
+    *ticket = 0;
+    if (a && run_count <= RING_DEPTH)
+        while (slot < ASYNC_SLOTS && a->req[slot].ticket)
+            slot++;
+    if (a && run_count <= RING_DEPTH && slot < ASYNC_SLOTS)
+        r = &a->req[slot];
+    if (!r)
+        return posix_write(f, runs, run_count); /* complete: ticket 0 */
+    /* Never more SQEs in flight than the ring holds, so the CQ cannot overflow. */
+    while (a->in_flight + run_count > RING_DEPTH)
+        CHECK(async_reap(a, 1));
+    memset(r, 0, sizeof(*r));
+    r->runs = runs;
+    r->run_count = (unsigned)run_count;
+    for (unsigned i = 0; i < r->run_count; i++) {
+        struct io_uring_sqe *sqe = NULL;
+        if (runs[i].iov_count <= IOV_MAX)
+            sqe = io_uring_get_sqe(&a->ring);
+        if (!sqe) {
+            r->err[i] = EAGAIN; /* pwritev at the wait */
+            continue;
+        }
+        io_uring_prep_writev(sqe, f->fd, runs[i].iov, (unsigned)runs[i].iov_count,
+                             runs[i].offset);
+        io_uring_sqe_set_data64(sqe, ((uint64_t)slot << ASYNC_RUN_BITS) | i);
+        queued++;
+    }
+    r->ticket = ++a->last_ticket;
+    while (submitted < queued) {
+        int s = io_uring_submit(&a->ring);
+        if (s == -EINTR)
+            continue;
+        if (s <= 0)
+            break;
+        submitted += (unsigned)s;
+    }
+    r->owed = submitted;
+    a->in_flight += submitted;
+    if (submitted < queued) {
+        /* Queued SQEs the kernel did not take would go out with the next
+         * submission: leave the ring and finish this batch now. */
+        for (unsigned i = 0; i < r->run_count; i++)
+            if (!r->err[i] && !r->done[i])
+                r->err[i] = EAGAIN;
+        async_abandon(a);
+        return async_complete(f, r);
+    }
+    *ticket = ((uint64_t)slot << 56) | r->ticket;
+    return 0;
+}
+
+static int posix_write_wait(ffdb_file *f, uint64_t ticket)
+{
+    struct async_ring *a = f->async;
+    unsigned slot = (unsigned)(ticket >> 56);
+    struct async_req *r;
+
+    if (ticket == 0)
+        return 0;
+    if (!a || slot >= ASYNC_SLOTS || a->req[slot].ticket != (ticket & ((1ull << 56) - 1)))
+        return ERR_RAISE(FFDB_EINVAL, PGNO_NONE, "no asynchronous write %llu in flight",
+                         (unsigned long long)ticket);
+    r = &a->req[slot];
+    while (r->owed > 0) {
+        int rc = async_reap(a, r->owed);
+        if (rc < 0) {
+            async_abandon(a); /* the ring broke: no buffer may stay in it */
+            break;
+        }
+    }
+    return async_complete(f, r);
+}
+
 /* ---- sync, size, growth ------------------------------------------------------ */
 
 static int posix_sync(ffdb_file *f, int full)
@@ -501,6 +702,8 @@ static const ffdb_io posix_io = {
     .grow = posix_grow,
     .close = posix_close,
     .ctx = NULL,
+    .write_submit = posix_write_submit,
+    .write_wait = posix_write_wait,
 };
 
 const ffdb_io *ffdb_io_posix(void)

@@ -22,6 +22,16 @@
  *      one descriptor could see a writeback error reported to only one of
  *      them; serialized, the later one finds the handle failed instead of
  *      returning 0 over data the kernel dropped.
+ *  G5. A sync covers only the writes that completed before it began. The
+ *      engine drains every asynchronous write before a commit's sync #1,
+ *      since it writes the meta on the strength of every page it references
+ *      being durable. ffdb_sync (another thread) may sync while the writer
+ *      has batches in flight: they belong to a txn not yet committed, and
+ *      no meta depends on them. An async batch counts in file_bytes and the
+ *      counters only once it completed (at its wait).
+ *  G6. An async slot owns the iovec and run arrays of its batch until the
+ *      backend's write_wait returned for it; the page buffers belong to the
+ *      caller, who keeps them until pager_write_wait() or a drain.
  *
  * "Past the end": a page is past the end when (pgno + 1) * page_size exceeds
  * file_bytes; reading it is FFDB_CORRUPT without any I/O. Backends zero-fill
@@ -33,7 +43,7 @@
  * also run on another thread than the writer's (ffdb_sync), concurrently
  * with the writer's writes, growth and truncation: need_full and failed are
  * atomic, and syncs are serialized (G4). The rest is called by the writer
- * only.
+ * only, the async slots included.
  */
 #include "pager/pager.h"
 
@@ -60,6 +70,15 @@
 _Static_assert(READ_CHUNK_BYTES % PAGE_SIZE_MAX == 0, "a read chunk holds whole pages");
 _Static_assert(WRITE_IOV_BYTES % PAGE_SIZE_MAX == 0, "an iovec holds whole pages");
 
+/* One asynchronous batch in flight (G6). */
+struct async_slot {
+    uint64_t ticket;           /* the pager's; 0 = free */
+    uint64_t io_ticket;        /* the backend's */
+    void *arrays;              /* iovecs and runs of the batch */
+    uint64_t end;              /* byte just past the last page */
+    size_t pages;
+};
+
 struct pager {
     const ffdb_io *io;
     ffdb_file *file;
@@ -71,6 +90,9 @@ struct pager {
     pthread_mutex_t sync_lock; /* G4 */
     _Atomic uint64_t file_bytes; /* G1 */
     _Atomic uint64_t page_reads, page_writes, write_batches, syncs, full_syncs;
+    struct async_slot async[PAGER_ASYNC_MAX]; /* writer only */
+    unsigned async_count;      /* slots in use */
+    uint64_t async_next;       /* last ticket issued */
 };
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -193,6 +215,7 @@ void pager_close(struct pager *pg)
 {
     if (!pg)
         return;
+    (void)pager_write_drain(pg); /* the backend must not write after close */
     if (pg->file)
         pg->io->close(pg->file);
     pthread_mutex_destroy(&pg->sync_lock);
@@ -295,14 +318,12 @@ int pager_read_run(struct pager *pg, uint64_t pgno, size_t count, void *buf)
 
 /* ---- writes ------------------------------------------------------------------- */
 
-/* Hand a prepared batch to the backend; end is the byte just past the last
- * page written. Counts the pages and the batch on success. */
-static int write_batch(struct pager *pg, const ffdb_io_write *runs, size_t run_count,
-                       uint64_t end, size_t pages)
+/* The bookkeeping after a batch went to the backend (synchronously, or
+ * when its async wait returned): the error keeps the backend's message and
+ * the file size is re-read (the file may have grown anyway); success notes
+ * the extent and counts the pages and the batch. */
+static int write_done(struct pager *pg, int rc, uint64_t end, size_t pages)
 {
-    int rc;
-    err_clear();
-    rc = pg->io->write(pg->file, runs, run_count);
     if (rc < 0) {
         rc = io_error(rc, PGNO_NONE, "write");
         refresh_extent(pg);
@@ -312,6 +333,15 @@ static int write_batch(struct pager *pg, const ffdb_io_write *runs, size_t run_c
     atomic_fetch_add_explicit(&pg->page_writes, pages, memory_order_relaxed);
     atomic_fetch_add_explicit(&pg->write_batches, 1, memory_order_relaxed);
     return 0;
+}
+
+/* Hand a prepared batch to the backend; end is the byte just past the last
+ * page written. */
+static int write_batch(struct pager *pg, const ffdb_io_write *runs, size_t run_count,
+                       uint64_t end, size_t pages)
+{
+    err_clear();
+    return write_done(pg, pg->io->write(pg->file, runs, run_count), end, pages);
 }
 
 static int cmp_pgno(const void *a, const void *b)
@@ -346,54 +376,182 @@ static int sort_and_seal(struct pager *pg, const struct pager_page *pages, size_
 }
 
 /* Coalesce sorted pages into runs of adjacent page numbers, at most IOV_MAX
- * iovecs each. Returns the number of runs. */
+ * iovecs each; pages that are also adjacent in memory share one iovec (up
+ * to WRITE_IOV_BYTES), so a batch built in one buffer goes out as a few
+ * large segments instead of one per page. Returns the number of runs. */
 static size_t build_runs(const struct pager *pg, const struct pager_page *sorted, size_t count,
                          struct iovec *iov, ffdb_io_write *runs)
 {
-    size_t run_count = 0;
+    size_t run_count = 0, iov_count = 0, ps = pg->page_size;
     for (size_t i = 0; i < count; i++) {
         ffdb_io_write *last = run_count ? &runs[run_count - 1] : NULL;
-        iov[i].iov_base = sorted[i].data;
-        iov[i].iov_len = pg->page_size;
-        if (last && sorted[i].pgno == sorted[i - 1].pgno + 1 && last->iov_count < IOV_MAX) {
-            last->iov_count++;
-            continue;
+        if (last && sorted[i].pgno == sorted[i - 1].pgno + 1) {
+            struct iovec *v = &iov[iov_count - 1];
+            if ((uint8_t *)v->iov_base + v->iov_len == (uint8_t *)sorted[i].data &&
+                v->iov_len + ps <= WRITE_IOV_BYTES) {
+                v->iov_len += ps;
+                continue;
+            }
+            if (last->iov_count < IOV_MAX) {
+                iov[iov_count].iov_base = sorted[i].data;
+                iov[iov_count++].iov_len = ps;
+                last->iov_count++;
+                continue;
+            }
         }
-        runs[run_count].offset = sorted[i].pgno * pg->page_size;
-        runs[run_count].iov = &iov[i];
+        iov[iov_count].iov_base = sorted[i].data;
+        iov[iov_count].iov_len = ps;
+        runs[run_count].offset = sorted[i].pgno * ps;
+        runs[run_count].iov = &iov[iov_count++];
         runs[run_count].iov_count = 1;
         run_count++;
     }
     return run_count;
 }
 
-int pager_write_pages(struct pager *pg, struct pager_page *pages, size_t count)
+/* A batch ready for the backend: one allocation holds the iovecs, the runs
+ * and the sorted copy of the pages (iovecs first for their alignment). */
+struct batch {
+    void *arrays;
+    ffdb_io_write *runs;
+    size_t run_count;
+    uint64_t end;            /* byte just past the last page */
+};
+
+/* Seal pages and build the runs of one batch (count > 0). */
+static int batch_prepare(struct pager *pg, struct pager_page *pages, size_t count,
+                         struct batch *out)
 {
     struct pager_page *sorted;
     struct iovec *iov;
     ffdb_io_write *runs;
-    size_t run_count;
     int rc;
 
-    CHECK(writable(pg));
-    if (count == 0)
-        return 0;
     if (count > SIZE_MAX / (sizeof(*sorted) + sizeof(*iov) + sizeof(*runs)))
         return ERR_RAISE(FFDB_EINVAL, PGNO_NONE, "write batch of %zu pages is too large", count);
-    /* One allocation for the three arrays; iovec first for its alignment. */
     iov = mem_alloc(count * (sizeof(*sorted) + sizeof(*iov) + sizeof(*runs)));
     if (!iov)
         return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "no memory for a write batch");
     runs = (ffdb_io_write *)(iov + count);
     sorted = (struct pager_page *)(runs + count);
     rc = sort_and_seal(pg, pages, count, sorted);
-    if (rc == 0) {
-        run_count = build_runs(pg, sorted, count, iov, runs);
-        rc = write_batch(pg, runs, run_count, (sorted[count - 1].pgno + 1) * pg->page_size,
-                         count);
+    if (rc < 0) {
+        mem_free(iov);
+        return rc;
     }
-    mem_free(iov);
+    out->arrays = iov;
+    out->runs = runs;
+    out->run_count = build_runs(pg, sorted, count, iov, runs);
+    out->end = (sorted[count - 1].pgno + 1) * pg->page_size;
+    return 0;
+}
+
+int pager_write_pages(struct pager *pg, struct pager_page *pages, size_t count)
+{
+    struct batch b;
+    int rc;
+
+    CHECK(writable(pg));
+    if (count == 0)
+        return 0;
+    CHECK(batch_prepare(pg, pages, count, &b));
+    rc = write_batch(pg, b.runs, b.run_count, b.end, count);
+    mem_free(b.arrays);
     return rc;
+}
+
+/* ---- asynchronous writes ---------------------------------------------------------- */
+
+static struct async_slot *async_find(struct pager *pg, uint64_t ticket)
+{
+    for (unsigned i = 0; i < PAGER_ASYNC_MAX; i++)
+        if (pg->async[i].ticket == ticket)
+            return &pg->async[i];
+    return NULL;
+}
+
+int pager_write_pages_async(struct pager *pg, struct pager_page *pages, size_t count,
+                            uint64_t *ticket)
+{
+    struct async_slot *slot = NULL;
+    struct batch b;
+    uint64_t io_ticket = 0;
+    int rc;
+
+    *ticket = 0;
+    CHECK(writable(pg));
+    if (count == 0)
+        return 0;
+    if (pg->io->write_submit && pg->io->write_wait && pg->async_count < PAGER_ASYNC_MAX)
+        slot = async_find(pg, 0);
+    if (!slot)
+        return pager_write_pages(pg, pages, count); /* a completed ticket */
+    CHECK(batch_prepare(pg, pages, count, &b));
+    err_clear();
+    rc = pg->io->write_submit(pg->file, b.runs, b.run_count, &io_ticket);
+    if (rc < 0 || io_ticket == 0) {
+        /* Refused (nothing in flight), or written synchronously. */
+        rc = write_done(pg, rc, b.end, count);
+        mem_free(b.arrays);
+        return rc;
+    }
+    slot->ticket = ++pg->async_next;
+    slot->io_ticket = io_ticket;
+    slot->arrays = b.arrays;
+    slot->end = b.end;
+    slot->pages = count;
+    pg->async_count++;
+    *ticket = slot->ticket;
+    return 0;
+}
+
+/* Wait for one slot's batch and free the slot. */
+static int async_finish(struct pager *pg, struct async_slot *slot)
+{
+    int rc;
+    assert(slot->ticket != 0 && pg->async_count > 0);
+    err_clear();
+    rc = pg->io->write_wait(pg->file, slot->io_ticket);
+    rc = write_done(pg, rc, slot->end, slot->pages);
+    mem_free(slot->arrays); /* G6: the backend is done with them */
+    memset(slot, 0, sizeof(*slot));
+    pg->async_count--;
+    return rc;
+}
+
+int pager_write_wait(struct pager *pg, uint64_t ticket)
+{
+    struct async_slot *slot;
+    if (ticket == 0)
+        return 0;
+    slot = async_find(pg, ticket);
+    assert(slot != NULL); /* waited twice, drained, or never issued */
+    if (!slot)
+        return ERR_RAISE(FFDB_EINVAL, PGNO_NONE, "no write in flight with ticket %llu",
+                         (unsigned long long)ticket);
+    return async_finish(pg, slot);
+}
+
+int pager_write_drain(struct pager *pg)
+{
+    ffdb_error_info first = {0};
+    /* Oldest first: the order they were submitted in. */
+    while (pg->async_count > 0) {
+        struct async_slot *oldest = NULL;
+        for (unsigned i = 0; i < PAGER_ASYNC_MAX; i++)
+            if (pg->async[i].ticket && (!oldest || pg->async[i].ticket < oldest->ticket))
+                oldest = &pg->async[i];
+        if (async_finish(pg, oldest) < 0 && first.code == 0)
+            ffdb_last_error(&first); /* the later waits clear the record */
+    }
+    if (first.code == 0)
+        return 0;
+    return err_raise(first.code, first.pgno, __FILE__, __LINE__, "%s", first.message);
+}
+
+unsigned pager_writes_in_flight(const struct pager *pg)
+{
+    return pg->async_count;
 }
 
 int pager_write_run(struct pager *pg, uint64_t pgno, size_t count, void *buf)

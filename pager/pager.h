@@ -65,6 +65,40 @@ int  pager_write_pages(struct pager *pg, struct pager_page *pages, size_t count)
 /* Seal and write count consecutive pages held back to back in buf. */
 int  pager_write_run(struct pager *pg, uint64_t pgno, size_t count, void *buf);
 
+/* Asynchronous batch writes, for a caller that can keep its pages alive
+ * (the bulk loader). Writer thread only.
+ *
+ * pager_write_pages_async() seals the pages and hands the batch to the
+ * backend's write_submit (ffdb.h), then returns without waiting. On success
+ * *ticket names the submission; until pager_write_wait() has returned for
+ * it, every page's data must stay allocated and unchanged (the pages array
+ * itself may be reused at once). A ticket of 0 means the write is already
+ * complete: the backend has no asynchronous writes (the batch was written
+ * synchronously, as pager_write_pages() does), or it chose to write this
+ * one synchronously, or PAGER_ASYNC_MAX submissions are already in flight.
+ * Errors returned here (FFDB_EINVAL, FFDB_ENOMEM, FFDB_EREADONLY,
+ * FFDB_EFAILED, and FFDB_EIO/FFDB_ENOSPC from a synchronous write or a
+ * refused submission) leave nothing in flight and issue no ticket.
+ *
+ * pager_write_wait() waits for the submission (tickets may be waited in any
+ * order) and returns its result with the same bookkeeping as
+ * pager_write_pages(): FFDB_EIO or FFDB_ENOSPC (the pager stays usable; the
+ * file size is re-read), or 0 (the pages are counted and the file size
+ * noted). Every non-zero ticket must be waited exactly once, or drained.
+ *
+ * pager_write_drain() waits for every submission still in flight and forgets
+ * their tickets; it returns the first error among them, or 0. The engine
+ * drains before every sync of a commit and when a txn ends: a commit's sync
+ * must cover every page its meta will reference (G5). pager_sync() itself
+ * does not drain: ffdb_sync() may sync from another thread while the writer
+ * has a batch of an uncommitted txn in flight. pager_close() drains. */
+#define PAGER_ASYNC_MAX 8u
+int      pager_write_pages_async(struct pager *pg, struct pager_page *pages, size_t count,
+                                 uint64_t *ticket);
+int      pager_write_wait(struct pager *pg, uint64_t ticket);
+int      pager_write_drain(struct pager *pg);
+unsigned pager_writes_in_flight(const struct pager *pg);
+
 /* Make all completed writes durable: fdatasync, or fsync if the file size
  * changed since the last sync (or full != 0). No-op with FFDB_NOSYNC or
  * FFDB_RDONLY. Any thread; concurrent calls run one after the other. On

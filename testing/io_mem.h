@@ -44,6 +44,7 @@ enum io_mem_op {
     IO_MEM_SIZE,
     IO_MEM_GROW,
     IO_MEM_TRUNCATE,
+    IO_MEM_SUBMIT, /* one call of ffdb_io.write_submit (async mode only) */
     IO_MEM_OP_COUNT
 };
 
@@ -63,6 +64,21 @@ void io_mem_destroy(struct io_mem *m);
 const ffdb_io *io_mem_io(struct io_mem *m);
 /* FFDB_IO_* bits that open reports (default 0). */
 void io_mem_set_caps(struct io_mem *m, unsigned caps);
+
+/* ---- asynchronous writes ----------------------------------------------------- */
+/* With on != 0, the table gets write_submit and write_wait (ffdb.h); set it
+ * before opening. A submission only checks its runs and remembers them
+ * (with a hash of their bytes) and is not counted as a write; the write
+ * itself happens when the submission is waited for, as a write() call would
+ * do it then (IO_MEM_WRITE faults, the hook and the log apply at that
+ * moment, in the order the waits come). So an unsynced page is on the disk
+ * only once its wait returned, and a failure of the write is reported by
+ * the wait. If the bytes changed between submit and wait (a buffer reused
+ * while in flight), the wait fails with FFDB_EINVAL, writes nothing and
+ * counts async_changed. IO_MEM_SUBMIT faults make the submission itself
+ * fail. Off (the default): both ops are NULL and the pager writes
+ * synchronously. */
+void io_mem_set_async(struct io_mem *m, int on);
 
 /* ---- faults --------------------------------------------------------------- */
 /* Make the nth call of op from now (1 = the next one) fail with code
@@ -88,6 +104,10 @@ struct io_mem_counts {
     uint64_t datasync_size_changes;
     uint64_t pending;                /* logged operations not yet synced */
     uint64_t crashes;
+    uint64_t async_submits;          /* successful write_submit calls */
+    uint64_t async_in_flight;        /* submitted and not yet waited for */
+    uint64_t async_changed;          /* waits that found the bytes changed */
+    uint64_t sync_while_in_flight;   /* syncs called with a submission in flight */
 };
 void io_mem_counts(struct io_mem *m, struct io_mem_counts *out);
 

@@ -960,3 +960,351 @@ Test(io_mem, zero_fill_alignment_and_images)
     io->close(f);
     free(buf);
 }
+
+/* ---- asynchronous writes ------------------------------------------------------------
+ *
+ * pager_async_mem: the pager's async API over io_mem in async mode, where a
+ * submitted batch reaches the disk only when it is waited for, so the tests
+ * see exactly when each write happens and which wait reports a failure.
+ * pager_async_posix: the same over real files, through io_uring when the
+ * kernel allows it and through the synchronous fallback otherwise. */
+
+/* n one-page batches of pages first, first + 1, ... (version v), each in a
+ * buffer of its own that stays alive until the caller frees bufs. */
+static void submit_pages(struct pager *pg, uint64_t first, size_t n, unsigned v, uint8_t **bufs,
+                         uint64_t *tickets)
+{
+    unsigned ps = pager_page_size(pg);
+    for (size_t i = 0; i < n; i++) {
+        struct pager_page p = { first + i, bufs[i] = pager_test_buf(ps) };
+        int rc;
+        fill_page(p.data, ps, p.pgno, v);
+        rc = pager_write_pages_async(pg, &p, 1, &tickets[i]);
+        cr_assert_eq(rc, 0, "submit of page %llu: %s", (unsigned long long)p.pgno,
+                     ffdb_strerror(rc));
+    }
+}
+
+static void free_bufs(uint8_t **bufs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(bufs[i]);
+}
+
+static struct pager *async_mem_pager(void)
+{
+    io_mem_set_async(pager_test_mem, 1);
+    return mem_pager(0);
+}
+
+TestSuite(pager_async_mem, .init = pager_mem_setup, .fini = pager_mem_teardown, .timeout = 20);
+
+Test(pager_async_mem, submit_several_and_wait_out_of_order)
+{
+    struct pager *pg = async_mem_pager();
+    uint8_t *bufs[4];
+    uint64_t t[4];
+    struct io_mem_counts c;
+    struct pager_counters pc;
+    const unsigned order[4] = { 2, 0, 3, 1 };
+
+    submit_pages(pg, 2, 4, 1, bufs, t);
+    cr_assert_eq(pager_writes_in_flight(pg), 4);
+    for (unsigned i = 0; i < 4; i++)
+        cr_assert(t[i] != 0, "io_mem in async mode completes nothing at submit");
+    io_mem_counts(pager_test_mem, &c);
+    cr_assert_eq(c.calls[IO_MEM_WRITE], 0, "nothing is written before its wait");
+    cr_assert_eq(c.async_in_flight, 4);
+    for (unsigned k = 0; k < 4; k++) {
+        unsigned i = order[k];
+        cr_assert_eq(pager_write_wait(pg, t[i]), 0);
+        io_mem_counts(pager_test_mem, &c);
+        cr_assert_eq(c.calls[IO_MEM_WRITE], k + 1);
+        cr_assert_eq(pager_writes_in_flight(pg), 3 - k);
+    }
+    pager_counters(pg, &pc);
+    cr_assert_eq(pc.page_writes, 4);
+    cr_assert_eq(pc.write_batches, 4);
+    for (unsigned i = 0; i < 4; i++)
+        expect_page(pg, 2 + i, 1); /* the file size was noted at each wait */
+    cr_assert_eq(pager_sync(pg, 0), 0);
+    io_mem_counts(pager_test_mem, &c);
+    cr_assert_eq(c.async_changed, 0);
+    cr_assert_eq(c.sync_while_in_flight, 0);
+    pager_close(pg);
+    free_bufs(bufs, 4);
+}
+
+/* A batch of several pages, out of order and not adjacent, is one submission. */
+Test(pager_async_mem, one_batch_of_scattered_pages)
+{
+    struct pager *pg = async_mem_pager();
+    uint64_t pgnos[5] = { 9, 3, 4, 12, 5 }, t;
+    uint8_t *buf = pager_test_buf(5 * PS);
+    struct pager_page pages[5];
+    struct io_mem_counts c;
+
+    for (unsigned i = 0; i < 5; i++) {
+        pages[i].pgno = pgnos[i];
+        pages[i].data = buf + i * PS;
+        fill_page(pages[i].data, PS, pgnos[i], 3);
+    }
+    cr_assert_eq(pager_write_pages_async(pg, pages, 5, &t), 0);
+    memset(pages, 0, sizeof(pages)); /* the array may be reused at once */
+    cr_assert_eq(pager_write_wait(pg, t), 0);
+    io_mem_counts(pager_test_mem, &c);
+    cr_assert_eq(c.calls[IO_MEM_WRITE], 1);
+    cr_assert_eq(c.write_runs, 3, "runs 3-5, 9, 12");
+    for (unsigned i = 0; i < 5; i++)
+        expect_page(pg, pgnos[i], 3);
+    pager_close(pg);
+    free(buf);
+}
+
+/* The failure of one write among several reaches the wait of that write,
+ * with the sync path's bookkeeping: the pager stays usable. */
+static void error_in_one_of_them(int code)
+{
+    struct pager *pg = async_mem_pager();
+    uint8_t *bufs[3];
+    uint64_t t[3];
+    ffdb_error_info info;
+    struct pager_counters pc;
+
+    submit_pages(pg, 2, 3, 1, bufs, t);
+    io_mem_fail(pager_test_mem, IO_MEM_WRITE, 2, code, 0); /* the second write done */
+    cr_assert_eq(pager_write_wait(pg, t[2]), 0);
+    cr_assert_eq(pager_write_wait(pg, t[0]), code);
+    ffdb_last_error(&info);
+    cr_assert_eq(info.code, code);
+    cr_assert(strstr(info.message, "write"), "message '%s'", info.message);
+    cr_assert_eq(pager_write_wait(pg, t[1]), 0);
+    cr_assert_eq(pager_failed(pg), 0, "a failed write does not fail the pager");
+    pager_counters(pg, &pc);
+    cr_assert_eq(pc.page_writes, 2);
+    expect_page(pg, 3, 1);
+    expect_page(pg, 4, 1);
+    cr_assert_eq(pager_read_page(pg, 2, bufs[0]), FFDB_CORRUPT, "page 2 never reached the disk");
+    /* the pager goes on: rewrite page 2 and sync */
+    write_batch(pg, (uint64_t[]){ 2 }, 1, 2);
+    expect_page(pg, 2, 2);
+    cr_assert_eq(pager_sync(pg, 0), 0);
+    pager_close(pg);
+    free_bufs(bufs, 3);
+}
+
+Test(pager_async_mem, eio_in_one_of_them) { error_in_one_of_them(FFDB_EIO); }
+Test(pager_async_mem, enospc_in_one_of_them) { error_in_one_of_them(FFDB_ENOSPC); }
+
+Test(pager_async_mem, refused_submission_leaves_nothing_in_flight)
+{
+    struct pager *pg = async_mem_pager();
+    uint8_t *buf = pager_test_buf(PS);
+    uint64_t t = 77;
+    struct io_mem_counts c;
+
+    fill_page(buf, PS, 2, 1);
+    io_mem_fail(pager_test_mem, IO_MEM_SUBMIT, 1, FFDB_ENOSPC, 0);
+    cr_assert_eq(pager_write_pages_async(pg, &(struct pager_page){ 2, buf }, 1, &t), FFDB_ENOSPC);
+    cr_assert_eq(t, 0, "no ticket for a refused submission");
+    cr_assert_eq(pager_writes_in_flight(pg), 0);
+    io_mem_counts(pager_test_mem, &c);
+    cr_assert_eq(c.async_in_flight, 0);
+    cr_assert_eq(pager_write_pages_async(pg, &(struct pager_page){ 2, buf }, 1, &t), 0);
+    cr_assert_eq(pager_write_wait(pg, t), 0);
+    expect_page(pg, 2, 1);
+    pager_close(pg);
+    free(buf);
+}
+
+Test(pager_async_mem, drain_waits_for_all_and_returns_the_first_error)
+{
+    struct pager *pg = async_mem_pager();
+    uint8_t *bufs[4];
+    uint64_t t[4];
+    struct io_mem_counts c;
+    ffdb_error_info info;
+
+    submit_pages(pg, 2, 4, 1, bufs, t);
+    io_mem_fail(pager_test_mem, IO_MEM_WRITE, 2, FFDB_EIO, 0);
+    cr_assert_eq(pager_write_drain(pg), FFDB_EIO);
+    ffdb_last_error(&info);
+    cr_assert_eq(info.code, FFDB_EIO, "the first error's record survives the later waits");
+    cr_assert_eq(pager_writes_in_flight(pg), 0);
+    io_mem_counts(pager_test_mem, &c);
+    cr_assert_eq(c.async_in_flight, 0);
+    cr_assert_eq(c.calls[IO_MEM_WRITE], 4, "drained oldest first, each written once");
+    expect_page(pg, 2, 1);
+    expect_page(pg, 4, 1);
+    expect_page(pg, 5, 1);
+    cr_assert_eq(pager_write_drain(pg), 0, "nothing left");
+    cr_assert_eq(pager_write_wait(pg, 0), 0, "ticket 0 is complete");
+    cr_assert_eq(pager_sync(pg, 0), 0);
+    pager_close(pg);
+    free_bufs(bufs, 4);
+}
+
+/* More submissions than the pager tracks: the extra ones are written at
+ * once and get ticket 0. Closing drains what is still in flight. */
+Test(pager_async_mem, beyond_the_slots_writes_synchronously_and_close_drains)
+{
+    struct pager *pg = async_mem_pager();
+    uint8_t *bufs[PAGER_ASYNC_MAX + 2];
+    uint64_t t[PAGER_ASYNC_MAX + 2];
+    struct io_mem_counts c;
+
+    submit_pages(pg, 2, PAGER_ASYNC_MAX + 2, 1, bufs, t);
+    cr_assert_eq(pager_writes_in_flight(pg), PAGER_ASYNC_MAX);
+    cr_assert_eq(t[PAGER_ASYNC_MAX], 0);
+    cr_assert_eq(t[PAGER_ASYNC_MAX + 1], 0);
+    io_mem_counts(pager_test_mem, &c);
+    cr_assert_eq(c.calls[IO_MEM_WRITE], 2);
+    pager_close(pg);
+    io_mem_counts(pager_test_mem, &c);
+    cr_assert_eq(c.calls[IO_MEM_WRITE], PAGER_ASYNC_MAX + 2);
+    cr_assert_eq(c.async_in_flight, 0);
+    pg = mem_pager(0);
+    for (unsigned i = 0; i < PAGER_ASYNC_MAX + 2; i++)
+        expect_page(pg, 2 + i, 1);
+    pager_close(pg);
+    free_bufs(bufs, PAGER_ASYNC_MAX + 2);
+}
+
+/* A backend without the async ops (io_mem's default, and any table written
+ * before they existed): the write happens at submit, errors come from it. */
+Test(pager_async_mem, backend_without_async_ops_writes_at_submit)
+{
+    struct pager *pg = mem_pager(0);
+    uint8_t *buf = pager_test_buf(PS);
+    uint64_t t = 5;
+    struct io_mem_counts c;
+
+    fill_page(buf, PS, 2, 1);
+    cr_assert_eq(pager_write_pages_async(pg, &(struct pager_page){ 2, buf }, 1, &t), 0);
+    cr_assert_eq(t, 0);
+    cr_assert_eq(pager_writes_in_flight(pg), 0);
+    io_mem_counts(pager_test_mem, &c);
+    cr_assert_eq(c.calls[IO_MEM_WRITE], 1);
+    expect_page(pg, 2, 1);
+    io_mem_fail(pager_test_mem, IO_MEM_WRITE, 1, FFDB_EIO, 0);
+    cr_assert_eq(pager_write_pages_async(pg, &(struct pager_page){ 3, buf }, 1, &t), FFDB_EIO);
+    cr_assert_eq(t, 0);
+    cr_assert_eq(pager_write_pages_async(pg, NULL, 0, &t), 0, "an empty batch");
+    cr_assert_eq(pager_failed(pg), 0);
+    pager_close(pg);
+    free(buf);
+}
+
+/* io_mem's own check that a caller keeps its buffers unchanged in flight. */
+Test(pager_async_mem, io_mem_catches_a_buffer_changed_in_flight)
+{
+    struct pager *pg = async_mem_pager();
+    uint8_t *buf = pager_test_buf(PS);
+    uint64_t t;
+    struct io_mem_counts c;
+
+    fill_page(buf, PS, 2, 1);
+    cr_assert_eq(pager_write_pages_async(pg, &(struct pager_page){ 2, buf }, 1, &t), 0);
+    buf[100] ^= 1;
+    cr_assert_eq(pager_write_wait(pg, t), FFDB_EINVAL);
+    io_mem_counts(pager_test_mem, &c);
+    cr_assert_eq(c.async_changed, 1);
+    cr_assert_eq(c.calls[IO_MEM_WRITE], 0);
+    pager_close(pg);
+    free(buf);
+}
+
+Test(pager_async_mem, readonly_and_failed_pagers_refuse)
+{
+    struct pager *pg = async_mem_pager();
+    uint8_t *buf = pager_test_buf(PS);
+    uint64_t t;
+
+    write_batch(pg, (uint64_t[]){ 2 }, 1, 1);
+    io_mem_fail(pager_test_mem, IO_MEM_SYNC, 1, FFDB_EIO, 0);
+    cr_assert_eq(pager_sync(pg, 0), FFDB_EIO);
+    fill_page(buf, PS, 3, 1);
+    cr_assert_eq(pager_write_pages_async(pg, &(struct pager_page){ 3, buf }, 1, &t), FFDB_EFAILED);
+    cr_assert_eq(pager_writes_in_flight(pg), 0);
+    pager_close(pg);
+    pg = mem_pager(FFDB_RDONLY);
+    cr_assert_eq(pager_write_pages_async(pg, &(struct pager_page){ 3, buf }, 1, &t),
+                 FFDB_EREADONLY);
+    pager_close(pg);
+    free(buf);
+}
+
+TestSuite(pager_async_posix, .init = pager_test_setup, .fini = pager_test_teardown,
+          .timeout = 30);
+
+/* Batches of 64 pages (one run each) and of scattered pages, several in
+ * flight, waited out of order; then everything is read back. */
+static void async_posix(unsigned flags)
+{
+    struct pager *pg = open_ok(pager_test_file, NULL, flags);
+    enum { BATCHES = 6, PER = 64 };
+    uint8_t *buf = pager_test_buf((size_t)BATCHES * PER * PS);
+    struct pager_page pages[PER];
+    uint64_t t[BATCHES];
+    const unsigned order[BATCHES] = { 3, 0, 5, 1, 4, 2 };
+    struct pager_counters pc;
+    int uring = (pager_caps(pg) & FFDB_IO_URING) != 0;
+
+    for (unsigned b = 0; b < BATCHES; b++) {
+        for (unsigned i = 0; i < PER; i++) {
+            /* even batches: consecutive pages; odd ones: every other page */
+            uint64_t pgno = b % 2 == 0 ? 2 + (uint64_t)b * PER + i
+                                       : 2 + (uint64_t)(b - 1) * PER + 2 * PER * 4 + 2 * i;
+            pages[i].pgno = pgno;
+            pages[i].data = buf + ((size_t)b * PER + i) * PS;
+            fill_page(pages[i].data, PS, pgno, b + 1);
+        }
+        cr_assert_eq(pager_write_pages_async(pg, pages, PER, &t[b]), 0);
+        if (!uring)
+            cr_assert_eq(t[b], 0, "without io_uring the write is done at submit");
+    }
+    for (unsigned k = 0; k < BATCHES; k++)
+        cr_assert_eq(pager_write_wait(pg, t[order[k]]), 0);
+    cr_assert_eq(pager_writes_in_flight(pg), 0);
+    cr_assert_eq(pager_sync(pg, 0), 0);
+    pager_counters(pg, &pc);
+    cr_assert_eq(pc.page_writes, (uint64_t)BATCHES * PER);
+    for (unsigned b = 0; b < BATCHES; b++)
+        for (unsigned i = 0; i < PER; i++) {
+            const uint8_t *p = buf + ((size_t)b * PER + i) * PS;
+            expect_page(pg, ld64(p + PH_PGNO), b + 1);
+        }
+    pager_close(pg);
+    free(buf);
+}
+
+Test(pager_async_posix, direct_uring) { async_posix(0); }
+Test(pager_async_posix, buffered_uring) { async_posix(FFDB_NODIRECT); }
+Test(pager_async_posix, direct_pwritev_fallback) { async_posix(FFDB_NOURING); }
+
+/* A long stream through two buffers, as the bulk loader writes: each
+ * buffer's write is waited for only when the buffer is needed again. */
+Test(pager_async_posix, long_stream_two_in_flight)
+{
+    struct pager *pg = open_ok(pager_test_file, NULL, 0);
+    enum { BATCHES = 40, PER = 16 };
+    uint8_t *buf = pager_test_buf((size_t)2 * PER * PS);
+    struct pager_page pages[PER];
+    uint64_t t[2] = { 0, 0 };
+
+    for (unsigned b = 0; b < BATCHES; b++) {
+        uint8_t *half = buf + (size_t)(b % 2) * PER * PS;
+        cr_assert_eq(pager_write_wait(pg, t[b % 2]), 0); /* the buffer is needed again */
+        for (unsigned i = 0; i < PER; i++) {
+            pages[i].pgno = 2 + (uint64_t)b * PER + i;
+            pages[i].data = half + (size_t)i * PS;
+            fill_page(pages[i].data, PS, pages[i].pgno, 7);
+        }
+        cr_assert_eq(pager_write_pages_async(pg, pages, PER, &t[b % 2]), 0);
+    }
+    cr_assert_eq(pager_write_drain(pg), 0);
+    for (uint64_t p = 2; p < 2 + (uint64_t)BATCHES * PER; p++)
+        expect_page(pg, p, 7);
+    pager_close(pg);
+    free(buf);
+}

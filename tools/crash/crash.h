@@ -251,6 +251,13 @@ struct disk {
     size_t npend, cappend;
     const ffdb_io_write *batch; /* the write call in progress */
     size_t batch_count;
+    /* async mode: the runs of each submission, for its wait (io_mem writes
+     * a submitted batch only when it is waited for) */
+    struct {
+        uint64_t ticket;
+        const ffdb_io_write *runs;
+        size_t count;
+    } subs[16];
     /* capture of a meta write (exhaustive mode's meta tearing) */
     int capture_meta;       /* crash at the next meta write, keeping image + page */
     uint8_t *cap_image;
@@ -268,6 +275,9 @@ void disk_crash_now(struct disk *d, enum crash_kind kind, uint64_t seed);
 /* The I/O stream kept the rules: ordering (struct order), and a sync after
  * a change of the file size asked for fsync. 0, or -1 with why. */
 int  disk_io_rules(struct disk *d, char *why, size_t why_len);
+/* Give the engine asynchronous writes (io_mem's async mode: a batch lands
+ * when the engine waits for it) or not; before opening. */
+void disk_set_async(struct disk *d, int on);
 /* Options that open the database on this disk. */
 void disk_options(struct disk *d, ffdb_options *o, size_t frames);
 

@@ -304,6 +304,43 @@ static int fw_write(ffdb_file *f, const ffdb_io_write *runs, size_t run_count)
     return rc;
 }
 
+static int fw_write_submit(ffdb_file *f, const ffdb_io_write *runs, size_t run_count,
+                           uint64_t *ticket)
+{
+    size_t i = 0;
+    int rc;
+    *ticket = 0;
+    if (active->dead)
+        return FFDB_EIO;
+    while (i < sizeof(active->subs) / sizeof(active->subs[0]) && active->subs[i].ticket)
+        i++;
+    if (i == sizeof(active->subs) / sizeof(active->subs[0]))
+        return fw_write(f, runs, run_count); /* complete at once */
+    rc = active->inner->write_submit(f, runs, run_count, ticket);
+    if (rc == 0 && *ticket) {
+        active->subs[i].ticket = *ticket;
+        active->subs[i].runs = runs;
+        active->subs[i].count = run_count;
+    }
+    return rc;
+}
+
+/* The write happens now (io_mem's async mode): the hook sees its runs. */
+static int fw_write_wait(ffdb_file *f, uint64_t ticket)
+{
+    int rc;
+    for (size_t i = 0; i < sizeof(active->subs) / sizeof(active->subs[0]); i++)
+        if (ticket && active->subs[i].ticket == ticket) {
+            active->batch = active->subs[i].runs;
+            active->batch_count = active->subs[i].count;
+            active->subs[i].ticket = 0;
+        }
+    rc = active->inner->write_wait(f, ticket); /* a dead disk's hook fails it */
+    active->batch = NULL;
+    active->batch_count = 0;
+    return rc;
+}
+
 static int fw_sync(ffdb_file *f, int full)
 {
     if (active->dead)
@@ -415,6 +452,13 @@ int disk_io_rules(struct disk *d, char *why, size_t why_len)
         return -1;
     }
     return 0;
+}
+
+void disk_set_async(struct disk *d, int on)
+{
+    io_mem_set_async(d->m, on);
+    d->io.write_submit = on ? fw_write_submit : NULL;
+    d->io.write_wait = on ? fw_write_wait : NULL;
 }
 
 void disk_options(struct disk *d, ffdb_options *o, size_t frames)

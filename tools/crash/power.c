@@ -147,6 +147,7 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
     make_cfg(o, seed, &c);
     if (disk_init(&d, c.page_size) != 0)
         abort();
+    disk_set_async(&d, (int)(seed_mix(seed, 41) & 1)); /* half the seeds */
     wt.d = &d;
     wt.meta_at_begin = 0;
     disk_options(&d, &opt, c.frames);
