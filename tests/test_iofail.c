@@ -8,7 +8,11 @@
  * is reopened, and after a power loss and reopen the data is the last
  * successful commit. A failed read is returned as FFDB_EIO, never as "not
  * found" or the end of a cursor. A seeded loop mixes commits with random
- * faults and power losses and compares with a model each time.
+ * faults and power losses and compares with a model each time. A bulk load
+ * fails at each of its writes in turn, with io_mem writing synchronously or
+ * asynchronously (a batch reaches the disk only when the loader waits for
+ * it, the last one at ffdb_bulk_finish): the error reaches the caller, the
+ * bucket stays empty, nothing stays in flight, and the last commit stands.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -345,6 +349,237 @@ Test(iofail, random_faults_and_power_loss)
     }
     fprintf(stderr, "iofail random: %u failed commits of 60\n", failures);
     cr_assert(failures > 0, TU_SEED_FMT "no fault ever fired", TU_SEED_ARG);
+    ffdb_close(db);
+    io_mem_destroy(m);
+}
+
+/* ---- bulk loads that fail at a write ---------------------------------------------- */
+
+#define BULK_N 40000u
+
+/* Entry i of the bulk load: keys in order; every 2999th value needs an
+ * overflow run (written synchronously, between the batches). */
+static size_t bulk_entry(unsigned i, char *k, unsigned char *v, size_t *vl)
+{
+    *vl = i % 2999 == 5 ? 6000 : 40 + i % 60;
+    tu_pattern(v, *vl, 0xB0000000u + i);
+    return (size_t)snprintf(k, 16, "bulk%07u", i);
+}
+
+/* Where a bulk load failed: 0 none, 1 in an append, 2 at finish. */
+struct bulk_outcome {
+    int where, rc;
+    unsigned at; /* the append that failed */
+};
+
+static struct bulk_outcome bulk_attempt(ffdb_txn *txn)
+{
+    struct bulk_outcome o = {0, 0, 0};
+    static unsigned char v[8192];
+    ffdb_bucket *b;
+    ffdb_bulk *bk;
+    char k[16];
+    size_t vl;
+
+    TU_OK(ffdb_bucket_open(txn, "bulk", 4, &b));
+    TU_OK(ffdb_bulk_begin(b, 0, &bk));
+    for (unsigned i = 0; i < BULK_N; i++) {
+        size_t kl = bulk_entry(i, k, v, &vl);
+        o.rc = ffdb_bulk_append(bk, k, kl, v, vl);
+        if (o.rc < 0) {
+            o.where = 1;
+            o.at = i;
+            ffdb_bulk_abort(bk);
+            return o;
+        }
+    }
+    o.rc = ffdb_bulk_finish(bk);
+    o.where = o.rc < 0 ? 2 : 0;
+    return o;
+}
+
+/* The bulk bucket is empty, nothing is in flight, the state is gen 1. */
+static void expect_bulk_empty(struct io_mem *m, ffdb *db)
+{
+    struct io_mem_counts c;
+    ffdb_bucket_stat st;
+    ffdb_txn *txn;
+    ffdb_bucket *b;
+
+    io_mem_counts(m, &c);
+    cr_assert_eq(c.async_in_flight, 0, "a write is still in flight");
+    cr_assert_eq(c.async_changed, 0, "a buffer changed while its write was in flight");
+    cr_assert_eq(c.sync_while_in_flight, 0, "a sync ran with a write in flight");
+    TU_OK(ffdb_begin_read(db, &txn));
+    TU_OK(ffdb_bucket_open(txn, "bulk", 4, &b));
+    TU_OK(tu_bstat(b, &st));
+    cr_assert(st.entries == 0 && st.depth == 0, "the bulk bucket holds %llu entries",
+              (unsigned long long)st.entries);
+    ffdb_abort(txn);
+    expect_gen(db, 1); /* and ffdb_check is clean */
+}
+
+static void bulk_fails_at_each_write(int async, int code)
+{
+    struct io_mem *m = io_mem_create();
+    struct io_mem_counts c0, c1;
+    struct bulk_outcome o;
+    ffdb *db;
+    ffdb_txn *txn;
+    ffdb_bucket *b;
+    unsigned long writes;
+    unsigned at_append = 0, at_finish = 0;
+
+    cr_assert(m != NULL);
+    io_mem_set_async(m, async);
+    db = mem_open(m, 0);
+    TU_OK(write_gen(db, 1, NULL));
+    TU_OK(ffdb_begin_write(db, &txn));
+    TU_OK(ffdb_bucket_create(txn, "bulk", 4, &b));
+    TU_OK(ffdb_commit(txn));
+
+    /* A clean load, to count its writes (then thrown away). */
+    TU_OK(ffdb_begin_write(db, &txn));
+    io_mem_counts(m, &c0);
+    o = bulk_attempt(txn);
+    io_mem_counts(m, &c1);
+    TU_OK(o.rc);
+    ffdb_abort(txn);
+    writes = (unsigned long)(c1.calls[IO_MEM_WRITE] - c0.calls[IO_MEM_WRITE]);
+    cr_assert(writes >= 8, "only %lu writes in a bulk load", writes);
+    if (async)
+        cr_assert(c1.async_submits - c0.async_submits >= 5, "the batches went asynchronously");
+    expect_bulk_empty(m, db);
+
+    for (unsigned long n = 1; n <= writes; n++) {
+        TU_OK(ffdb_begin_write(db, &txn));
+        io_mem_fail(m, IO_MEM_WRITE, n, code, 0);
+        o = bulk_attempt(txn);
+        io_mem_clear_faults(m);
+        cr_assert_eq(o.rc, code, "write %lu of %lu failed: the load returned %d (%s)", n, writes,
+                     o.rc, ffdb_strerror(o.rc));
+        at_append += o.where == 1;
+        at_finish += o.where == 2;
+        if (async && n == writes)
+            cr_assert_eq(o.where, 2, "the last batch is collected at finish");
+        /* the txn is failed: committing it writes nothing */
+        TU_RC(ffdb_commit(txn), FFDB_EBADTXN);
+        expect_bulk_empty(m, db);
+        if (n % 4 == 0 || n == writes) {
+            ffdb_close(db);
+            if (n % 8 == 0)
+                io_mem_crash(m, IO_MEM_CRASH_DROP, 0); /* and power loss */
+            db = mem_open(m, 0);
+            expect_bulk_empty(m, db);
+        }
+    }
+    fprintf(stderr, "iofail bulk (%s backend, %s): %lu writes per load; failed in an append %u "
+            "times, at finish %u\n", async ? "async" : "sync", ffdb_strerror(code), writes,
+            at_append, at_finish);
+    cr_assert(at_append > 0 && at_finish > 0, "errors seen in appends %u, at finish %u",
+              at_append, at_finish);
+    /* With the faults gone, the load succeeds and commits. */
+    TU_OK(ffdb_begin_write(db, &txn));
+    o = bulk_attempt(txn);
+    TU_OK(o.rc);
+    TU_OK(ffdb_commit(txn));
+    ffdb_close(db);
+    db = mem_open(m, 0);
+    {
+        ffdb_bucket_stat st;
+        TU_OK(ffdb_begin_read(db, &txn));
+        TU_OK(ffdb_bucket_open(txn, "bulk", 4, &b));
+        TU_OK(tu_bstat(b, &st));
+        cr_assert_eq(st.entries, BULK_N);
+        ffdb_abort(txn);
+    }
+    tu_check_clean(db, NULL);
+    ffdb_close(db);
+    io_mem_destroy(m);
+}
+
+Test(iofail, bulk_eio_at_each_write_sync_backend) { bulk_fails_at_each_write(0, FFDB_EIO); }
+Test(iofail, bulk_enospc_at_each_write_sync_backend) { bulk_fails_at_each_write(0, FFDB_ENOSPC); }
+Test(iofail, bulk_eio_at_each_write_async_backend) { bulk_fails_at_each_write(1, FFDB_EIO); }
+Test(iofail, bulk_enospc_at_each_write_async_backend) { bulk_fails_at_each_write(1, FFDB_ENOSPC); }
+
+/* A refused submission (the async op itself fails) is an error of the
+ * append or finish that submitted it. */
+Test(iofail, bulk_submission_refused)
+{
+    struct io_mem *m = io_mem_create();
+    struct bulk_outcome o;
+    ffdb *db;
+    ffdb_txn *txn;
+    ffdb_bucket *b;
+
+    cr_assert(m != NULL);
+    io_mem_set_async(m, 1);
+    db = mem_open(m, 0);
+    TU_OK(write_gen(db, 1, NULL));
+    TU_OK(ffdb_begin_write(db, &txn));
+    TU_OK(ffdb_bucket_create(txn, "bulk", 4, &b));
+    TU_OK(ffdb_commit(txn));
+    for (unsigned long n = 1; n <= 3; n++) {
+        TU_OK(ffdb_begin_write(db, &txn));
+        io_mem_fail(m, IO_MEM_SUBMIT, n, FFDB_ENOSPC, 0);
+        o = bulk_attempt(txn);
+        io_mem_clear_faults(m);
+        TU_RC(o.rc, FFDB_ENOSPC);
+        ffdb_abort(txn);
+        expect_bulk_empty(m, db);
+    }
+    ffdb_close(db);
+    io_mem_destroy(m);
+}
+
+/* Aborting a load, or the txn under it, while batches are in flight waits
+ * for them before their pages go back to the freelist; the txn can then
+ * commit other work, and the bucket stays empty. */
+Test(iofail, bulk_abort_with_writes_in_flight)
+{
+    struct io_mem *m = io_mem_create();
+    static unsigned char v[8192];
+    struct io_mem_counts c;
+    ffdb *db;
+    ffdb_txn *txn;
+    ffdb_bucket *b;
+    ffdb_bulk *bk;
+    char k[16];
+    size_t vl;
+
+    cr_assert(m != NULL);
+    io_mem_set_async(m, 1);
+    db = mem_open(m, 0);
+    TU_OK(write_gen(db, 1, NULL));
+    TU_OK(ffdb_begin_write(db, &txn));
+    TU_OK(ffdb_bucket_create(txn, "bulk", 4, &b));
+    TU_OK(ffdb_commit(txn));
+    for (int how = 0; how < 2; how++) {
+        TU_OK(ffdb_begin_write(db, &txn));
+        TU_OK(ffdb_bucket_open(txn, "bulk", 4, &b));
+        TU_OK(ffdb_bulk_begin(b, 0, &bk));
+        for (unsigned i = 0; i < BULK_N / 2; i++) {
+            size_t kl = bulk_entry(i, k, v, &vl);
+            TU_OK(ffdb_bulk_append(bk, k, kl, v, vl));
+        }
+        io_mem_counts(m, &c);
+        cr_assert(c.async_in_flight > 0, "a batch is in flight mid-load");
+        if (how == 0) {
+            ffdb_bulk_abort(bk);
+            io_mem_counts(m, &c);
+            cr_assert_eq(c.async_in_flight, 0);
+            TU_OK(ffdb_put(b, "x", 1, "y", 1)); /* reuses the freed pages */
+            TU_OK(ffdb_delete(b, "x", 1));
+            TU_OK(ffdb_commit(txn));
+        } else {
+            ffdb_abort(txn); /* the txn ends the load */
+        }
+        expect_bulk_empty(m, db);
+    }
+    ffdb_close(db);
+    db = mem_open(m, 0);
+    expect_bulk_empty(m, db);
     ffdb_close(db);
     io_mem_destroy(m);
 }
