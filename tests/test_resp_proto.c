@@ -408,6 +408,37 @@ Test(resp_reply, the_cap_stops_growth)
     resp_buf_free(&b);
 }
 
+/* A hold marks where the bytes that wait for a sync begin; compaction (after
+ * a partial send) moves it with the data, and bytes appended after it stay
+ * behind it. */
+Test(resp_reply, hold_moves_with_compaction)
+{
+    resp_buf b;
+
+    resp_buf_init(&b, 0);
+    cr_assert_eq(b.hold, RESP_NO_HOLD);
+    resp_buf_append(&b, "+OK\r\n", 5);
+    resp_buf_append(&b, ":1\r\n", 4);
+    b.hold = 5;             /* the ":1" waits */
+    b.sent = 3;             /* a partial write of "+OK\r\n" */
+    resp_buf_compact(&b);
+    cr_assert_eq(b.len, 6);
+    cr_assert_eq(b.hold, 2); /* still in front of ":1" */
+    cr_assert(memcmp(b.data + b.hold, ":1\r\n", 4) == 0);
+    b.sent = 2;             /* the rest of "+OK\r\n", up to the hold */
+    resp_buf_append(&b, ":2\r\n", 4);
+    resp_buf_compact(&b);
+    cr_assert_eq(b.hold, 0);
+    cr_assert_eq(b.len, 8);
+    cr_assert(memcmp(b.data, ":1\r\n:2\r\n", 8) == 0);
+    b.hold = RESP_NO_HOLD;
+    b.sent = b.len;
+    resp_buf_compact(&b);
+    cr_assert_eq(b.len, 0);
+    cr_assert_eq(b.hold, RESP_NO_HOLD);
+    resp_buf_free(&b);
+}
+
 /* ---- encodings -------------------------------------------------------------------------- */
 
 static int cmp_double(const void *a, const void *b)

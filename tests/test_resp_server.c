@@ -620,6 +620,8 @@ Test(resp_durability, acknowledged_writes_survive_kill9)
         for (int c = 0; c < 4; c++)
             cr_assert_str_eq(rs_text(rs_read(fds[c])), "OK");
     cr_assert_lt(rs_info_int(fds[0], "ffdb_commits"), 800, "no group commit");
+    /* A sync of its own only for a commit no later commit made durable. */
+    cr_assert_leq(rs_info_int(fds[0], "ffdb_syncs"), rs_info_int(fds[0], "ffdb_commits"));
     EQ(fds[0], ":1", "INCR", "counter");
     EQ(fds[0], "OK", "MULTI");
     EQ(fds[0], "QUEUED", "SET", "m1", "x");
@@ -655,6 +657,26 @@ Test(resp_durability, pipelined_reads_see_earlier_writes)
     cr_assert_str_eq(rs_text(rs_read(fd)), "\"1\"");
     cr_assert_str_eq(rs_text(rs_read(fd)), ":2");
     cr_assert_str_eq(rs_text(rs_read(fd)), "\"2\"");
+}
+
+/* A lone client's write has no later batch to make it durable: the server
+ * syncs on its own before replying, and a read of it waits for that too. */
+Test(resp_durability, lone_write_is_synced_before_its_reply)
+{
+    rs_server *s = rs_start(NULL);
+    int fd = rs_connect(s);
+
+    cr_assert_eq(rs_info_int(fd, "ffdb_syncs"), 0);
+    EQ(fd, "OK", "SET", "k", "v");
+    cr_assert_eq(rs_info_int(fd, "ffdb_syncs"), 1);
+    EQ(fd, "\"v\"", "GET", "k");
+    EQ(fd, ":1", "INCR", "n");
+    cr_assert_eq(rs_info_int(fd, "ffdb_syncs"), 2);
+    cr_assert_eq(rs_info_int(fd, "ffdb_commits"), 2);
+    rs_kill9(s);
+    rs_restart(s);
+    fd = rs_connect(s);
+    EQ(fd, "[\"v\",\"1\"]", "MGET", "k", "n");
 }
 
 Test(resp_durability, batch_ms_and_never_modes)

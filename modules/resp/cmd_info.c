@@ -148,6 +148,7 @@ static void section_persistence(resp_server *s, resp_buf *b)
     else
         add(b, "ffdb_fsync:%s\r\n", s->cfg.fsync == FSYNC_ALWAYS ? "always" : "never");
     add(b, "ffdb_commits:%llu\r\n", (unsigned long long)s->stats.commits);
+    add(b, "ffdb_syncs:%llu\r\n", (unsigned long long)s->stats.syncs);
     add(b, "ffdb_commit_failures:%llu\r\n", (unsigned long long)s->stats.commit_failures);
     add(b, "ffdb_commit_avg_usec:%llu\r\n", (unsigned long long)(s->stats.commit_us / commits));
     add(b, "ffdb_write_batches:%llu\r\n", (unsigned long long)s->stats.batches);

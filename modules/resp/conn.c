@@ -309,8 +309,10 @@ int conn_write(resp_server *s, resp_client *c)
         c->flags |= CLI_CLOSE_ASAP;
         return -1;
     }
-    while (b->sent < b->len) {
-        ssize_t n = write(c->fd, b->data + b->sent, b->len - b->sent);
+    size_t end = b->hold < b->len ? b->hold : b->len; /* held bytes wait for a sync */
+
+    while (b->sent < end) {
+        ssize_t n = write(c->fd, b->data + b->sent, end - b->sent);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -327,7 +329,7 @@ int conn_write(resp_server *s, resp_client *c)
     }
     resp_buf_compact(b);
     c->flags &= ~CLI_WANT_WRITE;
-    if (c->flags & CLI_CLOSE_AFTER) {
+    if ((c->flags & CLI_CLOSE_AFTER) && b->sent == b->len) {
         c->flags |= CLI_CLOSE_ASAP;
         return -1;
     }
@@ -338,6 +340,8 @@ int conn_write(resp_server *s, resp_client *c)
 void conn_free(resp_server *s, resp_client *c)
 {
     s->errors_gone += c->reply.errors;
+    if (c->out.hold != RESP_NO_HOLD)
+        server_unhold(s, c);
     multi_unwatch_all(s, c);
     multi_discard(c);
     pubsub_unsubscribe_all(s, c);

@@ -22,6 +22,7 @@ void resp_buf_init(resp_buf *b, size_t limit_bytes)
 {
     memset(b, 0, sizeof(*b));
     b->limit_bytes = limit_bytes;
+    b->hold = RESP_NO_HOLD;
 }
 
 void resp_buf_free(resp_buf *b)
@@ -70,6 +71,8 @@ void resp_buf_compact(resp_buf *b)
 {
     if (b->sent == 0)
         return;
+    if (b->hold != RESP_NO_HOLD)
+        b->hold -= b->sent; /* nothing past hold is ever sent */
     if (b->sent == b->len) {
         b->len = b->sent = 0;
         if (b->cap > BUF_KEEP_BYTES) {

@@ -39,7 +39,10 @@ typedef struct resp_buf {
     size_t sent;        /* bytes of data already sent (owned by the server) */
     size_t limit_bytes; /* hard cap on len; 0 = no cap */
     int overflow;       /* the cap was hit or an allocation failed */
+    size_t hold;        /* bytes from here on wait for a sync; RESP_NO_HOLD = none */
 } resp_buf;
+
+#define RESP_NO_HOLD SIZE_MAX
 
 void resp_buf_init(resp_buf *b, size_t limit_bytes);
 void resp_buf_free(resp_buf *b);

@@ -16,8 +16,10 @@
  *                 command of the batch answers -ERR --> none
  *
  * Invariant B1: with --fsync always, no byte of a reply produced while a
- * write txn was open leaves the process before that txn's commit returned 0.
- * (Replies are only sent by flush_phase(), which runs after end_batch().)
+ * write txn was open leaves the process before that txn is durable, and no
+ * reply produced while a commit is not yet durable leaves before it is.
+ * (Replies are only sent by flush_phase(), which runs after end_batch(), and
+ * never past a client's out.hold; see "replies that wait for a sync".)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +40,8 @@
 #define SWEEP_BUDGET 1000         /* engine deletions per sweeper step */
 #define MAX_EVENTS 1024
 #define GATHER_MAX_US 2000        /* longest wait for a batch to fill (gather()) */
+#define HOLD_WAIT_MS 1            /* longest wait for a batch to sync held replies */
+#define ACTIVE_MS 2               /* a client that sent within this long may send again soon */
 #define OPEN_LOCKED_RETRIES 60    /* a locked data file: retry this many times... */
 #define OPEN_LOCKED_WAIT_US 50000 /* ...this far apart (3 s in all) */
 
@@ -190,6 +194,136 @@ static void batch_join(resp_server *s, resp_client *c)
     c->batch_cmds++;
 }
 
+/* ---- replies that wait for a sync ------------------------------------------------------------
+ *
+ * With --fsync always the engine runs with FFDB_NOMETASYNC: ffdb_commit
+ * syncs the batch's pages and writes its meta without syncing it, and the
+ * next commit's sync (or ffdb_sync) makes that meta durable. A commit costs
+ * one sync instead of two, and under load one sync serves two batches: the
+ * commit of batch N makes batch N-1 durable, whose replies then go out while
+ * N's wait (out.hold) for the commit of N+1, which N-1's clients, answering
+ * at once, are already filling. When no batch follows, the loop syncs alone
+ * (settle()): a lone client waits two syncs, as it did before.
+ *
+ * A client waits for the txid its replies depend on: the batch's commit, or
+ * for replies of reads run while a commit was not durable, that commit
+ * (they may show its writes). ffdb_durable_txid() says what is durable; a
+ * failed sync turns every waiting reply into an error, as a failed commit
+ * does. */
+
+static void hold(resp_server *s, resp_client *c, size_t from, unsigned cmds, uint64_t txid)
+{
+    if (c->out.hold == RESP_NO_HOLD) {
+        if (list_push(&s->held, &s->held_len, &s->held_cap, c)) {
+            s->hold_failed = 1; /* out of memory: settle() before anything is sent */
+            return;
+        }
+        c->out.hold = from;
+        c->held_txid = 0;
+    }
+    c->held_cmds += cmds;
+    if (txid > c->held_txid)
+        c->held_txid = txid;
+}
+
+void server_unhold(resp_server *s, resp_client *c)
+{
+    for (size_t i = 0; i < s->held_len; i++)
+        if (s->held[i] == c) {
+            s->held[i] = s->held[--s->held_len];
+            break;
+        }
+    c->out.hold = RESP_NO_HOLD;
+    c->held_cmds = 0;
+}
+
+/* Send what is durable now. */
+static void release_durable(resp_server *s)
+{
+    uint64_t durable = ffdb_durable_txid(s->db);
+    size_t keep = 0;
+
+    for (size_t i = 0; i < s->held_len; i++) {
+        resp_client *c = s->held[i];
+        if (c->held_txid > durable) {
+            s->held[keep++] = c;
+            continue;
+        }
+        c->out.hold = RESP_NO_HOLD;
+        c->held_cmds = 0;
+        server_mark_flush(s, c);
+        s->released++;
+    }
+    s->held_len = keep;
+    s->unsynced = s->last_txid > durable;
+}
+
+/* A sync failed: nothing waiting is known durable, and the handle refuses
+ * writes from now on. Every waiting reply becomes an error. */
+static void fail_held(resp_server *s, int rc)
+{
+    for (size_t i = 0; i < s->held_len; i++) {
+        resp_client *c = s->held[i];
+        c->out.len = c->out.hold; /* held bytes were never sent */
+        c->out.overflow = 0;
+        c->out.hold = RESP_NO_HOLD;
+        for (unsigned k = 0; k < c->held_cmds; k++)
+            reply_errorf(&c->reply, "ERR sync failed, the write may be lost: %s", ffdb_strerror(rc));
+        c->held_cmds = 0;
+        server_mark_flush(s, c);
+    }
+    s->held_len = 0;
+    s->unsynced = 0;
+    s->last_txid = ffdb_durable_txid(s->db); /* what was not synced is given up */
+}
+
+/* Make the last commit durable now and send what waited for it. */
+static void settle(resp_server *s)
+{
+    int rc;
+
+    s->hold_failed = 0;
+    if (!s->unsynced && s->held_len == 0)
+        return;
+    rc = ffdb_sync(s->db);
+    s->stats.syncs++;
+    if (rc) {
+        resp_log(s, 3, "sync failed: %s", ffdb_strerror(rc));
+        fail_held(s, rc);
+        return;
+    }
+    release_durable(s);
+}
+
+/* 1 if a client that is not waiting for a sync sent something lately: it
+ * may be about to bring the batch whose commit would sync for the held
+ * ones. Idle connections do not count, so a lone writer beside them is
+ * synced at once. */
+static int others_active(resp_server *s)
+{
+    int64_t now = resp_now_ms();
+
+    for (resp_client *c = s->clients; c; c = c->next)
+        if (c->out.hold == RESP_NO_HOLD && now - c->last_ms <= ACTIVE_MS)
+            return 1;
+    return 0;
+}
+
+/* End of a batch under --fsync always: send what became durable, then make
+ * this batch's clients wait if what they saw is not durable yet. */
+static void hold_batch(resp_server *s)
+{
+    release_durable(s);
+    if (!s->unsynced)
+        return;
+    for (size_t i = 0; i < s->batch_len; i++) {
+        resp_client *c = s->batch[i];
+        hold(s, c, c->batch_mark, c->batch_cmds, s->last_txid);
+    }
+    if (s->hold_failed)
+        settle(s);
+}
+
 /* ---- the batch transaction ------------------------------------------------------------------ */
 
 static void txn_drop(resp_server *s)
@@ -255,6 +389,11 @@ static int commit(resp_server *s)
     int rc = store_txn_prepare(s->st);
 
     rc = rc ? (ffdb_abort(s->txn), rc) : ffdb_commit(s->txn);
+    if (rc == 0 && s->cfg.fsync == FSYNC_ALWAYS) {
+        ffdb_stat st; /* the txid committed: the txn's own, or none if it wrote nothing */
+        if (ffdb_stat_db(s->db, &st) == 0)
+            s->last_txid = st.txid;
+    }
     store_txn_end(s->st, rc == 0);
     s->txn = NULL;
     s->st = NULL;
@@ -268,6 +407,10 @@ static int commit(resp_server *s)
     if (rc) {
         s->stats.commit_failures++;
         resp_log(s, 3, "commit failed: %s", ffdb_strerror(rc));
+        /* Earlier batches first: durable, or errors if the sync failed (their
+         * error replies then come before this batch's, as their commands did). */
+        if (s->held_len)
+            settle(s);
         fail_replies(s, "commit failed, nothing was written", rc);
         return rc;
     }
@@ -297,6 +440,8 @@ static void end_batch(resp_server *s, int force)
             s->last_batch_writers = writers;
         }
     }
+    if (s->cfg.fsync == FSYNC_ALWAYS)
+        hold_batch(s);
     for (size_t i = 0; i < s->batch_len; i++) {
         s->batch[i]->flags &= ~(CLI_IN_BATCH | CLI_BATCH_WROTE);
         server_mark_flush(s, s->batch[i]);
@@ -535,8 +680,11 @@ static int sweep(resp_server *s)
     }
     if (own && res.expired_keys + res.stale_entries == 0)
         txn_drop(s); /* nothing swept: no commit to count */
-    else if (own)
+    else if (own) {
         commit(s);
+        if (s->cfg.fsync == FSYNC_ALWAYS)
+            settle(s); /* no client waits on it: nothing to share the sync with */
+    }
     return res.more || budget == 0;
 }
 
@@ -651,6 +799,8 @@ static int open_data(resp_server *s)
     opt.buffer_pages = (size_t)s->cfg.buffer_pages;
     if (s->cfg.fsync == FSYNC_NEVER)
         opt.flags |= FFDB_NOSYNC;
+    if (s->cfg.fsync == FSYNC_ALWAYS)
+        opt.flags |= FFDB_NOMETASYNC; /* one sync per commit; see settle() */
     if (s->cfg.nodirect)
         opt.flags |= FFDB_NODIRECT;
     if (s->cfg.dir[0] && s->cfg.datafile[0] != '/')
@@ -774,7 +924,10 @@ static void serve(resp_server *s)
     int wait = 0;
 
     while (!s->shutdown) {
-        int n = s->ev->wait(s->evb, events, MAX_EVENTS, s->ready_len ? 0 : wait);
+        /* Replies waiting for a sync wait at most HOLD_WAIT_MS for a batch
+         * whose commit would sync for them. */
+        int timeout = s->ready_len ? 0 : s->held_len && wait > HOLD_WAIT_MS ? HOLD_WAIT_MS : wait;
+        int n = s->ev->wait(s->evb, events, MAX_EVENTS, timeout);
         if (n < 0) {
             resp_log(s, 3, "event wait: %s", strerror(-n));
             break;
@@ -783,11 +936,18 @@ static void serve(resp_server *s)
             resp_log(s, 2, "received a signal: shutting down");
             s->shutdown = 1;
         }
+        if (n == 0 && s->held_len)
+            settle(s); /* no one came */
         for (int i = 0; i < n; i++)
             dispatch(s, &events[i]);
         gather(s, events);
+        s->released = 0;
         exec_phase(s);
         end_batch(s, s->shutdown);
+        /* No one can bring the next batch soon (a lone client, or every
+         * client waits for this sync): sync now rather than wait. */
+        if (s->held_len && (s->shutdown || (s->released == 0 && !others_active(s))))
+            settle(s);
         flush_phase(s);
         wait = timers(s, &next_tick, &next_second);
         reap(s);
@@ -801,6 +961,7 @@ static void shutdown_all(resp_server *s)
     if (s->txn && s->txn_write)
         commit(s);
     txn_drop(s);
+    settle(s); /* and is durable before its replies go */
     flush_phase(s);
     while (s->clients)
         conn_free(s, s->clients);
@@ -823,6 +984,7 @@ static void server_free(resp_server *s)
     free(s->ready);
     free(s->flush);
     free(s->batch);
+    free(s->held);
     if (s->evb)
         s->ev->destroy(s->evb);
     resp_config_free(&s->cfg);

@@ -128,6 +128,8 @@ struct resp_client {
     resp_reply reply;    /* over out; proto 2 or 3 */
     size_t batch_mark;   /* out.len when its first command of the batch began */
     unsigned batch_cmds; /* commands it ran in the batch (each owes a reply) */
+    unsigned held_cmds;  /* commands whose replies sit past out.hold */
+    uint64_t held_txid;  /* the commit they wait for */
 
     /* MULTI / WATCH */
     resp_queued *queue;
@@ -180,6 +182,7 @@ typedef struct resp_stats {
     uint64_t commits;
     uint64_t commit_failures;
     uint64_t commit_us; /* time spent in ffdb_commit */
+    uint64_t syncs;     /* ffdb_sync calls: commits made durable without a next commit */
     uint64_t keyspace_hits, keyspace_misses;
     uint64_t dirty; /* key changes since the last commit */
     uint64_t dirty_total;
@@ -221,6 +224,16 @@ struct resp_server {
     int last_commit_rc;
     int64_t last_commit_us;    /* how long the last commit took */
     size_t last_batch_writers; /* clients that wrote in the last committed batch */
+
+    /* Replies waiting for a sync (--fsync always: the engine runs with
+     * FFDB_NOMETASYNC, and a commit's meta is durable only after the next
+     * commit or ffdb_sync; see server.c) */
+    int unsynced;          /* the last commit's meta is not known durable */
+    int hold_failed;       /* a client could not be listed as waiting */
+    uint64_t last_txid;    /* the last successful commit */
+    size_t released;       /* clients whose replies this iteration's commit freed */
+    resp_client **held;    /* clients with out.hold set */
+    size_t held_len, held_cap;
 
     dict watched; /* db|key -> resp_client** vector (see multi.c) */
     uint64_t watching_clients;
@@ -268,6 +281,8 @@ void conn_read(resp_server *s, resp_client *c);
 /* Send what is pending; returns -1 if the client went away (it is then
  * marked CLI_CLOSE_ASAP). */
 int conn_write(resp_server *s, resp_client *c);
+/* Forget that c waits for a sync (it is being freed). */
+void server_unhold(resp_server *s, resp_client *c);
 void conn_free(resp_server *s, resp_client *c);
 void conn_update_events(resp_server *s, resp_client *c);
 /* 1 if the client's pending output is over the back-pressure threshold. */
