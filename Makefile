@@ -8,6 +8,7 @@
 #   make format     clang-format every source file
 #   make bench      quick side-by-side benchmark (bench/; needs make bench-deps)
 #   make bench-full the full benchmark; results in bench/results/
+#   make bench-resp redis-benchmark: ffdb-server beside redis-server
 #
 # Objects go to $(BUILD) (build/ or build-asan/); nothing is written elsewhere.
 
@@ -189,7 +190,7 @@ BENCH_LIBS = -llmdb -lsqlite3 -lrocksdb -lleveldb
 BENCH_ARGS ?=
 BENCH_CHART = gnuplot -e "datafile='$(1)/ratios.tsv'; outfile='$(1)/latest.png'" bench/report.gp
 
-.PHONY: bench bench-full bench-deps
+.PHONY: bench bench-full bench-deps bench-resp
 
 $(BENCH_BIN): $(BENCH_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
@@ -198,6 +199,10 @@ $(BENCH_BIN): $(BENCH_OBJ) $(LIB)
 bench: $(BENCH_BIN)
 	$(BENCH_BIN) --quick --out $(BUILD)/bench-results $(BENCH_ARGS)
 	$(call BENCH_CHART,$(BUILD)/bench-results)
+
+# redis-benchmark against ffdb-server and redis-server (bench/resp_bench.sh).
+bench-resp: tools
+	bash bench/resp_bench.sh --out bench/results/resp.md $(RESP_BENCH_ARGS)
 
 bench-full: $(BENCH_BIN)
 	$(BENCH_BIN) --out bench/results $(BENCH_ARGS) | tee bench/results/latest.txt
