@@ -601,9 +601,9 @@ Test(resp_limits, maxclients_timeout_and_output_limit)
 
 /* ---- group commit and durability ------------------------------------------------------------- */
 
-Test(resp_durability, acknowledged_writes_survive_kill9)
+static void acknowledged_writes_survive_kill9(const char *const *extra)
 {
-    rs_server *s = rs_start(NULL);
+    rs_server *s = rs_start(extra);
     int fds[4], fd;
     char key[32], val[32];
 
@@ -643,6 +643,17 @@ Test(resp_durability, acknowledged_writes_survive_kill9)
     cr_assert(!strstr(rs_log(s), "Sanitizer"), "%s", rs_log(s));
 }
 
+Test(resp_durability, acknowledged_writes_survive_kill9)
+{
+    acknowledged_writes_survive_kill9(NULL);
+}
+
+Test(resp_durability, acknowledged_writes_survive_kill9_pipelined)
+{
+    static const char *const pipe[] = {"--pipeline-commits", "yes", NULL};
+    acknowledged_writes_survive_kill9(pipe);
+}
+
 Test(resp_durability, pipelined_reads_see_earlier_writes)
 {
     rs_server *s = rs_start(NULL);
@@ -659,11 +670,13 @@ Test(resp_durability, pipelined_reads_see_earlier_writes)
     cr_assert_str_eq(rs_text(rs_read(fd)), "\"2\"");
 }
 
-/* A lone client's write has no later batch to make it durable: the server
- * syncs on its own before replying, and a read of it waits for that too. */
+/* With --pipeline-commits a lone client's write has no later batch to make
+ * it durable: the server syncs on its own before replying, and a read of it
+ * waits for that too. */
 Test(resp_durability, lone_write_is_synced_before_its_reply)
 {
-    rs_server *s = rs_start(NULL);
+    static const char *const pipe[] = {"--pipeline-commits", "yes", NULL};
+    rs_server *s = rs_start(pipe);
     int fd = rs_connect(s);
 
     cr_assert_eq(rs_info_int(fd, "ffdb_syncs"), 0);

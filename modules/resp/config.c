@@ -339,6 +339,11 @@ int resp_config_set(resp_config *cfg, const char *name, const char *value, int s
         if (parse_bool(value, &iv))
             BAD("argument must be 'yes' or 'no'");
         cfg->nodirect = !iv;
+    } else if (!strcasecmp(name, "ffdb-pipeline-commits")) {
+        STARTUP_ONLY;
+        if (parse_bool(value, &iv))
+            BAD("argument must be 'yes' or 'no'");
+        cfg->pipeline = iv;
     } else if (!strcasecmp(name, "ffdb-fsync")) {
         return set_fsync(cfg, value, startup, err, errlen);
     } else if (!strcasecmp(name, "appendfsync")) {
@@ -458,6 +463,7 @@ static const char *const own_names[] = {
     "dir",
     "ffdb-buffer-pages",
     "ffdb-direct-io",
+    "ffdb-pipeline-commits",
     "ffdb-fsync",
     "appendfsync",
     "requirepass",
@@ -492,6 +498,8 @@ static void own_value(const resp_config *cfg, const char *name, char *buf, size_
         snprintf(buf, cap, "%llu", (unsigned long long)cfg->buffer_pages);
     } else if (!strcmp(name, "ffdb-direct-io")) {
         snprintf(buf, cap, "%s", cfg->nodirect ? "no" : "yes");
+    } else if (!strcmp(name, "ffdb-pipeline-commits")) {
+        snprintf(buf, cap, "%s", cfg->pipeline ? "yes" : "no");
     } else if (!strcmp(name, "ffdb-fsync")) {
         if (cfg->fsync == FSYNC_BATCH)
             snprintf(buf, cap, "batch-ms %d", cfg->fsync_batch_ms);

@@ -52,6 +52,7 @@ typedef struct resp_config {
     char logfile[1024];           /* "" = stderr */
     char pidfile[1024];
     int nodirect;           /* FFDB_NODIRECT: buffered I/O */
+    int pipeline;           /* --fsync always with FFDB_NOMETASYNC: one sync serves two batches */
     char config_file[1024]; /* the file read at start, for CONFIG GET */
     dict ignored;           /* Redis parameters accepted and ignored: name -> value */
 } resp_config;

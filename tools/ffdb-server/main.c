@@ -31,6 +31,9 @@ static void usage(FILE *f)
             "  --fsync always           commit every batch durably before replying (default)\n"
             "  --fsync batch-ms N       reply at once, commit at least every N ms\n"
             "  --fsync never            commit without fsync (FFDB_NOSYNC)\n"
+            "  --pipeline-commits yes   with --fsync always: one sync per batch, each\n"
+            "                           batch acknowledged by the next batch's commit\n"
+            "                           (FFDB_NOMETASYNC; pays where flushes are slow)\n"
             "  --requirepass PASS       clients must AUTH first\n"
             "  --maxclients N           most clients at once (default 10000)\n"
             "  --timeout SECONDS        close clients idle this long (default 0 = never)\n"
@@ -49,6 +52,7 @@ static const char *param_name(const char *flag)
         {"buffer-pages", "ffdb-buffer-pages"},
         {"fsync", "ffdb-fsync"},
         {"direct-io", "ffdb-direct-io"},
+        {"pipeline-commits", "ffdb-pipeline-commits"},
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
         if (strcmp(flag, map[i][0]) == 0)
