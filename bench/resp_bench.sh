@@ -12,9 +12,7 @@
 #   ffdb-server  --fsync batch-ms 1000                     (up to 1 s lost)
 # For each: redis-benchmark -t set,get,incr,lpush,hset,zadd -n N -r 100000
 # with -c 50 and -c 512, and -P 1 and -P 16 (N = 1,000,000; --quick: 100,000).
-# A command ffdb-server does not have yet (COMMAND INFO answers nil) is not
-# sent to it and shows as "not implemented yet". The database is flushed
-# between runs. Prints a markdown table of requests/s and ratios (also
+# The database is flushed between runs. Prints a markdown table of requests/s and ratios (also
 # written to --out, default build/bench-resp/results.md), and whether the
 # issue's targets were met:
 #   GET                ffdb >= 1.0 x redis-server (same durability)
@@ -37,7 +35,7 @@ while [ $# -gt 0 ]; do
     -n) N=$2; shift ;;
     --out) OUT=$2; shift ;;
     --dir) DIR=$2; shift ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "resp_bench: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -91,31 +89,20 @@ stop() {
   PID=""
 }
 
-# The tests this server has, of $TESTS (comma-separated).
-available() {
-  local have="" t
-  for t in ${TESTS//,/ }; do
-    if [ -n "$(redis-cli -p "$PORT" command info "$t" | head -1)" ]; then have="$have,$t"; fi
-  done
-  echo "${have#,}"
-}
-
 declare -A RPS
 # run NAME: every -c/-P combination against configuration NAME.
 run() {
-  local name=$1 c p t tests line
+  local name=$1 c p t line
   start "$name"
-  tests=$(available)
   for c in 50 512; do
     for p in 1 16; do
       redis-cli -p "$PORT" flushall >/dev/null
-      [ -n "$tests" ] || continue
-      echo "  $name -c $c -P $p: redis-benchmark -t $tests -n $N -r 100000" >&2
+      echo "  $name -c $c -P $p: redis-benchmark -t $TESTS -n $N -r 100000" >&2
       while IFS= read -r line; do
         t=$(echo "$line" | cut -d, -f1 | tr -d '"')
         [ "$t" = test ] && continue
         RPS[$name,$c,$p,$t]=$(echo "$line" | cut -d, -f2 | tr -d '"')
-      done < <(redis-benchmark -p "$PORT" -t "$tests" -n "$N" -r 100000 -c "$c" -P "$p" --csv 2>/dev/null)
+      done < <(redis-benchmark -p "$PORT" -t "$TESTS" -n "$N" -r 100000 -c "$c" -P "$p" --csv 2>/dev/null)
     done
   done
   stop
@@ -131,7 +118,7 @@ done
 LOAD_AFTER=$(load)
 SECS=$(( $(date +%s) - START ))
 
-fmt() { [ -n "${1:-}" ] && printf "%.0f" "$1" || printf "not implemented yet"; }
+fmt() { [ -n "${1:-}" ] && printf "%.0f" "$1" || printf -- "-"; }
 ratio() { if [ -n "${1:-}" ] && [ -n "${2:-}" ]; then awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; else printf -- "-"; fi; }
 
 {

@@ -27,13 +27,7 @@ TestSuite(iofail, .init = tu_setup, .fini = tu_teardown, .timeout = 120);
 
 static ffdb *mem_open(struct io_mem *m, size_t frames)
 {
-    ffdb_options o;
-    ffdb *db = NULL;
-    memset(&o, 0, sizeof o);
-    o.buffer_pages = frames;
-    o.io = io_mem_io(m);
-    TU_OK(ffdb_open("mem.ffdb", &o, &db));
-    return db;
+    return tu_open_io("mem.ffdb", io_mem_io(m), frames, 0);
 }
 
 static size_t key_of(char *k, unsigned i)

@@ -33,13 +33,7 @@ TestSuite(metasync, .init = tu_setup, .fini = tu_teardown, .timeout = 120);
 
 static ffdb *mem_open_flags(struct io_mem *m, unsigned flags)
 {
-    ffdb_options o;
-    ffdb *db = NULL;
-    memset(&o, 0, sizeof o);
-    o.flags = flags;
-    o.io = io_mem_io(m);
-    TU_OK(ffdb_open("mem.ffdb", &o, &db));
-    return db;
+    return tu_open_io("mem.ffdb", io_mem_io(m), 0, flags);
 }
 
 static size_t key_of(char *k, unsigned i)

@@ -195,16 +195,30 @@ uint64_t tu_hash(const void *buf, size_t len, uint64_t h)
 
 /* ---- Database helpers ----------------------------------------------------------- */
 
+static ffdb *open_with(const char *path, const ffdb_options *opt)
+{
+    ffdb *db = NULL;
+    TU_OK(ffdb_open(path, opt, &db));
+    cr_assert(db != NULL, "ffdb_open returned 0 but no handle");
+    return db;
+}
+
 ffdb *tu_open(const char *path, size_t buffer_pages, unsigned page_size, unsigned flags)
 {
     ffdb_options opt = {0};
-    ffdb *db = NULL;
     opt.buffer_pages = buffer_pages;
     opt.page_size = page_size;
     opt.flags = flags;
-    TU_OK(ffdb_open(path, &opt, &db));
-    cr_assert(db != NULL, "ffdb_open returned 0 but no handle");
-    return db;
+    return open_with(path, &opt);
+}
+
+ffdb *tu_open_io(const char *path, const ffdb_io *io, size_t buffer_pages, unsigned flags)
+{
+    ffdb_options opt = {0};
+    opt.io = io;
+    opt.buffer_pages = buffer_pages;
+    opt.flags = flags;
+    return open_with(path, &opt);
 }
 
 static void report_problem(void *arg, uint64_t pgno, const char *problem)

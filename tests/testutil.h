@@ -68,6 +68,8 @@ uint64_t tu_hash(const void *buf, size_t len, uint64_t h);
 
 /* Open path with the given pool size, page size (0 = default) and flags. */
 ffdb *tu_open(const char *path, size_t buffer_pages, unsigned page_size, unsigned flags);
+/* Open path through io (e.g. io_mem_io()) with the given pool size and flags. */
+ffdb *tu_open_io(const char *path, const ffdb_io *io, size_t buffer_pages, unsigned flags);
 /* ffdb_check must return 0, report no problem, and account for every page:
  * reachable + free == page_count. The result goes to *out if not NULL. */
 void  tu_check_clean(ffdb *db, ffdb_check_result *out);

@@ -217,6 +217,13 @@ static void batch_join(resp_server *s, resp_client *c)
  * failed sync turns every waiting reply into an error, as a failed commit
  * does. */
 
+/* Commits defer their meta sync and replies wait for it (the file was
+ * opened with FFDB_NOMETASYNC). */
+static int pipelined(const resp_server *s)
+{
+    return s->cfg.pipeline && s->cfg.fsync == FSYNC_ALWAYS;
+}
+
 static void hold(resp_server *s, resp_client *c, size_t from, unsigned cmds, uint64_t txid)
 {
     if (c->out.hold == RESP_NO_HOLD) {
@@ -395,7 +402,7 @@ static int commit(resp_server *s)
     int rc = store_txn_prepare(s->st);
 
     rc = rc ? (ffdb_abort(s->txn), rc) : ffdb_commit(s->txn);
-    if (rc == 0 && s->cfg.pipeline && s->cfg.fsync == FSYNC_ALWAYS) {
+    if (rc == 0 && pipelined(s)) {
         ffdb_stat st; /* the txid committed: the txn's own, or none if it wrote nothing */
         if (ffdb_stat_db(s->db, &st) == 0)
             s->last_txid = st.txid;
@@ -446,7 +453,7 @@ static void end_batch(resp_server *s, int force)
             s->last_batch_writers = writers;
         }
     }
-    if (s->cfg.pipeline && s->cfg.fsync == FSYNC_ALWAYS)
+    if (pipelined(s))
         hold_batch(s);
     for (size_t i = 0; i < s->batch_len; i++) {
         s->batch[i]->flags &= ~(CLI_IN_BATCH | CLI_BATCH_WROTE);
@@ -804,8 +811,8 @@ static int open_data(resp_server *s)
     opt.buffer_pages = (size_t)s->cfg.buffer_pages;
     if (s->cfg.fsync == FSYNC_NEVER)
         opt.flags |= FFDB_NOSYNC;
-    if (s->cfg.fsync == FSYNC_ALWAYS)
-        opt.flags |= s->cfg.pipeline ? FFDB_NOMETASYNC : 0; /* see settle() */
+    if (pipelined(s))
+        opt.flags |= FFDB_NOMETASYNC; /* see settle() */
     if (s->cfg.nodirect)
         opt.flags |= FFDB_NODIRECT;
     if (s->cfg.dir[0] && s->cfg.datafile[0] != '/')
