@@ -9,6 +9,10 @@
 #   make bench      quick side-by-side benchmark (bench/; needs make bench-deps)
 #   make bench-full the full benchmark; results in bench/results/
 #   make bench-resp redis-benchmark: ffdb-server beside redis-server
+#   make install    libffdb.a, libffdb.so, ffdb.h, ffdb.pc, the tools and man
+#                   pages under $(DESTDIR)$(PREFIX) (/usr/local); make uninstall
+#   make install-check  install into a scratch prefix and build a program
+#                   outside the tree with pkg-config (CI runs it)
 #
 # Objects go to $(BUILD) (build/ or build-asan/); nothing is written elsewhere.
 
@@ -70,7 +74,7 @@ DEPS = liburing-dev libxxhash-dev libcriterion-dev libjemalloc-dev pkg-config af
 
 .PHONY: all lib test asan deps format clean examples run tools crashtest
 
-all: lib examples tools
+all: lib shlib examples tools
 
 tools: $(TOOLS)
 
@@ -211,8 +215,72 @@ bench-full: $(BENCH_BIN)
 bench-deps:
 	@$(MAKE) --no-print-directory deps DEPS="$(BENCH_DEPS)"
 
+# ---- The shared library and make install ----
+# libffdb.so is built from the same sources compiled with -fPIC into
+# $(BUILD)/pic/. Its soname carries the major version (libffdb.so.0); the
+# version script exports the public API (ffdb_*) and nothing of the layers
+# under it. The version comes from include/ffdb.h, the one place it is kept.
+FFDB_VERSION := $(shell sed -n 's/^\#define FFDB_VERSION_\(MAJOR\|MINOR\|PATCH\) *\([0-9]*\).*/\2/p' include/ffdb.h | paste -sd.)
+FFDB_MAJOR   := $(firstword $(subst ., ,$(FFDB_VERSION)))
+SONAME   = libffdb.so.$(FFDB_MAJOR)
+SHLIB    = $(BUILD)/libffdb.so.$(FFDB_VERSION)
+PIC_OBJ  = $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR   = $(PREFIX)/bin
+LIBDIR   = $(PREFIX)/lib
+INCDIR   = $(PREFIX)/include
+MANDIR   = $(PREFIX)/share/man
+PCDIR    = $(LIBDIR)/pkgconfig
+INSTALL_TOOLS = ffdb ffdb-server
+MAN_PAGES = $(wildcard docs/man/*.[0-9])
+
+.PHONY: shlib install uninstall install-check
+
+shlib: $(SHLIB)
+
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -MMD -MP -c $< -o $@
+
+$(SHLIB): $(PIC_OBJ) docs/libffdb.map
+	$(CC) $(CFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=docs/libffdb.map \
+	  -Wl,--no-undefined -o $@ $(PIC_OBJ) $(LDLIBS)
+
+$(BUILD)/ffdb.pc: docs/ffdb.pc.in include/ffdb.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
+	  -e 's|@VERSION@|$(FFDB_VERSION)|' $< > $@
+
+# Rebuilds ffdb.pc each time: PREFIX may differ from the last install.
+install: lib shlib tools
+	@rm -f $(BUILD)/ffdb.pc; $(MAKE) --no-print-directory $(BUILD)/ffdb.pc
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(PCDIR)
+	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libffdb.a
+	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(SHLIB)) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libffdb.so
+	install -m 644 include/ffdb.h $(DESTDIR)$(INCDIR)/ffdb.h
+	install -m 644 $(BUILD)/ffdb.pc $(DESTDIR)$(PCDIR)/ffdb.pc
+	install -m 755 $(INSTALL_TOOLS:%=$(BUILD)/tools/%) $(DESTDIR)$(BINDIR)/
+	for m in $(MAN_PAGES); do s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
+	  install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libffdb.a $(DESTDIR)$(LIBDIR)/libffdb.so $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	  $(DESTDIR)$(LIBDIR)/$(notdir $(SHLIB)) $(DESTDIR)$(INCDIR)/ffdb.h $(DESTDIR)$(PCDIR)/ffdb.pc \
+	  $(INSTALL_TOOLS:%=$(DESTDIR)$(BINDIR)/%)
+	for m in $(MAN_PAGES); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$$(basename $$m); done
+
+# What a user outside the tree does: install, then build with pkg-config
+# (shared and --static), run both, read the man pages, uninstall, and find
+# nothing left behind.
+install-check: all
+	bash tests/install_check.sh $(abspath $(BUILD))/install-check
+
 # Fuzzing targets (fuzz, fuzz-smoke) live beside their harnesses.
 -include fuzz/fuzz.mk
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(TESTING_OBJ:.o=.d) \
+-include $(LIB_OBJ:.o=.d) $(PIC_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(TESTING_OBJ:.o=.d) \
 	$(CLI_OBJ:.o=.d) $(CRASH_SRC:%.c=$(BUILD)/%.d)
