@@ -5,7 +5,10 @@
  * Owns every frame of one handle and decides which page lives in which
  * frame. Called by the btree, the engine and (for counters) ffdb_stat, from
  * the writer and from any number of reader threads at once; it calls only
- * the pager. It must never hold a stripe lock across I/O, never wait for a
+ * the pager. It is also the btree's road to the disk for pages that never
+ * enter a frame (run reads and writes, asynchronous batches), so that the
+ * rule such writes need — no cached copy may survive them (P6) — is kept
+ * here, once. It must never hold a stripe lock across I/O, never wait for a
  * frame while holding another frame exclusively, and never write a page it
  * was told to discard.
  *
@@ -73,6 +76,7 @@ _Static_assert(POOL_MIN_FRAMES >= 4, "the clock needs a few frames");
 _Static_assert((POOL_MAX_STRIPES & (POOL_MAX_STRIPES - 1)) == 0, "stripes: power of two");
 _Static_assert(POOL_MAX_FRAMES <= (uint32_t)INT32_MAX / 4, "frame indexes fit int32");
 _Static_assert(sizeof(struct pool_frame) <= CACHE_LINE / 2, "frame header fits a line");
+_Static_assert(POOL_ASYNC_MAX <= PAGER_ASYNC_MAX, "every async batch the pool admits has a slot");
 
 enum frame_status { FS_FREE = 0, FS_LOADING, FS_VALID, FS_FAILED };
 
@@ -900,6 +904,57 @@ void pool_install_raw(struct pool *pool, uint64_t pgno, const void *page)
     case PROBE_BUSY:      /* pgno is being evicted: leave it */
         break;
     }
+}
+
+/* ---- public: pages outside the frames ------------------------------------------ */
+
+unsigned pool_page_size(const struct pool *pool)
+{
+    return (unsigned)pool->page_size;
+}
+
+int pool_read_run(struct pool *pool, uint64_t pgno, size_t count, void *buf)
+{
+    return pager_read_run(pool->pager, pgno, count, buf);
+}
+
+/* P6: no copy of [pgno, pgno + count) stays cached, dirty or not. */
+static void drop_copies(struct pool *pool, uint64_t pgno, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        pool_discard(pool, pgno + i);
+}
+
+int pool_write_run(struct pool *pool, uint64_t pgno, size_t count, void *buf)
+{
+    drop_copies(pool, pgno, count);
+    return pager_write_run(pool->pager, pgno, count, buf);
+}
+
+int pool_write_async(struct pool *pool, const struct pool_page *pages, size_t count,
+                     uint64_t *ticket)
+{
+    struct pager_page local[POOL_FLUSH_BATCH], *pp = local;
+    int rc;
+
+    *ticket = 0;
+    if (count > POOL_FLUSH_BATCH && !(pp = mem_alloc(count * sizeof(*pp))))
+        return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "no memory for a batch of %zu pages", count);
+    for (size_t i = 0; i < count; i++) {
+        drop_copies(pool, pages[i].pgno, 1);
+        pp[i].pgno = pages[i].pgno;
+        pp[i].data = pages[i].data;
+    }
+    /* The pager copies the array (pager.h): only the page data must live on. */
+    rc = pager_write_pages_async(pool->pager, pp, count, ticket);
+    if (pp != local)
+        mem_free(pp);
+    return rc;
+}
+
+int pool_write_wait(struct pool *pool, uint64_t ticket)
+{
+    return pager_write_wait(pool->pager, ticket);
 }
 
 /* ---- public: counters ------------------------------------------------------- */
