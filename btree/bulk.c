@@ -5,12 +5,13 @@
  * until the page reaches the fill factor; the page is then closed: queued
  * for writing and announced to the level above with its separator (the
  * shortest key between its first key and the previous page's last). Closed
- * pages never change again, so they are written straight through the pager
- * in batches and never enter the buffer pool. finish() closes the levels
- * upward until one level holds a single page: the root.
+ * pages never change again, so they are written in batches with the pool's
+ * asynchronous writes and never enter a frame (the pool drops any stale
+ * copy of them first, P6). finish() closes the levels upward until one
+ * level holds a single page: the root.
  *
  * Writes overlap the building: closed pages fill a batch buffer; a full
- * buffer is submitted with pager_write_pages_async() and the next buffer of
+ * buffer is submitted with pool_write_async() and the next buffer of
  * a small ring is filled meanwhile. A buffer is waited for only when it is
  * needed again, and at finish/abort. Leaves (almost every page) are built
  * in place, in the slot of the filling buffer they will be written from;
@@ -18,12 +19,12 @@
  * into a slot when they close (building in place saves a 4 KiB copy per
  * leaf: about 3 ms of CPU per million 116-byte entries, some 5% of the
  * building; small beside the writes). Called by engine/cursor.c
- * (ffdb_bulk_*) and txn abort; calls the pager, the freelist and the node
+ * (ffdb_bulk_*) and txn abort; calls the pool, the freelist and the node
  * helpers.
  *
  * Invariants:
  *  B1. A buffer with a write in flight is never written, nor freed, before
- *      pager_write_wait() returned for it (next_slot() waits first).
+ *      pool_write_wait() returned for it (next_slot() waits first).
  *  B2. While level 0 has an open page, that page is slot queued_count of
  *      the filling buffer and nothing else is queued: a branch page closes
  *      only after the leaf that made it close was queued, and before the
@@ -45,7 +46,6 @@
 #include "common/alloc.h"
 #include "common/error.h"
 #include "freelist/freelist.h"
-#include "pager/pager.h"
 
 /* Bytes per batch write. Measured on the 1M-entry fillseq (ext4, O_DIRECT,
  * io_uring): 1 MiB batches took 0.11-0.12 s, 256 KiB ones 0.15 s. */
@@ -57,7 +57,7 @@
 
 _Static_assert(BULK_BATCH_BYTES % PAGE_SIZE_MAX == 0, "a batch holds whole pages");
 _Static_assert(BULK_BUFFERS >= 2, "double buffering needs two buffers");
-_Static_assert(BULK_BUFFERS <= PAGER_ASYNC_MAX, "every buffer may be in flight at once");
+_Static_assert(BULK_BUFFERS <= POOL_ASYNC_MAX, "every buffer may be in flight at once");
 
 struct bulk_buffer {
     uint8_t *pages;        /* batch_pages aligned pages */
@@ -83,7 +83,7 @@ struct bt_bulk {
     struct bulk_buffer buf[BULK_BUFFERS];
     unsigned cur;                         /* the buffer being filled */
     unsigned batch_pages;                 /* pages per buffer */
-    struct pager_page queued[BULK_BATCH_MAX];
+    struct pool_page queued[BULK_BATCH_MAX];
     unsigned queued_count;                /* pages of buf[cur] closed so far */
     uint64_t (*runs)[2];                  /* every run allocated, for abort */
     size_t run_count, run_cap;
@@ -118,7 +118,7 @@ static int buffer_wait(struct bt_bulk *b, struct bulk_buffer *B)
         return 0;
     B->in_flight = 0;
     B->ticket = 0;
-    return pager_write_wait(b->t->pager, ticket);
+    return pool_write_wait(b->t->pool, ticket);
 }
 
 /* Wait for every buffer (B3); the first error, or 0. */
@@ -145,7 +145,7 @@ static int flush_queue(struct bt_bulk *b)
     if (count == 0)
         return 0;
     b->queued_count = 0;
-    rc = pager_write_pages_async(b->t->pager, b->queued, count, &B->ticket);
+    rc = pool_write_async(b->t->pool, b->queued, count, &B->ticket);
     if (rc < 0)
         return rc; /* nothing in flight */
     B->in_flight = 1;
@@ -174,7 +174,7 @@ static int queue_page(struct bt_bulk *b, unsigned lv)
     uint8_t *slot = b->level[lv].page;
     uint64_t pgno;
 
-    CHECK(bt_alloc_run(b->t, 1, &pgno));
+    CHECK(fl_alloc(b->t->fl, 1, &pgno, NULL));
     CHECK(remember_run(b, pgno, 1));
     st64(slot + PH_PGNO, pgno);
     if (lv > 0) {

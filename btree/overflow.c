@@ -2,20 +2,21 @@
  * overflow.c — values too large for a leaf, stored in runs of consecutive
  * overflow pages.
  *
- * A run is written once, by the txn that creates it, straight through the
- * pager (its pages are unreachable until the commit's meta is written), and
- * read back in large sequential chunks. Each page carries the common header
- * (kind PAGE_OVERFLOW, next = index in the run) and its own checksum.
+ * A run is written once, by the txn that creates it, with the pool's run
+ * writes (pool_write_run: its pages never enter a frame, and are unreachable
+ * until the commit's meta is written), and read back in large sequential
+ * chunks. Each page carries the common header (kind PAGE_OVERFLOW, next =
+ * index in the run) and its own checksum.
  *
- * Reads of short runs go through the buffer pool as raw pages (pool.h):
+ * Reads of short runs are cached in the buffer pool as raw pages (pool.h):
  * cached pages are copied from their frames, the missing stretches are read
- * in large reads as before, checked, and offered to the pool. Long runs are
- * read around the pool (OVF_CACHE_SHARE says which is which). Either way
+ * in large run reads, checked, and offered to the pool. Long runs are only
+ * read, never cached (OVF_CACHE_SHARE says which is which). Either way
  * every page is checked against the run and the leaf each time it is used
- * (kind, index, T2); only the pager's checksum and pgno are verified once,
- * when the page comes from disk. Writes never fill the pool: bt_alloc_run()
- * drops every cached copy of the run's pages (raw or not) before they are
- * written, so no stale frame can be served for them later.
+ * (kind, index, T2); only the checksum and pgno are verified once, when the
+ * page comes from disk. Writes never fill the pool, and the pool drops
+ * every cached copy of the run's pages (raw or not) before it writes them
+ * (P6), so no stale frame can be served for them later.
  */
 #include <string.h>
 
@@ -23,7 +24,6 @@
 #include "common/alloc.h"
 #include "common/error.h"
 #include "freelist/freelist.h"
-#include "pager/pager.h"
 
 /* Pages moved per I/O: 256 KiB at 4 KiB pages. */
 #define OVF_CHUNK_PAGES 64u
@@ -71,8 +71,7 @@ int ovf_write(struct bt_txn *t, struct bt_tree *tree, const void *val, uint64_t 
     int rc;
 
     CHECK(run_buffer(t, pages < OVF_CHUNK_PAGES ? pages : OVF_CHUNK_PAGES, &buf));
-    /* Drops any cached copy of the run's pages (see the file comment). */
-    CHECK(bt_alloc_run(t, pages, pgno));
+    CHECK(fl_alloc(t->fl, pages, pgno, NULL));
     rc = 0;
     while (rc == 0 && done < pages) {
         uint64_t n = pages - done < OVF_CHUNK_PAGES ? pages - done : OVF_CHUNK_PAGES;
@@ -88,7 +87,7 @@ int ovf_write(struct bt_txn *t, struct bt_tree *tree, const void *val, uint64_t 
             if (take)
                 memcpy(p + PAGE_HEADER_SIZE, src + off, take);
         }
-        rc = pager_write_run(t->pager, *pgno + done, n, buf);
+        rc = pool_write_run(t->pool, *pgno + done, n, buf); /* P6: drops stale copies */
         done += n;
     }
     if (rc < 0) {
@@ -126,7 +125,7 @@ static int read_pages(struct bt_txn *t, uint64_t pgno, uint64_t first, uint64_t 
     uint8_t *buf = NULL;
 
     CHECK(run_buffer(t, n, &buf));
-    CHECK(pager_read_run(t->pager, pgno + first, n, buf));
+    CHECK(pool_read_run(t->pool, pgno + first, n, buf));
     for (uint64_t i = 0; i < n; i++) {
         CHECK(take_page(buf + i * ps, pgno, first + i, len, max_txid, ps, dst));
         if (cache)

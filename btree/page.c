@@ -13,7 +13,6 @@
 #include "common/alloc.h"
 #include "common/error.h"
 #include "freelist/freelist.h"
-#include "pager/pager.h"
 
 size_t bt_max_cell(unsigned page_size)
 {
@@ -87,16 +86,15 @@ void bt_buf_free(struct bt_buf *b)
     b->size = b->cap = 0;
 }
 
-int bt_txn_init(struct bt_txn *t, struct pool *pool, struct pager *pager, struct freelist *fl,
-                uint64_t txid, uint64_t page_count)
+int bt_txn_init(struct bt_txn *t, struct pool *pool, struct freelist *fl, uint64_t txid,
+                uint64_t page_count)
 {
     memset(t, 0, sizeof(*t));
     t->pool = pool;
-    t->pager = pager;
     t->fl = fl;
     t->txid = txid;
     t->page_count = page_count;
-    t->page_size = pager_page_size(pager);
+    t->page_size = pool_page_size(pool);
     if (fl) {
         t->scratch = mem_alloc_aligned(4096, (size_t)3 * t->page_size);
         if (!t->scratch)
@@ -266,19 +264,6 @@ int bt_page_touch(struct bt_txn *t, struct bt_tree *tree, struct pool_frame **f)
     pgno = old->pgno;
     pool_unpin(t->pool, old);
     return bt_page_free(t, tree, pgno, kind);
-}
-
-int bt_alloc_run(struct bt_txn *t, size_t count, uint64_t *pgno)
-{
-    int reused;
-    CHECK(fl_alloc(t->fl, count, pgno, &reused));
-    /* The run bypasses the pool: a cached copy from before the pages were
-     * freed (or from an aborted txn, or from before a truncation) would
-     * shadow what is written now. */
-    (void)reused;
-    for (size_t i = 0; i < count; i++)
-        pool_discard(t->pool, *pgno + i);    /* raw copies of an old run too */
-    return 0;
 }
 
 void bt_path_release(struct bt_txn *t, struct bt_path *path)

@@ -78,7 +78,7 @@ int ffdb_begin_read(ffdb *db, ffdb_txn **out)
         return rc;
     }
     /* A read txn's bt_txn allocates nothing, so this cannot fail. */
-    bt_txn_init(&txn->bt, db->pool, db->pager, NULL, txn->meta.txid, txn->meta.page_count);
+    bt_txn_init(&txn->bt, db->pool, NULL, txn->meta.txid, txn->meta.page_count);
     *out = txn;
     return 0;
 }
@@ -114,7 +114,7 @@ int ffdb_begin_write(ffdb *db, ffdb_txn **out)
     rc = fl_txn_begin(db->fl, txn->meta.txid, oldest);
     if (rc < 0)
         goto fail;
-    rc = bt_txn_init(&txn->bt, db->pool, db->pager, db->fl, txn->meta.txid, 0);
+    rc = bt_txn_init(&txn->bt, db->pool, db->fl, txn->meta.txid, 0);
     if (rc < 0) {
         fl_txn_abort(db->fl);
         goto fail;
