@@ -18,6 +18,7 @@
  * every cached copy of the run's pages (raw or not) before it writes them
  * (P6), so no stale frame can be served for them later.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "btree/internal.h"
@@ -41,6 +42,7 @@
 uint64_t ovf_page_count(unsigned page_size, uint64_t len)
 {
     uint64_t payload = page_size - PAGE_HEADER_SIZE;
+    assert(page_size >= PAGE_SIZE_MIN && page_size <= PAGE_SIZE_MAX);
     return len == 0 ? 1 : (len + payload - 1) / payload;
 }
 
@@ -50,6 +52,7 @@ uint64_t ovf_page_count(unsigned page_size, uint64_t len)
  * and page faults on every call). */
 static int run_buffer(struct bt_txn *t, uint64_t count, uint8_t **out)
 {
+    assert(count > 0 && count <= OVF_CHUNK_PAGES);
     if (count > t->run_buf_pages) {
         uint8_t *p = mem_alloc_aligned(4096, (size_t)count * t->page_size);
         if (!p)
@@ -70,6 +73,8 @@ int ovf_write(struct bt_txn *t, struct bt_tree *tree, const void *val, uint64_t 
     uint8_t *buf = NULL;
     int rc;
 
+    /* Only values too large for a leaf get a run; bt_put/bulk checked len. */
+    assert(t->fl && !t->failed && len <= FFDB_MAX_VALUE_SIZE && pages >= 1);
     CHECK(run_buffer(t, pages < OVF_CHUNK_PAGES ? pages : OVF_CHUNK_PAGES, &buf));
     CHECK(fl_alloc(t->fl, pages, pgno, NULL));
     rc = 0;
@@ -106,6 +111,8 @@ static int take_page(const uint8_t *p, uint64_t pgno, uint64_t idx, uint64_t len
     uint64_t payload = ps - PAGE_HEADER_SIZE, off = idx * payload;
     uint64_t take = len - off < payload ? len - off : payload;
 
+    /* idx < ovf_page_count(ps, len), which ovf_read bounded by the file. */
+    assert(off < len || (off == 0 && len == 0));
     if (p[PH_KIND] != PAGE_OVERFLOW || ld64(p + PH_NEXT) != idx || ld64(p + PH_TXID) > max_txid)
         return ERR_CORRUPT(pgno + idx, "page %llu is not page %llu of the overflow run at %llu",
                            (unsigned long long)(pgno + idx), (unsigned long long)idx,
@@ -124,6 +131,7 @@ static int read_pages(struct bt_txn *t, uint64_t pgno, uint64_t first, uint64_t 
     unsigned ps = t->page_size;
     uint8_t *buf = NULL;
 
+    assert(first + n <= ovf_page_count(ps, len));
     CHECK(run_buffer(t, n, &buf));
     CHECK(pool_read_run(t->pool, pgno + first, n, buf));
     for (uint64_t i = 0; i < n; i++) {
@@ -153,6 +161,7 @@ static int read_cached(struct bt_txn *t, uint64_t pgno, uint64_t pages, uint64_t
             idx += n;
         }
         if (f) {
+            assert(f->pgno == pgno + idx && idx < pages); /* pool_lookup_raw, P2 */
             if (rc == 0)
                 rc = take_page(f->data, pgno, idx, len, max_txid, t->page_size, dst);
             pool_unpin(t->pool, f);
@@ -181,6 +190,7 @@ int ovf_read(struct bt_txn *t, uint64_t pgno, uint64_t len, uint64_t max_txid, u
 int ovf_free(struct bt_txn *t, struct bt_tree *tree, uint64_t pgno, uint64_t len)
 {
     uint64_t pages = ovf_page_count(t->page_size, len);
+    assert(t->fl);
     tree->overflow_pages -= pages;
     return fl_free(t->fl, pgno, pages);
 }

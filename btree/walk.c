@@ -5,6 +5,7 @@
  * Walks are recursive, bounded by the tree's recorded depth (at most
  * MAX_TREE_DEPTH), and keep at most one pinned page per level.
  */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +21,8 @@ static int drop_page(struct bt_txn *t, struct bt_tree *tree, uint64_t pgno, uint
     int rc = 0;
     unsigned kind;
 
+    /* The recursion descends only from branches above the leaf level. */
+    assert(t->fl && level < tree->depth && tree->depth <= MAX_TREE_DEPTH);
     /* Leaves without overflow values need not be read to be freed. */
     if (level + 1 == tree->depth && tree->overflow_pages == 0)
         return bt_page_free(t, tree, pgno, PAGE_LEAF);
@@ -80,6 +83,7 @@ static int stat_page(struct bt_txn *t, const struct bt_tree *tree, uint64_t pgno
     const uint8_t *p;
     int rc = 0;
 
+    assert(level < tree->depth && tree->depth <= MAX_TREE_DEPTH);
     CHECK(over_budget(t, visits, pgno));
     CHECK(bt_page_get(t, pgno, bound, &f));
     p = f->data;
@@ -202,6 +206,7 @@ static int check_page(struct check *ck, uint64_t pgno, uint64_t bound, unsigned 
     const uint8_t *p;
     int rc;
 
+    assert(level < ck->tree->depth && ck->tree->depth <= MAX_TREE_DEPTH);
     if (ck->stopped)
         return 0;
     if (++ck->visits > bt_page_limit(t)) {
@@ -265,6 +270,7 @@ int bt_check(struct bt_txn *t, const struct bt_tree *tree, const struct bt_check
     struct range all = { 0 };
     int rc = 0;
 
+    assert(t && tree && ops);
     if (tree->depth > MAX_TREE_DEPTH) {
         problem(&ck, tree->root, "tree rooted at %llu has depth %u", (unsigned long long)tree->root,
                 tree->depth);
