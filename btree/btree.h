@@ -154,6 +154,11 @@ struct bt_check_ops {
     void *arg;
     void (*visit)(void *arg, uint64_t pgno, uint64_t count);
     void (*report)(void *arg, uint64_t pgno, const char *problem);
+    /* An error other than FFDB_CORRUPT while an overflow run is read: 0 =
+     * report it as a problem and go on (ffdb_check); 1 = stop and return
+     * it, as a tree page's always does (the debug check, which must not
+     * take an I/O error for damage). */
+    int stop_on_error;
 };
 int  bt_check(struct bt_txn *t, const struct bt_tree *tree, const struct bt_check_ops *ops);
 

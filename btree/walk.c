@@ -150,7 +150,7 @@ struct range {
     size_t lolen, hilen;
 };
 
-static void check_overflow(struct check *ck, const uint8_t *page, const uint8_t *c)
+static int check_overflow(struct check *ck, const uint8_t *page, const uint8_t *c)
 {
     struct bt_txn *t = ck->t;
     uint64_t pgno = ld64(leaf_val(c) + BIGREF_PGNO), len = ld64(leaf_val(c) + BIGREF_LEN);
@@ -162,19 +162,22 @@ static void check_overflow(struct check *ck, const uint8_t *page, const uint8_t 
         problem(ck, node_pgno(page), "page %llu: overflow run at %llu of %llu bytes is outside the file",
                 (unsigned long long)node_pgno(page), (unsigned long long)pgno,
                 (unsigned long long)len);
-        return;
+        return 0;
     }
     ck->overflow_pages += pages;
     if (ck->ops->visit)
         ck->ops->visit(ck->ops->arg, pgno, pages);
     rc = bt_leaf_value(t, page, c, &buf);
+    bt_buf_free(&buf);
+    if (rc < 0 && rc != FFDB_CORRUPT && ck->ops->stop_on_error)
+        return rc;
     if (rc < 0) {
         ffdb_error_info info;
         ffdb_last_error(&info);
         problem(ck, info.pgno, "overflow run at page %llu: %s", (unsigned long long)pgno,
                 rc == FFDB_CORRUPT ? info.message : ffdb_strerror(rc));
     }
-    bt_buf_free(&buf);
+    return 0;
 }
 
 /* Check the keys of page p: increasing, and within r. */
@@ -244,11 +247,12 @@ static int check_page(struct check *ck, uint64_t pgno, uint64_t bound, unsigned 
     if (node_kind(p) == PAGE_LEAF) {
         ck->leaf_pages++;
         ck->entries += node_count(p);
-        for (unsigned i = 0; i < node_count(p); i++)
+        rc = 0;
+        for (unsigned i = 0; rc == 0 && i < node_count(p); i++)
             if (leaf_big(node_cell(p, i)))
-                check_overflow(ck, p, node_cell(p, i));
+                rc = check_overflow(ck, p, node_cell(p, i));
         pool_unpin(t->pool, f);
-        return 0;
+        return rc;
     }
     ck->branch_pages++;
     rc = 0;

@@ -137,9 +137,10 @@ int pool_write_run(struct pool *pool, uint64_t pgno, size_t count, void *buf);
  * Until pool_write_wait() returned for a non-zero ticket, every page's
  * data must stay allocated and unchanged (the pages array may be reused at
  * once); every non-zero ticket is waited exactly once, or drained by the
- * engine before its sync. A page number given twice is FFDB_EINVAL. Up to POOL_ASYNC_MAX batches may be in flight with
- * their own tickets; more are written synchronously. Errors as
- * pool_write_run(), from the submission or from the wait. */
+ * engine before its sync. A page number given twice is FFDB_EINVAL. Up to
+ * POOL_ASYNC_MAX batches may be in flight with their own tickets; more are
+ * written synchronously. Errors as pool_write_run(), from the submission
+ * or from the wait. */
 #define POOL_ASYNC_MAX 8u
 int pool_write_async(struct pool *pool, const struct pool_page *pages, size_t count,
                      uint64_t *ticket);

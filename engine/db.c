@@ -256,6 +256,8 @@ void ffdb_close(ffdb *db)
         (void)ffdb_sync(db);
     if (db->pool)
         pool_close(db->pool);
+    if (db->check_pool)
+        pool_close(db->check_pool);
     if (db->fl)
         fl_destroy(db->fl);
     if (db->pager)

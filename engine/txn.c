@@ -103,6 +103,8 @@ int ffdb_begin_write(ffdb *db, ffdb_txn **out)
     if (!txn)
         return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate a transaction");
     pthread_mutex_lock(&db->write_lock);
+    if (DB_DEBUG_CHECK)
+        db_debug_check_begin(db); /* its reader ends before oldest is taken */
     pthread_mutex_lock(&db->meta_lock);
     rc = db->failed; /* E3: ffdb_sync may have set it on another thread */
     oldest = oldest_visible(db);
@@ -162,7 +164,7 @@ void txn_free_handles(ffdb_txn *txn)
     }
 }
 
-static int discard_range(void *arg, uint64_t pgno, uint64_t count)
+int db_discard_range(void *arg, uint64_t pgno, uint64_t count)
 {
     struct pool *pool = arg;
     for (uint64_t i = 0; i < count; i++)
@@ -181,7 +183,7 @@ static void write_txn_discard(ffdb_txn *txn)
     (void)pager_write_drain(db->pager);
     assert(pager_writes_in_flight(db->pager) == 0); /* B3; a drain forgets failed ones too */
     bt_txn_release(&txn->bt);
-    fl_txn_foreach(db->fl, discard_range, db->pool);
+    fl_txn_foreach(db->fl, db_discard_range, db->pool);
     fl_txn_abort(db->fl);
     pthread_mutex_unlock(&db->write_lock);
     mem_free(txn);
@@ -343,6 +345,8 @@ int ffdb_commit(ffdb_txn *txn)
         write_txn_discard(txn);
         return rc;
     }
+    if (DB_DEBUG_CHECK)
+        db_debug_check_forget(db);
     fl_txn_commit(db->fl);
     /* F3: the freelist's file is the one the new meta names. */
     assert(fl_page_count(db->fl) == txn->meta.page_count);
@@ -359,6 +363,8 @@ int ffdb_commit(ffdb_txn *txn)
     maybe_truncate(db);
     txn_free_handles(txn);
     bt_txn_release(&txn->bt);
+    if (DB_DEBUG_CHECK)
+        db_debug_check_commit(db);
     pthread_mutex_unlock(&db->write_lock);
     mem_free(txn);
     return 0;
