@@ -629,7 +629,7 @@ int pool_get(struct pool *pool, uint64_t pgno, struct pool_frame **out)
 
 /* Take the cached stale copy of pgno for pool_new(): 1 = pinned in *out,
  * 0 = not cached, -1 = an evictor has claimed it (try again), or
- * FFDB_EINVAL if someone holds a pin on a page that is being created. */
+ * FFDB_CORRUPT if someone holds a pin on a page that is being created. */
 static int take_stale(struct pool *pool, uint64_t pgno, struct frame **out)
 {
     uint32_t b = bucket_of(pool, pgno);
