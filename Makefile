@@ -24,7 +24,7 @@ OPT      ?= -O2
 SAN      ?=
 CFLAGS   ?= $(OPT) -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -pthread $(SAN)
-CPPFLAGS += -Iinclude -I. -D_GNU_SOURCE
+CPPFLAGS += -Iinclude -I. -D_GNU_SOURCE $(CHECK_FLAGS)
 LDLIBS   += -luring -lxxhash -pthread
 PROG_LIBS ?= -ljemalloc
 
@@ -159,8 +159,13 @@ test: $(TEST_BIN) $(TEST_HELPERS) $(TOOLS)
 	    grep -E '^\[(----|FAIL)\]|ERROR: AddressSanitizer|runtime error|Crashing' $(BUILD)/test.log | grep -v '^\[----\] *$$'; exit 1; }
 
 # jemalloc and ASan both want malloc: programs link plain libc under ASan.
+# FFDB_DEBUG_CHECK: every commit runs the full structural check on what it
+# committed and aborts on a problem (engine/check.c; bounded for large files).
+# Everything built in build-asan gets it (fuzz-replay too), so no object
+# there is built without it.
+ASAN_CHECK_FLAGS = -DFFDB_DEBUG_CHECK
 asan:
-	$(MAKE) BUILD=build-asan OPT=-O1 PROG_LIBS= \
+	$(MAKE) BUILD=build-asan OPT=-O1 PROG_LIBS= CHECK_FLAGS="$(ASAN_CHECK_FLAGS)" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 	  test
 

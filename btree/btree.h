@@ -4,10 +4,12 @@
  * A tree is named by a tree record (root page and counters, format.h). The
  * engine keeps one for the catalog and one per bucket; this layer reads and
  * changes trees on behalf of a transaction described by struct bt_txn, and
- * knows nothing of metas, buckets or commit. It calls the buffer pool for
- * branch and leaf pages (and, as raw pages, for reads of short overflow
- * runs), the freelist to allocate and free pages, and the pager directly
- * for writing overflow runs and bulk-built pages and reading long runs.
+ * knows nothing of metas, buckets, commit or files. It calls the freelist
+ * to allocate and free pages, and the buffer pool for every page it reads
+ * or writes: branch and leaf pages live in frames; overflow runs and the
+ * bulk loader's pages, which never enter a frame, go through the pool's run
+ * and asynchronous writes and run reads (short runs are also cached there as
+ * raw pages). The pool is its one road to the disk (P6 in pool.h).
  *
  * Invariants (the numbers are referred to in the code):
  *  T1. A page whose txid is not the writing txn's is never modified: it is
@@ -33,7 +35,6 @@
 
 struct pool;
 struct pool_frame;
-struct pager;
 struct freelist;
 
 /* In-memory tree record. version is not stored: it changes whenever the
@@ -64,7 +65,6 @@ void bt_buf_free(struct bt_buf *b);
 /* What the tree code needs from a transaction. */
 struct bt_txn {
     struct pool *pool;
-    struct pager *pager;
     struct freelist *fl;      /* NULL for a read transaction */
     uint64_t txid;            /* snapshot txid (read) or the new txid (write) */
     uint64_t page_count;      /* snapshot page count (read txns) */
@@ -77,8 +77,10 @@ struct bt_txn {
     uint64_t run_buf_pages;
 };
 
-int  bt_txn_init(struct bt_txn *t, struct pool *pool, struct pager *pager, struct freelist *fl,
-                 uint64_t txid, uint64_t page_count);
+/* The page size is the pool's. fl is NULL for a read txn, whose init
+ * allocates nothing and cannot fail. */
+int  bt_txn_init(struct bt_txn *t, struct pool *pool, struct freelist *fl, uint64_t txid,
+                 uint64_t page_count);
 /* Drop the buffers and any held pin. */
 void bt_txn_release(struct bt_txn *t);
 
@@ -152,6 +154,11 @@ struct bt_check_ops {
     void *arg;
     void (*visit)(void *arg, uint64_t pgno, uint64_t count);
     void (*report)(void *arg, uint64_t pgno, const char *problem);
+    /* An error other than FFDB_CORRUPT while an overflow run is read: 0 =
+     * report it as a problem and go on (ffdb_check); 1 = stop and return
+     * it, as a tree page's always does (the debug check, which must not
+     * take an I/O error for damage). */
+    int stop_on_error;
 };
 int  bt_check(struct bt_txn *t, const struct bt_tree *tree, const struct bt_check_ops *ops);
 

@@ -8,8 +8,10 @@
  * and inline values be returned without copying. In a write txn the tree can
  * change under the cursor through the same txn: the cursor then copies
  * what it returns and, when the tree's version moved, finds its place again
- * by seeking to the key it was on.
+ * by seeking to the key it was on. A cursor of a write txn that failed
+ * halfway stops (FFDB_EBADTXN): the trees may be half-changed.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "btree/internal.h"
@@ -19,6 +21,7 @@ enum { CUR_UNSET, CUR_ON, CUR_END_HI, CUR_END_LO };
 
 void bt_cursor_init(struct bt_cursor *c, struct bt_txn *t, struct bt_tree *tree)
 {
+    assert(c && t && tree);
     memset(c, 0, sizeof(*c));
     c->txn = t;
     c->tree = tree;
@@ -43,6 +46,7 @@ void bt_cursor_release(struct bt_cursor *c)
 static int cur_get(struct bt_cursor *c, unsigned level, struct pool_frame **f)
 {
     unsigned depth = c->tree->depth;
+    assert(level < c->depth && c->depth <= MAX_TREE_DEPTH);
     CHECK(bt_page_get(c->txn, c->pgno[level], c->bound[level], f));
     if ((node_kind((*f)->data) == PAGE_LEAF) != (level + 1 == depth) ||
         node_count((*f)->data) == 0) {
@@ -58,9 +62,13 @@ static int cur_get(struct bt_cursor *c, unsigned level, struct pool_frame **f)
 /* Hand out the entry under the cursor; f is the pinned leaf (consumed). */
 static int cur_emit(struct bt_cursor *c, struct pool_frame *f, ffdb_val *key, ffdb_val *val)
 {
-    const uint8_t *p = f->data, *cell = node_cell(p, c->idx[c->depth - 1]);
+    const uint8_t *p = f->data, *cell;
     int rc = 0;
 
+    /* The path ends at this leaf, on one of its entries (cur_get saw it non-empty). */
+    assert(c->depth > 0 && f->pgno == c->pgno[c->depth - 1] && !c->leaf);
+    assert(c->idx[c->depth - 1] < node_count(p));
+    cell = node_cell(p, c->idx[c->depth - 1]);
     c->state = CUR_ON;
     c->version = c->tree->version;
     if (!c->txn->fl) {
@@ -121,6 +129,8 @@ static int cur_start(struct bt_cursor *c)
 {
     cur_drop_leaf(c);
     c->state = CUR_UNSET;
+    if (c->txn->failed)
+        return FFDB_EBADTXN;
     if (c->tree->depth == 0)
         return FFDB_NOTFOUND;
     if (c->tree->depth > MAX_TREE_DEPTH)
@@ -224,6 +234,7 @@ static int cur_resume(struct bt_cursor *c, int dir, ffdb_val *key, ffdb_val *val
     struct bt_buf saved = c->key;
     int exact, rc;
 
+    assert(c->txn->fl && c->state == CUR_ON); /* only a write txn changes its tree */
     memset(&c->key, 0, sizeof(c->key));
     rc = cur_seek(c, saved.data, saved.size, &exact, NULL, NULL);
     bt_buf_free(&saved);
@@ -278,6 +289,10 @@ static int cur_move(struct bt_cursor *c, int dir, ffdb_val *key, ffdb_val *val)
     struct pool_frame *f;
     unsigned leaf;
 
+    if (c->txn->failed) {
+        cur_drop_leaf(c);
+        return FFDB_EBADTXN;
+    }
     if (c->state == CUR_ON && c->txn->fl && c->version != c->tree->version)
         return cur_resume(c, dir, key, val);
     switch (c->state) {
@@ -288,6 +303,8 @@ static int cur_move(struct bt_cursor *c, int dir, ffdb_val *key, ffdb_val *val)
     case CUR_END_LO:
         return dir > 0 ? bt_cursor_first(c, key, val) : FFDB_NOTFOUND;
     }
+    assert(c->state == CUR_ON && c->depth > 0);
+    assert(!c->leaf || !c->txn->fl); /* a write txn's cursor pins nothing between calls */
     leaf = c->depth - 1;
     f = c->leaf;
     c->leaf = NULL;

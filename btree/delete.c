@@ -8,7 +8,13 @@
  * the parent's separator replaced. A root branch left with one child is
  * removed, shrinking the tree by one level; an empty root leaf leaves an
  * empty tree.
+ *
+ * Every page changed here is on the touched path or a touched sibling (T1).
+ * Whether two pages fit in one, and whether a redistribution fits, is
+ * decided before anything changes; after that a page that does not fit is
+ * a broken invariant (asserted), never an error.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "btree/internal.h"
@@ -25,6 +31,9 @@ static unsigned gather(const uint8_t *a, const uint8_t *b, const uint8_t *sep, s
                        struct cellref *cells, uint8_t *first_b)
 {
     unsigned n = 0;
+    /* cells[] has room for two pages' worth (MAX_CELLS each, bt_page_verify). */
+    assert(node_kind(a) == node_kind(b));
+    assert(node_count(a) <= MAX_CELLS && node_count(b) <= MAX_CELLS);
     for (unsigned i = 0; i < node_count(a); i++, n++) {
         cells[n].p = node_cell(a, i);
         cells[n].size = node_cell_size(a, cells[n].p);
@@ -50,7 +59,11 @@ static int redistribute(struct bt_txn *t, uint8_t *parent, unsigned j, struct po
     unsigned s;
     uint8_t sep[FFDB_MAX_KEY_SIZE], stripped[BRANCH_HEADER];
     uint8_t cell[BRANCH_HEADER + FFDB_MAX_KEY_SIZE];
+    int overfull;
 
+    /* Called when the cells do not fit one page, so there are several (T5). */
+    assert(n >= 2 && j + 1 < node_count(parent));
+    assert(node_txid(a->data) == t->txid && node_txid(b->data) == t->txid); /* T1 */
     for (unsigned i = 0; i < n; i++)
         total += cells[i].size + SLOT_SIZE;
     s = bt_split_point(cells, n, 0);
@@ -67,12 +80,14 @@ static int redistribute(struct bt_txn *t, uint8_t *parent, unsigned j, struct po
         PAGE_HEADER_SIZE + total - run - (node_kind(a->data) == PAGE_BRANCH ? seplen : 0) >
             t->page_size)
         return 0;
-    if (node_build(a->data, t->page_size, cells, s) ||
-        node_build(b->data, t->page_size, cells + s, n - s))
-        return ERR_RAISE(FFDB_EINVAL, PGNO_NONE, "redistribution produced a page that does not fit");
+    /* Both halves and the parent's new separator were measured above. */
+    overfull = node_build(a->data, t->page_size, cells, s) ||
+               node_build(b->data, t->page_size, cells + s, n - s);
+    assert(!overfull);
     node_remove(parent, j + 1);
-    if (node_insert(parent, t->page_size, j + 1, cell, size, SCRATCH(t, 2)))
-        return ERR_RAISE(FFDB_EINVAL, PGNO_NONE, "separator no longer fits its parent");
+    overfull = node_insert(parent, t->page_size, j + 1, cell, size, SCRATCH(t, 2));
+    assert(!overfull);
+    (void)overfull;
     return 0;
 }
 
@@ -90,8 +105,10 @@ static int fix_underfull(struct bt_txn *t, struct bt_tree *tree, struct bt_path 
     uint8_t sep[FFDB_MAX_KEY_SIZE], first_b[BRANCH_HEADER + FFDB_MAX_KEY_SIZE];
     size_t seplen, total = 0;
     uint64_t gone;
-    int rc;
+    int rc, overfull;
 
+    assert(level > 0 && level < path->depth && pi < node_count(parent));
+    assert(node_count(path->f[level]->data) > 0); /* an empty page goes to remove_empty */
     if (node_count(parent) < 2)
         return 0; /* nobody to pair with; the parent is underfull and will be paired itself */
     CHECK(bt_page_get(t, branch_child(node_cell(parent, si)), node_txid(parent), &sib));
@@ -119,7 +136,9 @@ static int fix_underfull(struct bt_txn *t, struct bt_tree *tree, struct bt_path 
         return rc;
     }
     /* Merge b into a. The path keeps a pinned; b leaves the tree. */
-    node_build(a->data, t->page_size, cells, n);
+    overfull = node_build(a->data, t->page_size, cells, n);
+    assert(!overfull); /* measured: PAGE_HEADER_SIZE + total fits */
+    (void)overfull;
     path->f[level] = a;
     path->idx[level - 1] = j;
     gone = b->pgno;
@@ -138,14 +157,19 @@ static int remove_empty(struct bt_txn *t, struct bt_tree *tree, struct bt_path *
     unsigned pi = path->idx[level - 1], kind = node_kind(path->f[level]->data);
     uint64_t gone = path->f[level]->pgno;
 
+    assert(level > 0 && node_count(path->f[level]->data) == 0 && pi < node_count(parent));
     pool_unpin(t->pool, path->f[level]);
     path->f[level] = NULL;
     node_remove(parent, pi);
     if (pi == 0 && node_count(parent) > 0) {
         uint8_t first[BRANCH_HEADER];
         size_t size = branch_cell_encode(first, branch_child(node_cell(parent, 0)), NULL, 0);
+        int overfull;
         node_remove(parent, 0);
-        node_insert(parent, t->page_size, 0, first, size, SCRATCH(t, 2));
+        /* The key-less copy is no larger than the cell it replaces. */
+        overfull = node_insert(parent, t->page_size, 0, first, size, SCRATCH(t, 2));
+        assert(!overfull);
+        (void)overfull;
     }
     CHECK(bt_page_free(t, tree, gone, kind));
     return rebalance(t, tree, path, level - 1);
@@ -154,7 +178,10 @@ static int remove_empty(struct bt_txn *t, struct bt_tree *tree, struct bt_path *
 /* Repair path->f[level] after it lost a cell. */
 static int rebalance(struct bt_txn *t, struct bt_tree *tree, struct bt_path *path, unsigned level)
 {
-    uint8_t *p = path->f[level]->data;
+    uint8_t *p;
+    assert(level < path->depth && path->f[level]);
+    p = path->f[level]->data;
+    assert(node_txid(p) == t->txid); /* T1: the path was touched */
     if (level > 0) {
         if (node_count(p) == 0)
             return remove_empty(t, tree, path, level);
@@ -214,6 +241,7 @@ int bt_delete(struct bt_txn *t, struct bt_tree *tree, const void *key, size_t kl
         goto done;
     leaf = path.depth - 1;
     p = path.f[leaf]->data;
+    assert(node_kind(p) == PAGE_LEAF && path.idx[leaf] < node_count(p)); /* exact */
     c = node_cell(p, path.idx[leaf]);
     if (leaf_big(c))
         rc = ovf_free(t, tree, ld64(leaf_val(c) + BIGREF_PGNO), ld64(leaf_val(c) + BIGREF_LEN));

@@ -30,9 +30,6 @@ int  bt_page_free(struct bt_txn *t, struct bt_tree *tree, uint64_t pgno, unsigne
 /* Make *f writable (T1): copy it to a new page if another txn wrote it; the
  * old page is freed and *f replaced. The caller re-links the parent. */
 int  bt_page_touch(struct bt_txn *t, struct bt_tree *tree, struct pool_frame **f);
-/* Allocate count consecutive pages to be written around the pool (overflow,
- * bulk); any cached copy of them, raw or not, is dropped first. */
-int  bt_alloc_run(struct bt_txn *t, size_t count, uint64_t *pgno);
 
 /* Root-to-leaf search for key, pinning every level into path. */
 int  bt_descend(struct bt_txn *t, const struct bt_tree *tree, const void *key, size_t klen,

@@ -2,28 +2,29 @@
  * overflow.c — values too large for a leaf, stored in runs of consecutive
  * overflow pages.
  *
- * A run is written once, by the txn that creates it, straight through the
- * pager (its pages are unreachable until the commit's meta is written), and
- * read back in large sequential chunks. Each page carries the common header
- * (kind PAGE_OVERFLOW, next = index in the run) and its own checksum.
+ * A run is written once, by the txn that creates it, with the pool's run
+ * writes (pool_write_run: its pages never enter a frame, and are unreachable
+ * until the commit's meta is written), and read back in large sequential
+ * chunks. Each page carries the common header (kind PAGE_OVERFLOW, next =
+ * index in the run) and its own checksum.
  *
- * Reads of short runs go through the buffer pool as raw pages (pool.h):
+ * Reads of short runs are cached in the buffer pool as raw pages (pool.h):
  * cached pages are copied from their frames, the missing stretches are read
- * in large reads as before, checked, and offered to the pool. Long runs are
- * read around the pool (OVF_CACHE_SHARE says which is which). Either way
+ * in large run reads, checked, and offered to the pool. Long runs are only
+ * read, never cached (OVF_CACHE_SHARE says which is which). Either way
  * every page is checked against the run and the leaf each time it is used
- * (kind, index, T2); only the pager's checksum and pgno are verified once,
- * when the page comes from disk. Writes never fill the pool: bt_alloc_run()
- * drops every cached copy of the run's pages (raw or not) before they are
- * written, so no stale frame can be served for them later.
+ * (kind, index, T2); only the checksum and pgno are verified once, when the
+ * page comes from disk. Writes never fill the pool, and the pool drops
+ * every cached copy of the run's pages (raw or not) before it writes them
+ * (P6), so no stale frame can be served for them later.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "btree/internal.h"
 #include "common/alloc.h"
 #include "common/error.h"
 #include "freelist/freelist.h"
-#include "pager/pager.h"
 
 /* Pages moved per I/O: 256 KiB at 4 KiB pages. */
 #define OVF_CHUNK_PAGES 64u
@@ -41,6 +42,7 @@
 uint64_t ovf_page_count(unsigned page_size, uint64_t len)
 {
     uint64_t payload = page_size - PAGE_HEADER_SIZE;
+    assert(page_size >= PAGE_SIZE_MIN && page_size <= PAGE_SIZE_MAX);
     return len == 0 ? 1 : (len + payload - 1) / payload;
 }
 
@@ -50,6 +52,7 @@ uint64_t ovf_page_count(unsigned page_size, uint64_t len)
  * and page faults on every call). */
 static int run_buffer(struct bt_txn *t, uint64_t count, uint8_t **out)
 {
+    assert(count > 0 && count <= OVF_CHUNK_PAGES);
     if (count > t->run_buf_pages) {
         uint8_t *p = mem_alloc_aligned(4096, (size_t)count * t->page_size);
         if (!p)
@@ -70,9 +73,10 @@ int ovf_write(struct bt_txn *t, struct bt_tree *tree, const void *val, uint64_t 
     uint8_t *buf = NULL;
     int rc;
 
+    /* Only values too large for a leaf get a run; bt_put/bulk checked len. */
+    assert(t->fl && !t->failed && len <= FFDB_MAX_VALUE_SIZE && pages >= 1);
     CHECK(run_buffer(t, pages < OVF_CHUNK_PAGES ? pages : OVF_CHUNK_PAGES, &buf));
-    /* Drops any cached copy of the run's pages (see the file comment). */
-    CHECK(bt_alloc_run(t, pages, pgno));
+    CHECK(fl_alloc(t->fl, pages, pgno, NULL));
     rc = 0;
     while (rc == 0 && done < pages) {
         uint64_t n = pages - done < OVF_CHUNK_PAGES ? pages - done : OVF_CHUNK_PAGES;
@@ -88,7 +92,7 @@ int ovf_write(struct bt_txn *t, struct bt_tree *tree, const void *val, uint64_t 
             if (take)
                 memcpy(p + PAGE_HEADER_SIZE, src + off, take);
         }
-        rc = pager_write_run(t->pager, *pgno + done, n, buf);
+        rc = pool_write_run(t->pool, *pgno + done, n, buf); /* P6: drops stale copies */
         done += n;
     }
     if (rc < 0) {
@@ -107,6 +111,8 @@ static int take_page(const uint8_t *p, uint64_t pgno, uint64_t idx, uint64_t len
     uint64_t payload = ps - PAGE_HEADER_SIZE, off = idx * payload;
     uint64_t take = len - off < payload ? len - off : payload;
 
+    /* idx < ovf_page_count(ps, len), which ovf_read bounded by the file. */
+    assert(off < len || (off == 0 && len == 0));
     if (p[PH_KIND] != PAGE_OVERFLOW || ld64(p + PH_NEXT) != idx || ld64(p + PH_TXID) > max_txid)
         return ERR_CORRUPT(pgno + idx, "page %llu is not page %llu of the overflow run at %llu",
                            (unsigned long long)(pgno + idx), (unsigned long long)idx,
@@ -125,8 +131,9 @@ static int read_pages(struct bt_txn *t, uint64_t pgno, uint64_t first, uint64_t 
     unsigned ps = t->page_size;
     uint8_t *buf = NULL;
 
+    assert(first + n <= ovf_page_count(ps, len));
     CHECK(run_buffer(t, n, &buf));
-    CHECK(pager_read_run(t->pager, pgno + first, n, buf));
+    CHECK(pool_read_run(t->pool, pgno + first, n, buf));
     for (uint64_t i = 0; i < n; i++) {
         CHECK(take_page(buf + i * ps, pgno, first + i, len, max_txid, ps, dst));
         if (cache)
@@ -154,6 +161,7 @@ static int read_cached(struct bt_txn *t, uint64_t pgno, uint64_t pages, uint64_t
             idx += n;
         }
         if (f) {
+            assert(f->pgno == pgno + idx && idx < pages); /* pool_lookup_raw, P2 */
             if (rc == 0)
                 rc = take_page(f->data, pgno, idx, len, max_txid, t->page_size, dst);
             pool_unpin(t->pool, f);
@@ -182,6 +190,7 @@ int ovf_read(struct bt_txn *t, uint64_t pgno, uint64_t len, uint64_t max_txid, u
 int ovf_free(struct bt_txn *t, struct bt_tree *tree, uint64_t pgno, uint64_t len)
 {
     uint64_t pages = ovf_page_count(t->page_size, len);
+    assert(t->fl);
     tree->overflow_pages -= pages;
     return fl_free(t->fl, pgno, pages);
 }

@@ -5,18 +5,21 @@
  * Every page a tree operation reads passes through bt_page_get(), which
  * checks what only the tree knows: the page is in range, is a branch or
  * leaf, and is not newer than whatever pointed at it (T2). Structural
- * bounds were checked once, on the way in from disk, by bt_page_verify().
+ * bounds were checked once, on the way in from disk, by bt_page_verify(),
+ * and with them T5, so that no page from disk holds a cell the split and
+ * merge code could not place (they assert that it never happens).
  */
+#include <assert.h>
 #include <string.h>
 
 #include "btree/internal.h"
 #include "common/alloc.h"
 #include "common/error.h"
 #include "freelist/freelist.h"
-#include "pager/pager.h"
 
 size_t bt_max_cell(unsigned page_size)
 {
+    assert(page_size >= PAGE_SIZE_MIN && page_size <= PAGE_SIZE_MAX);
     return (page_size - PAGE_HEADER_SIZE) / 3 - SLOT_SIZE;
 }
 
@@ -87,16 +90,17 @@ void bt_buf_free(struct bt_buf *b)
     b->size = b->cap = 0;
 }
 
-int bt_txn_init(struct bt_txn *t, struct pool *pool, struct pager *pager, struct freelist *fl,
-                uint64_t txid, uint64_t page_count)
+int bt_txn_init(struct bt_txn *t, struct pool *pool, struct freelist *fl, uint64_t txid,
+                uint64_t page_count)
 {
     memset(t, 0, sizeof(*t));
     t->pool = pool;
-    t->pager = pager;
     t->fl = fl;
     t->txid = txid;
     t->page_count = page_count;
-    t->page_size = pager_page_size(pager);
+    t->page_size = pool_page_size(pool);
+    assert(t->page_size >= PAGE_SIZE_MIN && t->page_size <= PAGE_SIZE_MAX);
+    assert(fl || page_count >= 2); /* a read txn's snapshot holds the metas at least */
     if (fl) {
         t->scratch = mem_alloc_aligned(4096, (size_t)3 * t->page_size);
         if (!t->scratch)
@@ -147,6 +151,7 @@ int bt_page_verify(void *ctx, const uint8_t *p, uint64_t pgno)
     /* One bit per byte of the page: cells must not overlap, or node_remove's
      * reclaim of the lowest cell would hand out bytes another cell uses. */
     uint64_t used[PAGE_SIZE_MAX / 64];
+    size_t max_cell = bt_max_cell(page_size);
 
     if (kind != PAGE_LEAF && kind != PAGE_BRANCH)
         return ERR_CORRUPT(pgno, "page %llu has kind %u where a tree page was expected",
@@ -178,6 +183,11 @@ int bt_page_verify(void *ctx, const uint8_t *p, uint64_t pgno)
         }
         if (klen > FFDB_MAX_KEY_SIZE || size > room)
             goto bad_cell;
+        /* T5: the writer never makes a larger cell, and split and merge
+         * count on it (a page of larger ones may have no split that fits). */
+        if (size > max_cell)
+            return ERR_CORRUPT(pgno, "page %llu cell %u has %zu bytes, over the %zu of T5",
+                               (unsigned long long)pgno, i, size, max_cell);
         if (i == 0)
             memset(used, 0, page_size / 8);
         if (mark_bytes(used, off, off + size))
@@ -197,6 +207,7 @@ int bt_page_get(struct bt_txn *t, uint64_t pgno, uint64_t max_txid, struct pool_
         return ERR_CORRUPT(pgno, "page number %llu is outside the file (%llu pages)",
                            (unsigned long long)pgno, (unsigned long long)bt_page_limit(t));
     CHECK(pool_get(t->pool, pgno, f));
+    assert((*f)->pgno == pgno); /* P1, P2 */
     txid = node_txid((*f)->data);
     if (txid > max_txid) {
         pool_unpin(t->pool, *f);
@@ -226,12 +237,14 @@ int bt_page_new(struct bt_txn *t, struct bt_tree *tree, unsigned kind, struct po
 {
     uint64_t pgno;
     int reused, rc;
+    assert(t->fl && !t->failed && (kind == PAGE_LEAF || kind == PAGE_BRANCH));
     CHECK(fl_alloc(t->fl, 1, &pgno, &reused));
     rc = pool_new(t->pool, pgno, f);
     if (rc < 0) {
         fl_free(t->fl, pgno, 1);
         return rc;
     }
+    assert((*f)->pgno == pgno);
     node_init((*f)->data, t->page_size, pgno, t->txid, kind);
     count_page(tree, kind, 1);
     return 0;
@@ -239,6 +252,7 @@ int bt_page_new(struct bt_txn *t, struct bt_tree *tree, unsigned kind, struct po
 
 int bt_page_free(struct bt_txn *t, struct bt_tree *tree, uint64_t pgno, unsigned kind)
 {
+    assert(t->fl && (kind == PAGE_LEAF || kind == PAGE_BRANCH));
     /* A page this txn created may sit dirty in the pool: it must never be
      * written now that it is free (P3). */
     if (fl_is_txn_page(t->fl, pgno))
@@ -253,6 +267,9 @@ int bt_page_touch(struct bt_txn *t, struct bt_tree *tree, struct pool_frame **f)
     uint64_t pgno;
     unsigned kind = node_kind(old->data);
 
+    assert(t->fl && old->pgno == node_pgno(old->data));
+    /* T2: a page reached in this txn is never newer than the txn. */
+    assert(node_txid(old->data) <= t->txid);
     if (node_txid(old->data) == t->txid) {
         pool_mark_dirty(t->pool, old);
         return 0;
@@ -265,20 +282,8 @@ int bt_page_touch(struct bt_txn *t, struct bt_tree *tree, struct pool_frame **f)
     *f = copy;
     pgno = old->pgno;
     pool_unpin(t->pool, old);
+    assert(node_txid(copy->data) == t->txid && node_pgno(copy->data) == copy->pgno); /* T1 */
     return bt_page_free(t, tree, pgno, kind);
-}
-
-int bt_alloc_run(struct bt_txn *t, size_t count, uint64_t *pgno)
-{
-    int reused;
-    CHECK(fl_alloc(t->fl, count, pgno, &reused));
-    /* The run bypasses the pool: a cached copy from before the pages were
-     * freed (or from an aborted txn, or from before a truncation) would
-     * shadow what is written now. */
-    (void)reused;
-    for (size_t i = 0; i < count; i++)
-        pool_discard(t->pool, *pgno + i);    /* raw copies of an old run too */
-    return 0;
 }
 
 void bt_path_release(struct bt_txn *t, struct bt_path *path)
@@ -318,6 +323,7 @@ int bt_descend(struct bt_txn *t, const struct bt_tree *tree, const void *key, si
         }
         if (node_kind(p) == PAGE_LEAF) {
             path->idx[level] = node_search_leaf(p, key, klen, exact);
+            assert(path->depth == tree->depth); /* T4: every leaf at tree->depth */
             return 0;
         }
         path->idx[level] = node_search_branch(p, key, klen);
@@ -332,9 +338,12 @@ fail:
 
 int bt_path_touch(struct bt_txn *t, struct bt_tree *tree, struct bt_path *path)
 {
+    assert(path->depth > 0 && path->depth == tree->depth);
     for (unsigned level = 0; level < path->depth; level++) {
         uint64_t before = path->f[level]->pgno;
         CHECK(bt_page_touch(t, tree, &path->f[level]));
+        /* T1, and top-down: the parent is ours already, so it may be re-linked. */
+        assert(level == 0 || node_txid(path->f[level - 1]->data) == t->txid);
         if (path->f[level]->pgno == before)
             continue;
         if (level == 0)
@@ -359,7 +368,10 @@ size_t bt_separator(const uint8_t *left, size_t llen, const uint8_t *right, size
     }
     while (common < n && left[common] == right[common])
         common++;
-    /* right[0..common] differs from left at common (or extends it). */
+    /* right[0..common] differs from left at common (or extends it). Left
+     * and right come in order from a sound page, but a damaged one may
+     * have them out of order: the result is then merely a prefix of right. */
+    assert(common <= rlen);
     return common + 1 <= rlen ? common + 1 : rlen;
 }
 
@@ -367,6 +379,7 @@ unsigned bt_split_point(const struct cellref *cells, unsigned n, int append)
 {
     size_t total = 0, run = 0;
     unsigned s;
+    assert(n >= 2 && n <= 2 * MAX_CELLS);
     if (append)
         return n - 1;
     for (unsigned i = 0; i < n; i++)
@@ -376,6 +389,7 @@ unsigned bt_split_point(const struct cellref *cells, unsigned n, int append)
         if (run * 2 >= total)
             break;
     }
+    assert(s >= 1 && s < n);
     return s;
 }
 
@@ -383,6 +397,7 @@ size_t bt_split_separator(struct cellref *cells, unsigned s, unsigned kind, uint
                           uint8_t stripped[BRANCH_HEADER])
 {
     size_t seplen;
+    assert(s >= 1 && (kind == PAGE_LEAF || kind == PAGE_BRANCH));
     if (kind == PAGE_LEAF) {
         const uint8_t *l = cells[s - 1].p, *r = cells[s].p;
         seplen = bt_separator(leaf_key(l), leaf_klen(l), leaf_key(r), leaf_klen(r));
@@ -390,6 +405,7 @@ size_t bt_split_separator(struct cellref *cells, unsigned s, unsigned kind, uint
         return seplen;
     }
     seplen = branch_klen(cells[s].p);
+    assert(seplen <= FFDB_MAX_KEY_SIZE); /* bt_page_verify, or built by branch_cell_encode */
     memcpy(sep, branch_key(cells[s].p), seplen);
     branch_cell_encode(stripped, branch_child(cells[s].p), NULL, 0);
     cells[s].p = stripped;

@@ -5,8 +5,12 @@
  * stays pinned after the call so the value can be returned without a copy
  * (the page is immutable and cannot be evicted while pinned); the pin is
  * dropped at the next call on the txn. Write transactions copy the value,
- * because a later write may change the leaf.
+ * because a later write may change the leaf. A write txn that failed
+ * halfway may have left its trees half-changed (T3, T4 no longer hold), so
+ * it reads nothing more: FFDB_EBADTXN, as for its writes.
  */
+#include <assert.h>
+
 #include "btree/internal.h"
 #include "common/error.h"
 
@@ -17,6 +21,10 @@ int bt_get(struct bt_txn *t, const struct bt_tree *tree, const void *key, size_t
     struct pool_frame *f = NULL;
     int rc, exact;
 
+    assert(tree && val && (key || !klen));
+    assert(!t->held || !t->fl); /* only read txns keep a leaf pinned */
+    if (t->failed)
+        return FFDB_EBADTXN;
     if (t->held) {
         pool_unpin(t->pool, t->held);
         t->held = NULL;

@@ -5,6 +5,7 @@
  * Walks are recursive, bounded by the tree's recorded depth (at most
  * MAX_TREE_DEPTH), and keep at most one pinned page per level.
  */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +21,8 @@ static int drop_page(struct bt_txn *t, struct bt_tree *tree, uint64_t pgno, uint
     int rc = 0;
     unsigned kind;
 
+    /* The recursion descends only from branches above the leaf level. */
+    assert(t->fl && level < tree->depth && tree->depth <= MAX_TREE_DEPTH);
     /* Leaves without overflow values need not be read to be freed. */
     if (level + 1 == tree->depth && tree->overflow_pages == 0)
         return bt_page_free(t, tree, pgno, PAGE_LEAF);
@@ -80,6 +83,7 @@ static int stat_page(struct bt_txn *t, const struct bt_tree *tree, uint64_t pgno
     const uint8_t *p;
     int rc = 0;
 
+    assert(level < tree->depth && tree->depth <= MAX_TREE_DEPTH);
     CHECK(over_budget(t, visits, pgno));
     CHECK(bt_page_get(t, pgno, bound, &f));
     p = f->data;
@@ -146,7 +150,7 @@ struct range {
     size_t lolen, hilen;
 };
 
-static void check_overflow(struct check *ck, const uint8_t *page, const uint8_t *c)
+static int check_overflow(struct check *ck, const uint8_t *page, const uint8_t *c)
 {
     struct bt_txn *t = ck->t;
     uint64_t pgno = ld64(leaf_val(c) + BIGREF_PGNO), len = ld64(leaf_val(c) + BIGREF_LEN);
@@ -158,19 +162,22 @@ static void check_overflow(struct check *ck, const uint8_t *page, const uint8_t 
         problem(ck, node_pgno(page), "page %llu: overflow run at %llu of %llu bytes is outside the file",
                 (unsigned long long)node_pgno(page), (unsigned long long)pgno,
                 (unsigned long long)len);
-        return;
+        return 0;
     }
     ck->overflow_pages += pages;
     if (ck->ops->visit)
         ck->ops->visit(ck->ops->arg, pgno, pages);
     rc = bt_leaf_value(t, page, c, &buf);
+    bt_buf_free(&buf);
+    if (rc < 0 && rc != FFDB_CORRUPT && ck->ops->stop_on_error)
+        return rc;
     if (rc < 0) {
         ffdb_error_info info;
         ffdb_last_error(&info);
         problem(ck, info.pgno, "overflow run at page %llu: %s", (unsigned long long)pgno,
                 rc == FFDB_CORRUPT ? info.message : ffdb_strerror(rc));
     }
-    bt_buf_free(&buf);
+    return 0;
 }
 
 /* Check the keys of page p: increasing, and within r. */
@@ -202,6 +209,7 @@ static int check_page(struct check *ck, uint64_t pgno, uint64_t bound, unsigned 
     const uint8_t *p;
     int rc;
 
+    assert(level < ck->tree->depth && ck->tree->depth <= MAX_TREE_DEPTH);
     if (ck->stopped)
         return 0;
     if (++ck->visits > bt_page_limit(t)) {
@@ -239,11 +247,12 @@ static int check_page(struct check *ck, uint64_t pgno, uint64_t bound, unsigned 
     if (node_kind(p) == PAGE_LEAF) {
         ck->leaf_pages++;
         ck->entries += node_count(p);
-        for (unsigned i = 0; i < node_count(p); i++)
+        rc = 0;
+        for (unsigned i = 0; rc == 0 && i < node_count(p); i++)
             if (leaf_big(node_cell(p, i)))
-                check_overflow(ck, p, node_cell(p, i));
+                rc = check_overflow(ck, p, node_cell(p, i));
         pool_unpin(t->pool, f);
-        return 0;
+        return rc;
     }
     ck->branch_pages++;
     rc = 0;
@@ -265,6 +274,7 @@ int bt_check(struct bt_txn *t, const struct bt_tree *tree, const struct bt_check
     struct range all = { 0 };
     int rc = 0;
 
+    assert(t && tree && ops);
     if (tree->depth > MAX_TREE_DEPTH) {
         problem(&ck, tree->root, "tree rooted at %llu has depth %u", (unsigned long long)tree->root,
                 tree->depth);

@@ -5,7 +5,10 @@
  * Owns every frame of one handle and decides which page lives in which
  * frame. Called by the btree, the engine and (for counters) ffdb_stat, from
  * the writer and from any number of reader threads at once; it calls only
- * the pager. It must never hold a stripe lock across I/O, never wait for a
+ * the pager. It is also the btree's road to the disk for pages that never
+ * enter a frame (run reads and writes, asynchronous batches), so that the
+ * rule such writes need — no cached copy may survive them (P6) — is kept
+ * here, once. It must never hold a stripe lock across I/O, never wait for a
  * frame while holding another frame exclusively, and never write a page it
  * was told to discard.
  *
@@ -52,7 +55,9 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/bytes.h"
 #include "common/error.h"
+#include "common/format.h"
 #include "pager/pager.h"
 
 #define POOL_MIN_FRAMES   16u
@@ -73,6 +78,7 @@ _Static_assert(POOL_MIN_FRAMES >= 4, "the clock needs a few frames");
 _Static_assert((POOL_MAX_STRIPES & (POOL_MAX_STRIPES - 1)) == 0, "stripes: power of two");
 _Static_assert(POOL_MAX_FRAMES <= (uint32_t)INT32_MAX / 4, "frame indexes fit int32");
 _Static_assert(sizeof(struct pool_frame) <= CACHE_LINE / 2, "frame header fits a line");
+_Static_assert(POOL_ASYNC_MAX <= PAGER_ASYNC_MAX, "every async batch the pool admits has a slot");
 
 enum frame_status { FS_FREE = 0, FS_LOADING, FS_VALID, FS_FAILED };
 
@@ -131,6 +137,13 @@ struct pool {
 /* Result of a table probe that tries to pin. */
 enum probe { PROBE_MISS, PROBE_PINNED, PROBE_BUSY };
 
+/* Every page the pool writes names itself, as the pager's read check will
+ * demand when it comes back (P4): the writer filled in the header. */
+static inline int names_itself(const void *page, uint64_t pgno)
+{
+    return ld64((const uint8_t *)page + PH_PGNO) == pgno;
+}
+
 /* ---- table -------------------------------------------------------------- */
 
 static uint32_t bucket_of(const struct pool *pool, uint64_t pgno)
@@ -188,6 +201,7 @@ static void table_remove(struct pool *pool, struct frame *f)
 {
     uint32_t b = bucket_of(pool, f->pub.pgno);
     struct stripe *s = stripe_of(pool, b);
+    assert(f->pub.pgno != PGNO_NONE);
     pthread_mutex_lock(&s->lock);
     chain_unlink(pool, b, f);
     pthread_mutex_unlock(&s->lock);
@@ -309,12 +323,14 @@ static int empty_victim(struct pool *pool, struct frame *f)
 {
     uint8_t st = atomic_load_explicit(&f->status, memory_order_relaxed);
 
+    assert(atomic_load_explicit(&f->pins, memory_order_relaxed) == FRAME_EXCL); /* P1 */
     /* P3: pins == 0 means the writer is not touching the data, and the
      * acquire of the claim made its last changes visible. */
     if (atomic_load_explicit(&f->dirty, memory_order_relaxed)) {
         struct pager_page pp = { f->pub.pgno, f->pub.data };
         int rc;
-        assert(st == FS_VALID);
+        assert(st == FS_VALID && names_itself(f->pub.data, f->pub.pgno));
+        assert(atomic_load_explicit(&f->role, memory_order_relaxed) == FR_HOOKED); /* P3 */
         rc = pager_write_pages(pool->pager, &pp, 1);
         if (rc < 0) {
             release_excl(f, 0);
@@ -354,6 +370,7 @@ static int claim_victim(struct pool *pool, uint64_t pgno, struct frame **out)
             if (!try_claim(f))
                 continue;
             CHECK(empty_victim(pool, f));
+            assert(atomic_load_explicit(&f->status, memory_order_relaxed) == FS_FREE);
             *out = f;
             return 0;
         }
@@ -373,6 +390,9 @@ static enum probe install(struct pool *pool, struct frame *v, uint64_t pgno, uin
     struct stripe *s = stripe_of(pool, b);
     enum probe r;
 
+    /* v is claimed and empty: in no chain, so pgno cannot meet it (P2). */
+    assert(pgno != PGNO_NONE && atomic_load_explicit(&v->pins, memory_order_relaxed) == FRAME_EXCL);
+    assert(atomic_load_explicit(&v->status, memory_order_relaxed) == FS_FREE);
     pthread_mutex_lock(&s->lock);
     struct frame *f = chain_find(pool, b, pgno);
     if (f) {
@@ -411,7 +431,9 @@ static enum probe install(struct pool *pool, struct frame *v, uint64_t pgno, uin
  * P4: only a page that passed the pager and the verify hook becomes VALID. */
 static int load_frame(struct pool *pool, struct frame *f, uint64_t pgno)
 {
-    int rc = pager_read_page(pool->pager, pgno, f->pub.data);
+    int rc;
+    assert(f->pub.pgno == pgno && atomic_load_explicit(&f->status, memory_order_relaxed) == FS_LOADING);
+    rc = pager_read_page(pool->pager, pgno, f->pub.data);
     if (rc == 0 && pool->verify)
         rc = pool->verify(pool->verify_ctx, f->pub.data, pgno);
     if (rc == 0) {
@@ -493,6 +515,7 @@ int pool_open(struct pager *pager, size_t frame_count, pool_verify_fn verify, vo
     uint32_t inited = 0;
     int rc;
 
+    assert(out);
     *out = NULL;
     if (!pager || frame_count < POOL_MIN_FRAMES || frame_count > POOL_MAX_FRAMES)
         return ERR_RAISE(FFDB_EINVAL, PGNO_NONE, "buffer pool: %zu frames (allowed %u..%u)",
@@ -592,6 +615,7 @@ int pool_get(struct pool *pool, uint64_t pgno, struct pool_frame **out)
         }
         /* Pinned a cached frame; P1 keeps it ours while we wait. */
         CHECK(await_loaded(f, pgno));
+        assert(f->pub.pgno == pgno); /* P1, P2 */
         if (atomic_load_explicit(&f->role, memory_order_relaxed) == FR_HOOKED) {
             *out = &f->pub;
             return 0;
@@ -605,7 +629,7 @@ int pool_get(struct pool *pool, uint64_t pgno, struct pool_frame **out)
 
 /* Take the cached stale copy of pgno for pool_new(): 1 = pinned in *out,
  * 0 = not cached, -1 = an evictor has claimed it (try again), or
- * FFDB_EINVAL if someone holds a pin on a page that is being created. */
+ * FFDB_CORRUPT if someone holds a pin on a page that is being created. */
 static int take_stale(struct pool *pool, uint64_t pgno, struct frame **out)
 {
     uint32_t b = bucket_of(pool, pgno);
@@ -650,6 +674,7 @@ int pool_new(struct pool *pool, uint64_t pgno, struct pool_frame **out)
                 continue;
         }
         assert(atomic_load_explicit(&f->status, memory_order_relaxed) == FS_VALID);
+        assert(f->pub.pgno == pgno && (atomic_load(&f->pins) & FRAME_PIN_MASK) >= 1); /* P1 */
         /* A stale raw copy taken over becomes the writer's own page. */
         atomic_store_explicit(&f->role, FR_HOOKED, memory_order_relaxed);
         memset(f->pub.data, 0, pool->page_size);
@@ -676,6 +701,7 @@ void pool_mark_dirty(struct pool *pool, struct pool_frame *frame)
     struct frame *f = frame_of(frame);
     (void)pool;
     assert((atomic_load(&f->pins) & FRAME_PIN_MASK) > 0);
+    assert(atomic_load_explicit(&f->role, memory_order_relaxed) == FR_HOOKED); /* P3 */
     atomic_store_explicit(&f->dirty, 1, memory_order_relaxed);
 }
 
@@ -686,6 +712,7 @@ void pool_discard(struct pool *pool, uint64_t pgno)
     uint32_t b = bucket_of(pool, pgno);
     struct stripe *s = stripe_of(pool, b);
 
+    assert(pgno != PGNO_NONE);
     for (;;) {
         pthread_mutex_lock(&s->lock);
         struct frame *f = chain_find(pool, b, pgno);
@@ -757,9 +784,13 @@ static int pin_if_dirty(struct pool *pool, uint64_t pgno, struct frame **out)
 static int flush_batch(struct pool *pool, struct frame **batch, struct pager_page *pages, size_t n)
 {
     int rc = 0;
+    assert(n <= POOL_FLUSH_BATCH);
     if (n == 0)
         return 0;
     for (size_t i = 0; i < n; i++) {
+        /* pin_if_dirty: pinned and dirty, so no one else writes or drops it. */
+        assert(atomic_load_explicit(&batch[i]->dirty, memory_order_relaxed));
+        assert(names_itself(batch[i]->pub.data, batch[i]->pub.pgno));
         pages[i].pgno = batch[i]->pub.pgno;
         pages[i].data = batch[i]->pub.data;
     }
@@ -806,6 +837,7 @@ int pool_flush_range(struct pool *pool, uint64_t pgno, uint64_t count)
     uint64_t cursor = by_frame ? 0 : pgno, p;
     size_t n = 0;
 
+    assert(cap >= 1); /* POOL_MIN_FRAMES / 4 */
     while (next_candidate(pool, by_frame, &cursor, pgno, hi, &p)) {
         if (!pin_if_dirty(pool, p, &batch[n]))
             continue;
@@ -835,6 +867,7 @@ int pool_lookup_raw(struct pool *pool, uint64_t pgno, struct pool_frame **out)
         atomic_fetch_sub_explicit(&f->pins, 1, memory_order_release);
         return 0;
     }
+    assert(f->pub.pgno == pgno && !atomic_load_explicit(&f->dirty, memory_order_relaxed)); /* P3 */
     *out = &f->pub;
     return 1;
 }
@@ -867,6 +900,7 @@ static int claim_clean(struct pool *pool, struct frame **out)
         }
         if (empty_victim(pool, f) < 0)    /* clean: no write, cannot fail */
             continue;
+        assert(atomic_load_explicit(&f->status, memory_order_relaxed) == FS_FREE);
         *out = f;
         return 1;
     }
@@ -885,6 +919,7 @@ void pool_install_raw(struct pool *pool, uint64_t pgno, const void *page)
 {
     struct frame *v, *f;
 
+    assert(page && pgno != PGNO_NONE && names_itself(page, pgno)); /* the pager checked it */
     if (!claim_clean(pool, &v)) {
         count_miss(pool, pgno);
         return;
@@ -900,6 +935,60 @@ void pool_install_raw(struct pool *pool, uint64_t pgno, const void *page)
     case PROBE_BUSY:      /* pgno is being evicted: leave it */
         break;
     }
+}
+
+/* ---- public: pages outside the frames ------------------------------------------ */
+
+unsigned pool_page_size(const struct pool *pool)
+{
+    return (unsigned)pool->page_size;
+}
+
+int pool_read_run(struct pool *pool, uint64_t pgno, size_t count, void *buf)
+{
+    return pager_read_run(pool->pager, pgno, count, buf);
+}
+
+/* P6: no copy of [pgno, pgno + count) stays cached, dirty or not. */
+static void drop_copies(struct pool *pool, uint64_t pgno, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        pool_discard(pool, pgno + i);
+}
+
+int pool_write_run(struct pool *pool, uint64_t pgno, size_t count, void *buf)
+{
+    for (size_t i = 0; i < count; i++)
+        assert(names_itself((uint8_t *)buf + i * pool->page_size, pgno + i));
+    drop_copies(pool, pgno, count);
+    return pager_write_run(pool->pager, pgno, count, buf);
+}
+
+int pool_write_async(struct pool *pool, const struct pool_page *pages, size_t count,
+                     uint64_t *ticket)
+{
+    struct pager_page local[POOL_FLUSH_BATCH], *pp = local;
+    int rc;
+
+    *ticket = 0;
+    if (count > POOL_FLUSH_BATCH && !(pp = mem_alloc(count * sizeof(*pp))))
+        return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "no memory for a batch of %zu pages", count);
+    for (size_t i = 0; i < count; i++) {
+        assert(names_itself(pages[i].data, pages[i].pgno));
+        drop_copies(pool, pages[i].pgno, 1);
+        pp[i].pgno = pages[i].pgno;
+        pp[i].data = pages[i].data;
+    }
+    /* The pager copies the array (pager.h): only the page data must live on. */
+    rc = pager_write_pages_async(pool->pager, pp, count, ticket);
+    if (pp != local)
+        mem_free(pp);
+    return rc;
+}
+
+int pool_write_wait(struct pool *pool, uint64_t ticket)
+{
+    return pager_write_wait(pool->pager, ticket);
 }
 
 /* ---- public: counters ------------------------------------------------------- */

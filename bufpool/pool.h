@@ -12,14 +12,19 @@
  * on demand. The pool calls only the pager.
  *
  * Raw pages: a caller that reads pages the verify hook does not accept
- * (overflow runs) may still cache them. It reads and checks them itself,
- * then offers each with pool_install_raw(); pool_lookup_raw() pins such a
- * frame later. Raw frames are clean, best effort (installing never writes,
- * never waits and never pushes out a pinned, dirty or recently used frame;
- * with no such frame the page is just not cached) and the clock evicts them
- * like any other. Whoever writes a page around the pool (pager_write_run)
- * must pool_discard() it first, or a stale copy, raw or not, would shadow
- * what is written.
+ * (overflow runs) may still cache them. It reads them with pool_read_run(),
+ * checks them itself, then offers each with pool_install_raw();
+ * pool_lookup_raw() pins such a frame later. Raw frames are clean, best
+ * effort (installing never writes, never waits and never pushes out a
+ * pinned, dirty or recently used frame; with no such frame the page is just
+ * not cached) and the clock evicts them like any other.
+ *
+ * Pages outside the frames: the writer also writes pages that never enter a
+ * frame (overflow runs, the bulk loader's closed pages), with
+ * pool_write_run() and the asynchronous pool_write_async() /
+ * pool_write_wait(), and reads long runs with pool_read_run(). These are
+ * the btree's only road to the disk besides the frames, so the pool keeps
+ * the rule that makes them safe itself (P6).
  *
  * Invariants:
  *  P1. A frame with pins > 0 keeps its pgno and its data.
@@ -33,6 +38,14 @@
  *      again, through the hook) and pool_lookup_raw() never returns anything
  *      else, so a page is only ever served as what it was checked to be.
  *      pool_new() on a page cached raw takes the frame over as a new page.
+ *  P6. A page written around the frames (pool_write_run, pool_write_async)
+ *      has no cached copy, raw or hooked, clean or dirty, once the call
+ *      returns: the pool drops every copy before the write is issued, so
+ *      neither a stale frame served later nor a stale dirty frame flushed
+ *      later can shadow what was written. (Pages being written belong to
+ *      the write txn and no snapshot reaches them, so no reader brings a
+ *      copy back meanwhile; a pinned copy, which only a damaged file can
+ *      cause, stays: P1 wins.)
  */
 #ifndef FFDB_BUFPOOL_POOL_H
 #define FFDB_BUFPOOL_POOL_H
@@ -93,8 +106,45 @@ int  pool_lookup_raw(struct pool *pool, uint64_t pgno, struct pool_frame **out);
  * no clean, unpinned, unreferenced frame turns up quickly, or if pgno is
  * cached already. Counts one miss. Any thread. */
 void pool_install_raw(struct pool *pool, uint64_t pgno, const void *page);
-/* Frames in the pool (fixed at open). */
-size_t pool_frame_count(const struct pool *pool);
+/* Frames in the pool (fixed at open), and the page size (the pager's at
+ * open). */
+size_t   pool_frame_count(const struct pool *pool);
+unsigned pool_page_size(const struct pool *pool);
+
+/* ---- pages outside the frames (see above) ------------------------------------ */
+
+/* One page to write: page_size bytes at data, aligned for direct I/O. */
+struct pool_page {
+    uint64_t pgno;
+    void *data;
+};
+
+/* Read count consecutive pages starting at pgno into buf (count pages,
+ * aligned), verified as the pager verifies every page (checksum, pgno): a
+ * bad page is FFDB_CORRUPT naming it. The verify hook is not run and no
+ * frame is used; the caller checks what the pages hold. Any thread. */
+int pool_read_run(struct pool *pool, uint64_t pgno, size_t count, void *buf);
+/* Seal and write count consecutive pages held back to back in buf, after
+ * dropping every cached copy of them (P6). Writer only. Errors as the
+ * pager's writes: FFDB_EIO, FFDB_ENOSPC, FFDB_ENOMEM, FFDB_EREADONLY,
+ * FFDB_EFAILED. */
+int pool_write_run(struct pool *pool, uint64_t pgno, size_t count, void *buf);
+
+/* Asynchronous writes of pages the caller keeps alive (the bulk loader's
+ * batches). Writer only. pool_write_async() drops every cached copy of the
+ * pages (P6), seals them and submits the batch without waiting; *ticket
+ * names it (0: already complete, the backend wrote it synchronously).
+ * Until pool_write_wait() returned for a non-zero ticket, every page's
+ * data must stay allocated and unchanged (the pages array may be reused at
+ * once); every non-zero ticket is waited exactly once, or drained by the
+ * engine before its sync. A page number given twice is FFDB_EINVAL. Up to
+ * POOL_ASYNC_MAX batches may be in flight with their own tickets; more are
+ * written synchronously. Errors as pool_write_run(), from the submission
+ * or from the wait. */
+#define POOL_ASYNC_MAX 8u
+int pool_write_async(struct pool *pool, const struct pool_page *pages, size_t count,
+                     uint64_t *ticket);
+int pool_write_wait(struct pool *pool, uint64_t ticket);
 
 struct pool_counters {
     uint64_t frames, hits, misses, evictions, spills, pinned, dirty;

@@ -25,6 +25,11 @@ void mem_fail_after(long n)
     atomic_store(&fail_countdown, n);
 }
 
+long mem_fail_suspend(void)
+{
+    return atomic_exchange(&fail_countdown, 0);
+}
+
 int mem_fail_pending(void)
 {
     return atomic_load(&fail_countdown) > 0;

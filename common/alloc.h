@@ -22,6 +22,9 @@ void  mem_free_aligned(void *p);
  * mem_fail_pending() says whether the planned failure has not happened yet. */
 void mem_fail_after(long n);
 int  mem_fail_pending(void);
+/* Testing: hold a planned failure back (for work the library does for its
+ * own checks, engine/check.c): returns what mem_fail_after() restores. */
+long mem_fail_suspend(void);
 /* Testing: number of live allocations made through this module. */
 long mem_live(void);
 

@@ -6,6 +6,7 @@
  * handle holds the live tree record, written back to the catalog at commit
  * if it changed. Argument checking for the public calls lives here.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -92,6 +93,7 @@ int ffdb_bucket_create(ffdb_txn *txn, const void *name, size_t len, ffdb_bucket 
         return rc;
     }
     txn->meta.bucket_count++;
+    assert(txn->meta.catalog.depth > 0 && b->tree.depth == 0); /* in the catalog, empty */
     link_handle(txn, b);
     *out = b;
     return 0;
@@ -140,6 +142,7 @@ int ffdb_bucket_drop(ffdb_txn *txn, const void *name, size_t len)
         rc = bt_delete(&txn->bt, &txn->meta.catalog, name, len);
     if (rc < 0)
         return rc; /* bt_drop and bt_delete mark the txn failed themselves */
+    assert(b->tree.depth == 0 && b->tree.root == 0 && !txn->bt.failed);
     b->dropped = 1;
     txn->meta.bucket_count--;
     return 0;
@@ -169,7 +172,9 @@ int ffdb_bucket_list(ffdb_txn *txn, int (*fn)(void *arg, const void *name, size_
 int bucket_flush_all(ffdb_txn *txn)
 {
     uint8_t rec[TREC_SIZE];
+    assert(txn->write && !txn->bulks); /* commit refuses an open bulk load */
     for (struct ffdb_bucket *b = txn->buckets; b; b = b->next) {
+        assert(b->txn == txn && !b->busy);
         if (b->dropped || !b->dirty)
             continue;
         bt_tree_encode(&b->tree, rec);
@@ -214,6 +219,7 @@ static int put_mode(ffdb_bucket *b, const void *key, size_t klen, const void *va
         return FFDB_EINVAL;
     if (vlen > FFDB_MAX_VALUE_SIZE)
         return ERR_RAISE(FFDB_EINVAL, PGNO_NONE, "value of %zu bytes is over the limit", vlen);
+    assert(b->txn->write && !b->busy && !b->dropped); /* check_call */
     rc = bt_put(&b->txn->bt, &b->tree, key, klen, val, vlen, mode);
     if (rc == 0)
         b->dirty = 1;

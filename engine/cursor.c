@@ -3,6 +3,7 @@
  * ownership by the transaction, and the bucket's busy flag during a bulk
  * load. The work is done by btree/cursor.c and btree/bulk.c.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -34,6 +35,9 @@ void ffdb_cursor_close(ffdb_cursor *c)
 {
     if (!c)
         return;
+    /* Linked into its txn's list (a cursor outlives nothing of its txn). */
+    assert(c->prev ? c->prev->next == c : c->txn->cursors == c);
+    assert(!c->next || c->next->prev == c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -118,6 +122,7 @@ int ffdb_bulk_begin(ffdb_bucket *b, double fill_factor, ffdb_bulk **out)
         bk->next->prev = bk;
     b->txn->bulks = bk;
     b->busy = 1;
+    assert(!bk->next); /* one bulk load per txn */
     *out = bk;
     return 0;
 }
@@ -131,6 +136,7 @@ int ffdb_bulk_append(ffdb_bulk *bk, const void *key, size_t klen, const void *va
 
 static void bulk_unlink(ffdb_bulk *bk)
 {
+    assert(bk->bucket->busy && (bk->prev ? bk->prev->next == bk : bk->txn->bulks == bk));
     if (bk->prev)
         bk->prev->next = bk->next;
     else

@@ -9,6 +9,7 @@
  * of those two pages: a creation cut short by a crash. Close makes a
  * FFDB_NOMETASYNC handle's last meta durable (E9 in db.h).
  */
+#include <assert.h>
 #include <string.h>
 
 #include "bufpool/pool.h"
@@ -51,6 +52,7 @@ static int check_options(const ffdb_options *opt, ffdb_options *out)
  * parts of it, so the two cannot disagree. */
 static void creation_image(unsigned page_size, uint8_t *pages, struct meta *m)
 {
+    assert(page_size == 4096 || page_size == 8192 || page_size == 16384);
     memset(m, 0, sizeof(*m));
     m->page_size = page_size;
     m->page_count = 2;
@@ -165,6 +167,7 @@ static int load_file(ffdb *db, const ffdb_options *opt)
     uint64_t pages;
     int rc;
 
+    assert(pager_page_size(db->pager) == PAGE_SIZE_MIN);
     CHECK(pager_file_pages(db->pager, &pages)); /* in PAGE_SIZE_MIN units until the size is known */
     rc = file_is_empty(db->pager);
     if (rc < 0)
@@ -184,6 +187,8 @@ static int load_file(ffdb *db, const ffdb_options *opt)
             CHECK(pager_sync(db->pager, 1));
     }
     db->page_size = db->meta.page_size;
+    /* Open picked a valid meta (meta_decode) or wrote the creation's. */
+    assert(pager_page_size(db->pager) == db->page_size && db->meta.page_count >= 2);
     rc = fl_load(db->pager, db->meta.freelist_root, db->meta.freelist_pages, db->meta.page_count,
                  db->meta.txid, &db->fl);
     return rc;
@@ -228,6 +233,8 @@ int ffdb_open(const char *path, const ffdb_options *opt_in, ffdb **out)
         goto fail;
     db->durable_txid = db->meta.txid; /* E5: load_file synced it (or created it) */
     db->prev_page_count = db->meta.page_count;
+    assert(pool_page_size(db->pool) == db->page_size);
+    assert(fl_page_count(db->fl) == db->meta.page_count); /* F3 starts from the meta */
     db_count_free(db);
     *out = db;
     return 0;
@@ -240,6 +247,8 @@ void ffdb_close(ffdb *db)
 {
     if (!db)
         return;
+    /* ffdb.h: every transaction has ended (pool_close checks the pins). */
+    assert(db->reader_count == 0);
     /* E9: the last meta may be unsynced. A failure cannot be reported
      * here; the handle is freed regardless. The pool exists only once
      * open got that far. */
@@ -247,6 +256,8 @@ void ffdb_close(ffdb *db)
         (void)ffdb_sync(db);
     if (db->pool)
         pool_close(db->pool);
+    if (db->check_pool)
+        pool_close(db->check_pool);
     if (db->fl)
         fl_destroy(db->fl);
     if (db->pager)

@@ -19,7 +19,9 @@
  *                write meta slot txid % 2;
  *                sync #2 (not with NOMETASYNC: the meta stays unsynced);
  *                fl_txn_commit; under meta_lock publish meta
- *                [durable_txid = txid, unless NOMETASYNC]; unlock write_lock
+ *                [durable_txid = txid, unless NOMETASYNC];
+ *                [FFDB_DEBUG_CHECK: check the new state, abort on a problem];
+ *                unlock write_lock
  *   commit that changed nothing: like abort; with an unsynced meta it first
  *                syncs (ffdb_sync), so its 0 keeps the promise of E5.
  *   abort / failed commit: drop the txn's frames; fl_txn_abort; unlock.
@@ -122,6 +124,8 @@ struct ffdb {
     int nometasync;                 /* FFDB_NOMETASYNC in effect (not NOSYNC, not RDONLY) */
     uint64_t durable_txid;          /* E5; meta_lock */
     uint64_t prev_page_count;       /* E8: the meta before the last one's; writer only */
+    struct pool *check_pool;        /* the debug check's own pool (check.c); writer only */
+    int check_state;                /* DB_CHECK_*; writer only */
 };
 
 struct ffdb_bucket {
@@ -183,5 +187,28 @@ void db_set_failed(ffdb *db);
 
 /* bucket.c */
 int  bucket_flush_all(ffdb_txn *txn);
+
+/* txn.c: pool_discard() pages [pgno, pgno + count) of pool (a struct pool),
+ * in fl_txn_foreach()'s shape; returns 0. */
+int  db_discard_range(void *pool, uint64_t pgno, uint64_t count);
+
+/* check.c: the debug check (see there). Compiled always, called only when
+ * built with -DFFDB_DEBUG_CHECK (DB_DEBUG_CHECK), so it cannot rot.
+ * begin: at begin_write, holding write_lock, before the txn starts; learns
+ * once whether the committed state is clean. forget: in a commit, before
+ * fl_txn_commit. commit: after a commit was published, still holding
+ * write_lock; aborts the process if the new state has a problem. */
+#ifdef FFDB_DEBUG_CHECK
+#define DB_DEBUG_CHECK 1
+#else
+#define DB_DEBUG_CHECK 0
+#endif
+#define DB_CHECK_PAGES   4096u    /* frames of the check pool; pages checked at every commit */
+#define DB_CHECK_UNKNOWN 0
+#define DB_CHECK_CLEAN   1
+#define DB_CHECK_OFF     2
+void db_debug_check_begin(ffdb *db);
+void db_debug_check_forget(ffdb *db);
+void db_debug_check_commit(ffdb *db);
 
 #endif /* FFDB_ENGINE_DB_H */

@@ -494,7 +494,7 @@ static int map_freelist(ffdb_txn *txn, struct mapper *m)
 int inspect_map_build(ffdb *db, struct inspect_map *map)
 {
     struct mapper m = {map, INSPECT_OWN_CATALOG};
-    struct bt_check_ops ops = {&m, visit_tree_page, report_tree_problem};
+    struct bt_check_ops ops = {&m, visit_tree_page, report_tree_problem, 0};
     ffdb_txn *txn;
     int rc;
 

@@ -7,6 +7,7 @@
  * garbage meta is simply not valid, and open uses the other. Nothing here
  * writes unless asked by meta_write().
  */
+#include <assert.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -19,6 +20,11 @@
 
 void meta_encode(const struct meta *m, uint8_t *page)
 {
+    /* What meta_decode will demand of it (a meta it rejects is lost). */
+    assert(m->page_size == 4096 || m->page_size == 8192 || m->page_size == 16384);
+    assert(m->page_count >= 2 && m->catalog.depth <= MAX_TREE_DEPTH);
+    assert((m->catalog.root == 0) == (m->catalog.depth == 0));
+    assert((m->freelist_root == 0) == (m->freelist_pages == 0));
     memset(page, 0, m->page_size);
     st64(page + PH_PGNO, m->txid % 2);
     st64(page + PH_TXID, m->txid);
@@ -40,6 +46,7 @@ static int valid_page_size(uint32_t ps)
 
 int meta_decode(const uint8_t *page, unsigned page_size, uint64_t slot, struct meta *m)
 {
+    assert(slot < 2);
     if (memcmp(page + META_MAGIC, FFDB_MAGIC_BYTES, 8) != 0)
         return FFDB_ENOTDB;
     if (ld32(page + META_PAGE_SIZE) != page_size || !valid_page_size(page_size))
@@ -120,7 +127,13 @@ int meta_pick(struct pager *pg, uint64_t file_bytes, struct meta *best)
 int meta_write(struct pager *pg, const struct meta *m, uint8_t *page)
 {
     struct pager_page w;
+    struct meta back;
     meta_encode(m, page);
+    /* Paired with the check at open: what goes out is a valid meta of its
+     * slot (E7: slot txid % 2). The checksum is the pager's, on the way out. */
+    page_seal(page, m->page_size);
+    assert(meta_decode(page, m->page_size, m->txid % 2, &back) == 0 && back.txid == m->txid);
+    (void)back;
     w.pgno = m->txid % 2;
     w.data = page;
     return pager_write_pages(pg, &w, 1);

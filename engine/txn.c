@@ -7,6 +7,7 @@
  * ffdb_sync runs on any thread beside the writer: it never takes
  * write_lock, and holds meta_lock only around its bookkeeping (E5).
  */
+#include <assert.h>
 #include <string.h>
 
 #include "bufpool/pool.h"
@@ -33,6 +34,7 @@ static int reader_add(ffdb *db, uint64_t txid, unsigned *slot)
         db->readers = r;
         db->reader_cap = cap;
     }
+    assert(db->reader_count < db->reader_cap);
     for (unsigned i = 0; i < db->reader_cap; i++) {
         if (db->readers[i] == READER_FREE) {
             db->readers[i] = txid;
@@ -51,6 +53,7 @@ static int reader_add(ffdb *db, uint64_t txid, unsigned *slot)
 static uint64_t oldest_visible(const ffdb *db)
 {
     uint64_t oldest = db->durable_txid;
+    assert(oldest <= db->meta.txid); /* E5 */
     for (unsigned i = 0; i < db->reader_cap; i++)
         if (db->readers[i] != READER_FREE && db->readers[i] < oldest)
             oldest = db->readers[i];
@@ -72,13 +75,15 @@ int ffdb_begin_read(ffdb *db, ffdb_txn **out)
     pthread_mutex_lock(&db->meta_lock);
     rc = reader_add(db, db->meta.txid, &txn->reader_slot);
     txn->meta = db->meta;
+    /* E4: the slot holds the snapshot's txid before the snapshot is used. */
+    assert(rc < 0 || db->readers[txn->reader_slot] == txn->meta.txid);
     pthread_mutex_unlock(&db->meta_lock);
     if (rc < 0) {
         mem_free(txn);
         return rc;
     }
     /* A read txn's bt_txn allocates nothing, so this cannot fail. */
-    bt_txn_init(&txn->bt, db->pool, db->pager, NULL, txn->meta.txid, txn->meta.page_count);
+    bt_txn_init(&txn->bt, db->pool, NULL, txn->meta.txid, txn->meta.page_count);
     *out = txn;
     return 0;
 }
@@ -98,6 +103,8 @@ int ffdb_begin_write(ffdb *db, ffdb_txn **out)
     if (!txn)
         return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate a transaction");
     pthread_mutex_lock(&db->write_lock);
+    if (DB_DEBUG_CHECK)
+        db_debug_check_begin(db); /* its reader ends before oldest is taken */
     pthread_mutex_lock(&db->meta_lock);
     rc = db->failed; /* E3: ffdb_sync may have set it on another thread */
     oldest = oldest_visible(db);
@@ -111,10 +118,12 @@ int ffdb_begin_write(ffdb *db, ffdb_txn **out)
     txn->meta = db->meta;
     txn->meta.txid = db->meta.txid + 1;
     txn->meta.catalog.version = 0; /* txn_changed() watches it move */
+    /* E6, F2: fl_txn_begin releases nothing a reader or a crash may need. */
+    assert(oldest <= db->meta.txid && oldest < txn->meta.txid);
     rc = fl_txn_begin(db->fl, txn->meta.txid, oldest);
     if (rc < 0)
         goto fail;
-    rc = bt_txn_init(&txn->bt, db->pool, db->pager, db->fl, txn->meta.txid, 0);
+    rc = bt_txn_init(&txn->bt, db->pool, db->fl, txn->meta.txid, 0);
     if (rc < 0) {
         fl_txn_abort(db->fl);
         goto fail;
@@ -155,7 +164,7 @@ void txn_free_handles(ffdb_txn *txn)
     }
 }
 
-static int discard_range(void *arg, uint64_t pgno, uint64_t count)
+int db_discard_range(void *arg, uint64_t pgno, uint64_t count)
 {
     struct pool *pool = arg;
     for (uint64_t i = 0; i < count; i++)
@@ -167,12 +176,14 @@ static int discard_range(void *arg, uint64_t pgno, uint64_t count)
 static void write_txn_discard(ffdb_txn *txn)
 {
     ffdb *db = txn->db;
+    assert(txn->write);
     txn_free_handles(txn);
     /* An aborted bulk load waited for its writes; nothing may stay in flight
      * into the next txn, which may reuse those pages. */
     (void)pager_write_drain(db->pager);
+    assert(pager_writes_in_flight(db->pager) == 0); /* B3; a drain forgets failed ones too */
     bt_txn_release(&txn->bt);
-    fl_txn_foreach(db->fl, discard_range, db->pool);
+    fl_txn_foreach(db->fl, db_discard_range, db->pool);
     fl_txn_abort(db->fl);
     pthread_mutex_unlock(&db->write_lock);
     mem_free(txn);
@@ -191,6 +202,7 @@ void ffdb_abort(ffdb_txn *txn)
     txn_free_handles(txn);
     bt_txn_release(&txn->bt);
     pthread_mutex_lock(&db->meta_lock);
+    assert(db->reader_count > 0 && db->readers[txn->reader_slot] == txn->meta.txid); /* E4 */
     db->readers[txn->reader_slot] = READER_FREE;
     db->reader_count--;
     pthread_mutex_unlock(&db->meta_lock);
@@ -208,6 +220,7 @@ void db_set_failed(ffdb *db)
 static void note_durable(ffdb *db, uint64_t txid)
 {
     pthread_mutex_lock(&db->meta_lock);
+    assert(txid <= db->meta.txid); /* E5: only metas that were written */
     if (db->durable_txid < txid)
         db->durable_txid = txid;
     pthread_mutex_unlock(&db->meta_lock);
@@ -221,6 +234,7 @@ static void maybe_truncate(ffdb *db)
     uint64_t file_pages, used = db->meta.page_count;
     if (db->nometasync && db->prev_page_count > used)
         used = db->prev_page_count;
+    assert(used >= db->meta.page_count && used >= 2); /* E8 */
     if (pager_file_pages(db->pager, &file_pages) < 0)
         return;
     if (file_pages > used + used / 4 + 64)
@@ -236,6 +250,8 @@ static int commit_write(ffdb_txn *txn)
 
     if (!meta_page)
         return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate the meta page");
+    /* E7: the slot this meta goes to is the one the last commit did not use. */
+    assert(txn->meta.txid == db->meta.txid + 1 && txn->meta.txid % 2 != db->meta.txid % 2);
 
     /* E2: every asynchronous write (the bulk loader's) has completed before
      * the sync that must cover it. finish/abort of a bulk load already
@@ -255,6 +271,8 @@ static int commit_write(ffdb_txn *txn)
         mem_free_aligned(meta_page);
         return rc;
     }
+    /* E2: sync #1 covers every page the meta reaches: none in flight, none dirty. */
+    assert(pager_writes_in_flight(db->pager) == 0);
     rc = pager_sync(db->pager, 0); /* sync #1 */
     if (rc == 0) {
         /* It made the meta before this one durable too (E5, E7). The
@@ -327,17 +345,26 @@ int ffdb_commit(ffdb_txn *txn)
         write_txn_discard(txn);
         return rc;
     }
+    if (DB_DEBUG_CHECK)
+        db_debug_check_forget(db);
     fl_txn_commit(db->fl);
+    /* F3: the freelist's file is the one the new meta names. */
+    assert(fl_page_count(db->fl) == txn->meta.page_count);
     db->prev_page_count = db->meta.page_count;
     pthread_mutex_lock(&db->meta_lock);
     db->meta = txn->meta;
     if (!db->nometasync)
         db->durable_txid = db->meta.txid; /* sync #2 (E5) */
+    /* E5: with NOMETASYNC, sync #1 made the meta before this one durable. */
+    assert(db->durable_txid + (db->nometasync ? 1 : 0) >= db->meta.txid);
+    assert(db->durable_txid <= db->meta.txid);
     db_count_free(db);
     pthread_mutex_unlock(&db->meta_lock);
     maybe_truncate(db);
     txn_free_handles(txn);
     bt_txn_release(&txn->bt);
+    if (DB_DEBUG_CHECK)
+        db_debug_check_commit(db);
     pthread_mutex_unlock(&db->write_lock);
     mem_free(txn);
     return 0;

@@ -289,6 +289,9 @@ int fl_alloc_pages(struct freelist *fl, uint64_t count, uint64_t *pgno, int *reu
         *reused = 0;
     }
     (void)rset_add(&st->txn, p, count); /* F3: the txn holds it until it frees it */
+    /* F1: inside the file, past the metas, and no longer free. */
+    assert(p >= FL_FIRST_PGNO && p + count <= st->page_count);
+    assert(!rset_overlaps(&st->index, p, count));
     *pgno = p;
     return 0;
 }
@@ -352,6 +355,9 @@ int fl_free_pages(struct freelist *fl, uint64_t pgno, uint64_t count)
     struct pgroup *g = NULL;
     int created = 0, rc;
 
+    /* F1, checked by fl_free (or the committed chain, persist.c). */
+    assert(count > 0 && pgno >= FL_FIRST_PGNO && end <= st->page_count && end > pgno);
+    assert(!rset_overlaps(&st->index, pgno, count));
     /* Room first (R2): k pieces go to reusable, up to k + 1 gaps to pending. */
     if ((rc = rset_reserve(&st->reusable, k)) < 0 || (rc = rset_reserve(&st->index, 1)) < 0 ||
         (rc = rset_reserve(&st->txn, 1)) < 0)
@@ -379,6 +385,7 @@ int fl_free_pages(struct freelist *fl, uint64_t pgno, uint64_t count)
         (void)rset_add(&g->set, at, end - at);
     (void)rset_add(&st->index, pgno, count);
     (void)rset_remove(&st->txn, pgno, count);
+    assert(!rset_overlaps(&st->txn, pgno, count)); /* a page is free or the txn's, not both */
     return 0;
 }
 

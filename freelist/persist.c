@@ -103,6 +103,7 @@ static int alloc_chain(struct freelist *fl, uint64_t per_page, uint64_t **pages,
         mem_free(v);
         return rc;
     }
+    assert(n * per_page >= fl_entry_count(&fl->cur)); /* room for every entry */
     *pages = v;
     *npages = n;
     return 0;
@@ -135,6 +136,7 @@ static int write_chain(struct freelist *fl, struct pager *pg, const uint64_t *pg
     uint8_t *buf = mem_alloc_aligned(FL_IO_ALIGN, npages * ps);
     int more = 1, rc;
 
+    assert(npages > 0 && fl->txid != 0);
     if (!pages || !buf) {
         rc = FFDB_ENOMEM;
         goto out;

@@ -64,7 +64,8 @@ fuzz-afl-bins: $(FUZZ_AFL)
 
 # Replay programs: plain compiler, ASan + UBSan, next to the make asan objects.
 fuzz-replay:
-	$(MAKE) BUILD=build-asan OPT=-O1 PROG_LIBS= SAN="$(FUZZ_SAN)" fuzz-replay-bins
+	$(MAKE) BUILD=build-asan OPT=-O1 PROG_LIBS= SAN="$(FUZZ_SAN)" CHECK_FLAGS="$(ASAN_CHECK_FLAGS)" \
+	  fuzz-replay-bins
 	@for h in $(FUZZ_HARNESSES); do \
 	  ASAN_OPTIONS=abort_on_error=1 build-asan/fuzz/$$h-replay fuzz/corpus/$$h fuzz/regress/$$h || exit 1; \
 	done

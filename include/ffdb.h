@@ -49,7 +49,8 @@ extern "C" {
 #define FFDB_EKEYORDER  (-30712) /* bulk append of a key not greater than the previous one */
 #define FFDB_EPOOLFULL  (-30713) /* every buffer pool frame is pinned */
 #define FFDB_EFAILED    (-30714) /* an earlier sync failed: the handle refuses writes until reopened */
-#define FFDB_EBADTXN    (-30715) /* the write transaction failed earlier and can only be aborted */
+#define FFDB_EBADTXN    (-30715) /* the write transaction failed earlier and can only be aborted
+                                    (its gets and cursor moves return it too) */
 #define FFDB_EBUSY      (-30716) /* the bucket is being bulk loaded, or the txn has an open bulk load */
 #define FFDB_ETOOMANY   (-30717) /* too many concurrent readers */
 

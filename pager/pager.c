@@ -298,7 +298,7 @@ int pager_read_run(struct pager *pg, uint64_t pgno, size_t count, void *buf)
     size_t ps = pg->page_size, per_read = READ_CHUNK_BYTES / ps;
     uint64_t offset;
 
-    assert((uintptr_t)buf % IO_ALIGN == 0);
+    assert((uintptr_t)buf % IO_ALIGN == 0 && count <= SIZE_MAX / ps);
     if (count == 0)
         return 0;
     CHECK(page_span(pg, pgno, count, &offset));
@@ -443,6 +443,9 @@ static int batch_prepare(struct pager *pg, struct pager_page *pages, size_t coun
     out->runs = runs;
     out->run_count = build_runs(pg, sorted, count, iov, runs);
     out->end = (sorted[count - 1].pgno + 1) * pg->page_size;
+    /* Every page in one run or another, runs in file order. */
+    assert(out->run_count >= 1 && out->run_count <= count);
+    assert(out->runs[0].offset == sorted[0].pgno * pg->page_size);
     return 0;
 }
 
@@ -478,6 +481,7 @@ int pager_write_pages_async(struct pager *pg, struct pager_page *pages, size_t c
     uint64_t io_ticket = 0;
     int rc;
 
+    assert(ticket && (pages || count == 0));
     *ticket = 0;
     CHECK(writable(pg));
     if (count == 0)

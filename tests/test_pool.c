@@ -634,6 +634,67 @@ Test(pool, raw_install_never_evicts_pinned_or_dirty_frames)
     pool_close(pool);
 }
 
+/* ---- pages outside the frames (P6) ---------------------------------------------- */
+
+Test(pool, writes_around_the_frames_drop_every_cached_copy)
+{
+    struct pool *pool = open_pool(32, NULL, NULL);
+    uint8_t *img = aligned_alloc(4096, 4 * PS), *back = aligned_alloc(4096, 4 * PS);
+    struct pool_page pages[2];
+    uint64_t ticket = 1;
+    cr_assert(img && back);
+    cr_assert_eq(pool_page_size(pool), PS);
+
+    /* A clean hooked copy, a raw copy and a dirty copy of the run's pages. */
+    get_check(pool, BASE + 40, 0);
+    fill_raw(img, BASE + 41, 6);
+    pool_install_raw(pool, BASE + 41, img);
+    cr_assert(raw_cached(pool, BASE + 41, 6));
+    new_page(pool, BASE + 42, 9);
+    cr_assert_eq(counters(pool).dirty, 1);
+    for (unsigned i = 0; i < 3; i++)
+        fill_page(img + (size_t)i * PS, BASE + 40 + i, 5);
+    cr_assert_eq(pool_write_run(pool, BASE + 40, 3, img), 0);
+    cr_assert_eq(counters(pool).dirty, 0, "the dirty copy was dropped, not kept to flush");
+    cr_assert(!raw_cached(pool, BASE + 41, 6));
+    cr_assert_eq(pool_flush_range(pool, 0, UINT64_MAX), 0);
+    for (unsigned i = 0; i < 3; i++) {
+        cr_assert(disk_has(BASE + 40 + i, 5), "page %u lost the run write", i);
+        get_check(pool, BASE + 40 + i, 5); /* read again: the run, not a stale frame */
+    }
+    cr_assert_eq(pool_read_run(pool, BASE + 40, 3, back), 0);
+    for (unsigned i = 0; i < 3; i++)
+        cr_assert(check_page(back + (size_t)i * PS, BASE + 40 + i, 5));
+
+    /* The same for an asynchronous batch (io_mem completes it at once or at
+     * the wait), pages given out of order. */
+    get_check(pool, BASE + 60, 0);
+    new_page(pool, BASE + 61, 9);
+    fill_page(img, BASE + 61, 7);
+    fill_page(img + PS, BASE + 60, 7);
+    pages[0] = (struct pool_page){ BASE + 61, img };
+    pages[1] = (struct pool_page){ BASE + 60, img + PS };
+    cr_assert_eq(pool_write_async(pool, pages, 2, &ticket), 0);
+    cr_assert_eq(counters(pool).dirty, 0);
+    cr_assert_eq(pool_write_wait(pool, ticket), 0);
+    cr_assert_eq(pool_flush_range(pool, 0, UINT64_MAX), 0);
+    get_check(pool, BASE + 60, 7);
+    get_check(pool, BASE + 61, 7);
+
+    /* A bad page in a run read is named. */
+    fill_page(img, BASE + 80, 0);
+    st64(img + PH_PGNO, BASE + 81); /* sealed as what it claims to be */
+    cr_assert_eq(pager_write_run(pg, BASE + 80, 1, img), 0);
+    cr_assert_eq(pool_read_run(pool, BASE + 79, 3, back), FFDB_CORRUPT);
+    ffdb_error_info info;
+    ffdb_last_error(&info);
+    cr_assert_eq(info.pgno, BASE + 80);
+    cr_assert_eq(counters(pool).pinned, 0);
+    free(img);
+    free(back);
+    pool_close(pool);
+}
+
 /* ---- concurrency ------------------------------------------------------------ */
 
 #define THREADS        4
