@@ -12,7 +12,7 @@
 #include "modules/resp/command.h"
 #include "modules/resp/proto.h"
 #include "modules/resp/reply.h"
-#include "modules/resp/store.h"
+#include "modules/redis/store.h"
 #include "tests/testutil.h"
 
 TestSuite(resp_parser, .timeout = 30);
@@ -419,13 +419,13 @@ Test(resp_reply, hold_moves_with_compaction)
     cr_assert_eq(b.hold, RESP_NO_HOLD);
     resp_buf_append(&b, "+OK\r\n", 5);
     resp_buf_append(&b, ":1\r\n", 4);
-    b.hold = 5;             /* the ":1" waits */
-    b.sent = 3;             /* a partial write of "+OK\r\n" */
+    b.hold = 5; /* the ":1" waits */
+    b.sent = 3; /* a partial write of "+OK\r\n" */
     resp_buf_compact(&b);
     cr_assert_eq(b.len, 6);
     cr_assert_eq(b.hold, 2); /* still in front of ":1" */
     cr_assert(memcmp(b.data + b.hold, ":1\r\n", 4) == 0);
-    b.sent = 2;             /* the rest of "+OK\r\n", up to the hold */
+    b.sent = 2; /* the rest of "+OK\r\n", up to the hold */
     resp_buf_append(&b, ":2\r\n", 4);
     resp_buf_compact(&b);
     cr_assert_eq(b.hold, 0);
