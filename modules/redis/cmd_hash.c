@@ -400,7 +400,7 @@ static int hscan_cmd(resp_ctx *c)
     store_iter *it;
     uint8_t pos[STORE_MAX_FIELD];
     size_t pos_len;
-    resp_buf out;
+    net_buf out;
     resp_reply aside;
     ffdb_val f, v;
     uint64_t cursor = 0;
@@ -425,7 +425,7 @@ static int hscan_cmd(resp_ctx *c)
     rc = store_iter_open(c->st, &m, STORE_SUB, &it);
     if (rc)
         return rc;
-    resp_buf_init(&out, 0);
+    net_buf_init(&out, 0);
     aside.out = &out;
     aside.proto = c->r->proto;
     aside.errors = 0;
@@ -447,9 +447,9 @@ static int hscan_cmd(resp_ctx *c)
         reply_array(c->r, 2);
         reply_bulk_int(c->r, (int64_t)cursor);
         reply_array(c->r, n);
-        resp_buf_append(c->r->out, out.data, out.len);
+        net_buf_append(c->r->out, out.data, out.len);
     }
-    resp_buf_free(&out);
+    net_buf_free(&out);
     return rc;
 }
 

@@ -22,9 +22,9 @@
 
 #define COMPAT_VERSION "7.0.0"
 
-static void add(resp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(net_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void add(resp_buf *b, const char *fmt, ...)
+static void add(net_buf *b, const char *fmt, ...)
 {
     char line[512];
     va_list ap;
@@ -34,7 +34,7 @@ static void add(resp_buf *b, const char *fmt, ...)
     n = vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
     if (n > 0)
-        resp_buf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+        net_buf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
 static void human_bytes(char *buf, size_t cap, uint64_t n)
@@ -64,7 +64,7 @@ static uint64_t rss_bytes(void)
     return resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
-static void section_server(redis_server *s, resp_buf *b)
+static void section_server(redis_server *s, net_buf *b)
 {
     struct utsname u;
     int64_t now = redis_now_ms(), up = (now - s->start_ms) / 1000;
@@ -87,7 +87,7 @@ static void section_server(redis_server *s, resp_buf *b)
     add(b, "config_file:%s\r\n", s->cfg.config_file);
 }
 
-static void section_clients(redis_server *s, resp_buf *b)
+static void section_clients(redis_server *s, net_buf *b)
 {
     uint64_t pubsub = 0;
 
@@ -102,7 +102,7 @@ static void section_clients(redis_server *s, resp_buf *b)
     add(b, "total_watched_keys:%zu\r\n", s->watched.count);
 }
 
-static void section_memory(redis_server *s, resp_buf *b)
+static void section_memory(redis_server *s, net_buf *b)
 {
     uint64_t used = server_used_memory(), rss = rss_bytes();
     char h1[32], h2[32], h3[32];
@@ -129,7 +129,7 @@ static void section_memory(redis_server *s, resp_buf *b)
         (unsigned long long)(st.pool_frames * (uint64_t)st.page_size));
 }
 
-static void section_persistence(redis_server *s, resp_buf *b)
+static void section_persistence(redis_server *s, net_buf *b)
 {
     uint64_t commits = s->stats.commits ? s->stats.commits : 1;
 
@@ -156,7 +156,7 @@ static void section_persistence(redis_server *s, resp_buf *b)
         s->last_commit_rc ? ffdb_strerror(s->last_commit_rc) : "ok");
 }
 
-static void section_stats(redis_server *s, resp_buf *b)
+static void section_stats(redis_server *s, net_buf *b)
 {
     uint64_t errors = s->errors_gone;
 
@@ -184,7 +184,7 @@ static void section_stats(redis_server *s, resp_buf *b)
     add(b, "ffdb_idle_timeouts:%llu\r\n", (unsigned long long)s->stats.timeouts);
 }
 
-static void section_cpu(resp_buf *b)
+static void section_cpu(net_buf *b)
 {
     struct rusage self;
 
@@ -194,7 +194,7 @@ static void section_cpu(resp_buf *b)
     add(b, "used_cpu_user:%ld.%06ld\r\n", (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec);
 }
 
-static void section_keyspace(redis_server *s, resp_buf *b)
+static void section_keyspace(redis_server *s, net_buf *b)
 {
     add(b, "# Keyspace\r\n");
     for (int db = 0; db < STORE_DBS; db++) {
@@ -205,7 +205,7 @@ static void section_keyspace(redis_server *s, resp_buf *b)
     }
 }
 
-static void section_ffdb(redis_server *s, resp_buf *b)
+static void section_ffdb(redis_server *s, net_buf *b)
 {
     ffdb_stat st;
 
@@ -251,7 +251,7 @@ static int info_cmd(resp_ctx *c)
 {
     redis_server *s = c->srv;
     int want[S_COUNT] = {0}, any = 0;
-    resp_buf b;
+    net_buf b;
 
     for (int i = 1; i < c->argc; i++) {
         if (resp_arg_is(&c->argv[i], "all") || resp_arg_is(&c->argv[i], "everything") ||
@@ -267,7 +267,7 @@ static int info_cmd(resp_ctx *c)
     if (!any)
         for (int k = 0; k < S_COUNT; k++)
             want[k] = 1;
-    resp_buf_init(&b, 0);
+    net_buf_init(&b, 0);
     for (int k = 0; k < S_COUNT; k++) {
         if (!want[k])
             continue;
@@ -304,7 +304,7 @@ static int info_cmd(resp_ctx *c)
         }
     }
     reply_verbatim(c->r, b.data ? b.data : "", b.len);
-    resp_buf_free(&b);
+    net_buf_free(&b);
     return 0;
 }
 

@@ -292,7 +292,7 @@ static int scan_cmd(resp_ctx *c)
     struct scan_walk *w;
     char pos[STORE_MAX_KEY];
     size_t pos_len;
-    resp_buf keys;
+    net_buf keys;
     uint64_t cursor = 0;
     int rc;
 
@@ -301,7 +301,7 @@ static int scan_cmd(resp_ctx *c)
     w = calloc(1, sizeof(*w));
     if (!w)
         return FFDB_ENOMEM;
-    resp_buf_init(&keys, 0);
+    net_buf_init(&keys, 0);
     w->c = c;
     w->a = &a;
     w->keys.out = &keys;
@@ -315,9 +315,9 @@ static int scan_cmd(resp_ctx *c)
         reply_array(c->r, 2);
         reply_bulk_int(c->r, (int64_t)cursor);
         reply_array(c->r, w->n);
-        resp_buf_append(c->r->out, keys.data, keys.len);
+        net_buf_append(c->r->out, keys.data, keys.len);
     }
-    resp_buf_free(&keys);
+    net_buf_free(&keys);
     free(w);
     return rc;
 }

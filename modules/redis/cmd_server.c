@@ -320,14 +320,14 @@ static int client_list(resp_ctx *c, int type /* -1 any, 0 normal, 1 pubsub */, c
     redis_server *s = c->srv;
     redis_client **all = malloc((s->client_count ? s->client_count : 1) * sizeof(*all));
     size_t n = 0;
-    resp_buf b;
+    net_buf b;
 
     if (!all)
         return FFDB_ENOMEM;
     for (redis_client *x = s->clients; x; x = x->next)
         all[n++] = x;
     qsort(all, n, sizeof(*all), by_id);
-    resp_buf_init(&b, 0);
+    net_buf_init(&b, 0);
     for (size_t i = 0; i < n; i++) {
         int keep = type < 0 || (type == 1) == (pubsub_count(all[i]) > 0);
         if (nids) {
@@ -342,7 +342,7 @@ static int client_list(resp_ctx *c, int type /* -1 any, 0 normal, 1 pubsub */, c
             server_client_info(s, all[i], &b);
     }
     reply_verbatim(c->r, b.data ? b.data : "", b.len);
-    resp_buf_free(&b);
+    net_buf_free(&b);
     free(all);
     return 0;
 }
@@ -461,11 +461,11 @@ static int client_cmd(resp_ctx *c)
         }
         return client_list(c, type, NULL, 0);
     } else if (resp_arg_is(sub, "info") && c->argc == 2) {
-        resp_buf b;
-        resp_buf_init(&b, 0);
+        net_buf b;
+        net_buf_init(&b, 0);
         server_client_info(c->srv, cli, &b);
         reply_verbatim(c->r, b.data ? b.data : "", b.len);
-        resp_buf_free(&b);
+        net_buf_free(&b);
     } else if (resp_arg_is(sub, "kill") && c->argc >= 3) {
         return client_kill(c);
     } else if ((resp_arg_is(sub, "setinfo") && c->argc == 4) ||

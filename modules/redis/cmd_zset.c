@@ -1147,7 +1147,7 @@ static int zscan_cmd(resp_ctx *c)
     store_iter *it;
     uint8_t pos[STORE_MAX_FIELD];
     size_t pos_len, n = 0;
-    resp_buf out;
+    net_buf out;
     resp_reply aside = {&out, c->r->proto, 0};
     ffdb_val f, v;
     uint64_t cursor = 0;
@@ -1171,7 +1171,7 @@ static int zscan_cmd(resp_ctx *c)
     rc = store_iter_open(c->st, &m, STORE_SUB, &it);
     if (rc)
         return rc;
-    resp_buf_init(&out, 0);
+    net_buf_init(&out, 0);
     rc = store_iter_seek(it, pos, pos_len, &f, &v);
     for (int64_t seen = 0; rc == 0; seen++, rc = store_iter_next(it, &f, &v)) {
         char num[32];
@@ -1195,9 +1195,9 @@ static int zscan_cmd(resp_ctx *c)
         reply_array(c->r, 2);
         reply_bulk_int(c->r, (int64_t)cursor);
         reply_array(c->r, n);
-        resp_buf_append(c->r->out, out.data, out.len);
+        net_buf_append(c->r->out, out.data, out.len);
     }
-    resp_buf_free(&out);
+    net_buf_free(&out);
     return rc;
 }
 

@@ -145,7 +145,7 @@ static redis_client *client_new(redis_server *s, int fd, const struct sockaddr_s
     c->authed = s->cfg.requirepass[0] == '\0';
     c->created_ms = c->last_ms = redis_now_ms();
     resp_parser_init(&c->parser, &s->cfg.limits);
-    resp_buf_init(&c->out, s->cfg.outbuf_limit);
+    net_buf_init(&c->out, s->cfg.outbuf_limit);
     c->reply.out = &c->out;
     c->reply.proto = 2;
     net_dict_init(&c->chans, 0);
@@ -268,7 +268,7 @@ void conn_read(redis_server *s, redis_client *c)
 
 int conn_backpressured(const redis_client *c)
 {
-    return resp_buf_pending(&c->out) > OUT_BACKPRESSURE;
+    return net_buf_pending(&c->out) > OUT_BACKPRESSURE;
 }
 
 void conn_update_events(redis_server *s, redis_client *c)
@@ -298,7 +298,7 @@ void conn_update_events(redis_server *s, redis_client *c)
 
 int conn_write(redis_server *s, redis_client *c)
 {
-    resp_buf *b = &c->out;
+    net_buf *b = &c->out;
 
     if (c->flags & CLI_CLOSE_ASAP)
         return -1;
@@ -327,7 +327,7 @@ int conn_write(redis_server *s, redis_client *c)
         b->sent += (size_t)n;
         s->stats.net_out += (uint64_t)n;
     }
-    resp_buf_compact(b);
+    net_buf_compact(b);
     c->flags &= ~CLI_WANT_WRITE;
     if ((c->flags & CLI_CLOSE_AFTER) && b->sent == b->len) {
         c->flags |= CLI_CLOSE_ASAP;
@@ -340,7 +340,7 @@ int conn_write(redis_server *s, redis_client *c)
 void conn_free(redis_server *s, redis_client *c)
 {
     s->errors_gone += c->reply.errors;
-    if (c->out.hold != RESP_NO_HOLD)
+    if (c->out.hold != NET_NO_HOLD)
         server_unhold(s, c);
     multi_unwatch_all(s, c);
     multi_discard(c);
@@ -360,6 +360,6 @@ void conn_free(redis_server *s, redis_client *c)
     free(c->name);
     free(c->queue);
     free(c->watched);
-    resp_buf_free(&c->out);
+    net_buf_free(&c->out);
     free(c);
 }

@@ -125,7 +125,7 @@ struct redis_client {
     size_t argv_cap;
 
     /* output */
-    resp_buf out;
+    net_buf out;
     resp_reply reply;    /* over out; proto 2 or 3 */
     size_t batch_mark;   /* out.len when its first command of the batch began */
     unsigned batch_cmds; /* commands it ran in the batch (each owes a reply) */
@@ -301,7 +301,7 @@ int server_exec_command(redis_server *s, redis_client *c, const resp_command *cm
 /* Make sure the batch has a txn of the kind cmd needs. */
 int server_need_txn(redis_server *s, int write);
 /* The ID-ordered CLIENT LIST line of c into b. */
-void server_client_info(redis_server *s, redis_client *c, resp_buf *b);
+void server_client_info(redis_server *s, redis_client *c, net_buf *b);
 /* The used memory as the allocator sees it (jemalloc when linked). */
 uint64_t server_used_memory(void);
 /* 1 if jemalloc is the allocator (INFO mem_allocator). */

@@ -226,7 +226,7 @@ static int pipelined(const redis_server *s)
 
 static void hold(redis_server *s, redis_client *c, size_t from, unsigned cmds, uint64_t txid)
 {
-    if (c->out.hold == RESP_NO_HOLD) {
+    if (c->out.hold == NET_NO_HOLD) {
         if (list_push(&s->held, &s->held_len, &s->held_cap, c)) {
             s->hold_failed = 1; /* out of memory: settle() before anything is sent */
             return;
@@ -246,7 +246,7 @@ void server_unhold(redis_server *s, redis_client *c)
             s->held[i] = s->held[--s->held_len];
             break;
         }
-    c->out.hold = RESP_NO_HOLD;
+    c->out.hold = NET_NO_HOLD;
     c->held_cmds = 0;
 }
 
@@ -262,7 +262,7 @@ static void release_durable(redis_server *s)
             s->held[keep++] = c;
             continue;
         }
-        c->out.hold = RESP_NO_HOLD;
+        c->out.hold = NET_NO_HOLD;
         c->held_cmds = 0;
         server_mark_flush(s, c);
         s->released++;
@@ -279,7 +279,7 @@ static void fail_held(redis_server *s, int rc)
         redis_client *c = s->held[i];
         c->out.len = c->out.hold; /* held bytes were never sent */
         c->out.overflow = 0;
-        c->out.hold = RESP_NO_HOLD;
+        c->out.hold = NET_NO_HOLD;
         for (unsigned k = 0; k < c->held_cmds; k++)
             reply_errorf(&c->reply, "ERR sync failed, the write may be lost: %s",
                          ffdb_strerror(rc));
@@ -318,7 +318,7 @@ static int others_active(redis_server *s)
     int64_t now = redis_now_ms();
 
     for (redis_client *c = s->clients; c; c = c->next)
-        if (c->out.hold == RESP_NO_HOLD && now - c->last_ms <= ACTIVE_MS)
+        if (c->out.hold == NET_NO_HOLD && now - c->last_ms <= ACTIVE_MS)
             return 1;
     return 0;
 }
@@ -742,7 +742,7 @@ static int timers(redis_server *s, int64_t *next_tick, int64_t *next_second)
 /* ---- CLIENT LIST lines ------------------------------------------------------------------------
  */
 
-void server_client_info(redis_server *s, redis_client *c, resp_buf *b)
+void server_client_info(redis_server *s, redis_client *c, net_buf *b)
 {
     char line[1024], flags[8];
     int64_t now = redis_now_ms();
@@ -773,7 +773,7 @@ void server_client_info(redis_server *s, redis_client *c, resp_buf *b)
                  (c->ev_mask & EV_READ) ? "r" : "", (c->ev_mask & EV_WRITE) ? "w" : "",
                  c->last_cmd ? c->last_cmd : "NULL", c->reply.proto);
     if (n > 0)
-        resp_buf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+        net_buf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
 /* ---- start, loop, stop --------------------------------------------------------------------------
