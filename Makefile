@@ -51,13 +51,19 @@ CLI_OBJ   = $(CLI_SRC:tools/ffdb/%.c=$(BUILD)/tools/ffdb.o/%.o)
 CRASH_SRC = $(wildcard tools/crash/*.c)
 TOOLS     = $(if $(CLI_SRC),$(BUILD)/tools/ffdb) $(if $(CRASH_SRC),$(BUILD)/tools/ffdb-crash)
 
-# ---- ffdb-server: the Redis-protocol module and its program ----
-# modules/resp/*.c become libffdb_resp.a (also linked into the test binary for
-# the parser and reply-writer unit tests); tools/ffdb-server/*.c is the program,
-# linked with jemalloc (PROG_LIBS, empty under `make asan`).
-RESP_SRC   = $(wildcard modules/resp/*.c)
-RESP_OBJ   = $(RESP_SRC:%.c=$(BUILD)/%.o)
-RESP_LIB   = $(BUILD)/libffdb_resp.a
+# ---- the network modules and ffdb-server ----
+# One static library per folder of modules/, linked in layer order (redis,
+# resp, net, then libffdb.a) so that an upward reference fails to link:
+#   libffdb_net.a    modules/net    event loop, connections, config, log, batch commit
+#   libffdb_resp.a   modules/resp   RESP wire format: parsers, reply writer, command table
+#   libffdb_redis.a  modules/redis  the Redis commands, data model, server policy
+# All three are linked into the test binary too (unit tests of each layer).
+# tools/ffdb-server/*.c is the program, linked with jemalloc (PROG_LIBS,
+# empty under `make asan`).
+MODULES    = redis resp net
+MOD_SRC    = $(foreach m,$(MODULES),$(wildcard modules/$(m)/*.c))
+MOD_OBJ    = $(MOD_SRC:%.c=$(BUILD)/%.o)
+MOD_LIBS   = $(MODULES:%=$(BUILD)/libffdb_%.a)
 SERVER_SRC = $(wildcard tools/ffdb-server/*.c)
 SERVER_OBJ = $(SERVER_SRC:tools/ffdb-server/%.c=$(BUILD)/tools/ffdb-server.o/%.o)
 TOOLS     += $(if $(SERVER_SRC),$(BUILD)/tools/ffdb-server)
@@ -92,29 +98,30 @@ $(BUILD)/tools/ffdb-crash: $(CRASH_SRC:%.c=$(BUILD)/%.o) $(TESTING_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-# ffdb-server (variables above, beside TOOLS).
-$(RESP_LIB): $(RESP_OBJ)
+# The module libraries and ffdb-server (variables above, beside TOOLS).
+$(foreach m,$(MODULES),$(eval $(BUILD)/libffdb_$(m).a: $(patsubst %.c,$(BUILD)/%.o,$(wildcard modules/$(m)/*.c))))
+$(MOD_LIBS):
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/tools/ffdb-server: $(SERVER_OBJ) $(RESP_LIB) $(LIB)
+$(BUILD)/tools/ffdb-server: $(SERVER_OBJ) $(MOD_LIBS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(PROG_LIBS)
+	$(CC) $(CFLAGS) -o $@ $(SERVER_OBJ) $(MOD_LIBS) $(LIB) $(LDLIBS) $(PROG_LIBS)
 
 $(BUILD)/tools/ffdb-server.o/%.o: tools/ffdb-server/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(TEST_BIN): $(RESP_LIB)
+$(TEST_BIN): $(MOD_LIBS)
 
-# `make format` covers the module and the program too.
-.PHONY: format-resp
-format: format-resp
-format-resp:
-	clang-format -i $(RESP_SRC) $(SERVER_SRC) modules/resp/*.h
+# `make format` covers the modules and the program too.
+.PHONY: format-modules
+format: format-modules
+format-modules:
+	clang-format -i $(MOD_SRC) $(SERVER_SRC) $(wildcard modules/*/*.h)
 
--include $(RESP_OBJ:.o=.d) $(SERVER_OBJ:.o=.d)
-# ---- end of ffdb-server ----
+-include $(MOD_OBJ:.o=.d) $(SERVER_OBJ:.o=.d)
+# ---- end of the modules ----
 
 # ---- the block store: modules/ipld, modules/blocks, ffdb-blocks ----
 # Layer order: libffdb_blocks.a uses libffdb_ipld.a, which uses libsodium
@@ -179,7 +186,7 @@ $(BUILD)/%.o: %.c
 
 $(TEST_BIN): $(TEST_OBJ) $(TESTING_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(RESP_LIB) $(BLOCKS_LIB) $(IPLD_LIB) $(TESTING_LIB) $(LIB) \
+	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(MOD_LIBS) $(BLOCKS_LIB) $(IPLD_LIB) $(TESTING_LIB) $(LIB) \
 	  -lcriterion -lhiredis $(BLOCKS_LDLIBS) $(LDLIBS)
 
 $(BUILD)/tests/helpers/%: tests/helpers/%.c $(TESTING_LIB) $(LIB)

@@ -55,7 +55,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "modules/resp/command.h"
+#include "modules/redis/cmd.h"
 #include "tests/test_resp_util.h"
 #include "tests/testutil.h"
 
@@ -443,7 +443,7 @@ static void diff_open(diff *d, const char *family)
 
     memset(d, 0, sizeof(*d));
     d->family = family;
-    cr_assert(resp_commands_init() == 0);
+    cr_assert(redis_commands_init() == 0);
     d->srv = rs_start(args);
     ref_start();
     d->ff = hi_connect(d->srv->port);
@@ -457,7 +457,7 @@ static void diff_close(diff *d)
 {
     redisFree(d->ff);
     redisFree(d->rd);
-    resp_commands_free();
+    redis_commands_free();
 }
 
 static void hist_add(diff *d, const cmd *c)
@@ -499,7 +499,7 @@ static void mismatch(diff *d, const char *what, const char *fa, const char *fr)
 /* The compare mode after ffdb's own flags have had their say. */
 static unsigned effective_mode(const cmd *c)
 {
-    const resp_command *rc = resp_command_lookup(c->argv[0], c->lens[0]);
+    const resp_command *rc = redis_command_lookup(c->argv[0], c->lens[0]);
     unsigned mode = c->mode;
 
     if (rc && (rc->flags & RESP_CMD_SORTED) && (mode & CMP_HOW) == CMP_EXACT)
@@ -2157,10 +2157,10 @@ static void run_stream(const char *family, const char *probe, gen_fn gen, long c
     /* The test binary and the server are built from the same tree, so the
      * command table in this process says what the server has. Criterion
      * runs no .fini after a skip: clean up first. */
-    cr_assert(resp_commands_init() == 0);
-    if (probe && !resp_command_lookup(probe, strlen(probe))) {
+    cr_assert(redis_commands_init() == 0);
+    if (probe && !redis_command_lookup(probe, strlen(probe))) {
         fprintf(stderr, "resp_diff %s: SKIPPED: ffdb-server has no %s yet\n", family, probe);
-        resp_commands_free();
+        redis_commands_free();
         free(c);
         free(d);
         diff_teardown();
@@ -2504,6 +2504,6 @@ Test(resp_diff, redis_cli)
     d->srv->pid = 0;
     redisFree(d->ff);
     redisFree(d->rd);
-    resp_commands_free();
+    redis_commands_free();
     free(d);
 }

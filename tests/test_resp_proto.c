@@ -12,7 +12,7 @@
 #include "modules/resp/command.h"
 #include "modules/resp/proto.h"
 #include "modules/resp/reply.h"
-#include "modules/resp/store.h"
+#include "modules/redis/store.h"
 #include "tests/testutil.h"
 
 TestSuite(resp_parser, .timeout = 30);
@@ -299,14 +299,14 @@ Test(resp_parser, doubles_as_redis_reads_them)
 static char *render(int proto, void (*write)(resp_reply *r))
 {
     static char out[4096];
-    resp_buf b;
+    net_buf b;
     resp_reply r = {&b, proto, 0};
 
-    resp_buf_init(&b, 0);
+    net_buf_init(&b, 0);
     write(&r);
     cr_assert(!b.overflow);
     snprintf(out, sizeof(out), "%.*s", (int)b.len, b.data);
-    resp_buf_free(&b);
+    net_buf_free(&b);
     return out;
 }
 
@@ -395,17 +395,17 @@ Test(resp_reply, doubles_are_shortest_round_trip)
 
 Test(resp_reply, the_cap_stops_growth)
 {
-    resp_buf b;
+    net_buf b;
     resp_reply r = {&b, 2, 0};
     char big[1000];
 
     memset(big, 'x', sizeof(big));
-    resp_buf_init(&b, 4096);
+    net_buf_init(&b, 4096);
     for (int i = 0; i < 10; i++)
         reply_bulk(&r, big, sizeof(big));
     cr_assert(b.overflow);
     cr_assert_leq(b.len, 4096);
-    resp_buf_free(&b);
+    net_buf_free(&b);
 }
 
 /* A hold marks where the bytes that wait for a sync begin; compaction (after
@@ -413,30 +413,30 @@ Test(resp_reply, the_cap_stops_growth)
  * behind it. */
 Test(resp_reply, hold_moves_with_compaction)
 {
-    resp_buf b;
+    net_buf b;
 
-    resp_buf_init(&b, 0);
-    cr_assert_eq(b.hold, RESP_NO_HOLD);
-    resp_buf_append(&b, "+OK\r\n", 5);
-    resp_buf_append(&b, ":1\r\n", 4);
-    b.hold = 5;             /* the ":1" waits */
-    b.sent = 3;             /* a partial write of "+OK\r\n" */
-    resp_buf_compact(&b);
+    net_buf_init(&b, 0);
+    cr_assert_eq(b.hold, NET_NO_HOLD);
+    net_buf_append(&b, "+OK\r\n", 5);
+    net_buf_append(&b, ":1\r\n", 4);
+    b.hold = 5; /* the ":1" waits */
+    b.sent = 3; /* a partial write of "+OK\r\n" */
+    net_buf_compact(&b);
     cr_assert_eq(b.len, 6);
     cr_assert_eq(b.hold, 2); /* still in front of ":1" */
     cr_assert(memcmp(b.data + b.hold, ":1\r\n", 4) == 0);
-    b.sent = 2;             /* the rest of "+OK\r\n", up to the hold */
-    resp_buf_append(&b, ":2\r\n", 4);
-    resp_buf_compact(&b);
+    b.sent = 2; /* the rest of "+OK\r\n", up to the hold */
+    net_buf_append(&b, ":2\r\n", 4);
+    net_buf_compact(&b);
     cr_assert_eq(b.hold, 0);
     cr_assert_eq(b.len, 8);
     cr_assert(memcmp(b.data, ":1\r\n:2\r\n", 8) == 0);
-    b.hold = RESP_NO_HOLD;
+    b.hold = NET_NO_HOLD;
     b.sent = b.len;
-    resp_buf_compact(&b);
+    net_buf_compact(&b);
     cr_assert_eq(b.len, 0);
-    cr_assert_eq(b.hold, RESP_NO_HOLD);
-    resp_buf_free(&b);
+    cr_assert_eq(b.hold, NET_NO_HOLD);
+    net_buf_free(&b);
 }
 
 /* ---- encodings -------------------------------------------------------------------------- */

@@ -1,5 +1,5 @@
 /*
- * test_resp_store.c — the Redis data model (modules/resp/store.h) on a real
+ * test_resp_store.c — the Redis data model (modules/redis/store.h) on a real
  * file, without a server: collections built from sub-keys, O(1) delete with
  * the sweeper removing the elements later, expiry through the ttl index,
  * RENAME within and across databases, COPY, iterators at the edges of a
@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "modules/resp/store.h"
+#include "modules/redis/store.h"
 #include "tests/testutil.h"
 
 TestSuite(resp_store, .init = tu_setup, .fini = tu_teardown, .timeout = 60);

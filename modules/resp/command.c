@@ -1,12 +1,8 @@
 /*
- * command.c — the command table (the families merged into one lookup), the
- * argument parsers and error replies with Redis's wording, the glob matcher
- * and SCAN cursors (contracts in command.h).
- *
- * The table is built once at start-up and read-only afterwards. The wording
- * of every error here is Redis's, letter for letter, because client
- * libraries match on it (redis-py turns "WRONGTYPE" into ResponseError
- * subclasses, hiredis users compare strings).
+ * command.c — the command table (families merged into one lookup), the
+ * argument parsers and error replies with Redis's wording, and the glob
+ * matcher (contracts in command.h). It runs no command: the handlers and
+ * their context belong to the module that serves them (modules/redis).
  */
 #include "modules/resp/command.h"
 
@@ -18,72 +14,72 @@
 #include <string.h>
 #include <strings.h>
 
-#include "modules/resp/dict.h"
-#include "modules/resp/server.h"
+#include "ffdb.h"
 
-static const resp_command *const families[] = {
-    resp_cmds_server, resp_cmds_info, resp_cmds_keys, resp_cmds_string, resp_cmds_hash,
-    resp_cmds_list,   resp_cmds_set,  resp_cmds_zset, resp_cmds_multi,  resp_cmds_pubsub,
-};
-#define FAMILY_COUNT (sizeof(families) / sizeof(families[0]))
+void resp_cmdtab_init(resp_cmdtab *t)
+{
+    memset(t, 0, sizeof(*t));
+    net_dict_init(&t->names, 1);
+}
 
-static dict table;
-static const resp_command **all;
-static size_t all_count;
+void resp_cmdtab_free(resp_cmdtab *t)
+{
+    net_dict_free(&t->names);
+    free(t->all);
+    memset(t, 0, sizeof(*t));
+}
 
-int resp_commands_init(void)
+int resp_cmdtab_add(resp_cmdtab *t, const resp_command *family)
 {
     size_t n = 0;
 
-    if (all)
-        return 0;
-    for (size_t f = 0; f < FAMILY_COUNT; f++)
-        for (const resp_command *c = families[f]; c->name; c++)
-            n++;
-    all = calloc(n ? n : 1, sizeof(*all));
-    if (!all)
-        return FFDB_ENOMEM;
-    dict_init(&table, 1);
-    for (size_t f = 0; f < FAMILY_COUNT; f++)
-        for (const resp_command *c = families[f]; c->name; c++) {
-            int created;
-            dict_entry *e = dict_upsert(&table, c->name, strlen(c->name), &created);
-            if (!e) {
-                resp_commands_free();
-                return FFDB_ENOMEM;
-            }
-            if (!created) {
-                fprintf(stderr, "ffdb-server: command '%s' is defined twice\n", c->name);
-                abort();
-            }
-            e->value = (void *)c;
-            all[all_count++] = c;
+    for (const resp_command *c = family; c->name; c++) {
+        if (net_dict_find(&t->names, c->name, strlen(c->name)))
+            return FFDB_EXISTS;
+        n++;
+    }
+    if (t->count + n > t->cap) {
+        size_t cap = t->cap ? t->cap : 64;
+        while (cap < t->count + n)
+            cap *= 2;
+        const resp_command **all = realloc(t->all, cap * sizeof(*all));
+        if (!all)
+            return FFDB_ENOMEM;
+        t->all = all;
+        t->cap = cap;
+    }
+    for (const resp_command *c = family; c->name; c++) {
+        int created;
+        net_dict_entry *e = net_dict_upsert(&t->names, c->name, strlen(c->name), &created);
+        if (!e || !created) {
+            /* Out of memory, or a name twice in the family: take the family back. */
+            for (const resp_command *u = family; u < c; u++)
+                net_dict_remove(&t->names, u->name, strlen(u->name));
+            if (e && !created)
+                return FFDB_EXISTS;
+            return FFDB_ENOMEM;
         }
+        e->value = (void *)c;
+    }
+    for (const resp_command *c = family; c->name; c++)
+        t->all[t->count++] = c;
     return 0;
 }
 
-void resp_commands_free(void)
+const resp_command *resp_cmdtab_lookup(const resp_cmdtab *t, const char *name, size_t len)
 {
-    dict_free(&table);
-    free(all);
-    all = NULL;
-    all_count = 0;
-}
-
-const resp_command *resp_command_lookup(const char *name, size_t len)
-{
-    dict_entry *e = dict_find(&table, name, len);
+    net_dict_entry *e = net_dict_find(&t->names, name, len);
     return e ? e->value : NULL;
 }
 
-size_t resp_command_count(void)
+size_t resp_cmdtab_count(const resp_cmdtab *t)
 {
-    return all_count;
+    return t->count;
 }
 
-const resp_command *resp_command_at(size_t i)
+const resp_command *resp_cmdtab_at(const resp_cmdtab *t, size_t i)
 {
-    return i < all_count ? all[i] : NULL;
+    return i < t->count ? t->all[i] : NULL;
 }
 
 int resp_arity_ok(const resp_command *cmd, int argc)
@@ -93,78 +89,76 @@ int resp_arity_ok(const resp_command *cmd, int argc)
 
 /* ---- error replies ------------------------------------------------------------------ */
 
-int resp_err_arity(resp_ctx *c)
+int resp_err_arity(resp_reply *r, const resp_command *cmd)
 {
-    reply_errorf(c->r, "ERR wrong number of arguments for '%s' command", c->cmd->name);
+    reply_errorf(r, "ERR wrong number of arguments for '%s' command", cmd->name);
     return 0;
 }
 
-int resp_err_syntax(resp_ctx *c)
+int resp_err_syntax(resp_reply *r)
 {
-    reply_error(c->r, "ERR syntax error");
+    reply_error(r, "ERR syntax error");
     return 0;
 }
 
-int resp_err_wrongtype(resp_ctx *c)
+int resp_err_wrongtype(resp_reply *r)
 {
-    reply_error(c->r, "WRONGTYPE Operation against a key holding the wrong kind of value");
+    reply_error(r, "WRONGTYPE Operation against a key holding the wrong kind of value");
     return 0;
 }
 
-int resp_err_not_int(resp_ctx *c)
+int resp_err_not_int(resp_reply *r)
 {
-    reply_error(c->r, "ERR value is not an integer or out of range");
+    reply_error(r, "ERR value is not an integer or out of range");
     return 0;
 }
 
-int resp_err_not_float(resp_ctx *c)
+int resp_err_not_float(resp_reply *r)
 {
-    reply_error(c->r, "ERR value is not a valid float");
+    reply_error(r, "ERR value is not a valid float");
     return 0;
 }
 
-int resp_err_no_key(resp_ctx *c)
+int resp_err_no_key(resp_reply *r)
 {
-    reply_error(c->r, "ERR no such key");
+    reply_error(r, "ERR no such key");
     return 0;
 }
 
-int resp_err_subcommand(resp_ctx *c, const char *const *known)
+int resp_err_subcommand(resp_reply *r, const resp_command *cmd, const resp_arg *sub,
+                        const char *const *known)
 {
-    const resp_arg *sub = &c->argv[1];
     char upper[32];
     size_t i;
 
-    for (i = 0; c->cmd->name[i] && i < sizeof(upper) - 1; i++)
-        upper[i] = (char)toupper((unsigned char)c->cmd->name[i]);
+    for (i = 0; cmd->name[i] && i < sizeof(upper) - 1; i++)
+        upper[i] = (char)toupper((unsigned char)cmd->name[i]);
     upper[i] = '\0';
     for (; known && *known; known++)
         if (resp_arg_is(sub, *known)) {
-            reply_errorf(c->r, "ERR wrong number of arguments for '%s|%s' command", c->cmd->name,
-                         *known);
+            reply_errorf(r, "ERR wrong number of arguments for '%s|%s' command", cmd->name, *known);
             return 0;
         }
-    reply_errorf(c->r, "ERR unknown subcommand '%.*s'. Try %s HELP.",
+    reply_errorf(r, "ERR unknown subcommand '%.*s'. Try %s HELP.",
                  (int)(sub->n < 128 ? sub->n : 128), sub->p, upper);
     return 0;
 }
 
-int resp_store_error(resp_ctx *c, int rc)
+void resp_err_unknown(resp_reply *r, int argc, const resp_arg *argv)
 {
-    switch (rc) {
-    case STORE_EWRONGTYPE:
-        return resp_err_wrongtype(c);
-    case STORE_EKEYLEN:
-        reply_errorf(c->r, "ERR key too long (ffdb-server keys are at most %u bytes)",
-                     STORE_MAX_KEY);
-        return 0;
-    case STORE_EFIELDLEN:
-        reply_errorf(c->r, "ERR field or member too long (at most %u bytes in ffdb-server)",
-                     STORE_MAX_FIELD);
-        return 0;
-    default:
-        return rc;
+    char args[160];
+    size_t n = 0;
+
+    args[0] = '\0';
+    for (int i = 1; i < argc && n < 128; i++) {
+        int w = snprintf(args + n, sizeof(args) - n, "'%.*s' ",
+                         (int)(argv[i].n < 128 - n ? argv[i].n : 128 - n), argv[i].p);
+        if (w < 0)
+            break;
+        n += (size_t)w < sizeof(args) - n ? (size_t)w : sizeof(args) - n - 1;
     }
+    reply_errorf(r, "ERR unknown command '%.*s', with args beginning with: %s",
+                 (int)(argv[0].n < 128 ? argv[0].n : 128), argv[0].p, args);
 }
 
 /* ---- argument parsing ---------------------------------------------------------------- */
@@ -213,28 +207,28 @@ int resp_parse_long_double(const char *p, size_t n, long double *out)
     return 0;
 }
 
-int resp_arg_i64(resp_ctx *c, const resp_arg *a, int64_t *out)
+int resp_arg_i64(resp_reply *r, const resp_arg *a, int64_t *out)
 {
     if (resp_parse_i64(a->p, a->n, out) == 0)
         return 0;
-    resp_err_not_int(c);
+    resp_err_not_int(r);
     return 1;
 }
 
-int resp_arg_double(resp_ctx *c, const resp_arg *a, double *out)
+int resp_arg_double(resp_reply *r, const resp_arg *a, double *out)
 {
     if (resp_parse_double(a->p, a->n, out) == 0)
         return 0;
-    resp_err_not_float(c);
+    resp_err_not_float(r);
     return 1;
 }
 
-int resp_arg_range(resp_ctx *c, const resp_arg *a, int64_t min, int64_t max, int64_t *out)
+int resp_arg_range(resp_reply *r, const resp_arg *a, int64_t min, int64_t max, int64_t *out)
 {
-    if (resp_arg_i64(c, a, out))
+    if (resp_arg_i64(r, a, out))
         return 1;
     if (*out < min || *out > max) {
-        reply_error(c->r, "ERR value is out of range");
+        reply_error(r, "ERR value is out of range");
         return 1;
     }
     return 0;
@@ -244,16 +238,6 @@ int resp_arg_is(const resp_arg *a, const char *word)
 {
     size_t n = strlen(word);
     return a->n == n && strncasecmp(a->p, word, n) == 0;
-}
-
-uint64_t resp_max_string(const resp_ctx *c)
-{
-    return c->srv->cfg.limits.max_bulk_len;
-}
-
-uint64_t resp_rand(resp_ctx *c)
-{
-    return resp_random(c->srv);
 }
 
 /* ---- glob ----------------------------------------------------------------------------- */
@@ -339,98 +323,4 @@ int resp_glob_match(const char *pat, size_t plen, const char *s, size_t n, int n
     while (p < plen && pat[p] == '*')
         p++;
     return p == plen;
-}
-
-/* ---- SCAN cursors ---------------------------------------------------------------------- */
-
-int resp_scan_parse(resp_ctx *c, int cursor_at, int allow_type, resp_scan_args *a)
-{
-    const resp_arg *cur = &c->argv[cursor_at];
-    uint64_t v = 0;
-
-    memset(a, 0, sizeof(*a));
-    a->count = 10;
-    a->type = -1;
-    if (cur->n == 0 || cur->n > 20)
-        goto bad_cursor;
-    for (size_t i = 0; i < cur->n; i++) {
-        unsigned d = (unsigned char)cur->p[i] - '0';
-        if (d > 9 || v > (UINT64_MAX - d) / 10)
-            goto bad_cursor;
-        v = v * 10 + d;
-    }
-    a->cursor = v;
-    for (int i = cursor_at + 1; i < c->argc; i += 2) {
-        const resp_arg *opt = &c->argv[i];
-        if (i + 1 >= c->argc)
-            return resp_err_syntax(c), 1;
-        if (resp_arg_is(opt, "count")) {
-            if (resp_arg_i64(c, &c->argv[i + 1], &a->count))
-                return 1;
-            if (a->count < 1)
-                return resp_err_syntax(c), 1;
-        } else if (resp_arg_is(opt, "match")) {
-            a->match = c->argv[i + 1].p;
-            a->match_len = c->argv[i + 1].n;
-            if (a->match_len == 1 && a->match[0] == '*')
-                a->match = NULL; /* matches everything: skip the work */
-        } else if (allow_type && resp_arg_is(opt, "type")) {
-            static const int types[] = {STORE_STRING, STORE_HASH, STORE_LIST, STORE_SET,
-                                        STORE_ZSET};
-            a->type = 99; /* an unknown type matches nothing */
-            for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++)
-                if (resp_arg_is(&c->argv[i + 1], store_type_name(types[t])))
-                    a->type = types[t];
-        } else {
-            return resp_err_syntax(c), 1;
-        }
-    }
-    return 0;
-bad_cursor:
-    reply_error(c->r, "ERR invalid cursor");
-    return 1;
-}
-
-void resp_cursor_position(resp_server *s, uint64_t cursor, void *pos, size_t cap, size_t *len)
-{
-    size_t slot = cursor & 0xffff;
-    uint8_t *out = pos;
-    size_t n;
-
-    *len = 0;
-    if (cursor == 0)
-        return;
-    if (slot < RESP_CURSOR_SLOTS && s->cursors[slot].id == cursor) {
-        n = s->cursors[slot].len < cap ? s->cursors[slot].len : cap;
-        memcpy(pos, s->cursors[slot].pos, n);
-        *len = n;
-        return;
-    }
-    /* Forgotten: resume from the 6-byte prefix, trailing zero bytes dropped so
-     * the position is never past a key that starts with those bytes. */
-    for (n = 0; n < 6 && n < cap; n++)
-        out[n] = (uint8_t)(cursor >> (56 - 8 * n));
-    while (n > 0 && out[n - 1] == 0)
-        n--;
-    *len = n;
-}
-
-uint64_t resp_cursor_save(resp_server *s, const void *pos, size_t len)
-{
-    size_t slot = 1 + (size_t)(s->cursor_seq++ % (RESP_CURSOR_SLOTS - 1));
-    resp_cursor_slot *cs = &s->cursors[slot];
-    const uint8_t *p = pos;
-    uint64_t prefix = 0;
-    char *copy = malloc(len ? len : 1);
-
-    for (size_t i = 0; i < 6; i++)
-        prefix = prefix << 8 | (i < len ? p[i] : 0);
-    if (copy) {
-        memcpy(copy, pos, len);
-        free(cs->pos);
-        cs->pos = copy;
-        cs->len = len;
-        cs->id = prefix << 16 | slot;
-    }
-    return prefix << 16 | slot; /* without the copy it still resumes by prefix */
 }

@@ -13,80 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A buffer this much bigger than its content, with nothing pending, is shrunk
- * when compacted, so one big reply does not pin memory for the connection's
- * life. */
-#define BUF_KEEP_BYTES (64u * 1024)
-
-void resp_buf_init(resp_buf *b, size_t limit_bytes)
-{
-    memset(b, 0, sizeof(*b));
-    b->limit_bytes = limit_bytes;
-    b->hold = RESP_NO_HOLD;
-}
-
-void resp_buf_free(resp_buf *b)
-{
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = b->sent = 0;
-}
-
-int resp_buf_reserve(resp_buf *b, size_t n)
-{
-    size_t need, cap;
-    char *p;
-
-    if (b->overflow)
-        return -1;
-    if (n > SIZE_MAX / 2 - b->len || (b->limit_bytes && b->len - b->sent + n > b->limit_bytes)) {
-        b->overflow = 1;
-        return -1;
-    }
-    need = b->len + n;
-    if (need <= b->cap)
-        return 0;
-    cap = b->cap ? b->cap : 256;
-    while (cap < need)
-        cap *= 2;
-    p = realloc(b->data, cap);
-    if (!p) {
-        b->overflow = 1;
-        return -1;
-    }
-    b->data = p;
-    b->cap = cap;
-    return 0;
-}
-
-void resp_buf_append(resp_buf *b, const void *p, size_t n)
-{
-    if (n == 0 || resp_buf_reserve(b, n))
-        return;
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-}
-
-void resp_buf_compact(resp_buf *b)
-{
-    if (b->sent == 0)
-        return;
-    if (b->hold != RESP_NO_HOLD)
-        b->hold -= b->sent; /* nothing past hold is ever sent */
-    if (b->sent == b->len) {
-        b->len = b->sent = 0;
-        if (b->cap > BUF_KEEP_BYTES) {
-            free(b->data);
-            b->data = NULL;
-            b->cap = 0;
-        }
-        return;
-    }
-    memmove(b->data, b->data + b->sent, b->len - b->sent);
-    b->len -= b->sent;
-    b->sent = 0;
-}
-
 /* ---- formatting -------------------------------------------------------------- */
 
 size_t resp_format_int(char *buf, int64_t v)
@@ -158,22 +84,22 @@ static void header(resp_reply *r, char c, int64_t n)
     len = 1 + resp_format_int(buf + 1, n);
     buf[len++] = '\r';
     buf[len++] = '\n';
-    resp_buf_append(r->out, buf, len);
+    net_buf_append(r->out, buf, len);
 }
 
 void reply_simple(resp_reply *r, const char *s)
 {
     size_t n = strlen(s);
-    if (resp_buf_reserve(r->out, n + 3))
+    if (net_buf_reserve(r->out, n + 3))
         return;
-    resp_buf_append(r->out, "+", 1);
-    resp_buf_append(r->out, s, n);
-    resp_buf_append(r->out, "\r\n", 2);
+    net_buf_append(r->out, "+", 1);
+    net_buf_append(r->out, s, n);
+    net_buf_append(r->out, "\r\n", 2);
 }
 
 void reply_ok(resp_reply *r)
 {
-    resp_buf_append(r->out, "+OK\r\n", 5);
+    net_buf_append(r->out, "+OK\r\n", 5);
 }
 
 void reply_error(resp_reply *r, const char *msg)
@@ -181,17 +107,17 @@ void reply_error(resp_reply *r, const char *msg)
     size_t n = strlen(msg), at;
 
     r->errors++;
-    if (resp_buf_reserve(r->out, n + 3))
+    if (net_buf_reserve(r->out, n + 3))
         return;
-    resp_buf_append(r->out, "-", 1);
+    net_buf_append(r->out, "-", 1);
     at = r->out->len;
-    resp_buf_append(r->out, msg, n);
+    net_buf_append(r->out, msg, n);
     /* A newline inside an error would end the frame early and desync the
      * client: errors may quote user input. */
     for (size_t i = at; i < at + n; i++)
         if (r->out->data[i] == '\r' || r->out->data[i] == '\n')
             r->out->data[i] = ' ';
-    resp_buf_append(r->out, "\r\n", 2);
+    net_buf_append(r->out, "\r\n", 2);
 }
 
 void reply_errorf(resp_reply *r, const char *fmt, ...)
@@ -212,11 +138,11 @@ void reply_int(resp_reply *r, int64_t v)
 
 void reply_bulk(resp_reply *r, const void *p, size_t n)
 {
-    if (resp_buf_reserve(r->out, n + 32))
+    if (net_buf_reserve(r->out, n + 32))
         return;
     header(r, '$', (int64_t)n);
-    resp_buf_append(r->out, p, n);
-    resp_buf_append(r->out, "\r\n", 2);
+    net_buf_append(r->out, p, n);
+    net_buf_append(r->out, "\r\n", 2);
 }
 
 void reply_bulk_cstr(resp_reply *r, const char *s)
@@ -233,17 +159,17 @@ void reply_bulk_int(resp_reply *r, int64_t v)
 void reply_null(resp_reply *r)
 {
     if (r->proto >= 3)
-        resp_buf_append(r->out, "_\r\n", 3);
+        net_buf_append(r->out, "_\r\n", 3);
     else
-        resp_buf_append(r->out, "$-1\r\n", 5);
+        net_buf_append(r->out, "$-1\r\n", 5);
 }
 
 void reply_null_array(resp_reply *r)
 {
     if (r->proto >= 3)
-        resp_buf_append(r->out, "_\r\n", 3);
+        net_buf_append(r->out, "_\r\n", 3);
     else
-        resp_buf_append(r->out, "*-1\r\n", 5);
+        net_buf_append(r->out, "*-1\r\n", 5);
 }
 
 void reply_double(resp_reply *r, double d)
@@ -254,7 +180,7 @@ void reply_double(resp_reply *r, double d)
     if (r->proto >= 3) {
         buf[0] = ',';
         memcpy(buf + 1 + n, "\r\n", 2);
-        resp_buf_append(r->out, buf, n + 3);
+        net_buf_append(r->out, buf, n + 3);
     } else {
         reply_bulk(r, buf + 1, n);
     }
@@ -263,9 +189,9 @@ void reply_double(resp_reply *r, double d)
 void reply_bool(resp_reply *r, int v)
 {
     if (r->proto >= 3)
-        resp_buf_append(r->out, v ? "#t\r\n" : "#f\r\n", 4);
+        net_buf_append(r->out, v ? "#t\r\n" : "#f\r\n", 4);
     else
-        resp_buf_append(r->out, v ? ":1\r\n" : ":0\r\n", 4);
+        net_buf_append(r->out, v ? ":1\r\n" : ":0\r\n", 4);
 }
 
 void reply_verbatim(resp_reply *r, const void *p, size_t n)
@@ -274,12 +200,12 @@ void reply_verbatim(resp_reply *r, const void *p, size_t n)
         reply_bulk(r, p, n);
         return;
     }
-    if (resp_buf_reserve(r->out, n + 40))
+    if (net_buf_reserve(r->out, n + 40))
         return;
     header(r, '=', (int64_t)n + 4);
-    resp_buf_append(r->out, "txt:", 4);
-    resp_buf_append(r->out, p, n);
-    resp_buf_append(r->out, "\r\n", 2);
+    net_buf_append(r->out, "txt:", 4);
+    net_buf_append(r->out, p, n);
+    net_buf_append(r->out, "\r\n", 2);
 }
 
 void reply_array(resp_reply *r, size_t n)
@@ -316,7 +242,7 @@ static void defer_insert(resp_reply *r, resp_defer d, char c, int64_t n)
 {
     char buf[32];
     size_t len;
-    resp_buf *b = r->out;
+    net_buf *b = r->out;
 
     if (b->overflow || d > b->len)
         return;
@@ -324,7 +250,7 @@ static void defer_insert(resp_reply *r, resp_defer d, char c, int64_t n)
     len = 1 + resp_format_int(buf + 1, n);
     buf[len++] = '\r';
     buf[len++] = '\n';
-    if (resp_buf_reserve(b, len))
+    if (net_buf_reserve(b, len))
         return;
     memmove(b->data + d + len, b->data + d, b->len - d);
     memcpy(b->data + d, buf, len);

@@ -6,13 +6,12 @@
  * that one place knows how each kind of value looks in each protocol version
  * (a map is "%N" in RESP3 and a flat "*2N" array in RESP2, a double is ","
  * in RESP3 and a bulk string in RESP2, a null is "_" or "$-1"/"*-1", ...).
- * It never touches a socket: the server sends out.data[sent .. len).
+ * It never touches a socket: the connection layer sends the buffer.
  *
- * Memory: the buffer grows geometrically. It has a hard cap (limit_bytes,
- * the server's client-output-buffer-limit); past it the writer stops
- * appending, sets `overflow`, and the server disconnects the client at the
- * next check. So one huge reply (KEYS * over ten million keys) costs at most
- * the cap, never unbounded memory. An allocation failure also sets overflow.
+ * Memory: replies go into a net_buf (modules/net/buf.h), whose hard cap
+ * (the client-output-buffer-limit) bounds what one huge reply (KEYS * over
+ * ten million keys) can cost; past it the buffer sets `overflow` and the
+ * connection layer drops the client.
  *
  * Counting: each reply_error*() bumps `errors` (INFO's total_error_replies).
  *
@@ -30,37 +29,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A growable byte buffer: the client's output (and a scratch buffer where
- * handlers need one). */
-typedef struct resp_buf {
-    char *data;
-    size_t len;         /* bytes written */
-    size_t cap;         /* bytes allocated */
-    size_t sent;        /* bytes of data already sent (owned by the server) */
-    size_t limit_bytes; /* hard cap on len; 0 = no cap */
-    int overflow;       /* the cap was hit or an allocation failed */
-    size_t hold;        /* bytes from here on wait for a sync; RESP_NO_HOLD = none */
-} resp_buf;
-
-#define RESP_NO_HOLD SIZE_MAX
-
-void resp_buf_init(resp_buf *b, size_t limit_bytes);
-void resp_buf_free(resp_buf *b);
-/* Make room for n more bytes; 0, or -1 with overflow set. */
-int resp_buf_reserve(resp_buf *b, size_t n);
-/* Append bytes (dropped, with overflow set, past the cap). */
-void resp_buf_append(resp_buf *b, const void *p, size_t n);
-/* Drop what was sent and move the rest to the front; frees a big, idle buffer. */
-void resp_buf_compact(resp_buf *b);
-/* Bytes written but not sent yet. */
-static inline size_t resp_buf_pending(const resp_buf *b)
-{
-    return b->len - b->sent;
-}
+#include "modules/net/buf.h"
 
 /* The writer: an output buffer and the protocol version of the connection. */
 typedef struct resp_reply {
-    resp_buf *out;
+    net_buf *out;
     int proto;       /* 2 or 3 (HELLO 3) */
     uint64_t errors; /* error replies written */
 } resp_reply;

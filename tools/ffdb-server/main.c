@@ -2,8 +2,8 @@
  * main.c — ffdb-server: a Redis-protocol server on an ffdb file.
  *
  * This file only turns the command line (and an optional Redis-style config
- * file) into a resp_config and hands it to resp_server_run() in
- * modules/resp/server.c, which owns everything else. Every config-file
+ * file) into a redis_config and hands it to redis_server_run() in
+ * modules/redis/server.c, which owns everything else. Every config-file
  * parameter can also be given as a flag, "--name value", as with
  * redis-server; the common ones have short, documented flags below.
  */
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "modules/resp/server.h"
+#include "modules/redis/redis.h"
 
 static void usage(FILE *f)
 {
@@ -41,7 +41,7 @@ static void usage(FILE *f)
             "  --pidfile FILE, --logfile FILE, --loglevel debug|verbose|notice|warning\n"
             "  --NAME VALUE             any other parameter CONFIG SET knows\n"
             "  --help, --version\n",
-            RESP_DEFAULT_PORT);
+            REDIS_DEFAULT_PORT);
 }
 
 /* A flag's parameter name in the config table. */
@@ -62,11 +62,11 @@ static const char *param_name(const char *flag)
 
 int main(int argc, char **argv)
 {
-    resp_config cfg;
+    redis_config cfg;
     char err[512];
     int i = 1;
 
-    resp_config_init(&cfg);
+    redis_config_init(&cfg);
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         usage(stdout);
         return 0;
@@ -77,7 +77,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc > 1 && argv[1][0] != '-') { /* redis-server style: the config file first */
-        if (resp_config_load(&cfg, argv[1], err, sizeof(err))) {
+        if (redis_config_load(&cfg, argv[1], err, sizeof(err))) {
             fprintf(stderr, "ffdb-server: %s\n", err);
             return 2;
         }
@@ -93,7 +93,7 @@ int main(int argc, char **argv)
         }
         name = param_name(argv[i] + 2);
         if (!strcmp(name, "config")) {
-            if (resp_config_load(&cfg, argv[++i], err, sizeof(err))) {
+            if (redis_config_load(&cfg, argv[++i], err, sizeof(err))) {
                 fprintf(stderr, "ffdb-server: %s\n", err);
                 return 2;
             }
@@ -106,10 +106,10 @@ int main(int argc, char **argv)
             size_t n = strlen(value);
             snprintf(value + n, sizeof(value) - n, " %s", argv[++i]);
         }
-        if (resp_config_set(&cfg, name, value, 1, err, sizeof(err))) {
+        if (redis_config_set(&cfg, name, value, 1, err, sizeof(err))) {
             fprintf(stderr, "ffdb-server: %s %s: %s\n", flag, value, err);
             return 2;
         }
     }
-    return resp_server_run(&cfg);
+    return redis_server_run(&cfg);
 }

@@ -34,7 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "modules/resp/server.h"
+#include "modules/redis/redis.h"
 
 #define CMDS_PER_CLIENT_TICK 1024 /* commands one client runs per iteration (fairness) */
 #define SWEEP_BUDGET 1000         /* engine deletions per sweeper step */
@@ -47,19 +47,19 @@
 
 static volatile sig_atomic_t g_stop;
 
-void resp_server_stop(void)
+void redis_server_stop(void)
 {
     g_stop = 1;
 }
 
-int64_t resp_now_ms(void)
+int64_t redis_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int64_t resp_mono_ms(void)
+int64_t redis_mono_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -73,7 +73,7 @@ static int64_t mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-void resp_log(resp_server *s, int level, const char *fmt, ...)
+void redis_log(redis_server *s, int level, const char *fmt, ...)
 {
     static const char marks[] = ".-*#";
     char msg[1024], when[64];
@@ -128,7 +128,7 @@ uint64_t server_used_memory(void)
     return (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd;
 }
 
-uint64_t resp_random(resp_server *s)
+uint64_t redis_random(redis_server *s)
 {
     uint64_t z = (s->rand_state += UINT64_C(0x9e3779b97f4a7c15));
     z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
@@ -138,11 +138,11 @@ uint64_t resp_random(resp_server *s)
 
 /* ---- lists of clients ------------------------------------------------------------------- */
 
-static int list_push(resp_client ***list, size_t *len, size_t *cap, resp_client *c)
+static int list_push(redis_client ***list, size_t *len, size_t *cap, redis_client *c)
 {
     if (*len == *cap) {
         size_t n = *cap ? *cap * 2 : 64;
-        resp_client **p = realloc(*list, n * sizeof(*p));
+        redis_client **p = realloc(*list, n * sizeof(*p));
         if (!p)
             return -1;
         *list = p;
@@ -152,7 +152,7 @@ static int list_push(resp_client ***list, size_t *len, size_t *cap, resp_client 
     return 0;
 }
 
-void server_mark_ready(resp_server *s, resp_client *c)
+void server_mark_ready(redis_server *s, redis_client *c)
 {
     if (c->flags & CLI_READY)
         return;
@@ -160,7 +160,7 @@ void server_mark_ready(resp_server *s, resp_client *c)
         c->flags |= CLI_READY;
 }
 
-void server_mark_flush(resp_server *s, resp_client *c)
+void server_mark_flush(redis_server *s, redis_client *c)
 {
     if (c->flags & CLI_FLUSH)
         return;
@@ -168,12 +168,12 @@ void server_mark_flush(resp_server *s, resp_client *c)
         c->flags |= CLI_FLUSH;
 }
 
-int cvec_add(resp_cvec *v, resp_client *c)
+int cvec_add(redis_cvec *v, redis_client *c)
 {
     return list_push(&v->v, &v->n, &v->cap, c);
 }
 
-void cvec_del(resp_cvec *v, resp_client *c)
+void cvec_del(redis_cvec *v, redis_client *c)
 {
     for (size_t i = 0; i < v->n; i++)
         if (v->v[i] == c) {
@@ -182,7 +182,7 @@ void cvec_del(resp_cvec *v, resp_client *c)
         }
 }
 
-static void batch_join(resp_server *s, resp_client *c)
+static void batch_join(redis_server *s, redis_client *c)
 {
     if (!(c->flags & CLI_IN_BATCH)) {
         if (list_push(&s->batch, &s->batch_len, &s->batch_cap, c))
@@ -219,14 +219,14 @@ static void batch_join(resp_server *s, resp_client *c)
 
 /* Commits defer their meta sync and replies wait for it (the file was
  * opened with FFDB_NOMETASYNC). */
-static int pipelined(const resp_server *s)
+static int pipelined(const redis_server *s)
 {
     return s->cfg.pipeline && s->cfg.fsync == FSYNC_ALWAYS;
 }
 
-static void hold(resp_server *s, resp_client *c, size_t from, unsigned cmds, uint64_t txid)
+static void hold(redis_server *s, redis_client *c, size_t from, unsigned cmds, uint64_t txid)
 {
-    if (c->out.hold == RESP_NO_HOLD) {
+    if (c->out.hold == NET_NO_HOLD) {
         if (list_push(&s->held, &s->held_len, &s->held_cap, c)) {
             s->hold_failed = 1; /* out of memory: settle() before anything is sent */
             return;
@@ -239,30 +239,30 @@ static void hold(resp_server *s, resp_client *c, size_t from, unsigned cmds, uin
         c->held_txid = txid;
 }
 
-void server_unhold(resp_server *s, resp_client *c)
+void server_unhold(redis_server *s, redis_client *c)
 {
     for (size_t i = 0; i < s->held_len; i++)
         if (s->held[i] == c) {
             s->held[i] = s->held[--s->held_len];
             break;
         }
-    c->out.hold = RESP_NO_HOLD;
+    c->out.hold = NET_NO_HOLD;
     c->held_cmds = 0;
 }
 
 /* Send what is durable now. */
-static void release_durable(resp_server *s)
+static void release_durable(redis_server *s)
 {
     uint64_t durable = ffdb_durable_txid(s->db);
     size_t keep = 0;
 
     for (size_t i = 0; i < s->held_len; i++) {
-        resp_client *c = s->held[i];
+        redis_client *c = s->held[i];
         if (c->held_txid > durable) {
             s->held[keep++] = c;
             continue;
         }
-        c->out.hold = RESP_NO_HOLD;
+        c->out.hold = NET_NO_HOLD;
         c->held_cmds = 0;
         server_mark_flush(s, c);
         s->released++;
@@ -273,15 +273,16 @@ static void release_durable(resp_server *s)
 
 /* A sync failed: nothing waiting is known durable, and the handle refuses
  * writes from now on. Every waiting reply becomes an error. */
-static void fail_held(resp_server *s, int rc)
+static void fail_held(redis_server *s, int rc)
 {
     for (size_t i = 0; i < s->held_len; i++) {
-        resp_client *c = s->held[i];
+        redis_client *c = s->held[i];
         c->out.len = c->out.hold; /* held bytes were never sent */
         c->out.overflow = 0;
-        c->out.hold = RESP_NO_HOLD;
+        c->out.hold = NET_NO_HOLD;
         for (unsigned k = 0; k < c->held_cmds; k++)
-            reply_errorf(&c->reply, "ERR sync failed, the write may be lost: %s", ffdb_strerror(rc));
+            reply_errorf(&c->reply, "ERR sync failed, the write may be lost: %s",
+                         ffdb_strerror(rc));
         c->held_cmds = 0;
         server_mark_flush(s, c);
     }
@@ -291,7 +292,7 @@ static void fail_held(resp_server *s, int rc)
 }
 
 /* Make the last commit durable now and send what waited for it. */
-static void settle(resp_server *s)
+static void settle(redis_server *s)
 {
     int rc;
 
@@ -301,7 +302,7 @@ static void settle(resp_server *s)
     rc = ffdb_sync(s->db);
     s->stats.syncs++;
     if (rc) {
-        resp_log(s, 3, "sync failed: %s", ffdb_strerror(rc));
+        redis_log(s, 3, "sync failed: %s", ffdb_strerror(rc));
         fail_held(s, rc);
         return;
     }
@@ -312,25 +313,25 @@ static void settle(resp_server *s)
  * may be about to bring the batch whose commit would sync for the held
  * ones. Idle connections do not count, so a lone writer beside them is
  * synced at once. */
-static int others_active(resp_server *s)
+static int others_active(redis_server *s)
 {
-    int64_t now = resp_now_ms();
+    int64_t now = redis_now_ms();
 
-    for (resp_client *c = s->clients; c; c = c->next)
-        if (c->out.hold == RESP_NO_HOLD && now - c->last_ms <= ACTIVE_MS)
+    for (redis_client *c = s->clients; c; c = c->next)
+        if (c->out.hold == NET_NO_HOLD && now - c->last_ms <= ACTIVE_MS)
             return 1;
     return 0;
 }
 
 /* End of a batch under --fsync always: send what became durable, then make
  * this batch's clients wait if what they saw is not durable yet. */
-static void hold_batch(resp_server *s)
+static void hold_batch(redis_server *s)
 {
     release_durable(s);
     if (!s->unsynced)
         return;
     for (size_t i = 0; i < s->batch_len; i++) {
-        resp_client *c = s->batch[i];
+        redis_client *c = s->batch[i];
         hold(s, c, c->batch_mark, c->batch_cmds, s->last_txid);
     }
     if (s->hold_failed)
@@ -339,7 +340,7 @@ static void hold_batch(resp_server *s)
 
 /* ---- the batch transaction ------------------------------------------------------------------ */
 
-static void txn_drop(resp_server *s)
+static void txn_drop(redis_server *s)
 {
     if (!s->txn)
         return;
@@ -350,7 +351,7 @@ static void txn_drop(resp_server *s)
     s->txn_write = 0;
 }
 
-int server_need_txn(resp_server *s, int write)
+int server_need_txn(redis_server *s, int write)
 {
     ffdb_txn *txn;
     int rc;
@@ -375,10 +376,10 @@ int server_need_txn(resp_server *s, int write)
 
 /* Replace every reply of the batch's clients with an error: their commands
  * were rolled back with the txn. */
-static void fail_replies(resp_server *s, const char *what, int rc)
+static void fail_replies(redis_server *s, const char *what, int rc)
 {
     for (size_t i = 0; i < s->batch_len; i++) {
-        resp_client *c = s->batch[i];
+        redis_client *c = s->batch[i];
         if (c->out.len > c->batch_mark)
             c->out.len = c->batch_mark;
         c->out.overflow = 0;
@@ -389,14 +390,14 @@ static void fail_replies(resp_server *s, const char *what, int rc)
     }
 }
 
-static void fail_batch(resp_server *s, int rc)
+static void fail_batch(redis_server *s, int rc)
 {
-    resp_log(s, 3, "engine error, batch rolled back: %s", ffdb_strerror(rc));
+    redis_log(s, 3, "engine error, batch rolled back: %s", ffdb_strerror(rc));
     txn_drop(s);
     fail_replies(s, "engine error, nothing was written", rc);
 }
 
-static int commit(resp_server *s)
+static int commit(redis_server *s)
 {
     int64_t t0 = mono_us();
     int rc = store_txn_prepare(s->st);
@@ -414,12 +415,12 @@ static int commit(resp_server *s)
     s->stats.commits++;
     s->last_commit_us = mono_us() - t0;
     s->stats.commit_us += (uint64_t)s->last_commit_us;
-    s->last_commit_ms = resp_mono_ms();
+    s->last_commit_ms = redis_mono_ms();
     s->last_commit_rc = rc;
     s->commit_requested = 0;
     if (rc) {
         s->stats.commit_failures++;
-        resp_log(s, 3, "commit failed: %s", ffdb_strerror(rc));
+        redis_log(s, 3, "commit failed: %s", ffdb_strerror(rc));
         /* Earlier batches first: durable, or errors if the sync failed (their
          * error replies then come before this batch's, as their commands did). */
         if (s->held_len)
@@ -428,7 +429,7 @@ static int commit(resp_server *s)
         return rc;
     }
     if (s->stats.dirty) {
-        s->lastsave_s = resp_now_ms() / 1000;
+        s->lastsave_s = redis_now_ms() / 1000;
         s->stats.dirty = 0;
     }
     return 0;
@@ -436,7 +437,7 @@ static int commit(resp_server *s)
 
 /* End of the execute phase: commit (or keep open under batch-ms), then hand
  * the batch's clients to the flush phase. force commits whatever the policy. */
-static void end_batch(resp_server *s, int force)
+static void end_batch(redis_server *s, int force)
 {
     size_t writers = 0;
 
@@ -446,7 +447,7 @@ static void end_batch(resp_server *s, int force)
         txn_drop(s);
     } else if (s->txn) {
         int due = s->cfg.fsync != FSYNC_BATCH || force || s->commit_requested ||
-                  resp_mono_ms() - s->last_commit_ms >= s->cfg.fsync_batch_ms;
+                  redis_mono_ms() - s->last_commit_ms >= s->cfg.fsync_batch_ms;
         if (due) {
             s->stats.batches++;
             commit(s);
@@ -464,7 +465,7 @@ static void end_batch(resp_server *s, int force)
 
 /* ---- running commands --------------------------------------------------------------------- */
 
-int server_exec_command(resp_server *s, resp_client *c, const resp_command *cmd, int argc,
+int server_exec_command(redis_server *s, redis_client *c, const resp_command *cmd, int argc,
                         const resp_arg *argv)
 {
     resp_ctx ctx;
@@ -476,7 +477,7 @@ int server_exec_command(resp_server *s, resp_client *c, const resp_command *cmd,
     ctx.cli = c;
     ctx.r = &c->reply;
     ctx.db = c->db;
-    ctx.now_ms = resp_now_ms();
+    ctx.now_ms = redis_now_ms();
     ctx.argc = argc;
     ctx.argv = argv;
     ctx.cmd = cmd;
@@ -500,33 +501,16 @@ int server_exec_command(resp_server *s, resp_client *c, const resp_command *cmd,
     return rc;
 }
 
-static void reply_unknown(resp_client *c, int argc, const resp_arg *argv)
+void server_run_command(redis_server *s, redis_client *c, int argc, const resp_arg *argv)
 {
-    char args[160];
-    size_t n = 0;
-
-    args[0] = '\0';
-    for (int i = 1; i < argc && n < 128; i++) {
-        int w = snprintf(args + n, sizeof(args) - n, "'%.*s' ",
-                         (int)(argv[i].n < 128 - n ? argv[i].n : 128 - n), argv[i].p);
-        if (w < 0)
-            break;
-        n += (size_t)w < sizeof(args) - n ? (size_t)w : sizeof(args) - n - 1;
-    }
-    reply_errorf(&c->reply, "ERR unknown command '%.*s', with args beginning with: %s",
-                 (int)(argv[0].n < 128 ? argv[0].n : 128), argv[0].p, args);
-}
-
-void server_run_command(resp_server *s, resp_client *c, int argc, const resp_arg *argv)
-{
-    const resp_command *cmd = resp_command_lookup(argv[0].p, argv[0].n);
+    const resp_command *cmd = redis_command_lookup(argv[0].p, argv[0].n);
     int rc;
 
     batch_join(s, c);
     if (!cmd) {
         if (c->flags & CLI_MULTI)
             c->flags |= CLI_DIRTY_EXEC;
-        reply_unknown(c, argc, argv);
+        resp_err_unknown(&c->reply, argc, argv);
         return;
     }
     if (!resp_arity_ok(cmd, argc)) {
@@ -561,7 +545,7 @@ void server_run_command(resp_server *s, resp_client *c, int argc, const resp_arg
 
 /* Run what client c sent, up to CMDS_PER_CLIENT_TICK commands. Returns 1 if
  * it has more to run now. */
-static int run_client(resp_server *s, resp_client *c)
+static int run_client(redis_server *s, redis_client *c)
 {
     for (int done = 0; done < CMDS_PER_CLIENT_TICK;) {
         int rc;
@@ -585,8 +569,8 @@ static int run_client(resp_server *s, resp_client *c)
         if (rc == RESP_PROTO_ERROR) {
             batch_join(s, c);
             reply_errorf(&c->reply, "ERR %s", c->parser.error);
-            resp_log(s, 1, "client %llu (%s): %s; closing it", (unsigned long long)c->id, c->addr,
-                     c->parser.error);
+            redis_log(s, 1, "client %llu (%s): %s; closing it", (unsigned long long)c->id, c->addr,
+                      c->parser.error);
             s->stats.proto_errors++;
             c->flags |= CLI_CLOSE_AFTER;
             return 0;
@@ -613,13 +597,13 @@ static int run_client(resp_server *s, resp_client *c)
     return 1;
 }
 
-static void exec_phase(resp_server *s)
+static void exec_phase(redis_server *s)
 {
     size_t keep = 0, n = s->ready_len;
 
     /* In place: commands never make other clients ready (only reads do). */
     for (size_t i = 0; i < n; i++) {
-        resp_client *c = s->ready[i];
+        redis_client *c = s->ready[i];
         c->flags &= ~CLI_READY;
         if (run_client(s, c)) {
             s->ready[keep++] = c;
@@ -629,10 +613,10 @@ static void exec_phase(resp_server *s)
     s->ready_len = keep;
 }
 
-static void flush_phase(resp_server *s)
+static void flush_phase(redis_server *s)
 {
     for (size_t i = 0; i < s->flush_len; i++) {
-        resp_client *c = s->flush[i];
+        redis_client *c = s->flush[i];
         c->flags &= ~CLI_FLUSH;
         if (conn_write(s, c) == 0) {
             conn_update_events(s, c);
@@ -645,12 +629,12 @@ static void flush_phase(resp_server *s)
 }
 
 /* Free the clients marked for closing, outside every list walk. */
-static void reap(resp_server *s)
+static void reap(redis_server *s)
 {
-    resp_client *c = s->clients;
+    redis_client *c = s->clients;
 
     while (c) {
-        resp_client *next = c->next;
+        redis_client *next = c->next;
         if (c->flags & CLI_CLOSE_ASAP) {
             /* It may still sit on the ready list: take it off. */
             for (size_t i = 0; i < s->ready_len; i++)
@@ -667,7 +651,7 @@ static void reap(resp_server *s)
 /* One sweeper step over every database. Under --fsync batch-ms it works in
  * the open write txn; otherwise in a short txn of its own, committed at once
  * (an empty one costs no I/O). Returns 1 if more work is due now. */
-static int sweep(resp_server *s)
+static int sweep(redis_server *s)
 {
     store_sweep_result res;
     unsigned budget = SWEEP_BUDGET;
@@ -679,7 +663,7 @@ static int sweep(resp_server *s)
     if (rc)
         return 0;
     memset(&res, 0, sizeof(res));
-    store_txn_set_now(s->st, resp_now_ms());
+    store_txn_set_now(s->st, redis_now_ms());
     for (int db = 0; db < STORE_DBS && budget > 0 && !rc; db++) {
         uint64_t before = res.expired_keys + res.stale_entries;
         rc = store_sweep(s->st, db, budget, &res);
@@ -687,7 +671,7 @@ static int sweep(resp_server *s)
         budget = used >= budget ? 0 : budget - (unsigned)used;
     }
     if (rc) {
-        resp_log(s, 3, "sweeper: %s", ffdb_strerror(rc));
+        redis_log(s, 3, "sweeper: %s", ffdb_strerror(rc));
         txn_drop(s);
         return 0;
     }
@@ -700,23 +684,23 @@ static int sweep(resp_server *s)
     return res.more || budget == 0;
 }
 
-static void idle_check(resp_server *s, int64_t now)
+static void idle_check(redis_server *s, int64_t now)
 {
     if (s->cfg.timeout_s <= 0)
         return;
-    for (resp_client *c = s->clients; c; c = c->next) {
+    for (redis_client *c = s->clients; c; c = c->next) {
         /* Subscribers wait for messages by design; Redis spares them too. */
         if (pubsub_count(c) || (c->flags & CLI_CLOSE_ASAP))
             continue;
         if (now - c->last_ms > (int64_t)s->cfg.timeout_s * 1000) {
-            resp_log(s, 1, "closing idle client %llu (%s)", (unsigned long long)c->id, c->addr);
+            redis_log(s, 1, "closing idle client %llu (%s)", (unsigned long long)c->id, c->addr);
             c->flags |= CLI_CLOSE_ASAP;
             s->stats.timeouts++;
         }
     }
 }
 
-static void ops_sample(resp_server *s, int64_t mono)
+static void ops_sample(redis_server *s, int64_t mono)
 {
     int64_t dt = mono - (int64_t)s->stats.ops_sample_ms;
 
@@ -728,9 +712,9 @@ static void ops_sample(resp_server *s, int64_t mono)
 }
 
 /* Timers due now; returns the wait until the next one, in ms. */
-static int timers(resp_server *s, int64_t *next_tick, int64_t *next_second)
+static int timers(redis_server *s, int64_t *next_tick, int64_t *next_second)
 {
-    int64_t mono = resp_mono_ms();
+    int64_t mono = redis_mono_ms();
     int tick_ms = 1000 / (s->cfg.hz > 0 ? s->cfg.hz : 10);
     int wait;
 
@@ -739,7 +723,7 @@ static int timers(resp_server *s, int64_t *next_tick, int64_t *next_second)
         *next_tick = mono + (more ? 1 : tick_ms);
     }
     if (mono >= *next_second) {
-        idle_check(s, resp_now_ms());
+        idle_check(s, redis_now_ms());
         ops_sample(s, mono);
         *next_second = mono + 1000;
     }
@@ -758,10 +742,10 @@ static int timers(resp_server *s, int64_t *next_tick, int64_t *next_second)
 /* ---- CLIENT LIST lines ------------------------------------------------------------------------
  */
 
-void server_client_info(resp_server *s, resp_client *c, resp_buf *b)
+void server_client_info(redis_server *s, redis_client *c, net_buf *b)
 {
     char line[1024], flags[8];
-    int64_t now = resp_now_ms();
+    int64_t now = redis_now_ms();
     size_t fl = 0;
     int n;
 
@@ -789,7 +773,7 @@ void server_client_info(resp_server *s, resp_client *c, resp_buf *b)
                  (c->ev_mask & EV_READ) ? "r" : "", (c->ev_mask & EV_WRITE) ? "w" : "",
                  c->last_cmd ? c->last_cmd : "NULL", c->reply.proto);
     if (n > 0)
-        resp_buf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+        net_buf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
 /* ---- start, loop, stop --------------------------------------------------------------------------
@@ -798,10 +782,10 @@ void server_client_info(resp_server *s, resp_client *c, resp_buf *b)
 static void on_signal(int sig)
 {
     (void)sig;
-    resp_server_stop();
+    redis_server_stop();
 }
 
-static int open_data(resp_server *s)
+static int open_data(redis_server *s)
 {
     char path[2100];
     ffdb_options opt;
@@ -825,17 +809,17 @@ static int open_data(resp_server *s)
      * it, asynchronously. A supervisor restarting us at once must not fail. */
     for (int i = 0; rc == FFDB_ELOCKED && i < OPEN_LOCKED_RETRIES; i++) {
         if (i == 0)
-            resp_log(s, 2, "%s is locked; waiting for its previous owner to go", path);
+            redis_log(s, 2, "%s is locked; waiting for its previous owner to go", path);
         usleep(OPEN_LOCKED_WAIT_US);
         rc = ffdb_open(path, &opt, &s->db);
     }
     if (rc) {
-        resp_log(s, 3, "cannot open %s: %s", path, ffdb_strerror(rc));
+        redis_log(s, 3, "cannot open %s: %s", path, ffdb_strerror(rc));
         return rc;
     }
     rc = store_open(s->db, &s->store);
     if (rc) {
-        resp_log(s, 3, "cannot read the data model in %s: %s", s->cfg.datafile, ffdb_strerror(rc));
+        redis_log(s, 3, "cannot read the data model in %s: %s", s->cfg.datafile, ffdb_strerror(rc));
         return rc;
     }
     store_set_touch_hook(s->store, multi_touch_key, s);
@@ -845,7 +829,7 @@ static int open_data(resp_server *s)
 /* Room for maxclients sockets plus the file and listeners, as Redis does at
  * start: raise the soft limit, or lower maxclients to what the hard limit
  * allows (accept failing with EMFILE would spin the loop). */
-static void adjust_fd_limit(resp_server *s)
+static void adjust_fd_limit(redis_server *s)
 {
     struct rlimit rl;
     rlim_t want = (rlim_t)s->cfg.maxclients + 64;
@@ -858,13 +842,13 @@ static void adjust_fd_limit(resp_server *s)
     setrlimit(RLIMIT_NOFILE, &rl);
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
         int max = rl.rlim_cur > 96 ? (int)(rl.rlim_cur - 64) : 32;
-        resp_log(s, 3, "open file limit %llu: maxclients lowered from %d to %d",
-                 (unsigned long long)rl.rlim_cur, s->cfg.maxclients, max);
+        redis_log(s, 3, "open file limit %llu: maxclients lowered from %d to %d",
+                  (unsigned long long)rl.rlim_cur, s->cfg.maxclients, max);
         s->cfg.maxclients = max;
     }
 }
 
-static void write_pidfile(resp_server *s)
+static void write_pidfile(redis_server *s)
 {
     FILE *f;
 
@@ -872,14 +856,14 @@ static void write_pidfile(resp_server *s)
         return;
     f = fopen(s->cfg.pidfile, "w");
     if (!f) {
-        resp_log(s, 3, "cannot write pidfile %s: %s", s->cfg.pidfile, strerror(errno));
+        redis_log(s, 3, "cannot write pidfile %s: %s", s->cfg.pidfile, strerror(errno));
         return;
     }
     fprintf(f, "%d\n", (int)getpid());
     fclose(f);
 }
 
-static void dispatch(resp_server *s, const ev_event *e)
+static void dispatch(redis_server *s, const ev_event *e)
 {
     int kind = *(const int *)e->data;
 
@@ -887,7 +871,7 @@ static void dispatch(resp_server *s, const ev_event *e)
         conn_accept(s, e->data);
         return;
     }
-    resp_client *c = e->data;
+    redis_client *c = e->data;
     if (e->events & EV_WRITE) {
         conn_write(s, c);
         /* Drained: requests it sent while we held it back must run now,
@@ -912,7 +896,7 @@ static void dispatch(resp_server *s, const ev_event *e)
  * quarters of the last batch's writers are back, wait for more, at most half
  * a commit (bounded by GATHER_MAX_US). Light load never waits (a lone writer
  * has no one to wait for). Measured: +10-15% durable SETs at 50 clients. */
-static void gather(resp_server *s, ev_event *events)
+static void gather(redis_server *s, ev_event *events)
 {
     size_t want = s->last_batch_writers * 3 / 4;
     int64_t limit = s->last_commit_us / 2 < GATHER_MAX_US ? s->last_commit_us / 2 : GATHER_MAX_US;
@@ -929,7 +913,7 @@ static void gather(resp_server *s, ev_event *events)
     }
 }
 
-static void serve(resp_server *s)
+static void serve(redis_server *s)
 {
     static ev_event events[MAX_EVENTS];
     int64_t next_tick = 0, next_second = 0;
@@ -941,11 +925,11 @@ static void serve(resp_server *s)
         int timeout = s->ready_len ? 0 : s->held_len && wait > HOLD_WAIT_MS ? HOLD_WAIT_MS : wait;
         int n = s->ev->wait(s->evb, events, MAX_EVENTS, timeout);
         if (n < 0) {
-            resp_log(s, 3, "event wait: %s", strerror(-n));
+            redis_log(s, 3, "event wait: %s", strerror(-n));
             break;
         }
         if (g_stop) {
-            resp_log(s, 2, "received a signal: shutting down");
+            redis_log(s, 2, "received a signal: shutting down");
             s->shutdown = 1;
         }
         if (n == 0 && s->held_len)
@@ -966,7 +950,7 @@ static void serve(resp_server *s)
     }
 }
 
-static void shutdown_all(resp_server *s)
+static void shutdown_all(redis_server *s)
 {
     conn_close_listeners(s);
     end_batch(s, 1); /* the in-flight batch commits */
@@ -983,30 +967,30 @@ static void shutdown_all(resp_server *s)
     s->db = NULL;
     if (s->cfg.pidfile[0])
         unlink(s->cfg.pidfile);
-    resp_log(s, 2, "ffdb-server is now ready to exit, bye bye...");
+    redis_log(s, 2, "ffdb-server is now ready to exit, bye bye...");
 }
 
-static void server_free(resp_server *s)
+static void server_free(redis_server *s)
 {
-    for (int i = 0; i < RESP_CURSOR_SLOTS; i++)
+    for (int i = 0; i < REDIS_CURSOR_SLOTS; i++)
         free(s->cursors[i].pos);
-    dict_free(&s->watched);
-    dict_free(&s->channels);
-    dict_free(&s->patterns);
+    net_dict_free(&s->watched);
+    net_dict_free(&s->channels);
+    net_dict_free(&s->patterns);
     free(s->ready);
     free(s->flush);
     free(s->batch);
     free(s->held);
     if (s->evb)
         s->ev->destroy(s->evb);
-    resp_config_free(&s->cfg);
-    resp_commands_free();
+    redis_config_free(&s->cfg);
+    redis_commands_free();
     free(s);
 }
 
-int resp_server_run(resp_config *cfg)
+int redis_server_run(redis_config *cfg)
 {
-    resp_server *s = calloc(1, sizeof(*s));
+    redis_server *s = calloc(1, sizeof(*s));
     struct sigaction sa;
     int rc = 1;
 
@@ -1014,16 +998,16 @@ int resp_server_run(resp_config *cfg)
         return 1;
     s->cfg = *cfg;
     memset(cfg, 0, sizeof(*cfg)); /* taken over */
-    s->start_ms = resp_now_ms();
-    s->start_mono_ms = s->last_commit_ms = resp_mono_ms();
+    s->start_ms = redis_now_ms();
+    s->start_mono_ms = s->last_commit_ms = redis_mono_ms();
     s->lastsave_s = s->start_ms / 1000;
     s->rand_state = (uint64_t)s->start_ms ^ ((uint64_t)getpid() << 32);
     for (int i = 0; i < 40; i++)
-        s->run_id[i] = "0123456789abcdef"[resp_random(s) & 15];
+        s->run_id[i] = "0123456789abcdef"[redis_random(s) & 15];
     s->ev = ev_epoll_ops();
-    dict_init(&s->watched, 0);
-    dict_init(&s->channels, 0);
-    dict_init(&s->patterns, 0);
+    net_dict_init(&s->watched, 0);
+    net_dict_init(&s->channels, 0);
+    net_dict_init(&s->patterns, 0);
     g_stop = 0;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -1032,7 +1016,7 @@ int resp_server_run(resp_config *cfg)
     signal(SIGPIPE, SIG_IGN);
 
     adjust_fd_limit(s);
-    if (resp_commands_init() || s->ev->create(&s->evb, MAX_EVENTS))
+    if (redis_commands_init() || s->ev->create(&s->evb, MAX_EVENTS))
         goto out;
     if (open_data(s))
         goto out;
@@ -1043,12 +1027,12 @@ int resp_server_run(resp_config *cfg)
         goto out;
     }
     write_pidfile(s);
-    resp_log(s, 2, "ffdb-server %d.%d.%d ready: %s, fsync %s, port %d", FFDB_VERSION_MAJOR,
-             FFDB_VERSION_MINOR, FFDB_VERSION_PATCH, s->cfg.datafile,
-             s->cfg.fsync == FSYNC_ALWAYS  ? "always"
-             : s->cfg.fsync == FSYNC_BATCH ? "batch-ms"
-                                           : "never",
-             s->port);
+    redis_log(s, 2, "ffdb-server %d.%d.%d ready: %s, fsync %s, port %d", FFDB_VERSION_MAJOR,
+              FFDB_VERSION_MINOR, FFDB_VERSION_PATCH, s->cfg.datafile,
+              s->cfg.fsync == FSYNC_ALWAYS  ? "always"
+              : s->cfg.fsync == FSYNC_BATCH ? "batch-ms"
+                                            : "never",
+              s->port);
     serve(s);
     shutdown_all(s);
     rc = s->exit_code;

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "modules/resp/command.h"
+#include "modules/redis/cmd.h"
 
 /* A live hash at argv[1]: 0, FFDB_NOTFOUND, STORE_EWRONGTYPE or an engine code. */
 static int get_hash(resp_ctx *c, store_meta *m)
@@ -64,13 +64,13 @@ static int hset_generic(resp_ctx *c, int reply_added)
     int rc;
 
     if (c->argc % 2)
-        return resp_err_arity(c);
+        return resp_err_arity(c->r, c->cmd);
     for (int i = 2; i < c->argc; i += 2)
         if (c->argv[i].n > STORE_MAX_FIELD)
-            return resp_store_error(c, STORE_EFIELDLEN);
+            return redis_store_error(c, STORE_EFIELDLEN);
     rc = hash_for_write(c, &m);
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     old_size = m.size;
     for (int i = 2; i < c->argc; i += 2) {
         ffdb_val old;
@@ -112,10 +112,10 @@ static int hsetnx_cmd(resp_ctx *c)
     int rc;
 
     if (f->n > STORE_MAX_FIELD)
-        return resp_store_error(c, STORE_EFIELDLEN);
+        return redis_store_error(c, STORE_EFIELDLEN);
     rc = hash_for_write(c, &m);
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     rc = store_sub_get(c->st, &m, f->p, f->n, &old);
     if (rc == 0) {
         reply_int(c->r, 0);
@@ -147,7 +147,7 @@ static int hget_cmd(resp_ctx *c)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     reply_bulk(c->r, v.data, v.size);
     return 0;
 }
@@ -158,7 +158,7 @@ static int hmget_cmd(resp_ctx *c)
     int rc = get_hash(c, &m), exists = rc == 0;
 
     if (rc && rc != FFDB_NOTFOUND)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     reply_array(c->r, (size_t)c->argc - 2);
     for (int i = 2; i < c->argc; i++) {
         ffdb_val v;
@@ -185,7 +185,7 @@ static int hdel_cmd(resp_ctx *c)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     old_size = m.size;
     for (int i = 2; i < c->argc && m.size > 0; i++) {
         int existed;
@@ -211,7 +211,7 @@ static int hexists_cmd(resp_ctx *c)
     if (rc == 0)
         rc = field_get(c, &m, &c->argv[2], &v);
     if (rc && rc != FFDB_NOTFOUND)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     reply_int(c->r, rc == 0);
     return 0;
 }
@@ -222,7 +222,7 @@ static int hlen_cmd(resp_ctx *c)
     int rc = get_hash(c, &m);
 
     if (rc && rc != FFDB_NOTFOUND)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     reply_int(c->r, rc ? 0 : (int64_t)m.size);
     return 0;
 }
@@ -236,7 +236,7 @@ static int hstrlen_cmd(resp_ctx *c)
     if (rc == 0)
         rc = field_get(c, &m, &c->argv[2], &v);
     if (rc && rc != FFDB_NOTFOUND)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     reply_int(c->r, rc ? 0 : (int64_t)v.size);
     return 0;
 }
@@ -263,7 +263,7 @@ static int hgetall_generic(resp_ctx *c, int want)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     rc = store_iter_open(c->st, &m, STORE_SUB, &it);
     if (rc)
         return rc;
@@ -310,13 +310,13 @@ static int hincrby_cmd(resp_ctx *c)
     int64_t by, v = 0;
     int rc, added;
 
-    if (resp_arg_i64(c, &c->argv[3], &by))
+    if (resp_arg_i64(c->r, &c->argv[3], &by))
         return 0;
     if (f->n > STORE_MAX_FIELD)
-        return resp_store_error(c, STORE_EFIELDLEN);
+        return redis_store_error(c, STORE_EFIELDLEN);
     rc = hash_for_write(c, &m);
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     rc = store_sub_get(c->st, &m, f->p, f->n, &old);
     if (rc && rc != FFDB_NOTFOUND)
         return rc;
@@ -351,16 +351,16 @@ static int hincrbyfloat_cmd(resp_ctx *c)
     int rc, added;
 
     if (resp_parse_long_double(c->argv[3].p, c->argv[3].n, &by))
-        return resp_err_not_float(c);
+        return resp_err_not_float(c->r);
     if (isnan(by) || isinf(by)) {
         reply_error(c->r, "ERR value is NaN or Infinity");
         return 0;
     }
     if (f->n > STORE_MAX_FIELD)
-        return resp_store_error(c, STORE_EFIELDLEN);
+        return redis_store_error(c, STORE_EFIELDLEN);
     rc = hash_for_write(c, &m);
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     rc = store_sub_get(c->st, &m, f->p, f->n, &old);
     if (rc && rc != FFDB_NOTFOUND)
         return rc;
@@ -395,12 +395,12 @@ static int hincrbyfloat_cmd(resp_ctx *c)
 static int hscan_cmd(resp_ctx *c)
 {
     resp_ctx cursor_only = *c;
-    resp_scan_args a;
+    redis_scan_args a;
     store_meta m;
     store_iter *it;
     uint8_t pos[STORE_MAX_FIELD];
     size_t pos_len;
-    resp_buf out;
+    net_buf out;
     resp_reply aside;
     ffdb_val f, v;
     uint64_t cursor = 0;
@@ -408,7 +408,7 @@ static int hscan_cmd(resp_ctx *c)
     int rc;
 
     cursor_only.argc = 3;
-    if (resp_scan_parse(&cursor_only, 2, 0, &a))
+    if (redis_scan_parse(&cursor_only, 2, 0, &a))
         return 0;
     rc = get_hash(c, &m);
     if (rc == FFDB_NOTFOUND) {
@@ -418,21 +418,21 @@ static int hscan_cmd(resp_ctx *c)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
-    if (resp_scan_parse(c, 2, 0, &a))
+        return redis_store_error(c, rc);
+    if (redis_scan_parse(c, 2, 0, &a))
         return 0;
-    resp_cursor_position(c->srv, a.cursor, pos, sizeof(pos), &pos_len);
+    redis_cursor_position(c->srv, a.cursor, pos, sizeof(pos), &pos_len);
     rc = store_iter_open(c->st, &m, STORE_SUB, &it);
     if (rc)
         return rc;
-    resp_buf_init(&out, 0);
+    net_buf_init(&out, 0);
     aside.out = &out;
     aside.proto = c->r->proto;
     aside.errors = 0;
     rc = store_iter_seek(it, pos, pos_len, &f, &v);
     for (int64_t seen = 0; rc == 0; seen++, rc = store_iter_next(it, &f, &v)) {
         if (seen == a.count) { /* the next call starts here */
-            cursor = resp_cursor_save(c->srv, f.data, f.size);
+            cursor = redis_cursor_save(c->srv, f.data, f.size);
             break;
         }
         if (a.match && !resp_glob_match(a.match, a.match_len, (const char *)f.data, f.size, 0))
@@ -447,9 +447,9 @@ static int hscan_cmd(resp_ctx *c)
         reply_array(c->r, 2);
         reply_bulk_int(c->r, (int64_t)cursor);
         reply_array(c->r, n);
-        resp_buf_append(c->r->out, out.data, out.len);
+        net_buf_append(c->r->out, out.data, out.len);
     }
-    resp_buf_free(&out);
+    net_buf_free(&out);
     return rc;
 }
 
@@ -482,7 +482,7 @@ static int hrandfield_cmd(resp_ctx *c)
     int rc;
 
     if (c->argc >= 3) {
-        if (resp_arg_i64(c, &c->argv[2], &l))
+        if (resp_arg_i64(c->r, &c->argv[2], &l))
             return 0;
         if (l == INT64_MIN) {
             reply_error(c->r, "ERR value is out of range, value must between "
@@ -490,7 +490,7 @@ static int hrandfield_cmd(resp_ctx *c)
             return 0;
         }
         if (c->argc > 4 || (c->argc == 4 && !resp_arg_is(&c->argv[3], "withvalues")))
-            return resp_err_syntax(c);
+            return resp_err_syntax(c->r);
         w.withvalues = c->argc == 4;
         if (w.withvalues && (l < -INT64_MAX / 2 || l > INT64_MAX / 2)) {
             reply_error(c->r, "ERR value is out of range");
@@ -506,16 +506,16 @@ static int hrandfield_cmd(resp_ctx *c)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     if (c->argc == 2) { /* one field, as a bulk string */
-        rc = store_sample(c->st, &m, 1, 1, resp_rand(c), rand_visit, &w);
+        rc = store_sample(c->st, &m, 1, 1, redis_rand(c), rand_visit, &w);
         return rc < 0 ? rc : 0;
     }
     count = l < 0 ? (uint64_t)-l : (uint64_t)l;
     if (l >= 0 && count > m.size)
         count = m.size;
     reply_array(c->r, count * (w.withvalues && c->r->proto < 3 ? 2 : 1));
-    rc = store_sample(c->st, &m, count, l >= 0, resp_rand(c), rand_visit, &w);
+    rc = store_sample(c->st, &m, count, l >= 0, redis_rand(c), rand_visit, &w);
     return rc < 0 ? rc : 0;
 }
 
@@ -523,7 +523,7 @@ static int hrandfield_cmd(resp_ctx *c)
 #define R RESP_CMD_READONLY
 #define F RESP_CMD_FAST
 
-const resp_command resp_cmds_hash[] = {
+const resp_command redis_cmds_hash[] = {
     {"hset", hset_cmd, -4, W | F, 1, 1, 1, "hash", "Set the string value of a hash field"},
     {"hmset", hmset_cmd, -4, W | F, 1, 1, 1, "hash", "Set multiple hash fields to multiple values"},
     {"hsetnx", hsetnx_cmd, 4, W | F, 1, 1, 1, "hash",

@@ -1,7 +1,7 @@
 /*
  * dict.c — the server's in-memory hash table (see dict.h).
  */
-#include "modules/resp/dict.h"
+#include "modules/net/dict.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +12,7 @@ static unsigned char lower(unsigned char c)
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
 }
 
-uint64_t dict_hash(const void *key, size_t klen, int nocase)
+uint64_t net_dict_hash(const void *key, size_t klen, int nocase)
 {
     const unsigned char *p = key;
     uint64_t h = UINT64_C(0xcbf29ce484222325);
@@ -27,18 +27,18 @@ uint64_t dict_hash(const void *key, size_t klen, int nocase)
     return h;
 }
 
-void dict_init(dict *d, int nocase)
+void net_dict_init(net_dict *d, int nocase)
 {
     memset(d, 0, sizeof(*d));
     d->nocase = nocase;
 }
 
-void dict_free(dict *d)
+void net_dict_free(net_dict *d)
 {
     for (size_t i = 0; i < d->slot_count; i++) {
-        dict_entry *e = d->slots[i];
+        net_dict_entry *e = d->slots[i];
         while (e) {
-            dict_entry *next = e->next;
+            net_dict_entry *next = e->next;
             free(e);
             e = next;
         }
@@ -48,37 +48,38 @@ void dict_free(dict *d)
     d->slot_count = d->count = 0;
 }
 
-static int same(const dict *d, const dict_entry *e, uint64_t h, const void *key, size_t klen)
+static int same(const net_dict *d, const net_dict_entry *e, uint64_t h, const void *key,
+                size_t klen)
 {
     if (e->hash != h || e->klen != klen)
         return 0;
     return d->nocase ? strncasecmp(e->key, key, klen) == 0 : memcmp(e->key, key, klen) == 0;
 }
 
-dict_entry *dict_find(const dict *d, const void *key, size_t klen)
+net_dict_entry *net_dict_find(const net_dict *d, const void *key, size_t klen)
 {
     uint64_t h;
 
     if (!d->slot_count)
         return NULL;
-    h = dict_hash(key, klen, d->nocase);
-    for (dict_entry *e = d->slots[h & (d->slot_count - 1)]; e; e = e->next)
+    h = net_dict_hash(key, klen, d->nocase);
+    for (net_dict_entry *e = d->slots[h & (d->slot_count - 1)]; e; e = e->next)
         if (same(d, e, h, key, klen))
             return e;
     return NULL;
 }
 
-static int grow(dict *d)
+static int grow(net_dict *d)
 {
     size_t n = d->slot_count ? d->slot_count * 2 : 16;
-    dict_entry **slots = calloc(n, sizeof(*slots));
+    net_dict_entry **slots = calloc(n, sizeof(*slots));
 
     if (!slots)
         return -1;
     for (size_t i = 0; i < d->slot_count; i++) {
-        dict_entry *e = d->slots[i];
+        net_dict_entry *e = d->slots[i];
         while (e) {
-            dict_entry *next = e->next;
+            net_dict_entry *next = e->next;
             e->next = slots[e->hash & (n - 1)];
             slots[e->hash & (n - 1)] = e;
             e = next;
@@ -90,9 +91,9 @@ static int grow(dict *d)
     return 0;
 }
 
-dict_entry *dict_upsert(dict *d, const void *key, size_t klen, int *created)
+net_dict_entry *net_dict_upsert(net_dict *d, const void *key, size_t klen, int *created)
 {
-    dict_entry *e = dict_find(d, key, klen);
+    net_dict_entry *e = net_dict_find(d, key, klen);
     uint64_t h;
 
     if (created)
@@ -104,7 +105,7 @@ dict_entry *dict_upsert(dict *d, const void *key, size_t klen, int *created)
     e = malloc(sizeof(*e) + klen + 1);
     if (!e)
         return NULL;
-    h = dict_hash(key, klen, d->nocase);
+    h = net_dict_hash(key, klen, d->nocase);
     e->hash = h;
     e->value = NULL;
     e->klen = klen;
@@ -118,17 +119,17 @@ dict_entry *dict_upsert(dict *d, const void *key, size_t klen, int *created)
     return e;
 }
 
-void dict_remove(dict *d, const void *key, size_t klen)
+void net_dict_remove(net_dict *d, const void *key, size_t klen)
 {
     uint64_t h;
-    dict_entry **pp;
+    net_dict_entry **pp;
 
     if (!d->slot_count)
         return;
-    h = dict_hash(key, klen, d->nocase);
+    h = net_dict_hash(key, klen, d->nocase);
     for (pp = &d->slots[h & (d->slot_count - 1)]; *pp; pp = &(*pp)->next)
         if (same(d, *pp, h, key, klen)) {
-            dict_entry *e = *pp;
+            net_dict_entry *e = *pp;
             *pp = e->next;
             free(e);
             d->count--;
@@ -136,10 +137,10 @@ void dict_remove(dict *d, const void *key, size_t klen)
         }
 }
 
-int dict_each(const dict *d, int (*fn)(void *arg, dict_entry *e), void *arg)
+int net_dict_each(const net_dict *d, int (*fn)(void *arg, net_dict_entry *e), void *arg)
 {
     for (size_t i = 0; i < d->slot_count; i++)
-        for (dict_entry *e = d->slots[i]; e; e = e->next) {
+        for (net_dict_entry *e = d->slots[i]; e; e = e->next) {
             int rc = fn(arg, e);
             if (rc)
                 return rc;

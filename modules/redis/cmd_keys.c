@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "modules/resp/server.h"
+#include "modules/redis/redis.h"
 
 static int del_cmd(resp_ctx *c)
 {
@@ -95,7 +95,7 @@ static int expire_generic(resp_ctx *c, int64_t unit_ms, int absolute)
     store_meta m;
     int rc;
 
-    if (resp_arg_i64(c, &c->argv[2], &v) || expire_flags(c, &flags))
+    if (resp_arg_i64(c->r, &c->argv[2], &v) || expire_flags(c, &flags))
         return 0;
     if (__builtin_mul_overflow(v, unit_ms, &when) ||
         (!absolute && __builtin_add_overflow(when, c->now_ms, &when))) {
@@ -257,7 +257,7 @@ static int keys_cmd(resp_ctx *c)
 
 struct scan_walk {
     resp_ctx *c;
-    resp_scan_args *a;
+    redis_scan_args *a;
     resp_reply keys; /* elements, written aside: the cursor goes first */
     int64_t examined;
     size_t n;
@@ -288,36 +288,36 @@ static int scan_visit(void *arg, const void *key, size_t klen, const store_meta 
 
 static int scan_cmd(resp_ctx *c)
 {
-    resp_scan_args a;
+    redis_scan_args a;
     struct scan_walk *w;
     char pos[STORE_MAX_KEY];
     size_t pos_len;
-    resp_buf keys;
+    net_buf keys;
     uint64_t cursor = 0;
     int rc;
 
-    if (resp_scan_parse(c, 1, 1, &a))
+    if (redis_scan_parse(c, 1, 1, &a))
         return 0;
     w = calloc(1, sizeof(*w));
     if (!w)
         return FFDB_ENOMEM;
-    resp_buf_init(&keys, 0);
+    net_buf_init(&keys, 0);
     w->c = c;
     w->a = &a;
     w->keys.out = &keys;
     w->keys.proto = c->r->proto;
-    resp_cursor_position(c->srv, a.cursor, pos, sizeof(pos), &pos_len);
+    redis_cursor_position(c->srv, a.cursor, pos, sizeof(pos), &pos_len);
     rc = store_keys_walk(c->st, c->db, pos_len ? pos : NULL, pos_len, scan_visit, w);
     if (rc >= 0) {
         rc = 0;
         if (w->more)
-            cursor = resp_cursor_save(c->srv, w->next, w->next_len);
+            cursor = redis_cursor_save(c->srv, w->next, w->next_len);
         reply_array(c->r, 2);
         reply_bulk_int(c->r, (int64_t)cursor);
         reply_array(c->r, w->n);
-        resp_buf_append(c->r->out, keys.data, keys.len);
+        net_buf_append(c->r->out, keys.data, keys.len);
     }
-    resp_buf_free(&keys);
+    net_buf_free(&keys);
     free(w);
     return rc;
 }
@@ -331,7 +331,7 @@ static int rename_generic(resp_ctx *c, int nx)
     int rc = store_lookup(c->st, c->db, src->p, src->n, &m);
 
     if (rc == FFDB_NOTFOUND)
-        return resp_err_no_key(c);
+        return resp_err_no_key(c->r);
     if (rc)
         return rc;
     if (nx) {
@@ -349,7 +349,7 @@ static int rename_generic(resp_ctx *c, int nx)
     }
     rc = store_key_rename(c->st, c->db, src->p, src->n, c->db, dst->p, dst->n);
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     if (nx)
         reply_int(c->r, 1);
     else
@@ -371,7 +371,7 @@ static int db_arg(resp_ctx *c, const resp_arg *a, int *db)
 {
     int64_t v;
 
-    if (resp_arg_i64(c, a, &v))
+    if (resp_arg_i64(c->r, a, &v))
         return 1;
     if (v < 0 || v >= STORE_DBS) {
         reply_error(c->r, "ERR DB index is out of range");
@@ -406,7 +406,7 @@ static int move_cmd(resp_ctx *c)
     }
     rc = store_key_rename(c->st, c->db, k->p, k->n, db, k->p, k->n);
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     reply_int(c->r, 1);
     return 0;
 }
@@ -423,7 +423,7 @@ static int copy_cmd(resp_ctx *c)
             if (db_arg(c, &c->argv[++i], &db))
                 return 0;
         } else {
-            return resp_err_syntax(c);
+            return resp_err_syntax(c->r);
         }
     }
     if (db == c->db && src->n == dst->n && memcmp(src->p, dst->p, src->n) == 0) {
@@ -436,7 +436,7 @@ static int copy_cmd(resp_ctx *c)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     reply_int(c->r, 1);
     return 0;
 }
@@ -445,7 +445,7 @@ static int randomkey_cmd(resp_ctx *c)
 {
     char key[STORE_MAX_KEY];
     size_t klen;
-    int rc = store_random_key(c->st, c->db, resp_random(c->srv), key, &klen);
+    int rc = store_random_key(c->st, c->db, redis_random(c->srv), key, &klen);
 
     if (rc == FFDB_NOTFOUND) {
         reply_null(c->r);
@@ -477,7 +477,7 @@ static int object_cmd(resp_ctx *c)
     }
     if (c->argc != 3 || !(resp_arg_is(sub, "encoding") || resp_arg_is(sub, "refcount") ||
                           resp_arg_is(sub, "idletime") || resp_arg_is(sub, "freq")))
-        return resp_err_subcommand(c, known);
+        return resp_err_subcommand(c->r, c->cmd, &c->argv[1], known);
     rc = store_lookup(c->st, c->db, c->argv[2].p, c->argv[2].n, &m);
     if (rc == FFDB_NOTFOUND) {
         reply_null(c->r);
@@ -510,7 +510,7 @@ static int object_cmd(resp_ctx *c)
 #define R RESP_CMD_READONLY
 #define F RESP_CMD_FAST
 
-const resp_command resp_cmds_keys[] = {
+const resp_command redis_cmds_keys[] = {
     {"del", del_cmd, -2, W, 1, -1, 1, "generic", "Delete a key"},
     {"unlink", del_cmd, -2, W | F, 1, -1, 1, "generic",
      "Delete a key (O(1) whatever its size: elements go to the sweeper)"},

@@ -4,10 +4,10 @@
  * helpers that keep invariants S1–S6 (store.h). Command files include
  * store.h, never this.
  */
-#ifndef FFDB_RESP_STORE_INT_H
-#define FFDB_RESP_STORE_INT_H
+#ifndef FFDB_REDIS_STORE_INT_H
+#define FFDB_REDIS_STORE_INT_H
 
-#include "modules/resp/store.h"
+#include "modules/redis/store.h"
 
 enum { B_META, B_SUB, B_ZSCORE, B_TTL, B_GC, B_KINDS };
 
@@ -64,4 +64,4 @@ int store_meta_put(store_txn *st, store_meta *m, const void *val, size_t vlen);
 int store_ttl_change(store_txn *st, int db, const void *key, size_t klen, int64_t old_ms,
                      int64_t new_ms);
 
-#endif /* FFDB_RESP_STORE_INT_H */
+#endif /* FFDB_REDIS_STORE_INT_H */

@@ -13,60 +13,60 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "modules/resp/server.h"
+#include "modules/redis/redis.h"
 
-size_t pubsub_count(const resp_client *c)
+size_t pubsub_count(const redis_client *c)
 {
     return c->chans.count + c->pats.count;
 }
 
 /* Subscribe c to name in the server dict srv and the client dict mine.
  * 1 if new, 0 if it was already, -1 out of memory. */
-static int sub_add(dict *srv, dict *mine, resp_client *c, const char *name, size_t n)
+static int sub_add(net_dict *srv, net_dict *mine, redis_client *c, const char *name, size_t n)
 {
     int created;
-    dict_entry *e;
+    net_dict_entry *e;
 
-    if (dict_find(mine, name, n))
+    if (net_dict_find(mine, name, n))
         return 0;
-    e = dict_upsert(srv, name, n, NULL);
+    e = net_dict_upsert(srv, name, n, NULL);
     if (!e)
         return -1;
-    if (!e->value && !(e->value = calloc(1, sizeof(resp_cvec)))) {
-        dict_remove(srv, name, n);
+    if (!e->value && !(e->value = calloc(1, sizeof(redis_cvec)))) {
+        net_dict_remove(srv, name, n);
         return -1;
     }
     if (cvec_add(e->value, c))
         return -1;
-    if (!dict_upsert(mine, name, n, &created)) {
+    if (!net_dict_upsert(mine, name, n, &created)) {
         cvec_del(e->value, c);
         return -1;
     }
     return 1;
 }
 
-static int sub_del(dict *srv, dict *mine, resp_client *c, const char *name, size_t n)
+static int sub_del(net_dict *srv, net_dict *mine, redis_client *c, const char *name, size_t n)
 {
-    dict_entry *e;
+    net_dict_entry *e;
 
-    if (!dict_find(mine, name, n))
+    if (!net_dict_find(mine, name, n))
         return 0;
-    dict_remove(mine, name, n);
-    e = dict_find(srv, name, n);
+    net_dict_remove(mine, name, n);
+    e = net_dict_find(srv, name, n);
     if (e) {
-        resp_cvec *v = e->value;
+        redis_cvec *v = e->value;
         cvec_del(v, c);
         if (v->n == 0) {
             free(v->v);
             free(v);
-            dict_remove(srv, name, n);
+            net_dict_remove(srv, name, n);
         }
     }
     return 1;
 }
 
 /* ["subscribe", name, count] and friends. */
-static void sub_reply(resp_client *c, const char *kind, const char *name, size_t n)
+static void sub_reply(redis_client *c, const char *kind, const char *name, size_t n)
 {
     reply_push(&c->reply, 3);
     reply_bulk_cstr(&c->reply, kind);
@@ -78,7 +78,7 @@ static void sub_reply(resp_client *c, const char *kind, const char *name, size_t
 }
 
 /* Names of a client dict, copied (the dict changes while we go through them). */
-static int collect(void *arg, dict_entry *e)
+static int collect(void *arg, net_dict_entry *e)
 {
     resp_arg **p = arg;
     char *copy = malloc(e->klen + 1);
@@ -91,17 +91,17 @@ static int collect(void *arg, dict_entry *e)
     return 0;
 }
 
-static void unsub_all(resp_server *s, resp_client *c, int patterns, int reply)
+static void unsub_all(redis_server *s, redis_client *c, int patterns, int reply)
 {
-    dict *srv = patterns ? &s->patterns : &s->channels;
-    dict *mine = patterns ? &c->pats : &c->chans;
+    net_dict *srv = patterns ? &s->patterns : &s->channels;
+    net_dict *mine = patterns ? &c->pats : &c->chans;
     const char *kind = patterns ? "punsubscribe" : "unsubscribe";
     size_t n = mine->count;
     resp_arg *names = calloc(n ? n : 1, sizeof(*names)), *p = names;
 
     if (!names)
         return;
-    dict_each(mine, collect, &p);
+    net_dict_each(mine, collect, &p);
     for (size_t i = 0; i < (size_t)(p - names); i++) {
         sub_del(srv, mine, c, names[i].p, names[i].n);
         if (reply)
@@ -113,24 +113,24 @@ static void unsub_all(resp_server *s, resp_client *c, int patterns, int reply)
         sub_reply(c, kind, NULL, 0);
 }
 
-void pubsub_unsubscribe_all(resp_server *s, resp_client *c)
+void pubsub_unsubscribe_all(redis_server *s, redis_client *c)
 {
     unsub_all(s, c, 0, 0);
     unsub_all(s, c, 1, 0);
-    dict_free(&c->chans);
-    dict_free(&c->pats);
+    net_dict_free(&c->chans);
+    net_dict_free(&c->pats);
 }
 
 /* The limit on a subscriber's output: Redis's pubsub class. */
-static void subscriber_limits(resp_server *s, resp_client *c)
+static void subscriber_limits(redis_server *s, redis_client *c)
 {
     c->out.limit_bytes = pubsub_count(c) ? s->cfg.outbuf_limit_pubsub : s->cfg.outbuf_limit;
 }
 
 static int subscribe_generic(resp_ctx *c, int patterns)
 {
-    resp_server *s = c->srv;
-    resp_client *cli = c->cli;
+    redis_server *s = c->srv;
+    redis_client *cli = c->cli;
 
     for (int i = 1; i < c->argc; i++) {
         int rc = sub_add(patterns ? &s->patterns : &s->channels,
@@ -145,8 +145,8 @@ static int subscribe_generic(resp_ctx *c, int patterns)
 
 static int unsubscribe_generic(resp_ctx *c, int patterns)
 {
-    resp_server *s = c->srv;
-    resp_client *cli = c->cli;
+    redis_server *s = c->srv;
+    redis_client *cli = c->cli;
 
     if (c->argc == 1) {
         unsub_all(s, cli, patterns, 1);
@@ -182,15 +182,15 @@ static int punsubscribe_cmd(resp_ctx *c)
 }
 
 struct pmatch {
-    resp_server *s;
+    redis_server *s;
     const resp_arg *channel, *message;
     int receivers;
 };
 
-static int publish_pattern(void *arg, dict_entry *e)
+static int publish_pattern(void *arg, net_dict_entry *e)
 {
     struct pmatch *pm = arg;
-    resp_cvec *v = e->value;
+    redis_cvec *v = e->value;
 
     if (!resp_glob_match(e->key, e->klen, pm->channel->p, pm->channel->n, 0))
         return 0;
@@ -207,13 +207,13 @@ static int publish_pattern(void *arg, dict_entry *e)
     return 0;
 }
 
-int pubsub_publish(resp_server *s, const resp_arg *channel, const resp_arg *message)
+int pubsub_publish(redis_server *s, const resp_arg *channel, const resp_arg *message)
 {
     struct pmatch pm = {s, channel, message, 0};
-    dict_entry *e = dict_find(&s->channels, channel->p, channel->n);
+    net_dict_entry *e = net_dict_find(&s->channels, channel->p, channel->n);
 
     if (e) {
-        resp_cvec *v = e->value;
+        redis_cvec *v = e->value;
         for (size_t i = 0; i < v->n; i++) {
             resp_reply *r = &v->v[i]->reply;
             reply_push(r, 3);
@@ -225,7 +225,7 @@ int pubsub_publish(resp_server *s, const resp_arg *channel, const resp_arg *mess
         }
     }
     if (s->patterns.count)
-        dict_each(&s->patterns, publish_pattern, &pm);
+        net_dict_each(&s->patterns, publish_pattern, &pm);
     s->stats.pubsub_messages++;
     return pm.receivers;
 }
@@ -242,7 +242,7 @@ struct chlist {
     size_t n;
 };
 
-static int list_channel(void *arg, dict_entry *e)
+static int list_channel(void *arg, net_dict_entry *e)
 {
     struct chlist *cl = arg;
 
@@ -255,20 +255,20 @@ static int list_channel(void *arg, dict_entry *e)
 
 static int pubsub_cmd(resp_ctx *c)
 {
-    resp_server *s = c->srv;
+    redis_server *s = c->srv;
 
     if (resp_arg_is(&c->argv[1], "channels") && c->argc <= 3) {
         struct chlist cl = {c->r, c->argc == 3 ? &c->argv[2] : NULL, 0};
         resp_defer d = reply_defer(c->r);
-        dict_each(&s->channels, list_channel, &cl);
+        net_dict_each(&s->channels, list_channel, &cl);
         reply_defer_array(c->r, d, cl.n);
     } else if (resp_arg_is(&c->argv[1], "numsub")) {
         /* A flat array in RESP3 too, as Redis answers. */
         reply_array(c->r, ((size_t)c->argc - 2) * 2);
         for (int i = 2; i < c->argc; i++) {
-            dict_entry *e = dict_find(&s->channels, c->argv[i].p, c->argv[i].n);
+            net_dict_entry *e = net_dict_find(&s->channels, c->argv[i].p, c->argv[i].n);
             reply_bulk(c->r, c->argv[i].p, c->argv[i].n);
-            reply_int(c->r, e ? (int64_t)((resp_cvec *)e->value)->n : 0);
+            reply_int(c->r, e ? (int64_t)((redis_cvec *)e->value)->n : 0);
         }
     } else if (resp_arg_is(&c->argv[1], "numpat") && c->argc == 2) {
         reply_int(c->r, (int64_t)s->patterns.count);
@@ -280,14 +280,14 @@ static int pubsub_cmd(resp_ctx *c)
         reply_simple(c->r, "NUMSUB [<channel> ...]");
     } else {
         static const char *const known[] = {"channels", "numsub", "numpat", "help", NULL};
-        return resp_err_subcommand(c, known);
+        return resp_err_subcommand(c->r, c->cmd, &c->argv[1], known);
     }
     return 0;
 }
 
 #define PS_FLAGS (RESP_CMD_PUBSUB | RESP_CMD_NOSCRIPT | RESP_CMD_LOADING | RESP_CMD_STALE)
 
-const resp_command resp_cmds_pubsub[] = {
+const resp_command redis_cmds_pubsub[] = {
     {"subscribe", subscribe_cmd, -2, PS_FLAGS | RESP_CMD_SUBOK, 0, 0, 0, "pubsub",
      "Listen for messages published to the given channels"},
     {"psubscribe", psubscribe_cmd, -2, PS_FLAGS | RESP_CMD_SUBOK, 0, 0, 0, "pubsub",

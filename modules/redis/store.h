@@ -77,7 +77,7 @@
  *   if (rc == FFDB_NOTFOUND) {                          // a new hash
  *       rc = store_meta_create(c->st, c->db, key, klen, STORE_HASH, &m);
  *   }
- *   if (rc) return resp_store_error(c, rc);             // WRONGTYPE, too long, engine
+ *   if (rc) return redis_store_error(c, rc);             // WRONGTYPE, too long, engine
  *   rc = store_sub_get(c->st, &m, field, flen, &v);     // FFDB_NOTFOUND if absent
  *   if (rc == FFDB_NOTFOUND) m.size++;
  *   rc = store_sub_put(c->st, &m, field, flen, val, vlen);
@@ -85,8 +85,8 @@
  *
  * Threading: a store and its store_txn belong to the event-loop thread.
  */
-#ifndef FFDB_RESP_STORE_H
-#define FFDB_RESP_STORE_H
+#ifndef FFDB_REDIS_STORE_H
+#define FFDB_REDIS_STORE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -333,4 +333,4 @@ int store_sweep(store_txn *st, int db, unsigned budget, store_sweep_result *res)
 uint64_t store_expired_total(const store *s);
 uint64_t store_stale_removed_total(const store *s);
 
-#endif /* FFDB_RESP_STORE_H */
+#endif /* FFDB_REDIS_STORE_H */

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "modules/resp/command.h"
+#include "modules/redis/cmd.h"
 
 /* A live set: 0, FFDB_NOTFOUND, STORE_EWRONGTYPE or an engine code. */
 static int get_set(resp_ctx *c, const resp_arg *key, store_meta *m)
@@ -69,12 +69,12 @@ static int sadd_cmd(resp_ctx *c)
 
     for (int i = 2; i < c->argc; i++)
         if (c->argv[i].n > STORE_MAX_FIELD)
-            return resp_store_error(c, STORE_EFIELDLEN);
+            return redis_store_error(c, STORE_EFIELDLEN);
     rc = get_set(c, &c->argv[1], &m);
     if (rc == FFDB_NOTFOUND)
         rc = store_meta_create(c->st, c->db, c->argv[1].p, c->argv[1].n, STORE_SET, &m);
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     old_size = m.size;
     for (int i = 2; i < c->argc; i++) {
         int one;
@@ -103,7 +103,7 @@ static int srem_cmd(resp_ctx *c)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     for (int i = 2; i < c->argc && m.size > 0; i++) {
         int existed;
         rc = store_sub_del(c->st, &m, c->argv[i].p, c->argv[i].n, &existed);
@@ -127,7 +127,7 @@ static int scard_cmd(resp_ctx *c)
     int rc = get_set(c, &c->argv[1], &m);
 
     if (rc && rc != FFDB_NOTFOUND)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     reply_int(c->r, rc ? 0 : (int64_t)m.size);
     return 0;
 }
@@ -142,7 +142,7 @@ static int sismember_cmd(resp_ctx *c)
     else if (rc == FFDB_NOTFOUND)
         rc = 0;
     if (rc < 0)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     reply_int(c->r, rc);
     return 0;
 }
@@ -153,7 +153,7 @@ static int smismember_cmd(resp_ctx *c)
     int rc = get_set(c, &c->argv[1], &m), exists = rc == 0;
 
     if (rc && rc != FFDB_NOTFOUND)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     reply_array(c->r, (size_t)c->argc - 2);
     for (int i = 2; i < c->argc; i++) {
         rc = exists ? is_member(c, &m, c->argv[i].p, c->argv[i].n) : 0;
@@ -196,7 +196,7 @@ static int smembers_cmd(resp_ctx *c)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     reply_set(c->r, m.size);
     return reply_members(c, &m);
 }
@@ -273,7 +273,7 @@ static int spop_cmd(resp_ctx *c)
     int rc;
 
     if (c->argc > 3)
-        return resp_err_syntax(c);
+        return resp_err_syntax(c->r);
     if (c->argc == 3 && (resp_parse_i64(c->argv[2].p, c->argv[2].n, &count) || count < 0)) {
         reply_error(c->r, "ERR value is out of range, must be positive");
         return 0;
@@ -287,7 +287,7 @@ static int spop_cmd(resp_ctx *c)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     if ((uint64_t)count >= m.size && c->argc == 3) {
         reply_set(c->r, m.size);
         rc = reply_members(c, &m);
@@ -295,7 +295,7 @@ static int spop_cmd(resp_ctx *c)
             rc = store_key_delete(c->st, c->db, c->argv[1].p, c->argv[1].n, NULL);
         return rc;
     }
-    rc = store_sample(c->st, &m, (uint64_t)count, 1, resp_rand(c), pick_visit, &p);
+    rc = store_sample(c->st, &m, (uint64_t)count, 1, redis_rand(c), pick_visit, &p);
     if (!rc)
         rc = pop_picked(c, &m, &p, c->argc == 2);
     picked_free(&p);
@@ -321,9 +321,9 @@ static int srandmember_cmd(resp_ctx *c)
     int rc;
 
     if (c->argc > 3)
-        return resp_err_syntax(c);
+        return resp_err_syntax(c->r);
     if (c->argc == 3) {
-        if (resp_arg_i64(c, &c->argv[2], &l))
+        if (resp_arg_i64(c->r, &c->argv[2], &l))
             return 0;
         if (l == INT64_MIN) {
             reply_error(c->r, "ERR value is out of range, value must between "
@@ -340,16 +340,16 @@ static int srandmember_cmd(resp_ctx *c)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     if (c->argc == 2) {
-        rc = store_sample(c->st, &m, 1, 1, resp_rand(c), rand_visit, c->r);
+        rc = store_sample(c->st, &m, 1, 1, redis_rand(c), rand_visit, c->r);
         return rc < 0 ? rc : 0;
     }
     count = l < 0 ? (uint64_t)-l : (uint64_t)l;
     if (l >= 0 && count > m.size)
         count = m.size;
     reply_array(c->r, count);
-    rc = store_sample(c->st, &m, count, l >= 0, resp_rand(c), rand_visit, c->r);
+    rc = store_sample(c->st, &m, count, l >= 0, redis_rand(c), rand_visit, c->r);
     return rc < 0 ? rc : 0;
 }
 
@@ -366,10 +366,10 @@ static int smove_cmd(resp_ctx *c)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     drc = get_set(c, dst, &dm);
     if (drc && drc != FFDB_NOTFOUND)
-        return resp_store_error(c, drc);
+        return redis_store_error(c, drc);
     rc = is_member(c, &sm, mem->p, mem->n);
     if (rc <= 0 || (src->n == dst->n && memcmp(src->p, dst->p, src->n) == 0)) {
         if (rc < 0)
@@ -380,7 +380,7 @@ static int smove_cmd(resp_ctx *c)
     if (drc == FFDB_NOTFOUND) {
         rc = store_meta_create(c->st, c->db, dst->p, dst->n, STORE_SET, &dm);
         if (rc)
-            return resp_store_error(c, rc);
+            return redis_store_error(c, rc);
     }
     rc = store_sub_del(c->st, &sm, mem->p, mem->n, NULL);
     if (!rc) {
@@ -539,7 +539,7 @@ static int load_sets(resp_ctx *c, const resp_arg *keys, int n, store_meta *m, st
         int rc = get_set(c, &keys[i], &m[i]);
         sets[i] = rc == 0 ? &m[i] : NULL;
         if (rc == STORE_EWRONGTYPE)
-            return resp_err_wrongtype(c), 1;
+            return resp_err_wrongtype(c->r), 1;
         if (rc && rc != FFDB_NOTFOUND)
             return rc;
     }
@@ -575,7 +575,7 @@ static int algebra(resp_ctx *c, int op, const resp_arg *dst, const resp_arg *key
     int rc = m && sets ? 0 : FFDB_ENOMEM;
 
     if (!rc && dst && dst->n > STORE_MAX_KEY) {
-        resp_store_error(c, STORE_EKEYLEN);
+        redis_store_error(c, STORE_EKEYLEN);
         rc = 1; /* replied */
     }
     if (!rc)
@@ -651,7 +651,7 @@ static int sintercard_cmd(resp_ctx *c)
             }
             i++;
         } else {
-            return resp_err_syntax(c);
+            return resp_err_syntax(c->r);
         }
     }
     m = malloc(sizeof(*m) * (size_t)numkeys);
@@ -675,19 +675,19 @@ static int sintercard_cmd(resp_ctx *c)
 static int sscan_cmd(resp_ctx *c)
 {
     resp_ctx cursor_only = *c;
-    resp_scan_args a;
+    redis_scan_args a;
     store_meta m;
     store_iter *it;
     uint8_t pos[STORE_MAX_FIELD];
     size_t pos_len, n = 0;
-    resp_buf out;
+    net_buf out;
     resp_reply aside = {&out, c->r->proto, 0};
     ffdb_val f, v;
     uint64_t cursor = 0;
     int rc;
 
     cursor_only.argc = 3;
-    if (resp_scan_parse(&cursor_only, 2, 0, &a))
+    if (redis_scan_parse(&cursor_only, 2, 0, &a))
         return 0;
     rc = get_set(c, &c->argv[1], &m);
     if (rc == FFDB_NOTFOUND) {
@@ -697,18 +697,18 @@ static int sscan_cmd(resp_ctx *c)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
-    if (resp_scan_parse(c, 2, 0, &a))
+        return redis_store_error(c, rc);
+    if (redis_scan_parse(c, 2, 0, &a))
         return 0;
-    resp_cursor_position(c->srv, a.cursor, pos, sizeof(pos), &pos_len);
+    redis_cursor_position(c->srv, a.cursor, pos, sizeof(pos), &pos_len);
     rc = store_iter_open(c->st, &m, STORE_SUB, &it);
     if (rc)
         return rc;
-    resp_buf_init(&out, 0);
+    net_buf_init(&out, 0);
     rc = store_iter_seek(it, pos, pos_len, &f, &v);
     for (int64_t seen = 0; rc == 0; seen++, rc = store_iter_next(it, &f, &v)) {
         if (seen == a.count) { /* the next call starts here */
-            cursor = resp_cursor_save(c->srv, f.data, f.size);
+            cursor = redis_cursor_save(c->srv, f.data, f.size);
             break;
         }
         if (!a.match || resp_glob_match(a.match, a.match_len, (const char *)f.data, f.size, 0)) {
@@ -722,9 +722,9 @@ static int sscan_cmd(resp_ctx *c)
         reply_array(c->r, 2);
         reply_bulk_int(c->r, (int64_t)cursor);
         reply_array(c->r, n);
-        resp_buf_append(c->r->out, out.data, out.len);
+        net_buf_append(c->r->out, out.data, out.len);
     }
-    resp_buf_free(&out);
+    net_buf_free(&out);
     return rc;
 }
 
@@ -733,7 +733,7 @@ static int sscan_cmd(resp_ctx *c)
 #define F RESP_CMD_FAST
 #define SORTED RESP_CMD_SORTED
 
-const resp_command resp_cmds_set[] = {
+const resp_command redis_cmds_set[] = {
     {"sadd", sadd_cmd, -3, W | F, 1, 1, 1, "set", "Add one or more members to a set"},
     {"srem", srem_cmd, -3, RESP_CMD_WRITE | F, 1, 1, 1, "set",
      "Remove one or more members from a set"},

@@ -9,7 +9,7 @@
  * cursor here stops at the end of that run, so a caller can never wander into
  * another key's elements.
  */
-#include "modules/resp/store_int.h"
+#include "modules/redis/store_int.h"
 
 #include <math.h>
 #include <stdlib.h>

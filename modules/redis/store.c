@@ -8,7 +8,7 @@
  * records and keys never leave these two files. Nothing here replies to a
  * client or knows about sockets.
  */
-#include "modules/resp/store_int.h"
+#include "modules/redis/store_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -22,7 +22,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "modules/resp/server.h"
+#include "modules/redis/redis.h"
 
 #define READ_CHUNK (16u * 1024)         /* usual read size */
 #define READ_MAX (1024u * 1024)         /* most read at once into a big argument */
@@ -49,7 +49,7 @@ static void addr_text(const struct sockaddr_storage *sa, char *buf, size_t cap)
     snprintf(buf, cap, "%s:%d", host, port);
 }
 
-static int listen_one(resp_server *s, const char *addr, int port)
+static int listen_one(redis_server *s, const char *addr, int port)
 {
     struct addrinfo hints = {0}, *res = NULL;
     char portstr[16];
@@ -61,7 +61,7 @@ static int listen_one(resp_server *s, const char *addr, int port)
     snprintf(portstr, sizeof(portstr), "%d", port);
     rc = getaddrinfo(strcmp(addr, "*") == 0 ? NULL : addr, portstr, &hints, &res);
     if (rc) {
-        resp_log(s, 3, "bad bind address '%s': %s", addr, gai_strerror(rc));
+        redis_log(s, 3, "bad bind address '%s': %s", addr, gai_strerror(rc));
         return -1;
     }
     fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -82,18 +82,18 @@ static int listen_one(resp_server *s, const char *addr, int port)
     freeaddrinfo(res);
     return fd;
 fail:
-    resp_log(s, 3, "could not listen on %s:%d: %s", addr, port, strerror(errno));
+    redis_log(s, 3, "could not listen on %s:%d: %s", addr, port, strerror(errno));
     if (fd >= 0)
         close(fd);
     freeaddrinfo(res);
     return -1;
 }
 
-int conn_listen(resp_server *s)
+int conn_listen(redis_server *s)
 {
     s->port = s->cfg.port;
     for (int i = 0; i < s->cfg.bind_count; i++) {
-        resp_listener *l = &s->listeners[s->listener_count];
+        redis_listener *l = &s->listeners[s->listener_count];
         int fd = listen_one(s, s->cfg.bind[i], s->port);
         if (fd < 0)
             return -1;
@@ -104,12 +104,12 @@ int conn_listen(resp_server *s)
             return -1;
         }
         s->listener_count++;
-        resp_log(s, 2, "listening on %s port %d", s->cfg.bind[i], s->port);
+        redis_log(s, 2, "listening on %s port %d", s->cfg.bind[i], s->port);
     }
     return 0;
 }
 
-void conn_close_listeners(resp_server *s)
+void conn_close_listeners(redis_server *s)
 {
     for (int i = 0; i < s->listener_count; i++) {
         s->ev->remove(s->evb, s->listeners[i].fd);
@@ -118,7 +118,7 @@ void conn_close_listeners(resp_server *s)
     s->listener_count = 0;
 }
 
-static void reject(resp_server *s, int fd)
+static void reject(redis_server *s, int fd)
 {
     static const char msg[] = "-ERR max number of clients reached\r\n";
     /* Best effort: the socket is new, its send buffer empty. */
@@ -128,9 +128,9 @@ static void reject(resp_server *s, int fd)
     s->stats.rejected++;
 }
 
-static resp_client *client_new(resp_server *s, int fd, const struct sockaddr_storage *sa)
+static redis_client *client_new(redis_server *s, int fd, const struct sockaddr_storage *sa)
 {
-    resp_client *c = calloc(1, sizeof(*c));
+    redis_client *c = calloc(1, sizeof(*c));
     struct sockaddr_storage local;
     socklen_t len = sizeof(local);
 
@@ -143,33 +143,33 @@ static resp_client *client_new(resp_server *s, int fd, const struct sockaddr_sto
     if (getsockname(fd, (struct sockaddr *)&local, &len) == 0)
         addr_text(&local, c->laddr, sizeof(c->laddr));
     c->authed = s->cfg.requirepass[0] == '\0';
-    c->created_ms = c->last_ms = resp_now_ms();
+    c->created_ms = c->last_ms = redis_now_ms();
     resp_parser_init(&c->parser, &s->cfg.limits);
-    resp_buf_init(&c->out, s->cfg.outbuf_limit);
+    net_buf_init(&c->out, s->cfg.outbuf_limit);
     c->reply.out = &c->out;
     c->reply.proto = 2;
-    dict_init(&c->chans, 0);
-    dict_init(&c->pats, 0);
+    net_dict_init(&c->chans, 0);
+    net_dict_init(&c->pats, 0);
     return c;
 }
 
-void conn_accept(resp_server *s, resp_listener *l)
+void conn_accept(redis_server *s, redis_listener *l)
 {
     for (int i = 0; i < ACCEPTS_PER_TICK; i++) {
         struct sockaddr_storage sa;
         socklen_t len = sizeof(sa);
         int one = 1;
         int fd = accept4(l->fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        resp_client *c;
+        redis_client *c;
 
         if (fd < 0) {
             /* Out of descriptors: say so once a second at most; the
              * connection waits in the backlog until one is free. */
             static int64_t last_log;
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-                resp_mono_ms() - last_log >= 1000) {
-                last_log = resp_mono_ms();
-                resp_log(s, 3, "accept: %s", strerror(errno));
+                redis_mono_ms() - last_log >= 1000) {
+                last_log = redis_mono_ms();
+                redis_log(s, 3, "accept: %s", strerror(errno));
             }
             return;
         }
@@ -202,7 +202,7 @@ void conn_accept(resp_server *s, resp_listener *l)
  * memory of a big request once it is done (a 512 MiB SET must not pin 512 MiB
  * for the connection's life). Only between batches: argv spans point into
  * the buffer while commands run. */
-static void in_compact(resp_client *c)
+static void in_compact(redis_client *c)
 {
     if (c->in_start == c->in_len && c->in_cap > IN_KEEP_BYTES) {
         free(c->in);
@@ -224,7 +224,7 @@ static void in_compact(resp_client *c)
     c->in_start = 0;
 }
 
-void conn_read(resp_server *s, resp_client *c)
+void conn_read(redis_server *s, redis_client *c)
 {
     size_t pending, want;
     uint64_t hint;
@@ -243,7 +243,7 @@ void conn_read(resp_server *s, resp_client *c)
             cap *= 2;
         p = realloc(c->in, cap);
         if (!p) {
-            resp_log(s, 3, "out of memory reading from client %llu", (unsigned long long)c->id);
+            redis_log(s, 3, "out of memory reading from client %llu", (unsigned long long)c->id);
             c->flags |= CLI_CLOSE_ASAP;
             return;
         }
@@ -262,16 +262,16 @@ void conn_read(resp_server *s, resp_client *c)
     }
     c->in_len += (size_t)n;
     s->stats.net_in += (uint64_t)n;
-    c->last_ms = resp_now_ms();
+    c->last_ms = redis_now_ms();
     server_mark_ready(s, c);
 }
 
-int conn_backpressured(const resp_client *c)
+int conn_backpressured(const redis_client *c)
 {
-    return resp_buf_pending(&c->out) > OUT_BACKPRESSURE;
+    return net_buf_pending(&c->out) > OUT_BACKPRESSURE;
 }
 
-void conn_update_events(resp_server *s, resp_client *c)
+void conn_update_events(redis_server *s, redis_client *c)
 {
     unsigned want = 0;
 
@@ -296,15 +296,15 @@ void conn_update_events(resp_server *s, resp_client *c)
     }
 }
 
-int conn_write(resp_server *s, resp_client *c)
+int conn_write(redis_server *s, redis_client *c)
 {
-    resp_buf *b = &c->out;
+    net_buf *b = &c->out;
 
     if (c->flags & CLI_CLOSE_ASAP)
         return -1;
     if (b->overflow) {
-        resp_log(s, 2, "client %llu (%s) closed: output buffer limit reached",
-                 (unsigned long long)c->id, c->addr);
+        redis_log(s, 2, "client %llu (%s) closed: output buffer limit reached",
+                  (unsigned long long)c->id, c->addr);
         s->stats.output_limit_kills++;
         c->flags |= CLI_CLOSE_ASAP;
         return -1;
@@ -327,7 +327,7 @@ int conn_write(resp_server *s, resp_client *c)
         b->sent += (size_t)n;
         s->stats.net_out += (uint64_t)n;
     }
-    resp_buf_compact(b);
+    net_buf_compact(b);
     c->flags &= ~CLI_WANT_WRITE;
     if ((c->flags & CLI_CLOSE_AFTER) && b->sent == b->len) {
         c->flags |= CLI_CLOSE_ASAP;
@@ -337,10 +337,10 @@ int conn_write(resp_server *s, resp_client *c)
     return 0;
 }
 
-void conn_free(resp_server *s, resp_client *c)
+void conn_free(redis_server *s, redis_client *c)
 {
     s->errors_gone += c->reply.errors;
-    if (c->out.hold != RESP_NO_HOLD)
+    if (c->out.hold != NET_NO_HOLD)
         server_unhold(s, c);
     multi_unwatch_all(s, c);
     multi_discard(c);
@@ -360,6 +360,6 @@ void conn_free(resp_server *s, resp_client *c)
     free(c->name);
     free(c->queue);
     free(c->watched);
-    resp_buf_free(&c->out);
+    net_buf_free(&c->out);
     free(c);
 }

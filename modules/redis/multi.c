@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "modules/resp/server.h"
+#include "modules/redis/redis.h"
 
 static size_t watch_key(char *buf, int db, const void *key, size_t klen)
 {
@@ -26,26 +26,26 @@ static size_t watch_key(char *buf, int db, const void *key, size_t klen)
 
 void multi_touch_key(void *server, int db, const void *key, size_t klen)
 {
-    resp_server *s = server;
+    redis_server *s = server;
     char buf[1 + STORE_MAX_KEY];
-    dict_entry *e;
+    net_dict_entry *e;
 
     s->stats.dirty++;
     s->stats.dirty_total++;
     if (s->watched.count == 0 || klen > STORE_MAX_KEY)
         return;
-    e = dict_find(&s->watched, buf, watch_key(buf, db, key, klen));
+    e = net_dict_find(&s->watched, buf, watch_key(buf, db, key, klen));
     if (!e)
         return;
-    resp_cvec *v = e->value;
+    redis_cvec *v = e->value;
     for (size_t i = 0; i < v->n; i++)
         v->v[i]->flags |= CLI_DIRTY_CAS;
 }
 
-static int touch_db_entry(void *arg, dict_entry *e)
+static int touch_db_entry(void *arg, net_dict_entry *e)
 {
     int db = *(int *)arg;
-    resp_cvec *v = e->value;
+    redis_cvec *v = e->value;
 
     if (db < 0 || e->key[0] == (char)db)
         for (size_t i = 0; i < v->n; i++)
@@ -53,26 +53,26 @@ static int touch_db_entry(void *arg, dict_entry *e)
     return 0;
 }
 
-void multi_touch_db(resp_server *s, int db)
+void multi_touch_db(redis_server *s, int db)
 {
-    dict_each(&s->watched, touch_db_entry, &db);
+    net_dict_each(&s->watched, touch_db_entry, &db);
 }
 
-void multi_unwatch_all(resp_server *s, resp_client *c)
+void multi_unwatch_all(redis_server *s, redis_client *c)
 {
     char buf[1 + STORE_MAX_KEY];
 
     for (size_t i = 0; i < c->watched_len; i++) {
-        resp_watch *w = &c->watched[i];
+        redis_watch *w = &c->watched[i];
         size_t n = watch_key(buf, w->db, w->key, w->klen);
-        dict_entry *e = dict_find(&s->watched, buf, n);
+        net_dict_entry *e = net_dict_find(&s->watched, buf, n);
         if (e) {
-            resp_cvec *v = e->value;
+            redis_cvec *v = e->value;
             cvec_del(v, c);
             if (v->n == 0) {
                 free(v->v);
                 free(v);
-                dict_remove(&s->watched, buf, n);
+                net_dict_remove(&s->watched, buf, n);
             }
         }
         free(w->key);
@@ -83,7 +83,7 @@ void multi_unwatch_all(resp_server *s, resp_client *c)
     c->flags &= ~CLI_DIRTY_CAS;
 }
 
-void multi_discard(resp_client *c)
+void multi_discard(redis_client *c)
 {
     for (size_t i = 0; i < c->queue_len; i++)
         free(c->queue[i].mem);
@@ -91,17 +91,17 @@ void multi_discard(resp_client *c)
     c->flags &= ~(CLI_MULTI | CLI_DIRTY_EXEC);
 }
 
-int multi_queue(resp_server *s, resp_client *c, const resp_command *cmd, int argc,
+int multi_queue(redis_server *s, redis_client *c, const resp_command *cmd, int argc,
                 const resp_arg *argv)
 {
     size_t bytes = (size_t)argc * sizeof(resp_arg);
-    resp_queued *q;
+    redis_queued *q;
     char *p;
 
     (void)s;
     if (c->queue_len == c->queue_cap) {
         size_t n = c->queue_cap ? c->queue_cap * 2 : 8;
-        resp_queued *nq = realloc(c->queue, n * sizeof(*nq));
+        redis_queued *nq = realloc(c->queue, n * sizeof(*nq));
         if (!nq)
             return -1;
         c->queue = nq;
@@ -156,10 +156,10 @@ static int discard_cmd(resp_ctx *c)
  * changed (Redis does the same): its expiry is a change nobody touched. */
 static int watched_key_expired(resp_ctx *c)
 {
-    resp_client *cli = c->cli;
+    redis_client *cli = c->cli;
 
     for (size_t i = 0; i < cli->watched_len; i++) {
-        resp_watch *w = &cli->watched[i];
+        redis_watch *w = &cli->watched[i];
         if (!w->expired_at_watch && store_key_expired(c->srv->st, w->db, w->key, w->klen) == 1)
             return 1;
     }
@@ -168,7 +168,7 @@ static int watched_key_expired(resp_ctx *c)
 
 static int exec_cmd(resp_ctx *c)
 {
-    resp_client *cli = c->cli;
+    redis_client *cli = c->cli;
     unsigned need = 0;
     int rc = 0;
 
@@ -204,7 +204,7 @@ static int exec_cmd(resp_ctx *c)
     /* Unwatch first: our own writes must not mark us dirty, and the queue is
      * ours now (the client leaves MULTI before its commands run). */
     multi_unwatch_all(c->srv, cli);
-    resp_queued *queue = cli->queue;
+    redis_queued *queue = cli->queue;
     size_t n = cli->queue_len;
     cli->queue = NULL;
     cli->queue_len = cli->queue_cap = 0;
@@ -220,8 +220,8 @@ static int exec_cmd(resp_ctx *c)
 
 static int watch_cmd(resp_ctx *c)
 {
-    resp_server *s = c->srv;
-    resp_client *cli = c->cli;
+    redis_server *s = c->srv;
+    redis_client *cli = c->cli;
     char buf[1 + STORE_MAX_KEY];
 
     if (cli->flags & CLI_MULTI) {
@@ -232,7 +232,7 @@ static int watch_cmd(resp_ctx *c)
         const resp_arg *k = &c->argv[i];
         size_t j, n;
         store_meta m;
-        dict_entry *e;
+        net_dict_entry *e;
         if (k->n > STORE_MAX_KEY)
             continue; /* can never exist, so never change */
         for (j = 0; j < cli->watched_len; j++)
@@ -243,21 +243,21 @@ static int watch_cmd(resp_ctx *c)
             continue;
         if (cli->watched_len == cli->watched_cap) {
             size_t cap = cli->watched_cap ? cli->watched_cap * 2 : 4;
-            resp_watch *w = realloc(cli->watched, cap * sizeof(*w));
+            redis_watch *w = realloc(cli->watched, cap * sizeof(*w));
             if (!w)
                 return FFDB_ENOMEM;
             cli->watched = w;
             cli->watched_cap = cap;
         }
         n = watch_key(buf, c->db, k->p, k->n);
-        e = dict_upsert(&s->watched, buf, n, NULL);
+        e = net_dict_upsert(&s->watched, buf, n, NULL);
         if (!e)
             return FFDB_ENOMEM;
-        if (!e->value && !(e->value = calloc(1, sizeof(resp_cvec)))) {
-            dict_remove(&s->watched, buf, n);
+        if (!e->value && !(e->value = calloc(1, sizeof(redis_cvec)))) {
+            net_dict_remove(&s->watched, buf, n);
             return FFDB_ENOMEM;
         }
-        resp_watch *w = &cli->watched[cli->watched_len];
+        redis_watch *w = &cli->watched[cli->watched_len];
         w->key = malloc(k->n ? k->n : 1);
         if (!w->key || cvec_add(e->value, cli)) {
             free(w->key);
@@ -281,7 +281,7 @@ static int unwatch_cmd(resp_ctx *c)
     return 0;
 }
 
-const resp_command resp_cmds_multi[] = {
+const resp_command redis_cmds_multi[] = {
     {"multi", multi_cmd, 1,
      RESP_CMD_NOSCRIPT | RESP_CMD_LOADING | RESP_CMD_STALE | RESP_CMD_FAST | RESP_CMD_NOMULTI, 0, 0,
      0, "transactions", "Start a transaction"},

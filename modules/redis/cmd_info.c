@@ -18,13 +18,13 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "modules/resp/server.h"
+#include "modules/redis/redis.h"
 
 #define COMPAT_VERSION "7.0.0"
 
-static void add(resp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(net_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void add(resp_buf *b, const char *fmt, ...)
+static void add(net_buf *b, const char *fmt, ...)
 {
     char line[512];
     va_list ap;
@@ -34,7 +34,7 @@ static void add(resp_buf *b, const char *fmt, ...)
     n = vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
     if (n > 0)
-        resp_buf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+        net_buf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
 static void human_bytes(char *buf, size_t cap, uint64_t n)
@@ -64,10 +64,10 @@ static uint64_t rss_bytes(void)
     return resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
-static void section_server(resp_server *s, resp_buf *b)
+static void section_server(redis_server *s, net_buf *b)
 {
     struct utsname u;
-    int64_t now = resp_now_ms(), up = (now - s->start_ms) / 1000;
+    int64_t now = redis_now_ms(), up = (now - s->start_ms) / 1000;
 
     uname(&u);
     add(b, "# Server\r\n");
@@ -87,11 +87,11 @@ static void section_server(resp_server *s, resp_buf *b)
     add(b, "config_file:%s\r\n", s->cfg.config_file);
 }
 
-static void section_clients(resp_server *s, resp_buf *b)
+static void section_clients(redis_server *s, net_buf *b)
 {
     uint64_t pubsub = 0;
 
-    for (resp_client *c = s->clients; c; c = c->next)
+    for (redis_client *c = s->clients; c; c = c->next)
         pubsub += pubsub_count(c) > 0;
     add(b, "# Clients\r\n");
     add(b, "connected_clients:%llu\r\n", (unsigned long long)s->client_count);
@@ -102,7 +102,7 @@ static void section_clients(resp_server *s, resp_buf *b)
     add(b, "total_watched_keys:%zu\r\n", s->watched.count);
 }
 
-static void section_memory(resp_server *s, resp_buf *b)
+static void section_memory(redis_server *s, net_buf *b)
 {
     uint64_t used = server_used_memory(), rss = rss_bytes();
     char h1[32], h2[32], h3[32];
@@ -129,7 +129,7 @@ static void section_memory(resp_server *s, resp_buf *b)
         (unsigned long long)(st.pool_frames * (uint64_t)st.page_size));
 }
 
-static void section_persistence(resp_server *s, resp_buf *b)
+static void section_persistence(redis_server *s, net_buf *b)
 {
     uint64_t commits = s->stats.commits ? s->stats.commits : 1;
 
@@ -156,11 +156,11 @@ static void section_persistence(resp_server *s, resp_buf *b)
         s->last_commit_rc ? ffdb_strerror(s->last_commit_rc) : "ok");
 }
 
-static void section_stats(resp_server *s, resp_buf *b)
+static void section_stats(redis_server *s, net_buf *b)
 {
     uint64_t errors = s->errors_gone;
 
-    for (resp_client *c = s->clients; c; c = c->next)
+    for (redis_client *c = s->clients; c; c = c->next)
         errors += c->reply.errors;
     add(b, "# Stats\r\n");
     add(b, "total_connections_received:%llu\r\n", (unsigned long long)s->stats.connections);
@@ -184,7 +184,7 @@ static void section_stats(resp_server *s, resp_buf *b)
     add(b, "ffdb_idle_timeouts:%llu\r\n", (unsigned long long)s->stats.timeouts);
 }
 
-static void section_cpu(resp_buf *b)
+static void section_cpu(net_buf *b)
 {
     struct rusage self;
 
@@ -194,7 +194,7 @@ static void section_cpu(resp_buf *b)
     add(b, "used_cpu_user:%ld.%06ld\r\n", (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec);
 }
 
-static void section_keyspace(resp_server *s, resp_buf *b)
+static void section_keyspace(redis_server *s, net_buf *b)
 {
     add(b, "# Keyspace\r\n");
     for (int db = 0; db < STORE_DBS; db++) {
@@ -205,7 +205,7 @@ static void section_keyspace(resp_server *s, resp_buf *b)
     }
 }
 
-static void section_ffdb(resp_server *s, resp_buf *b)
+static void section_ffdb(redis_server *s, net_buf *b)
 {
     ffdb_stat st;
 
@@ -249,9 +249,9 @@ static const char *const section_names[S_COUNT] = {
 
 static int info_cmd(resp_ctx *c)
 {
-    resp_server *s = c->srv;
+    redis_server *s = c->srv;
     int want[S_COUNT] = {0}, any = 0;
-    resp_buf b;
+    net_buf b;
 
     for (int i = 1; i < c->argc; i++) {
         if (resp_arg_is(&c->argv[i], "all") || resp_arg_is(&c->argv[i], "everything") ||
@@ -267,7 +267,7 @@ static int info_cmd(resp_ctx *c)
     if (!any)
         for (int k = 0; k < S_COUNT; k++)
             want[k] = 1;
-    resp_buf_init(&b, 0);
+    net_buf_init(&b, 0);
     for (int k = 0; k < S_COUNT; k++) {
         if (!want[k])
             continue;
@@ -304,7 +304,7 @@ static int info_cmd(resp_ctx *c)
         }
     }
     reply_verbatim(c->r, b.data ? b.data : "", b.len);
-    resp_buf_free(&b);
+    net_buf_free(&b);
     return 0;
 }
 
@@ -358,24 +358,24 @@ static void command_docs(resp_reply *r, const resp_command *cmd)
 
 static int command_cmd(resp_ctx *c)
 {
-    size_t n = resp_command_count();
+    size_t n = redis_command_count();
 
     if (c->argc == 1) {
         reply_array(c->r, n);
         for (size_t i = 0; i < n; i++)
-            command_info(c->r, resp_command_at(i));
+            command_info(c->r, redis_command_at(i));
     } else if (resp_arg_is(&c->argv[1], "count") && c->argc == 2) {
         reply_int(c->r, (int64_t)n);
     } else if (resp_arg_is(&c->argv[1], "info")) {
         if (c->argc == 2) {
             reply_array(c->r, n);
             for (size_t i = 0; i < n; i++)
-                command_info(c->r, resp_command_at(i));
+                command_info(c->r, redis_command_at(i));
             return 0;
         }
         reply_array(c->r, (size_t)c->argc - 2);
         for (int i = 2; i < c->argc; i++) {
-            const resp_command *cmd = resp_command_lookup(c->argv[i].p, c->argv[i].n);
+            const resp_command *cmd = redis_command_lookup(c->argv[i].p, c->argv[i].n);
             if (cmd)
                 command_info(c->r, cmd);
             else
@@ -386,10 +386,10 @@ static int command_cmd(resp_ctx *c)
         size_t pairs = 0;
         if (c->argc == 2) {
             for (size_t i = 0; i < n; i++, pairs++)
-                command_docs(c->r, resp_command_at(i));
+                command_docs(c->r, redis_command_at(i));
         } else {
             for (int i = 2; i < c->argc; i++) {
-                const resp_command *cmd = resp_command_lookup(c->argv[i].p, c->argv[i].n);
+                const resp_command *cmd = redis_command_lookup(c->argv[i].p, c->argv[i].n);
                 if (cmd)
                     command_docs(c->r, cmd), pairs++;
             }
@@ -398,15 +398,15 @@ static int command_cmd(resp_ctx *c)
     } else if (resp_arg_is(&c->argv[1], "list") && c->argc == 2) {
         reply_array(c->r, n);
         for (size_t i = 0; i < n; i++)
-            reply_bulk_cstr(c->r, resp_command_at(i)->name);
+            reply_bulk_cstr(c->r, redis_command_at(i)->name);
     } else {
         static const char *const known[] = {"count", "info", "docs", "list", NULL};
-        return resp_err_subcommand(c, known);
+        return resp_err_subcommand(c->r, c->cmd, &c->argv[1], known);
     }
     return 0;
 }
 
-const resp_command resp_cmds_info[] = {
+const resp_command redis_cmds_info[] = {
     {"info", info_cmd, -1, RESP_CMD_LOADING | RESP_CMD_STALE | RESP_CMD_RANDOM, 0, 0, 0, "server",
      "Get information and statistics about the server"},
     {"command", command_cmd, -1, RESP_CMD_LOADING | RESP_CMD_STALE, 0, 0, 0, "server",

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "modules/resp/command.h"
+#include "modules/redis/cmd.h"
 
 /* A live string, NOTFOUND, or WRONGTYPE for another type. */
 static int get_string(resp_ctx *c, const resp_arg *key, store_meta *m)
@@ -40,7 +40,7 @@ static int get_cmd(resp_ctx *c)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     reply_bulk(c->r, m.value.data, m.value.size);
     return 0;
 }
@@ -90,11 +90,11 @@ static int parse_set_options(resp_ctx *c, int from, unsigned allowed, unsigned *
                 break;
         if (k == sizeof(opts) / sizeof(opts[0]) || !(opts[k].flag & allowed) ||
             (*flags & opts[k].excludes))
-            return resp_err_syntax(c), 1;
+            return resp_err_syntax(c->r), 1;
         *flags |= opts[k].flag;
         if (opts[k].flag & (S_EX | S_PX | S_EXAT | S_PXAT)) {
             if (i + 1 >= c->argc)
-                return resp_err_syntax(c), 1;
+                return resp_err_syntax(c->r), 1;
             *time_at = ++i;
         }
     }
@@ -110,7 +110,7 @@ static int set_options_time(resp_ctx *c, unsigned flags, int time_at, int64_t *e
     *expire_ms = 0;
     if (!time_at)
         return 0;
-    if (resp_arg_i64(c, &c->argv[time_at], &v))
+    if (resp_arg_i64(c->r, &c->argv[time_at], &v))
         return 1;
     if (v <= 0 || __builtin_mul_overflow(v, (flags & (S_PX | S_PXAT)) ? 1 : 1000, &when) ||
         (!(flags & (S_EXAT | S_PXAT)) && __builtin_add_overflow(when, c->now_ms, &when))) {
@@ -128,14 +128,14 @@ static int set_generic(resp_ctx *c, const resp_arg *key, const resp_arg *val, un
     store_meta m;
     int rc, exists;
 
-    if (val->n > resp_max_string(c))
+    if (val->n > redis_max_string(c))
         return too_big(c);
     rc = store_lookup(c->st, c->db, key->p, key->n, &m);
     if (rc && rc != FFDB_NOTFOUND)
         return rc;
     exists = rc == 0;
     if ((flags & S_GET) && exists && m.type != STORE_STRING)
-        return resp_err_wrongtype(c);
+        return resp_err_wrongtype(c->r);
     if (((flags & S_NX) && exists) || ((flags & S_XX) && !exists)) {
         if (reply_int_result)
             reply_int(c->r, 0);
@@ -157,7 +157,7 @@ static int set_generic(resp_ctx *c, const resp_arg *key, const resp_arg *val, un
     }
     rc = store_string_put(c->st, c->db, key->p, key->n, val->p, val->n, expire_ms);
     if (rc)
-        return rc == STORE_EKEYLEN && !(flags & S_GET) ? resp_store_error(c, rc) : rc;
+        return rc == STORE_EKEYLEN && !(flags & S_GET) ? redis_store_error(c, rc) : rc;
     if (reply_int_result)
         reply_int(c->r, 1);
     else if (!(flags & S_GET))
@@ -172,7 +172,7 @@ static int set_cmd(resp_ctx *c)
     int time_at;
 
     if (c->argv[1].n > STORE_MAX_KEY)
-        return resp_store_error(c, STORE_EKEYLEN);
+        return redis_store_error(c, STORE_EKEYLEN);
     if (parse_set_options(c, 3, S_NX | S_XX | S_GET | S_KEEPTTL | S_EX | S_PX | S_EXAT | S_PXAT,
                           &flags, &time_at) ||
         set_options_time(c, flags, time_at, &expire_ms))
@@ -183,7 +183,7 @@ static int set_cmd(resp_ctx *c)
 static int setnx_cmd(resp_ctx *c)
 {
     if (c->argv[1].n > STORE_MAX_KEY)
-        return resp_store_error(c, STORE_EKEYLEN);
+        return redis_store_error(c, STORE_EKEYLEN);
     return set_generic(c, &c->argv[1], &c->argv[2], S_NX, 0, 1);
 }
 
@@ -193,8 +193,8 @@ static int setex_generic(resp_ctx *c, int64_t unit)
     int64_t v, when;
 
     if (c->argv[1].n > STORE_MAX_KEY)
-        return resp_store_error(c, STORE_EKEYLEN);
-    if (resp_arg_i64(c, &c->argv[2], &v))
+        return redis_store_error(c, STORE_EKEYLEN);
+    if (resp_arg_i64(c->r, &c->argv[2], &v))
         return 0;
     if (v <= 0 || __builtin_mul_overflow(v, unit, &when) ||
         __builtin_add_overflow(when, c->now_ms, &when)) {
@@ -217,7 +217,7 @@ static int psetex_cmd(resp_ctx *c)
 static int getset_cmd(resp_ctx *c)
 {
     if (c->argv[1].n > STORE_MAX_KEY)
-        return resp_store_error(c, STORE_EKEYLEN);
+        return redis_store_error(c, STORE_EKEYLEN);
     return set_generic(c, &c->argv[1], &c->argv[2], S_GET, 0, 0);
 }
 
@@ -231,7 +231,7 @@ static int getdel_cmd(resp_ctx *c)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     reply_bulk(c->r, m.value.data, m.value.size);
     return store_key_delete(c->st, c->db, c->argv[1].p, c->argv[1].n, NULL);
 }
@@ -251,7 +251,7 @@ static int getex_cmd(resp_ctx *c)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     /* Redis reads the time after the key: a missing key is nil whatever it is. */
     if (set_options_time(c, flags, time_at, &expire_ms))
         return 0;
@@ -285,11 +285,11 @@ static int mget_cmd(resp_ctx *c)
 static int mset_generic(resp_ctx *c, int nx)
 {
     if (c->argc % 2 == 0)
-        return resp_err_arity(c);
+        return resp_err_arity(c->r, c->cmd);
     for (int i = 1; i < c->argc; i += 2) {
         if (c->argv[i].n > STORE_MAX_KEY)
-            return resp_store_error(c, STORE_EKEYLEN);
-        if (c->argv[i + 1].n > resp_max_string(c))
+            return redis_store_error(c, STORE_EKEYLEN);
+        if (c->argv[i + 1].n > redis_max_string(c))
             return too_big(c);
     }
     if (nx)
@@ -336,7 +336,7 @@ static int strlen_cmd(resp_ctx *c)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     reply_int(c->r, (int64_t)m.value.size);
     return 0;
 }
@@ -374,10 +374,10 @@ static int append_cmd(resp_ctx *c)
     int rc = get_string(c, &c->argv[1], &m);
 
     if (rc && rc != FFDB_NOTFOUND)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     if (c->argv[1].n > STORE_MAX_KEY)
-        return resp_store_error(c, STORE_EKEYLEN);
-    if ((rc ? 0 : m.value.size) + c->argv[2].n > resp_max_string(c))
+        return redis_store_error(c, STORE_EKEYLEN);
+    if ((rc ? 0 : m.value.size) + c->argv[2].n > redis_max_string(c))
         return too_big(c);
     rc = splice(c, &m, rc == 0, rc == 0 ? m.value.size : 0, c->argv[2].p, c->argv[2].n, &len);
     if (rc)
@@ -393,7 +393,7 @@ static int setrange_cmd(resp_ctx *c)
     size_t len;
     int rc, exists;
 
-    if (resp_arg_i64(c, &c->argv[2], &off))
+    if (resp_arg_i64(c->r, &c->argv[2], &off))
         return 0;
     if (off < 0) {
         reply_error(c->r, "ERR offset is out of range");
@@ -401,16 +401,16 @@ static int setrange_cmd(resp_ctx *c)
     }
     rc = get_string(c, &c->argv[1], &m);
     if (rc && rc != FFDB_NOTFOUND)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     exists = rc == 0;
     if (c->argv[3].n == 0) { /* nothing to write: no key is created */
         reply_int(c->r, exists ? (int64_t)m.value.size : 0);
         return 0;
     }
-    if ((uint64_t)off + c->argv[3].n > resp_max_string(c))
+    if ((uint64_t)off + c->argv[3].n > redis_max_string(c))
         return too_big(c);
     if (c->argv[1].n > STORE_MAX_KEY)
-        return resp_store_error(c, STORE_EKEYLEN);
+        return redis_store_error(c, STORE_EKEYLEN);
     rc = splice(c, &m, exists, (size_t)off, c->argv[3].p, c->argv[3].n, &len);
     if (rc)
         return rc;
@@ -444,7 +444,7 @@ static int getrange_cmd(resp_ctx *c)
     store_meta m;
     int rc;
 
-    if (resp_arg_i64(c, &c->argv[2], &start) || resp_arg_i64(c, &c->argv[3], &end))
+    if (resp_arg_i64(c->r, &c->argv[2], &start) || resp_arg_i64(c->r, &c->argv[3], &end))
         return 0;
     rc = get_string(c, &c->argv[1], &m);
     if (rc == FFDB_NOTFOUND) {
@@ -452,7 +452,7 @@ static int getrange_cmd(resp_ctx *c)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     if (start < 0 && end < 0 && start > end) {
         reply_bulk(c->r, "", 0);
         return 0;
@@ -474,15 +474,15 @@ static int incr_generic(resp_ctx *c, int64_t by)
     int rc = get_string(c, &c->argv[1], &m);
 
     if (rc && rc != FFDB_NOTFOUND)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     if (rc == 0 && resp_parse_i64(m.value.data, m.value.size, &v))
-        return resp_err_not_int(c);
+        return resp_err_not_int(c->r);
     if (__builtin_add_overflow(v, by, &v)) {
         reply_error(c->r, "ERR increment or decrement would overflow");
         return 0;
     }
     if (c->argv[1].n > STORE_MAX_KEY)
-        return resp_store_error(c, STORE_EKEYLEN);
+        return redis_store_error(c, STORE_EKEYLEN);
     rc = store_string_put(c->st, c->db, c->argv[1].p, c->argv[1].n, buf, resp_format_int(buf, v),
                           rc == 0 ? m.expire_ms : 0);
     if (rc)
@@ -504,7 +504,7 @@ static int decr_cmd(resp_ctx *c)
 static int incrby_cmd(resp_ctx *c)
 {
     int64_t by;
-    if (resp_arg_i64(c, &c->argv[2], &by))
+    if (resp_arg_i64(c->r, &c->argv[2], &by))
         return 0;
     return incr_generic(c, by);
 }
@@ -512,7 +512,7 @@ static int incrby_cmd(resp_ctx *c)
 static int decrby_cmd(resp_ctx *c)
 {
     int64_t by;
-    if (resp_arg_i64(c, &c->argv[2], &by))
+    if (resp_arg_i64(c->r, &c->argv[2], &by))
         return 0;
     if (by == INT64_MIN) {
         reply_error(c->r, "ERR decrement would overflow");
@@ -532,11 +532,11 @@ static int incrbyfloat_cmd(resp_ctx *c)
     /* Redis's order: the key's type, its value, then the increment. */
     rc = get_string(c, &c->argv[1], &m);
     if (rc && rc != FFDB_NOTFOUND)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     if (rc == 0 && resp_parse_long_double(m.value.data, m.value.size, &v))
-        return resp_err_not_float(c);
+        return resp_err_not_float(c->r);
     if (resp_parse_long_double(c->argv[2].p, c->argv[2].n, &by))
-        return resp_err_not_float(c);
+        return resp_err_not_float(c->r);
     v += by;
     if (isnan(v) || isinf(v)) {
         reply_error(c->r, "ERR increment would produce NaN or Infinity");
@@ -548,7 +548,7 @@ static int incrbyfloat_cmd(resp_ctx *c)
         return 0;
     }
     if (c->argv[1].n > STORE_MAX_KEY)
-        return resp_store_error(c, STORE_EKEYLEN);
+        return redis_store_error(c, STORE_EKEYLEN);
     rc = store_string_put(c->st, c->db, c->argv[1].p, c->argv[1].n, buf, n,
                           rc == 0 ? m.expire_ms : 0);
     if (rc)
@@ -564,7 +564,7 @@ static int bit_offset(resp_ctx *c, const resp_arg *a, uint64_t *out)
 {
     int64_t v;
 
-    if (resp_parse_i64(a->p, a->n, &v) || v < 0 || (uint64_t)v >> 3 >= resp_max_string(c)) {
+    if (resp_parse_i64(a->p, a->n, &v) || v < 0 || (uint64_t)v >> 3 >= redis_max_string(c)) {
         reply_error(c->r, "ERR bit offset is not an integer or out of range");
         return 1;
     }
@@ -588,9 +588,9 @@ static int setbit_cmd(resp_ctx *c)
     }
     rc = get_string(c, &c->argv[1], &m);
     if (rc && rc != FFDB_NOTFOUND)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     if (c->argv[1].n > STORE_MAX_KEY)
-        return resp_store_error(c, STORE_EKEYLEN);
+        return redis_store_error(c, STORE_EKEYLEN);
     byte = (size_t)(off >> 3);
     if (rc == 0 && byte < m.value.size)
         b = ((const unsigned char *)m.value.data)[byte];
@@ -616,7 +616,7 @@ static int getbit_cmd(resp_ctx *c)
         return 0;
     rc = get_string(c, &c->argv[1], &m);
     if (rc && rc != FFDB_NOTFOUND)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     if (rc == 0 && (off >> 3) < m.value.size)
         bit = (((const unsigned char *)m.value.data)[off >> 3] >> (7 - (off & 7))) & 1;
     reply_int(c->r, bit);
@@ -640,11 +640,11 @@ static int bitcount_cmd(resp_ctx *c)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     if (c->argc == 3 || c->argc > 5)
-        return resp_err_syntax(c);
+        return resp_err_syntax(c->r);
     if (c->argc >= 4) {
-        if (resp_arg_i64(c, &c->argv[2], &start) || resp_arg_i64(c, &c->argv[3], &end))
+        if (resp_arg_i64(c->r, &c->argv[2], &start) || resp_arg_i64(c->r, &c->argv[3], &end))
             return 0;
         if (start < 0 && end < 0 && start > end) {
             reply_int(c->r, 0);
@@ -654,7 +654,7 @@ static int bitcount_cmd(resp_ctx *c)
             if (resp_arg_is(&c->argv[4], "bit"))
                 bits = 1;
             else if (!resp_arg_is(&c->argv[4], "byte"))
-                return resp_err_syntax(c);
+                return resp_err_syntax(c->r);
         }
     }
     p = m.value.data;
@@ -678,7 +678,7 @@ static int bitcount_cmd(resp_ctx *c)
 #define R RESP_CMD_READONLY
 #define F RESP_CMD_FAST
 
-const resp_command resp_cmds_string[] = {
+const resp_command redis_cmds_string[] = {
     {"get", get_cmd, 2, R | F, 1, 1, 1, "string", "Get the value of a key"},
     {"set", set_cmd, -3, W, 1, 1, 1, "string", "Set the string value of a key"},
     {"setnx", setnx_cmd, 3, W | F, 1, 1, 1, "string",

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "modules/resp/server.h"
+#include "modules/redis/redis.h"
 
 /* The Redis version we answer as: clients pick features by it. */
 #define COMPAT_VERSION "7.0.0"
@@ -21,7 +21,7 @@
 static int ping_cmd(resp_ctx *c)
 {
     if (c->argc > 2)
-        return resp_err_arity(c);
+        return resp_err_arity(c->r, c->cmd);
     if (c->r->proto == 2 && pubsub_count(c->cli)) {
         /* A subscribed RESP2 connection only carries arrays. */
         reply_array(c->r, 2);
@@ -50,13 +50,13 @@ static int quit_cmd(resp_ctx *c)
 
 static int reset_cmd(resp_ctx *c)
 {
-    resp_client *cli = c->cli;
+    redis_client *cli = c->cli;
 
     multi_discard(cli);
     multi_unwatch_all(c->srv, cli);
     pubsub_unsubscribe_all(c->srv, cli);
-    dict_init(&cli->chans, 0);
-    dict_init(&cli->pats, 0);
+    net_dict_init(&cli->chans, 0);
+    net_dict_init(&cli->pats, 0);
     cli->out.limit_bytes = c->srv->cfg.outbuf_limit;
     cli->db = 0;
     cli->reply.proto = 2;
@@ -94,7 +94,7 @@ wrong:
 static int auth_cmd(resp_ctx *c)
 {
     if (c->argc > 3)
-        return resp_err_syntax(c);
+        return resp_err_syntax(c->r);
     if (check_auth(c, c->argc == 3 ? &c->argv[1] : NULL, &c->argv[c->argc - 1])) {
         c->cli->authed = 1;
         reply_ok(c->r);
@@ -110,7 +110,7 @@ static int valid_client_name(const resp_arg *a)
     return 1;
 }
 
-static int set_name(resp_client *cli, const resp_arg *a)
+static int set_name(redis_client *cli, const resp_arg *a)
 {
     char *name = NULL;
 
@@ -128,7 +128,7 @@ static int set_name(resp_client *cli, const resp_arg *a)
 
 static int hello_cmd(resp_ctx *c)
 {
-    resp_client *cli = c->cli;
+    redis_client *cli = c->cli;
     int64_t ver = cli->reply.proto;
     const resp_arg *setname = NULL;
 
@@ -193,7 +193,7 @@ static int select_cmd(resp_ctx *c)
 {
     int64_t db;
 
-    if (resp_arg_i64(c, &c->argv[1], &db))
+    if (resp_arg_i64(c->r, &c->argv[1], &db))
         return 0;
     if (db < 0 || db >= STORE_DBS) {
         reply_error(c->r, "ERR DB index is out of range");
@@ -217,7 +217,7 @@ static int flush_option_ok(resp_ctx *c)
         return 1;
     if (c->argc == 2 && (resp_arg_is(&c->argv[1], "async") || resp_arg_is(&c->argv[1], "sync")))
         return 1;
-    resp_err_syntax(c);
+    resp_err_syntax(c->r);
     return 0;
 }
 
@@ -280,7 +280,7 @@ static int save_cmd(resp_ctx *c)
 static int bgsave_cmd(resp_ctx *c)
 {
     if (c->argc > 2 || (c->argc == 2 && !resp_arg_is(&c->argv[1], "schedule")))
-        return resp_err_syntax(c);
+        return resp_err_syntax(c->r);
     c->srv->commit_requested = 1;
     reply_simple(c->r, "Background saving started");
     return 0;
@@ -295,11 +295,11 @@ static int shutdown_cmd(resp_ctx *c)
         }
         if (!resp_arg_is(&c->argv[i], "nosave") && !resp_arg_is(&c->argv[i], "save") &&
             !resp_arg_is(&c->argv[i], "now") && !resp_arg_is(&c->argv[i], "force"))
-            return resp_err_syntax(c);
+            return resp_err_syntax(c->r);
     }
     /* NOSAVE too commits: what was acknowledged must stay. No reply: the
      * connection just closes, as with Redis. */
-    resp_log(c->srv, 3, "user requested shutdown...");
+    redis_log(c->srv, 3, "user requested shutdown...");
     c->srv->shutdown = 1;
     c->srv->commit_requested = 1;
     c->cli->flags |= CLI_CLOSE_AFTER;
@@ -310,24 +310,24 @@ static int shutdown_cmd(resp_ctx *c)
 
 static int by_id(const void *a, const void *b)
 {
-    uint64_t x = (*(resp_client *const *)a)->id, y = (*(resp_client *const *)b)->id;
+    uint64_t x = (*(redis_client *const *)a)->id, y = (*(redis_client *const *)b)->id;
     return x < y ? -1 : x > y;
 }
 
 static int client_list(resp_ctx *c, int type /* -1 any, 0 normal, 1 pubsub */, const resp_arg *ids,
                        int nids)
 {
-    resp_server *s = c->srv;
-    resp_client **all = malloc((s->client_count ? s->client_count : 1) * sizeof(*all));
+    redis_server *s = c->srv;
+    redis_client **all = malloc((s->client_count ? s->client_count : 1) * sizeof(*all));
     size_t n = 0;
-    resp_buf b;
+    net_buf b;
 
     if (!all)
         return FFDB_ENOMEM;
-    for (resp_client *x = s->clients; x; x = x->next)
+    for (redis_client *x = s->clients; x; x = x->next)
         all[n++] = x;
     qsort(all, n, sizeof(*all), by_id);
-    resp_buf_init(&b, 0);
+    net_buf_init(&b, 0);
     for (size_t i = 0; i < n; i++) {
         int keep = type < 0 || (type == 1) == (pubsub_count(all[i]) > 0);
         if (nids) {
@@ -342,12 +342,12 @@ static int client_list(resp_ctx *c, int type /* -1 any, 0 normal, 1 pubsub */, c
             server_client_info(s, all[i], &b);
     }
     reply_verbatim(c->r, b.data ? b.data : "", b.len);
-    resp_buf_free(&b);
+    net_buf_free(&b);
     free(all);
     return 0;
 }
 
-static void kill_client(resp_ctx *c, resp_client *x)
+static void kill_client(resp_ctx *c, redis_client *x)
 {
     /* Itself: after this reply; another: now, without what it had pending. */
     x->flags |= x == c->cli ? CLI_CLOSE_AFTER : CLI_CLOSE_ASAP;
@@ -362,7 +362,7 @@ static int client_kill(resp_ctx *c)
     int type = -1;
 
     if (n == 1) { /* the old form: CLIENT KILL ip:port */
-        for (resp_client *x = c->srv->clients; x; x = x->next)
+        for (redis_client *x = c->srv->clients; x; x = x->next)
             if (strlen(x->addr) == a[0].n && memcmp(x->addr, a[0].p, a[0].n) == 0) {
                 kill_client(c, x);
                 reply_ok(c->r);
@@ -372,7 +372,7 @@ static int client_kill(resp_ctx *c)
         return 0;
     }
     if (n % 2)
-        return resp_err_syntax(c);
+        return resp_err_syntax(c->r);
     for (int i = 0; i < n; i += 2) {
         if (resp_arg_is(&a[i], "id")) {
             if (resp_parse_i64(a[i + 1].p, a[i + 1].n, &id) || id < 1) {
@@ -401,17 +401,17 @@ static int client_kill(resp_ctx *c)
             else if (resp_arg_is(&a[i + 1], "no"))
                 skipme = 0;
             else
-                return resp_err_syntax(c);
+                return resp_err_syntax(c->r);
         } else if (resp_arg_is(&a[i], "user")) {
             if (!resp_arg_is(&a[i + 1], "default")) {
                 reply_errorf(c->r, "ERR No such user '%.*s'", (int)a[i + 1].n, a[i + 1].p);
                 return 0;
             }
         } else {
-            return resp_err_syntax(c);
+            return resp_err_syntax(c->r);
         }
     }
-    for (resp_client *x = c->srv->clients; x; x = x->next) {
+    for (redis_client *x = c->srv->clients; x; x = x->next) {
         if ((id >= 0 && x->id != (uint64_t)id) || (skipme && x == c->cli) ||
             (addr && (strlen(x->addr) != addr->n || memcmp(x->addr, addr->p, addr->n))) ||
             (laddr && (strlen(x->laddr) != laddr->n || memcmp(x->laddr, laddr->p, laddr->n))) ||
@@ -427,7 +427,7 @@ static int client_kill(resp_ctx *c)
 static int client_cmd(resp_ctx *c)
 {
     const resp_arg *sub = &c->argv[1];
-    resp_client *cli = c->cli;
+    redis_client *cli = c->cli;
 
     if (resp_arg_is(sub, "id") && c->argc == 2) {
         reply_int(c->r, (int64_t)cli->id);
@@ -457,15 +457,15 @@ static int client_cmd(resp_ctx *c)
         } else if (c->argc >= 4 && resp_arg_is(&c->argv[2], "id")) {
             return client_list(c, -1, &c->argv[3], c->argc - 3);
         } else if (c->argc != 2) {
-            return resp_err_syntax(c);
+            return resp_err_syntax(c->r);
         }
         return client_list(c, type, NULL, 0);
     } else if (resp_arg_is(sub, "info") && c->argc == 2) {
-        resp_buf b;
-        resp_buf_init(&b, 0);
+        net_buf b;
+        net_buf_init(&b, 0);
         server_client_info(c->srv, cli, &b);
         reply_verbatim(c->r, b.data ? b.data : "", b.len);
-        resp_buf_free(&b);
+        net_buf_free(&b);
     } else if (resp_arg_is(sub, "kill") && c->argc >= 3) {
         return client_kill(c);
     } else if ((resp_arg_is(sub, "setinfo") && c->argc == 4) ||
@@ -490,7 +490,7 @@ static int client_cmd(resp_ctx *c)
         static const char *const known[] = {"id",       "getname", "setname", "list",
                                             "info",     "kill",    "setinfo", "no-evict",
                                             "no-touch", "help",    NULL};
-        return resp_err_subcommand(c, known);
+        return resp_err_subcommand(c->r, c->cmd, &c->argv[1], known);
     }
     return 0;
 }
@@ -498,9 +498,9 @@ static int client_cmd(resp_ctx *c)
 /* ---- CONFIG ------------------------------------------------------------------------------- */
 
 /* What a changed parameter means for the running server. */
-static void config_apply(resp_server *s)
+static void config_apply(redis_server *s)
 {
-    for (resp_client *x = s->clients; x; x = x->next) {
+    for (redis_client *x = s->clients; x; x = x->next) {
         x->out.limit_bytes = pubsub_count(x) ? s->cfg.outbuf_limit_pubsub : s->cfg.outbuf_limit;
         x->parser.limits = s->cfg.limits;
     }
@@ -512,13 +512,13 @@ static int config_set(resp_ctx *c)
 
     if (c->argc < 4 || c->argc % 2) {
         static const char *const known[] = {"set", NULL};
-        return resp_err_subcommand(c, known);
+        return resp_err_subcommand(c->r, c->cmd, &c->argv[1], known);
     }
     for (int i = 2; i < c->argc; i += 2) {
         const resp_arg *n = &c->argv[i], *v = &c->argv[i + 1];
         snprintf(name, sizeof(name), "%.*s", (int)n->n, n->p);
         snprintf(value, sizeof(value), "%.*s", (int)v->n, v->p);
-        if (resp_config_set(&c->srv->cfg, name, value, 0, err, sizeof(err))) {
+        if (redis_config_set(&c->srv->cfg, name, value, 0, err, sizeof(err))) {
             if (strncmp(err, "Unknown option", 14) == 0)
                 reply_errorf(c->r, "ERR %s", err);
             else
@@ -538,11 +538,11 @@ static int config_cmd(resp_ctx *c)
     const resp_arg *sub = &c->argv[1];
 
     if (resp_arg_is(sub, "get") && c->argc >= 3) {
-        resp_config_reply(&c->srv->cfg, c->r, &c->argv[2], c->argc - 2);
+        redis_config_reply(&c->srv->cfg, c->r, &c->argv[2], c->argc - 2);
     } else if (resp_arg_is(sub, "set")) {
         return config_set(c);
     } else if (resp_arg_is(sub, "resetstat") && c->argc == 2) {
-        resp_stats *st = &c->srv->stats;
+        redis_stats *st = &c->srv->stats;
         uint64_t dirty = st->dirty;
         memset(st, 0, sizeof(*st));
         st->dirty = dirty;
@@ -560,7 +560,7 @@ static int config_cmd(resp_ctx *c)
         reply_simple(c->r, "REWRITE (not supported)");
     } else {
         static const char *const known[] = {"get", "set", "resetstat", "rewrite", "help", NULL};
-        return resp_err_subcommand(c, known);
+        return resp_err_subcommand(c->r, c->cmd, &c->argv[1], known);
     }
     return 0;
 }
@@ -568,7 +568,7 @@ static int config_cmd(resp_ctx *c)
 #define CONN (RESP_CMD_NOSCRIPT | RESP_CMD_LOADING | RESP_CMD_STALE | RESP_CMD_FAST)
 #define ADMIN (RESP_CMD_ADMIN | RESP_CMD_NOSCRIPT | RESP_CMD_LOADING | RESP_CMD_STALE)
 
-const resp_command resp_cmds_server[] = {
+const resp_command redis_cmds_server[] = {
     {"ping", ping_cmd, -1, RESP_CMD_FAST | RESP_CMD_SUBOK, 0, 0, 0, "connection",
      "Ping the server"},
     {"echo", echo_cmd, 2, RESP_CMD_FAST, 0, 0, 0, "connection", "Echo the given string"},

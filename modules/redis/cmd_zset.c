@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "modules/resp/command.h"
+#include "modules/redis/cmd.h"
 
 /* A live sorted set: 0, FFDB_NOTFOUND, STORE_EWRONGTYPE or an engine code. */
 static int get_zset(resp_ctx *c, const resp_arg *key, store_meta *m)
@@ -158,7 +158,7 @@ static int zadd_parse(resp_ctx *c, int incr_only, unsigned *flags, int *at, int 
     }
     *pairs = (c->argc - *at) / 2;
     if ((c->argc - *at) % 2 || *pairs == 0)
-        return resp_err_syntax(c), 1;
+        return resp_err_syntax(c->r), 1;
     if ((*flags & Z_NX) && (*flags & Z_XX)) {
         reply_error(c->r, "ERR XX and NX options at the same time are not compatible");
         return 1;
@@ -175,11 +175,11 @@ static int zadd_parse(resp_ctx *c, int incr_only, unsigned *flags, int *at, int 
     if (!*scores)
         return FFDB_ENOMEM;
     for (int j = 0; j < *pairs; j++)
-        if (resp_arg_double(c, &c->argv[*at + 2 * j], &(*scores)[j]))
+        if (resp_arg_double(c->r, &c->argv[*at + 2 * j], &(*scores)[j]))
             return 1;
     for (int j = 0; j < *pairs; j++)
         if (c->argv[*at + 2 * j + 1].n > STORE_MAX_FIELD)
-            return resp_store_error(c, STORE_EFIELDLEN), 1;
+            return redis_store_error(c, STORE_EFIELDLEN), 1;
     return 0;
 }
 
@@ -200,7 +200,7 @@ static int zadd_generic(resp_ctx *c, int incr_only)
             pairs = 0, rc = 0; /* nothing to do, and no key to create */
         else if (rc == FFDB_NOTFOUND)
             rc = store_meta_create(c->st, c->db, c->argv[1].p, c->argv[1].n, STORE_ZSET, &m);
-        if (rc < 0 && resp_store_error(c, rc) == 0)
+        if (rc < 0 && redis_store_error(c, rc) == 0)
             rc = 1; /* WRONGTYPE or key too long: replied */
     }
     if (!rc && (flags & Z_INCR) && pairs == 1) {
@@ -258,7 +258,7 @@ static int zrem_cmd(resp_ctx *c)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     for (int i = 2; i < c->argc && m.size > 0; i++) {
         double score;
         rc = zset_score(c, &m, c->argv[i].p, c->argv[i].n, &score);
@@ -286,7 +286,7 @@ static int zcard_cmd(resp_ctx *c)
     int rc = get_zset(c, &c->argv[1], &m);
 
     if (rc && rc != FFDB_NOTFOUND)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     reply_int(c->r, rc ? 0 : (int64_t)m.size);
     return 0;
 }
@@ -304,7 +304,7 @@ static int zscore_cmd(resp_ctx *c)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     reply_double(c->r, score);
     return 0;
 }
@@ -315,7 +315,7 @@ static int zmscore_cmd(resp_ctx *c)
     int rc = get_zset(c, &c->argv[1], &m), exists = rc == 0;
 
     if (rc && rc != FFDB_NOTFOUND)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     reply_array(c->r, (size_t)c->argc - 2);
     for (int i = 2; i < c->argc; i++) {
         double score;
@@ -348,7 +348,7 @@ static int zrank_generic(resp_ctx *c, int rev)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     rc = store_iter_open(c->st, &m, STORE_ZSCORE, &it);
     if (rc)
         return rc;
@@ -673,8 +673,8 @@ static int zrange_parse(resp_ctx *c, int by, int dir, zrange_req *q)
         if (resp_arg_is(a, "withscores")) {
             q->withscores = 1;
         } else if (resp_arg_is(a, "limit") && c->argc - j - 1 >= 2) {
-            if (resp_arg_i64(c, &c->argv[j + 1], &q->offset) ||
-                resp_arg_i64(c, &c->argv[j + 2], &q->limit))
+            if (resp_arg_i64(c->r, &c->argv[j + 1], &q->offset) ||
+                resp_arg_i64(c->r, &c->argv[j + 2], &q->limit))
                 return 1;
             j += 2;
         } else if (dir == DIR_AUTO && resp_arg_is(a, "rev")) {
@@ -684,7 +684,7 @@ static int zrange_parse(resp_ctx *c, int by, int dir, zrange_req *q)
         } else if (by == BY_AUTO && resp_arg_is(a, "byscore")) {
             by = BY_SCORE;
         } else {
-            return resp_err_syntax(c), 1;
+            return resp_err_syntax(c->r), 1;
         }
     }
     q->by = by == BY_AUTO ? BY_RANK : by;
@@ -703,7 +703,7 @@ static int zrange_parse(resp_ctx *c, int by, int dir, zrange_req *q)
         lo = &c->argv[3];
         hi = &c->argv[2];
     }
-    if (q->by == BY_RANK && (resp_arg_i64(c, lo, &q->start) || resp_arg_i64(c, hi, &q->end)))
+    if (q->by == BY_RANK && (resp_arg_i64(c->r, lo, &q->start) || resp_arg_i64(c->r, hi, &q->end)))
         return 1;
     if (q->by == BY_SCORE && parse_score_range(lo, hi, &q->score)) {
         reply_error(c->r, "ERR min or max is not a float");
@@ -787,7 +787,7 @@ static int zrange_generic(resp_ctx *c, int by, int dir)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     if (q.by == BY_RANK && !clamp_ranks(q.start, q.end, m.size, &s, &e)) {
         reply_array(c->r, 0);
         return 0;
@@ -867,7 +867,7 @@ static int zcount_generic(resp_ctx *c, int by)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     rc = store_iter_open(c->st, &m, STORE_ZSCORE, &it);
     if (rc)
         return rc;
@@ -930,7 +930,7 @@ static int zremrange_generic(resp_ctx *c, int by)
 
     q.by = by;
     if (by == BY_RANK &&
-        (resp_arg_i64(c, &c->argv[2], &q.start) || resp_arg_i64(c, &c->argv[3], &q.end)))
+        (resp_arg_i64(c->r, &c->argv[2], &q.start) || resp_arg_i64(c->r, &c->argv[3], &q.end)))
         return 0;
     if (by == BY_SCORE && parse_score_range(&c->argv[2], &c->argv[3], &q.score)) {
         reply_error(c->r, "ERR min or max is not a float");
@@ -947,7 +947,7 @@ static int zremrange_generic(resp_ctx *c, int by)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     if (by == BY_RANK && e - s + 1 == m.size) { /* everything: O(1), S4 */
         rc = store_key_delete(c->st, c->db, c->argv[1].p, c->argv[1].n, NULL);
         if (!rc)
@@ -1007,7 +1007,7 @@ static int zpop_generic(resp_ctx *c, int max)
     zpos z;
 
     if (c->argc > 3)
-        return resp_err_syntax(c);
+        return resp_err_syntax(c->r);
     if (has_count && (resp_parse_i64(c->argv[2].p, c->argv[2].n, &count) || count < 0)) {
         reply_error(c->r, "ERR value is out of range, must be positive");
         return 0;
@@ -1018,7 +1018,7 @@ static int zpop_generic(resp_ctx *c, int max)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     if ((uint64_t)count > m.size)
         count = (int64_t)m.size;
     if (has_count && c->r->proto >= 3)
@@ -1088,7 +1088,7 @@ static int zrandmember_cmd(resp_ctx *c)
     int rc;
 
     if (c->argc >= 3) {
-        if (resp_arg_i64(c, &c->argv[2], &l))
+        if (resp_arg_i64(c->r, &c->argv[2], &l))
             return 0;
         if (l == INT64_MIN) {
             reply_error(c->r, "ERR value is out of range, value must between "
@@ -1096,7 +1096,7 @@ static int zrandmember_cmd(resp_ctx *c)
             return 0;
         }
         if (c->argc > 4 || (c->argc == 4 && !resp_arg_is(&c->argv[3], "withscores")))
-            return resp_err_syntax(c);
+            return resp_err_syntax(c->r);
         w.withscores = c->argc == 4;
         if (w.withscores && (l < -INT64_MAX / 2 || l > INT64_MAX / 2)) {
             reply_error(c->r, "ERR value is out of range");
@@ -1112,9 +1112,9 @@ static int zrandmember_cmd(resp_ctx *c)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     if (c->argc == 2) {
-        rc = store_sample(c->st, &m, 1, 1, resp_rand(c), rand_visit, &w);
+        rc = store_sample(c->st, &m, 1, 1, redis_rand(c), rand_visit, &w);
         return rc < 0 ? rc : 0;
     }
     count = l < 0 ? (uint64_t)-l : (uint64_t)l;
@@ -1131,7 +1131,7 @@ static int zrandmember_cmd(resp_ctx *c)
         return rc == FFDB_NOTFOUND ? 0 : rc;
     }
     reply_elems_header(c->r, count, w.withscores);
-    rc = store_sample(c->st, &m, count, l >= 0, resp_rand(c), rand_visit, &w);
+    rc = store_sample(c->st, &m, count, l >= 0, redis_rand(c), rand_visit, &w);
     return rc < 0 ? rc : 0;
 }
 
@@ -1142,19 +1142,19 @@ static int zrandmember_cmd(resp_ctx *c)
 static int zscan_cmd(resp_ctx *c)
 {
     resp_ctx cursor_only = *c;
-    resp_scan_args a;
+    redis_scan_args a;
     store_meta m;
     store_iter *it;
     uint8_t pos[STORE_MAX_FIELD];
     size_t pos_len, n = 0;
-    resp_buf out;
+    net_buf out;
     resp_reply aside = {&out, c->r->proto, 0};
     ffdb_val f, v;
     uint64_t cursor = 0;
     int rc;
 
     cursor_only.argc = 3;
-    if (resp_scan_parse(&cursor_only, 2, 0, &a))
+    if (redis_scan_parse(&cursor_only, 2, 0, &a))
         return 0;
     rc = get_zset(c, &c->argv[1], &m);
     if (rc == FFDB_NOTFOUND) {
@@ -1164,19 +1164,19 @@ static int zscan_cmd(resp_ctx *c)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
-    if (resp_scan_parse(c, 2, 0, &a))
+        return redis_store_error(c, rc);
+    if (redis_scan_parse(c, 2, 0, &a))
         return 0;
-    resp_cursor_position(c->srv, a.cursor, pos, sizeof(pos), &pos_len);
+    redis_cursor_position(c->srv, a.cursor, pos, sizeof(pos), &pos_len);
     rc = store_iter_open(c->st, &m, STORE_SUB, &it);
     if (rc)
         return rc;
-    resp_buf_init(&out, 0);
+    net_buf_init(&out, 0);
     rc = store_iter_seek(it, pos, pos_len, &f, &v);
     for (int64_t seen = 0; rc == 0; seen++, rc = store_iter_next(it, &f, &v)) {
         char num[32];
         if (seen == a.count) { /* the next call starts here */
-            cursor = resp_cursor_save(c->srv, f.data, f.size);
+            cursor = redis_cursor_save(c->srv, f.data, f.size);
             break;
         }
         if (v.size != 8) {
@@ -1195,9 +1195,9 @@ static int zscan_cmd(resp_ctx *c)
         reply_array(c->r, 2);
         reply_bulk_int(c->r, (int64_t)cursor);
         reply_array(c->r, n);
-        resp_buf_append(c->r->out, out.data, out.len);
+        net_buf_append(c->r->out, out.data, out.len);
     }
-    resp_buf_free(&out);
+    net_buf_free(&out);
     return rc;
 }
 
@@ -1380,10 +1380,10 @@ static int zstore_options(resp_ctx *c, int j, zsrc *src, int n, int *agg)
             else if (resp_arg_is(a, "max"))
                 *agg = AGG_MAX;
             else
-                return resp_err_syntax(c), 1;
+                return resp_err_syntax(c->r), 1;
             j += 2;
         } else {
-            return resp_err_syntax(c), 1;
+            return resp_err_syntax(c->r), 1;
         }
     }
     return 0;
@@ -1401,14 +1401,14 @@ static int zstore_generic(resp_ctx *c, int inter)
     store_meta dst;
     zsrc *src;
 
-    if (resp_arg_i64(c, &c->argv[2], &nkeys))
+    if (resp_arg_i64(c->r, &c->argv[2], &nkeys))
         return 0;
     if (nkeys < 1) {
         reply_errorf(c->r, "ERR at least 1 input key is needed for '%s' command", c->cmd->name);
         return 0;
     }
     if (nkeys > c->argc - 3)
-        return resp_err_syntax(c);
+        return resp_err_syntax(c->r);
     src = calloc((size_t)nkeys, sizeof(*src));
     order = calloc((size_t)nkeys, sizeof(*order));
     if (!src || !order)
@@ -1420,7 +1420,7 @@ static int zstore_generic(resp_ctx *c, int inter)
         src[i].is_set = rc == 0 && src[i].m.type == STORE_SET;
         src[i].weight = 1.0;
         if (rc == 0 && src[i].m.type != STORE_ZSET && src[i].m.type != STORE_SET) {
-            resp_err_wrongtype(c);
+            resp_err_wrongtype(c->r);
             rc = 1; /* replied */
         } else if (rc == FFDB_NOTFOUND) {
             rc = 0;
@@ -1429,7 +1429,7 @@ static int zstore_generic(resp_ctx *c, int inter)
     if (!rc)
         rc = zstore_options(c, 3 + (int)nkeys, src, (int)nkeys, &agg);
     if (!rc && dkey->n > STORE_MAX_KEY) {
-        resp_store_error(c, STORE_EKEYLEN);
+        redis_store_error(c, STORE_EKEYLEN);
         rc = 1;
     }
     if (!rc) {
@@ -1470,7 +1470,7 @@ static int zinterstore_cmd(resp_ctx *c)
 #define R RESP_CMD_READONLY
 #define F RESP_CMD_FAST
 
-const resp_command resp_cmds_zset[] = {
+const resp_command redis_cmds_zset[] = {
     {"zadd", zadd_cmd, -4, W | F, 1, 1, 1, "sorted-set",
      "Add one or more members to a sorted set, or update its score if it already exists"},
     {"zincrby", zincrby_cmd, 4, W | F, 1, 1, 1, "sorted-set",

@@ -5,35 +5,35 @@
  * that need the server's insides).
  *
  * Command families that only touch the keyspace (strings, hashes, ...) do not
- * include this header: command.h, store.h and reply.h are their whole world.
+ * include this header: cmd.h, store.h and reply.h are their whole world.
  *
  * Threading: everything here belongs to the one event-loop thread, except
- * resp_server_stop(), which a signal handler may call.
+ * redis_server_stop(), which a signal handler may call.
  */
-#ifndef FFDB_RESP_SERVER_H
-#define FFDB_RESP_SERVER_H
+#ifndef FFDB_REDIS_H
+#define FFDB_REDIS_H
 
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "ffdb.h"
-#include "modules/resp/command.h"
-#include "modules/resp/dict.h"
-#include "modules/resp/ev.h"
+#include "modules/redis/cmd.h"
+#include "modules/net/dict.h"
+#include "modules/net/ev.h"
 #include "modules/resp/proto.h"
 #include "modules/resp/reply.h"
-#include "modules/resp/store.h"
+#include "modules/redis/store.h"
 
 /* ---- configuration (config.c) ------------------------------------------------------ */
 
 enum { FSYNC_ALWAYS = 0, FSYNC_BATCH = 1, FSYNC_NEVER = 2 };
 
-#define RESP_MAX_BINDS 8
-#define RESP_DEFAULT_PORT 6380
+#define REDIS_MAX_BINDS 8
+#define REDIS_DEFAULT_PORT 6380
 
-typedef struct resp_config {
-    char bind[RESP_MAX_BINDS][64]; /* addresses to listen on */
+typedef struct redis_config {
+    char bind[REDIS_MAX_BINDS][64]; /* addresses to listen on */
     int bind_count;
     int port;              /* 0 = any free port (tests read it from the log) */
     char datafile[1024];   /* the ffdb file (Redis's dbfilename) */
@@ -54,21 +54,21 @@ typedef struct resp_config {
     int nodirect;           /* FFDB_NODIRECT: buffered I/O */
     int pipeline;           /* --fsync always with FFDB_NOMETASYNC: one sync serves two batches */
     char config_file[1024]; /* the file read at start, for CONFIG GET */
-    dict ignored;           /* Redis parameters accepted and ignored: name -> value */
-} resp_config;
+    net_dict ignored;       /* Redis parameters accepted and ignored: name -> value */
+} redis_config;
 
-void resp_config_init(resp_config *cfg);
-void resp_config_free(resp_config *cfg);
+void redis_config_init(redis_config *cfg);
+void redis_config_free(redis_config *cfg);
 /* Set one parameter by its Redis name from its text form (words joined by
  * spaces where a parameter takes several, like "save 900 1"). startup != 0
  * allows the parameters that cannot change while serving. 0, or -1 with a
  * message in err (Redis's wording where Redis has one). */
-int resp_config_set(resp_config *cfg, const char *name, const char *value, int startup, char *err,
-                    size_t errlen);
+int redis_config_set(redis_config *cfg, const char *name, const char *value, int startup, char *err,
+                     size_t errlen);
 /* Read a Redis-style config file: "name value ...", # comments, quotes. */
-int resp_config_load(resp_config *cfg, const char *path, char *err, size_t errlen);
+int redis_config_load(redis_config *cfg, const char *path, char *err, size_t errlen);
 /* CONFIG GET: every parameter matching any of the patterns, as a map. */
-void resp_config_reply(resp_config *cfg, resp_reply *r, const resp_arg *patterns, int count);
+void redis_config_reply(redis_config *cfg, resp_reply *r, const resp_arg *patterns, int count);
 
 /* ---- clients ------------------------------------------------------------------------ */
 
@@ -87,21 +87,21 @@ enum {
 };
 
 /* A command queued by MULTI: its own copy of the arguments. */
-typedef struct resp_queued {
+typedef struct redis_queued {
     const resp_command *cmd;
     int argc;
     resp_arg *argv; /* point into mem */
     char *mem;
-} resp_queued;
+} redis_queued;
 
-typedef struct resp_watch {
+typedef struct redis_watch {
     int db;
     size_t klen;
     char *key;
     int expired_at_watch; /* Redis: a key already expired is not "modified" by expiring */
-} resp_watch;
+} redis_watch;
 
-struct resp_client {
+struct redis_client {
     int kind; /* EVK_CLIENT (first field: the event data tag) */
     int fd;
     uint64_t id;
@@ -125,7 +125,7 @@ struct resp_client {
     size_t argv_cap;
 
     /* output */
-    resp_buf out;
+    net_buf out;
     resp_reply reply;    /* over out; proto 2 or 3 */
     size_t batch_mark;   /* out.len when its first command of the batch began */
     unsigned batch_cmds; /* commands it ran in the batch (each owes a reply) */
@@ -133,47 +133,47 @@ struct resp_client {
     uint64_t held_txid;  /* the commit they wait for */
 
     /* MULTI / WATCH */
-    resp_queued *queue;
+    redis_queued *queue;
     size_t queue_len, queue_cap;
-    resp_watch *watched;
+    redis_watch *watched;
     size_t watched_len, watched_cap;
 
     /* pub/sub: what it is subscribed to (values unused) */
-    dict chans;
-    dict pats;
+    net_dict chans;
+    net_dict pats;
 
-    uint64_t commands;               /* commands run */
-    struct resp_client *prev, *next; /* all clients */
+    uint64_t commands;                /* commands run */
+    struct redis_client *prev, *next; /* all clients */
 };
 
 /* A vector of clients: the value of a watched key or a channel in the
  * server's dicts. */
-typedef struct resp_cvec {
-    resp_client **v;
+typedef struct redis_cvec {
+    redis_client **v;
     size_t n, cap;
-} resp_cvec;
+} redis_cvec;
 
-int cvec_add(resp_cvec *v, resp_client *c);  /* 0 or -1 (out of memory) */
-void cvec_del(resp_cvec *v, resp_client *c); /* order not kept */
+int cvec_add(redis_cvec *v, redis_client *c);  /* 0 or -1 (out of memory) */
+void cvec_del(redis_cvec *v, redis_client *c); /* order not kept */
 
 /* ---- the server ---------------------------------------------------------------------- */
 
-#define RESP_CURSOR_SLOTS 1024
+#define REDIS_CURSOR_SLOTS 1024
 
-typedef struct resp_cursor_slot {
+typedef struct redis_cursor_slot {
     uint64_t id;
     size_t len;
     char *pos;
-} resp_cursor_slot;
+} redis_cursor_slot;
 
-typedef struct resp_listener {
+typedef struct redis_listener {
     int kind; /* EVK_LISTENER */
     int fd;
-} resp_listener;
+} redis_listener;
 
 enum { EVK_LISTENER = 1, EVK_CLIENT = 2 };
 
-typedef struct resp_stats {
+typedef struct redis_stats {
     uint64_t connections; /* accepted */
     uint64_t rejected;    /* refused: maxclients */
     uint64_t commands;
@@ -193,26 +193,26 @@ typedef struct resp_stats {
     uint64_t timeouts;
     uint64_t ops_last, ops_sample_ms; /* for instantaneous_ops_per_sec */
     double ops_per_sec;
-} resp_stats;
+} redis_stats;
 
-struct resp_server {
-    resp_config cfg;
+struct redis_server {
+    redis_config cfg;
     ffdb *db;
     store *store;
     const ev_ops *ev;
     ev_backend *evb;
-    resp_listener listeners[RESP_MAX_BINDS * 2];
+    redis_listener listeners[REDIS_MAX_BINDS * 2];
     int listener_count;
     int port; /* the port actually bound */
 
-    resp_client *clients; /* all clients */
+    redis_client *clients; /* all clients */
     uint64_t client_count;
     uint64_t next_client_id;
-    resp_client **ready; /* have input to run */
+    redis_client **ready; /* have input to run */
     size_t ready_len, ready_cap;
-    resp_client **flush; /* have output to send */
+    redis_client **flush; /* have output to send */
     size_t flush_len, flush_cap;
-    resp_client **batch; /* ran commands in the current batch */
+    redis_client **batch; /* ran commands in the current batch */
     size_t batch_len, batch_cap;
 
     /* the batch transaction */
@@ -229,22 +229,22 @@ struct resp_server {
     /* Replies waiting for a sync (--fsync always: the engine runs with
      * FFDB_NOMETASYNC, and a commit's meta is durable only after the next
      * commit or ffdb_sync; see server.c) */
-    int unsynced;          /* the last commit's meta is not known durable */
-    int hold_failed;       /* a client could not be listed as waiting */
-    uint64_t last_txid;    /* the last successful commit */
-    size_t released;       /* clients whose replies this iteration's commit freed */
-    resp_client **held;    /* clients with out.hold set */
+    int unsynced;        /* the last commit's meta is not known durable */
+    int hold_failed;     /* a client could not be listed as waiting */
+    uint64_t last_txid;  /* the last successful commit */
+    size_t released;     /* clients whose replies this iteration's commit freed */
+    redis_client **held; /* clients with out.hold set */
     size_t held_len, held_cap;
 
-    dict watched; /* db|key -> resp_client** vector (see multi.c) */
+    net_dict watched; /* db|key -> redis_client** vector (see multi.c) */
     uint64_t watching_clients;
-    dict channels; /* channel -> subscriber vector (pubsub.c) */
-    dict patterns; /* pattern -> subscriber vector */
+    net_dict channels; /* channel -> subscriber vector (pubsub.c) */
+    net_dict patterns; /* pattern -> subscriber vector */
 
-    resp_cursor_slot cursors[RESP_CURSOR_SLOTS];
+    redis_cursor_slot cursors[REDIS_CURSOR_SLOTS];
     uint64_t cursor_seq;
 
-    resp_stats stats;
+    redis_stats stats;
     int64_t start_ms; /* Unix ms */
     int64_t start_mono_ms;
     uint64_t rand_state;
@@ -259,49 +259,49 @@ struct resp_server {
 /* Open the data file, bind, and serve until SHUTDOWN or a signal; then commit,
  * close every client and the file. cfg is taken over (the server frees it).
  * Returns the process exit status. */
-int resp_server_run(resp_config *cfg);
+int redis_server_run(redis_config *cfg);
 /* A pseudo-random number (RANDOMKEY, run_id); not for secrets. */
-uint64_t resp_random(resp_server *s);
+uint64_t redis_random(redis_server *s);
 /* Ask the loop to shut down gracefully (async-signal-safe). */
-void resp_server_stop(void);
+void redis_server_stop(void);
 
 /* Log at a level (stderr or the logfile), Redis-like lines. */
-void resp_log(resp_server *s, int level, const char *fmt, ...)
+void redis_log(redis_server *s, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-int64_t resp_now_ms(void);  /* Unix time */
-int64_t resp_mono_ms(void); /* monotonic */
+int64_t redis_now_ms(void);  /* Unix time */
+int64_t redis_mono_ms(void); /* monotonic */
 
 /* ---- used across the server's files --------------------------------------------------- */
 
 /* conn.c */
-int conn_listen(resp_server *s);
-void conn_close_listeners(resp_server *s);
-void conn_accept(resp_server *s, resp_listener *l);
-void conn_read(resp_server *s, resp_client *c);
+int conn_listen(redis_server *s);
+void conn_close_listeners(redis_server *s);
+void conn_accept(redis_server *s, redis_listener *l);
+void conn_read(redis_server *s, redis_client *c);
 /* Send what is pending; returns -1 if the client went away (it is then
  * marked CLI_CLOSE_ASAP). */
-int conn_write(resp_server *s, resp_client *c);
+int conn_write(redis_server *s, redis_client *c);
 /* Forget that c waits for a sync (it is being freed). */
-void server_unhold(resp_server *s, resp_client *c);
-void conn_free(resp_server *s, resp_client *c);
-void conn_update_events(resp_server *s, resp_client *c);
+void server_unhold(redis_server *s, redis_client *c);
+void conn_free(redis_server *s, redis_client *c);
+void conn_update_events(redis_server *s, redis_client *c);
 /* 1 if the client's pending output is over the back-pressure threshold. */
-int conn_backpressured(const resp_client *c);
+int conn_backpressured(const redis_client *c);
 
 /* server.c */
-void server_mark_flush(resp_server *s, resp_client *c);
-void server_mark_ready(resp_server *s, resp_client *c);
+void server_mark_flush(redis_server *s, redis_client *c);
+void server_mark_ready(redis_server *s, redis_client *c);
 /* Run one command (argv[0] is its name) for client c in the current batch:
  * lookup, arity, auth, MULTI queuing, the txn it needs. */
-void server_run_command(resp_server *s, resp_client *c, int argc, const resp_arg *argv);
+void server_run_command(redis_server *s, redis_client *c, int argc, const resp_arg *argv);
 /* Execute an already-checked command inside the batch txn (EXEC uses it). */
-int server_exec_command(resp_server *s, resp_client *c, const resp_command *cmd, int argc,
+int server_exec_command(redis_server *s, redis_client *c, const resp_command *cmd, int argc,
                         const resp_arg *argv);
 /* Make sure the batch has a txn of the kind cmd needs. */
-int server_need_txn(resp_server *s, int write);
+int server_need_txn(redis_server *s, int write);
 /* The ID-ordered CLIENT LIST line of c into b. */
-void server_client_info(resp_server *s, resp_client *c, resp_buf *b);
+void server_client_info(redis_server *s, redis_client *c, net_buf *b);
 /* The used memory as the allocator sees it (jemalloc when linked). */
 uint64_t server_used_memory(void);
 /* 1 if jemalloc is the allocator (INFO mem_allocator). */
@@ -309,15 +309,15 @@ int server_has_jemalloc(void);
 
 /* multi.c */
 void multi_touch_key(void *server, int db, const void *key, size_t klen);
-void multi_touch_db(resp_server *s, int db); /* FLUSHDB: every watched key of db (-1: all) */
-void multi_unwatch_all(resp_server *s, resp_client *c);
-void multi_discard(resp_client *c);
-int multi_queue(resp_server *s, resp_client *c, const resp_command *cmd, int argc,
+void multi_touch_db(redis_server *s, int db); /* FLUSHDB: every watched key of db (-1: all) */
+void multi_unwatch_all(redis_server *s, redis_client *c);
+void multi_discard(redis_client *c);
+int multi_queue(redis_server *s, redis_client *c, const resp_command *cmd, int argc,
                 const resp_arg *argv);
 
 /* pubsub.c */
-void pubsub_unsubscribe_all(resp_server *s, resp_client *c);
-size_t pubsub_count(const resp_client *c);
-int pubsub_publish(resp_server *s, const resp_arg *channel, const resp_arg *message);
+void pubsub_unsubscribe_all(redis_server *s, redis_client *c);
+size_t pubsub_count(const redis_client *c);
+int pubsub_publish(redis_server *s, const resp_arg *channel, const resp_arg *message);
 
-#endif /* FFDB_RESP_SERVER_H */
+#endif /* FFDB_REDIS_H */

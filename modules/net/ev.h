@@ -14,8 +14,8 @@
  * Every function returns 0 (wait: a count >= 0) or -errno. Single-threaded:
  * the loop thread owns its backend.
  */
-#ifndef FFDB_RESP_EV_H
-#define FFDB_RESP_EV_H
+#ifndef FFDB_NET_EV_H
+#define FFDB_NET_EV_H
 
 enum { EV_READ = 1u, EV_WRITE = 2u, EV_ERROR = 4u /* reported only: hang-up or error */ };
 
@@ -41,4 +41,4 @@ typedef struct ev_ops {
 /* The epoll backend (ev_epoll.c). */
 const ev_ops *ev_epoll_ops(void);
 
-#endif /* FFDB_RESP_EV_H */
+#endif /* FFDB_NET_EV_H */

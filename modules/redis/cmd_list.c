@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "modules/resp/command.h"
+#include "modules/redis/cmd.h"
 
 enum { LEFT = 0, RIGHT = 1 };
 
@@ -149,7 +149,7 @@ static int push_generic(resp_ctx *c, int where, int only_existing)
     if (rc == FFDB_NOTFOUND)
         rc = store_meta_create(c->st, c->db, c->argv[1].p, c->argv[1].n, STORE_LIST, &m);
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     for (int i = 2; i < c->argc; i++) {
         rc = push_one(c, &m, where, &c->argv[i]);
         if (rc)
@@ -216,7 +216,7 @@ static int pop_generic(resp_ctx *c, int where)
     int rc;
 
     if (c->argc > 3)
-        return resp_err_arity(c);
+        return resp_err_arity(c->r, c->cmd);
     if (c->argc == 3 && (resp_parse_i64(c->argv[2].p, c->argv[2].n, &count) || count < 0)) {
         reply_error(c->r, "ERR value is out of range, must be positive");
         return 0;
@@ -230,7 +230,7 @@ static int pop_generic(resp_ctx *c, int where)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     if (c->argc == 3) {
         if ((uint64_t)count > m.size)
             count = (int64_t)m.size;
@@ -274,13 +274,13 @@ static int move_generic(resp_ctx *c, int from, int to)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     if (!same) {
         rc = get_list(c, dst, dm);
         if (rc == FFDB_NOTFOUND)
             rc = store_meta_create(c->st, c->db, dst->p, dst->n, STORE_LIST, dm);
         if (rc)
-            return resp_store_error(c, rc);
+            return redis_store_error(c, rc);
     }
     at = from == LEFT ? sm.head : sm.tail - 1;
     rc = elem_get(c, &sm, at, &v);
@@ -320,7 +320,7 @@ static int lmove_cmd(resp_ctx *c)
     int from = side_arg(&c->argv[3]), to = side_arg(&c->argv[4]);
 
     if (from < 0 || to < 0)
-        return resp_err_syntax(c);
+        return resp_err_syntax(c->r);
     return move_generic(c, from, to);
 }
 
@@ -332,7 +332,7 @@ static int llen_cmd(resp_ctx *c)
     int rc = get_list(c, &c->argv[1], &m);
 
     if (rc && rc != FFDB_NOTFOUND)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     reply_int(c->r, rc ? 0 : (int64_t)m.size);
     return 0;
 }
@@ -362,8 +362,8 @@ static int lindex_cmd(resp_ctx *c)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
-    if (resp_arg_i64(c, &c->argv[2], &index))
+        return redis_store_error(c, rc);
+    if (resp_arg_i64(c->r, &c->argv[2], &index))
         return 0;
     if (!position(&m, index, &pos)) {
         reply_null(c->r);
@@ -385,11 +385,11 @@ static int lrange_cmd(resp_ctx *c)
     ffdb_val f, v;
     int rc;
 
-    if (resp_arg_i64(c, &c->argv[2], &start) || resp_arg_i64(c, &c->argv[3], &end))
+    if (resp_arg_i64(c->r, &c->argv[2], &start) || resp_arg_i64(c->r, &c->argv[3], &end))
         return 0;
     rc = get_list(c, &c->argv[1], &m);
     if (rc && rc != FFDB_NOTFOUND)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     if (rc || !clamp_range(start, end, (int64_t)m.size, &s, &e)) {
         reply_array(c->r, 0);
         return 0;
@@ -428,7 +428,7 @@ static int lpos_cmd(resp_ctx *c)
         const resp_arg *opt = &c->argv[j];
         int more = j + 1 < c->argc;
         if (resp_arg_is(opt, "rank") && more) {
-            if (resp_arg_i64(c, &c->argv[++j], &rank))
+            if (resp_arg_i64(c->r, &c->argv[++j], &rank))
                 return 0;
             if (rank == 0) {
                 reply_error(c->r, "ERR RANK can't be zero: use 1 to start from the first match, 2 "
@@ -449,7 +449,7 @@ static int lpos_cmd(resp_ctx *c)
             }
             j++;
         } else {
-            return resp_err_syntax(c);
+            return resp_err_syntax(c->r);
         }
     }
     if (rank < 0) {
@@ -466,7 +466,7 @@ static int lpos_cmd(resp_ctx *c)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     rc = store_iter_open(c->st, &m, STORE_SUB, &it);
     if (rc)
         return rc;
@@ -512,10 +512,10 @@ static int lset_cmd(resp_ctx *c)
     int rc = get_list(c, &c->argv[1], &m);
 
     if (rc == FFDB_NOTFOUND)
-        return resp_err_no_key(c);
+        return resp_err_no_key(c->r);
     if (rc)
-        return resp_store_error(c, rc);
-    if (resp_arg_i64(c, &c->argv[2], &index))
+        return redis_store_error(c, rc);
+    if (resp_arg_i64(c->r, &c->argv[2], &index))
         return 0;
     if (!position(&m, index, &pos)) {
         reply_error(c->r, "ERR index out of range");
@@ -573,14 +573,14 @@ static int linsert_cmd(resp_ctx *c)
     else if (resp_arg_is(&c->argv[2], "before"))
         after = 0;
     else
-        return resp_err_syntax(c);
+        return resp_err_syntax(c->r);
     rc = get_list(c, &c->argv[1], &m);
     if (rc == FFDB_NOTFOUND) {
         reply_int(c->r, 0);
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     rc = store_iter_open(c->st, &m, STORE_SUB, &it);
     if (rc)
         return rc;
@@ -615,7 +615,7 @@ static int lrem_cmd(resp_ctx *c)
     store_meta m;
     int rc, back;
 
-    if (resp_arg_i64(c, &c->argv[2], &count))
+    if (resp_arg_i64(c->r, &c->argv[2], &count))
         return 0;
     rc = get_list(c, &c->argv[1], &m);
     if (rc == FFDB_NOTFOUND) {
@@ -623,7 +623,7 @@ static int lrem_cmd(resp_ctx *c)
         return 0;
     }
     if (rc)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     back = count < 0;
     limit = count == 0 ? UINT64_MAX : back ? 0 - (uint64_t)count : (uint64_t)count;
     n = m.size;
@@ -675,11 +675,11 @@ static int ltrim_cmd(resp_ctx *c)
     store_meta m;
     int rc;
 
-    if (resp_arg_i64(c, &c->argv[2], &start) || resp_arg_i64(c, &c->argv[3], &end))
+    if (resp_arg_i64(c->r, &c->argv[2], &start) || resp_arg_i64(c->r, &c->argv[3], &end))
         return 0;
     rc = get_list(c, &c->argv[1], &m);
     if (rc && rc != FFDB_NOTFOUND)
-        return resp_store_error(c, rc);
+        return redis_store_error(c, rc);
     if (rc == 0 && !clamp_range(start, end, (int64_t)m.size, &s, &e)) {
         /* Everything goes: O(1), the sweeper takes the elements (S4). */
         rc = store_key_delete(c->st, c->db, c->argv[1].p, c->argv[1].n, NULL);
@@ -708,7 +708,7 @@ static int ltrim_cmd(resp_ctx *c)
 #define R RESP_CMD_READONLY
 #define F RESP_CMD_FAST
 
-const resp_command resp_cmds_list[] = {
+const resp_command redis_cmds_list[] = {
     {"lpush", lpush_cmd, -3, W | F, 1, 1, 1, "list", "Prepend one or multiple elements to a list"},
     {"rpush", rpush_cmd, -3, W | F, 1, 1, 1, "list", "Append one or multiple elements to a list"},
     {"lpushx", lpushx_cmd, -3, W | F, 1, 1, 1, "list",

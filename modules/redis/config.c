@@ -17,7 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "modules/resp/server.h"
+#include "modules/redis/redis.h"
 
 /* Accepted and ignored, with the value CONFIG GET shows until set. */
 static const char *const ignored_defaults[][2] = {
@@ -79,12 +79,12 @@ static const char *const ignored_defaults[][2] = {
 };
 #define IGNORED_COUNT (sizeof(ignored_defaults) / sizeof(ignored_defaults[0]))
 
-void resp_config_init(resp_config *cfg)
+void redis_config_init(redis_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     strcpy(cfg->bind[0], "127.0.0.1");
     cfg->bind_count = 1;
-    cfg->port = RESP_DEFAULT_PORT;
+    cfg->port = REDIS_DEFAULT_PORT;
     strcpy(cfg->datafile, "ffdb-server.ffdb");
     /* 128 MiB of 4 KiB frames, taken only as pages are used: the engine's
      * 4 MiB default makes a write batch over a working set of a few tens of
@@ -98,26 +98,26 @@ void resp_config_init(resp_config *cfg)
     cfg->outbuf_limit_pubsub = 32ull * 1024 * 1024;
     cfg->hz = 10;
     cfg->loglevel = 2;
-    dict_init(&cfg->ignored, 1);
+    net_dict_init(&cfg->ignored, 1);
     for (size_t i = 0; i < IGNORED_COUNT; i++) {
-        dict_entry *e = dict_upsert(&cfg->ignored, ignored_defaults[i][0],
-                                    strlen(ignored_defaults[i][0]), NULL);
+        net_dict_entry *e = net_dict_upsert(&cfg->ignored, ignored_defaults[i][0],
+                                            strlen(ignored_defaults[i][0]), NULL);
         if (e)
             e->value = strdup(ignored_defaults[i][1]);
     }
 }
 
-static int free_value(void *arg, dict_entry *e)
+static int free_value(void *arg, net_dict_entry *e)
 {
     (void)arg;
     free(e->value);
     return 0;
 }
 
-void resp_config_free(resp_config *cfg)
+void redis_config_free(redis_config *cfg)
 {
-    dict_each(&cfg->ignored, free_value, NULL);
-    dict_free(&cfg->ignored);
+    net_dict_each(&cfg->ignored, free_value, NULL);
+    net_dict_free(&cfg->ignored);
 }
 
 /* ---- value parsing ------------------------------------------------------------------ */
@@ -179,7 +179,7 @@ static int parse_bool(const char *s, int *out)
     return 0;
 }
 
-static int set_fsync(resp_config *cfg, const char *v, int startup, char *err, size_t errlen)
+static int set_fsync(redis_config *cfg, const char *v, int startup, char *err, size_t errlen)
 {
     int mode, ms = cfg->fsync_batch_ms;
 
@@ -212,14 +212,14 @@ static int set_fsync(resp_config *cfg, const char *v, int startup, char *err, si
     return 0;
 }
 
-static int set_bind(resp_config *cfg, const char *v, char *err, size_t errlen)
+static int set_bind(redis_config *cfg, const char *v, char *err, size_t errlen)
 {
-    char copy[RESP_MAX_BINDS * 64], *save = NULL, *tok;
+    char copy[REDIS_MAX_BINDS * 64], *save = NULL, *tok;
     int n = 0;
 
     snprintf(copy, sizeof(copy), "%s", v);
     for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-        if (n == RESP_MAX_BINDS || strlen(tok) >= sizeof(cfg->bind[0])) {
+        if (n == REDIS_MAX_BINDS || strlen(tok) >= sizeof(cfg->bind[0])) {
             snprintf(err, errlen, "too many bind addresses or one too long");
             return -1;
         }
@@ -235,7 +235,7 @@ static int set_bind(resp_config *cfg, const char *v, char *err, size_t errlen)
 
 /* "normal <hard> <soft> <secs> [pubsub <hard> <soft> <secs>] ...": the hard
  * limits of normal and pubsub clients are what ffdb-server enforces. */
-static int set_outbuf(resp_config *cfg, const char *v, char *err, size_t errlen)
+static int set_outbuf(redis_config *cfg, const char *v, char *err, size_t errlen)
 {
     char copy[512], *save = NULL, *w[32];
     int n = 0;
@@ -281,9 +281,9 @@ static int set_string(char *dst, size_t cap, const char *v, char *err, size_t er
     return 0;
 }
 
-static int set_ignored(resp_config *cfg, const char *name, const char *value)
+static int set_ignored(redis_config *cfg, const char *name, const char *value)
 {
-    dict_entry *e = dict_find(&cfg->ignored, name, strlen(name));
+    net_dict_entry *e = net_dict_find(&cfg->ignored, name, strlen(name));
     char *copy;
 
     if (!e)
@@ -296,8 +296,8 @@ static int set_ignored(resp_config *cfg, const char *name, const char *value)
     return 0;
 }
 
-int resp_config_set(resp_config *cfg, const char *name, const char *value, int startup, char *err,
-                    size_t errlen)
+int redis_config_set(redis_config *cfg, const char *name, const char *value, int startup, char *err,
+                     size_t errlen)
 {
     int iv;
     uint64_t mv;
@@ -403,7 +403,7 @@ int resp_config_set(resp_config *cfg, const char *name, const char *value, int s
 
 /* ---- config file ------------------------------------------------------------------- */
 
-int resp_config_load(resp_config *cfg, const char *path, char *err, size_t errlen)
+int redis_config_load(redis_config *cfg, const char *path, char *err, size_t errlen)
 {
     char line[4096], msg[256];
     FILE *f = fopen(path, "r");
@@ -442,7 +442,7 @@ int resp_config_load(resp_config *cfg, const char *path, char *err, size_t errle
                      lineno);
             goto fail;
         }
-        if (resp_config_set(cfg, line + argv[0].off, value, 1, msg, sizeof(msg))) {
+        if (redis_config_set(cfg, line + argv[0].off, value, 1, msg, sizeof(msg))) {
             snprintf(err, errlen, "%s:%d: '%s': %s", path, lineno, line + argv[0].off, msg);
             goto fail;
         }
@@ -481,7 +481,7 @@ static const char *const own_names[] = {
 };
 #define OWN_COUNT (sizeof(own_names) / sizeof(own_names[0]))
 
-static void own_value(const resp_config *cfg, const char *name, char *buf, size_t cap)
+static void own_value(const redis_config *cfg, const char *name, char *buf, size_t cap)
 {
     buf[0] = '\0';
     if (!strcmp(name, "bind")) {
@@ -554,7 +554,7 @@ struct ignored_walk {
     size_t pairs;
 };
 
-static int ignored_reply(void *arg, dict_entry *e)
+static int ignored_reply(void *arg, net_dict_entry *e)
 {
     struct ignored_walk *w = arg;
 
@@ -566,7 +566,7 @@ static int ignored_reply(void *arg, dict_entry *e)
     return 0;
 }
 
-void resp_config_reply(resp_config *cfg, resp_reply *r, const resp_arg *patterns, int count)
+void redis_config_reply(redis_config *cfg, resp_reply *r, const resp_arg *patterns, int count)
 {
     struct ignored_walk w = {r, patterns, count, 0};
     resp_defer d = reply_defer(r);
@@ -580,6 +580,6 @@ void resp_config_reply(resp_config *cfg, resp_reply *r, const resp_arg *patterns
         reply_bulk_cstr(r, value);
         w.pairs++;
     }
-    dict_each(&cfg->ignored, ignored_reply, &w);
+    net_dict_each(&cfg->ignored, ignored_reply, &w);
     reply_defer_map(r, d, w.pairs);
 }

@@ -5,7 +5,7 @@
  * (fairness, back-pressure) and still be woken for it. The backend keeps a
  * scratch array for epoll_wait and nothing else; the loop owns every socket.
  */
-#include "modules/resp/ev.h"
+#include "modules/net/ev.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,0 +1,141 @@
+/*
+ * cmd.h — the world of a Redis command handler: the context it gets
+ * (struct resp_ctx, which modules/resp/command.h leaves to us), the command
+ * families, and the helpers that know the server (SCAN cursors, random
+ * numbers, store errors as replies). With modules/resp/command.h (table,
+ * argument parsers, Redis's error wording), reply.h and store.h it is all a
+ * data-type family includes.
+ *
+ * Commands live in one file per family (cmd_server.c, cmd_keys.c,
+ * cmd_string.c, cmd_hash.c, cmd_list.c, cmd_set.c, cmd_zset.c, multi.c,
+ * pubsub.c). Each file exports one table, redis_cmds_<family>[], ended by an
+ * entry whose name is NULL; cmd.c merges them at start-up into one
+ * resp_cmdtab. Adding a command = one handler + one table row in its
+ * family's file.
+ *
+ * ---- Execution model (what a handler may assume) ----------------------------
+ *
+ * One event-loop thread runs every handler, so a handler is never concurrent
+ * with another handler. In each loop iteration the server reads what every
+ * ready client sent, then runs the queued commands, client by client in
+ * arrival order (each client's commands in its own order), all inside ONE
+ * engine transaction, the batch:
+ *
+ *   - A command flagged RESP_CMD_WRITE runs in the batch's write txn (begun
+ *     at the first write of the iteration; read-only commands before it ran
+ *     in a read snapshot). A command flagged RESP_CMD_READONLY runs in
+ *     whatever txn is open, so it sees the writes made before it in the same
+ *     batch (a pipelined GET after SET sees the SET). Other commands get
+ *     c->st == NULL.
+ *   - At the end of the batch the server commits (--fsync always: durable)
+ *     and only then sends the batch's replies. A reply therefore never
+ *     acknowledges a write that is not durable, and never shows a value that
+ *     a crash could take back.
+ *   - A handler validates everything first and writes last: a user error
+ *     (syntax, WRONGTYPE, not an integer) is an error reply and must leave no
+ *     write behind, because there is no rollback of one command inside a
+ *     batch. Only the engine's own failures (FFDB_ENOMEM, FFDB_EIO, ...) are
+ *     returned, and they fail the whole batch: the txn is aborted and every
+ *     command in it answers "-ERR ..." instead of its reply.
+ *   - MULTI/EXEC: EXEC runs its queued commands back to back inside the batch
+ *     txn; nothing else runs between them. Errors inside EXEC behave as in
+ *     Redis (the other commands still run); an engine failure aborts all.
+ *   - c->now_ms is fixed for the command; every expiry decision uses it.
+ *
+ * Handler contract: return 0 after writing exactly one reply to c->r (an
+ * error reply counts), or a negative FFDB_E... code after an engine failure
+ * (anything written is discarded). Never keep pointers into c->argv or into
+ * ffdb_val results past the handler's return.
+ */
+#ifndef FFDB_REDIS_CMD_H
+#define FFDB_REDIS_CMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "modules/redis/store.h"
+#include "modules/resp/command.h"
+#include "modules/resp/proto.h"
+#include "modules/resp/reply.h"
+
+typedef struct redis_server redis_server; /* redis.h */
+typedef struct redis_client redis_client; /* redis.h */
+
+/* What a handler gets (resp_ctx is declared by modules/resp/command.h). */
+struct resp_ctx {
+    redis_server *srv;
+    redis_client *cli;
+    resp_reply *r;  /* the client's reply writer */
+    store_txn *st;  /* the batch txn; NULL unless READONLY or WRITE */
+    int db;         /* selected database 0..STORE_DBS-1 */
+    int64_t now_ms; /* Unix time in ms, fixed for the command */
+    int argc;       /* argv[0] is the command name as sent */
+    const resp_arg *argv;
+    const resp_command *cmd;
+};
+
+/* The families. Each is ended by an entry with name == NULL. */
+extern const resp_command redis_cmds_server[];
+extern const resp_command redis_cmds_info[];
+extern const resp_command redis_cmds_keys[];
+extern const resp_command redis_cmds_string[];
+extern const resp_command redis_cmds_hash[];
+extern const resp_command redis_cmds_list[];
+extern const resp_command redis_cmds_set[];
+extern const resp_command redis_cmds_zset[];
+extern const resp_command redis_cmds_multi[];
+extern const resp_command redis_cmds_pubsub[];
+
+/* The server's command table: every family above, built once before
+ * serving (0 or FFDB_ENOMEM; aborts on a name defined twice, a programming
+ * error). A later module adds its own family with redis_commands_add(). */
+int redis_commands_init(void);
+int redis_commands_add(const resp_command *family);
+void redis_commands_free(void);
+const resp_cmdtab *redis_commands(void);
+/* By name, any case; NULL if unknown. */
+const resp_command *redis_command_lookup(const char *name, size_t len);
+/* Every command, for COMMAND and COMMAND COUNT. */
+size_t redis_command_count(void);
+const resp_command *redis_command_at(size_t i);
+
+/* Map a store/engine result to a reply: STORE_EWRONGTYPE, STORE_EKEYLEN and
+ * STORE_EFIELDLEN become error replies (returns 0); engine errors are
+ * returned as they are (the batch fails); 0 stays 0 (no reply written). */
+int redis_store_error(resp_ctx *c, int rc);
+
+/* The largest string value a command may create (proto-max-bulk-len);
+ * beyond it: "ERR string exceeds maximum allowed size (proto-max-bulk-len)". */
+uint64_t redis_max_string(const resp_ctx *c);
+
+/* A pseudo-random 64-bit number (SPOP, SRANDMEMBER, HRANDFIELD, ...); not
+ * for secrets. */
+uint64_t redis_rand(resp_ctx *c);
+
+/* ---- SCAN-family cursors ---------------------------------------------------- */
+
+/* Keys are ordered bytes, not hash slots, so a cursor names a position: the
+ * next key (or field) to return. The server keeps recent positions in a table;
+ * a cursor number is (first 6 bytes of the position, big-endian) << 16 | slot.
+ * Cursor 0 starts at the beginning; a result cursor of 0 means done. A cursor
+ * whose slot was reused since resumes at its 6-byte prefix, so a client never
+ * misses a key that existed throughout and never loops forever; it may see
+ * some keys twice, which Redis's SCAN contract allows. */
+typedef struct redis_scan_args {
+    uint64_t cursor;
+    const char *match; /* NULL = every element */
+    size_t match_len;
+    int64_t count; /* COUNT, default 10 */
+    int type;      /* SCAN TYPE: STORE_... or -1 for any */
+} redis_scan_args;
+
+/* Parse "cursor [MATCH p] [COUNT n] [TYPE t]" starting at argv[cursor_at].
+ * allow_type enables TYPE (SCAN only). 0, or 1 after an error reply. */
+int redis_scan_parse(resp_ctx *c, int cursor_at, int allow_type, redis_scan_args *a);
+/* The position a cursor stands for (copied into pos, up to cap bytes; *len
+ * set); cursor 0 is the empty position. */
+void redis_cursor_position(redis_server *s, uint64_t cursor, void *pos, size_t cap, size_t *len);
+/* A new cursor number for the position pos (never 0). */
+uint64_t redis_cursor_save(redis_server *s, const void *pos, size_t len);
+
+#endif /* FFDB_REDIS_CMD_H */
