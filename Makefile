@@ -68,6 +68,9 @@ SERVER_SRC = $(wildcard tools/ffdb-server/*.c)
 SERVER_OBJ = $(SERVER_SRC:tools/ffdb-server/%.c=$(BUILD)/tools/ffdb-server.o/%.o)
 TOOLS     += $(if $(SERVER_SRC),$(BUILD)/tools/ffdb-server)
 # (its rules follow the ffdb-crash rule below)
+# ffdb-blocks, the block store's CLI (its rules: "the block store" below).
+BLOCKS_TOOL_SRC = $(wildcard tools/ffdb-blocks/*.c)
+TOOLS     += $(if $(BLOCKS_TOOL_SRC),$(BUILD)/tools/ffdb-blocks)
 
 EXAMPLE_SRC = $(wildcard examples/*.c)
 EXAMPLES = $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
@@ -135,9 +138,7 @@ BLOCKS_SRC  = $(wildcard modules/blocks/*.c)
 BLOCKS_OBJ  = $(BLOCKS_SRC:%.c=$(BUILD)/%.o)
 BLOCKS_LIB  = $(BUILD)/libffdb_blocks.a
 BLOCKS_LDLIBS = -lzstd -lcbor -lsodium
-BLOCKS_TOOL_SRC = $(wildcard tools/ffdb-blocks/*.c)
 BLOCKS_TOOL_OBJ = $(BLOCKS_TOOL_SRC:tools/ffdb-blocks/%.c=$(BUILD)/tools/ffdb-blocks.o/%.o)
-TOOLS      += $(if $(BLOCKS_TOOL_SRC),$(BUILD)/tools/ffdb-blocks)
 
 $(IPLD_LIB): $(IPLD_OBJ)
 	@rm -f $@
@@ -147,7 +148,8 @@ $(BLOCKS_LIB): $(BLOCKS_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/tools/ffdb-blocks: $(BLOCKS_TOOL_OBJ) $(BLOCKS_LIB) $(IPLD_LIB) $(LIB)
+# The JSON writer of --json is the ffdb tool's (tools/ffdb/json.c), shared.
+$(BUILD)/tools/ffdb-blocks: $(BLOCKS_TOOL_OBJ) $(BUILD)/tools/ffdb.o/json.o $(BLOCKS_LIB) $(IPLD_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(BLOCKS_LDLIBS) $(LDLIBS) $(PROG_LIBS)
 
@@ -160,7 +162,8 @@ $(TEST_BIN): $(BLOCKS_LIB) $(IPLD_LIB)
 .PHONY: format-blocks
 format: format-blocks
 format-blocks:
-	clang-format -i $(IPLD_SRC) $(BLOCKS_SRC) $(BLOCKS_TOOL_SRC) $(wildcard modules/ipld/*.h modules/blocks/*.h tools/ffdb-blocks/*.h)
+	clang-format -i $(IPLD_SRC) $(BLOCKS_SRC) $(BLOCKS_TOOL_SRC) $(wildcard modules/ipld/*.h modules/blocks/*.h tools/ffdb-blocks/*.h) \
+	  $(wildcard tests/test_ipld.c tests/test_blocks*.c tests/test_blocks*.h tests/test_unixfs.c)
 
 -include $(IPLD_OBJ:.o=.d) $(BLOCKS_OBJ:.o=.d) $(BLOCKS_TOOL_OBJ:.o=.d)
 # ---- end of the block store ----

@@ -1,0 +1,183 @@
+/*
+ * blocks.h — the public header of libffdb_blocks.a: a content-addressed
+ * block store on ffdb, keyed by CID, with IPFS-identical CIDs.
+ *
+ * A store is two ffdb files: the hot file at `path` (blocks, their index,
+ * pins, refs, the bloom filter, counters) and the cold file `path.cold`
+ * (zstd-compressed blocks moved out of the hot tier). It uses
+ * include/ffdb.h and modules/ipld only. Layout and crash rules: README.md.
+ *
+ * Conventions: functions return 0 or a negative code: ffdb's FFDB_E...
+ * (FFDB_NOTFOUND for a missing block), ipld's IPLD_E... (a bad CID, a
+ * block that does not match its CID: IPLD_EMISMATCH), or BLOCKS_E... below.
+ * blocks_strerror() names any of them. A store handle is used by one thread
+ * at a time. Every write is an engine transaction: when a call returns 0,
+ * what it wrote survives a crash.
+ */
+#ifndef FFDB_BLOCKS_H
+#define FFDB_BLOCKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ffdb.h"
+#include "modules/ipld/ipld.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BLOCKS_ECOMPRESS (-30900) /* zstd failed, or a cold block did not decompress */
+#define BLOCKS_EBUSY (-30901)     /* a batch is open on the store */
+#define BLOCKS_ELIMIT (-30902)    /* a limit below was exceeded */
+#define BLOCKS_ESTATE (-30903)    /* the store's contents contradict each other (check) */
+
+#define BLOCKS_MAX_BLOCK_SIZE (UINT64_C(1) << 30) /* 1 GiB (ffdb values allow 4 GiB) */
+
+const char *blocks_strerror(int code);
+
+typedef struct blocks blocks;
+typedef struct blocks_batch blocks_batch;
+
+typedef struct blocks_options {
+    size_t buffer_pages; /* the hot file's pool (0 = ffdb's default) */
+    unsigned ffdb_flags; /* passed to both files, e.g. FFDB_NOSYNC for benchmarks */
+    /* Clock seam, seconds (NULL = time()). Tiering and commits read it. */
+    uint64_t (*now)(void *arg);
+    void *now_arg;
+    /* At creation: bloom filter size in 4 KiB chunks (0 = 64: 2 Mi bits). */
+    uint32_t bloom_chunks;
+} blocks_options;
+
+/* Open or create the store at path (and path.cold). Runs recovery of tier
+ * moves a crash interrupted (README "Crash rules"). Errors: ffdb's open
+ * errors (FFDB_ELOCKED if another process has it), FFDB_ENOTDB, ... */
+int blocks_open(const char *path, const blocks_options *opt, blocks **bs);
+/* Flush access times and counters (one write txn if there are any), close
+ * both files. Returns the flush's error, and closes in any case. */
+int blocks_close(blocks *bs);
+
+/* ---- Blocks ---------------------------------------------------------------------- */
+
+/* Store data under cid after checking that it hashes to cid
+ * (IPLD_EMISMATCH, IPLD_EUNSUPPORTED otherwise). A block already present is
+ * not written again. One write txn. */
+int blocks_put(blocks *bs, const ipld_cid *cid, const void *data, size_t len);
+/* Get a copy of the block (malloc'd, the caller frees it) from either tier.
+ * verify != 0 rehashes it and returns IPLD_EMISMATCH if it changed.
+ * FFDB_NOTFOUND if absent. Records the access (for tiering). */
+int blocks_get(blocks *bs, const ipld_cid *cid, int verify, void **data, size_t *len);
+/* 1 if present, 0 if not, or a negative error. The bloom filter answers
+ * most absent CIDs without a lookup. */
+int blocks_has(blocks *bs, const ipld_cid *cid);
+/* Size of a present block without reading it (FFDB_NOTFOUND). */
+int blocks_size(blocks *bs, const ipld_cid *cid, uint64_t *size);
+/* Remove the block from whichever tier holds it; FFDB_NOTFOUND if absent.
+ * Pins are not consulted (gc is the safe way to free space). */
+int blocks_rm(blocks *bs, const ipld_cid *cid);
+
+/* A batch: every put goes into one engine write transaction, committed by
+ * blocks_batch_commit (durable when it returns 0) or discarded by
+ * blocks_batch_abort. While a batch is open other writes on the store
+ * return BLOCKS_EBUSY; reads see the last commit. */
+int blocks_batch_begin(blocks *bs, blocks_batch **b);
+int blocks_batch_put(blocks_batch *b, const ipld_cid *cid, const void *data, size_t len);
+/* Blocks put so far in the batch, and their bytes. */
+uint64_t blocks_batch_count(const blocks_batch *b);
+uint64_t blocks_batch_bytes(const blocks_batch *b);
+int blocks_batch_commit(blocks_batch *b); /* frees b, even on error */
+void blocks_batch_abort(blocks_batch *b); /* NULL allowed */
+
+/* Visit every block (CIDv1 as stored, size, tier 0 hot / 1 cold) in key
+ * order; fn returning non-zero stops the walk and is returned. */
+int blocks_list(blocks *bs, int (*fn)(void *arg, const ipld_cid *cid, uint64_t size, int tier),
+                void *arg);
+
+typedef struct blocks_stat {
+    uint64_t blocks[2];         /* by tier: 0 hot, 1 cold */
+    uint64_t bytes[2];          /* block bytes by tier (uncompressed) */
+    uint64_t cold_stored_bytes; /* what the cold tier's blocks take compressed */
+    uint64_t file_bytes[2];     /* the hot and cold ffdb files on disk */
+    uint64_t pins;
+    uint64_t bloom_bits;
+    uint64_t bloom_queries;         /* has() calls that consulted the filter */
+    uint64_t bloom_negatives;       /* ... answered "absent" by the filter alone */
+    uint64_t bloom_false_positives; /* ... the filter said "maybe", the block was absent */
+} blocks_stat;
+int blocks_stat_get(blocks *bs, blocks_stat *st);
+
+/* Check that every indexed block is in exactly the tier its index says (and
+ * not in the other), that it hashes to its CID, and that the counters match.
+ * report (may be NULL) gets each problem. 0 if clean, BLOCKS_ESTATE if not. */
+int blocks_check(blocks *bs, void (*report)(void *arg, const char *problem), void *arg);
+
+/* ---- Links, pins, gc ---------------------------------------------------------------- */
+
+/* Call fn for each link of a block of codec (dag-pb links, dag-cbor tag-42
+ * values; raw has none), in encoding order. IPLD_EFORMAT if it does not
+ * decode; IPLD_EUNSUPPORTED for other codecs. */
+int blocks_links(uint64_t codec, const void *data, size_t len,
+                 int (*fn)(void *arg, const ipld_cid *cid), void *arg);
+
+/* Pin cid (recursive: its whole DAG is kept by gc; else the block alone).
+ * The block need not be present. */
+int blocks_pin(blocks *bs, const ipld_cid *cid, int recursive);
+int blocks_unpin(blocks *bs, const ipld_cid *cid); /* FFDB_NOTFOUND */
+int blocks_pins(blocks *bs, int (*fn)(void *arg, const ipld_cid *cid, int recursive), void *arg);
+
+typedef struct blocks_gc_result {
+    uint64_t kept, removed, removed_bytes;
+} blocks_gc_result;
+/* Delete every block not reachable from a pin or a ref (branches, HEAD):
+ * marks in scratch buckets of one write txn, so memory stays bounded by the
+ * buffer pool whatever the store's size. Also rebuilds the bloom filter. */
+int blocks_gc(blocks *bs, blocks_gc_result *res);
+
+/* ---- Tiering ---------------------------------------------------------------------- */
+
+typedef struct blocks_policy {
+    uint64_t cold_after_s;     /* blocks not read for this long go cold (0 = never) */
+    uint64_t hot_budget_bytes; /* above this, least recently read go cold (0 = none) */
+    uint32_t promote_reads;    /* reads of a cold block that bring it back (0 = 2) */
+} blocks_policy;
+/* The policy is persisted in the store; set replaces it. */
+int blocks_policy_get(blocks *bs, blocks_policy *p);
+int blocks_policy_set(blocks *bs, const blocks_policy *p);
+/* Apply the policy now: move blocks to the cold tier in bounded batches,
+ * each crash-safe (README). *moved (may be NULL) counts them. */
+int blocks_tier_run(blocks *bs, uint64_t *moved);
+/* Move one block to the other tier now (to_cold 1 or 0); 0 if already there. */
+int blocks_tier_move(blocks *bs, const ipld_cid *cid, int to_cold);
+/* Write recorded accesses (access times, cold reads; promotes cold blocks
+ * read promote_reads times) and query counters. Called by close. */
+int blocks_flush(blocks *bs);
+
+/* ---- UnixFS import and export ------------------------------------------------------ */
+
+typedef struct blocks_add_options {
+    unsigned cid_version; /* 0 (kubo's default) or 1 */
+    int raw_leaves;       /* -1 = kubo's default: yes with CIDv1, no with CIDv0 */
+    uint32_t chunk_size;  /* 0 = 262144 (size-262144, kubo's default chunker) */
+    uint32_t max_links;   /* 0 = 174 (kubo's default) */
+    uint64_t mh_code;     /* 0 = sha2-256 (blake2b-256 also works; needs CIDv1) */
+    int only_hash;        /* compute the CIDs, store nothing (bs may be NULL) */
+    int pin;              /* pin the root recursively (kubo's default is yes) */
+} blocks_add_options;
+
+/* Read a file through read (returns bytes read, 0 at the end, -1 on error)
+ * and build its UnixFS DAG exactly as kubo's `ipfs add` does with the
+ * balanced layout and fixed-size chunker; store it in batches; *root is the
+ * root CID. Memory: one chunk plus one node per tree level. */
+int blocks_add(blocks *bs, long (*read)(void *arg, void *buf, size_t len), void *arg,
+               const blocks_add_options *opt, ipld_cid *root, uint64_t *size);
+/* Write the file of a UnixFS DAG (raw, or dag-pb File/Raw nodes) through
+ * write (returns 0 or -1), verifying every block's hash and that sizes
+ * agree with the UnixFS metadata. FFDB_NOTFOUND if a block is missing,
+ * IPLD_EFORMAT if the DAG is not a file. */
+int blocks_cat(blocks *bs, const ipld_cid *root, int (*write)(void *arg, const void *p, size_t n),
+               void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FFDB_BLOCKS_H */
