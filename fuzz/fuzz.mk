@@ -47,13 +47,13 @@ $(BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz.h $(TESTING_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(TESTING_LIB) $(LIB) $(LDLIBS)
 
-# The resp harness links the request parser of modules/resp (proto.o, which
-# calls nothing of the engine).
-RESP_PROTO_OBJ = $(BUILD)/modules/resp/proto.o
-$(BUILD)/fuzz/resp-replay $(BUILD)/fuzz/resp: fuzz/resp.c fuzz/fuzz.h $(RESP_PROTO_OBJ) \
+# The resp harness links the RESP parsers of modules/resp (and the text
+# helpers of modules/net they use), which call nothing of the engine.
+RESP_PROTO_LIBS = $(BUILD)/libffdb_resp.a $(BUILD)/libffdb_net.a
+$(BUILD)/fuzz/resp-replay $(BUILD)/fuzz/resp: fuzz/resp.c fuzz/fuzz.h $(RESP_PROTO_LIBS) \
                                               $(TESTING_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(RESP_PROTO_OBJ) $(TESTING_LIB) $(LIB) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(RESP_PROTO_LIBS) $(TESTING_LIB) $(LIB) $(LDLIBS)
 
 $(BUILD)/fuzz/make_corpus: fuzz/make_corpus.c $(TESTING_LIB) $(LIB)
 	@mkdir -p $(dir $@)

@@ -24,7 +24,7 @@
  *     answers the same);
  *   - resp_parse_wanted never asks for more than the largest bulk allowed;
  *   - resp_parse_i64 agrees with a plain reference on the input's first
- *     bytes, and resp_split_inline counts what it then splits.
+ *     bytes, and net_split_args counts what it then splits.
  * The parser never allocates (proto.h); the harness does, and frees all.
  *
  * Input: byte 0 configures, byte 1 seeds the chunk sizes, the rest is the
@@ -277,7 +277,7 @@ static void rz_check_i64(const uint8_t *data, size_t len)
     FUZZ_ASSERT(!ok || got == (int64_t)v, "resp_parse_i64: %lld", (long long)got);
 }
 
-/* resp_split_inline: the count without writing equals the count with. */
+/* net_split_args: the count without writing equals the count with. */
 static void rz_check_split(const uint8_t *data, size_t len)
 {
     size_t n = len < 200 ? len : 200;
@@ -287,9 +287,9 @@ static void rz_check_split(const uint8_t *data, size_t len)
 
     FUZZ_ASSERT(line, "out of memory");
     memcpy(line, data, n);
-    counted = resp_split_inline(line, n, 0, NULL, 0);
+    counted = net_split_args(line, n, 0, NULL, 0);
     FUZZ_ASSERT(memcmp(line, data, n) == 0, "counting wrote into the line");
-    split = resp_split_inline(line, n, 0, spans, 256);
+    split = net_split_args(line, n, 0, spans, 256);
     FUZZ_ASSERT(counted == split, "split counted %ld, then split %ld", counted, split);
     for (long i = 0; i < split && i < 256; i++)
         FUZZ_ASSERT(spans[i].off + spans[i].len <= n, "inline span %ld outside", i);

@@ -12,15 +12,15 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-struct ev_backend {
+struct net_ev_backend {
     int epfd;
     struct epoll_event *events;
     int cap;
 };
 
-static int ep_create(ev_backend **out, int size_hint)
+static int ep_create(net_ev_backend **out, int size_hint)
 {
-    ev_backend *b = calloc(1, sizeof(*b));
+    net_ev_backend *b = calloc(1, sizeof(*b));
 
     if (!b)
         return -ENOMEM;
@@ -39,7 +39,7 @@ static int ep_create(ev_backend **out, int size_hint)
     return 0;
 }
 
-static void ep_destroy(ev_backend *b)
+static void ep_destroy(net_ev_backend *b)
 {
     if (!b)
         return;
@@ -48,32 +48,32 @@ static void ep_destroy(ev_backend *b)
     free(b);
 }
 
-static int ep_ctl(ev_backend *b, int op, int fd, unsigned events, void *data)
+static int ep_ctl(net_ev_backend *b, int op, int fd, unsigned events, void *data)
 {
     struct epoll_event ev = {0};
 
-    ev.events = (events & EV_READ ? EPOLLIN : 0) | (events & EV_WRITE ? EPOLLOUT : 0);
+    ev.events = (events & NET_EV_READ ? EPOLLIN : 0) | (events & NET_EV_WRITE ? EPOLLOUT : 0);
     ev.data.ptr = data;
     return epoll_ctl(b->epfd, op, fd, &ev) ? -errno : 0;
 }
 
-static int ep_add(ev_backend *b, int fd, unsigned events, void *data)
+static int ep_add(net_ev_backend *b, int fd, unsigned events, void *data)
 {
     return ep_ctl(b, EPOLL_CTL_ADD, fd, events, data);
 }
 
-static int ep_modify(ev_backend *b, int fd, unsigned events, void *data)
+static int ep_modify(net_ev_backend *b, int fd, unsigned events, void *data)
 {
     return ep_ctl(b, EPOLL_CTL_MOD, fd, events, data);
 }
 
-static int ep_remove(ev_backend *b, int fd)
+static int ep_remove(net_ev_backend *b, int fd)
 {
     struct epoll_event ev = {0};
     return epoll_ctl(b->epfd, EPOLL_CTL_DEL, fd, &ev) ? -errno : 0;
 }
 
-static int ep_wait(ev_backend *b, ev_event *out, int max, int timeout_ms)
+static int ep_wait(net_ev_backend *b, net_ev_event *out, int max, int timeout_ms)
 {
     int n;
 
@@ -85,13 +85,13 @@ static int ep_wait(ev_backend *b, ev_event *out, int max, int timeout_ms)
     for (int i = 0; i < n; i++) {
         unsigned e = b->events[i].events;
         out[i].data = b->events[i].data.ptr;
-        out[i].events = (e & EPOLLIN ? EV_READ : 0) | (e & EPOLLOUT ? EV_WRITE : 0) |
-                        (e & (EPOLLERR | EPOLLHUP) ? EV_ERROR : 0);
+        out[i].events = (e & EPOLLIN ? NET_EV_READ : 0) | (e & EPOLLOUT ? NET_EV_WRITE : 0) |
+                        (e & (EPOLLERR | EPOLLHUP) ? NET_EV_ERROR : 0);
     }
     return n;
 }
 
-static const ev_ops epoll_ops = {
+static const net_ev_ops epoll_ops = {
     .name = "epoll",
     .create = ep_create,
     .destroy = ep_destroy,
@@ -101,7 +101,7 @@ static const ev_ops epoll_ops = {
     .wait = ep_wait,
 };
 
-const ev_ops *ev_epoll_ops(void)
+const net_ev_ops *net_ev_epoll(void)
 {
     return &epoll_ops;
 }

@@ -96,7 +96,7 @@ int redis_store_error(resp_ctx *c, int rc)
 
 uint64_t redis_max_string(const resp_ctx *c)
 {
-    return c->srv->cfg.limits.max_bulk_len;
+    return c->srv->cfg->limits.max_bulk_len;
 }
 
 uint64_t redis_rand(resp_ctx *c)

@@ -67,7 +67,7 @@ static uint64_t rss_bytes(void)
 static void section_server(redis_server *s, net_buf *b)
 {
     struct utsname u;
-    int64_t now = redis_now_ms(), up = (now - s->start_ms) / 1000;
+    int64_t now = redis_now_ms(s), up = (now - s->start_ms) / 1000;
 
     uname(&u);
     add(b, "# Server\r\n");
@@ -76,26 +76,26 @@ static void section_server(redis_server *s, net_buf *b)
     add(b, "redis_mode:standalone\r\n");
     add(b, "os:%s %s %s\r\n", u.sysname, u.release, u.machine);
     add(b, "arch_bits:%d\r\n", (int)(sizeof(void *) * 8));
-    add(b, "multiplexing_api:%s\r\n", s->ev->name);
+    add(b, "multiplexing_api:%s\r\n", net_loop_backend(s->loop));
     add(b, "process_id:%d\r\n", (int)getpid());
     add(b, "run_id:%s\r\n", s->run_id);
-    add(b, "tcp_port:%d\r\n", s->port);
+    add(b, "tcp_port:%d\r\n", s->svc.port);
     add(b, "server_time_usec:%lld\r\n", (long long)now * 1000);
     add(b, "uptime_in_seconds:%lld\r\n", (long long)up);
     add(b, "uptime_in_days:%lld\r\n", (long long)(up / 86400));
-    add(b, "hz:%d\r\n", s->cfg.hz);
-    add(b, "config_file:%s\r\n", s->cfg.config_file);
+    add(b, "hz:%d\r\n", s->cfg->hz);
+    add(b, "config_file:%s\r\n", s->cfg->reg.file);
 }
 
 static void section_clients(redis_server *s, net_buf *b)
 {
     uint64_t pubsub = 0;
 
-    for (redis_client *c = s->clients; c; c = c->next)
-        pubsub += pubsub_count(c) > 0;
+    for (net_conn *c = s->svc.conns; c; c = c->next)
+        pubsub += pubsub_count(redis_client_of(c)) > 0;
     add(b, "# Clients\r\n");
-    add(b, "connected_clients:%llu\r\n", (unsigned long long)s->client_count);
-    add(b, "maxclients:%d\r\n", s->cfg.maxclients);
+    add(b, "connected_clients:%llu\r\n", (unsigned long long)s->svc.conn_count);
+    add(b, "maxclients:%d\r\n", s->cfg->svc.maxclients);
     add(b, "blocked_clients:0\r\n");
     add(b, "pubsub_clients:%llu\r\n", (unsigned long long)pubsub);
     add(b, "watching_clients:%llu\r\n", (unsigned long long)s->watching_clients);
@@ -131,7 +131,9 @@ static void section_memory(redis_server *s, net_buf *b)
 
 static void section_persistence(redis_server *s, net_buf *b)
 {
-    uint64_t commits = s->stats.commits ? s->stats.commits : 1;
+    const net_batch_stats *bs = &s->batch.stats;
+    uint64_t commits = bs->commits ? bs->commits : 1;
+    char fsync[64];
 
     add(b, "# Persistence\r\n");
     add(b, "loading:0\r\n");
@@ -139,36 +141,34 @@ static void section_persistence(redis_server *s, net_buf *b)
     add(b, "rdb_changes_since_last_save:%llu\r\n", (unsigned long long)s->stats.dirty);
     add(b, "rdb_bgsave_in_progress:0\r\n");
     add(b, "rdb_last_save_time:%lld\r\n", (long long)s->lastsave_s);
-    add(b, "rdb_last_bgsave_status:%s\r\n", s->last_commit_rc ? "err" : "ok");
+    add(b, "rdb_last_bgsave_status:%s\r\n", s->batch.last_commit_rc ? "err" : "ok");
     add(b, "aof_enabled:0\r\n");
     add(b, "aof_rewrite_in_progress:0\r\n");
-    add(b, "aof_last_write_status:%s\r\n", s->last_commit_rc ? "err" : "ok");
-    if (s->cfg.fsync == FSYNC_BATCH)
-        add(b, "ffdb_fsync:batch-ms %d\r\n", s->cfg.fsync_batch_ms);
-    else
-        add(b, "ffdb_fsync:%s\r\n", s->cfg.fsync == FSYNC_ALWAYS ? "always" : "never");
-    add(b, "ffdb_commits:%llu\r\n", (unsigned long long)s->stats.commits);
-    add(b, "ffdb_syncs:%llu\r\n", (unsigned long long)s->stats.syncs);
-    add(b, "ffdb_commit_failures:%llu\r\n", (unsigned long long)s->stats.commit_failures);
-    add(b, "ffdb_commit_avg_usec:%llu\r\n", (unsigned long long)(s->stats.commit_us / commits));
-    add(b, "ffdb_write_batches:%llu\r\n", (unsigned long long)s->stats.batches);
+    add(b, "aof_last_write_status:%s\r\n", s->batch.last_commit_rc ? "err" : "ok");
+    net_config_get(&s->cfg->reg, "ffdb-fsync", fsync, sizeof(fsync));
+    add(b, "ffdb_fsync:%s\r\n", fsync);
+    add(b, "ffdb_commits:%llu\r\n", (unsigned long long)bs->commits);
+    add(b, "ffdb_syncs:%llu\r\n", (unsigned long long)bs->syncs);
+    add(b, "ffdb_commit_failures:%llu\r\n", (unsigned long long)bs->commit_failures);
+    add(b, "ffdb_commit_avg_usec:%llu\r\n", (unsigned long long)(bs->commit_us / commits));
+    add(b, "ffdb_write_batches:%llu\r\n", (unsigned long long)bs->batches);
     add(b, "ffdb_last_commit_status:%s\r\n",
-        s->last_commit_rc ? ffdb_strerror(s->last_commit_rc) : "ok");
+        s->batch.last_commit_rc ? ffdb_strerror(s->batch.last_commit_rc) : "ok");
 }
 
 static void section_stats(redis_server *s, net_buf *b)
 {
     uint64_t errors = s->errors_gone;
 
-    for (redis_client *c = s->clients; c; c = c->next)
-        errors += c->reply.errors;
+    for (net_conn *c = s->svc.conns; c; c = c->next)
+        errors += redis_client_of(c)->reply.errors;
     add(b, "# Stats\r\n");
-    add(b, "total_connections_received:%llu\r\n", (unsigned long long)s->stats.connections);
+    add(b, "total_connections_received:%llu\r\n", (unsigned long long)s->svc.stats.connections);
     add(b, "total_commands_processed:%llu\r\n", (unsigned long long)s->stats.commands);
     add(b, "instantaneous_ops_per_sec:%.0f\r\n", s->stats.ops_per_sec);
-    add(b, "total_net_input_bytes:%llu\r\n", (unsigned long long)s->stats.net_in);
-    add(b, "total_net_output_bytes:%llu\r\n", (unsigned long long)s->stats.net_out);
-    add(b, "rejected_connections:%llu\r\n", (unsigned long long)s->stats.rejected);
+    add(b, "total_net_input_bytes:%llu\r\n", (unsigned long long)s->svc.stats.net_in);
+    add(b, "total_net_output_bytes:%llu\r\n", (unsigned long long)s->svc.stats.net_out);
+    add(b, "rejected_connections:%llu\r\n", (unsigned long long)s->svc.stats.rejected);
     add(b, "expired_keys:%llu\r\n", (unsigned long long)store_expired_total(s->store));
     add(b, "evicted_keys:0\r\n");
     add(b, "keyspace_hits:%llu\r\n", (unsigned long long)store_hits(s->store));
@@ -180,8 +180,8 @@ static void section_stats(redis_server *s, net_buf *b)
         (unsigned long long)store_stale_removed_total(s->store));
     add(b, "ffdb_protocol_errors:%llu\r\n", (unsigned long long)s->stats.proto_errors);
     add(b, "ffdb_output_limit_disconnections:%llu\r\n",
-        (unsigned long long)s->stats.output_limit_kills);
-    add(b, "ffdb_idle_timeouts:%llu\r\n", (unsigned long long)s->stats.timeouts);
+        (unsigned long long)s->svc.stats.output_limit_kills);
+    add(b, "ffdb_idle_timeouts:%llu\r\n", (unsigned long long)s->svc.stats.timeouts);
 }
 
 static void section_cpu(net_buf *b)

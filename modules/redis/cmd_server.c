@@ -44,7 +44,7 @@ static int echo_cmd(resp_ctx *c)
 static int quit_cmd(resp_ctx *c)
 {
     reply_ok(c->r);
-    c->cli->flags |= CLI_CLOSE_AFTER;
+    net_conn_close(c->cli->conn, 1);
     return 0;
 }
 
@@ -57,12 +57,12 @@ static int reset_cmd(resp_ctx *c)
     pubsub_unsubscribe_all(c->srv, cli);
     net_dict_init(&cli->chans, 0);
     net_dict_init(&cli->pats, 0);
-    cli->out.limit_bytes = c->srv->cfg.outbuf_limit;
     cli->db = 0;
     cli->reply.proto = 2;
     free(cli->name);
     cli->name = NULL;
-    cli->authed = c->srv->cfg.requirepass[0] == '\0';
+    cli->authed = c->srv->cfg->requirepass[0] == '\0';
+    server_apply_limits(c->srv, cli);
     reply_simple(c->r, "RESET");
     return 0;
 }
@@ -72,7 +72,7 @@ static int reset_cmd(resp_ctx *c)
  * an error (as in Redis), "default" with any password is fine. */
 static int check_auth(resp_ctx *c, const resp_arg *user, const resp_arg *pass)
 {
-    const char *want = c->srv->cfg.requirepass;
+    const char *want = c->srv->cfg->requirepass;
 
     if (!want[0] && !user) {
         reply_error(c->r, "ERR AUTH <password> called without any password configured for the "
@@ -179,7 +179,7 @@ static int hello_cmd(resp_ctx *c)
     reply_bulk_cstr(c->r, "proto");
     reply_int(c->r, ver);
     reply_bulk_cstr(c->r, "id");
-    reply_int(c->r, (int64_t)cli->id);
+    reply_int(c->r, (int64_t)cli->conn->id);
     reply_bulk_cstr(c->r, "mode");
     reply_bulk_cstr(c->r, "standalone");
     reply_bulk_cstr(c->r, "role");
@@ -272,7 +272,7 @@ static int lastsave_cmd(resp_ctx *c)
  * batch-ms); SAVE makes the open batch commit before this reply goes out. */
 static int save_cmd(resp_ctx *c)
 {
-    c->srv->commit_requested = 1;
+    net_batch_request_commit(&c->srv->batch);
     reply_ok(c->r);
     return 0;
 }
@@ -281,7 +281,7 @@ static int bgsave_cmd(resp_ctx *c)
 {
     if (c->argc > 2 || (c->argc == 2 && !resp_arg_is(&c->argv[1], "schedule")))
         return resp_err_syntax(c->r);
-    c->srv->commit_requested = 1;
+    net_batch_request_commit(&c->srv->batch);
     reply_simple(c->r, "Background saving started");
     return 0;
 }
@@ -299,10 +299,10 @@ static int shutdown_cmd(resp_ctx *c)
     }
     /* NOSAVE too commits: what was acknowledged must stay. No reply: the
      * connection just closes, as with Redis. */
-    redis_log(c->srv, 3, "user requested shutdown...");
+    redis_log(c->srv, NET_LOG_WARNING, "user requested shutdown...");
     c->srv->shutdown = 1;
-    c->srv->commit_requested = 1;
-    c->cli->flags |= CLI_CLOSE_AFTER;
+    net_batch_request_commit(&c->srv->batch);
+    net_conn_close(c->cli->conn, 1);
     return 0;
 }
 
@@ -310,7 +310,7 @@ static int shutdown_cmd(resp_ctx *c)
 
 static int by_id(const void *a, const void *b)
 {
-    uint64_t x = (*(redis_client *const *)a)->id, y = (*(redis_client *const *)b)->id;
+    uint64_t x = (*(redis_client *const *)a)->conn->id, y = (*(redis_client *const *)b)->conn->id;
     return x < y ? -1 : x > y;
 }
 
@@ -318,14 +318,14 @@ static int client_list(resp_ctx *c, int type /* -1 any, 0 normal, 1 pubsub */, c
                        int nids)
 {
     redis_server *s = c->srv;
-    redis_client **all = malloc((s->client_count ? s->client_count : 1) * sizeof(*all));
+    redis_client **all = malloc((s->svc.conn_count ? s->svc.conn_count : 1) * sizeof(*all));
     size_t n = 0;
     net_buf b;
 
     if (!all)
         return FFDB_ENOMEM;
-    for (redis_client *x = s->clients; x; x = x->next)
-        all[n++] = x;
+    for (net_conn *x = s->svc.conns; x; x = x->next)
+        all[n++] = redis_client_of(x);
     qsort(all, n, sizeof(*all), by_id);
     net_buf_init(&b, 0);
     for (size_t i = 0; i < n; i++) {
@@ -334,7 +334,8 @@ static int client_list(resp_ctx *c, int type /* -1 any, 0 normal, 1 pubsub */, c
             keep = 0;
             for (int k = 0; k < nids; k++) {
                 int64_t id;
-                if (resp_parse_i64(ids[k].p, ids[k].n, &id) == 0 && (uint64_t)id == all[i]->id)
+                if (resp_parse_i64(ids[k].p, ids[k].n, &id) == 0 &&
+                    (uint64_t)id == all[i]->conn->id)
                     keep = 1;
             }
         }
@@ -350,7 +351,7 @@ static int client_list(resp_ctx *c, int type /* -1 any, 0 normal, 1 pubsub */, c
 static void kill_client(resp_ctx *c, redis_client *x)
 {
     /* Itself: after this reply; another: now, without what it had pending. */
-    x->flags |= x == c->cli ? CLI_CLOSE_AFTER : CLI_CLOSE_ASAP;
+    net_conn_close(x->conn, x == c->cli);
 }
 
 static int client_kill(resp_ctx *c)
@@ -362,9 +363,9 @@ static int client_kill(resp_ctx *c)
     int type = -1;
 
     if (n == 1) { /* the old form: CLIENT KILL ip:port */
-        for (redis_client *x = c->srv->clients; x; x = x->next)
+        for (net_conn *x = c->srv->svc.conns; x; x = x->next)
             if (strlen(x->addr) == a[0].n && memcmp(x->addr, a[0].p, a[0].n) == 0) {
-                kill_client(c, x);
+                kill_client(c, redis_client_of(x));
                 reply_ok(c->r);
                 return 0;
             }
@@ -411,13 +412,13 @@ static int client_kill(resp_ctx *c)
             return resp_err_syntax(c->r);
         }
     }
-    for (redis_client *x = c->srv->clients; x; x = x->next) {
-        if ((id >= 0 && x->id != (uint64_t)id) || (skipme && x == c->cli) ||
+    for (net_conn *x = c->srv->svc.conns; x; x = x->next) {
+        if ((id >= 0 && x->id != (uint64_t)id) || (skipme && x == c->cli->conn) ||
             (addr && (strlen(x->addr) != addr->n || memcmp(x->addr, addr->p, addr->n))) ||
             (laddr && (strlen(x->laddr) != laddr->n || memcmp(x->laddr, laddr->p, laddr->n))) ||
-            (type >= 0 && (type == 2 || (type == 1) != (pubsub_count(x) > 0))))
+            (type >= 0 && (type == 2 || (type == 1) != (pubsub_count(redis_client_of(x)) > 0))))
             continue;
-        kill_client(c, x);
+        kill_client(c, redis_client_of(x));
         killed++;
     }
     reply_int(c->r, killed);
@@ -430,7 +431,7 @@ static int client_cmd(resp_ctx *c)
     redis_client *cli = c->cli;
 
     if (resp_arg_is(sub, "id") && c->argc == 2) {
-        reply_int(c->r, (int64_t)cli->id);
+        reply_int(c->r, (int64_t)cli->conn->id);
     } else if (resp_arg_is(sub, "getname") && c->argc == 2) {
         if (cli->name)
             reply_bulk_cstr(c->r, cli->name);
@@ -500,10 +501,8 @@ static int client_cmd(resp_ctx *c)
 /* What a changed parameter means for the running server. */
 static void config_apply(redis_server *s)
 {
-    for (redis_client *x = s->clients; x; x = x->next) {
-        x->out.limit_bytes = pubsub_count(x) ? s->cfg.outbuf_limit_pubsub : s->cfg.outbuf_limit;
-        x->parser.limits = s->cfg.limits;
-    }
+    for (net_conn *x = s->svc.conns; x; x = x->next)
+        server_apply_limits(s, redis_client_of(x));
 }
 
 static int config_set(resp_ctx *c)
@@ -518,7 +517,7 @@ static int config_set(resp_ctx *c)
         const resp_arg *n = &c->argv[i], *v = &c->argv[i + 1];
         snprintf(name, sizeof(name), "%.*s", (int)n->n, n->p);
         snprintf(value, sizeof(value), "%.*s", (int)v->n, v->p);
-        if (redis_config_set(&c->srv->cfg, name, value, 0, err, sizeof(err))) {
+        if (net_config_set(&c->srv->cfg->reg, name, value, 0, err, sizeof(err))) {
             if (strncmp(err, "Unknown option", 14) == 0)
                 reply_errorf(c->r, "ERR %s", err);
             else
@@ -538,7 +537,7 @@ static int config_cmd(resp_ctx *c)
     const resp_arg *sub = &c->argv[1];
 
     if (resp_arg_is(sub, "get") && c->argc >= 3) {
-        redis_config_reply(&c->srv->cfg, c->r, &c->argv[2], c->argc - 2);
+        redis_config_reply(c->srv->cfg, c->r, &c->argv[2], c->argc - 2);
     } else if (resp_arg_is(sub, "set")) {
         return config_set(c);
     } else if (resp_arg_is(sub, "resetstat") && c->argc == 2) {
@@ -546,9 +545,11 @@ static int config_cmd(resp_ctx *c)
         uint64_t dirty = st->dirty;
         memset(st, 0, sizeof(*st));
         st->dirty = dirty;
+        memset(&c->srv->svc.stats, 0, sizeof(c->srv->svc.stats));
+        memset(&c->srv->batch.stats, 0, sizeof(c->srv->batch.stats));
         reply_ok(c->r);
     } else if (resp_arg_is(sub, "rewrite") && c->argc == 2) {
-        reply_error(c->r, c->srv->cfg.config_file[0]
+        reply_error(c->r, c->srv->cfg->reg.file[0]
                               ? "ERR CONFIG REWRITE is not supported by ffdb-server"
                               : "ERR The server is running without a config file");
     } else if (resp_arg_is(sub, "help") && c->argc == 2) {

@@ -121,12 +121,6 @@ void pubsub_unsubscribe_all(redis_server *s, redis_client *c)
     net_dict_free(&c->pats);
 }
 
-/* The limit on a subscriber's output: Redis's pubsub class. */
-static void subscriber_limits(redis_server *s, redis_client *c)
-{
-    c->out.limit_bytes = pubsub_count(c) ? s->cfg.outbuf_limit_pubsub : s->cfg.outbuf_limit;
-}
-
 static int subscribe_generic(resp_ctx *c, int patterns)
 {
     redis_server *s = c->srv;
@@ -139,7 +133,7 @@ static int subscribe_generic(resp_ctx *c, int patterns)
             return FFDB_ENOMEM;
         sub_reply(cli, patterns ? "psubscribe" : "subscribe", c->argv[i].p, c->argv[i].n);
     }
-    subscriber_limits(s, cli);
+    server_apply_limits(s, cli);
     return 0;
 }
 
@@ -157,7 +151,7 @@ static int unsubscribe_generic(resp_ctx *c, int patterns)
             sub_reply(cli, patterns ? "punsubscribe" : "unsubscribe", c->argv[i].p, c->argv[i].n);
         }
     }
-    subscriber_limits(s, cli);
+    server_apply_limits(s, cli);
     return 0;
 }
 
@@ -201,7 +195,7 @@ static int publish_pattern(void *arg, net_dict_entry *e)
         reply_bulk(r, e->key, e->klen);
         reply_bulk(r, pm->channel->p, pm->channel->n);
         reply_bulk(r, pm->message->p, pm->message->n);
-        server_mark_flush(pm->s, v->v[i]);
+        net_conn_mark_flush(v->v[i]->conn);
         pm->receivers++;
     }
     return 0;
@@ -220,7 +214,7 @@ int pubsub_publish(redis_server *s, const resp_arg *channel, const resp_arg *mes
             reply_bulk_cstr(r, "message");
             reply_bulk(r, channel->p, channel->n);
             reply_bulk(r, message->p, message->n);
-            server_mark_flush(s, v->v[i]);
+            net_conn_mark_flush(v->v[i]->conn);
             pm.receivers++;
         }
     }

@@ -13,6 +13,8 @@
  */
 #include "modules/resp/proto.h"
 
+#include "modules/net/text.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -83,126 +85,6 @@ static int proto_error(resp_parser *p, const char *msg)
 
 /* ---- inline commands ------------------------------------------------------- */
 
-static int is_blank(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' || c == '\0';
-}
-
-static int hex_val(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* One "..." argument starting after the quote at *i; unescaped bytes are
- * written at *w (w <= i always: escapes only shrink). -1 if unbalanced. */
-static int split_dquoted(char *line, size_t len, size_t *i, size_t *w, int write)
-{
-    while (*i < len) {
-        char c = line[*i];
-        if (c == '\\' && *i + 3 < len && line[*i + 1] == 'x' && hex_val(line[*i + 2]) >= 0 &&
-            hex_val(line[*i + 3]) >= 0) {
-            c = (char)(hex_val(line[*i + 2]) * 16 + hex_val(line[*i + 3]));
-            *i += 4;
-        } else if (c == '\\' && *i + 1 < len) {
-            switch (line[*i + 1]) {
-            case 'n':
-                c = '\n';
-                break;
-            case 'r':
-                c = '\r';
-                break;
-            case 't':
-                c = '\t';
-                break;
-            case 'b':
-                c = '\b';
-                break;
-            case 'a':
-                c = '\a';
-                break;
-            default:
-                c = line[*i + 1];
-                break;
-            }
-            *i += 2;
-        } else if (c == '"') {
-            (*i)++;
-            /* The closing quote must end the word. */
-            return (*i < len && !is_blank(line[*i])) ? -1 : 0;
-        } else {
-            (*i)++;
-        }
-        if (write)
-            line[*w] = c;
-        (*w)++;
-    }
-    return -1;
-}
-
-static int split_squoted(char *line, size_t len, size_t *i, size_t *w, int write)
-{
-    while (*i < len) {
-        char c = line[*i];
-        if (c == '\\' && *i + 1 < len && line[*i + 1] == '\'') {
-            c = '\'';
-            *i += 2;
-        } else if (c == '\'') {
-            (*i)++;
-            return (*i < len && !is_blank(line[*i])) ? -1 : 0;
-        } else {
-            (*i)++;
-        }
-        if (write)
-            line[*w] = c;
-        (*w)++;
-    }
-    return -1;
-}
-
-long resp_split_inline(char *line, size_t len, size_t base, resp_span *argv, size_t cap)
-{
-    size_t i = 0;
-    long count = 0;
-    /* Count first without writing, so a too-small argv leaves the line
-     * intact for the second call. */
-    int write = argv != NULL;
-
-    for (;;) {
-        size_t start, w;
-        while (i < len && is_blank(line[i]))
-            i++;
-        if (i >= len)
-            return count;
-        start = w = i;
-        while (i < len && !is_blank(line[i])) {
-            if (line[i] == '"') {
-                i++;
-                if (split_dquoted(line, len, &i, &w, write))
-                    return -1;
-            } else if (line[i] == '\'') {
-                i++;
-                if (split_squoted(line, len, &i, &w, write))
-                    return -1;
-            } else {
-                if (write)
-                    line[w] = line[i];
-                w++, i++;
-            }
-        }
-        if (write && (size_t)count < cap) {
-            argv[count].off = base + start;
-            argv[count].len = w - start;
-        }
-        count++;
-    }
-}
-
 static int parse_inline(resp_parser *p, char *buf, size_t len, resp_request *req)
 {
     char *nl = memchr(buf + p->pos, '\n', len - p->pos);
@@ -221,14 +103,14 @@ static int parse_inline(resp_parser *p, char *buf, size_t len, resp_request *req
     req->size = line_len + 1;
     if (line_len && buf[line_len - 1] == '\r')
         line_len--;
-    n = resp_split_inline(buf, line_len, 0, NULL, 0);
+    n = net_split_args(buf, line_len, 0, NULL, 0);
     if (n < 0)
         return proto_error(p, "unbalanced quotes in request");
     if ((size_t)n > req->argv_cap) {
         req->argc_needed = (size_t)n;
         return RESP_NEED_ARGV;
     }
-    resp_split_inline(buf, line_len, 0, req->argv, req->argv_cap);
+    net_split_args(buf, line_len, 0, req->argv, req->argv_cap);
     req->argc = (size_t)n;
     req->inline_cmd = 1;
     resp_parser_reset(p);

@@ -44,6 +44,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "modules/net/text.h"
+
 /* Defaults, in Redis's names where Redis has the same limit. */
 #define RESP_DEFAULT_MAX_BULK_LEN (512ull * 1024 * 1024)       /* proto-max-bulk-len */
 #define RESP_DEFAULT_MAX_ELEMENTS (1024ull * 1024)             /* arguments per request */
@@ -65,11 +67,8 @@ void resp_limits_default(resp_limits *l);
 
 /* One argument: bytes buf[off .. off + len) of the request's buffer. An inline
  * argument with quotes or escapes is unescaped in place (it never grows), so
- * it too is a plain span of the buffer. */
-typedef struct resp_span {
-    size_t off;
-    size_t len;
-} resp_span;
+ * it too is a plain span of the buffer (net/text.h splits inline lines). */
+typedef net_span resp_span;
 
 /* A parsed request. argv/argv_cap are the caller's; the rest is filled in. */
 typedef struct resp_request {
@@ -116,12 +115,5 @@ uint64_t resp_parse_wanted(const resp_parser *p, size_t len);
 /* Integers as Redis reads them (string2ll): optional '-', digits, no '+', no
  * spaces, no leading zeros, within int64. 0, or -1 if s is not one. */
 int resp_parse_i64(const char *s, size_t n, int64_t *out);
-
-/* Split one inline line (no "\r\n") into arguments the way Redis does
- * (sdssplitargs): words separated by blanks; "..." with \n \r \t \b \a \\ \"
- * and \xHH escapes; '...' with \'; a closing quote must be followed by a blank
- * or the end. Unescapes in place. Returns the argument count, or -1 for
- * unbalanced quotes; at most cap spans are stored (the count may be larger). */
-long resp_split_inline(char *line, size_t len, size_t base, resp_span *argv, size_t cap);
 
 #endif /* FFDB_RESP_PROTO_H */

@@ -2,7 +2,8 @@
  * main.c — ffdb-server: a Redis-protocol server on an ffdb file.
  *
  * This file only turns the command line (and an optional Redis-style config
- * file) into a redis_config and hands it to redis_server_run() in
+ * file) into a redis_config (its parameters are the tables registered with
+ * a net_config, modules/net/config.h) and hands it to redis_server_run() in
  * modules/redis/server.c, which owns everything else. Every config-file
  * parameter can also be given as a flag, "--name value", as with
  * redis-server; the common ones have short, documented flags below.
@@ -64,7 +65,7 @@ int main(int argc, char **argv)
 {
     redis_config cfg;
     char err[512];
-    int i = 1;
+    int i = 1, rc;
 
     redis_config_init(&cfg);
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
@@ -77,7 +78,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc > 1 && argv[1][0] != '-') { /* redis-server style: the config file first */
-        if (redis_config_load(&cfg, argv[1], err, sizeof(err))) {
+        if (net_config_load(&cfg.reg, argv[1], err, sizeof(err))) {
             fprintf(stderr, "ffdb-server: %s\n", err);
             return 2;
         }
@@ -93,7 +94,7 @@ int main(int argc, char **argv)
         }
         name = param_name(argv[i] + 2);
         if (!strcmp(name, "config")) {
-            if (redis_config_load(&cfg, argv[++i], err, sizeof(err))) {
+            if (net_config_load(&cfg.reg, argv[++i], err, sizeof(err))) {
                 fprintf(stderr, "ffdb-server: %s\n", err);
                 return 2;
             }
@@ -106,10 +107,12 @@ int main(int argc, char **argv)
             size_t n = strlen(value);
             snprintf(value + n, sizeof(value) - n, " %s", argv[++i]);
         }
-        if (redis_config_set(&cfg, name, value, 1, err, sizeof(err))) {
+        if (net_config_set(&cfg.reg, name, value, 1, err, sizeof(err))) {
             fprintf(stderr, "ffdb-server: %s %s: %s\n", flag, value, err);
             return 2;
         }
     }
-    return redis_server_run(&cfg);
+    rc = redis_server_run(&cfg);
+    redis_config_free(&cfg);
+    return rc;
 }
