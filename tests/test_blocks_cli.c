@@ -129,3 +129,62 @@ Test(blocks_cli, errors)
     const char *args[] = {"--store", tu_path("junk"), "ls", NULL};
     expect(6, "", NULL, args);
 }
+
+/* ---- add / cat ------------------------------------------------------------------------ */
+
+Test(blocks_cli, add_and_cat)
+{
+    const char *hw = input("hw", "hello world\n", 12), *hw11 = input("hw11", "hello world", 11);
+    /* `echo "hello world" > hello; ipfs add hello` (kubo's README). */
+    EXPECT(0, "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o\n", NULL, "add", hw);
+    EXPECT(0, "hello world\n", NULL, "cat", "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o");
+    /* kubo test/cli/add_test.go, "hello world" from stdin. */
+    EXPECT(0, "Qmf412jQZiuVUtdgnB36FXFX7xg5V6KEbSJ4dpQuhkLyfD\n", hw11, "add");
+    EXPECT(0, HW "\n", hw11, "add", "--cid-version", "1");
+    EXPECT(0, "bafybeihykld7uyxzogax6vgyvag42y7464eywpf55gxi5qpoisibh3c5wa\n", hw11, "add",
+           "--cid-version=1", "--raw-leaves=false");
+    /* --raw-leaves --cid-version 1 of "hello world\n": the one raw leaf. */
+    EXPECT(0, HWNL "\n", NULL, "add", "--raw-leaves", "--cid-version", "1", hw);
+    EXPECT(0, "hello world\n", NULL, "cat", HWNL);
+    /* rust-ipfs's go-ipfs vector: "foobar\n" in 2-byte chunks. */
+    EXPECT(0, "QmRJHYTNvC3hmd9gJQARxLR1QMEincccBV53bBw524yyq6\n", input("foobar", "foobar\n", 7),
+           "add", "--chunker", "size-2");
+    EXPECT(0, "foobar\n", NULL, "cat", "QmRJHYTNvC3hmd9gJQARxLR1QMEincccBV53bBw524yyq6");
+    /* The empty file. */
+    EXPECT(0, "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH\n", NULL, "add");
+    EXPECT(0, "", NULL, "cat", "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH");
+    EXPECT(0,
+           "{\n  \"cid\": \"QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o\",\n  \"size\": 12,\n"
+           "  \"pinned\": true\n}\n",
+           hw, "add", "--json", "-Q");
+    EXPECT(0, "clean\n", NULL, "check");
+}
+
+Test(blocks_cli, add_only_hash_and_errors)
+{
+    const char *f = input("f", "some bytes", 10);
+    tb_run r = TB_RUN("add", "-n", f);
+    tb_expect_status(&r, 0, "add -n");
+    cr_assert(!tu_exists(tb_store_path()), "-n created the store");
+    r.out[strcspn(r.out, "\n")] = 0;
+    char cid[128], line[130];
+    snprintf(cid, sizeof cid, "%s", r.out);
+    snprintf(line, sizeof line, "%s\n", cid);
+    tb_run_free(&r);
+    EXPECT(0, line, NULL, "add", "--pin=false", f);
+    r = TB_RUN("cat", cid);
+    tb_expect_status(&r, 0, "cat");
+    cr_assert_str_eq(r.out, "some bytes");
+    tb_run_free(&r);
+    EXPECT(2, "", f, "add", "--chunker", "rabin");
+    EXPECT(2, "", f, "add", "--max-links", "1");
+    EXPECT(2, "", f, "add", "--hash", "blake3");
+    EXPECT(6, "", NULL, "add", tu_path("no-such-file"));
+    /* cat: a missing root, a block that is not a file. */
+    EXPECT(1, "", NULL, "cat", HW);
+    EXPECT(0, HW "\n", input("hw11", "hello world", 11), "put");
+    EXPECT(0, "hello world", NULL, "cat", HW); /* a raw block is a file */
+    EXPECT(0, "bafyreigbtj4x7ip5legnfznufuopl4sg4knzc2cof6duas4b3q2fy6swua\n",
+           input("cbor", "\xa0", 1), "put", "--cid-codec", "dag-cbor");
+    EXPECT(4, "", NULL, "cat", "bafyreigbtj4x7ip5legnfznufuopl4sg4knzc2cof6duas4b3q2fy6swua");
+}

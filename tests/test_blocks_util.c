@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "tests/test_blocks_util.h"
 #include "tests/testutil.h"
 
@@ -174,4 +176,68 @@ void tb_expect_out(const tb_run *r, const char *want, const char *what)
 {
     cr_assert_str_eq(r->out, want, "%s: stdout '%.2000s', expected '%s' (stderr: %.2000s)", what,
                      r->out, want, r->err);
+}
+
+/* ---- generated streams ------------------------------------------------------------- */
+
+void tb_stream_init(tb_stream *s, const char *seed, uint64_t size)
+{
+    memset(s, 0, sizeof *s);
+    crypto_hash_sha256(s->key, (const unsigned char *)seed, strlen(seed));
+    s->size = size;
+}
+
+#define KS_BLOCK 64 /* ChaCha20's block: the counter counts these */
+
+void tb_stream_bytes(const tb_stream *s, uint64_t pos, void *buf, size_t len)
+{
+    static const uint8_t nonce[crypto_stream_chacha20_ietf_NONCEBYTES];
+    uint8_t tmp[KS_BLOCK];
+    uint8_t *out = buf;
+    /* A partial first block, then whole blocks straight into buf. */
+    if (pos % KS_BLOCK && len) {
+        size_t skip = pos % KS_BLOCK, n = KS_BLOCK - skip < len ? KS_BLOCK - skip : len;
+        memset(tmp, 0, sizeof tmp);
+        crypto_stream_chacha20_ietf_xor_ic(tmp, tmp, KS_BLOCK, nonce, (uint32_t)(pos / KS_BLOCK),
+                                           s->key);
+        memcpy(out, tmp + skip, n);
+        out += n, pos += n, len -= n;
+    }
+    if (len) {
+        memset(out, 0, len);
+        cr_assert(pos / KS_BLOCK + len / KS_BLOCK < (UINT64_C(1) << 32));
+        crypto_stream_chacha20_ietf_xor_ic(out, out, len, nonce, (uint32_t)(pos / KS_BLOCK),
+                                           s->key);
+    }
+}
+
+long tb_stream_read(void *arg, void *buf, size_t len)
+{
+    tb_stream *s = arg;
+    uint64_t left = s->size - s->pos;
+    size_t n = left < len ? (size_t)left : len;
+    if (s->short_reads && n > 1) {
+        s->short_reads = s->short_reads * 6364136223846793005ull + 1442695040888963407ull;
+        n = 1 + (size_t)((s->short_reads >> 33) % n);
+    }
+    tb_stream_bytes(s, s->pos, buf, n);
+    s->pos += n;
+    return (long)n;
+}
+
+int tb_stream_compare(void *arg, const void *p, size_t n)
+{
+    tb_stream *s = arg;
+    uint8_t buf[1 << 16];
+    const uint8_t *q = p;
+    if (n > s->size - s->pos)
+        return -1;
+    while (n) {
+        size_t k = n < sizeof buf ? n : sizeof buf;
+        tb_stream_bytes(s, s->pos, buf, k);
+        if (memcmp(buf, q, k) != 0)
+            return -1;
+        s->pos += k, q += k, n -= k;
+    }
+    return 0;
 }

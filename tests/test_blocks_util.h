@@ -57,4 +57,24 @@ void tb_expect_status(const tb_run *r, int want, const char *what);
 /* stdout is exactly want. */
 void tb_expect_out(const tb_run *r, const char *want, const char *what);
 
+/* ---- generated streams (files that are never held in memory) ------------------------- */
+
+/* The bytes of kubo's test/cli/testutils DeterministicRandomReader: the
+ * ChaCha20 (IETF, zero nonce, counter 0) keystream under sha256(seed), so
+ * CIDs kubo's tests publish for IPFSAddDeterministic(size, seed) apply. */
+typedef struct tb_stream {
+    uint8_t key[32];
+    uint64_t pos, size;
+    uint64_t short_reads; /* non-zero: reads return 1..len bytes at random (seeded so) */
+} tb_stream;
+
+void tb_stream_init(tb_stream *s, const char *seed, uint64_t size);
+/* The stream's bytes [pos, pos + len) into buf. */
+void tb_stream_bytes(const tb_stream *s, uint64_t pos, void *buf, size_t len);
+/* A read callback for blocks_add (arg = tb_stream *). */
+long tb_stream_read(void *arg, void *buf, size_t len);
+/* A write callback for blocks_cat comparing with a stream (arg = tb_stream *,
+ * whose pos advances); returns -1 at the first difference or past its end. */
+int tb_stream_compare(void *arg, const void *p, size_t n);
+
 #endif

@@ -51,6 +51,8 @@ typedef struct adder {
     uint64_t total;
     uint8_t *enc; /* encoding buffer for inner nodes and dag-pb leaves */
     size_t enc_cap;
+    uint8_t *udata; /* their UnixFS Data */
+    size_t udata_cap;
 } adder;
 
 /* Reads the next chunk ahead: full chunks until the input ends. */
@@ -91,45 +93,38 @@ static int store_block(adder *a, const ipld_cid *cid, const void *data, size_t l
     return rc;
 }
 
-static int reserve(adder *a, size_t n)
+static int reserve(uint8_t **buf, size_t *cap, size_t n)
 {
-    if (n <= a->enc_cap)
+    if (n <= *cap)
         return 0;
-    uint8_t *p = realloc(a->enc, n);
+    uint8_t *p = realloc(*buf, n);
     if (!p)
         return FFDB_ENOMEM;
-    a->enc = p;
-    a->enc_cap = n;
+    *buf = p;
+    *cap = n;
     return 0;
 }
 
-static unsigned pb_version(const adder *a)
-{
-    return a->o.cid_version;
-}
-
-/* Encodes a dag-pb node whose Data is u and stores it. */
+/* Encodes a dag-pb node whose Data is u and stores it; out gets its CID
+ * and Tsize (its bytes plus its links' Tsizes, as kubo counts). The UnixFS
+ * bytes go to udata, the node to enc (both grown as needed). */
 static int emit_pb(adder *a, const ipld_unixfs *u, ipld_pb_link *links, size_t nlinks, child *out)
 {
-    uint8_t *data;
-    size_t dlen, len;
+    size_t ulen = ipld_unixfs_encoded_size(u), dlen, len;
     int rc;
-    size_t ulen = ipld_unixfs_encoded_size(u);
-    if ((rc = reserve(a, ulen)) != 0 || !(data = malloc(ulen ? ulen : 1)))
-        return rc ? rc : FFDB_ENOMEM;
-    rc = ipld_unixfs_encode(u, data, ulen, &dlen);
-    ipld_pb_node node = {links, nlinks, data, dlen, 1};
-    size_t need = ipld_pb_encoded_size(&node);
-    if (rc == 0 && (rc = reserve(a, need)) == 0 &&
-        (rc = ipld_pb_encode(&node, a->enc, a->enc_cap, &len)) == 0 &&
-        (rc = ipld_cid_of(pb_version(a), IPLD_CODEC_DAG_PB, a->o.mh_code, a->enc, len,
-                          &out->cid)) == 0)
-        rc = store_block(a, &out->cid, a->enc, len);
-    free(data);
+    if ((rc = reserve(&a->udata, &a->udata_cap, ulen)) != 0 ||
+        (rc = ipld_unixfs_encode(u, a->udata, a->udata_cap, &dlen)) != 0)
+        return rc;
+    ipld_pb_node node = {links, nlinks, a->udata, dlen, 1};
+    if ((rc = reserve(&a->enc, &a->enc_cap, ipld_pb_encoded_size(&node))) != 0 ||
+        (rc = ipld_pb_encode(&node, a->enc, a->enc_cap, &len)) != 0 ||
+        (rc = ipld_cid_of(a->o.cid_version, IPLD_CODEC_DAG_PB, a->o.mh_code, a->enc, len,
+                          &out->cid)) != 0)
+        return rc;
     out->tsize = len;
     for (size_t i = 0; i < nlinks; i++)
         out->tsize += links[i].tsize;
-    return rc;
+    return store_block(a, &out->cid, a->enc, len);
 }
 
 /* The chunk read ahead becomes a leaf; the next one is read. */
@@ -263,6 +258,7 @@ int blocks_add(blocks *bs, long (*read)(void *arg, void *buf, size_t len), void 
         rc = rc ? (blocks_batch_abort(a.batch), rc) : blocks_batch_commit(a.batch);
     free(a.chunk);
     free(a.enc);
+    free(a.udata);
     if (rc == 0 && a.o.pin && !a.o.only_hash)
         rc = blocks_pin(bs, &r.cid, 1);
     if (rc == 0) {

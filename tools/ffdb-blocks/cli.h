@@ -45,7 +45,8 @@ struct cli_cmd {
     const char *help;     /* the rest of CMD --help */
 };
 
-extern const struct cli_cmd cmd_put, cmd_get, cmd_has, cmd_rm, cmd_ls, cmd_stat, cmd_check;
+extern const struct cli_cmd cmd_put, cmd_get, cmd_has, cmd_rm, cmd_ls, cmd_stat, cmd_check, cmd_add,
+    cmd_cat;
 
 /* "ffdb-blocks CMD: message" on stderr. */
 void cli_msg(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
