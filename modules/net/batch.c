@@ -150,6 +150,13 @@ void net_batch_join(net_batch *b, net_conn *c)
     c->batch_cmds++;
 }
 
+void net_batch_leave(net_batch *b, net_conn *c)
+{
+    (void)b;
+    if ((c->flags & NET_CONN_IN_BATCH) && c->batch_cmds > 0)
+        c->batch_cmds--;
+}
+
 void net_batch_wrote(net_batch *b, net_conn *c)
 {
     (void)b;

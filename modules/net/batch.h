@@ -133,6 +133,9 @@ void net_batch_free(net_batch *b);
 void net_batch_round_begin(net_batch *b, int nevents);
 /* c runs one command in this batch (it owes one reply). */
 void net_batch_join(net_batch *b, net_conn *c);
+/* c's last joined command owes no reply in this batch after all (it waits
+ * for something outside the batch, e.g. a replication hook). */
+void net_batch_leave(net_batch *b, net_conn *c);
 /* The command c runs writes (the batch's writers size the next gathering). */
 void net_batch_wrote(net_batch *b, net_conn *c);
 /* Make sure the batch has a txn that can write (write) or read; 0 or the

@@ -209,9 +209,26 @@ static int exec_cmd(resp_ctx *c)
     cli->queue = NULL;
     cli->queue_len = cli->queue_cap = 0;
     cli->flags &= ~(CLI_MULTI | CLI_DIRTY_EXEC);
+    if (c->srv->hook && (need & RESP_CMD_WRITE)) {
+        /* One unit for the hook: it runs when applied, as one EXEC. */
+        redis_cmdv *v = malloc((n ? n : 1) * sizeof(*v));
+        if (!v) {
+            rc = FFDB_ENOMEM;
+        } else {
+            redis_unit u = {0, cli->db, c->now_ms, 1, (int)n, v};
+            for (size_t i = 0; i < n; i++) {
+                v[i].argc = queue[i].argc;
+                v[i].argv = queue[i].argv;
+            }
+            server_propose(c->srv, cli, &u);
+            free(v);
+        }
+        goto out; /* nothing runs here */
+    }
     reply_array(c->r, n);
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = server_exec_command(c->srv, cli, queue[i].cmd, queue[i].argc, queue[i].argv);
+out:
     for (size_t i = 0; i < n; i++)
         free(queue[i].mem);
     free(queue);

@@ -35,6 +35,78 @@
 #include "modules/resp/proto.h"
 #include "modules/resp/reply.h"
 
+/* ---- the write hook (replication, op logs) ------------------------------------------ */
+
+/* One command of a unit: its arguments, argv[0] the name. */
+typedef struct redis_cmdv {
+    int argc;
+    const resp_arg *argv;
+} redis_cmdv;
+
+/* A unit of commands that must happen together: one write command, one
+ * MULTI/EXEC (multi = 1: the commands run back to back and answer as one
+ * EXEC array), or the sweeper's expiry of some keys. Everything that makes
+ * its effect is in it: the database and the clock every expiry decision
+ * uses, so applying the same units in the same order on any node gives the
+ * same keyspace. The pointers are valid only during the call that hands the
+ * unit over: a hook keeps its own copy. */
+typedef struct redis_unit {
+    uint64_t id; /* the proposal's id on this server; 0 = nobody here waits */
+    int db;
+    int64_t now_ms;
+    int multi;
+    int ncmds;
+    const redis_cmdv *cmds;
+} redis_unit;
+
+enum {
+    REDIS_HOOK_RUN = 0,     /* read gate: run the command here now */
+    REDIS_HOOK_TAKEN = 1,   /* the hook has it: the client waits (apply / release) */
+    REDIS_HOOK_REPLIED = 2, /* refused: the hook wrote one reply to r (-MOVED, -READONLY) */
+};
+
+/* Whoever owns the keyspace's changes (RAFT replication, a CRDT op log)
+ * installs one hook (redis_config.hook) before redis_server_run. With a
+ * hook, no write command touches the store where it arrives: every command
+ * flagged RESP_CMD_WRITE, every EXEC whose queue holds one, and the expiry
+ * of keys whose time passed (the sweeper proposes FFDB-EXPIRED, a DEL that
+ * deletes only what is still expired by the unit's clock) is handed to
+ * propose(), and its client waits, running nothing else, until the owner
+ * applies the unit (redis_server_apply with the unit's id). Without a hook
+ * nothing of this runs. Every callback runs on the loop thread. */
+typedef struct redis_hook {
+    /* At start, after the listeners are bound (the owner adds its timers,
+     * watches and services to s->loop), and before the file closes. NULL:
+     * nothing to do. */
+    void (*attach)(void *arg, redis_server *s);
+    void (*detach)(void *arg, redis_server *s);
+    /* A write unit. REDIS_HOOK_TAKEN (the owner copies it and applies it
+     * later, here and elsewhere) or REDIS_HOOK_REPLIED (refused: one reply
+     * written to r; r is NULL for the sweeper's units, which have no
+     * client). Required. */
+    int (*propose)(void *arg, const redis_unit *u, resp_reply *r);
+    /* A read command, or an EXEC that only reads: REDIS_HOOK_RUN,
+     * REDIS_HOOK_REPLIED (a redirect or a refusal in r), or REDIS_HOOK_TAKEN:
+     * the client waits until redis_server_release(s, u->id), then the
+     * command runs here (e.g. once a read index is applied). NULL: every
+     * read runs. */
+    int (*read_gate)(void *arg, const redis_unit *u, resp_reply *r);
+} redis_hook;
+
+/* Apply units in order, through the same command path as a single node,
+ * inside the batch's write txn (one txn for all of them, committed as any
+ * batch: replies held until durable). A unit whose id is a client's
+ * waiting proposal answers that client, which then goes on with its next
+ * commands; any other unit's replies are discarded. 0, or the engine's code
+ * (the batch failed: every waiting client of it got an error). */
+int redis_server_apply(redis_server *s, const redis_unit *units, size_t n);
+/* The read that read_gate took as u->id may run now. 0, or FFDB_NOTFOUND if
+ * no client waits for it (it closed). */
+int redis_server_release(redis_server *s, uint64_t id);
+/* Answer the waiting proposal id with an error instead (the owner lost it:
+ * leadership changed, the log was truncated). 0 or FFDB_NOTFOUND. */
+int redis_server_drop(redis_server *s, uint64_t id, const char *error);
+
 /* ---- configuration (config.c) ------------------------------------------------------ */
 
 #define REDIS_DEFAULT_PORT 6380
@@ -52,8 +124,10 @@ typedef struct redis_config {
     uint64_t outbuf_limit_pubsub; /* subscribers' output limit */
     int hz;                       /* timer ticks per second (sweeper) */
     char pidfile[1024];
-    int direct_io; /* 0: FFDB_NODIRECT, buffered I/O */
-    int databases; /* always STORE_DBS; a parameter so config files that set it load */
+    int direct_io;          /* 0: FFDB_NODIRECT, buffered I/O */
+    int databases;          /* always STORE_DBS; a parameter so config files that set it load */
+    const redis_hook *hook; /* not a parameter: set by the program embedding the server */
+    void *hook_arg;
 } redis_config;
 
 /* Every parameter at its default (an invalid table is a programming error:
@@ -71,6 +145,8 @@ enum {
     CLI_DIRTY_CAS = 1u << 1,  /* a watched key changed: EXEC fails */
     CLI_DIRTY_EXEC = 1u << 2, /* a command was refused while queuing: EXECABORT */
     CLI_READY = 1u << 3,      /* on the ready list */
+    CLI_HELD = 1u << 4,       /* waits for the hook (held_id): runs nothing */
+    CLI_GATE_PASS = 1u << 5,  /* the released read runs without asking the gate again */
 };
 
 /* A command queued by MULTI: its own copy of the arguments. */
@@ -115,6 +191,7 @@ struct redis_client {
     net_dict pats;
 
     uint64_t commands; /* commands run */
+    uint64_t held_id;  /* CLI_HELD: the unit it waits for */
 };
 
 /* A vector of clients: the value of a watched key or a channel in the
@@ -167,6 +244,13 @@ struct redis_server {
     redis_client **ready; /* have input to run */
     size_t ready_len, ready_cap;
 
+    const redis_hook *hook; /* cfg->hook, or NULL */
+    void *hook_arg;
+    redis_cvec held;    /* clients waiting for the hook */
+    uint64_t unit_seq;  /* the last proposal id */
+    redis_client *sink; /* runs remote units: its replies are discarded */
+    int in_round;       /* inside on_events: apply joins the open batch */
+
     int64_t lastsave_s; /* Unix time of the last commit that wrote */
     net_timer *sweeper;
     net_timer *second;
@@ -210,11 +294,15 @@ int64_t redis_mono_ms(const redis_server *s);
 
 /* server.c */
 /* Run one command (argv[0] is its name) for client c in the current batch:
- * lookup, arity, auth, MULTI queuing, the txn it needs. */
-void server_run_command(redis_server *s, redis_client *c, int argc, const resp_arg *argv);
+ * lookup, arity, auth, MULTI queuing, the hook, the txn it needs. Returns 1
+ * if the request must stay unconsumed (a read the gate made wait), else 0. */
+int server_run_command(redis_server *s, redis_client *c, int argc, const resp_arg *argv);
 /* Execute an already-checked command inside the batch txn (EXEC uses it). */
 int server_exec_command(redis_server *s, redis_client *c, const resp_command *cmd, int argc,
                         const resp_arg *argv);
+/* With a hook: hand unit u of client c (its reply: c->reply) to the hook.
+ * 1 if c now waits, 0 if the hook replied. */
+int server_propose(redis_server *s, redis_client *c, redis_unit *u);
 /* Make sure the batch has a txn of the kind cmd needs. */
 int server_need_txn(redis_server *s, int write);
 /* The output limit a client has now (Redis's classes: normal, pubsub). */

@@ -183,6 +183,9 @@ static void on_close(net_conn *conn)
     redis_server *s = conn->svc->arg;
     redis_client *c = redis_client_of(conn);
 
+    if (c->flags & CLI_HELD)
+        cvec_del(&s->held, c); /* its unit still applies, answered to no one */
+
     s->errors_gone += c->reply.errors;
     net_batch_forget(&s->batch, conn);
     if (c->flags & CLI_READY)
@@ -266,8 +269,9 @@ int server_need_txn(redis_server *s, int write)
 
 /* ---- running commands --------------------------------------------------------------------- */
 
-int server_exec_command(redis_server *s, redis_client *c, const resp_command *cmd, int argc,
-                        const resp_arg *argv)
+/* Execute cmd for c with the clock now_ms (a unit's, or the loop's). */
+static int exec_at(redis_server *s, redis_client *c, const resp_command *cmd, int argc,
+                   const resp_arg *argv, int64_t now_ms)
 {
     resp_ctx ctx;
     size_t mark = c->conn->out.len;
@@ -278,7 +282,7 @@ int server_exec_command(redis_server *s, redis_client *c, const resp_command *cm
     ctx.cli = c;
     ctx.r = &c->reply;
     ctx.db = c->db;
-    ctx.now_ms = redis_now_ms(s);
+    ctx.now_ms = now_ms;
     ctx.argc = argc;
     ctx.argv = argv;
     ctx.cmd = cmd;
@@ -302,7 +306,171 @@ int server_exec_command(redis_server *s, redis_client *c, const resp_command *cm
     return rc;
 }
 
-void server_run_command(redis_server *s, redis_client *c, int argc, const resp_arg *argv)
+int server_exec_command(redis_server *s, redis_client *c, const resp_command *cmd, int argc,
+                        const resp_arg *argv)
+{
+    return exec_at(s, c, cmd, argc, argv, redis_now_ms(s));
+}
+
+/* ---- the write hook ------------------------------------------------------------------------ */
+
+static void hold(redis_server *s, redis_client *c, uint64_t id)
+{
+    if (cvec_add(&s->held, c)) {
+        reply_error(&c->reply,
+                    "ERR out of memory waiting for the hook (the command may still run)");
+        return;
+    }
+    c->flags |= CLI_HELD;
+    c->held_id = id;
+    net_batch_leave(&s->batch, c->conn); /* it owes its reply to a later batch */
+}
+
+/* The client waiting for unit id, no longer waiting (and ready to go on); NULL if none. */
+static redis_client *unhold(redis_server *s, uint64_t id)
+{
+    if (id == 0)
+        return NULL;
+    for (size_t i = 0; i < s->held.n; i++) {
+        redis_client *c = s->held.v[i];
+        if (c->held_id == id) {
+            cvec_del(&s->held, c);
+            c->flags &= ~CLI_HELD;
+            c->held_id = 0;
+            mark_ready(s, c);
+            return c;
+        }
+    }
+    return NULL;
+}
+
+int server_propose(redis_server *s, redis_client *c, redis_unit *u)
+{
+    int rc;
+
+    u->id = c ? ++s->unit_seq : 0;
+    rc = s->hook->propose(s->hook_arg, u, c ? &c->reply : NULL);
+    if (rc != REDIS_HOOK_TAKEN || !c)
+        return 0;
+    hold(s, c, u->id);
+    return (c->flags & CLI_HELD) != 0;
+}
+
+/* A read (or an EXEC that only reads) asks the hook's gate: REDIS_HOOK_... */
+static int read_gate(redis_server *s, redis_client *c, redis_unit *u)
+{
+    int rc;
+
+    if (c->flags & CLI_GATE_PASS) {
+        c->flags &= ~CLI_GATE_PASS;
+        return REDIS_HOOK_RUN;
+    }
+    u->id = ++s->unit_seq;
+    rc = s->hook->read_gate(s->hook_arg, u, &c->reply);
+    if (rc == REDIS_HOOK_TAKEN) {
+        hold(s, c, u->id);
+        if (!(c->flags & CLI_HELD))
+            return REDIS_HOOK_REPLIED;
+    }
+    return rc;
+}
+
+static int apply_unit(redis_server *s, redis_client *c, const redis_unit *u)
+{
+    redis_client *t = c ? c : s->sink;
+    int rc;
+
+    if (c)
+        net_batch_join(&s->batch, c->conn);
+    rc = net_batch_need_txn(&s->batch, 1);
+    if (rc)
+        return rc;
+    t->db = u->db;
+    if (u->multi)
+        reply_array(&t->reply, (size_t)u->ncmds);
+    for (int i = 0; i < u->ncmds && rc == 0; i++) {
+        const redis_cmdv *v = &u->cmds[i];
+        const resp_command *cmd =
+            v->argc > 0 ? redis_command_lookup(v->argv[0].p, v->argv[0].n) : NULL;
+        if (!cmd)
+            reply_error(&t->reply, "ERR unknown command in an applied unit");
+        else if (!resp_arity_ok(cmd, v->argc))
+            reply_errorf(&t->reply, "ERR wrong number of arguments for '%s' command", cmd->name);
+        else
+            rc = exec_at(s, t, cmd, v->argc, v->argv, u->now_ms);
+    }
+    if (!c)
+        t->conn->out.len = 0; /* nobody here asked */
+    return rc < 0 ? rc : 0;
+}
+
+int redis_server_apply(redis_server *s, const redis_unit *units, size_t n)
+{
+    int rc = 0;
+    size_t i;
+
+    for (i = 0; i < n && rc == 0; i++)
+        rc = apply_unit(s, unhold(s, units[i].id), &units[i]);
+    if (rc) {
+        /* The batch is lost: its clients, and those of the units not run, get errors. */
+        for (; i < n; i++) {
+            redis_client *c = unhold(s, units[i].id);
+            if (c)
+                net_batch_join(&s->batch, c->conn);
+        }
+        net_batch_fail(&s->batch, rc);
+    }
+    if (!s->in_round)
+        net_batch_round_end(&s->batch, 0);
+    return rc;
+}
+
+int redis_server_release(redis_server *s, uint64_t id)
+{
+    redis_client *c = unhold(s, id);
+
+    if (!c)
+        return FFDB_NOTFOUND;
+    c->flags |= CLI_GATE_PASS;
+    net_loop_wake_by(s->loop, 0);
+    return 0;
+}
+
+int redis_server_drop(redis_server *s, uint64_t id, const char *error)
+{
+    redis_client *c = unhold(s, id);
+
+    if (!c)
+        return FFDB_NOTFOUND;
+    net_batch_join(&s->batch, c->conn);
+    reply_error(&c->reply, error);
+    if (!s->in_round)
+        net_batch_round_end(&s->batch, 0);
+    return 0;
+}
+
+/* EXEC whose queue only reads: the unit of its queue, for the gate. 1 if it is one. */
+static int exec_read_unit(redis_client *c, const resp_command *cmd, redis_cmdv *v, size_t cap,
+                          redis_unit *u)
+{
+    unsigned need = 0;
+
+    if (strcmp(cmd->name, "exec") != 0 || !(c->flags & CLI_MULTI) || c->queue_len > cap)
+        return 0;
+    for (size_t i = 0; i < c->queue_len; i++) {
+        need |= c->queue[i].cmd->flags;
+        v[i].argc = c->queue[i].argc;
+        v[i].argv = c->queue[i].argv;
+    }
+    if ((need & RESP_CMD_WRITE) || !(need & RESP_CMD_READONLY))
+        return 0; /* writes: EXEC proposes them (multi.c) */
+    u->multi = 1;
+    u->ncmds = (int)c->queue_len;
+    u->cmds = v;
+    return 1;
+}
+
+int server_run_command(redis_server *s, redis_client *c, int argc, const resp_arg *argv)
 {
     const resp_command *cmd = redis_command_lookup(argv[0].p, argv[0].n);
     int rc;
@@ -312,24 +480,24 @@ void server_run_command(redis_server *s, redis_client *c, int argc, const resp_a
         if (c->flags & CLI_MULTI)
             c->flags |= CLI_DIRTY_EXEC;
         resp_err_unknown(&c->reply, argc, argv);
-        return;
+        return 0;
     }
     if (!resp_arity_ok(cmd, argc)) {
         if (c->flags & CLI_MULTI)
             c->flags |= CLI_DIRTY_EXEC;
         reply_errorf(&c->reply, "ERR wrong number of arguments for '%s' command", cmd->name);
-        return;
+        return 0;
     }
     if (!c->authed && !(cmd->flags & RESP_CMD_NOAUTH)) {
         reply_error(&c->reply, "NOAUTH Authentication required.");
-        return;
+        return 0;
     }
     if (c->reply.proto == 2 && pubsub_count(c) && !(cmd->flags & RESP_CMD_SUBOK)) {
         reply_errorf(&c->reply,
                      "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
                      "QUIT / RESET are allowed in this context",
                      cmd->name);
-        return;
+        return 0;
     }
     if ((c->flags & CLI_MULTI) && !(cmd->flags & RESP_CMD_NOMULTI)) {
         rc = multi_queue(s, c, cmd, argc, argv);
@@ -337,11 +505,28 @@ void server_run_command(redis_server *s, redis_client *c, int argc, const resp_a
             reply_error(&c->reply, "ERR out of memory queuing the command");
         else
             reply_simple(&c->reply, "QUEUED");
-        return;
+        return 0;
+    }
+    if (s->hook) {
+        redis_cmdv v1 = {argc, argv}, vq[64];
+        redis_unit u = {0, c->db, redis_now_ms(s), 0, 1, &v1};
+        if (cmd->flags & RESP_CMD_WRITE) {
+            server_propose(s, c, &u);
+            return 0;
+        }
+        if (s->hook->read_gate &&
+            ((cmd->flags & RESP_CMD_READONLY) || exec_read_unit(c, cmd, vq, 64, &u))) {
+            rc = read_gate(s, c, &u);
+            if (rc == REDIS_HOOK_TAKEN)
+                return 1;
+            if (rc == REDIS_HOOK_REPLIED)
+                return 0;
+        }
     }
     rc = server_exec_command(s, c, cmd, argc, argv);
     if (rc < 0)
         net_batch_fail(&s->batch, rc);
+    return 0;
 }
 
 /* The parsed request's arguments as resp_args over the input buffer. */
@@ -375,6 +560,8 @@ static int run_client(redis_server *s, redis_client *c)
             return 0;
         if (net_conn_backpressured(conn))
             return 0; /* its input hook runs again once it drained */
+        if (c->flags & CLI_HELD)
+            return 0; /* the hook makes it ready again */
         rc = resp_parse(&c->parser, conn->in + conn->in_start, net_conn_pending_input(conn),
                         &c->req);
         if (rc == RESP_NEED_MORE)
@@ -403,7 +590,8 @@ static int run_client(redis_server *s, redis_client *c)
                 net_conn_close(conn, 0);
                 return 0;
             }
-            server_run_command(s, c, (int)c->req.argc, c->argv);
+            if (server_run_command(s, c, (int)c->req.argc, c->argv))
+                return 0; /* the gate holds the request: it runs again on release */
             done++;
         }
         conn->in_start += c->req.size;
@@ -437,7 +625,9 @@ static void on_events(net_loop *l, int nevents, void *arg)
         s->shutdown = 1;
     }
     net_batch_round_begin(&s->batch, nevents);
+    s->in_round = 1;
     exec_phase(s);
+    s->in_round = 0;
     net_batch_round_end(&s->batch, s->shutdown);
     if (s->shutdown) {
         s->svc.closing = 1;
@@ -460,6 +650,69 @@ static void before_sleep(net_loop *l, int nevents, void *arg)
 /* One sweeper step over every database. Under --fsync batch-ms it works in
  * the open write txn; otherwise in a short txn of its own, committed at once
  * (an empty one costs no I/O). Returns 1 if more work is due now. */
+#define HOOK_EXPIRE_KEYS 64 /* keys one FFDB-EXPIRED proposal names */
+
+typedef struct expired_keys {
+    resp_arg argv[1 + HOOK_EXPIRE_KEYS];
+    int argc;
+    char *mem; /* HOOK_EXPIRE_KEYS * STORE_MAX_KEY */
+} expired_keys;
+
+static int expired_key(void *arg, const void *key, size_t klen)
+{
+    expired_keys *e = arg;
+    char *p = e->mem + (size_t)(e->argc - 1) * STORE_MAX_KEY;
+
+    if (klen > STORE_MAX_KEY || e->argc > HOOK_EXPIRE_KEYS)
+        return 0;
+    memcpy(p, key, klen);
+    e->argv[e->argc].p = p;
+    e->argv[e->argc].n = klen;
+    e->argc++;
+    return 0;
+}
+
+/* With a hook the clock deletes nothing here: keys whose time passed are
+ * proposed as FFDB-EXPIRED units (the owner may see a key again until its
+ * unit is applied; FFDB-EXPIRED is idempotent). */
+static void propose_expired(redis_server *s)
+{
+    expired_keys e;
+    int own = s->batch.txn == NULL;
+    int64_t now = redis_now_ms(s);
+
+    e.mem = malloc((size_t)HOOK_EXPIRE_KEYS * STORE_MAX_KEY);
+    if (!e.mem)
+        return;
+    for (int db = 0; db < STORE_DBS; db++) {
+        redis_cmdv v;
+        redis_unit u = {0, db, now, 0, 1, &v};
+        int rc;
+        if (store_db_expires(s->store, db) == 0)
+            continue;
+        e.argv[0].p = "ffdb-expired";
+        e.argv[0].n = 12;
+        e.argc = 1;
+        rc = server_need_txn(s, 0);
+        if (!rc) {
+            store_txn_set_now(s->st, now);
+            rc = store_expired_keys(s->st, db, HOOK_EXPIRE_KEYS, expired_key, &e);
+        }
+        if (own)
+            net_batch_drop(&s->batch);
+        if (rc) {
+            redis_log(s, NET_LOG_WARNING, "sweeper: %s", ffdb_strerror(rc));
+            break;
+        }
+        if (e.argc > 1) {
+            v.argc = e.argc;
+            v.argv = e.argv;
+            server_propose(s, NULL, &u);
+        }
+    }
+    free(e.mem);
+}
+
 static int sweep(redis_server *s)
 {
     store_sweep_result res;
@@ -475,7 +728,8 @@ static int sweep(redis_server *s)
     store_txn_set_now(s->st, redis_now_ms(s));
     for (int db = 0; db < STORE_DBS && budget > 0 && !rc; db++) {
         uint64_t before = res.expired_keys + res.stale_entries;
-        rc = store_sweep(s->st, db, budget, &res);
+        rc = s->hook ? store_sweep_garbage(s->st, db, budget, &res)
+                     : store_sweep(s->st, db, budget, &res);
         uint64_t used = res.expired_keys + res.stale_entries - before;
         budget = used >= budget ? 0 : budget - (unsigned)used;
     }
@@ -498,6 +752,9 @@ static void on_sweep(net_timer *t, void *arg)
 {
     redis_server *s = arg;
     int more = sweep(s);
+
+    if (s->hook)
+        propose_expired(s);
 
     net_timer_again(t, more ? 1 : 1000 / (s->cfg->hz > 0 ? s->cfg->hz : 10));
 }
@@ -647,6 +904,8 @@ static void write_pidfile(redis_server *s)
 
 static void shutdown_all(redis_server *s)
 {
+    if (s->hook && s->hook->detach)
+        s->hook->detach(s->hook_arg, s);
     net_service_close_listeners(&s->svc);
     net_batch_finish(&s->batch); /* the in-flight batch commits, durable before its replies go */
     net_service_free(&s->svc);   /* every client closes */
@@ -668,6 +927,12 @@ static void server_free(redis_server *s)
     net_dict_free(&s->channels);
     net_dict_free(&s->patterns);
     free(s->ready);
+    free(s->held.v);
+    if (s->sink && s->sink->conn)
+        net_buf_free(&s->sink->conn->out);
+    if (s->sink)
+        free(s->sink->conn);
+    free(s->sink);
     net_loop_free(s->loop);
     redis_commands_free();
     free(s);
@@ -676,6 +941,17 @@ static void server_free(redis_server *s)
 /* Everything before serving: 0, or -1 (logged; what was opened is closed). */
 static int start(redis_server *s)
 {
+    s->hook = s->cfg->hook;
+    s->hook_arg = s->cfg->hook_arg;
+    if (s->hook) {
+        s->sink = calloc(1, sizeof(*s->sink));
+        if (!s->sink || !(s->sink->conn = calloc(1, sizeof(net_conn))))
+            return -1;
+        net_buf_init(&s->sink->conn->out, 0);
+        s->sink->reply.out = &s->sink->conn->out;
+        s->sink->reply.proto = 2;
+        s->sink->authed = 1;
+    }
     if (redis_commands_init() ||
         net_service_init(&s->svc, s->loop, &redis_proto, s, &s->cfg->svc, &s->cfg->log))
         return -1;
@@ -689,6 +965,8 @@ static int start(redis_server *s)
         net_hook_add(s->loop, NET_HOOK_BEFORE_SLEEP, before_sleep, s) ||
         net_service_listen(&s->svc))
         goto fail_batch;
+    if (s->hook && s->hook->attach)
+        s->hook->attach(s->hook_arg, s);
     return 0;
 fail_batch:
     net_batch_free(&s->batch);

@@ -329,6 +329,15 @@ typedef struct store_sweep_result {
  * batch txn under --fsync batch-ms). */
 int store_sweep(store_txn *st, int db, unsigned budget, store_sweep_result *res);
 
+/* store_sweep without the expiry: only elements of dead versions (a server
+ * whose expiry is decided by a replication hook still cleans its garbage). */
+int store_sweep_garbage(store_txn *st, int db, unsigned budget, store_sweep_result *res);
+/* Read-only: call fn for up to max keys of db whose expiry is <= now, oldest
+ * first (fn's key is valid only during the call; non-zero stops and is
+ * returned). 0 or the engine's code. */
+int store_expired_keys(store_txn *st, int db, unsigned max,
+                       int (*fn)(void *arg, const void *key, size_t klen), void *arg);
+
 /* Totals since open (INFO stats: expired_keys). */
 uint64_t store_expired_total(const store *s);
 uint64_t store_stale_removed_total(const store *s);

@@ -919,6 +919,45 @@ static int sweep_garbage(store_txn *st, int db, unsigned *budget, store_sweep_re
     return rc;
 }
 
+int store_sweep_garbage(store_txn *st, int db, unsigned budget, store_sweep_result *res)
+{
+    int rc;
+
+    if (!st->writable)
+        return FFDB_EREADONLY;
+    rc = sweep_garbage(st, db, &budget, res);
+    if (res->stale_entries)
+        st->changed = 1;
+    return rc;
+}
+
+int store_expired_keys(store_txn *st, int db, unsigned max,
+                       int (*fn)(void *arg, const void *key, size_t klen), void *arg)
+{
+    ffdb_bucket *b;
+    ffdb_cursor *c;
+    ffdb_val k;
+    unsigned n = 0;
+    int rc = store_bucket(st, db, B_TTL, &b);
+
+    if (rc)
+        return rc == FFDB_NOTFOUND ? 0 : rc;
+    rc = ffdb_cursor_open(b, &c);
+    if (rc)
+        return rc;
+    for (rc = ffdb_cursor_first(c, &k, NULL); rc == 0 && n < max;
+         rc = ffdb_cursor_next(c, &k, NULL)) {
+        if (k.size < 8 || (int64_t)be64_get(k.data) > st->now_ms)
+            break;
+        rc = fn(arg, (const uint8_t *)k.data + 8, k.size - 8);
+        if (rc)
+            break;
+        n++;
+    }
+    ffdb_cursor_close(c);
+    return rc == FFDB_NOTFOUND ? 0 : rc;
+}
+
 int store_sweep(store_txn *st, int db, unsigned budget, store_sweep_result *res)
 {
     int rc;

@@ -1,0 +1,278 @@
+/*
+ * test_redis_hook.c — the write hook of modules/redis (redis.h): a real
+ * server in a thread of this process, with a test hook installed, talked to
+ * through hiredis on 127.0.0.1 (port 0: the kernel's choice).
+ *
+ *   queue   proposals are copied and applied 20 ms later from a timer (a
+ *           stand-in for a RAFT log): replies come only after the apply,
+ *           MULTI/EXEC is one unit, a unit from elsewhere (id 0) applies with
+ *           its reply discarded, the sweeper proposes FFDB-EXPIRED
+ *   refuse  propose and the read gate refuse (-READONLY, -MOVED)
+ */
+#include <criterion/criterion.h>
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "modules/redis/redis.h"
+#include "tests/testutil.h"
+
+TestSuite(redis_hook, .init = tu_setup, .fini = tu_teardown, .timeout = 60);
+
+#define MAXU 256
+
+typedef struct copy_unit {
+    redis_unit u;
+    redis_cmdv cmds[16];
+    resp_arg args[16][8];
+    char mem[16][8][64];
+} copy_unit;
+
+typedef struct test_hook {
+    int refuse;
+    redis_server *srv;
+    volatile int port;
+    copy_unit *q[MAXU];
+    int qn;
+    int proposals, multis, expired_units, gated;
+    char expired_key[64];
+} test_hook;
+
+static copy_unit *copy_of(const redis_unit *u)
+{
+    copy_unit *c = calloc(1, sizeof(*c));
+    cr_assert(c);
+    cr_assert(u->ncmds <= 16);
+    c->u = *u;
+    c->u.cmds = c->cmds;
+    for (int i = 0; i < u->ncmds; i++) {
+        cr_assert(u->cmds[i].argc <= 8);
+        c->cmds[i].argc = u->cmds[i].argc;
+        c->cmds[i].argv = c->args[i];
+        for (int j = 0; j < u->cmds[i].argc; j++) {
+            cr_assert(u->cmds[i].argv[j].n < 64);
+            memcpy(c->mem[i][j], u->cmds[i].argv[j].p, u->cmds[i].argv[j].n);
+            c->args[i][j].p = c->mem[i][j];
+            c->args[i][j].n = u->cmds[i].argv[j].n;
+        }
+    }
+    return c;
+}
+
+static void on_apply(net_timer *t, void *arg)
+{
+    test_hook *h = arg;
+    redis_unit us[MAXU];
+    int n = h->qn;
+
+    (void)t;
+    for (int i = 0; i < n; i++)
+        us[i] = h->q[i]->u;
+    if (n)
+        cr_assert_eq(redis_server_apply(h->srv, us, (size_t)n), 0);
+    for (int i = 0; i < n; i++)
+        free(h->q[i]);
+    h->qn = 0;
+}
+
+static void hook_attach(void *arg, redis_server *s)
+{
+    test_hook *h = arg;
+    h->srv = s;
+    cr_assert(net_timer_add(s->loop, 20, 20, on_apply, h));
+    h->port = s->svc.port;
+}
+
+static void hook_detach(void *arg, redis_server *s)
+{
+    test_hook *h = arg;
+    (void)s;
+    for (int i = 0; i < h->qn; i++)
+        free(h->q[i]);
+    h->qn = 0;
+}
+
+static int hook_propose(void *arg, const redis_unit *u, resp_reply *r)
+{
+    test_hook *h = arg;
+
+    h->proposals++;
+    if (h->refuse) {
+        if (r)
+            reply_error(r, "READONLY You can't write against a read only replica.");
+        return REDIS_HOOK_REPLIED;
+    }
+    if (u->multi)
+        h->multis++;
+    if (u->cmds[0].argc >= 2 && resp_arg_is(&u->cmds[0].argv[0], "ffdb-expired")) {
+        h->expired_units++;
+        memcpy(h->expired_key, u->cmds[0].argv[1].p, u->cmds[0].argv[1].n);
+    }
+    cr_assert(h->qn < MAXU);
+    h->q[h->qn++] = copy_of(u);
+    return REDIS_HOOK_TAKEN;
+}
+
+static int hook_gate(void *arg, const redis_unit *u, resp_reply *r)
+{
+    test_hook *h = arg;
+
+    (void)u;
+    h->gated++;
+    if (h->refuse) {
+        reply_error(r, "MOVED 0 127.0.0.1:1");
+        return REDIS_HOOK_REPLIED;
+    }
+    return REDIS_HOOK_RUN;
+}
+
+static const redis_hook test_ops = {hook_attach, hook_detach, hook_propose, hook_gate};
+
+typedef struct running {
+    pthread_t th;
+    redis_config cfg;
+    test_hook hook;
+    int rc;
+} running;
+
+static void *serve(void *arg)
+{
+    running *r = arg;
+    r->rc = redis_server_run(&r->cfg);
+    return NULL;
+}
+
+static redisContext *start(running *r, int refuse)
+{
+    char err[256];
+    redisContext *c;
+
+    memset(r, 0, sizeof(*r));
+    r->hook.refuse = refuse;
+    redis_config_init(&r->cfg);
+    cr_assert_eq(net_config_set(&r->cfg.reg, "port", "0", 1, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(net_config_set(&r->cfg.reg, "bind", "127.0.0.1", 1, err, sizeof(err)), 0);
+    cr_assert_eq(
+        net_config_set(&r->cfg.reg, "dbfilename", tu_path("hook.ffdb"), 1, err, sizeof(err)), 0,
+        "%s", err);
+    cr_assert_eq(net_config_set(&r->cfg.reg, "loglevel", "warning", 1, err, sizeof(err)), 0);
+    r->cfg.hook = &test_ops;
+    r->cfg.hook_arg = &r->hook;
+    cr_assert_eq(pthread_create(&r->th, NULL, serve, r), 0);
+    for (int i = 0; i < 500 && r->hook.port == 0; i++)
+        usleep(10000);
+    cr_assert_neq(r->hook.port, 0, "the server did not start");
+    struct timeval tv = {5, 0};
+    c = redisConnectWithTimeout("127.0.0.1", r->hook.port, tv);
+    cr_assert(c && !c->err);
+    redisSetTimeout(c, tv);
+    return c;
+}
+
+static void stop(running *r, redisContext *c)
+{
+    redisFree(c);
+    redis_server_stop();
+    pthread_join(r->th, NULL);
+    redis_config_free(&r->cfg);
+}
+
+static redisReply *cmd(redisContext *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *rep = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    cr_assert(rep, "no reply: %s", c->errstr);
+    return rep;
+}
+
+static void expect_str(redisContext *c, const char *want, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *rep = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    cr_assert(rep, "no reply: %s", c->errstr);
+    cr_assert(rep->type == REDIS_REPLY_STRING || rep->type == REDIS_REPLY_STATUS ||
+                  rep->type == REDIS_REPLY_ERROR,
+              "type %d", rep->type);
+    cr_assert_str_eq(rep->str, want);
+    freeReplyObject(rep);
+}
+
+Test(redis_hook, writes_wait_for_apply_and_units_are_whole)
+{
+    running r;
+    redisContext *c = start(&r, 0);
+    redisReply *rep;
+
+    expect_str(c, "OK", "SET k v");
+    cr_assert_eq(r.hook.proposals, 1);
+    expect_str(c, "v", "GET k");
+    /* pipelined: the second waits behind the first */
+    redisAppendCommand(c, "INCR n");
+    redisAppendCommand(c, "INCR n");
+    redisAppendCommand(c, "GET n");
+    for (int i = 1; i <= 3; i++) {
+        cr_assert_eq(redisGetReply(c, (void **)&rep), REDIS_OK);
+        if (i < 3)
+            cr_assert_eq(rep->integer, i);
+        else
+            cr_assert_str_eq(rep->str, "2");
+        freeReplyObject(rep);
+    }
+    /* MULTI/EXEC: one unit, one array reply */
+    expect_str(c, "OK", "MULTI");
+    expect_str(c, "QUEUED", "SET a 1");
+    expect_str(c, "QUEUED", "INCR a");
+    int before = r.hook.proposals;
+    rep = cmd(c, "EXEC");
+    cr_assert_eq(rep->type, REDIS_REPLY_ARRAY);
+    cr_assert_eq(rep->elements, 2);
+    cr_assert_str_eq(rep->element[0]->str, "OK");
+    cr_assert_eq(rep->element[1]->integer, 2);
+    freeReplyObject(rep);
+    cr_assert_eq(r.hook.proposals, before + 1);
+    cr_assert_eq(r.hook.multis, 1);
+    /* a unit from elsewhere (id 0): applied, nobody answered */
+    expect_str(c, "OK", "SELECT 3");
+    expect_str(c, "OK", "SET here 1"); /* db 3 travels in the unit */
+    expect_str(c, "1", "GET here");
+    cr_assert(r.hook.gated > 0);
+    stop(&r, c);
+    cr_assert_eq(r.rc, 0);
+}
+
+Test(redis_hook, expiry_is_proposed_not_applied_by_clock)
+{
+    running r;
+    redisContext *c = start(&r, 0);
+    redisReply *rep;
+
+    expect_str(c, "OK", "SET e v PX 30");
+    for (int i = 0; i < 200 && r.hook.expired_units == 0; i++)
+        usleep(10000);
+    cr_assert(r.hook.expired_units > 0, "the sweeper proposed nothing");
+    cr_assert_str_eq(r.hook.expired_key, "e");
+    /* FFDB-EXPIRED deletes only what is expired by its clock */
+    expect_str(c, "OK", "SET live v");
+    rep = cmd(c, "FFDB-EXPIRED live");
+    cr_assert_eq(rep->integer, 0);
+    freeReplyObject(rep);
+    expect_str(c, "v", "GET live");
+    stop(&r, c);
+}
+
+Test(redis_hook, refusing_hook)
+{
+    running r;
+    redisContext *c = start(&r, 1);
+
+    expect_str(c, "READONLY You can't write against a read only replica.", "SET k v");
+    expect_str(c, "MOVED 0 127.0.0.1:1", "GET k");
+    expect_str(c, "PONG", "PING");
+    stop(&r, c);
+}
