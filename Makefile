@@ -168,6 +168,29 @@ format-blocks:
 -include $(IPLD_OBJ:.o=.d) $(BLOCKS_OBJ:.o=.d) $(BLOCKS_TOOL_OBJ:.o=.d)
 # ---- end of the block store ----
 
+# ---- the node identity: modules/ident ----
+# libffdb_ident.a: a node's ed25519 key file, signatures, key text forms
+# (libsodium only; no engine call). Used by ptr (signed records) and oplog.
+IDENT_SRC    = $(wildcard modules/ident/*.c)
+IDENT_OBJ    = $(IDENT_SRC:%.c=$(BUILD)/%.o)
+IDENT_LIB    = $(BUILD)/libffdb_ident.a
+IDENT_LDLIBS = -lsodium
+
+$(IDENT_LIB): $(IDENT_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+all: $(IDENT_LIB)
+$(TEST_BIN): $(IDENT_LIB)
+
+.PHONY: format-ident
+format: format-ident
+format-ident:
+	clang-format -i $(IDENT_SRC) $(wildcard modules/ident/*.h) tests/test_ident.c
+
+-include $(IDENT_OBJ:.o=.d)
+# ---- end of the node identity ----
+
 # The thorough crash-recovery pass (>= 10,000 crash points; minutes). CRASH_ARGS
 # adds options, e.g. CRASH_ARGS="--seed 7 --scale 2".
 crashtest: $(BUILD)/tools/ffdb-crash
@@ -189,8 +212,8 @@ $(BUILD)/%.o: %.c
 
 $(TEST_BIN): $(TEST_OBJ) $(TESTING_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(MOD_LIBS) $(BLOCKS_LIB) $(IPLD_LIB) $(TESTING_LIB) $(LIB) \
-	  -lcriterion -lhiredis $(BLOCKS_LDLIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(MOD_LIBS) $(BLOCKS_LIB) $(IPLD_LIB) $(IDENT_LIB) $(TESTING_LIB) $(LIB) \
+	  -lcriterion -lhiredis $(BLOCKS_LDLIBS) $(IDENT_LDLIBS) $(LDLIBS)
 
 $(BUILD)/tests/helpers/%: tests/helpers/%.c $(TESTING_LIB) $(LIB)
 	@mkdir -p $(dir $@)
