@@ -87,6 +87,7 @@ extern const resp_command redis_cmds_multi[];
 extern const resp_command redis_cmds_pubsub[];
 extern const resp_command redis_cmds_script[];
 extern const resp_command redis_cmds_debug[];
+extern const resp_command redis_cmds_bit[];
 
 /* Redis's name for the encoding a value of this type and size would have
  * in Redis (OBJECT ENCODING, DEBUG OBJECT; cmd_debug.c). */
