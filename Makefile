@@ -286,6 +286,16 @@ bench: $(BENCH_BIN)
 	$(BENCH_BIN) --quick --out $(BUILD)/bench-results $(BENCH_ARGS)
 	$(call BENCH_CHART,$(BUILD)/bench-results)
 
+# Redis's own test suite (tests/unit of REDIS_TAG, default 7.0.15) against a
+# fresh ffdb-server, per-file ok/err/exception counts (tests/redis-suite/run.sh).
+# Not part of `make test`; needs tclsh (package tcl, in REDIS_SUITE_DEPS).
+REDIS_SUITE_DEPS = tcl
+REDIS_SUITE_ARGS ?=
+.PHONY: redis-suite
+redis-suite: tools
+	@command -v tclsh >/dev/null || $(MAKE) --no-print-directory deps DEPS="$(REDIS_SUITE_DEPS)"
+	bash tests/redis-suite/run.sh --out $(BUILD)/redis-suite.txt $(REDIS_SUITE_ARGS)
+
 # redis-benchmark against ffdb-server and redis-server (bench/resp_bench.sh).
 bench-resp: tools
 	bash bench/resp_bench.sh --out bench/results/resp.md $(RESP_BENCH_ARGS)

@@ -935,7 +935,9 @@ static void a_offset(diff *d, cmd *c, const char *too_big)
 
 static int gen_string_rw(diff *d, cmd *c)
 {
-    switch (below(d, 12)) {
+    static const char *const bitops[] = {"AND", "OR", "XOR", "NOT", "nand"};
+
+    switch (below(d, 14)) {
     case 0:
         if (!c_new(d, c, "append", CMP_EXACT))
             return 0;
@@ -998,6 +1000,26 @@ static int gen_string_rw(diff *d, cmd *c)
         return 1;
     case 9:
         return gen_getex(d, c);
+    case 12:
+        if (!c_new(d, c, "bitop", CMP_EXACT))
+            return 0;
+        c_arg(c, bitops[below(d, chance(d, 50) ? 5 : 4)]);
+        for (uint64_t i = 0, n = 2 + below(d, 3); i < n; i++) /* destkey, 1-3 sources */
+            a_key(d, c);
+        return 1;
+    case 13:
+        if (!c_new(d, c, "bitpos", CMP_EXACT))
+            return 0;
+        a_key(d, c);
+        c_arg(c, chance(d, 950) ? (chance(d, 500) ? "1" : "0") : "2");
+        if (chance(d, 700)) {
+            a_int(d, c);
+            if (chance(d, 700))
+                a_int(d, c);
+            if (c->argc == 5 && chance(d, 400))
+                c_arg(c, chance(d, 450) ? "BYTE" : chance(d, 900) ? "BIT" : "bits");
+        }
+        return 1;
     case 10:
         if (!c_new(d, c, "setnx", CMP_EXACT))
             return 0;

@@ -85,6 +85,13 @@ extern const resp_command redis_cmds_set[];
 extern const resp_command redis_cmds_zset[];
 extern const resp_command redis_cmds_multi[];
 extern const resp_command redis_cmds_pubsub[];
+extern const resp_command redis_cmds_script[];
+extern const resp_command redis_cmds_debug[];
+extern const resp_command redis_cmds_bit[];
+
+/* Redis's name for the encoding a value of this type and size would have
+ * in Redis (OBJECT ENCODING, DEBUG OBJECT; cmd_debug.c). */
+const char *redis_object_encoding(const store_meta *m);
 
 /* The server's command table: every family above, built once before
  * serving (0 or FFDB_ENOMEM; aborts on a name defined twice, a programming

@@ -519,15 +519,8 @@ static int object_cmd(resp_ctx *c)
         reply_error(c->r, "ERR An LFU maxmemory policy is not selected, access frequency not "
                           "tracked. Please note that when switching between policies at runtime "
                           "LRU and LFU data will take some time to adjust.");
-    } else if (m.type == STORE_STRING) {
-        int64_t v;
-        reply_bulk_cstr(c->r, resp_parse_i64(m.value.data, m.value.size, &v) == 0 ? "int"
-                              : m.value.size <= 44                                ? "embstr"
-                                                                                  : "raw");
     } else {
-        static const char *const enc[] = {"",          "",          "hashtable",
-                                          "quicklist", "hashtable", "skiplist"};
-        reply_bulk_cstr(c->r, enc[m.type]);
+        reply_bulk_cstr(c->r, redis_object_encoding(&m));
     }
     return 0;
 }

@@ -269,6 +269,7 @@ void redis_config_init(redis_config *cfg)
     must_register(cfg, net_batch_params, &cfg->batch);
     must_register(cfg, net_log_params, &cfg->log);
     must_register(cfg, ignored_params, NULL);
+    must_register(cfg, redis_config_redis7, NULL);
 }
 
 void redis_config_free(redis_config *cfg)

@@ -130,6 +130,9 @@ typedef struct redis_config {
     void *hook_arg;
 } redis_config;
 
+/* Redis 7.0's remaining standard parameters, no effect (config_redis7.c). */
+extern const net_param redis_config_redis7[];
+
 /* Every parameter at its default (an invalid table is a programming error:
  * it aborts). Set parameters with net_config_set(&cfg->reg, ...) and
  * net_config_load(&cfg->reg, ...). */

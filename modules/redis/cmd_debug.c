@@ -1,0 +1,154 @@
+/*
+ * cmd_debug.c — DEBUG, the subset of Redis's debugging container that
+ * clients and Redis's own test suite call, and the encoding names OBJECT
+ * ENCODING and DEBUG OBJECT report.
+ *
+ * What Redis's DEBUG does to its in-memory encodings (QUICKLIST-PACKED-
+ * THRESHOLD, LISTPACK limits, SET-ACTIVE-EXPIRE) has nothing to act on in
+ * ffdb and answers OK; RELOAD answers OK because every acknowledged write is
+ * already in the data file (there is no separate snapshot to save and load);
+ * SLEEP blocks the server as Redis's does; PROTOCOL answers each RESP3 type
+ * ffdb-server writes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "modules/redis/cmd.h"
+
+const char *redis_object_encoding(const store_meta *m)
+{
+    static const char *const enc[] = {"", "", "hashtable", "quicklist", "hashtable", "skiplist"};
+    int64_t v;
+
+    if (m->type == STORE_STRING)
+        return resp_parse_i64(m->value.data, m->value.size, &v) == 0 ? "int"
+               : m->value.size <= 44                                 ? "embstr"
+                                                                     : "raw";
+    return m->type >= 0 && m->type < (int)(sizeof(enc) / sizeof(enc[0])) ? enc[m->type] : "";
+}
+
+static int debug_object(resp_ctx *c)
+{
+    store_meta m;
+    char buf[256];
+    int rc;
+
+    if (!c->st) { /* DEBUG runs in a read snapshot; none means no keyspace */
+        reply_error(c->r, "ERR no such key");
+        return 0;
+    }
+    rc = store_lookup(c->st, c->db, c->argv[2].p, c->argv[2].n, &m);
+    if (rc == FFDB_NOTFOUND)
+        return resp_err_no_key(c->r);
+    if (rc)
+        return rc;
+    snprintf(buf, sizeof(buf),
+             "Value at:0x0 refcount:1 encoding:%s serializedlength:%llu lru:0 "
+             "lru_seconds_idle:0",
+             redis_object_encoding(&m),
+             (unsigned long long)(m.type == STORE_STRING ? m.value.size : m.size));
+    reply_simple(c->r, buf);
+    return 0;
+}
+
+/* DEBUG PROTOCOL <type>: one reply of that RESP3 type (RESP2 downgrades). */
+static int debug_protocol(resp_ctx *c)
+{
+    const resp_arg *t = &c->argv[2];
+
+    if (resp_arg_is(t, "string")) {
+        reply_bulk_cstr(c->r, "Hello World");
+    } else if (resp_arg_is(t, "integer")) {
+        reply_int(c->r, 12345);
+    } else if (resp_arg_is(t, "double")) {
+        reply_double(c->r, 3.141);
+    } else if (resp_arg_is(t, "null")) {
+        reply_null(c->r);
+    } else if (resp_arg_is(t, "array") || resp_arg_is(t, "set")) {
+        if (resp_arg_is(t, "array"))
+            reply_array(c->r, 3);
+        else
+            reply_set(c->r, 3);
+        for (int i = 0; i < 3; i++)
+            reply_int(c->r, i);
+    } else if (resp_arg_is(t, "map")) {
+        reply_map(c->r, 3);
+        for (int i = 0; i < 3; i++) {
+            reply_int(c->r, i);
+            reply_bool(c->r, i == 1);
+        }
+    } else if (resp_arg_is(t, "true") || resp_arg_is(t, "false")) {
+        reply_bool(c->r, resp_arg_is(t, "true"));
+    } else if (resp_arg_is(t, "verbatim")) {
+        reply_verbatim(c->r, "This is a verbatim\nstring", 25);
+    } else {
+        reply_error(c->r, "ERR Wrong protocol type name. Please use one of the following: "
+                          "string|integer|double|null|array|set|map|true|false|verbatim");
+    }
+    return 0;
+}
+
+static int debug_cmd(resp_ctx *c)
+{
+    const resp_arg *sub = &c->argv[1];
+
+    if (resp_arg_is(sub, "object") && c->argc == 3)
+        return debug_object(c);
+    if (resp_arg_is(sub, "protocol") && c->argc == 3)
+        return debug_protocol(c);
+    if (resp_arg_is(sub, "sleep") && c->argc == 3) {
+        double secs;
+        if (resp_parse_double(c->argv[2].p, c->argv[2].n, &secs) || secs < 0)
+            return resp_err_not_float(c->r);
+        struct timespec ts = {(time_t)secs, (long)((secs - (double)(time_t)secs) * 1e9)};
+        while (nanosleep(&ts, &ts) != 0)
+            ;
+        reply_ok(c->r);
+        return 0;
+    }
+    if ((resp_arg_is(sub, "set-active-expire") || resp_arg_is(sub, "quicklist-packed-threshold") ||
+         resp_arg_is(sub, "listpack-entries") || resp_arg_is(sub, "stringmatch-len") ||
+         resp_arg_is(sub, "set-skip-checksum-validation") ||
+         resp_arg_is(sub, "set-disable-deny-scripts")) &&
+        c->argc == 3) {
+        reply_ok(c->r);
+        return 0;
+    }
+    if ((resp_arg_is(sub, "reload") || resp_arg_is(sub, "jmap") ||
+         resp_arg_is(sub, "change-repl-id")) &&
+        c->argc >= 2) {
+        reply_ok(c->r);
+        return 0;
+    }
+    if (resp_arg_is(sub, "help") && c->argc == 2) {
+        static const char *const lines[] = {
+            "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "OBJECT <key>",
+            "    Show low-level info about the key.",
+            "PROTOCOL <type>",
+            "    Reply with a test value of the given RESP3 type.",
+            "SLEEP <seconds>",
+            "    Stop the server for <seconds> (decimals allowed).",
+            "RELOAD",
+            "    OK: every acknowledged write is already in the data file.",
+            "SET-ACTIVE-EXPIRE|QUICKLIST-PACKED-THRESHOLD|LISTPACK-ENTRIES <value>",
+            "    Accepted, no effect (Redis in-memory encodings).",
+        };
+        reply_array(c->r, sizeof(lines) / sizeof(lines[0]));
+        for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+            reply_simple(c->r, lines[i]);
+        return 0;
+    }
+    reply_errorf(c->r, "ERR unknown subcommand '%.*s'. Try DEBUG HELP.",
+                 (int)(sub->n > 128 ? 128 : sub->n), sub->p);
+    return 0;
+}
+
+const resp_command redis_cmds_debug[] = {
+    {"debug", debug_cmd, -2,
+     RESP_CMD_READONLY | RESP_CMD_ADMIN | RESP_CMD_NOSCRIPT | RESP_CMD_LOADING | RESP_CMD_STALE, 0,
+     0, 0, "server", "A container for debugging commands"},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL},
+};

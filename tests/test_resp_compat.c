@@ -1,0 +1,102 @@
+/*
+ * test_resp_compat.c — what Redis's own test framework and Redis 7 clients
+ * call that sits outside the data types (issue 15), end to end on the built
+ * ffdb-server (tests/test_resp_util.h): the FUNCTION container with no
+ * library loaded (FLUSH, LIST, STATS, errors). Expected replies from Redis
+ * 7.0 on an empty function registry.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/test_resp_util.h"
+#include "tests/testutil.h"
+
+TestSuite(resp_compat, .init = rs_setup, .fini = rs_teardown, .timeout = 60);
+
+#define Q(fd, ...) rs_q(fd, __VA_ARGS__, (const char *)NULL)
+#define EQ(fd, want, ...)                                                                          \
+    do {                                                                                           \
+        const char *got_ = Q(fd, __VA_ARGS__);                                                     \
+        cr_assert_str_eq(got_, want, "%s -> %s (want %s)", #__VA_ARGS__, got_, want);              \
+    } while (0)
+
+Test(resp_compat, function_empty_registry)
+{
+    rs_server *s = rs_start(NULL);
+    int fd = rs_connect(s);
+
+    EQ(fd, "OK", "FUNCTION", "FLUSH");
+    EQ(fd, "OK", "FUNCTION", "flush", "async");
+    EQ(fd, "OK", "FUNCTION", "FLUSH", "SYNC");
+    EQ(fd, "-ERR syntax error", "FUNCTION", "FLUSH", "later");
+    EQ(fd, "[]", "FUNCTION", "LIST");
+    EQ(fd, "[]", "FUNCTION", "LIST", "WITHCODE", "LIBRARYNAME", "x*");
+    EQ(fd, "-ERR Unknown argument bogus", "FUNCTION", "LIST", "bogus");
+    EQ(fd, "[\"running_script\",nil,\"engines\",[]]", "FUNCTION", "STATS");
+    EQ(fd, "-ERR unknown subcommand 'nope'. Try FUNCTION HELP.", "FUNCTION", "nope");
+    EQ(fd, "-ERR wrong number of arguments for 'function|stats' command", "FUNCTION", "STATS", "x");
+    EQ(fd, "-ERR wrong number of arguments for 'function' command", "FUNCTION");
+    /* the data is untouched by FUNCTION FLUSH */
+    EQ(fd, "OK", "SET", "k", "v");
+    EQ(fd, "OK", "FUNCTION", "FLUSH");
+    EQ(fd, "\"v\"", "GET", "k");
+    /* RESP3: STATS is a map */
+    cr_assert_eq(Q(fd, "HELLO", "3")[0], '{');
+    EQ(fd, "{\"running_script\":nil,\"engines\":{}}", "FUNCTION", "STATS");
+}
+
+/* DEBUG: what the suite and clients call; the encodings it reports are
+ * OBJECT ENCODING's. */
+Test(resp_compat, debug_subset)
+{
+    rs_server *s = rs_start(NULL);
+    int fd = rs_connect(s);
+
+    EQ(fd, "OK", "SET", "n", "123");
+    EQ(fd, "OK", "SET", "str", "hello");
+    EQ(fd, ":2", "RPUSH", "l", "a", "b");
+    EQ(fd, "\"int\"", "OBJECT", "ENCODING", "n");
+    EQ(fd, "Value at:0x0 refcount:1 encoding:int serializedlength:3 lru:0 lru_seconds_idle:0",
+       "DEBUG", "OBJECT", "n");
+    EQ(fd, "Value at:0x0 refcount:1 encoding:quicklist serializedlength:2 lru:0 lru_seconds_idle:0",
+       "DEBUG", "OBJECT", "l");
+    EQ(fd, "-ERR no such key", "DEBUG", "OBJECT", "nokey");
+    EQ(fd, "OK", "DEBUG", "SET-ACTIVE-EXPIRE", "0");
+    EQ(fd, "OK", "DEBUG", "quicklist-packed-threshold", "100");
+    EQ(fd, "OK", "DEBUG", "SLEEP", "0");
+    EQ(fd, "OK", "DEBUG", "SLEEP", "0.01");
+    EQ(fd, "-ERR value is not a valid float", "DEBUG", "SLEEP", "x");
+    EQ(fd, "OK", "DEBUG", "RELOAD");
+    EQ(fd, "\"hello\"", "GET", "str"); /* RELOAD loses nothing */
+    EQ(fd, "\"Hello World\"", "DEBUG", "PROTOCOL", "string");
+    EQ(fd, ":12345", "DEBUG", "PROTOCOL", "integer");
+    EQ(fd, "\"3.141\"", "DEBUG", "PROTOCOL", "double");
+    EQ(fd, ":1", "DEBUG", "PROTOCOL", "true");
+    EQ(fd, "[:0,:1,:2]", "DEBUG", "PROTOCOL", "array");
+    EQ(fd, "-ERR unknown subcommand 'frob'. Try DEBUG HELP.", "DEBUG", "frob");
+    cr_assert_eq(Q(fd, "HELLO", "3")[0], '{');
+    EQ(fd, ",3.141", "DEBUG", "PROTOCOL", "double");
+    EQ(fd, "#t", "DEBUG", "PROTOCOL", "true");
+    EQ(fd, "~[:0,:1,:2]", "DEBUG", "PROTOCOL", "set");
+    EQ(fd, "{:0:#f,:1:#t,:2:#f}", "DEBUG", "PROTOCOL", "map");
+    EQ(fd, "nil", "DEBUG", "PROTOCOL", "null");
+}
+
+/* Redis 7.0's standard parameters: accepted, shown, survive CONFIG GET;
+ * TLS and replication ones are refused rather than silently ignored. */
+Test(resp_compat, config_standard_params)
+{
+    rs_server *s = rs_start(NULL);
+    int fd = rs_connect(s);
+
+    EQ(fd, "[\"repl-ping-replica-period\",\"10\"]", "CONFIG", "GET", "repl-ping-replica-period");
+    EQ(fd, "OK", "CONFIG", "SET", "repl-ping-replica-period", "2");
+    EQ(fd, "[\"repl-ping-replica-period\",\"2\"]", "CONFIG", "GET", "repl-ping-replica-period");
+    EQ(fd, "OK", "CONFIG", "SET", "stream-node-max-entries", "5");
+    EQ(fd, "[\"hll-sparse-max-bytes\",\"3000\"]", "CONFIG", "GET", "hll-sparse-max-bytes");
+    const char *got = Q(fd, "CONFIG", "SET", "tls-port", "6390");
+    cr_assert(got[0] == '-', "tls-port: %s", got);
+    got = Q(fd, "CONFIG", "SET", "replicaof", "127.0.0.1 1");
+    cr_assert(got[0] == '-', "replicaof: %s", got);
+}
