@@ -61,7 +61,7 @@ extern "C" {
 
 /* ---- Open flags ----------------------------------------------------------- */
 #define FFDB_RDONLY    0x1u  /* open an existing file read-only; never writes to it */
-#define FFDB_NOSYNC    0x2u  /* skip fdatasync at commit: fast, not durable across power loss */
+#define FFDB_NOSYNC    0x2u  /* skip fdatasync at commit: fast, not durable across power loss; implies buffered I/O (writes land in the page cache) */
 #define FFDB_NODIRECT  0x4u  /* buffered I/O instead of O_DIRECT */
 #define FFDB_NOURING   0x8u  /* do not use io_uring; batched writes use pwritev */
 #define FFDB_NOCREATE  0x10u /* fail with FFDB_NOTFOUND instead of creating a missing file */

@@ -3,6 +3,9 @@
  * where the filesystem allows it, batched writes through io_uring where the
  * kernel allows it, pwritev otherwise, and an advisory flock() lock.
  *
+ * Without O_DIRECT (FFDB_NODIRECT, FFDB_NOSYNC, or a filesystem that
+ * refuses it) writes are buffered and go through pwritev, never the ring.
+ *
  * Owns the descriptor, the lock and the ring of one open file. Called only
  * by the pager (pager/pager.c) through the ffdb_io table; it knows nothing of
  * pages or checksums. read() and write() may run on several threads at once:
@@ -134,7 +137,9 @@ static int open_file(const char *path, unsigned flags, int *fd, int *created, in
     int base = ((flags & FFDB_RDONLY) ? O_RDONLY : O_RDWR) | O_CLOEXEC;
     int may_create = !(flags & (FFDB_RDONLY | FFDB_NOCREATE));
 
-    *direct = !(flags & FFDB_NODIRECT);
+    /* Without syncs nothing waits for the device: writes land in the page
+     * cache (a direct write would wait for the disk at every commit). */
+    *direct = !(flags & (FFDB_NODIRECT | FFDB_NOSYNC));
     *created = 0;
     for (int attempt = 0; attempt < OPEN_ATTEMPTS; attempt++) {
         int dflag = *direct ? O_DIRECT : 0;
@@ -222,11 +227,20 @@ static int sync_parent_dir(const char *path)
     return rc;
 }
 
+/* May this file use a ring at all? Only for direct writes: a buffered
+ * write is a copy into the page cache, which io_uring hands to a worker
+ * thread (a wake-up and a context switch per run); pwritev does the copy
+ * in place, several times faster. */
+static int ring_wanted(const ffdb_file *f)
+{
+    return !(f->flags & (FFDB_NOURING | FFDB_RDONLY)) && atomic_load(&f->direct);
+}
+
 /* Set up the ring; on any refusal (ENOSYS, EPERM in sandboxes, ENOMEM for
  * locked memory) the file simply uses pwritev. */
 static void ring_setup(ffdb_file *f)
 {
-    if (f->flags & (FFDB_NOURING | FFDB_RDONLY))
+    if (!ring_wanted(f))
         return;
     if (io_uring_queue_init(RING_DEPTH, &f->ring, 0) == 0)
         atomic_store(&f->ring_ok, 1);
@@ -492,7 +506,7 @@ static int posix_write(ffdb_file *f, const ffdb_io_write *runs, size_t run_count
 static struct async_ring *async_ring(ffdb_file *f)
 {
     struct async_ring *a = f->async;
-    if (f->flags & (FFDB_NOURING | FFDB_RDONLY))
+    if (!ring_wanted(f))
         return NULL;
     if (!a) {
         a = f->async = mem_calloc(1, sizeof(*a));
