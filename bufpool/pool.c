@@ -53,11 +53,13 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "common/alloc.h"
 #include "common/bytes.h"
 #include "common/error.h"
 #include "common/format.h"
+#include "bufpool/sizing.h"
 #include "pager/pager.h"
 
 #define POOL_MIN_FRAMES   16u
@@ -73,6 +75,7 @@
 #define FRAME_EXCL      0x80000000u
 #define FRAME_PIN_MASK  0x7fffffffu
 #define NO_FRAME        (-1)
+#define SIZE_CHECK_EVERY 1024u            /* claims between looks at memory and file size */
 
 _Static_assert(POOL_MIN_FRAMES >= 4, "the clock needs a few frames");
 _Static_assert((POOL_MAX_STRIPES & (POOL_MAX_STRIPES - 1)) == 0, "stripes: power of two");
@@ -118,7 +121,18 @@ struct stripe {
 struct pool {
     struct pager *pager;
     size_t page_size;
-    uint32_t frame_count;
+    /* Frames in use: [0, frame_count) are initialized; a growing pool adds
+     * one at a time (under grow_lock, published with release) up to limit,
+     * which the sizing policy moves between frame_min and frame_max. Frames
+     * at or above limit are emptied by the clock and their memory returned
+     * (shrink); a fixed pool has frame_min == frame_max == limit. */
+    _Atomic uint32_t frame_count;
+    _Atomic uint32_t limit;
+    uint32_t frame_min, frame_max;
+    int grows;
+    pthread_mutex_t grow_lock;
+    _Atomic uint64_t claims;     /* victims asked for: paces the size checks */
+    size_t frames_bytes, links_bytes, data_bytes;  /* the mappings */
     uint32_t bucket_bits;
     uint32_t stripe_mask;
     struct frame *frames;
@@ -126,7 +140,7 @@ struct pool {
     struct hit_shard *shards;    /* HIT_SHARDS */
     _Atomic int32_t *buckets;    /* chain heads; written under the stripes */
     struct stripe *stripes;
-    uint8_t *data;               /* frame_count * page_size, aligned */
+    uint8_t *data;               /* frame_max * page_size, aligned */
     pool_verify_fn verify;
     void *verify_ctx;
     _Atomic uint64_t hand __attribute__((aligned(CACHE_LINE)));
@@ -145,6 +159,24 @@ static inline int names_itself(const void *page, uint64_t pgno)
 }
 
 /* ---- table -------------------------------------------------------------- */
+
+/* Chain links hold ~index, so the zero pages of a fresh mapping read as
+ * NO_FRAME: the bucket table is sized for frame_max but costs memory only
+ * where frames are linked. */
+static inline int32_t idx_load(_Atomic int32_t *p, memory_order mo)
+{
+    return ~atomic_load_explicit(p, mo);
+}
+
+static inline void idx_store(_Atomic int32_t *p, int32_t i, memory_order mo)
+{
+    atomic_store_explicit(p, ~i, mo);
+}
+
+static inline uint32_t frames_in_use(const struct pool *pool)
+{
+    return atomic_load_explicit(&((struct pool *)pool)->frame_count, memory_order_acquire);
+}
 
 static uint32_t bucket_of(const struct pool *pool, uint64_t pgno)
 {
@@ -169,12 +201,12 @@ static struct link *link_of(struct pool *pool, const struct frame *f)
 /* Caller holds the bucket's stripe lock. */
 static struct frame *chain_find(struct pool *pool, uint32_t bucket, uint64_t pgno)
 {
-    int32_t i = atomic_load_explicit(&pool->buckets[bucket], memory_order_relaxed);
+    int32_t i = idx_load(&pool->buckets[bucket], memory_order_relaxed);
     while (i != NO_FRAME) {
         struct frame *f = &pool->frames[i];
         if (f->pub.pgno == pgno)
             return f;
-        i = atomic_load_explicit(&pool->links[i].next, memory_order_relaxed);
+        i = idx_load(&pool->links[i].next, memory_order_relaxed);
     }
     return NULL;
 }
@@ -184,15 +216,14 @@ static void chain_unlink(struct pool *pool, uint32_t bucket, struct frame *f)
 {
     int32_t idx = (int32_t)(f - pool->frames), i;
     _Atomic int32_t *link = &pool->buckets[bucket];
-    while ((i = atomic_load_explicit(link, memory_order_relaxed)) != idx) {
+    while ((i = idx_load(link, memory_order_relaxed)) != idx) {
         assert(i != NO_FRAME);
         link = &pool->links[i].next;
     }
     /* A lock-free walker standing on f still reaches the rest of the chain
      * (or a chain f joins later, then the end): it never loops or faults,
      * at worst it reports a miss and the caller takes the locked path. */
-    atomic_store_explicit(link, atomic_load_explicit(&link_of(pool, f)->next, memory_order_relaxed),
-                          memory_order_release);
+    idx_store(link, idx_load(&link_of(pool, f)->next, memory_order_relaxed), memory_order_release);
     atomic_store_explicit(&link_of(pool, f)->key, PGNO_NONE, memory_order_relaxed);
 }
 
@@ -295,9 +326,9 @@ static enum probe probe_pin(struct pool *pool, uint64_t pgno, struct frame **out
 static struct frame *probe_fast(struct pool *pool, uint64_t pgno)
 {
     uint32_t b = bucket_of(pool, pgno);
-    int32_t i = atomic_load_explicit(&pool->buckets[b], memory_order_acquire);
+    int32_t i = idx_load(&pool->buckets[b], memory_order_acquire);
 
-    for (uint32_t steps = 0; i != NO_FRAME && steps < pool->frame_count; steps++) {
+    for (uint32_t steps = 0; i != NO_FRAME && steps < pool->frame_max; steps++) {
         struct link *l = &pool->links[i];
         if (atomic_load_explicit(&l->key, memory_order_relaxed) == pgno) {
             struct frame *f = &pool->frames[i];
@@ -310,7 +341,7 @@ static struct frame *probe_fast(struct pool *pool, uint64_t pgno)
             atomic_fetch_sub_explicit(&f->pins, 1, memory_order_release);
             return NULL;
         }
-        i = atomic_load_explicit(&l->next, memory_order_acquire);
+        i = idx_load(&l->next, memory_order_acquire);
     }
     return NULL;
 }
@@ -349,18 +380,112 @@ static int empty_victim(struct pool *pool, struct frame *f)
     return 0;
 }
 
+/* ---- sizing: growing and shrinking ------------------------------------------- */
+
+/* Frame i enters use, claimed (EXCL) for the caller. Its memory is the zero
+ * pages of the mappings until now. Caller holds grow_lock. */
+static struct frame *init_frame(struct pool *pool, uint32_t i, uint32_t pins)
+{
+    struct frame *f = &pool->frames[i];
+    f->pub.data = pool->data + (size_t)i * pool->page_size;
+    f->pub.pgno = PGNO_NONE;
+    atomic_init(&pool->links[i].key, PGNO_NONE);
+    idx_store(&pool->links[i].next, NO_FRAME, memory_order_relaxed);
+    atomic_init(&f->pins, pins);
+    return f;
+}
+
+/* A growing pool below its limit takes a fresh frame instead of evicting:
+ * the pool fills on demand. NULL when the pool is at its limit. */
+static struct frame *try_grow(struct pool *pool)
+{
+    struct frame *f = NULL;
+    if (!pool->grows || frames_in_use(pool) >= atomic_load_explicit(&pool->limit,
+                                                                    memory_order_relaxed))
+        return NULL;
+    pthread_mutex_lock(&pool->grow_lock);
+    uint32_t n = atomic_load_explicit(&pool->frame_count, memory_order_relaxed);
+    if (n < atomic_load_explicit(&pool->limit, memory_order_relaxed) && n < pool->frame_max) {
+        f = init_frame(pool, n, FRAME_EXCL);
+        /* Release: whoever sees the new count sees the frame initialized. */
+        atomic_store_explicit(&pool->frame_count, n + 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&pool->grow_lock);
+    return f;
+}
+
+/* The sizing policy of a growing pool (pool.h): the limit follows the file
+ * (its size and a quarter more, for the pages it is about to gain) up to
+ * frame_max (a quarter of the machine's memory); when available memory
+ * falls under 1/16 of the total the limit drops by a quarter of what is in
+ * use (the clock then empties the frames above it and returns their
+ * memory), under 1/8 it does not rise, and above that it follows the file
+ * again. Called every SIZE_CHECK_EVERY claims, so its cost (a read of
+ * /proc/meminfo) is spread over that many misses. */
+static void adjust_limit(struct pool *pool)
+{
+    uint64_t file = pager_known_pages(pool->pager), want = file + file / 4;
+    uint32_t lim = atomic_load_explicit(&pool->limit, memory_order_relaxed);
+    uint32_t used = frames_in_use(pool), next;
+    uint64_t total = sizing_memory_total(), avail = sizing_memory_available();
+
+    if (want > pool->frame_max)
+        want = pool->frame_max;
+    if (want < pool->frame_min)
+        want = pool->frame_min;
+    if (used > lim)
+        used = lim;
+    if (avail < total / 16)
+        next = used - used / 4;
+    else if (avail < total / 8)
+        next = lim < want ? lim : (uint32_t)want;
+    else
+        next = (uint32_t)want;
+    if (next < pool->frame_min)
+        next = pool->frame_min;
+    atomic_store_explicit(&pool->limit, next, memory_order_relaxed);
+}
+
+/* Frame f (index at or above the limit) leaves use: emptied like a victim
+ * and its page memory handed back to the system. Not an error if it cannot
+ * be claimed or spilled now; the clock comes back. */
+static void shed_frame(struct pool *pool, struct frame *f)
+{
+    if (atomic_load_explicit(&f->status, memory_order_relaxed) == FS_FREE ||
+        atomic_load_explicit(&f->pins, memory_order_relaxed) != 0 || !try_claim(f))
+        return;
+    if (empty_victim(pool, f) < 0)     /* the spill failed: f is back as it was */
+        return;
+    madvise(f->pub.data, pool->page_size, MADV_DONTNEED);
+    atomic_store_explicit(&f->ref, 0, memory_order_relaxed);
+    release_excl(f, 0);
+}
+
 /* Clock: claim an unpinned frame, clearing ref bits as the hand passes.
  * The last pass ignores ref bits so hot but unpinned frames still count;
  * if that finds nothing either, every frame is pinned (or being claimed). */
 static int claim_victim(struct pool *pool, uint64_t pgno, struct frame **out)
 {
-    uint32_t n = pool->frame_count;
+    if (pool->grows) {
+        uint64_t c = atomic_fetch_add_explicit(&pool->claims, 1, memory_order_relaxed);
+        if (c % SIZE_CHECK_EVERY == SIZE_CHECK_EVERY - 1)
+            adjust_limit(pool);
+        if ((*out = try_grow(pool)) != NULL)
+            return 0;
+    }
+    uint32_t n = frames_in_use(pool);
+    uint32_t lim = atomic_load_explicit(&pool->limit, memory_order_relaxed);
 
     for (uint32_t pass = 0; pass < CLOCK_PASSES; pass++) {
         int honor_ref = pass + 1 < CLOCK_PASSES;
         for (uint32_t i = 0; i < n; i++) {
             uint64_t h = atomic_fetch_add_explicit(&pool->hand, 1, memory_order_relaxed);
-            struct frame *f = &pool->frames[h % n];
+            uint32_t idx = (uint32_t)(h % n);
+            struct frame *f = &pool->frames[idx];
+            if (idx >= lim) {          /* shrinking: this frame leaves use */
+                shed_frame(pool, f);
+                continue;
+            }
             if (atomic_load_explicit(&f->pins, memory_order_relaxed) != 0)
                 continue;
             if (honor_ref && atomic_load_explicit(&f->ref, memory_order_relaxed)) {
@@ -410,12 +535,10 @@ static enum probe install(struct pool *pool, struct frame *v, uint64_t pgno, uin
         atomic_store_explicit(&v->status, status, memory_order_relaxed);
         atomic_store_explicit(&v->role, role, memory_order_relaxed);
         atomic_store_explicit(&v->ref, 1, memory_order_relaxed);
-        atomic_store_explicit(&link_of(pool, v)->next,
-                              atomic_load_explicit(&pool->buckets[b], memory_order_relaxed),
-                              memory_order_relaxed);
+        idx_store(&link_of(pool, v)->next, idx_load(&pool->buckets[b], memory_order_relaxed),
+                  memory_order_relaxed);
         /* Release: a lock-free walker that sees v sees its key and link. */
-        atomic_store_explicit(&pool->buckets[b], (int32_t)(v - pool->frames),
-                              memory_order_release);
+        idx_store(&pool->buckets[b], (int32_t)(v - pool->frames), memory_order_release);
         count(&s->misses);
         release_excl(v, 1);
         *out = v;
@@ -471,45 +594,73 @@ static void pool_free(struct pool *pool, uint32_t locks_inited)
 {
     for (uint32_t i = 0; i < locks_inited; i++)
         pthread_mutex_destroy(&pool->stripes[i].lock);
-    mem_free_aligned(pool->data);
+    if (locks_inited)
+        pthread_mutex_destroy(&pool->grow_lock);
+    if (pool->data)
+        munmap(pool->data, pool->data_bytes);
+    if (pool->links)
+        munmap(pool->links, pool->links_bytes);   /* the buckets share this block */
+    if (pool->frames)
+        munmap(pool->frames, pool->frames_bytes);
     mem_free_aligned(pool->stripes);    /* the shards share this block */
-    mem_free(pool->links);              /* the buckets share this block */
-    mem_free_aligned(pool->frames);
     mem_free(pool);
 }
 
-/* Four blocks: frames, stripes + hit shards (cache-line aligned), links +
- * bucket heads, and the page data (aligned for direct I/O). */
+/* Anonymous memory, zero until touched, that costs nothing until then (so a
+ * growing pool reserves its cap at open and pays per frame in use). */
+static void *map_zero(size_t bytes)
+{
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+/* Four blocks: stripes + hit shards (cache-line aligned, allocated), and
+ * three mappings sized for frame_max: frames, links + bucket heads, and the
+ * page data (page aligned, as direct I/O needs). The mappings start zero,
+ * which the encodings rely on (FS_FREE, ~index links); frames enter use
+ * through init_frame(). */
 static int pool_alloc_parts(struct pool *pool)
 {
-    size_t n = pool->frame_count, nb = (size_t)1 << pool->bucket_bits;
+    size_t n = pool->frame_max, nb = (size_t)1 << pool->bucket_bits;
     size_t nstripes = pool->stripe_mask + 1;
     size_t lines = nstripes * sizeof(struct stripe) + HIT_SHARDS * sizeof(struct hit_shard);
 
-    pool->frames = mem_alloc_aligned(CACHE_LINE, n * sizeof(struct frame));
+    _Static_assert(FS_FREE == 0 && ~NO_FRAME == 0, "zero pages are free frames and empty links");
+    _Static_assert(DATA_ALIGN <= 4096, "mappings are page aligned");
     pool->stripes = mem_alloc_aligned(CACHE_LINE, lines);
-    pool->links = mem_alloc(n * sizeof(struct link) + nb * sizeof(*pool->buckets));
-    pool->data = mem_alloc_aligned(DATA_ALIGN, n * pool->page_size);
-    if (!pool->frames || !pool->stripes || !pool->links || !pool->data)
+    if (!pool->stripes)
+        return FFDB_ENOMEM;
+    pool->frames_bytes = n * sizeof(struct frame);
+    pool->links_bytes = n * sizeof(struct link) + nb * sizeof(*pool->buckets);
+    pool->data_bytes = n * pool->page_size;
+    pool->frames = map_zero(pool->frames_bytes);
+    pool->links = map_zero(pool->links_bytes);
+    pool->data = map_zero(pool->data_bytes);
+    if (!pool->frames || !pool->links || !pool->data)
         return FFDB_ENOMEM;
     pool->shards = (struct hit_shard *)(pool->stripes + nstripes);
     pool->buckets = (_Atomic int32_t *)(pool->links + n);
-    memset(pool->frames, 0, n * sizeof(struct frame));
     memset(pool->stripes, 0, lines);
-    for (size_t b = 0; b < nb; b++)
-        atomic_init(&pool->buckets[b], NO_FRAME);
-    for (size_t i = 0; i < n; i++) {
-        struct frame *f = &pool->frames[i];
-        f->pub.data = pool->data + i * pool->page_size;
-        f->pub.pgno = PGNO_NONE;
-        atomic_init(&pool->links[i].next, NO_FRAME);
-        atomic_init(&pool->links[i].key, PGNO_NONE);
-    }
+    for (uint32_t i = 0; i < pool->frame_min; i++)
+        init_frame(pool, i, 0);
+    atomic_init(&pool->frame_count, pool->frame_min);
+    atomic_init(&pool->limit, pool->frame_min);
     return 0;
 }
 
-int pool_open(struct pager *pager, size_t frame_count, pool_verify_fn verify, void *verify_ctx,
-              struct pool **out)
+/* The cap of a growing pool: a quarter of the memory the process may use
+ * (physical memory or its cgroup's limit), in frames. */
+static uint32_t growth_cap(size_t page_size, size_t frame_min)
+{
+    uint64_t frames = sizing_memory_total() / 4 / page_size;
+    if (frames > POOL_MAX_FRAMES)
+        frames = POOL_MAX_FRAMES;
+    return frames < frame_min ? (uint32_t)frame_min : (uint32_t)frames;
+}
+
+int pool_open(struct pager *pager, size_t frame_count, int grow, pool_verify_fn verify,
+              void *verify_ctx, struct pool **out)
 {
     struct pool *pool;
     uint32_t inited = 0;
@@ -525,16 +676,22 @@ int pool_open(struct pager *pager, size_t frame_count, pool_verify_fn verify, vo
         return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "buffer pool: out of memory");
     pool->pager = pager;
     pool->page_size = pager_page_size(pager);
-    pool->frame_count = (uint32_t)frame_count;
+    pool->frame_min = (uint32_t)frame_count;
+    pool->frame_max = grow ? growth_cap(pool->page_size, frame_count) : (uint32_t)frame_count;
+    pool->grows = pool->frame_max > pool->frame_min;
     pool->verify = verify;
     pool->verify_ctx = verify_ctx;
     pool->bucket_bits = 1;
-    while (((size_t)1 << pool->bucket_bits) < 2 * frame_count)  /* load factor <= 1/2 */
+    /* Load factor <= 1/2 for a fixed pool, <= 1 for a growing one at its
+     * cap (the table is sized once: lock-free walkers forbid rehashing). */
+    while (((size_t)1 << pool->bucket_bits) < (pool->grows ? 1 : 2) * (size_t)pool->frame_max)
         pool->bucket_bits++;
     pool->stripe_mask = POOL_MAX_STRIPES - 1;
     if ((1u << pool->bucket_bits) < POOL_MAX_STRIPES)
         pool->stripe_mask = (1u << pool->bucket_bits) - 1;
     rc = pool_alloc_parts(pool);
+    if (rc == 0 && pthread_mutex_init(&pool->grow_lock, NULL) != 0)
+        rc = FFDB_ENOMEM;
     for (; rc == 0 && inited <= pool->stripe_mask; inited++)
         if (pthread_mutex_init(&pool->stripes[inited].lock, NULL) != 0)
             rc = FFDB_ENOMEM;
@@ -542,6 +699,8 @@ int pool_open(struct pager *pager, size_t frame_count, pool_verify_fn verify, vo
         pool_free(pool, inited);
         return ERR_RAISE(rc, PGNO_NONE, "buffer pool: out of memory for %zu frames", frame_count);
     }
+    if (pool->grows)
+        adjust_limit(pool);
     *out = pool;
     return 0;
 }
@@ -550,7 +709,7 @@ void pool_close(struct pool *pool)
 {
     if (!pool)
         return;
-    for (uint32_t i = 0; i < pool->frame_count; i++)
+    for (uint32_t i = 0; i < frames_in_use(pool); i++)
         assert(atomic_load(&pool->frames[i].pins) == 0);
     pool_free(pool, pool->stripe_mask + 1);
 }
@@ -733,7 +892,7 @@ void pool_discard(struct pool *pool, uint64_t pgno)
 
 void pool_discard_dirty(struct pool *pool)
 {
-    for (uint32_t i = 0; i < pool->frame_count; i++) {
+    for (uint32_t i = 0, n = frames_in_use(pool); i < n; i++) {
         struct frame *f = &pool->frames[i];
         while (atomic_load_explicit(&f->dirty, memory_order_relaxed)) {
             if (!try_claim(f)) {
@@ -814,7 +973,7 @@ static int next_candidate(struct pool *pool, int by_frame, uint64_t *cursor, uin
         *pgno = (*cursor)++;
         return 1;
     }
-    while (*cursor < pool->frame_count) {
+    while (*cursor < frames_in_use(pool)) {
         struct frame *f = &pool->frames[(*cursor)++];
         uint64_t k = atomic_load_explicit(&pool->links[*cursor - 1].key, memory_order_relaxed);
         if (atomic_load_explicit(&f->dirty, memory_order_relaxed) && k >= lo && k < hi) {
@@ -830,10 +989,10 @@ int pool_flush_range(struct pool *pool, uint64_t pgno, uint64_t count)
     struct frame *batch[POOL_FLUSH_BATCH];
     struct pager_page pages[POOL_FLUSH_BATCH];
     /* Keep most frames unpinned so readers can still load pages. */
-    size_t cap = pool->frame_count / 4 < POOL_FLUSH_BATCH ? pool->frame_count / 4
-                                                         : POOL_FLUSH_BATCH;
+    size_t frames = frames_in_use(pool);
+    size_t cap = frames / 4 < POOL_FLUSH_BATCH ? frames / 4 : POOL_FLUSH_BATCH;
     uint64_t hi = count > UINT64_MAX - pgno ? UINT64_MAX : pgno + count;
-    int by_frame = count > pool->frame_count;
+    int by_frame = count > frames;
     uint64_t cursor = by_frame ? 0 : pgno, p;
     size_t n = 0;
 
@@ -853,7 +1012,7 @@ int pool_flush_range(struct pool *pool, uint64_t pgno, uint64_t count)
 
 size_t pool_frame_count(const struct pool *pool)
 {
-    return pool->frame_count;
+    return frames_in_use(pool);
 }
 
 int pool_lookup_raw(struct pool *pool, uint64_t pgno, struct pool_frame **out)
@@ -879,12 +1038,16 @@ int pool_lookup_raw(struct pool *pool, uint64_t pgno, struct pool_frame **out)
  * and never waits: 0 = no frame, and the page is simply not cached. */
 static int claim_clean(struct pool *pool, struct frame **out)
 {
-    uint32_t n = pool->frame_count, scan = n < RAW_CLAIM_SCAN ? n : RAW_CLAIM_SCAN;
+    if ((*out = try_grow(pool)) != NULL)
+        return 1;
+    uint32_t n = frames_in_use(pool), scan = n < RAW_CLAIM_SCAN ? n : RAW_CLAIM_SCAN;
+    uint32_t lim = atomic_load_explicit(&pool->limit, memory_order_relaxed);
 
     for (uint32_t i = 0; i < scan; i++) {
         uint64_t h = atomic_fetch_add_explicit(&pool->hand, 1, memory_order_relaxed);
         struct frame *f = &pool->frames[h % n];
-        if (atomic_load_explicit(&f->pins, memory_order_relaxed) != 0 ||
+        if (h % n >= lim ||
+            atomic_load_explicit(&f->pins, memory_order_relaxed) != 0 ||
             atomic_load_explicit(&f->dirty, memory_order_relaxed))
             continue;
         if (atomic_load_explicit(&f->ref, memory_order_relaxed)) {
@@ -996,7 +1159,7 @@ int pool_write_wait(struct pool *pool, uint64_t ticket)
 void pool_counters(struct pool *pool, struct pool_counters *out)
 {
     memset(out, 0, sizeof(*out));
-    out->frames = pool->frame_count;
+    out->frames = frames_in_use(pool);
     for (uint32_t i = 0; i <= pool->stripe_mask; i++) {
         out->misses += atomic_load_explicit(&pool->stripes[i].misses, memory_order_relaxed);
     }
@@ -1004,7 +1167,7 @@ void pool_counters(struct pool *pool, struct pool_counters *out)
         out->hits += atomic_load_explicit(&pool->shards[i].hits, memory_order_relaxed);
     out->evictions = atomic_load_explicit(&pool->evictions, memory_order_relaxed);
     out->spills = atomic_load_explicit(&pool->spills, memory_order_relaxed);
-    for (uint32_t i = 0; i < pool->frame_count; i++) {
+    for (uint32_t i = 0, n = frames_in_use(pool); i < n; i++) {
         struct frame *f = &pool->frames[i];
         uint32_t p = atomic_load_explicit(&f->pins, memory_order_relaxed);
         out->pinned += (p & FRAME_PIN_MASK) != 0;

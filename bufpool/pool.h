@@ -1,9 +1,9 @@
 /*
- * pool.h — the buffer pool: a fixed set of page frames shared by all
+ * pool.h — the buffer pool: a set of page frames shared by all
  * transactions of one handle.
  *
  * Owns the frames, the pgno -> frame table, pin counts, dirty bits and the
- * clock hand. Callers pin a page with pool_get()/pool_new(), use frame->data,
+ * clock hand, and sizes itself when asked to grow (pool_open). Callers pin a page with pool_get()/pool_new(), use frame->data,
  * and unpin with pool_unpin(); a pinned frame is never evicted or reused.
  * Readers on many threads call pool_get() concurrently: the lookup takes only
  * a striped lock (no global lock). Dirty frames belong to the one write
@@ -68,8 +68,19 @@ struct pool_frame {
  * checksum and pgno: return 0 if the page is well formed, or FFDB_CORRUPT. */
 typedef int (*pool_verify_fn)(void *ctx, const uint8_t *page, uint64_t pgno);
 
-int  pool_open(struct pager *pager, size_t frame_count, pool_verify_fn verify, void *verify_ctx,
-               struct pool **out);
+/* frame_count frames, fixed when grow is 0. With grow set the pool starts
+ * with frame_count frames and grows on demand, one frame per miss instead
+ * of an eviction, up to a limit that follows the file (its size plus a
+ * quarter) and never passes the cap: a quarter of the memory the process
+ * may use (physical memory, or its cgroup's limit). Every 1024 misses the
+ * limit is looked at again: when available memory is under 1/16 of the
+ * total it drops by a quarter of the frames in use and the clock empties
+ * the frames above it, handing their memory back (shrink); under 1/8 it
+ * stays; otherwise it follows the file again. It never drops below
+ * frame_count. The cap is only reserved address space: memory is used per
+ * frame in use. */
+int  pool_open(struct pager *pager, size_t frame_count, int grow, pool_verify_fn verify,
+               void *verify_ctx, struct pool **out);
 /* All frames must be unpinned. Dirty frames are dropped (never written). */
 void pool_close(struct pool *pool);
 
@@ -106,8 +117,8 @@ int  pool_lookup_raw(struct pool *pool, uint64_t pgno, struct pool_frame **out);
  * no clean, unpinned, unreferenced frame turns up quickly, or if pgno is
  * cached already. Counts one miss. Any thread. */
 void pool_install_raw(struct pool *pool, uint64_t pgno, const void *page);
-/* Frames in the pool (fixed at open), and the page size (the pager's at
- * open). */
+/* Frames in use (fixed at open unless the pool grows), and the page size
+ * (the pager's at open). */
 size_t   pool_frame_count(const struct pool *pool);
 unsigned pool_page_size(const struct pool *pool);
 

@@ -244,7 +244,7 @@ static int debug_run(ffdb *db, int report)
     int rc = 0;
 
     if (!db->check_pool)
-        rc = pool_open(db->pager, DB_CHECK_PAGES, bt_page_verify, &db->page_size, &db->check_pool);
+        rc = pool_open(db->pager, DB_CHECK_PAGES, 0, bt_page_verify, &db->page_size, &db->check_pool);
     if (rc == 0)
         rc = ffdb_begin_read(db, &txn);
     if (rc == 0) {

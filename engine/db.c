@@ -228,7 +228,9 @@ int ffdb_open(const char *path, const ffdb_options *opt_in, ffdb **out)
     rc = load_file(db, &opt);
     if (rc < 0)
         goto fail;
-    rc = pool_open(db->pager, opt.buffer_pages, bt_page_verify, &db->page_size, &db->pool);
+    /* buffer_pages 0: start at the default and grow on demand (pool.h). */
+    rc = pool_open(db->pager, opt.buffer_pages, !opt_in || !opt_in->buffer_pages, bt_page_verify,
+                   &db->page_size, &db->pool);
     if (rc < 0)
         goto fail;
     db->durable_txid = db->meta.txid; /* E5: load_file synced it (or created it) */

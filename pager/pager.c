@@ -635,6 +635,12 @@ int pager_sync(struct pager *pg, int full)
     return 0;
 }
 
+uint64_t pager_known_pages(const struct pager *pg)
+{
+    return atomic_load_explicit(&((struct pager *)pg)->file_bytes, memory_order_relaxed) /
+           pg->page_size;
+}
+
 int pager_file_pages(struct pager *pg, uint64_t *pages)
 {
     uint64_t bytes;

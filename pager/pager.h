@@ -109,6 +109,9 @@ int  pager_sync(struct pager *pg, int full);
 
 /* Size of the file in whole pages. */
 int  pager_file_pages(struct pager *pg, uint64_t *pages);
+/* The file size in whole pages as the pager tracks it (G1: the size at
+ * open, raised by every write past the end); no I/O, any thread. */
+uint64_t pager_known_pages(const struct pager *pg);
 /* Make the file at least pages long. Grows in chunks (an eighth of the file,
  * at least 256 KiB, at most 64 MiB, added to the current size; more if pages
  * needs more) so most commits do not change its size. */

@@ -116,7 +116,7 @@ static void teardown(void)
 static struct pool *open_pool(size_t frames, pool_verify_fn verify, void *ctx)
 {
     struct pool *pool = NULL;
-    cr_assert_eq(pool_open(pg, frames, verify, ctx, &pool), 0);
+    cr_assert_eq(pool_open(pg, frames, 0, verify, ctx, &pool), 0);
     cr_assert_not_null(pool);
     return pool;
 }
@@ -161,9 +161,9 @@ TestSuite(pool, .init = setup, .fini = teardown, .timeout = 10);
 Test(pool, open_rejects_bad_arguments)
 {
     struct pool *pool = (struct pool *)1;
-    cr_assert_eq(pool_open(pg, 15, NULL, NULL, &pool), FFDB_EINVAL);
+    cr_assert_eq(pool_open(pg, 15, 0, NULL, NULL, &pool), FFDB_EINVAL);
     cr_assert_null(pool);
-    cr_assert_eq(pool_open(NULL, 64, NULL, NULL, &pool), FFDB_EINVAL);
+    cr_assert_eq(pool_open(NULL, 64, 0, NULL, NULL, &pool), FFDB_EINVAL);
 }
 
 Test(pool, hits_and_misses_are_counted)
@@ -471,7 +471,7 @@ Test(pool, allocation_failures_leak_nothing)
     for (long n = 1; n < 20; n++) {
         struct pool *pool = NULL;
         mem_fail_after(n);
-        int rc = pool_open(pg, 32, NULL, NULL, &pool);
+        int rc = pool_open(pg, 32, 0, NULL, NULL, &pool);
         int pending = mem_fail_pending();
         mem_fail_after(0);
         if (rc == 0) {
