@@ -80,7 +80,8 @@ EXAMPLES = $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 # themselves (never the system service the package may start).
 DEPS = liburing-dev libxxhash-dev libcriterion-dev libjemalloc-dev pkg-config afl++ \
        redis-tools redis-server libhiredis-dev \
-       libsodium-dev libcbor-dev libzstd-dev
+       libsodium-dev libcbor-dev libzstd-dev \
+       libprotobuf-c-dev protobuf-c-compiler nats-server libnats-dev
 
 .PHONY: all lib test asan deps format clean examples run tools crashtest
 
@@ -191,6 +192,43 @@ format-ident:
 -include $(IDENT_OBJ:.o=.d)
 # ---- end of the node identity ----
 
+# ---- signed records: modules/ptr ----
+# libffdb_ptr.a: signed last-writer-wins records in an ffdb bucket, on
+# libffdb_ident.a and protobuf-c. The wire contract is modules/ptr/ptr.proto;
+# protoc-c generates its C code into $(BUILD)/gen (never into the tree).
+PTR_PROTO   = modules/ptr/ptr.proto
+PTR_GEN_C   = $(BUILD)/gen/modules/ptr/ptr.pb-c.c
+PTR_GEN_H   = $(PTR_GEN_C:.c=.h)
+PTR_SRC     = $(wildcard modules/ptr/*.c)
+PTR_OBJ     = $(PTR_SRC:%.c=$(BUILD)/%.o) $(PTR_GEN_C:%.c=%.o)
+PTR_LIB     = $(BUILD)/libffdb_ptr.a
+PTR_LDLIBS  = -lprotobuf-c
+
+$(PTR_GEN_C) $(PTR_GEN_H) &: $(PTR_PROTO)
+	@mkdir -p $(BUILD)/gen
+	protoc-c --c_out=$(BUILD)/gen $(PTR_PROTO)
+
+$(PTR_GEN_C:%.c=%.o): $(PTR_GEN_C)
+	$(CC) $(CPPFLAGS) -I$(BUILD)/gen $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(PTR_SRC:%.c=$(BUILD)/%.o): CPPFLAGS += -I$(BUILD)/gen
+$(PTR_SRC:%.c=$(BUILD)/%.o): $(PTR_GEN_H)
+
+$(PTR_LIB): $(PTR_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+all: $(PTR_LIB)
+$(TEST_BIN): $(PTR_LIB)
+
+.PHONY: format-ptr
+format: format-ptr
+format-ptr:
+	clang-format -i $(PTR_SRC) $(wildcard modules/ptr/*.h) tests/test_ptr.c
+
+-include $(PTR_OBJ:.o=.d)
+# ---- end of signed records ----
+
 # The thorough crash-recovery pass (>= 10,000 crash points; minutes). CRASH_ARGS
 # adds options, e.g. CRASH_ARGS="--seed 7 --scale 2".
 crashtest: $(BUILD)/tools/ffdb-crash
@@ -212,8 +250,8 @@ $(BUILD)/%.o: %.c
 
 $(TEST_BIN): $(TEST_OBJ) $(TESTING_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(MOD_LIBS) $(BLOCKS_LIB) $(IPLD_LIB) $(IDENT_LIB) $(TESTING_LIB) $(LIB) \
-	  -lcriterion -lhiredis $(BLOCKS_LDLIBS) $(IDENT_LDLIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(MOD_LIBS) $(BLOCKS_LIB) $(IPLD_LIB) $(PTR_LIB) $(IDENT_LIB) $(TESTING_LIB) $(LIB) \
+	  -lcriterion -lhiredis $(BLOCKS_LDLIBS) $(PTR_LDLIBS) $(IDENT_LDLIBS) $(LDLIBS)
 
 $(BUILD)/tests/helpers/%: tests/helpers/%.c $(TESTING_LIB) $(LIB)
 	@mkdir -p $(dir $@)
