@@ -35,7 +35,9 @@ typedef struct test_hook {
     int sync;       /* apply inside propose */
     int wait_reads; /* the gate holds reads; the timer releases them */
     uint64_t waiting[MAXU];
-    volatile int inject; /* 1: apply a unit from elsewhere; 2: done */
+    volatile int inject;     /* 1: apply a unit from elsewhere; 2: done */
+    redis_subscriber bridge; /* a pub/sub bridge: subscribed to "news" */
+    volatile int bridge_msgs, observed, inject_pub;
     int wn;
     redis_server *srv;
     volatile int port;
@@ -66,9 +68,36 @@ static copy_unit *copy_of(const redis_unit *u)
     return c;
 }
 
+static int64_t bridge_message(redis_subscriber *sub, const resp_arg *pattern,
+                              const resp_arg *channel, const resp_arg *message)
+{
+    test_hook *h = sub->arg;
+    (void)pattern;
+    (void)channel;
+    (void)message;
+    h->bridge_msgs++;
+    return 2; /* it knows of two receivers elsewhere */
+}
+
+static const redis_subscriber_ops bridge_ops = {bridge_message};
+
+static int64_t observe(void *arg, const resp_arg *channel, const resp_arg *message)
+{
+    test_hook *h = arg;
+    (void)channel;
+    (void)message;
+    h->observed++;
+    return 5;
+}
+
 static void on_apply(net_timer *t, void *arg)
 {
     test_hook *h = arg;
+    if (h->inject_pub == 1) {
+        resp_arg ch = {"news", 4}, msg = {"remote", 6};
+        cr_assert_eq(redis_publish(h->srv, &h->bridge, &ch, &msg), 1); /* the one client */
+        h->inject_pub = 2;
+    }
     redis_unit us[MAXU];
     int n = h->qn;
 
@@ -96,6 +125,9 @@ static void hook_attach(void *arg, redis_server *s)
 {
     test_hook *h = arg;
     h->srv = s;
+    redis_subscriber_init(&h->bridge, &bridge_ops, h);
+    cr_assert_eq(redis_subscribe(s, &h->bridge, 0, "news", 4), 1);
+    redis_publish_observe(s, observe, h);
     cr_assert(net_timer_add(s->loop, 20, 20, on_apply, h));
     h->port = s->svc.port;
 }
@@ -103,7 +135,7 @@ static void hook_attach(void *arg, redis_server *s)
 static void hook_detach(void *arg, redis_server *s)
 {
     test_hook *h = arg;
-    (void)s;
+    redis_unsubscribe_all(s, &h->bridge);
     for (int i = 0; i < h->qn; i++)
         free(h->q[i]);
     h->qn = 0;
@@ -322,5 +354,40 @@ Test(redis_hook, refusing_hook)
     expect_str(c, "READONLY You can't write against a read only replica.", "SET k v");
     expect_str(c, "MOVED 0 127.0.0.1:1", "GET k");
     expect_str(c, "PONG", "PING");
+    stop(&r, c);
+}
+
+Test(redis_hook, pubsub_bridge_subscriber_and_observer)
+{
+    running r;
+    redisContext *c = start(&r, M_QUEUE), *b;
+    redisReply *rep;
+    struct timeval tv = {5, 0};
+
+    rep = cmd(c, "PUBLISH news hello");
+    cr_assert_eq(rep->integer, 7); /* bridge 2 + observer 5 */
+    freeReplyObject(rep);
+    cr_assert_eq(r.hook.bridge_msgs, 1);
+    cr_assert_eq(r.hook.observed, 1);
+    b = redisConnectWithTimeout("127.0.0.1", r.hook.port, tv);
+    cr_assert(b && !b->err);
+    redisSetTimeout(b, tv);
+    rep = cmd(b, "SUBSCRIBE news");
+    freeReplyObject(rep);
+    rep = cmd(c, "PUBLISH news x");
+    cr_assert_eq(rep->integer, 8);
+    freeReplyObject(rep);
+    cr_assert_eq(redisGetReply(b, (void **)&rep), REDIS_OK);
+    cr_assert_str_eq(rep->element[2]->str, "x");
+    freeReplyObject(rep);
+    /* a remote message: to the client, not back to the bridge, not observed */
+    r.hook.inject_pub = 1;
+    cr_assert_eq(redisGetReply(b, (void **)&rep), REDIS_OK);
+    cr_assert_str_eq(rep->element[2]->str, "remote");
+    freeReplyObject(rep);
+    cr_assert_eq(r.hook.inject_pub, 2);
+    cr_assert_eq(r.hook.bridge_msgs, 2);
+    cr_assert_eq(r.hook.observed, 2);
+    redisFree(b);
     stop(&r, c);
 }

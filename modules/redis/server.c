@@ -151,8 +151,7 @@ static int on_accept(net_conn *conn)
     resp_parser_init(&c->parser, &s->cfg->limits);
     c->reply.out = &conn->out;
     c->reply.proto = 2;
-    net_dict_init(&c->chans, 0);
-    net_dict_init(&c->pats, 0);
+    pubsub_client_init(c);
     return 0;
 }
 
@@ -825,7 +824,7 @@ void server_client_info(redis_server *s, redis_client *c, net_buf *b)
                  "omem=%zu tot-mem=%zu events=%s%s cmd=%s user=default redir=-1 resp=%d\n",
                  (unsigned long long)k->id, k->addr, k->laddr, k->fd, c->name ? c->name : "",
                  (long long)((now - k->created_ms) / 1000), (long long)((now - k->last_ms) / 1000),
-                 flags, c->db, c->chans.count, c->pats.count,
+                 flags, c->db, c->sub.chans.count, c->sub.pats.count,
                  (c->flags & CLI_MULTI) ? (int)c->queue_len : -1, net_conn_pending_input(k),
                  k->in_cap - k->in_len, k->out.cap,
                  k->in_cap + k->out.cap + sizeof(*c) + sizeof(*k),
