@@ -32,6 +32,13 @@ typedef struct copy_unit {
 
 typedef struct test_hook {
     int refuse;
+    int sync;       /* apply inside propose */
+    int wait_reads; /* the gate holds reads; the timer releases them */
+    uint64_t waiting[MAXU];
+    volatile int inject;     /* 1: apply a unit from elsewhere; 2: done */
+    redis_subscriber bridge; /* a pub/sub bridge: subscribed to "news" */
+    volatile int bridge_msgs, observed, inject_pub;
+    int wn;
     redis_server *srv;
     volatile int port;
     copy_unit *q[MAXU];
@@ -61,13 +68,47 @@ static copy_unit *copy_of(const redis_unit *u)
     return c;
 }
 
+static int64_t bridge_message(redis_subscriber *sub, const resp_arg *pattern,
+                              const resp_arg *channel, const resp_arg *message)
+{
+    test_hook *h = sub->arg;
+    (void)pattern;
+    (void)channel;
+    (void)message;
+    h->bridge_msgs++;
+    return 2; /* it knows of two receivers elsewhere */
+}
+
+static const redis_subscriber_ops bridge_ops = {bridge_message};
+
+static int64_t observe(void *arg, const resp_arg *channel, const resp_arg *message)
+{
+    test_hook *h = arg;
+    (void)channel;
+    (void)message;
+    h->observed++;
+    return 5;
+}
+
 static void on_apply(net_timer *t, void *arg)
 {
     test_hook *h = arg;
+    if (h->inject_pub == 1) {
+        resp_arg ch = {"news", 4}, msg = {"remote", 6};
+        cr_assert_eq(redis_publish(h->srv, &h->bridge, &ch, &msg), 1); /* the one client */
+        h->inject_pub = 2;
+    }
     redis_unit us[MAXU];
     int n = h->qn;
 
     (void)t;
+    if (h->inject == 1) {
+        resp_arg a[3] = {{"SET", 3}, {"remote", 6}, {"r", 1}};
+        redis_cmdv v = {3, a};
+        redis_unit u = {0, 0, redis_now_ms(h->srv), 0, 1, &v};
+        cr_assert_eq(redis_server_apply(h->srv, &u, 1), 0);
+        h->inject = 2;
+    }
     for (int i = 0; i < n; i++)
         us[i] = h->q[i]->u;
     if (n)
@@ -75,12 +116,18 @@ static void on_apply(net_timer *t, void *arg)
     for (int i = 0; i < n; i++)
         free(h->q[i]);
     h->qn = 0;
+    for (int i = 0; i < h->wn; i++)
+        cr_assert_eq(redis_server_release(h->srv, h->waiting[i]), 0);
+    h->wn = 0;
 }
 
 static void hook_attach(void *arg, redis_server *s)
 {
     test_hook *h = arg;
     h->srv = s;
+    redis_subscriber_init(&h->bridge, &bridge_ops, h);
+    cr_assert_eq(redis_subscribe(s, &h->bridge, 0, "news", 4), 1);
+    redis_publish_observe(s, observe, h);
     cr_assert(net_timer_add(s->loop, 20, 20, on_apply, h));
     h->port = s->svc.port;
 }
@@ -88,7 +135,7 @@ static void hook_attach(void *arg, redis_server *s)
 static void hook_detach(void *arg, redis_server *s)
 {
     test_hook *h = arg;
-    (void)s;
+    redis_unsubscribe_all(s, &h->bridge);
     for (int i = 0; i < h->qn; i++)
         free(h->q[i]);
     h->qn = 0;
@@ -110,6 +157,10 @@ static int hook_propose(void *arg, const redis_unit *u, resp_reply *r)
         h->expired_units++;
         memcpy(h->expired_key, u->cmds[0].argv[1].p, u->cmds[0].argv[1].n);
     }
+    if (h->sync) {
+        cr_assert_eq(redis_server_apply(h->srv, u, 1), 0);
+        return REDIS_HOOK_TAKEN;
+    }
     cr_assert(h->qn < MAXU);
     h->q[h->qn++] = copy_of(u);
     return REDIS_HOOK_TAKEN;
@@ -119,8 +170,12 @@ static int hook_gate(void *arg, const redis_unit *u, resp_reply *r)
 {
     test_hook *h = arg;
 
-    (void)u;
     h->gated++;
+    if (h->wait_reads) {
+        cr_assert(h->wn < MAXU);
+        h->waiting[h->wn++] = u->id;
+        return REDIS_HOOK_TAKEN;
+    }
     if (h->refuse) {
         reply_error(r, "MOVED 0 127.0.0.1:1");
         return REDIS_HOOK_REPLIED;
@@ -144,13 +199,17 @@ static void *serve(void *arg)
     return NULL;
 }
 
-static redisContext *start(running *r, int refuse)
+enum { M_QUEUE, M_REFUSE, M_SYNC, M_WAIT_READS };
+
+static redisContext *start(running *r, int mode)
 {
     char err[256];
     redisContext *c;
 
     memset(r, 0, sizeof(*r));
-    r->hook.refuse = refuse;
+    r->hook.refuse = mode == M_REFUSE;
+    r->hook.sync = mode == M_SYNC;
+    r->hook.wait_reads = mode == M_WAIT_READS;
     redis_config_init(&r->cfg);
     cr_assert_eq(net_config_set(&r->cfg.reg, "port", "0", 1, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(net_config_set(&r->cfg.reg, "bind", "127.0.0.1", 1, err, sizeof(err)), 0);
@@ -203,10 +262,10 @@ static void expect_str(redisContext *c, const char *want, const char *fmt, ...)
     freeReplyObject(rep);
 }
 
-Test(redis_hook, writes_wait_for_apply_and_units_are_whole)
+static void write_scenario(int mode)
 {
     running r;
-    redisContext *c = start(&r, 0);
+    redisContext *c = start(&r, mode);
     redisReply *rep;
 
     expect_str(c, "OK", "SET k v");
@@ -242,14 +301,35 @@ Test(redis_hook, writes_wait_for_apply_and_units_are_whole)
     expect_str(c, "OK", "SET here 1"); /* db 3 travels in the unit */
     expect_str(c, "1", "GET here");
     cr_assert(r.hook.gated > 0);
+    r.hook.inject = 1;
+    for (int i = 0; i < 500 && r.hook.inject != 2; i++)
+        usleep(10000);
+    cr_assert_eq(r.hook.inject, 2);
+    expect_str(c, "OK", "SELECT 0");
+    expect_str(c, "r", "GET remote");
     stop(&r, c);
     cr_assert_eq(r.rc, 0);
+}
+
+Test(redis_hook, writes_wait_for_apply_and_units_are_whole)
+{
+    write_scenario(M_QUEUE);
+}
+
+Test(redis_hook, hook_applying_inside_propose)
+{
+    write_scenario(M_SYNC);
+}
+
+Test(redis_hook, reads_wait_for_release)
+{
+    write_scenario(M_WAIT_READS);
 }
 
 Test(redis_hook, expiry_is_proposed_not_applied_by_clock)
 {
     running r;
-    redisContext *c = start(&r, 0);
+    redisContext *c = start(&r, M_QUEUE);
     redisReply *rep;
 
     expect_str(c, "OK", "SET e v PX 30");
@@ -269,10 +349,45 @@ Test(redis_hook, expiry_is_proposed_not_applied_by_clock)
 Test(redis_hook, refusing_hook)
 {
     running r;
-    redisContext *c = start(&r, 1);
+    redisContext *c = start(&r, M_REFUSE);
 
     expect_str(c, "READONLY You can't write against a read only replica.", "SET k v");
     expect_str(c, "MOVED 0 127.0.0.1:1", "GET k");
     expect_str(c, "PONG", "PING");
+    stop(&r, c);
+}
+
+Test(redis_hook, pubsub_bridge_subscriber_and_observer)
+{
+    running r;
+    redisContext *c = start(&r, M_QUEUE), *b;
+    redisReply *rep;
+    struct timeval tv = {5, 0};
+
+    rep = cmd(c, "PUBLISH news hello");
+    cr_assert_eq(rep->integer, 7); /* bridge 2 + observer 5 */
+    freeReplyObject(rep);
+    cr_assert_eq(r.hook.bridge_msgs, 1);
+    cr_assert_eq(r.hook.observed, 1);
+    b = redisConnectWithTimeout("127.0.0.1", r.hook.port, tv);
+    cr_assert(b && !b->err);
+    redisSetTimeout(b, tv);
+    rep = cmd(b, "SUBSCRIBE news");
+    freeReplyObject(rep);
+    rep = cmd(c, "PUBLISH news x");
+    cr_assert_eq(rep->integer, 8);
+    freeReplyObject(rep);
+    cr_assert_eq(redisGetReply(b, (void **)&rep), REDIS_OK);
+    cr_assert_str_eq(rep->element[2]->str, "x");
+    freeReplyObject(rep);
+    /* a remote message: to the client, not back to the bridge, not observed */
+    r.hook.inject_pub = 1;
+    cr_assert_eq(redisGetReply(b, (void **)&rep), REDIS_OK);
+    cr_assert_str_eq(rep->element[2]->str, "remote");
+    freeReplyObject(rep);
+    cr_assert_eq(r.hook.inject_pub, 2);
+    cr_assert_eq(r.hook.bridge_msgs, 2);
+    cr_assert_eq(r.hook.observed, 2);
+    redisFree(b);
     stop(&r, c);
 }

@@ -55,8 +55,7 @@ static int reset_cmd(resp_ctx *c)
     multi_discard(cli);
     multi_unwatch_all(c->srv, cli);
     pubsub_unsubscribe_all(c->srv, cli);
-    net_dict_init(&cli->chans, 0);
-    net_dict_init(&cli->pats, 0);
+    pubsub_client_init(cli);
     cli->db = 0;
     cli->reply.proto = 2;
     free(cli->name);

@@ -2,28 +2,63 @@
  * pubsub.c — in-process publish/subscribe: SUBSCRIBE, UNSUBSCRIBE,
  * PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, PUBSUB CHANNELS|NUMSUB|NUMPAT.
  *
- * s->channels and s->patterns map a name to the clients subscribed; each
- * client keeps its own names (c->chans, c->pats) so it can leave them all
- * when it goes. Messages are written straight into subscribers' output
- * buffers as push frames (">" in RESP3, "*" in RESP2) and sent at the end of
- * the loop iteration; they never touch the file, so PUBLISH needs no txn and
- * is not held back by the group commit's durability rule (nothing to lose).
- * A later module bridges this to other nodes (IceFireDB's P2P pub/sub).
+ * s->channels and s->patterns map a name to the subscribers (redis.h:
+ * redis_subscriber, a message callback) subscribed; each subscriber keeps
+ * its own names (sub->chans, sub->pats) so it can leave them all when it
+ * goes. A client is one kind: its callback writes push frames (">" in
+ * RESP3, "*" in RESP2) into its output, sent at the end of the loop
+ * iteration; they never touch the file, so PUBLISH needs no txn and is not
+ * held back by the group commit's durability rule (nothing to lose). A
+ * bridge (NATS, another node) is another kind, and may observe every local
+ * PUBLISH (redis_publish_observe) and inject remote messages with
+ * redis_publish(s, itself, ...), which skips it and the observer: no echo.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "modules/redis/redis.h"
 
-size_t pubsub_count(const redis_client *c)
+/* The server's dicts hold a vector of subscribers per name. */
+typedef struct sub_vec {
+    redis_subscriber **v;
+    size_t n, cap;
+} sub_vec;
+
+static int svec_add(sub_vec *v, redis_subscriber *sub)
 {
-    return c->chans.count + c->pats.count;
+    if (v->n == v->cap) {
+        size_t n = v->cap ? v->cap * 2 : 4;
+        redis_subscriber **p = realloc(v->v, n * sizeof(*p));
+        if (!p)
+            return -1;
+        v->v = p;
+        v->cap = n;
+    }
+    v->v[v->n++] = sub;
+    return 0;
 }
 
-/* Subscribe c to name in the server dict srv and the client dict mine.
- * 1 if new, 0 if it was already, -1 out of memory. */
-static int sub_add(net_dict *srv, net_dict *mine, redis_client *c, const char *name, size_t n)
+static void svec_del(sub_vec *v, redis_subscriber *sub)
 {
+    for (size_t i = 0; i < v->n; i++)
+        if (v->v[i] == sub) {
+            v->v[i] = v->v[--v->n];
+            return;
+        }
+}
+
+void redis_subscriber_init(redis_subscriber *sub, const redis_subscriber_ops *ops, void *arg)
+{
+    sub->ops = ops;
+    sub->arg = arg;
+    net_dict_init(&sub->chans, 0);
+    net_dict_init(&sub->pats, 0);
+}
+
+int redis_subscribe(redis_server *s, redis_subscriber *sub, int pattern, const void *name, size_t n)
+{
+    net_dict *srv = pattern ? &s->patterns : &s->channels;
+    net_dict *mine = pattern ? &sub->pats : &sub->chans;
     int created;
     net_dict_entry *e;
 
@@ -31,22 +66,25 @@ static int sub_add(net_dict *srv, net_dict *mine, redis_client *c, const char *n
         return 0;
     e = net_dict_upsert(srv, name, n, NULL);
     if (!e)
-        return -1;
-    if (!e->value && !(e->value = calloc(1, sizeof(redis_cvec)))) {
+        return FFDB_ENOMEM;
+    if (!e->value && !(e->value = calloc(1, sizeof(sub_vec)))) {
         net_dict_remove(srv, name, n);
-        return -1;
+        return FFDB_ENOMEM;
     }
-    if (cvec_add(e->value, c))
-        return -1;
+    if (svec_add(e->value, sub))
+        return FFDB_ENOMEM;
     if (!net_dict_upsert(mine, name, n, &created)) {
-        cvec_del(e->value, c);
-        return -1;
+        svec_del(e->value, sub);
+        return FFDB_ENOMEM;
     }
     return 1;
 }
 
-static int sub_del(net_dict *srv, net_dict *mine, redis_client *c, const char *name, size_t n)
+int redis_unsubscribe(redis_server *s, redis_subscriber *sub, int pattern, const void *name,
+                      size_t n)
 {
+    net_dict *srv = pattern ? &s->patterns : &s->channels;
+    net_dict *mine = pattern ? &sub->pats : &sub->chans;
     net_dict_entry *e;
 
     if (!net_dict_find(mine, name, n))
@@ -54,8 +92,8 @@ static int sub_del(net_dict *srv, net_dict *mine, redis_client *c, const char *n
     net_dict_remove(mine, name, n);
     e = net_dict_find(srv, name, n);
     if (e) {
-        redis_cvec *v = e->value;
-        cvec_del(v, c);
+        sub_vec *v = e->value;
+        svec_del(v, sub);
         if (v->n == 0) {
             free(v->v);
             free(v);
@@ -63,6 +101,36 @@ static int sub_del(net_dict *srv, net_dict *mine, redis_client *c, const char *n
         }
     }
     return 1;
+}
+
+/* ---- a client as a subscriber -------------------------------------------------------- */
+
+static int64_t client_message(redis_subscriber *sub, const resp_arg *pattern,
+                              const resp_arg *channel, const resp_arg *message)
+{
+    redis_client *c = sub->arg;
+    resp_reply *r = &c->reply;
+
+    reply_push(r, pattern ? 4 : 3);
+    reply_bulk_cstr(r, pattern ? "pmessage" : "message");
+    if (pattern)
+        reply_bulk(r, pattern->p, pattern->n);
+    reply_bulk(r, channel->p, channel->n);
+    reply_bulk(r, message->p, message->n);
+    net_conn_mark_flush(c->conn);
+    return 1;
+}
+
+static const redis_subscriber_ops client_ops = {client_message};
+
+void pubsub_client_init(redis_client *c)
+{
+    redis_subscriber_init(&c->sub, &client_ops, c);
+}
+
+size_t pubsub_count(const redis_client *c)
+{
+    return c->sub.chans.count + c->sub.pats.count;
 }
 
 /* ["subscribe", name, count] and friends. */
@@ -77,7 +145,7 @@ static void sub_reply(redis_client *c, const char *kind, const char *name, size_
     reply_int(&c->reply, (int64_t)pubsub_count(c));
 }
 
-/* Names of a client dict, copied (the dict changes while we go through them). */
+/* Names of a subscriber's dict, copied (the dict changes while we go through them). */
 static int collect(void *arg, net_dict_entry *e)
 {
     resp_arg **p = arg;
@@ -91,10 +159,10 @@ static int collect(void *arg, net_dict_entry *e)
     return 0;
 }
 
-static void unsub_all(redis_server *s, redis_client *c, int patterns, int reply)
+/* Leave every name of one kind; each one left is told to c if c is not NULL. */
+static void unsub_all(redis_server *s, redis_subscriber *sub, int patterns, redis_client *c)
 {
-    net_dict *srv = patterns ? &s->patterns : &s->channels;
-    net_dict *mine = patterns ? &c->pats : &c->chans;
+    net_dict *mine = patterns ? &sub->pats : &sub->chans;
     const char *kind = patterns ? "punsubscribe" : "unsubscribe";
     size_t n = mine->count;
     resp_arg *names = calloc(n ? n : 1, sizeof(*names)), *p = names;
@@ -103,22 +171,27 @@ static void unsub_all(redis_server *s, redis_client *c, int patterns, int reply)
         return;
     net_dict_each(mine, collect, &p);
     for (size_t i = 0; i < (size_t)(p - names); i++) {
-        sub_del(srv, mine, c, names[i].p, names[i].n);
-        if (reply)
+        redis_unsubscribe(s, sub, patterns, names[i].p, names[i].n);
+        if (c)
             sub_reply(c, kind, names[i].p, names[i].n);
         free((void *)names[i].p);
     }
     free(names);
-    if (reply && n == 0)
+    if (c && n == 0)
         sub_reply(c, kind, NULL, 0);
+}
+
+void redis_unsubscribe_all(redis_server *s, redis_subscriber *sub)
+{
+    unsub_all(s, sub, 0, NULL);
+    unsub_all(s, sub, 1, NULL);
+    net_dict_free(&sub->chans);
+    net_dict_free(&sub->pats);
 }
 
 void pubsub_unsubscribe_all(redis_server *s, redis_client *c)
 {
-    unsub_all(s, c, 0, 0);
-    unsub_all(s, c, 1, 0);
-    net_dict_free(&c->chans);
-    net_dict_free(&c->pats);
+    redis_unsubscribe_all(s, &c->sub);
 }
 
 static int subscribe_generic(resp_ctx *c, int patterns)
@@ -127,10 +200,9 @@ static int subscribe_generic(resp_ctx *c, int patterns)
     redis_client *cli = c->cli;
 
     for (int i = 1; i < c->argc; i++) {
-        int rc = sub_add(patterns ? &s->patterns : &s->channels,
-                         patterns ? &cli->pats : &cli->chans, cli, c->argv[i].p, c->argv[i].n);
+        int rc = redis_subscribe(s, &cli->sub, patterns, c->argv[i].p, c->argv[i].n);
         if (rc < 0)
-            return FFDB_ENOMEM;
+            return rc;
         sub_reply(cli, patterns ? "psubscribe" : "subscribe", c->argv[i].p, c->argv[i].n);
     }
     server_apply_limits(s, cli);
@@ -143,11 +215,10 @@ static int unsubscribe_generic(resp_ctx *c, int patterns)
     redis_client *cli = c->cli;
 
     if (c->argc == 1) {
-        unsub_all(s, cli, patterns, 1);
+        unsub_all(s, &cli->sub, patterns, cli);
     } else {
         for (int i = 1; i < c->argc; i++) {
-            sub_del(patterns ? &s->patterns : &s->channels, patterns ? &cli->pats : &cli->chans,
-                    cli, c->argv[i].p, c->argv[i].n);
+            redis_unsubscribe(s, &cli->sub, patterns, c->argv[i].p, c->argv[i].n);
             sub_reply(cli, patterns ? "punsubscribe" : "unsubscribe", c->argv[i].p, c->argv[i].n);
         }
     }
@@ -176,52 +247,53 @@ static int punsubscribe_cmd(resp_ctx *c)
 }
 
 struct pmatch {
-    redis_server *s;
+    redis_subscriber *from;
     const resp_arg *channel, *message;
-    int receivers;
+    int64_t receivers;
 };
+
+static void deliver(struct pmatch *pm, sub_vec *v, const resp_arg *pattern)
+{
+    for (size_t i = 0; i < v->n; i++)
+        if (v->v[i] != pm->from)
+            pm->receivers += v->v[i]->ops->message(v->v[i], pattern, pm->channel, pm->message);
+}
 
 static int publish_pattern(void *arg, net_dict_entry *e)
 {
     struct pmatch *pm = arg;
-    redis_cvec *v = e->value;
+    resp_arg pattern = {e->key, e->klen};
 
-    if (!resp_glob_match(e->key, e->klen, pm->channel->p, pm->channel->n, 0))
-        return 0;
-    for (size_t i = 0; i < v->n; i++) {
-        resp_reply *r = &v->v[i]->reply;
-        reply_push(r, 4);
-        reply_bulk_cstr(r, "pmessage");
-        reply_bulk(r, e->key, e->klen);
-        reply_bulk(r, pm->channel->p, pm->channel->n);
-        reply_bulk(r, pm->message->p, pm->message->n);
-        net_conn_mark_flush(v->v[i]->conn);
-        pm->receivers++;
-    }
+    if (resp_glob_match(e->key, e->klen, pm->channel->p, pm->channel->n, 0))
+        deliver(pm, e->value, &pattern);
     return 0;
 }
 
-int pubsub_publish(redis_server *s, const resp_arg *channel, const resp_arg *message)
+void redis_publish_observe(redis_server *s, redis_publish_fn fn, void *arg)
 {
-    struct pmatch pm = {s, channel, message, 0};
+    s->pub_observer = fn;
+    s->pub_observer_arg = arg;
+}
+
+int64_t redis_publish(redis_server *s, redis_subscriber *from, const resp_arg *channel,
+                      const resp_arg *message)
+{
+    struct pmatch pm = {from, channel, message, 0};
     net_dict_entry *e = net_dict_find(&s->channels, channel->p, channel->n);
 
-    if (e) {
-        redis_cvec *v = e->value;
-        for (size_t i = 0; i < v->n; i++) {
-            resp_reply *r = &v->v[i]->reply;
-            reply_push(r, 3);
-            reply_bulk_cstr(r, "message");
-            reply_bulk(r, channel->p, channel->n);
-            reply_bulk(r, message->p, message->n);
-            net_conn_mark_flush(v->v[i]->conn);
-            pm.receivers++;
-        }
-    }
+    if (e)
+        deliver(&pm, e->value, NULL);
     if (s->patterns.count)
         net_dict_each(&s->patterns, publish_pattern, &pm);
+    if (!from && s->pub_observer)
+        pm.receivers += s->pub_observer(s->pub_observer_arg, channel, message);
     s->stats.pubsub_messages++;
     return pm.receivers;
+}
+
+int64_t pubsub_publish(redis_server *s, const resp_arg *channel, const resp_arg *message)
+{
+    return redis_publish(s, NULL, channel, message);
 }
 
 static int publish_cmd(resp_ctx *c)
@@ -262,7 +334,7 @@ static int pubsub_cmd(resp_ctx *c)
         for (int i = 2; i < c->argc; i++) {
             net_dict_entry *e = net_dict_find(&s->channels, c->argv[i].p, c->argv[i].n);
             reply_bulk(c->r, c->argv[i].p, c->argv[i].n);
-            reply_int(c->r, e ? (int64_t)((redis_cvec *)e->value)->n : 0);
+            reply_int(c->r, e ? (int64_t)((sub_vec *)e->value)->n : 0);
         }
     } else if (resp_arg_is(&c->argv[1], "numpat") && c->argc == 2) {
         reply_int(c->r, (int64_t)s->patterns.count);

@@ -107,6 +107,51 @@ int redis_server_release(redis_server *s, uint64_t id);
  * leadership changed, the log was truncated). 0 or FFDB_NOTFOUND. */
 int redis_server_drop(redis_server *s, uint64_t id, const char *error);
 
+/* ---- pub/sub subscribers (pubsub.c) -------------------------------------------------- */
+
+/* Whatever receives messages from the registry: a client connection (its
+ * push frames), or a bridge (NATS, another node's link). The registry keeps
+ * pointers to it: unsubscribe it from everything before it goes. */
+typedef struct redis_subscriber redis_subscriber;
+typedef struct redis_subscriber_ops {
+    /* One message: pattern is the pattern it matched (NULL for a channel
+     * subscription). Returns how many receivers it stands for (a client: 1;
+     * a bridge: what it knows of elsewhere, or 0); PUBLISH answers the sum.
+     * It must not subscribe or unsubscribe anyone while delivering. */
+    int64_t (*message)(redis_subscriber *sub, const resp_arg *pattern, const resp_arg *channel,
+                       const resp_arg *message);
+} redis_subscriber_ops;
+
+struct redis_subscriber {
+    const redis_subscriber_ops *ops;
+    void *arg;      /* the owner's (a client: its redis_client) */
+    net_dict chans; /* what it is subscribed to (values unused) */
+    net_dict pats;
+};
+
+void redis_subscriber_init(redis_subscriber *sub, const redis_subscriber_ops *ops, void *arg);
+/* Subscribe sub to a channel (pattern = 0) or a glob pattern (1): 1 if new,
+ * 0 if it already was, FFDB_ENOMEM. */
+int redis_subscribe(redis_server *s, redis_subscriber *sub, int pattern, const void *name,
+                    size_t n);
+/* 1 if it was subscribed, 0 if not. */
+int redis_unsubscribe(redis_server *s, redis_subscriber *sub, int pattern, const void *name,
+                      size_t n);
+/* Leave every channel and pattern (the dicts are freed; init again to reuse). */
+void redis_unsubscribe_all(redis_server *s, redis_subscriber *sub);
+
+/* Sees every PUBLISH made here (a bridge forwards it); returns the
+ * receivers it knows of elsewhere, added to PUBLISH's answer. One observer
+ * per server; NULL fn removes it. */
+typedef int64_t (*redis_publish_fn)(void *arg, const resp_arg *channel, const resp_arg *message);
+void redis_publish_observe(redis_server *s, redis_publish_fn fn, void *arg);
+/* Deliver a message to this server's subscribers. from: the subscriber it
+ * came through (a bridge injecting a remote message), which is skipped, and
+ * the observer is not told (no echo); NULL: a local PUBLISH, the observer
+ * is told. Returns the receivers (subscribers' counts plus the observer's). */
+int64_t redis_publish(redis_server *s, redis_subscriber *from, const resp_arg *channel,
+                      const resp_arg *message);
+
 /* ---- configuration (config.c) ------------------------------------------------------ */
 
 #define REDIS_DEFAULT_PORT 6380
@@ -189,9 +234,7 @@ struct redis_client {
     redis_watch *watched;
     size_t watched_len, watched_cap;
 
-    /* pub/sub: what it is subscribed to (values unused) */
-    net_dict chans;
-    net_dict pats;
+    redis_subscriber sub; /* pub/sub: its push frames (pubsub.c) */
 
     uint64_t commands; /* commands run */
     uint64_t held_id;  /* CLI_HELD: the unit it waits for */
@@ -260,8 +303,10 @@ struct redis_server {
 
     net_dict watched; /* db|key -> redis_client** vector (see multi.c) */
     uint64_t watching_clients;
-    net_dict channels; /* channel -> subscriber vector (pubsub.c) */
-    net_dict patterns; /* pattern -> subscriber vector */
+    net_dict channels; /* channel -> redis_subscriber* vector (pubsub.c) */
+    net_dict patterns; /* pattern -> redis_subscriber* vector */
+    redis_publish_fn pub_observer;
+    void *pub_observer_arg;
 
     redis_cursor_slot cursors[REDIS_CURSOR_SLOTS];
     uint64_t cursor_seq;
@@ -326,8 +371,11 @@ int multi_queue(redis_server *s, redis_client *c, const resp_command *cmd, int a
                 const resp_arg *argv);
 
 /* pubsub.c */
+/* A client's subscriber (its connection's push frames), at accept and RESET. */
+void pubsub_client_init(redis_client *c);
 void pubsub_unsubscribe_all(redis_server *s, redis_client *c);
 size_t pubsub_count(const redis_client *c);
-int pubsub_publish(redis_server *s, const resp_arg *channel, const resp_arg *message);
+/* A local PUBLISH (redis_publish with from = NULL). */
+int64_t pubsub_publish(redis_server *s, const resp_arg *channel, const resp_arg *message);
 
 #endif /* FFDB_REDIS_H */

@@ -151,8 +151,7 @@ static int on_accept(net_conn *conn)
     resp_parser_init(&c->parser, &s->cfg->limits);
     c->reply.out = &conn->out;
     c->reply.proto = 2;
-    net_dict_init(&c->chans, 0);
-    net_dict_init(&c->pats, 0);
+    pubsub_client_init(c);
     return 0;
 }
 
@@ -314,16 +313,27 @@ int server_exec_command(redis_server *s, redis_client *c, const resp_command *cm
 
 /* ---- the write hook ------------------------------------------------------------------------ */
 
-static void hold(redis_server *s, redis_client *c, uint64_t id)
+/* c waits for unit id (0, or -1 out of memory). Before the hook sees the
+ * unit: a hook may apply it at once, inside its callback. */
+static int hold(redis_server *s, redis_client *c, uint64_t id)
 {
-    if (cvec_add(&s->held, c)) {
-        reply_error(&c->reply,
-                    "ERR out of memory waiting for the hook (the command may still run)");
-        return;
-    }
+    if (cvec_add(&s->held, c))
+        return -1;
     c->flags |= CLI_HELD;
     c->held_id = id;
     net_batch_leave(&s->batch, c->conn); /* it owes its reply to a later batch */
+    return 0;
+}
+
+/* The hook did not take unit id: c answers in this batch after all. */
+static void unhold_here(redis_server *s, redis_client *c, uint64_t id)
+{
+    if (!(c->flags & CLI_HELD) || c->held_id != id)
+        return; /* already applied */
+    cvec_del(&s->held, c);
+    c->flags &= ~CLI_HELD;
+    c->held_id = 0;
+    net_batch_join(&s->batch, c->conn);
 }
 
 /* The client waiting for unit id, no longer waiting (and ready to go on); NULL if none. */
@@ -349,10 +359,15 @@ int server_propose(redis_server *s, redis_client *c, redis_unit *u)
     int rc;
 
     u->id = c ? ++s->unit_seq : 0;
-    rc = s->hook->propose(s->hook_arg, u, c ? &c->reply : NULL);
-    if (rc != REDIS_HOOK_TAKEN || !c)
+    if (c && hold(s, c, u->id)) {
+        reply_error(&c->reply, "ERR out of memory proposing the command");
         return 0;
-    hold(s, c, u->id);
+    }
+    rc = s->hook->propose(s->hook_arg, u, c ? &c->reply : NULL);
+    if (!c)
+        return 0;
+    if (rc != REDIS_HOOK_TAKEN)
+        unhold_here(s, c, u->id);
     return (c->flags & CLI_HELD) != 0;
 }
 
@@ -366,11 +381,16 @@ static int read_gate(redis_server *s, redis_client *c, redis_unit *u)
         return REDIS_HOOK_RUN;
     }
     u->id = ++s->unit_seq;
+    if (hold(s, c, u->id)) {
+        reply_error(&c->reply, "ERR out of memory waiting to read");
+        return REDIS_HOOK_REPLIED;
+    }
     rc = s->hook->read_gate(s->hook_arg, u, &c->reply);
-    if (rc == REDIS_HOOK_TAKEN) {
-        hold(s, c, u->id);
-        if (!(c->flags & CLI_HELD))
-            return REDIS_HOOK_REPLIED;
+    if (rc != REDIS_HOOK_TAKEN)
+        unhold_here(s, c, u->id);
+    else if (!(c->flags & CLI_HELD)) {
+        c->flags &= ~CLI_GATE_PASS;
+        return REDIS_HOOK_RUN; /* released inside the gate: run it now */
     }
     return rc;
 }
@@ -601,13 +621,15 @@ static int run_client(redis_server *s, redis_client *c)
 
 static void exec_phase(redis_server *s)
 {
-    size_t keep = 0, n = s->ready_len;
+    size_t keep = 0;
 
-    /* In place: commands never make other clients ready (only reads do). */
-    for (size_t i = 0; i < n; i++) {
+    /* In place (keep <= i). A hook applying units while a command runs can
+     * make clients ready (mark_ready appends): the bound is read each time,
+     * so they run in this pass too, and a client listed again is kept once. */
+    for (size_t i = 0; i < s->ready_len; i++) {
         redis_client *c = s->ready[i];
         c->flags &= ~CLI_READY;
-        if (run_client(s, c)) {
+        if (run_client(s, c) && !(c->flags & CLI_READY)) {
             s->ready[keep++] = c;
             c->flags |= CLI_READY;
         }
@@ -802,7 +824,7 @@ void server_client_info(redis_server *s, redis_client *c, net_buf *b)
                  "omem=%zu tot-mem=%zu events=%s%s cmd=%s user=default redir=-1 resp=%d\n",
                  (unsigned long long)k->id, k->addr, k->laddr, k->fd, c->name ? c->name : "",
                  (long long)((now - k->created_ms) / 1000), (long long)((now - k->last_ms) / 1000),
-                 flags, c->db, c->chans.count, c->pats.count,
+                 flags, c->db, c->sub.chans.count, c->sub.pats.count,
                  (c->flags & CLI_MULTI) ? (int)c->queue_len : -1, net_conn_pending_input(k),
                  k->in_cap - k->in_len, k->out.cap,
                  k->in_cap + k->out.cap + sizeof(*c) + sizeof(*k),
