@@ -476,6 +476,7 @@ static int claim_victim(struct pool *pool, uint64_t pgno, struct frame **out)
     uint32_t n = frames_in_use(pool);
     uint32_t lim = atomic_load_explicit(&pool->limit, memory_order_relaxed);
 
+    assert(n >= POOL_MIN_FRAMES); /* try_grow fails only at the limit, >= frame_min */
     for (uint32_t pass = 0; pass < CLOCK_PASSES; pass++) {
         int honor_ref = pass + 1 < CLOCK_PASSES;
         for (uint32_t i = 0; i < n; i++) {
@@ -642,9 +643,12 @@ static int pool_alloc_parts(struct pool *pool)
     pool->shards = (struct hit_shard *)(pool->stripes + nstripes);
     pool->buckets = (_Atomic int32_t *)(pool->links + n);
     memset(pool->stripes, 0, lines);
-    for (uint32_t i = 0; i < pool->frame_min; i++)
+    /* A growing pool starts empty and takes frames as it misses; a fixed
+     * one has them all from the start. */
+    uint32_t start = pool->grows ? 0 : pool->frame_min;
+    for (uint32_t i = 0; i < start; i++)
         init_frame(pool, i, 0);
-    atomic_init(&pool->frame_count, pool->frame_min);
+    atomic_init(&pool->frame_count, start);
     atomic_init(&pool->limit, pool->frame_min);
     return 0;
 }
@@ -991,12 +995,13 @@ int pool_flush_range(struct pool *pool, uint64_t pgno, uint64_t count)
     /* Keep most frames unpinned so readers can still load pages. */
     size_t frames = frames_in_use(pool);
     size_t cap = frames / 4 < POOL_FLUSH_BATCH ? frames / 4 : POOL_FLUSH_BATCH;
+    if (cap == 0)       /* a growing pool that has not taken frames yet */
+        cap = 1;
     uint64_t hi = count > UINT64_MAX - pgno ? UINT64_MAX : pgno + count;
     int by_frame = count > frames;
     uint64_t cursor = by_frame ? 0 : pgno, p;
     size_t n = 0;
 
-    assert(cap >= 1); /* POOL_MIN_FRAMES / 4 */
     while (next_candidate(pool, by_frame, &cursor, pgno, hi, &p)) {
         if (!pin_if_dirty(pool, p, &batch[n]))
             continue;
@@ -1010,9 +1015,17 @@ int pool_flush_range(struct pool *pool, uint64_t pgno, uint64_t count)
 
 /* ---- public: raw pages -------------------------------------------------------- */
 
+/* A growing pool's size is its limit: what it holds once full, as things
+ * stand (frames are taken as it misses). */
+static uint32_t pool_size_now(const struct pool *pool)
+{
+    return pool->grows ? atomic_load_explicit(&((struct pool *)pool)->limit, memory_order_relaxed)
+                       : pool->frame_min;
+}
+
 size_t pool_frame_count(const struct pool *pool)
 {
-    return frames_in_use(pool);
+    return pool_size_now(pool);
 }
 
 int pool_lookup_raw(struct pool *pool, uint64_t pgno, struct pool_frame **out)
@@ -1041,6 +1054,7 @@ static int claim_clean(struct pool *pool, struct frame **out)
     if ((*out = try_grow(pool)) != NULL)
         return 1;
     uint32_t n = frames_in_use(pool), scan = n < RAW_CLAIM_SCAN ? n : RAW_CLAIM_SCAN;
+    assert(n >= POOL_MIN_FRAMES); /* as in claim_victim */
     uint32_t lim = atomic_load_explicit(&pool->limit, memory_order_relaxed);
 
     for (uint32_t i = 0; i < scan; i++) {
@@ -1159,7 +1173,7 @@ int pool_write_wait(struct pool *pool, uint64_t ticket)
 void pool_counters(struct pool *pool, struct pool_counters *out)
 {
     memset(out, 0, sizeof(*out));
-    out->frames = frames_in_use(pool);
+    out->frames = pool_size_now(pool);
     for (uint32_t i = 0; i <= pool->stripe_mask; i++) {
         out->misses += atomic_load_explicit(&pool->stripes[i].misses, memory_order_relaxed);
     }

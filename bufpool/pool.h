@@ -117,8 +117,8 @@ int  pool_lookup_raw(struct pool *pool, uint64_t pgno, struct pool_frame **out);
  * no clean, unpinned, unreferenced frame turns up quickly, or if pgno is
  * cached already. Counts one miss. Any thread. */
 void pool_install_raw(struct pool *pool, uint64_t pgno, const void *page);
-/* Frames in use (fixed at open unless the pool grows), and the page size
- * (the pager's at open). */
+/* Frames in the pool: fixed at open, or a growing pool's limit now (what
+ * it holds once full); and the page size (the pager's at open). */
 size_t   pool_frame_count(const struct pool *pool);
 unsigned pool_page_size(const struct pool *pool);
 

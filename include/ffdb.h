@@ -160,7 +160,15 @@ typedef struct ffdb_io {
 const ffdb_io *ffdb_io_posix(void);
 
 typedef struct ffdb_options {
-    size_t   buffer_pages;   /* frames in the buffer pool; 0 = 1024; minimum 16 */
+    /* Frames (pages) in the buffer pool. N >= 16: exactly N frames, fixed.
+     * 0 (default): the pool grows on demand, taking a frame per miss instead
+     * of evicting, up to the file's size plus a quarter (so a file that fits
+     * is cached whole), never past a quarter of the memory the process may
+     * use (physical memory or its cgroup's limit), and never below 1024
+     * frames; it follows the file as it grows, and when available memory
+     * falls under 1/16 of the total it gives a quarter of its frames back
+     * (under 1/8 it stops growing). */
+    size_t   buffer_pages;
     unsigned page_size;      /* at creation only: 4096, 8192 or 16384; 0 = 4096 */
     unsigned flags;          /* FFDB_RDONLY, FFDB_NOSYNC, FFDB_NODIRECT, ... */
     const ffdb_io *io;       /* NULL = ffdb_io_posix() */

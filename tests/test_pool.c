@@ -1054,3 +1054,54 @@ Test(pool_file, evicts_spills_and_detects_corruption)
     cr_assert_eq(counters(pool).pinned, 0);
     pool_close(pool);
 }
+
+/* ---- growing pool ----------------------------------------------------------------- */
+
+/* A growing pool takes a fresh frame per miss instead of evicting, up to
+ * the file's size plus a quarter: the whole file fits, nothing is evicted,
+ * and the second pass is all hits. Pages stay correct across growth. */
+Test(pool, grows_on_demand_to_the_file)
+{
+    struct pool *pool = NULL;
+    cr_assert_eq(pool_open(pg, 16, 1, NULL, NULL, &pool), 0);
+    /* Its size is its limit: the file (202 pages) and a quarter. */
+    cr_assert_eq(pool_frame_count(pool), (BASE + FILE_PAGES) * 5 / 4);
+    for (unsigned pass = 0; pass < 2; pass++)
+        for (uint64_t p = BASE; p < BASE + FILE_PAGES; p++)
+            get_check(pool, p, 0);
+    struct pool_counters c = counters(pool);
+    cr_assert_eq(c.evictions, 0, "the whole file fits: no eviction");
+    cr_assert_eq(c.misses, FILE_PAGES);
+    cr_assert_eq(c.hits, FILE_PAGES);
+    /* New pages past the file make it longer once written: the pool keeps
+     * growing with it (limit looked at again every 1024 misses), and every
+     * page reads back. */
+    for (uint64_t i = 0; i < 1200; i++) {
+        struct pool_frame *f = NULL;
+        cr_assert_eq(pool_new(pool, NEW_BASE + i, &f), 0);
+        fill_page(f->data, NEW_BASE + i, 1);
+        pool_unpin(pool, f);
+        cr_assert_eq(pool_flush_range(pool, NEW_BASE + i, 1), 0);
+    }
+    for (uint64_t i = 0; i < 1200; i++)
+        get_check(pool, NEW_BASE + i, 1);
+    for (uint64_t p = BASE; p < BASE + FILE_PAGES; p++)
+        get_check(pool, p, 0);
+    c = counters(pool);
+    cr_assert_gt(c.frames, FILE_PAGES, "the pool followed the file (%llu frames)",
+                 (unsigned long long)c.frames);
+    cr_assert_eq(c.pinned, 0);
+    pool_close(pool);
+}
+
+/* A fixed pool (grow 0) never takes more frames than it was given. */
+Test(pool, fixed_pool_stays_fixed)
+{
+    struct pool *pool = open_pool(16, NULL, NULL);
+    for (uint64_t p = BASE; p < BASE + FILE_PAGES; p++)
+        get_check(pool, p, 0);
+    struct pool_counters c = counters(pool);
+    cr_assert_eq(c.frames, 16);
+    cr_assert_geq(c.evictions, FILE_PAGES - 16);
+    pool_close(pool);
+}
