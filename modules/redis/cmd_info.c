@@ -72,6 +72,8 @@ static void section_server(redis_server *s, net_buf *b)
     uname(&u);
     add(b, "# Server\r\n");
     add(b, "redis_version:%s\r\n", COMPAT_VERSION);
+    add(b, "redis_git_sha1:00000000\r\n"); /* as a Redis built outside git reports */
+    add(b, "redis_git_dirty:0\r\n");
     add(b, "ffdb_version:%d.%d.%d\r\n", FFDB_VERSION_MAJOR, FFDB_VERSION_MINOR, FFDB_VERSION_PATCH);
     add(b, "redis_mode:standalone\r\n");
     add(b, "os:%s %s %s\r\n", u.sysname, u.release, u.machine);
