@@ -177,6 +177,38 @@ int blocks_add(blocks *bs, long (*read)(void *arg, void *buf, size_t len), void 
 int blocks_cat(blocks *bs, const ipld_cid *root, int (*write)(void *arg, const void *p, size_t n),
                void *arg);
 
+/* ---- CAR files -------------------------------------------------------------------- */
+
+typedef struct blocks_car_info {
+    ipld_cid *roots; /* the header's roots (malloc'd: blocks_car_info_free) */
+    size_t root_count;
+    uint64_t blocks, bytes; /* sections read and stored, and their block bytes */
+} blocks_car_info;
+
+/* Import a CAR (CARv1, or the CARv1 payload of a CARv2) read through read
+ * (bytes read, 0 at the end, -1 on error: FFDB_EIO). Every block is checked
+ * against its section's CID (IPLD_EMISMATCH) and stored in batches of one
+ * engine transaction each; blocks of batches committed before an error stay
+ * (they are valid). pin_roots pins each root recursively after the last
+ * block. IPLD_EFORMAT for a malformed CAR (header, a cut-off section),
+ * BLOCKS_ELIMIT for a section over BLOCKS_MAX_BLOCK_SIZE. On success info
+ * holds the roots and counts (blocks_car_info_free); on error it is empty. */
+int blocks_car_import(blocks *bs, long (*read)(void *arg, void *buf, size_t len), void *arg,
+                      int pin_roots, blocks_car_info *info);
+void blocks_car_info_free(blocks_car_info *info); /* NULL allowed */
+/* Write a CARv1 with the header roots[0..n) (n >= 1) and the DAGs under
+ * them: depth-first pre-order from each root in turn, links in encoding
+ * order, each block once, each section's CID as its parent links it (as
+ * kubo's `ipfs dag export`). Every block is verified on the way. Blocks of
+ * codecs without known links are written without their children.
+ * FFDB_NOTFOUND if a block of the DAG is missing (the output is then cut
+ * short); write returns 0 or -1 (FFDB_EIO). Takes the store's write lock
+ * for its scratch buckets (memory stays bounded whatever the DAG's size);
+ * writes nothing to the store. *blocks (may be NULL) counts sections. */
+int blocks_car_export(blocks *bs, const ipld_cid *roots, size_t n,
+                      int (*write)(void *arg, const void *p, size_t n), void *arg,
+                      uint64_t *blocks);
+
 #ifdef __cplusplus
 }
 #endif

@@ -139,32 +139,6 @@ static int mark_link(void *arg, const ipld_cid *cid)
     return mark_key(arg, key, store_key(cid, key), 1);
 }
 
-/* Reads a block through the write txn (hot) or the cold file. */
-static int gc_read(gc_ctx *g, const uint8_t *key, size_t klen, void **data, size_t *len)
-{
-    ffdb_val v;
-    int tier, rc = ffdb_get(g->w->index, key, klen, &v);
-    if (rc)
-        return rc;
-    rec_get(v.data, &tier, NULL, NULL, NULL);
-    if (tier == TIER_HOT) {
-        if ((rc = ffdb_get(g->w->blocks, key, klen, &v)) != 0)
-            return rc == FFDB_NOTFOUND ? BLOCKS_ESTATE : rc;
-        if (!(*data = malloc(v.size ? v.size : 1)))
-            return FFDB_ENOMEM;
-        memcpy(*data, v.data, v.size);
-        *len = v.size;
-        return 0;
-    }
-    ffdb_txn *ctxn;
-    ffdb_bucket *cold;
-    if ((rc = cold_open(g->bs->cold, 0, &ctxn, &cold)) != 0)
-        return rc;
-    rc = cold_get(cold, key, klen, data, len);
-    ffdb_abort(ctxn);
-    return rc;
-}
-
 static int walk_todo(gc_ctx *g)
 {
     uint8_t key[KEY_MAX];
@@ -186,7 +160,7 @@ static int walk_todo(gc_ctx *g)
         void *data;
         size_t len;
         ipld_cid cid;
-        if ((rc = gc_read(g, key, klen, &data, &len)) == FFDB_NOTFOUND)
+        if ((rc = store_read_from(g->bs, g->w->index, g->w->blocks, key, klen, &data, &len)) == FFDB_NOTFOUND)
             continue; /* a link to a block we do not have */
         if (rc || (rc = store_key_cid(key, klen, &cid)) != 0)
             return rc;

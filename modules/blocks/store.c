@@ -500,10 +500,13 @@ int blocks_put(blocks *bs, const ipld_cid *cid, const void *data, size_t len)
     return blocks_batch_commit(b);
 }
 
-int store_read_block(blocks *bs, rtx *r, const uint8_t *key, size_t klen, void **data, size_t *len)
+/* Reads through any transaction's index and blocks (hot) buckets (a read txn's,
+ * or a write txn's that sees its own writes). */
+int store_read_from(blocks *bs, ffdb_bucket *index, ffdb_bucket *hot, const uint8_t *key,
+                    size_t klen, void **data, size_t *len)
 {
     ffdb_val v;
-    int tier, rc = ffdb_get(r->index, key, klen, &v);
+    int tier, rc = ffdb_get(index, key, klen, &v);
     uint64_t size;
     if (rc)
         return rc;
@@ -511,7 +514,7 @@ int store_read_block(blocks *bs, rtx *r, const uint8_t *key, size_t klen, void *
         return BLOCKS_ESTATE;
     rec_get(v.data, &tier, &size, NULL, NULL);
     if (tier == TIER_HOT) {
-        if ((rc = ffdb_get(r->blocks, key, klen, &v)) != 0)
+        if ((rc = ffdb_get(hot, key, klen, &v)) != 0)
             return rc == FFDB_NOTFOUND ? BLOCKS_ESTATE : rc;
         if (!(*data = malloc(v.size ? v.size : 1)))
             return FFDB_ENOMEM;
@@ -533,6 +536,11 @@ int store_read_block(blocks *bs, rtx *r, const uint8_t *key, size_t klen, void *
         return BLOCKS_ESTATE;
     }
     return rc;
+}
+
+int store_read_block(blocks *bs, rtx *r, const uint8_t *key, size_t klen, void **data, size_t *len)
+{
+    return store_read_from(bs, r->index, r->blocks, key, klen, data, len);
 }
 
 int blocks_get(blocks *bs, const ipld_cid *cid, int verify, void **data, size_t *len)

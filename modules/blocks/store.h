@@ -57,6 +57,10 @@ typedef struct counts {
 #define BLOOM_DEFAULT_CHUNKS 256 /* 2 Mi bits */
 #define BLOOM_BITS_PER_KEY 10    /* grown when the index passes bits / 10 keys */
 
+/* Importers (add, CAR import) commit a batch at either limit. */
+#define BATCH_BLOCKS 1024u
+#define BATCH_BYTES (64u << 20)
+
 #define ACCESS_SLOTS 1024     /* recorded reads kept in memory before a flush */
 #define ATIME_RESOLUTION_S 60 /* an access time is rewritten at most this often */
 
@@ -102,6 +106,8 @@ void rtx_end(rtx *r);
 int store_put_in(wtx *w, const uint8_t *key, size_t klen, const void *data, size_t len);
 int store_rm_in(wtx *w, const uint8_t *key, size_t klen, int *was_cold);
 int store_finish_pending(blocks *bs);
+int store_read_from(blocks *bs, ffdb_bucket *index, ffdb_bucket *hot, const uint8_t *key,
+                    size_t klen, void **data, size_t *len);
 int store_read_block(blocks *bs, rtx *r, const uint8_t *key, size_t klen, void **data, size_t *len);
 void rec_get(const void *v, int *tier, uint64_t *size, uint64_t *atime, uint32_t *cold_reads);
 void rec_put(uint8_t rec[REC_SIZE], int tier, uint64_t size, uint64_t atime, uint32_t cold_reads);

@@ -30,8 +30,6 @@
 #define DEFAULT_CHUNK 262144u
 #define DEFAULT_LINKS 174u
 #define MAX_CHUNK (1u << 24)
-#define ADD_BATCH_BLOCKS 1024u
-#define ADD_BATCH_BYTES (64u << 20)
 #define CAT_DEPTH_MAX 64
 
 typedef struct child {
@@ -85,8 +83,8 @@ static int store_block(adder *a, const ipld_cid *cid, const void *data, size_t l
         return rc;
     if ((rc = blocks_batch_put(a->batch, cid, data, len)) != 0)
         return rc;
-    if (blocks_batch_count(a->batch) >= ADD_BATCH_BLOCKS ||
-        blocks_batch_bytes(a->batch) >= ADD_BATCH_BYTES) {
+    if (blocks_batch_count(a->batch) >= BATCH_BLOCKS ||
+        blocks_batch_bytes(a->batch) >= BATCH_BYTES) {
         rc = blocks_batch_commit(a->batch);
         a->batch = NULL;
     }
