@@ -6,7 +6,8 @@
  * and the state machine in libraft's deterministic fixture: three real
  * ffdb files elect a leader, apply the same entries in the same order with
  * the applied index in the file, survive the loss of the leader, and a
- * node cut off past a snapshot catches up by fetching the file.
+ * node cut off past a snapshot catches up by fetching the file, a fourth
+ * node joins as a voter from an empty file and a follower is removed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,6 +286,7 @@ Test(raft_uv, timers_and_descriptors_run_on_the_net_loop)
 /* ---- the state machine in the fixture --------------------------------------------------------- */
 
 #define N 3
+#define NMAX 4
 
 struct node {
     rf_fsm *fsm;
@@ -292,7 +294,7 @@ struct node {
     int applies, fetches;
 };
 
-static struct node nodes[N + 1];
+static struct node nodes[NMAX];
 static struct raft_fixture fx;
 
 /* The test's command set: SET k v, INCR k, in bucket "kv". */
@@ -329,7 +331,7 @@ static int test_apply(void *arg, ffdb_txn *txn, rf_entry_iter *e, uint64_t index
 static int test_fetch(void *arg, const rf_snap_meta *m, const char *tmp_path)
 {
     struct node *nd = arg;
-    cr_assert(m->node_id >= 1 && m->node_id <= N);
+    cr_assert(m->node_id >= 1 && m->node_id <= NMAX);
     nd->fetches++;
     return copy_db(rf_fsm_db(nodes[m->node_id - 1].fsm), tmp_path, 777, -1);
 }
@@ -356,7 +358,7 @@ static void fixture_start(void)
 static void fixture_stop(void)
 {
     raft_fixture_close(&fx);
-    for (unsigned i = 0; i < N; i++) rf_fsm_free(nodes[i].fsm);
+    for (unsigned i = 0; i < NMAX; i++) rf_fsm_free(nodes[i].fsm);
 }
 
 static struct raft_apply reqs[256];
@@ -477,5 +479,60 @@ Test(raft_fsm, a_node_cut_off_past_a_snapshot_fetches_the_file)
     propose("INCR", "c", NULL);
     cr_assert(raft_fixture_step_until_applied(&fx, N, leader_last() + 1, 10000));
     cr_assert_eq(counter_of(cut, "c"), 41);
+    fixture_stop();
+}
+
+static int change_status = 1;
+
+static void change_done(rf_change *c, int status)
+{
+    (void)c;
+    change_status = status;
+}
+
+static bool change_finished(struct raft_fixture *f, void *arg)
+{
+    (void)f;
+    (void)arg;
+    return change_status != 1;
+}
+
+Test(raft_fsm, a_fourth_node_is_added_and_one_removed)
+{
+    fixture_start();
+    cr_assert(raft_fixture_step_until_has_leader(&fx, 10000));
+    for (int i = 0; i < 7; i++) propose("INCR", "c", NULL);
+    cr_assert(raft_fixture_step_until_applied(&fx, N, leader_last() + 7, 10000));
+
+    rf_fsm_ops ops = {test_apply, test_fetch, NULL, &nodes[N]};
+    cr_assert_eq(rf_fsm_new(tu_path("n4.ffdb"), NULL, N + 1, &ops, &nodes[N].fsm), 0);
+    cr_assert_eq(raft_fixture_grow(&fx, rf_fsm_raft(nodes[N].fsm)), 0);
+    rf_fsm_bind(nodes[N].fsm, raft_fixture_get(&fx, N));
+    cr_assert_eq(raft_start(raft_fixture_get(&fx, N)), 0); /* grow does not start it */
+    unsigned li = raft_fixture_leader_index(&fx);
+    rf_change c = {.done = change_done};
+    change_status = 1;
+    cr_assert_eq(rf_member_add(&c, raft_fixture_get(&fx, li), N + 1, "4"), 0);
+    cr_assert(raft_fixture_step_until(&fx, change_finished, NULL, 20000));
+    cr_assert_eq(change_status, 0);
+    struct raft *lr = raft_fixture_get(&fx, li);
+    cr_assert_eq(lr->configuration.n, N + 1);
+    propose("INCR", "c", NULL);
+    cr_assert(raft_fixture_step_until_applied(&fx, N, leader_last() + 1, 20000));
+    cr_assert_eq(counter_of(N, "c"), 8);
+
+    /* Remove a follower; the rest go on. */
+    unsigned gone = (li + 1) % N;
+    change_status = 1;
+    cr_assert_eq(rf_member_remove(&c, lr, gone + 1), 0);
+    cr_assert(raft_fixture_step_until(&fx, change_finished, NULL, 20000));
+    cr_assert_eq(change_status, 0);
+    cr_assert_eq(lr->configuration.n, N);
+    propose("INCR", "c", NULL);
+    raft_index target = leader_last() + 1;
+    for (unsigned i = 0; i <= N; i++)
+        if (i != gone) cr_assert(raft_fixture_step_until_applied(&fx, i, target, 20000));
+    cr_assert_eq(counter_of(N, "c"), 9);
+    cr_assert_eq(counter_of(li, "c"), 9);
     fixture_stop();
 }

@@ -12,6 +12,7 @@
  *   rf_entry_*   the log entry encoding (a batch of commands)
  *   rf_fsm_*     the state machine: the ffdb file, applied index in the file
  *   rf_dump_*, rf_load_*   the snapshot's file content as a stream
+ *   rf_member_*  membership change (add as a voter, remove)
  *   rf_uv_*      libuv hosted on a net_loop (no second loop)
  *
  * Invariants:
@@ -190,6 +191,27 @@ int rf_load_feed(rf_load *ld, const void *buf, size_t len);
  * is freed either way; on error the file is removed. */
 int rf_load_finish(rf_load *ld);
 void rf_load_abort(rf_load *ld);
+
+/* ---- membership change --------------------------------------------------------------------- */
+
+typedef struct rf_change rf_change;
+struct rf_change {
+    struct raft_change req;
+    struct raft *raft;
+    uint64_t id;
+    int busy;
+    /* Called once with 0 (the change is committed) or a RAFT_ code. */
+    void (*done)(rf_change *c, int status);
+    void *arg;
+};
+
+/* Add server id at address as a voter: raft_add, then raft_assign(VOTER)
+ * once that is committed. 0 (c->done follows) or a RAFT_ code (e.g.
+ * RAFT_NOTLEADER, RAFT_DUPLICATEID, RAFT_CANTCHANGE while another change
+ * is in flight). c stays alive until done. */
+int rf_member_add(rf_change *c, struct raft *r, uint64_t id, const char *address);
+/* Remove server id; as above. */
+int rf_member_remove(rf_change *c, struct raft *r, uint64_t id);
 
 /* ---- libuv on the net loop ------------------------------------------------------------------
  *
