@@ -25,7 +25,8 @@ TestSuite(raft_stream, .init = tu_setup, .fini = tu_teardown, .timeout = 60);
 TestSuite(raft_uv, .timeout = 30);
 TestSuite(raft_fsm, .init = tu_setup, .fini = tu_teardown, .timeout = 120);
 
-/* ---- encodings -------------------------------------------------------------------------------- */
+/* ---- encodings --------------------------------------------------------------------------------
+ */
 
 static int encode(void **buf, size_t *len, uint64_t term, int ncmds)
 {
@@ -71,7 +72,8 @@ Test(raft_enc, entry_damage_is_refused)
     size_t len;
     rf_entry_iter it;
     cr_assert_eq(encode(&buf, &len, 1, 2), 0);
-    for (size_t n = 0; n < len; n++) cr_assert_eq(rf_entry_open(&it, buf, n), FFDB_EINVAL, "at %zu", n);
+    for (size_t n = 0; n < len; n++)
+        cr_assert_eq(rf_entry_open(&it, buf, n), FFDB_EINVAL, "at %zu", n);
     uint8_t *b = malloc(len + 1);
     memcpy(b, buf, len);
     b[len] = 0;
@@ -102,7 +104,8 @@ Test(raft_enc, snapshot_meta)
     cr_assert_eq(rf_snap_decode(b, sizeof b, &d), FFDB_EINVAL);
 }
 
-/* ---- the file stream -------------------------------------------------------------------------- */
+/* ---- the file stream --------------------------------------------------------------------------
+ */
 
 static void fill_db(ffdb *db, int nbuckets, int nkeys, size_t big)
 {
@@ -144,7 +147,8 @@ static void assert_same(ffdb *a, ffdb *b)
         long na = rf_dump_read(da, x, sizeof x), nb = rf_dump_read(db, y, sizeof y);
         cr_assert(na >= 0 && na == nb);
         cr_assert(memcmp(x, y, (size_t)na) == 0);
-        if (na == 0) break;
+        if (na == 0)
+            break;
     }
     rf_dump_free(da);
     rf_dump_free(db);
@@ -167,10 +171,13 @@ static int copy_db(ffdb *src, const char *path, size_t piece, long flip_at)
     for (;;) {
         long n = rf_dump_read(d, buf, piece);
         cr_assert(n >= 0);
-        if (n == 0) break;
-        if (flip_at >= off && flip_at < off + n) buf[flip_at - off] ^= 0x01;
+        if (n == 0)
+            break;
+        if (flip_at >= off && flip_at < off + n)
+            buf[flip_at - off] ^= 0x01;
         off += n;
-        if ((rc = rf_load_feed(ld, buf, (size_t)n))) break;
+        if ((rc = rf_load_feed(ld, buf, (size_t)n)))
+            break;
     }
     rf_dump_free(d);
     ffdb_abort(txn);
@@ -235,7 +242,8 @@ Test(raft_stream, damage_is_refused_and_the_file_removed)
     ffdb_close(src);
 }
 
-/* ---- libuv on the net loop -------------------------------------------------------------------- */
+/* ---- libuv on the net loop --------------------------------------------------------------------
+ */
 
 static int uv_fired, uv_polled;
 
@@ -248,7 +256,8 @@ static void on_uv_timer(uv_timer_t *t)
 static void on_uv_poll(uv_poll_t *p, int status, int events)
 {
     (void)status;
-    if (events & UV_READABLE) uv_polled++;
+    if (events & UV_READABLE)
+        uv_polled++;
     uv_poll_stop(p);
 }
 
@@ -268,12 +277,14 @@ Test(raft_uv, timers_and_descriptors_run_on_the_net_loop)
     uv_poll_start(&p, UV_READABLE, on_uv_poll);
     /* The net loop waits forever unless the host asks for libuv's deadline. */
     int64_t t0 = net_loop_mono_ms(l);
-    for (int i = 0; i < 100 && !uv_fired; i++) cr_assert(net_loop_run_once(l, -1) >= 0);
+    for (int i = 0; i < 100 && !uv_fired; i++)
+        cr_assert(net_loop_run_once(l, -1) >= 0);
     cr_assert_eq(uv_fired, 1);
     cr_assert_geq(net_loop_mono_ms(l) - t0, 29);
     cr_assert_eq(uv_polled, 0);
     cr_assert_eq(write(sv[1], "x", 1), 1);
-    for (int i = 0; i < 100 && !uv_polled; i++) cr_assert(net_loop_run_once(l, 2000) >= 0);
+    for (int i = 0; i < 100 && !uv_polled; i++)
+        cr_assert(net_loop_run_once(l, 2000) >= 0);
     cr_assert_eq(uv_polled, 1);
     uv_close((uv_handle_t *)&t, NULL);
     uv_close((uv_handle_t *)&p, NULL);
@@ -283,7 +294,8 @@ Test(raft_uv, timers_and_descriptors_run_on_the_net_loop)
     close(sv[1]);
 }
 
-/* ---- the state machine in the fixture --------------------------------------------------------- */
+/* ---- the state machine in the fixture ---------------------------------------------------------
+ */
 
 #define N 3
 #define NMAX 4
@@ -309,8 +321,10 @@ static int test_apply(void *arg, ffdb_txn *txn, rf_entry_iter *e, uint64_t index
     nd->last_index = index;
     nd->applies++;
     rc = ffdb_bucket_open(txn, "kv", 2, &b);
-    if (rc == FFDB_NOTFOUND) rc = ffdb_bucket_create(txn, "kv", 2, &b);
-    if (rc) return rc;
+    if (rc == FFDB_NOTFOUND)
+        rc = ffdb_bucket_create(txn, "kv", 2, &b);
+    if (rc)
+        return rc;
     while ((rc = rf_entry_next(e, &c)) == 1) {
         if (c.argc == 3 && memcmp(c.argv[0], "SET", 3) == 0) {
             rc = ffdb_put(b, c.argv[1], c.lens[1], c.argv[2], c.lens[2]);
@@ -318,11 +332,13 @@ static int test_apply(void *arg, ffdb_txn *txn, rf_entry_iter *e, uint64_t index
             ffdb_val v;
             char num[32];
             long n = 0;
-            if (ffdb_get(b, c.argv[1], c.lens[1], &v) == 0) n = strtol(v.data, NULL, 10);
+            if (ffdb_get(b, c.argv[1], c.lens[1], &v) == 0)
+                n = strtol(v.data, NULL, 10);
             int len = snprintf(num, sizeof num, "%ld", n + 1);
             rc = ffdb_put(b, c.argv[1], c.lens[1], num, (size_t)len + 1);
         }
-        if (rc) return rc;
+        if (rc)
+            return rc;
     }
     return rc;
 }
@@ -358,7 +374,8 @@ static void fixture_start(void)
 static void fixture_stop(void)
 {
     raft_fixture_close(&fx);
-    for (unsigned i = 0; i < NMAX; i++) rf_fsm_free(nodes[i].fsm);
+    for (unsigned i = 0; i < NMAX; i++)
+        rf_fsm_free(nodes[i].fsm);
 }
 
 static struct raft_apply reqs[256];
@@ -406,7 +423,8 @@ Test(raft_fsm, three_nodes_apply_the_same_entries_in_order)
 {
     fixture_start();
     cr_assert(raft_fixture_step_until_has_leader(&fx, 10000));
-    for (int i = 0; i < 20; i++) propose("INCR", "c", NULL);
+    for (int i = 0; i < 20; i++)
+        propose("INCR", "c", NULL);
     propose("SET", "k", "v");
     cr_assert(raft_fixture_step_until_applied(&fx, N, leader_last() + 21, 10000));
     raft_index want = raft_last_applied(raft_fixture_get(&fx, 0));
@@ -415,7 +433,8 @@ Test(raft_fsm, three_nodes_apply_the_same_entries_in_order)
         cr_assert_eq(nodes[i].applies, 21);
         cr_assert_eq(rf_fsm_applied_index(nodes[i].fsm), want);
         cr_assert_eq(raft_last_applied(raft_fixture_get(&fx, i)), want);
-        if (i) assert_same(rf_fsm_db(nodes[0].fsm), rf_fsm_db(nodes[i].fsm));
+        if (i)
+            assert_same(rf_fsm_db(nodes[0].fsm), rf_fsm_db(nodes[i].fsm));
     }
     fixture_stop();
 }
@@ -424,7 +443,8 @@ Test(raft_fsm, a_new_leader_after_the_leader_is_lost)
 {
     fixture_start();
     cr_assert(raft_fixture_step_until_has_leader(&fx, 10000));
-    for (int i = 0; i < 5; i++) propose("INCR", "c", NULL);
+    for (int i = 0; i < 5; i++)
+        propose("INCR", "c", NULL);
     cr_assert(raft_fixture_step_until_applied(&fx, N, leader_last() + 5, 10000));
     unsigned old = raft_fixture_leader_index(&fx);
     raft_fixture_kill(&fx, old);
@@ -432,10 +452,12 @@ Test(raft_fsm, a_new_leader_after_the_leader_is_lost)
     cr_assert(raft_fixture_step_until_has_leader(&fx, 20000));
     unsigned now = raft_fixture_leader_index(&fx);
     cr_assert_neq(now, old);
-    for (int i = 0; i < 5; i++) propose("INCR", "c", NULL);
+    for (int i = 0; i < 5; i++)
+        propose("INCR", "c", NULL);
     raft_index target = leader_last() + 5;
     for (unsigned i = 0; i < N; i++)
-        if (i != old) cr_assert(raft_fixture_step_until_applied(&fx, i, target, 10000));
+        if (i != old)
+            cr_assert(raft_fixture_step_until_applied(&fx, i, target, 10000));
     for (unsigned i = 0; i < N; i++)
         cr_assert_eq(counter_of(i, "c"), i == old ? 5 : 10, "node %u", i + 1);
     fixture_stop();
@@ -501,7 +523,8 @@ Test(raft_fsm, a_fourth_node_is_added_and_one_removed)
 {
     fixture_start();
     cr_assert(raft_fixture_step_until_has_leader(&fx, 10000));
-    for (int i = 0; i < 7; i++) propose("INCR", "c", NULL);
+    for (int i = 0; i < 7; i++)
+        propose("INCR", "c", NULL);
     cr_assert(raft_fixture_step_until_applied(&fx, N, leader_last() + 7, 10000));
 
     rf_fsm_ops ops = {test_apply, test_fetch, NULL, &nodes[N]};
@@ -531,7 +554,8 @@ Test(raft_fsm, a_fourth_node_is_added_and_one_removed)
     propose("INCR", "c", NULL);
     raft_index target = leader_last() + 1;
     for (unsigned i = 0; i <= N; i++)
-        if (i != gone) cr_assert(raft_fixture_step_until_applied(&fx, i, target, 20000));
+        if (i != gone)
+            cr_assert(raft_fixture_step_until_applied(&fx, i, target, 20000));
     cr_assert_eq(counter_of(N, "c"), 9);
     cr_assert_eq(counter_of(li, "c"), 9);
     fixture_stop();

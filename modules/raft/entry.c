@@ -14,14 +14,16 @@
 
 static uint8_t *reserve(rf_entry_writer *w, size_t n)
 {
-    if (w->err) return NULL;
+    if (w->err)
+        return NULL;
     if (n > RF_ENTRY_MAX_BYTES - w->len) {
         w->err = FFDB_EINVAL;
         return NULL;
     }
     if (w->len + n > w->cap) {
         size_t cap = w->cap ? w->cap : 256;
-        while (cap < w->len + n) cap *= 2;
+        while (cap < w->len + n)
+            cap *= 2;
         uint8_t *b = realloc(w->buf, cap);
         if (!b) {
             w->err = FFDB_ENOMEM;
@@ -39,7 +41,8 @@ void rf_entry_begin(rf_entry_writer *w, uint64_t term)
 {
     memset(w, 0, sizeof *w);
     uint8_t *p = reserve(w, RF_ENTRY_HDR);
-    if (!p) return;
+    if (!p)
+        return;
     memcpy(p, RF_ENTRY_MAGIC, 4);
     put_u64(p + 4, term);
     put_u32(p + 12, 0);
@@ -49,14 +52,16 @@ void rf_entry_add(rf_entry_writer *w, int argc, const char *const *argv, const s
 {
     assert(argc >= 1);
     uint8_t *p = reserve(w, 4);
-    if (!p) return;
+    if (!p)
+        return;
     put_u32(p, (uint32_t)argc);
     for (int i = 0; i < argc; i++) {
         if (lens[i] > UINT32_MAX) {
             w->err = FFDB_EINVAL;
             return;
         }
-        if (!(p = reserve(w, 4 + lens[i]))) return;
+        if (!(p = reserve(w, 4 + lens[i])))
+            return;
         put_u32(p, (uint32_t)lens[i]);
         memcpy(p + 4, argv[i], lens[i]);
     }
@@ -88,15 +93,19 @@ void rf_entry_discard(rf_entry_writer *w)
 static int check_body(const uint8_t *p, const uint8_t *end, uint32_t ncmds)
 {
     for (uint32_t c = 0; c < ncmds; c++) {
-        if (end - p < 4) return FFDB_EINVAL;
+        if (end - p < 4)
+            return FFDB_EINVAL;
         uint32_t argc = get_u32(p);
         p += 4;
-        if (argc == 0) return FFDB_EINVAL;
+        if (argc == 0)
+            return FFDB_EINVAL;
         for (uint32_t a = 0; a < argc; a++) {
-            if (end - p < 4) return FFDB_EINVAL;
+            if (end - p < 4)
+                return FFDB_EINVAL;
             uint32_t n = get_u32(p);
             p += 4;
-            if ((size_t)(end - p) < n) return FFDB_EINVAL;
+            if ((size_t)(end - p) < n)
+                return FFDB_EINVAL;
             p += n;
         }
     }
@@ -110,9 +119,11 @@ int rf_entry_open(rf_entry_iter *it, const void *buf, size_t len)
     if (len < RF_ENTRY_HDR || len > RF_ENTRY_MAX_BYTES || memcmp(p, RF_ENTRY_MAGIC, 4) != 0)
         return FFDB_EINVAL;
     uint32_t ncmds = get_u32(p + 12);
-    if (ncmds == 0) return FFDB_EINVAL;
+    if (ncmds == 0)
+        return FFDB_EINVAL;
     int rc = check_body(p + RF_ENTRY_HDR, p + len, ncmds);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     it->p = p + RF_ENTRY_HDR;
     it->end = p + len;
     it->term = get_u64(p + 4);
@@ -122,15 +133,18 @@ int rf_entry_open(rf_entry_iter *it, const void *buf, size_t len)
 
 int rf_entry_next(rf_entry_iter *it, rf_cmd *cmd)
 {
-    if (it->left == 0) return 0;
+    if (it->left == 0)
+        return 0;
     uint32_t argc = get_u32(it->p); /* checked by rf_entry_open */
     if ((int)argc > it->cap || it->cap == 0) {
         int cap = (int)argc < 8 ? 8 : (int)argc;
         const char **av = realloc(it->argv, (size_t)cap * sizeof *av);
-        if (!av) return FFDB_ENOMEM;
+        if (!av)
+            return FFDB_ENOMEM;
         it->argv = av;
         size_t *ln = realloc(it->lens, (size_t)cap * sizeof *ln);
-        if (!ln) return FFDB_ENOMEM;
+        if (!ln)
+            return FFDB_ENOMEM;
         it->lens = ln;
         it->cap = cap;
     }

@@ -37,10 +37,12 @@ static int read_applied(ffdb *db, uint64_t *index, uint64_t *term)
     ffdb_bucket *b;
     ffdb_val v;
     int rc = ffdb_begin_read(db, &txn);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     *index = *term = 0;
     rc = ffdb_bucket_open(txn, RF_META_BUCKET, strlen(RF_META_BUCKET), &b);
-    if (rc == 0) rc = ffdb_get(b, RF_META_APPLIED, strlen(RF_META_APPLIED), &v);
+    if (rc == 0)
+        rc = ffdb_get(b, RF_META_APPLIED, strlen(RF_META_APPLIED), &v);
     if (rc == 0) {
         if (v.size != 16) {
             rc = FFDB_CORRUPT;
@@ -60,8 +62,10 @@ static int write_applied(ffdb_txn *txn, uint64_t index, uint64_t term)
     ffdb_bucket *b;
     uint8_t v[16];
     int rc = ffdb_bucket_open(txn, RF_META_BUCKET, strlen(RF_META_BUCKET), &b);
-    if (rc == FFDB_NOTFOUND) rc = ffdb_bucket_create(txn, RF_META_BUCKET, strlen(RF_META_BUCKET), &b);
-    if (rc) return rc;
+    if (rc == FFDB_NOTFOUND)
+        rc = ffdb_bucket_create(txn, RF_META_BUCKET, strlen(RF_META_BUCKET), &b);
+    if (rc)
+        return rc;
     put_u64(v, index);
     put_u64(v + 8, term);
     return ffdb_put(b, RF_META_APPLIED, strlen(RF_META_APPLIED), v, sizeof v);
@@ -75,22 +79,28 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     assert(m->raft);
     uint64_t index = raft_last_applied(m->raft) + 1;
     *result = NULL;
-    if (m->failed) return m->failed;
-    if (index <= m->applied_index) return 0; /* R2 */
+    if (m->failed)
+        return m->failed;
+    if (index <= m->applied_index)
+        return 0; /* R2 */
     int bad = rf_entry_open(&it, buf->base, buf->len);
     int rc = ffdb_begin_write(m->db, &txn);
-    if (rc) goto fail;
+    if (rc)
+        goto fail;
     /* A malformed entry (a proposer's bug) changes nothing but is applied:
      * every node skips it the same way. */
-    if (!bad) rc = m->ops.apply(m->ops.arg, txn, &it, index, result);
+    if (!bad)
+        rc = m->ops.apply(m->ops.arg, txn, &it, index, result);
     uint64_t term = bad ? m->applied_term : it.term;
-    if (rc == 0) rc = write_applied(txn, index, term);
+    if (rc == 0)
+        rc = write_applied(txn, index, term);
     if (rc) {
         ffdb_abort(txn);
         goto fail;
     }
     rc = ffdb_commit(txn);
-    if (rc) goto fail;
+    if (rc)
+        goto fail;
     rf_entry_close(&it);
     assert(index > m->applied_index);
     m->applied_index = index;
@@ -107,10 +117,13 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
     rf_fsm *m = fsm->data;
     ffdb_txn *txn;
     rf_snap_meta meta = {m->applied_index, m->applied_term, 0, m->node_id};
-    if (m->failed) return RAFT_IOERR;
+    if (m->failed)
+        return RAFT_IOERR;
     int rc = ffdb_sync(m->db); /* R3 */
-    if (rc == 0) rc = ffdb_begin_read(m->db, &txn);
-    if (rc) return RAFT_IOERR;
+    if (rc == 0)
+        rc = ffdb_begin_read(m->db, &txn);
+    if (rc)
+        return RAFT_IOERR;
     meta.txid = ffdb_txn_id(txn);
     ffdb_abort(txn);
     struct raft_buffer *b = raft_malloc(sizeof *b);
@@ -133,12 +146,15 @@ static int sync_dir_of(const char *path)
     char dir[4096];
     const char *slash = strrchr(path, '/');
     size_t n = slash ? (size_t)(slash - path) : 1;
-    if (n == 0) n = 1;
-    if (n >= sizeof dir) return FFDB_EINVAL;
+    if (n == 0)
+        n = 1;
+    if (n >= sizeof dir)
+        return FFDB_EINVAL;
     memcpy(dir, slash ? path : ".", n);
     dir[n] = 0;
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd < 0) return FFDB_EIO;
+    if (fd < 0)
+        return FFDB_EIO;
     int rc = fsync(fd) ? FFDB_EIO : 0;
     close(fd);
     return rc;
@@ -150,23 +166,31 @@ static int swap_in(rf_fsm *m, const char *tmp, const rf_snap_meta *meta)
     ffdb *db;
     uint64_t index, term;
     int rc = ffdb_open(tmp, m->has_opt ? &m->opt : NULL, &db);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     rc = read_applied(db, &index, &term);
     ffdb_close(db);
-    if (rc) return rc;
-    if (index < meta->index) return FFDB_EINVAL; /* older than promised */
+    if (rc)
+        return rc;
+    if (index < meta->index)
+        return FFDB_EINVAL; /* older than promised */
     ffdb_close(m->db);
     m->db = NULL;
-    if (rename(tmp, m->path) != 0) rc = FFDB_EIO;
-    if (rc == 0) rc = sync_dir_of(m->path);
+    if (rename(tmp, m->path) != 0)
+        rc = FFDB_EIO;
+    if (rc == 0)
+        rc = sync_dir_of(m->path);
     int orc = ffdb_open(m->path, m->has_opt ? &m->opt : NULL, &m->db);
-    if (rc == 0) rc = orc;
-    if (orc == 0 && rc == 0) rc = read_applied(m->db, &m->applied_index, &m->applied_term);
+    if (rc == 0)
+        rc = orc;
+    if (orc == 0 && rc == 0)
+        rc = read_applied(m->db, &m->applied_index, &m->applied_term);
     if (rc) {
         m->failed = rc;
         return rc;
     }
-    if (m->ops.swapped) m->ops.swapped(m->ops.arg, m->db);
+    if (m->ops.swapped)
+        m->ops.swapped(m->ops.arg, m->db);
     return 0;
 }
 
@@ -175,13 +199,17 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     rf_fsm *m = fsm->data;
     rf_snap_meta meta;
     char tmp[4200];
-    if (m->failed) return RAFT_IOERR;
-    if (rf_snap_decode(buf->base, buf->len, &meta)) return RAFT_MALFORMED;
+    if (m->failed)
+        return RAFT_IOERR;
+    if (rf_snap_decode(buf->base, buf->len, &meta))
+        return RAFT_MALFORMED;
     if (meta.index > m->applied_index) {
-        if (!m->ops.fetch) return RAFT_IOERR;
+        if (!m->ops.fetch)
+            return RAFT_IOERR;
         snprintf(tmp, sizeof tmp, "%s.fetch", m->path);
         int rc = m->ops.fetch(m->ops.arg, &meta, tmp);
-        if (rc == 0) rc = swap_in(m, tmp, &meta);
+        if (rc == 0)
+            rc = swap_in(m, tmp, &meta);
         if (rc) {
             unlink(tmp);
             return RAFT_IOERR;
@@ -211,7 +239,8 @@ int rf_fsm_new(const char *path, const ffdb_options *opt, uint64_t node_id, cons
     m->fsm.snapshot = fsm_snapshot;
     m->fsm.restore = fsm_restore;
     int rc = ffdb_open(path, opt, &m->db);
-    if (rc == 0) rc = read_applied(m->db, &m->applied_index, &m->applied_term);
+    if (rc == 0)
+        rc = read_applied(m->db, &m->applied_index, &m->applied_term);
     if (rc) {
         rf_fsm_free(m);
         return rc;
@@ -222,15 +251,35 @@ int rf_fsm_new(const char *path, const ffdb_options *opt, uint64_t node_id, cons
 
 void rf_fsm_free(rf_fsm *m)
 {
-    if (!m) return;
-    if (m->db) ffdb_close(m->db);
+    if (!m)
+        return;
+    if (m->db)
+        ffdb_close(m->db);
     free(m->path);
     free(m);
 }
 
-struct raft_fsm *rf_fsm_raft(rf_fsm *m) { return &m->fsm; }
-void rf_fsm_bind(rf_fsm *m, struct raft *r) { m->raft = r; }
-ffdb *rf_fsm_db(rf_fsm *m) { return m->db; }
-uint64_t rf_fsm_applied_index(const rf_fsm *m) { return m->applied_index; }
-uint64_t rf_fsm_applied_term(const rf_fsm *m) { return m->applied_term; }
-int rf_fsm_failed(const rf_fsm *m) { return m->failed; }
+struct raft_fsm *rf_fsm_raft(rf_fsm *m)
+{
+    return &m->fsm;
+}
+void rf_fsm_bind(rf_fsm *m, struct raft *r)
+{
+    m->raft = r;
+}
+ffdb *rf_fsm_db(rf_fsm *m)
+{
+    return m->db;
+}
+uint64_t rf_fsm_applied_index(const rf_fsm *m)
+{
+    return m->applied_index;
+}
+uint64_t rf_fsm_applied_term(const rf_fsm *m)
+{
+    return m->applied_term;
+}
+int rf_fsm_failed(const rf_fsm *m)
+{
+    return m->failed;
+}

@@ -14,7 +14,8 @@
 static void finish(rf_change *c, int status)
 {
     c->busy = 0;
-    if (c->done) c->done(c, status);
+    if (c->done)
+        c->done(c, status);
 }
 
 static void on_assigned(struct raft_change *req, int status)
@@ -25,8 +26,10 @@ static void on_assigned(struct raft_change *req, int status)
 static void on_added(struct raft_change *req, int status)
 {
     rf_change *c = req->data;
-    if (status == 0) status = raft_assign(c->raft, &c->req, c->id, RAFT_VOTER, on_assigned);
-    if (status) finish(c, status);
+    if (status == 0)
+        status = raft_assign(c->raft, &c->req, c->id, RAFT_VOTER, on_assigned);
+    if (status)
+        finish(c, status);
 }
 
 int rf_member_add(rf_change *c, struct raft *r, uint64_t id, const char *address)

@@ -20,7 +20,8 @@ struct rf_uv_host {
 
 static void run_nowait(rf_uv_host *h)
 {
-    if (!h->closed) uv_run(&h->uv, UV_RUN_NOWAIT);
+    if (!h->closed)
+        uv_run(&h->uv, UV_RUN_NOWAIT);
 }
 
 static void on_ready(net_watch *w, unsigned events, void *arg)
@@ -41,15 +42,18 @@ static void before_sleep(net_loop *l, int nevents, void *arg)
 {
     rf_uv_host *h = arg;
     (void)nevents;
-    if (h->closed || !uv_loop_alive(&h->uv)) return;
+    if (h->closed || !uv_loop_alive(&h->uv))
+        return;
     int t = uv_backend_timeout(&h->uv);
-    if (t >= 0) net_loop_wake_by(l, net_loop_mono_ms(l) + t);
+    if (t >= 0)
+        net_loop_wake_by(l, net_loop_mono_ms(l) + t);
 }
 
 int rf_uv_host_new(net_loop *l, rf_uv_host **out)
 {
     rf_uv_host *h = calloc(1, sizeof *h);
-    if (!h) return FFDB_ENOMEM;
+    if (!h)
+        return FFDB_ENOMEM;
     h->loop = l;
     int rc = uv_loop_init(&h->uv);
     if (rc) {
@@ -74,11 +78,15 @@ int rf_uv_host_new(net_loop *l, rf_uv_host **out)
     return 0;
 }
 
-uv_loop_t *rf_uv_loop(rf_uv_host *h) { return &h->uv; }
+uv_loop_t *rf_uv_loop(rf_uv_host *h)
+{
+    return &h->uv;
+}
 
 void rf_uv_host_free(rf_uv_host *h)
 {
-    if (!h) return;
+    if (!h)
+        return;
     /* Closed handles finish their close callbacks in a few rounds. */
     for (int i = 0; i < 1000 && uv_run(&h->uv, UV_RUN_NOWAIT); i++) {
     }
