@@ -57,16 +57,18 @@ TOOLS     = $(if $(CLI_SRC),$(BUILD)/tools/ffdb) $(if $(CRASH_SRC),$(BUILD)/tool
 #   libffdb_net.a    modules/net    event loop, connections, config, log, batch commit
 #   libffdb_resp.a   modules/resp   RESP wire format: parsers, reply writer, command table
 #   libffdb_redis.a  modules/redis  the Redis commands, data model, server policy
+#   libffdb_raft.a   modules/raft   RAFT replication on libraft/libuv (RAFT_LDLIBS)
 # All three are linked into the test binary too (unit tests of each layer).
 # tools/ffdb-server/*.c is the program, linked with jemalloc (PROG_LIBS,
 # empty under `make asan`).
-MODULES    = redis resp net
+MODULES    = raft redis resp net
 MOD_SRC    = $(foreach m,$(MODULES),$(wildcard modules/$(m)/*.c))
 MOD_OBJ    = $(MOD_SRC:%.c=$(BUILD)/%.o)
 MOD_LIBS   = $(MODULES:%=$(BUILD)/libffdb_%.a)
 SERVER_SRC = $(wildcard tools/ffdb-server/*.c)
 SERVER_OBJ = $(SERVER_SRC:tools/ffdb-server/%.c=$(BUILD)/tools/ffdb-server.o/%.o)
 TOOLS     += $(if $(SERVER_SRC),$(BUILD)/tools/ffdb-server)
+RAFT_LDLIBS = -lraft -luv
 # (its rules follow the ffdb-crash rule below)
 # ffdb-blocks, the block store's CLI (its rules: "the block store" below).
 BLOCKS_TOOL_SRC = $(wildcard tools/ffdb-blocks/*.c)
@@ -81,7 +83,8 @@ EXAMPLES = $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 DEPS = liburing-dev libxxhash-dev libcriterion-dev libjemalloc-dev pkg-config afl++ \
        redis-tools redis-server libhiredis-dev \
        libsodium-dev libcbor-dev libzstd-dev \
-       libprotobuf-c-dev protobuf-c-compiler nats-server libnats-dev
+       libprotobuf-c-dev protobuf-c-compiler nats-server libnats-dev \
+       libraft-dev libuv1-dev
 
 .PHONY: all lib test asan deps format clean examples run tools crashtest
 
@@ -110,7 +113,7 @@ $(MOD_LIBS):
 
 $(BUILD)/tools/ffdb-server: $(SERVER_OBJ) $(MOD_LIBS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $(SERVER_OBJ) $(MOD_LIBS) $(LIB) $(LDLIBS) $(PROG_LIBS)
+	$(CC) $(CFLAGS) -o $@ $(SERVER_OBJ) $(MOD_LIBS) $(LIB) $(RAFT_LDLIBS) $(LDLIBS) $(PROG_LIBS)
 
 $(BUILD)/tools/ffdb-server.o/%.o: tools/ffdb-server/%.c
 	@mkdir -p $(dir $@)
@@ -251,7 +254,7 @@ $(BUILD)/%.o: %.c
 $(TEST_BIN): $(TEST_OBJ) $(TESTING_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(MOD_LIBS) $(BLOCKS_LIB) $(IPLD_LIB) $(PTR_LIB) $(IDENT_LIB) $(TESTING_LIB) $(LIB) \
-	  -lcriterion -lhiredis $(BLOCKS_LDLIBS) $(PTR_LDLIBS) $(IDENT_LDLIBS) $(LDLIBS)
+	  -lcriterion -lhiredis $(RAFT_LDLIBS) $(BLOCKS_LDLIBS) $(PTR_LDLIBS) $(IDENT_LDLIBS) $(LDLIBS)
 
 $(BUILD)/tests/helpers/%: tests/helpers/%.c $(TESTING_LIB) $(LIB)
 	@mkdir -p $(dir $@)
