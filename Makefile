@@ -186,6 +186,16 @@ format: format-oplog
 format-oplog:
 	clang-format -i $(OPLOG_SRC) $(wildcard modules/oplog/*.h tests/test_oplog.c)
 
+# The log's own benchmark (not part of all/test): build/bench/oplog_bench.
+OPLOG_BENCH = $(BUILD)/bench/oplog_bench
+.PHONY: bench-oplog
+$(OPLOG_BENCH): bench/oplog/oplog_bench.c $(OPLOG_LIB) $(IPLD_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(OPLOG_LIB) $(IPLD_LIB) $(LIB) -lcbor -lsodium $(LDLIBS)
+
+bench-oplog: $(OPLOG_BENCH)
+	$(OPLOG_BENCH) $(OPLOG_BENCH_ARGS)
+
 -include $(OPLOG_OBJ:.o=.d)
 # ---- end of the operation log ----
 
