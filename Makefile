@@ -232,6 +232,37 @@ format-ptr:
 -include $(PTR_OBJ:.o=.d)
 # ---- end of signed records ----
 
+# ---- the operation log: modules/oplog (issue 13) ----
+# libffdb_oplog.a uses libffdb_ipld.a (CIDs, dag-cbor) and the engine API;
+# linked into the test binary before ipld (tests/test_oplog.c).
+OPLOG_SRC = $(wildcard modules/oplog/*.c)
+OPLOG_OBJ = $(OPLOG_SRC:%.c=$(BUILD)/%.o)
+OPLOG_LIB = $(BUILD)/libffdb_oplog.a
+
+$(TEST_BIN): $(OPLOG_LIB)
+
+$(OPLOG_LIB): $(OPLOG_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+.PHONY: format-oplog
+format: format-oplog
+format-oplog:
+	clang-format -i $(OPLOG_SRC) $(wildcard modules/oplog/*.h tests/test_oplog.c)
+
+# The log's own benchmark (not part of all/test): build/bench/oplog_bench.
+OPLOG_BENCH = $(BUILD)/bench/oplog_bench
+.PHONY: bench-oplog
+$(OPLOG_BENCH): bench/oplog/oplog_bench.c $(OPLOG_LIB) $(IPLD_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(OPLOG_LIB) $(IPLD_LIB) $(LIB) -lcbor -lsodium $(LDLIBS)
+
+bench-oplog: $(OPLOG_BENCH)
+	$(OPLOG_BENCH) $(OPLOG_BENCH_ARGS)
+
+-include $(OPLOG_OBJ:.o=.d)
+# ---- end of the operation log ----
+
 # The thorough crash-recovery pass (>= 10,000 crash points; minutes). CRASH_ARGS
 # adds options, e.g. CRASH_ARGS="--seed 7 --scale 2".
 crashtest: $(BUILD)/tools/ffdb-crash
@@ -253,7 +284,7 @@ $(BUILD)/%.o: %.c
 
 $(TEST_BIN): $(TEST_OBJ) $(TESTING_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(MOD_LIBS) $(BLOCKS_LIB) $(IPLD_LIB) $(PTR_LIB) $(IDENT_LIB) $(TESTING_LIB) $(LIB) \
+	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(MOD_LIBS) $(OPLOG_LIB) $(BLOCKS_LIB) $(IPLD_LIB) $(PTR_LIB) $(IDENT_LIB) $(TESTING_LIB) $(LIB) \
 	  -lcriterion -lhiredis $(RAFT_LDLIBS) $(BLOCKS_LDLIBS) $(PTR_LDLIBS) $(IDENT_LDLIBS) $(LDLIBS)
 
 $(BUILD)/tests/helpers/%: tests/helpers/%.c $(TESTING_LIB) $(LIB)

@@ -1,0 +1,20 @@
+/*
+ * log_int.h — helpers shared by the files of modules/oplog (private).
+ */
+#ifndef FFDB_OPLOG_LOG_INT_H
+#define FFDB_OPLOG_LOG_INT_H
+
+#include "modules/oplog/oplog.h"
+
+/* Open the named bucket; create it when create is set (a write txn). */
+int ol_bucket(ffdb_txn *txn, const char *name, int create, ffdb_bucket **b);
+uint64_t ol_get_u64(const void *p);
+void ol_put_u64(uint8_t *b, uint64_t v);
+/* 1 held, 2 dropped by compaction (clock set either way), 0 unknown. */
+int ol_lookup(ffdb_txn *txn, const ipld_cid *id, uint64_t *clock);
+/* Drop a bucket if it exists (scratch buckets of the fetch). */
+int ol_drop(ffdb_txn *txn, const char *name);
+/* The log's signature check (NULL when it checks none). */
+void oplog_get_verifier(const oplog *log, oplog_verify_fn *fn, void **arg);
+
+#endif
