@@ -263,7 +263,8 @@ static int sort_generic(resp_ctx *c, int readonly)
                 goto out;
             }
         }
-        qsort(items, n, sizeof(*items), item_cmp);
+        if (n > 1)
+            qsort(items, n, sizeof(*items), item_cmp);
     } else if (job.desc && n && m.type != STORE_SET) {
         /* lists and sorted sets keep their own order, DESC walks it backwards */
         for (size_t i = 0; i < n / 2; i++) {
