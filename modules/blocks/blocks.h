@@ -152,6 +152,86 @@ int blocks_tier_move(blocks *bs, const ipld_cid *cid, int to_cold);
  * read promote_reads times) and query counters. Called by close. */
 int blocks_flush(blocks *bs);
 
+/* ---- Versioned roots (refs.c) ------------------------------------------------------ */
+
+/* A commit records a DAG root with its history, as a dag-cbor block
+ * {"message", "parents": [links], "root": link, "time": seconds} stored in
+ * the store under its CIDv1 dag-cbor sha2-256 (README "Commits"). Refs:
+ * branches ("main" at first) each name a commit; HEAD names the current
+ * branch, or a commit ("detached"). gc keeps every commit a ref reaches,
+ * its root's DAG and its ancestors. Refs and HEAD are in the hot file:
+ * they survive restarts and crashes like blocks. A "rev" is "HEAD", a
+ * branch name or the CID of a stored commit. */
+#define BLOCKS_BRANCH_MAX 200 /* bytes of a branch name */
+#define BLOCKS_PATH_MAX 4096  /* bytes of a path diff reports */
+
+typedef struct blocks_commit {
+    ipld_cid cid;  /* the commit object's CID */
+    ipld_cid root; /* the DAG it records */
+    ipld_cid *parents;
+    size_t parent_count;
+    char *message; /* NUL-terminated */
+    int64_t time;  /* seconds since the epoch (the store's clock) */
+} blocks_commit;
+void blocks_commit_free(blocks_commit *c); /* the arrays; NULL allowed */
+
+/* Record a commit of root (which must be stored: FFDB_NOTFOUND) with HEAD's
+ * commit (if any) and extra[0..n) (stored commits, for merges) as parents,
+ * and move HEAD's branch (or a detached HEAD) to it, in one engine
+ * transaction. *out is the commit's CID. */
+int blocks_commit_root(blocks *bs, const ipld_cid *root, const char *message, const ipld_cid *extra,
+                  size_t n, ipld_cid *out);
+/* Read a stored commit (IPLD_EFORMAT if the block is not a commit object;
+ * FFDB_NOTFOUND if absent). Free it with blocks_commit_free. */
+int blocks_commit_get(blocks *bs, const ipld_cid *cid, blocks_commit *c);
+/* The commit object's encoding (canonical dag-cbor, malloc'd), and its
+ * strict decoder (c->cid is left zero). */
+int blocks_commit_encode(const ipld_cid *root, const ipld_cid *parents, size_t n,
+                         const char *message, int64_t time, uint8_t **out, size_t *len);
+int blocks_commit_decode(const void *data, size_t len, blocks_commit *c);
+
+/* 1 if name is a valid branch name: 1..BLOCKS_BRANCH_MAX bytes of
+ * [A-Za-z0-9._-] in '/'-separated components, none empty, "." or "..",
+ * not starting with '-', not "HEAD", and not parseable as a CID. */
+int blocks_branch_name_ok(const char *name);
+/* HEAD: branch gets the current branch ("" when detached); returns 1 with
+ * *commit set, or 0 when the branch has no commit yet (a new store). */
+int blocks_head(blocks *bs, char branch[BLOCKS_BRANCH_MAX + 1], ipld_cid *commit);
+/* The commit a rev names: FFDB_NOTFOUND for a missing branch or block (or
+ * HEAD without a commit), IPLD_EFORMAT for a CID that is not a commit. */
+int blocks_resolve(blocks *bs, const char *rev, ipld_cid *commit);
+/* A new branch at rev (NULL = HEAD). FFDB_EINVAL for a bad name,
+ * FFDB_EXISTS if there is one. */
+int blocks_branch_create(blocks *bs, const char *name, const char *rev);
+/* Delete a branch (FFDB_NOTFOUND; BLOCKS_EBUSY for the current one). Its
+ * commits become garbage unless another ref reaches them. */
+int blocks_branch_delete(blocks *bs, const char *name);
+/* Each branch and its commit, in name order. */
+int blocks_branches(blocks *bs, int (*fn)(void *arg, const char *name, const ipld_cid *commit),
+                    void *arg);
+/* Make HEAD the branch rev names, or detach it at the commit rev names. */
+int blocks_checkout(blocks *bs, const char *rev);
+/* Every commit reachable from rev (NULL = HEAD) once, newest first; fn
+ * returning non-zero stops the walk and is returned. */
+int blocks_log(blocks *bs, const char *rev, int (*fn)(void *arg, const blocks_commit *c),
+               void *arg);
+
+/* What differs between the DAGs of two revs (a rev here may also be the
+ * CID of any stored DAG root). Paths: UnixFS directories are compared by
+ * entry name, recursively, skipping equal CIDs; an entry only in b is
+ * BLOCKS_DIFF_ADDED, only in a REMOVED, in both with different CIDs and
+ * not both directories MODIFIED (the roots themselves are the path ".").
+ * Blocks: every block reachable from one root and not the other (-1 only
+ * under a, +1 only under b), in walk order. Either callback may be NULL.
+ * Memory: the two block sets (about 150 bytes a block). */
+enum { BLOCKS_DIFF_ADDED = 'A', BLOCKS_DIFF_REMOVED = 'D', BLOCKS_DIFF_MODIFIED = 'M' };
+typedef struct blocks_diff_fns {
+    int (*path)(void *arg, int change, const char *path, const ipld_cid *a, const ipld_cid *b);
+    int (*block)(void *arg, int side, const ipld_cid *cid);
+} blocks_diff_fns;
+int blocks_diff(blocks *bs, const char *rev_a, const char *rev_b, const blocks_diff_fns *fns,
+                void *arg);
+
 /* ---- UnixFS import and export ------------------------------------------------------ */
 
 typedef struct blocks_add_options {
@@ -208,6 +288,16 @@ void blocks_car_info_free(blocks_car_info *info); /* NULL allowed */
 int blocks_car_export(blocks *bs, const ipld_cid *roots, size_t n,
                       int (*write)(void *arg, const void *p, size_t n), void *arg,
                       uint64_t *blocks);
+
+/* The same with the trustless gateway's dag-scope: BLOCKS_SCOPE_ALL (the
+ * whole DAG under each root, as above), BLOCKS_SCOPE_BLOCK (each root
+ * block alone), BLOCKS_SCOPE_ENTITY (a UnixFS file's whole DAG; any other
+ * root alone). Identity-hashed CIDs are never written as sections (their
+ * bytes are in the CID), in every scope. */
+enum { BLOCKS_SCOPE_ALL = 0, BLOCKS_SCOPE_BLOCK = 1, BLOCKS_SCOPE_ENTITY = 2 };
+int blocks_car_export_scope(blocks *bs, const ipld_cid *roots, size_t n, int scope,
+                            int (*write)(void *arg, const void *p, size_t n), void *arg,
+                            uint64_t *blocks);
 
 #ifdef __cplusplus
 }

@@ -294,7 +294,29 @@ typedef struct car_out {
     /* the links of the block being expanded, pushed in reverse */
     ipld_cid *links;
     size_t nlinks, cap;
+    int scope;   /* BLOCKS_SCOPE_... */
+    int at_root; /* the next block visited is a root (scope decisions) */
+    int follow;  /* push the links of visited blocks */
 } car_out;
+
+/* A UnixFS file's root: raw, or dag-pb whose Data is a File or Raw node
+ * (dag-scope=entity follows those whole; a directory stays one block). */
+static int is_file(const ipld_cid *cid, const void *data, size_t len)
+{
+    ipld_pb_node node;
+    ipld_unixfs u;
+    int file = 0;
+    if (cid->codec == IPLD_CODEC_RAW)
+        return 1;
+    if (cid->codec != IPLD_CODEC_DAG_PB || ipld_pb_decode(data, len, &node) != 0)
+        return 0;
+    if (node.has_data && ipld_unixfs_decode(node.data, node.data_len, &u) == 0) {
+        file = u.type == IPLD_UNIXFS_FILE || u.type == IPLD_UNIXFS_RAW;
+        ipld_unixfs_free(&u);
+    }
+    ipld_pb_node_free(&node);
+    return file;
+}
 
 static int push(car_out *o, const ipld_cid *cid)
 {
@@ -354,8 +376,12 @@ static int visit(car_out *o, const ipld_cid *cid)
     size_t klen = store_key(cid, key), clen, len;
     ffdb_val v;
     void *data;
-    int rc = ffdb_get(o->seen, key, klen, &v);
-    if (rc != FFDB_NOTFOUND)
+    int rc;
+    if (cid->mh_code == IPLD_MH_IDENTITY) {
+        o->at_root = 0; /* its bytes are in the CID: never a section (trustless gateway spec) */
+        return 0;
+    }
+    if ((rc = ffdb_get(o->seen, key, klen, &v)) != FFDB_NOTFOUND)
         return rc;
     if ((rc = store_read_from(o->bs, o->w.index, o->w.blocks, key, klen, &data, &len)) != 0)
         return rc;
@@ -369,7 +395,11 @@ static int visit(car_out *o, const ipld_cid *cid)
         (rc = put_out(o, cb, clen)) == 0 && (rc = put_out(o, data, len)) == 0) {
         o->blocks++;
         o->nlinks = 0;
-        rc = blocks_links(cid->codec, data, len, collect_link, o);
+        if (o->at_root && o->scope != BLOCKS_SCOPE_ALL)
+            o->follow = o->scope == BLOCKS_SCOPE_ENTITY && is_file(cid, data, len);
+        o->at_root = 0;
+        if (o->follow)
+            rc = blocks_links(cid->codec, data, len, collect_link, o);
         if (rc == IPLD_EUNSUPPORTED)
             rc = 0; /* written; its links, if any, are unknown */
         for (size_t i = o->nlinks; rc == 0 && i > 0; i--)
@@ -427,7 +457,14 @@ int blocks_car_export(blocks *bs, const ipld_cid *roots, size_t n,
                       int (*write)(void *arg, const void *p, size_t n), void *arg,
                       uint64_t *count)
 {
-    car_out o = {.bs = bs, .write = write, .arg = arg};
+    return blocks_car_export_scope(bs, roots, n, BLOCKS_SCOPE_ALL, write, arg, count);
+}
+
+int blocks_car_export_scope(blocks *bs, const ipld_cid *roots, size_t n, int scope,
+                            int (*write)(void *arg, const void *p, size_t n), void *arg,
+                            uint64_t *count)
+{
+    car_out o = {.bs = bs, .write = write, .arg = arg, .scope = scope};
     uint8_t *h = NULL;
     size_t hlen = 0;
     int rc;
@@ -450,6 +487,8 @@ int blocks_car_export(blocks *bs, const ipld_cid *roots, size_t n,
         rc = ffdb_bucket_create(o.w.txn, NAME("car.seen"), &o.seen);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         ipld_cid cid;
+        o.at_root = 1;
+        o.follow = scope == BLOCKS_SCOPE_ALL;
         if ((rc = push(&o, &roots[i])) != 0)
             break;
         while ((rc = pop(&o, &cid)) == 0)
