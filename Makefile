@@ -84,7 +84,7 @@ DEPS = liburing-dev libxxhash-dev libcriterion-dev libjemalloc-dev pkg-config af
        redis-tools redis-server libhiredis-dev \
        libsodium-dev libcbor-dev libzstd-dev \
        libprotobuf-c-dev protobuf-c-compiler nats-server libnats-dev \
-       libraft-dev libuv1-dev
+       libraft-dev libuv1-dev libmicrohttpd-dev
 
 .PHONY: all lib test asan deps format clean examples run tools crashtest
 
@@ -153,9 +153,12 @@ $(BLOCKS_LIB): $(BLOCKS_OBJ)
 	$(AR) rcs $@ $^
 
 # The JSON writer of --json is the ffdb tool's (tools/ffdb/json.c), shared.
-$(BUILD)/tools/ffdb-blocks: $(BLOCKS_TOOL_OBJ) $(BUILD)/tools/ffdb.o/json.o $(BLOCKS_LIB) $(IPLD_LIB) $(LIB)
+# The gateway (modules/blocks/gateway.c, `serve`) runs on modules/net's loop
+# and libmicrohttpd: libffdb_net.a follows libffdb_blocks.a (layer order).
+BLOCKS_GATEWAY_LDLIBS = -lmicrohttpd
+$(BUILD)/tools/ffdb-blocks: $(BLOCKS_TOOL_OBJ) $(BUILD)/tools/ffdb.o/json.o $(BLOCKS_LIB) $(BUILD)/libffdb_net.a $(IPLD_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(BLOCKS_LDLIBS) $(LDLIBS) $(PROG_LIBS)
+	$(CC) $(CFLAGS) -o $@ $^ $(BLOCKS_LDLIBS) $(BLOCKS_GATEWAY_LDLIBS) $(LDLIBS) $(PROG_LIBS)
 
 $(BUILD)/tools/ffdb-blocks.o/%.o: tools/ffdb-blocks/%.c
 	@mkdir -p $(dir $@)
