@@ -45,8 +45,11 @@ typedef struct blocks_options {
     /* Clock seam, seconds (NULL = time()). Tiering and commits read it. */
     uint64_t (*now)(void *arg);
     void *now_arg;
-    /* At creation: bloom filter size in 4 KiB chunks (0 = 64: 2 Mi bits). */
+    /* At creation: bloom filter size in 1 KiB chunks (0 = 256: 2 Mi bits). */
     uint32_t bloom_chunks;
+    /* I/O backends of the hot and the cold file (NULL = ffdb_io_posix();
+     * cold_io NULL = io): the seam the crash tests inject power loss through. */
+    const ffdb_io *io, *cold_io;
 } blocks_options;
 
 /* Open or create the store at path (and path.cold). Runs recovery of tier
@@ -107,7 +110,8 @@ typedef struct blocks_stat {
 int blocks_stat_get(blocks *bs, blocks_stat *st);
 
 /* Check that every indexed block is in exactly the tier its index says (and
- * not in the other), that it hashes to its CID, and that the counters match.
+ * not in the other), that it hashes to its CID, that the bloom filter has
+ * it (S4), and that the counters match.
  * report (may be NULL) gets each problem. 0 if clean, BLOCKS_ESTATE if not. */
 int blocks_check(blocks *bs, void (*report)(void *arg, const char *problem), void *arg);
 

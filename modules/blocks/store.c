@@ -282,7 +282,8 @@ static int open_cold(blocks *bs, const char *path)
 {
     size_t n = strlen(path);
     char *cpath = malloc(n + 6);
-    ffdb_options o = {.flags = bs->opt.ffdb_flags & ~FFDB_NOCREATE};
+    ffdb_options o = {.flags = bs->opt.ffdb_flags & ~FFDB_NOCREATE,
+                      .io = bs->opt.cold_io ? bs->opt.cold_io : bs->opt.io};
     ffdb_txn *txn;
     ffdb_bucket *b;
     int rc;
@@ -319,6 +320,7 @@ int blocks_open(const char *path, const blocks_options *opt, blocks **out)
         bs->opt = *opt;
     o.buffer_pages = bs->opt.buffer_pages;
     o.flags = bs->opt.ffdb_flags;
+    o.io = bs->opt.io;
     if ((rc = ffdb_open(path, &o, &bs->hot)) != 0 || (rc = create_layout(bs)) != 0 ||
         (rc = open_cold(bs, path)) != 0 || (rc = store_finish_pending(bs)) != 0) {
         ffdb_close(bs->hot);
@@ -804,6 +806,10 @@ static int check_entry(blocks *bs, rtx *r, ffdb_bucket *cold, check_ctx *c, ffdb
     }
     sum->blocks[tier]++;
     sum->bytes[tier] += size;
+    if ((rc = bloom_maybe(bs, r, k.data, k.size)) < 0)
+        return rc;
+    if (rc == 0)
+        problem(c, "not in the bloom filter (S4)", k.data, k.size);
     if (tier == TIER_COLD)
         sum->cold_stored += rec_stored(v.data);
     else if ((rc = ffdb_get(r->lru, lk, lru_key(lk, atime, k.data, k.size), &hv)) != 0) {

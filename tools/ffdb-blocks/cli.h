@@ -47,7 +47,7 @@ struct cli_cmd {
 
 extern const struct cli_cmd cmd_put, cmd_get, cmd_has, cmd_rm, cmd_ls, cmd_stat, cmd_check, cmd_add,
     cmd_cat, cmd_import, cmd_export, cmd_pin, cmd_unpin, cmd_pins, cmd_gc, cmd_commit, cmd_branch,
-    cmd_checkout, cmd_head, cmd_log, cmd_diff, cmd_serve;
+    cmd_checkout, cmd_head, cmd_log, cmd_diff, cmd_serve, cmd_tier, cmd_move;
 
 /* "ffdb-blocks CMD: message" on stderr. */
 void cli_msg(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

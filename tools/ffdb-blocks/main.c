@@ -12,9 +12,10 @@
 #include "tools/ffdb-blocks/cli.h"
 
 static const struct cli_cmd *const commands[] = {
-    &cmd_put, &cmd_get, &cmd_has, &cmd_rm, &cmd_ls, &cmd_stat, &cmd_check, &cmd_add, &cmd_cat, &cmd_import, &cmd_export,
-    &cmd_pin, &cmd_unpin, &cmd_pins, &cmd_gc, &cmd_commit, &cmd_branch, &cmd_checkout, &cmd_head,
-    &cmd_log, &cmd_diff, &cmd_serve,
+    &cmd_put,   &cmd_get,  &cmd_has,  &cmd_rm,     &cmd_ls,     &cmd_stat,
+    &cmd_check, &cmd_add,  &cmd_cat,  &cmd_import, &cmd_export, &cmd_pin,
+    &cmd_unpin, &cmd_pins, &cmd_gc,   &cmd_commit, &cmd_branch, &cmd_checkout,
+    &cmd_head,  &cmd_log,  &cmd_diff, &cmd_serve,  &cmd_tier,   &cmd_move,
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 
