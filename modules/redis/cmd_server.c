@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "modules/redis/block.h"
 #include "modules/redis/redis.h"
 
 /* The Redis version we answer as: clients pick features by it. */
@@ -468,6 +469,16 @@ static int client_cmd(resp_ctx *c)
         net_buf_free(&b);
     } else if (resp_arg_is(sub, "kill") && c->argc >= 3) {
         return client_kill(c);
+    } else if (resp_arg_is(sub, "unblock") && (c->argc == 3 || c->argc == 4)) {
+        int64_t id;
+        int error = c->argc == 4 && resp_arg_is(&c->argv[3], "error");
+        if (c->argc == 4 && !error && !resp_arg_is(&c->argv[3], "timeout")) {
+            reply_error(c->r, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return 0;
+        }
+        if (resp_arg_i64(c->r, &c->argv[2], &id))
+            return 0;
+        reply_int(c->r, id > 0 ? block_unblock(c->srv, (uint64_t)id, error) : 0);
     } else if ((resp_arg_is(sub, "setinfo") && c->argc == 4) ||
                (resp_arg_is(sub, "no-evict") && c->argc == 3) ||
                (resp_arg_is(sub, "no-touch") && c->argc == 3)) {
@@ -482,6 +493,7 @@ static int client_cmd(resp_ctx *c)
             "INFO",
             "KILL <ip:port> | KILL [ID <id>] [ADDR <ip:port>] [LADDR <ip:port>] "
             "[TYPE normal|pubsub] [USER default] [SKIPME yes|no]",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
         };
         reply_array(c->r, sizeof(lines) / sizeof(lines[0]));
         for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
@@ -489,7 +501,7 @@ static int client_cmd(resp_ctx *c)
     } else {
         static const char *const known[] = {"id",       "getname", "setname", "list",
                                             "info",     "kill",    "setinfo", "no-evict",
-                                            "no-touch", "help",    NULL};
+                                            "no-touch", "help",    "unblock", NULL};
         return resp_err_subcommand(c->r, c->cmd, &c->argv[1], known);
     }
     return 0;

@@ -238,6 +238,7 @@ struct redis_client {
 
     uint64_t commands; /* commands run */
     uint64_t held_id;  /* CLI_HELD: the unit it waits for */
+    struct redis_blocked *blocked; /* waits on keys (block.h), or NULL */
 };
 
 /* A vector of clients: the value of a watched key or a channel in the
@@ -311,6 +312,8 @@ struct redis_server {
     redis_cursor_slot cursors[REDIS_CURSOR_SLOTS];
     uint64_t cursor_seq;
 
+    struct redis_blocking *blocking; /* clients blocked on keys (block.c) */
+
     redis_stats stats;
     int64_t start_ms; /* Unix ms */
     int64_t start_mono_ms;
@@ -353,6 +356,8 @@ int server_exec_command(redis_server *s, redis_client *c, const resp_command *cm
 int server_propose(redis_server *s, redis_client *c, redis_unit *u);
 /* Make sure the batch has a txn of the kind cmd needs. */
 int server_need_txn(redis_server *s, int write);
+/* c has requests to run now (it was held or blocked). */
+void server_client_ready(redis_server *s, redis_client *c);
 /* The output limit a client has now (Redis's classes: normal, pubsub). */
 void server_apply_limits(redis_server *s, redis_client *c);
 /* The ID-ordered CLIENT LIST line of c into b. */
