@@ -59,8 +59,7 @@ Test(resp_block, served_at_once_and_errors)
     EQ(fd, "-ERR timeout is not a float or out of range", "BLPOP", "l", "abc");
     EQ(fd, "-ERR syntax error", "BLMOVE", "l", "m", "UP", "RIGHT", "0");
     EQ(fd, "OK", "SET", "s", "x");
-    EQ(fd, "-WRONGTYPE Operation against a key holding the wrong kind of value", "BLPOP", "s",
-       "0");
+    EQ(fd, "-WRONGTYPE Operation against a key holding the wrong kind of value", "BLPOP", "s", "0");
     EQ(fd, "-WRONGTYPE Operation against a key holding the wrong kind of value", "BZPOPMIN", "s",
        "0");
 

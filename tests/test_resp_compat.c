@@ -34,7 +34,10 @@ Test(resp_compat, function_empty_registry)
     EQ(fd, "[]", "FUNCTION", "LIST");
     EQ(fd, "[]", "FUNCTION", "LIST", "WITHCODE", "LIBRARYNAME", "x*");
     EQ(fd, "-ERR Unknown argument bogus", "FUNCTION", "LIST", "bogus");
-    EQ(fd, "[\"running_script\",nil,\"engines\",[]]", "FUNCTION", "STATS");
+    EQ(fd,
+       "[\"running_script\",nil,\"engines\",[\"LUA\",[\"libraries_count\",:0,\"functions_count\","
+       ":0]]]",
+       "FUNCTION", "STATS");
     EQ(fd, "-ERR unknown subcommand 'nope'. Try FUNCTION HELP.", "FUNCTION", "nope");
     EQ(fd, "-ERR wrong number of arguments for 'function|stats' command", "FUNCTION", "STATS", "x");
     EQ(fd, "-ERR wrong number of arguments for 'function' command", "FUNCTION");
@@ -44,7 +47,8 @@ Test(resp_compat, function_empty_registry)
     EQ(fd, "\"v\"", "GET", "k");
     /* RESP3: STATS is a map */
     cr_assert_eq(Q(fd, "HELLO", "3")[0], '{');
-    EQ(fd, "{\"running_script\":nil,\"engines\":{}}", "FUNCTION", "STATS");
+    EQ(fd, "{\"running_script\":nil,\"engines\":{\"LUA\":{\"libraries_count\"::0,\"functions_count\"::0}}}",
+       "FUNCTION", "STATS");
 }
 
 /* DEBUG: what the suite and clients call; the encodings it reports are

@@ -38,9 +38,9 @@ typedef struct waiters {
 } waiters;
 
 struct redis_blocking {
-    net_dict keys;   /* db|key -> waiters* */
-    net_dict ready;  /* db|key -> (unused) */
-    char **fifo;     /* ready keys in order: [0..1] db big-endian, then the key */
+    net_dict keys;  /* db|key -> waiters* */
+    net_dict ready; /* db|key -> (unused) */
+    char **fifo;    /* ready keys in order: [0..1] db big-endian, then the key */
     size_t *fifo_len;
     size_t fifo_head, fifo_n, fifo_cap;
     uint64_t count;          /* blocked clients */
@@ -278,8 +278,7 @@ int redis_block_rerun(const resp_ctx *c)
     return c->srv->blocking->rerun == c->cli;
 }
 
-int redis_block_on(resp_ctx *c, const resp_arg *keys, int nkeys, int64_t timeout_ms,
-                   int on_timeout)
+int redis_block_on(resp_ctx *c, const resp_arg *keys, int nkeys, int64_t timeout_ms, int on_timeout)
 {
     redis_server *s = c->srv;
     redis_blocking *b = s->blocking;
@@ -320,7 +319,7 @@ int redis_block_on(resp_ctx *c, const resp_arg *keys, int nkeys, int64_t timeout
             return FFDB_ENOMEM;
         }
     }
-    cli->conn->flags |= NET_CONN_NO_IDLE; /* Redis spares blocked clients the idle timeout */
+    cli->conn->flags |= NET_CONN_NO_IDLE;  /* Redis spares blocked clients the idle timeout */
     net_batch_leave(&s->batch, cli->conn); /* its reply belongs to a later batch */
     return 0;
 }

@@ -213,7 +213,8 @@ static int blmpop_cmd(resp_ctx *c)
     return lmpop_generic(c, 2, 1);
 }
 
-/* ---- sorted sets ------------------------------------------------------------------------------ */
+/* ---- sorted sets ------------------------------------------------------------------------------
+ */
 
 /* BZPOPMIN/BZPOPMAX key [key ...] timeout: [key, member, score]. */
 static int bzpop(resp_ctx *c, int max)
@@ -287,29 +288,30 @@ static int bzmpop_cmd(resp_ctx *c)
 #define W (RESP_CMD_WRITE | RESP_CMD_DENYOOM)
 
 const resp_command redis_cmds_block[] = {
-    {"blpop", blpop_cmd, -3, RESP_CMD_WRITE, 1, -2, 1, "list",
+    {"blpop", blpop_cmd, -3, RESP_CMD_WRITE | RESP_CMD_NOSCRIPT, 1, -2, 1, "list",
      "Remove and get the first element in a list, or block until one is available"},
-    {"brpop", brpop_cmd, -3, RESP_CMD_WRITE, 1, -2, 1, "list",
+    {"brpop", brpop_cmd, -3, RESP_CMD_WRITE | RESP_CMD_NOSCRIPT, 1, -2, 1, "list",
      "Remove and get the last element in a list, or block until one is available"},
-    {"blmove", blmove_cmd, 6, W, 1, 2, 1, "list",
+    {"blmove", blmove_cmd, 6, W | RESP_CMD_NOSCRIPT, 1, 2, 1, "list",
      "Pop an element from a list, push it to another list and return it; or block until one "
      "is available"},
-    {"brpoplpush", brpoplpush_cmd, 4, W, 1, 2, 1, "list",
+    {"brpoplpush", brpoplpush_cmd, 4, W | RESP_CMD_NOSCRIPT, 1, 2, 1, "list",
      "Pop an element from a list, push it to another list and return it; or block until one "
      "is available"},
-    {"lmpop", lmpop_cmd, -4, RESP_CMD_WRITE, 0, 0, 0, "list",
-     "Pop elements from a list"},
-    {"blmpop", blmpop_cmd, -5, RESP_CMD_WRITE, 0, 0, 0, "list",
+    {"lmpop", lmpop_cmd, -4, RESP_CMD_WRITE, 0, 0, 0, "list", "Pop elements from a list"},
+    {"blmpop", blmpop_cmd, -5, RESP_CMD_WRITE | RESP_CMD_NOSCRIPT, 0, 0, 0, "list",
      "Pop elements from a list, or block until one is available"},
-    {"bzpopmin", bzpopmin_cmd, -3, RESP_CMD_WRITE | RESP_CMD_FAST, 1, -2, 1, "sorted-set",
+    {"bzpopmin", bzpopmin_cmd, -3, RESP_CMD_WRITE | RESP_CMD_FAST | RESP_CMD_NOSCRIPT, 1, -2, 1,
+     "sorted-set",
      "Remove and return the member with the lowest score from one or more sorted sets, or "
      "block until one is available"},
-    {"bzpopmax", bzpopmax_cmd, -3, RESP_CMD_WRITE | RESP_CMD_FAST, 1, -2, 1, "sorted-set",
+    {"bzpopmax", bzpopmax_cmd, -3, RESP_CMD_WRITE | RESP_CMD_FAST | RESP_CMD_NOSCRIPT, 1, -2, 1,
+     "sorted-set",
      "Remove and return the member with the highest score from one or more sorted sets, or "
      "block until one is available"},
     {"zmpop", zmpop_cmd, -4, RESP_CMD_WRITE, 0, 0, 0, "sorted-set",
      "Remove and return members with scores in a sorted set"},
-    {"bzmpop", bzmpop_cmd, -5, RESP_CMD_WRITE, 0, 0, 0, "sorted-set",
+    {"bzmpop", bzmpop_cmd, -5, RESP_CMD_WRITE | RESP_CMD_NOSCRIPT, 0, 0, 0, "sorted-set",
      "Remove and return members with scores in a sorted set or block until one is available"},
     {NULL},
 };

@@ -313,6 +313,7 @@ struct redis_server {
     uint64_t cursor_seq;
 
     struct redis_blocking *blocking; /* clients blocked on keys (block.c) */
+    struct redis_lua *lua;           /* the Lua VM, made on first use (script.h) */
 
     redis_stats stats;
     int64_t start_ms; /* Unix ms */

@@ -30,6 +30,7 @@
 
 #include "modules/redis/block.h"
 #include "modules/redis/redis.h"
+#include "modules/redis/script.h"
 
 #define CMDS_PER_CLIENT_TICK 1024 /* commands one client runs per iteration (fairness) */
 #define SWEEP_BUDGET 1000         /* engine deletions per sweeper step */
@@ -977,6 +978,7 @@ static void server_free(redis_server *s)
         free(s->sink->conn);
     free(s->sink);
     block_free(s);
+    script_vm_free(s->lua);
     net_loop_free(s->loop);
     redis_commands_free();
     free(s);
