@@ -215,8 +215,10 @@ static void timer_fired(net_timer *t, void *arg)
     finish(c->blocked->srv, c, NULL);
 }
 
-/* A copy of the command and its distinct keys, or NULL (out of memory). */
-static struct redis_blocked *blocked_new(const resp_ctx *c, const resp_arg *keys, int nkeys)
+/* A copy of the command argv[0..argc) and its distinct keys
+ * argv[first_key..first_key + nkeys), or NULL (out of memory). */
+static struct redis_blocked *blocked_new(const resp_ctx *c, int argc, const resp_arg *argv,
+                                         int first_key, int nkeys)
 {
     struct redis_blocked *bl = calloc(1, sizeof(*bl));
     size_t bytes = 0;
@@ -224,35 +226,32 @@ static struct redis_blocked *blocked_new(const resp_ctx *c, const resp_arg *keys
 
     if (!bl)
         return NULL;
-    for (int i = 0; i < c->argc; i++)
-        bytes += c->argv[i].n;
-    bl->mem = malloc(bytes + (size_t)(c->argc + nkeys) * sizeof(resp_arg) + 1);
+    for (int i = 0; i < argc; i++)
+        bytes += argv[i].n;
+    bl->mem = malloc(bytes + (size_t)(argc + nkeys) * sizeof(resp_arg) + 1);
     if (!bl->mem) {
         free(bl);
         return NULL;
     }
     bl->argv = (resp_arg *)bl->mem;
-    bl->keys = bl->argv + c->argc;
+    bl->keys = bl->argv + argc;
     p = (char *)(bl->keys + nkeys);
-    for (int i = 0; i < c->argc; i++) {
-        memcpy(p, c->argv[i].p, c->argv[i].n);
+    for (int i = 0; i < argc; i++) {
+        memcpy(p, argv[i].p, argv[i].n);
         bl->argv[i].p = p;
-        bl->argv[i].n = c->argv[i].n;
-        p += c->argv[i].n;
+        bl->argv[i].n = argv[i].n;
+        p += argv[i].n;
     }
-    /* The keys are spans of argv: point them into the copy, each key once. */
-    for (int i = 0; i < nkeys; i++) {
+    for (int i = first_key; i < first_key + nkeys; i++) { /* each key once */
         int dup = 0;
         for (int j = 0; j < bl->nkeys && !dup; j++)
-            dup = bl->keys[j].n == keys[i].n && memcmp(bl->keys[j].p, keys[i].p, keys[i].n) == 0;
-        if (dup)
-            continue;
-        bl->keys[bl->nkeys].p = bl->argv[keys - c->argv + i].p;
-        bl->keys[bl->nkeys].n = keys[i].n;
-        bl->nkeys++;
+            dup = bl->keys[j].n == bl->argv[i].n &&
+                  memcmp(bl->keys[j].p, bl->argv[i].p, bl->argv[i].n) == 0;
+        if (!dup)
+            bl->keys[bl->nkeys++] = bl->argv[i];
     }
     bl->cmd = c->cmd;
-    bl->argc = c->argc;
+    bl->argc = argc;
     bl->db = c->db;
     return bl;
 }
@@ -280,13 +279,21 @@ int redis_block_rerun(const resp_ctx *c)
 
 int redis_block_on(resp_ctx *c, const resp_arg *keys, int nkeys, int64_t timeout_ms, int on_timeout)
 {
+    assert(nkeys > 0 && keys >= c->argv && keys + nkeys <= c->argv + c->argc);
+    return redis_block_on_args(c, c->argc, c->argv, (int)(keys - c->argv), nkeys, timeout_ms,
+                               on_timeout);
+}
+
+int redis_block_on_args(resp_ctx *c, int argc, const resp_arg *argv, int first_key, int nkeys,
+                        int64_t timeout_ms, int on_timeout)
+{
     redis_server *s = c->srv;
     redis_blocking *b = s->blocking;
     redis_client *cli = c->cli;
     struct redis_blocked *bl;
     char k[2 + STORE_MAX_KEY];
 
-    assert(nkeys > 0 && keys >= c->argv && keys + nkeys <= c->argv + c->argc);
+    assert(nkeys > 0 && first_key >= 0 && first_key + nkeys <= argc);
     if (b->rerun == cli) {
         assert(cli->blocked);
         cli->blocked->again = 1; /* keeps its place on every key */
@@ -296,10 +303,10 @@ int redis_block_on(resp_ctx *c, const resp_arg *keys, int nkeys, int64_t timeout
         timeout_reply(c->r, on_timeout);
         return 0;
     }
-    for (int i = 0; i < nkeys; i++)
-        if (keys[i].n > STORE_MAX_KEY)
+    for (int i = first_key; i < first_key + nkeys; i++)
+        if (argv[i].n > STORE_MAX_KEY)
             return redis_store_error(c, STORE_EKEYLEN);
-    bl = blocked_new(c, keys, nkeys);
+    bl = blocked_new(c, argc, argv, first_key, nkeys);
     if (!bl)
         return FFDB_ENOMEM;
     bl->on_timeout = on_timeout;
@@ -368,6 +375,28 @@ void block_touch(redis_server *s, int db, const void *key, size_t klen)
     b->fifo[b->fifo_head + b->fifo_n] = copy;
     b->fifo_len[b->fifo_head + b->fifo_n] = kn;
     b->fifo_n++;
+}
+
+static int touch_entry(void *arg, net_dict_entry *e)
+{
+    struct {
+        redis_server *s;
+        int db;
+    } *t = arg;
+    int db = ((unsigned char)e->key[0] << 8) | (unsigned char)e->key[1];
+    if (t->db < 0 || db == t->db)
+        block_touch(t->s, db, e->key + 2, e->klen - 2);
+    return 0;
+}
+
+void block_touch_db(redis_server *s, int db)
+{
+    struct {
+        redis_server *s;
+        int db;
+    } t = {s, db};
+    if (s->blocking && s->blocking->count)
+        net_dict_each(&s->blocking->keys, touch_entry, &t);
 }
 
 /* Run c's blocked command again; it is served (any reply) or waits on. */

@@ -61,6 +61,11 @@ int redis_block_rerun(const resp_ctx *c);
  * 0 or FFDB_ENOMEM. The handler writes no reply after it. */
 int redis_block_on(resp_ctx *c, const resp_arg *keys, int nkeys, int64_t timeout_ms,
                    int on_timeout);
+/* The same, with the arguments the command runs again with given (XREAD
+ * turns "$" into the stream's last ID): argv[0..argc), its keys at
+ * argv[first_key..first_key + nkeys). */
+int redis_block_on_args(resp_ctx *c, int argc, const resp_arg *argv, int first_key, int nkeys,
+                        int64_t timeout_ms, int on_timeout);
 
 /* ---- for the server -------------------------------------------------------------------- */
 
@@ -72,6 +77,8 @@ int block_init(redis_server *s);
 void block_free(redis_server *s);
 /* The store's touch hook: key changed (anything; only waited-on keys count). */
 void block_touch(redis_server *s, int db, const void *key, size_t klen);
+/* FLUSHDB (db) / FLUSHALL (-1): every waited-on key of it changed. */
+void block_touch_db(redis_server *s, int db);
 /* The next command run by server_run_command, with these arguments, is top-level
  * and may block (K3). */
 void block_allow(redis_server *s, const resp_arg *argv);

@@ -91,6 +91,7 @@ extern const resp_command redis_cmds_bit[];
 extern const resp_command redis_cmds_sort[];
 extern const resp_command redis_cmds_block[];
 extern const resp_command redis_cmds_lua[];
+extern const resp_command redis_cmds_stream[];
 
 /* Redis's name for the encoding a value of this type and size would have
  * in Redis (OBJECT ENCODING, DEBUG OBJECT; cmd_debug.c). */

@@ -231,6 +231,7 @@ static int flushdb_cmd(resp_ctx *c)
     if (rc)
         return rc;
     multi_touch_db(c->srv, c->db);
+    block_touch_db(c->srv, c->db);
     c->srv->stats.dirty++;
     reply_ok(c->r);
     return 0;
@@ -246,6 +247,7 @@ static int flushall_cmd(resp_ctx *c)
             return rc;
     }
     multi_touch_db(c->srv, -1);
+    block_touch_db(c->srv, -1);
     c->srv->stats.dirty++;
     reply_ok(c->r);
     return 0;
