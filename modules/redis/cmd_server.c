@@ -471,6 +471,18 @@ static int client_cmd(resp_ctx *c)
         net_buf_free(&b);
     } else if (resp_arg_is(sub, "kill") && c->argc >= 3) {
         return client_kill(c);
+    } else if (resp_arg_is(sub, "reply") && c->argc == 3) {
+        if (resp_arg_is(&c->argv[2], "on")) {
+            cli->flags &= ~(CLI_REPLY_OFF | CLI_REPLY_SKIP | CLI_REPLY_SKIP_NEXT);
+            reply_ok(c->r);
+        } else if (resp_arg_is(&c->argv[2], "off")) {
+            cli->flags |= CLI_REPLY_OFF;
+        } else if (resp_arg_is(&c->argv[2], "skip")) {
+            if (!(cli->flags & CLI_REPLY_OFF))
+                cli->flags |= CLI_REPLY_SKIP | CLI_REPLY_SKIP_NEXT;
+        } else {
+            return resp_err_syntax(c->r);
+        }
     } else if (resp_arg_is(sub, "unblock") && (c->argc == 3 || c->argc == 4)) {
         int64_t id;
         int error = c->argc == 4 && resp_arg_is(&c->argv[3], "error");
@@ -496,6 +508,7 @@ static int client_cmd(resp_ctx *c)
             "KILL <ip:port> | KILL [ID <id>] [ADDR <ip:port>] [LADDR <ip:port>] "
             "[TYPE normal|pubsub] [USER default] [SKIPME yes|no]",
             "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "REPLY (ON|OFF|SKIP)",
         };
         reply_array(c->r, sizeof(lines) / sizeof(lines[0]));
         for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
@@ -503,7 +516,7 @@ static int client_cmd(resp_ctx *c)
     } else {
         static const char *const known[] = {"id",       "getname", "setname", "list",
                                             "info",     "kill",    "setinfo", "no-evict",
-                                            "no-touch", "help",    "unblock", NULL};
+                                            "no-touch", "help",    "unblock", "reply", NULL};
         return resp_err_subcommand(c->r, c->cmd, &c->argv[1], known);
     }
     return 0;

@@ -192,6 +192,7 @@ static void on_close(net_conn *conn)
     if (c->flags & CLI_HELD)
         cvec_del(&s->held, c); /* its unit still applies, answered to no one */
     block_client_gone(s, c);
+    feed_client_gone(s, c);
 
     s->errors_gone += c->reply.errors;
     net_batch_forget(&s->batch, conn);
@@ -304,7 +305,10 @@ static int exec_at(redis_server *s, redis_client *c, const resp_command *cmd, in
     }
     if (cmd->flags & RESP_CMD_WRITE)
         net_batch_wrote(&s->batch, c->conn);
+    uint64_t dirty = s->stats.dirty_total;
     rc = cmd->fn(&ctx);
+    if (rc == 0 && s->feeds.n && (cmd->flags & RESP_CMD_WRITE) && s->stats.dirty_total != dirty)
+        feed_propagate(s, ctx.db, argc, argv);
     s->stats.commands++;
     c->commands++;
     c->last_cmd = cmd->name;
@@ -498,7 +502,26 @@ static int exec_read_unit(redis_client *c, const resp_command *cmd, redis_cmdv *
     return 1;
 }
 
+static int run_command(redis_server *s, redis_client *c, int argc, const resp_arg *argv);
+
+/* CLIENT REPLY OFF|SKIP: the command runs, its reply is dropped. */
 int server_run_command(redis_server *s, redis_client *c, int argc, const resp_arg *argv)
+{
+    size_t mark = c->conn->out.len;
+    int rc;
+
+    if (c->flags & CLI_REPLY_SKIP_NEXT)
+        c->flags = (c->flags & ~CLI_REPLY_SKIP_NEXT) | CLI_REPLY_SKIP;
+    rc = run_command(s, c, argc, argv);
+    if (rc == 0 && (c->flags & (CLI_REPLY_OFF | CLI_REPLY_SKIP)) && c->conn->out.len >= mark &&
+        !c->is_feed)
+        c->conn->out.len = mark;
+    if (rc == 0)
+        c->flags &= ~CLI_REPLY_SKIP;
+    return rc;
+}
+
+static int run_command(redis_server *s, redis_client *c, int argc, const resp_arg *argv)
 {
     const resp_command *cmd = redis_command_lookup(argv[0].p, argv[0].n);
     int rc;
@@ -972,6 +995,7 @@ static void server_free(redis_server *s)
     net_dict_free(&s->patterns);
     free(s->ready);
     free(s->held.v);
+    free(s->feeds.v);
     if (s->sink && s->sink->conn)
         net_buf_free(&s->sink->conn->out);
     if (s->sink)
