@@ -143,3 +143,19 @@ Test(resp_compat, sort)
     EQ(fd, "OK", "SET", "str", "x");
     EQ(fd, "-WRONGTYPE Operation against a key holding the wrong kind of value", "SORT", "str");
 }
+
+/* COMMAND GETKEYS: table positions, and the commands whose keys a count
+ * names. */
+Test(resp_compat, command_getkeys)
+{
+    rs_server *s = rs_start(NULL);
+    int fd = rs_connect(s);
+
+    EQ(fd, "[\"a\",\"b\"]", "COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2");
+    EQ(fd, "[\"k1\",\"k2\"]", "COMMAND", "GETKEYS", "EVAL", "return 1", "2", "k1", "k2", "x");
+    EQ(fd, "[\"d\",\"a\",\"b\"]", "COMMAND", "GETKEYS", "ZUNIONSTORE", "d", "2", "a", "b");
+    EQ(fd, "[\"s1\",\"s2\"]", "COMMAND", "GETKEYS", "XREAD", "STREAMS", "s1", "s2", "0", "0");
+    EQ(fd, "-ERR The command has no key arguments", "COMMAND", "GETKEYS", "PING");
+    EQ(fd, "-ERR Invalid command specified", "COMMAND", "GETKEYS", "NOSUCH");
+    EQ(fd, "-ERR Invalid number of arguments specified for command", "COMMAND", "GETKEYS", "GET");
+}
