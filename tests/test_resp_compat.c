@@ -159,3 +159,20 @@ Test(resp_compat, command_getkeys)
     EQ(fd, "-ERR Invalid command specified", "COMMAND", "GETKEYS", "NOSUCH");
     EQ(fd, "-ERR Invalid number of arguments specified for command", "COMMAND", "GETKEYS", "GET");
 }
+
+/* MEMORY USAGE: nil for a missing key, more for more data. */
+Test(resp_compat, memory_usage)
+{
+    rs_server *s = rs_start(NULL);
+    int fd = rs_connect(s);
+
+    EQ(fd, "nil", "MEMORY", "USAGE", "none");
+    EQ(fd, "OK", "SET", "s1", "x");
+    EQ(fd, "OK", "SET", "s2", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+    long a = strtol(Q(fd, "MEMORY", "USAGE", "s1") + 1, NULL, 10);
+    long b = strtol(Q(fd, "MEMORY", "USAGE", "s2") + 1, NULL, 10);
+    cr_assert(a > 0 && b >= a + 63, "small %ld, big %ld", a, b);
+    EQ(fd, ":3", "RPUSH", "l", "1", "2", "3");
+    cr_assert_eq(Q(fd, "MEMORY", "USAGE", "l", "SAMPLES", "0")[0], ':');
+    EQ(fd, "-ERR syntax error", "MEMORY", "USAGE", "l", "SAMPLES");
+}
