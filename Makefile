@@ -69,6 +69,9 @@ SERVER_SRC = $(wildcard tools/ffdb-server/*.c)
 SERVER_OBJ = $(SERVER_SRC:tools/ffdb-server/%.c=$(BUILD)/tools/ffdb-server.o/%.o)
 TOOLS     += $(if $(SERVER_SRC),$(BUILD)/tools/ffdb-server)
 RAFT_LDLIBS = -lraft -luv
+# Lua 5.1 as Redis embeds it: EVAL and FUNCTION (modules/redis/cmd_lua.c).
+REDIS_LDLIBS = -llua5.1
+$(BUILD)/modules/redis/%.o: CPPFLAGS += -I/usr/include/lua5.1
 # (its rules follow the ffdb-crash rule below)
 # ffdb-blocks, the block store's CLI (its rules: "the block store" below).
 BLOCKS_TOOL_SRC = $(wildcard tools/ffdb-blocks/*.c)
@@ -84,7 +87,7 @@ DEPS = liburing-dev libxxhash-dev libcriterion-dev libjemalloc-dev pkg-config af
        redis-tools redis-server libhiredis-dev \
        libsodium-dev libcbor-dev libzstd-dev \
        libprotobuf-c-dev protobuf-c-compiler nats-server libnats-dev \
-       libraft-dev libuv1-dev libmicrohttpd-dev
+       libraft-dev libuv1-dev libmicrohttpd-dev liblua5.1-0-dev
 
 .PHONY: all lib test asan deps format clean examples run tools crashtest
 
@@ -113,7 +116,7 @@ $(MOD_LIBS):
 
 $(BUILD)/tools/ffdb-server: $(SERVER_OBJ) $(MOD_LIBS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $(SERVER_OBJ) $(MOD_LIBS) $(LIB) $(RAFT_LDLIBS) $(LDLIBS) $(PROG_LIBS)
+	$(CC) $(CFLAGS) -o $@ $(SERVER_OBJ) $(MOD_LIBS) $(LIB) $(RAFT_LDLIBS) $(REDIS_LDLIBS) $(LDLIBS) $(PROG_LIBS)
 
 $(BUILD)/tools/ffdb-server.o/%.o: tools/ffdb-server/%.c
 	@mkdir -p $(dir $@)
@@ -288,7 +291,7 @@ $(BUILD)/%.o: %.c
 $(TEST_BIN): $(TEST_OBJ) $(TESTING_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(MOD_LIBS) $(OPLOG_LIB) $(BLOCKS_LIB) $(IPLD_LIB) $(PTR_LIB) $(IDENT_LIB) $(TESTING_LIB) $(LIB) \
-	  -lcriterion -lhiredis $(RAFT_LDLIBS) $(BLOCKS_LDLIBS) $(PTR_LDLIBS) $(IDENT_LDLIBS) $(LDLIBS)
+	  -lcriterion -lhiredis $(RAFT_LDLIBS) $(REDIS_LDLIBS) $(BLOCKS_LDLIBS) $(PTR_LDLIBS) $(IDENT_LDLIBS) $(LDLIBS)
 
 $(BUILD)/tests/helpers/%: tests/helpers/%.c $(TESTING_LIB) $(LIB)
 	@mkdir -p $(dir $@)

@@ -34,7 +34,10 @@ Test(resp_compat, function_empty_registry)
     EQ(fd, "[]", "FUNCTION", "LIST");
     EQ(fd, "[]", "FUNCTION", "LIST", "WITHCODE", "LIBRARYNAME", "x*");
     EQ(fd, "-ERR Unknown argument bogus", "FUNCTION", "LIST", "bogus");
-    EQ(fd, "[\"running_script\",nil,\"engines\",[]]", "FUNCTION", "STATS");
+    EQ(fd,
+       "[\"running_script\",nil,\"engines\",[\"LUA\",[\"libraries_count\",:0,\"functions_count\","
+       ":0]]]",
+       "FUNCTION", "STATS");
     EQ(fd, "-ERR unknown subcommand 'nope'. Try FUNCTION HELP.", "FUNCTION", "nope");
     EQ(fd, "-ERR wrong number of arguments for 'function|stats' command", "FUNCTION", "STATS", "x");
     EQ(fd, "-ERR wrong number of arguments for 'function' command", "FUNCTION");
@@ -44,7 +47,8 @@ Test(resp_compat, function_empty_registry)
     EQ(fd, "\"v\"", "GET", "k");
     /* RESP3: STATS is a map */
     cr_assert_eq(Q(fd, "HELLO", "3")[0], '{');
-    EQ(fd, "{\"running_script\":nil,\"engines\":{}}", "FUNCTION", "STATS");
+    EQ(fd, "{\"running_script\":nil,\"engines\":{\"LUA\":{\"libraries_count\"::0,\"functions_count\"::0}}}",
+       "FUNCTION", "STATS");
 }
 
 /* DEBUG: what the suite and clients call; the encodings it reports are
@@ -138,4 +142,37 @@ Test(resp_compat, sort)
     EQ(fd, "-ERR syntax error", "SORT_RO", "l", "STORE", "x");
     EQ(fd, "OK", "SET", "str", "x");
     EQ(fd, "-WRONGTYPE Operation against a key holding the wrong kind of value", "SORT", "str");
+}
+
+/* COMMAND GETKEYS: table positions, and the commands whose keys a count
+ * names. */
+Test(resp_compat, command_getkeys)
+{
+    rs_server *s = rs_start(NULL);
+    int fd = rs_connect(s);
+
+    EQ(fd, "[\"a\",\"b\"]", "COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2");
+    EQ(fd, "[\"k1\",\"k2\"]", "COMMAND", "GETKEYS", "EVAL", "return 1", "2", "k1", "k2", "x");
+    EQ(fd, "[\"d\",\"a\",\"b\"]", "COMMAND", "GETKEYS", "ZUNIONSTORE", "d", "2", "a", "b");
+    EQ(fd, "[\"s1\",\"s2\"]", "COMMAND", "GETKEYS", "XREAD", "STREAMS", "s1", "s2", "0", "0");
+    EQ(fd, "-ERR The command has no key arguments", "COMMAND", "GETKEYS", "PING");
+    EQ(fd, "-ERR Invalid command specified", "COMMAND", "GETKEYS", "NOSUCH");
+    EQ(fd, "-ERR Invalid number of arguments specified for command", "COMMAND", "GETKEYS", "GET");
+}
+
+/* MEMORY USAGE: nil for a missing key, more for more data. */
+Test(resp_compat, memory_usage)
+{
+    rs_server *s = rs_start(NULL);
+    int fd = rs_connect(s);
+
+    EQ(fd, "nil", "MEMORY", "USAGE", "none");
+    EQ(fd, "OK", "SET", "s1", "x");
+    EQ(fd, "OK", "SET", "s2", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+    long a = strtol(Q(fd, "MEMORY", "USAGE", "s1") + 1, NULL, 10);
+    long b = strtol(Q(fd, "MEMORY", "USAGE", "s2") + 1, NULL, 10);
+    cr_assert(a > 0 && b >= a + 63, "small %ld, big %ld", a, b);
+    EQ(fd, ":3", "RPUSH", "l", "1", "2", "3");
+    cr_assert_eq(Q(fd, "MEMORY", "USAGE", "l", "SAMPLES", "0")[0], ':');
+    EQ(fd, "-ERR syntax error", "MEMORY", "USAGE", "l", "SAMPLES");
 }

@@ -13,9 +13,10 @@
 #include "modules/redis/redis.h"
 
 static const resp_command *const families[] = {
-    redis_cmds_server, redis_cmds_info, redis_cmds_keys, redis_cmds_string, redis_cmds_hash,
-    redis_cmds_list,   redis_cmds_set,  redis_cmds_zset, redis_cmds_multi,  redis_cmds_pubsub,
-    redis_cmds_script, redis_cmds_debug, redis_cmds_bit, redis_cmds_sort,
+    redis_cmds_server, redis_cmds_info,   redis_cmds_keys, redis_cmds_string, redis_cmds_hash,
+    redis_cmds_list,   redis_cmds_set,    redis_cmds_zset, redis_cmds_multi,  redis_cmds_pubsub,
+    redis_cmds_script, redis_cmds_debug,  redis_cmds_bit,  redis_cmds_sort,   redis_cmds_block,
+    redis_cmds_lua,    redis_cmds_stream, redis_cmds_feed, redis_cmds_memory,
 };
 #define FAMILY_COUNT (sizeof(families) / sizeof(families[0]))
 
@@ -139,8 +140,8 @@ int redis_scan_parse(resp_ctx *c, int cursor_at, int allow_type, redis_scan_args
             if (a->match_len == 1 && a->match[0] == '*')
                 a->match = NULL; /* matches everything: skip the work */
         } else if (allow_type && resp_arg_is(opt, "type")) {
-            static const int types[] = {STORE_STRING, STORE_HASH, STORE_LIST, STORE_SET,
-                                        STORE_ZSET};
+            static const int types[] = {STORE_STRING, STORE_HASH, STORE_LIST,
+                                        STORE_SET,    STORE_ZSET, STORE_STREAM};
             a->type = 99; /* an unknown type matches nothing */
             for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++)
                 if (resp_arg_is(&c->argv[i + 1], store_type_name(types[t])))

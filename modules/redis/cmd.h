@@ -89,10 +89,22 @@ extern const resp_command redis_cmds_script[];
 extern const resp_command redis_cmds_debug[];
 extern const resp_command redis_cmds_bit[];
 extern const resp_command redis_cmds_sort[];
+extern const resp_command redis_cmds_block[];
+extern const resp_command redis_cmds_lua[];
+extern const resp_command redis_cmds_stream[];
+extern const resp_command redis_cmds_feed[];
+extern const resp_command redis_cmds_memory[];
 
 /* Redis's name for the encoding a value of this type and size would have
  * in Redis (OBJECT ENCODING, DEBUG OBJECT; cmd_debug.c). */
 const char *redis_object_encoding(const store_meta *m);
+
+/* Pop count members (1..m->size) of the sorted set m, named key, from its
+ * low (max = 0) or high end as member, score pairs (each an array of 2 if
+ * nested, else flat; the caller wrote the enclosing header); saves or
+ * deletes the key (cmd_zset.c; ZMPOP and the blocking pops use it). */
+int redis_zset_pop(resp_ctx *c, store_meta *m, const resp_arg *key, int max, int64_t count,
+                   int nested);
 
 /* The server's command table: every family above, built once before
  * serving (0 or FFDB_ENOMEM; aborts on a name defined twice, a programming

@@ -132,6 +132,9 @@ static int bitpos_cmd(resp_ctx *c)
     if (c->argc > 3) {
         if (resp_arg_i64(c->r, &c->argv[3], &start))
             return 0;
+        /* Redis checks the unit after the start and before the end */
+        if (c->argc > 5 && !resp_arg_is(&c->argv[5], "bit") && !resp_arg_is(&c->argv[5], "byte"))
+            return resp_err_syntax(c->r);
         if (c->argc > 4) {
             if (resp_arg_i64(c->r, &c->argv[4], &end))
                 return 0;

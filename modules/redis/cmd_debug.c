@@ -19,7 +19,8 @@
 
 const char *redis_object_encoding(const store_meta *m)
 {
-    static const char *const enc[] = {"", "", "hashtable", "quicklist", "hashtable", "skiplist"};
+    static const char *const enc[] = {"", "", "hashtable", "quicklist", "hashtable", "skiplist",
+                                        "stream"};
     int64_t v;
 
     if (m->type == STORE_STRING)

@@ -18,6 +18,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "modules/redis/block.h"
 #include "modules/redis/redis.h"
 
 #define COMPAT_VERSION "7.0.0"
@@ -98,7 +99,7 @@ static void section_clients(redis_server *s, net_buf *b)
     add(b, "# Clients\r\n");
     add(b, "connected_clients:%llu\r\n", (unsigned long long)s->svc.conn_count);
     add(b, "maxclients:%d\r\n", s->cfg->svc.maxclients);
-    add(b, "blocked_clients:0\r\n");
+    add(b, "blocked_clients:%llu\r\n", (unsigned long long)block_count(s));
     add(b, "pubsub_clients:%llu\r\n", (unsigned long long)pubsub);
     add(b, "watching_clients:%llu\r\n", (unsigned long long)s->watching_clients);
     add(b, "total_watched_keys:%zu\r\n", s->watched.count);
@@ -358,6 +359,92 @@ static void command_docs(resp_reply *r, const resp_command *cmd)
     reply_bulk_cstr(r, cmd->group ? cmd->group : "generic");
 }
 
+/* COMMAND GETKEYS: the key positions of a command line (a = argv of the
+ * command, n words): from the table's first/last/step, or, for commands
+ * whose keys a count names (EVAL, LMPOP, ZUNION, XREAD, ...), from it.
+ * 0 with *first, *count, *step; -1 with no keys. */
+static int movable_keys(const char *name, int n, const resp_arg *a, int *first, int *count)
+{
+    static const struct {
+        const char *name;
+        int numkeys_at; /* 0: XREAD's STREAMS */
+        int dest;       /* a destination key before numkeys */
+    } mk[] = {
+        {"eval", 2, 0},        {"evalsha", 2, 0},    {"eval_ro", 2, 0},    {"evalsha_ro", 2, 0},
+        {"fcall", 2, 0},       {"fcall_ro", 2, 0},   {"lmpop", 1, 0},      {"zmpop", 1, 0},
+        {"blmpop", 2, 0},      {"bzmpop", 2, 0},     {"sintercard", 1, 0}, {"zintercard", 1, 0},
+        {"zunion", 1, 0},      {"zinter", 1, 0},     {"zdiff", 1, 0},      {"zunionstore", 2, 1},
+        {"zinterstore", 2, 1}, {"zdiffstore", 2, 1}, {"xread", 0, 0},      {"xreadgroup", 0, 0}};
+    for (size_t i = 0; i < sizeof(mk) / sizeof(mk[0]); i++) {
+        if (strcmp(name, mk[i].name) != 0)
+            continue;
+        if (mk[i].numkeys_at == 0) {
+            for (int j = 1; j < n; j++)
+                if (resp_arg_is(&a[j], "streams")) {
+                    *first = j + 1;
+                    *count = (n - j - 1) / 2;
+                    return *count > 0 ? 0 : -1;
+                }
+            return -1;
+        }
+        int64_t k;
+        if (mk[i].numkeys_at >= n ||
+            resp_parse_i64(a[mk[i].numkeys_at].p, a[mk[i].numkeys_at].n, &k) || k < 0 ||
+            k > n - mk[i].numkeys_at - 1)
+            return -1;
+        if (mk[i].dest) { /* dest, then the numkeys keys: reported as two runs */
+            *first = -1;
+            *count = (int)k;
+            return 0;
+        }
+        *first = mk[i].numkeys_at + 1;
+        *count = (int)k;
+        return *count > 0 ? 0 : -1;
+    }
+    return 1; /* not movable */
+}
+
+static int command_getkeys(resp_ctx *c)
+{
+    const resp_arg *a = &c->argv[2];
+    int n = c->argc - 2, first = 0, count = 0, step = 1;
+    const resp_command *cmd = redis_command_lookup(a[0].p, a[0].n);
+
+    if (!cmd) {
+        reply_error(c->r, "ERR Invalid command specified");
+        return 0;
+    }
+    if (!resp_arity_ok(cmd, n)) {
+        reply_error(c->r, "ERR Invalid number of arguments specified for command");
+        return 0;
+    }
+    int m = movable_keys(cmd->name, n, a, &first, &count);
+    if (m == 1 && cmd->first_key > 0) {
+        int last = cmd->last_key < 0 ? n + cmd->last_key : cmd->last_key;
+        first = cmd->first_key;
+        step = cmd->key_step > 0 ? cmd->key_step : 1;
+        count = last >= first ? (last - first) / step + 1 : 0;
+        m = count > 0 && last < n ? 0 : -1;
+    } else if (m == 1) {
+        m = -1;
+    }
+    if (m < 0) {
+        reply_error(c->r, "ERR The command has no key arguments");
+        return 0;
+    }
+    if (first == -1) { /* ZUNIONSTORE dest numkeys key... */
+        reply_array(c->r, (size_t)count + 1);
+        reply_bulk(c->r, a[1].p, a[1].n);
+        for (int i = 0; i < count; i++)
+            reply_bulk(c->r, a[3 + i].p, a[3 + i].n);
+        return 0;
+    }
+    reply_array(c->r, (size_t)count);
+    for (int i = 0; i < count; i++)
+        reply_bulk(c->r, a[first + i * step].p, a[first + i * step].n);
+    return 0;
+}
+
 static int command_cmd(resp_ctx *c)
 {
     size_t n = redis_command_count();
@@ -397,12 +484,14 @@ static int command_cmd(resp_ctx *c)
             }
         }
         reply_defer_map(c->r, d, pairs);
+    } else if (resp_arg_is(&c->argv[1], "getkeys") && c->argc >= 3) {
+        return command_getkeys(c);
     } else if (resp_arg_is(&c->argv[1], "list") && c->argc == 2) {
         reply_array(c->r, n);
         for (size_t i = 0; i < n; i++)
             reply_bulk_cstr(c->r, redis_command_at(i)->name);
     } else {
-        static const char *const known[] = {"count", "info", "docs", "list", NULL};
+        static const char *const known[] = {"count", "info", "docs", "list", "getkeys", NULL};
         return resp_err_subcommand(c->r, c->cmd, &c->argv[1], known);
     }
     return 0;

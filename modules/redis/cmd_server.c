@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "modules/redis/block.h"
 #include "modules/redis/redis.h"
 
 /* The Redis version we answer as: clients pick features by it. */
@@ -230,6 +231,7 @@ static int flushdb_cmd(resp_ctx *c)
     if (rc)
         return rc;
     multi_touch_db(c->srv, c->db);
+    block_touch_db(c->srv, c->db);
     c->srv->stats.dirty++;
     reply_ok(c->r);
     return 0;
@@ -245,6 +247,7 @@ static int flushall_cmd(resp_ctx *c)
             return rc;
     }
     multi_touch_db(c->srv, -1);
+    block_touch_db(c->srv, -1);
     c->srv->stats.dirty++;
     reply_ok(c->r);
     return 0;
@@ -468,6 +471,28 @@ static int client_cmd(resp_ctx *c)
         net_buf_free(&b);
     } else if (resp_arg_is(sub, "kill") && c->argc >= 3) {
         return client_kill(c);
+    } else if (resp_arg_is(sub, "reply") && c->argc == 3) {
+        if (resp_arg_is(&c->argv[2], "on")) {
+            cli->flags &= ~(CLI_REPLY_OFF | CLI_REPLY_SKIP | CLI_REPLY_SKIP_NEXT);
+            reply_ok(c->r);
+        } else if (resp_arg_is(&c->argv[2], "off")) {
+            cli->flags |= CLI_REPLY_OFF;
+        } else if (resp_arg_is(&c->argv[2], "skip")) {
+            if (!(cli->flags & CLI_REPLY_OFF))
+                cli->flags |= CLI_REPLY_SKIP | CLI_REPLY_SKIP_NEXT;
+        } else {
+            return resp_err_syntax(c->r);
+        }
+    } else if (resp_arg_is(sub, "unblock") && (c->argc == 3 || c->argc == 4)) {
+        int64_t id;
+        int error = c->argc == 4 && resp_arg_is(&c->argv[3], "error");
+        if (c->argc == 4 && !error && !resp_arg_is(&c->argv[3], "timeout")) {
+            reply_error(c->r, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return 0;
+        }
+        if (resp_arg_i64(c->r, &c->argv[2], &id))
+            return 0;
+        reply_int(c->r, id > 0 ? block_unblock(c->srv, (uint64_t)id, error) : 0);
     } else if ((resp_arg_is(sub, "setinfo") && c->argc == 4) ||
                (resp_arg_is(sub, "no-evict") && c->argc == 3) ||
                (resp_arg_is(sub, "no-touch") && c->argc == 3)) {
@@ -482,6 +507,8 @@ static int client_cmd(resp_ctx *c)
             "INFO",
             "KILL <ip:port> | KILL [ID <id>] [ADDR <ip:port>] [LADDR <ip:port>] "
             "[TYPE normal|pubsub] [USER default] [SKIPME yes|no]",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "REPLY (ON|OFF|SKIP)",
         };
         reply_array(c->r, sizeof(lines) / sizeof(lines[0]));
         for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
@@ -489,7 +516,7 @@ static int client_cmd(resp_ctx *c)
     } else {
         static const char *const known[] = {"id",       "getname", "setname", "list",
                                             "info",     "kill",    "setinfo", "no-evict",
-                                            "no-touch", "help",    NULL};
+                                            "no-touch", "help",    "unblock", "reply", NULL};
         return resp_err_subcommand(c->r, c->cmd, &c->argv[1], known);
     }
     return 0;

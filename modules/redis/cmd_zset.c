@@ -23,6 +23,7 @@
  *
  * Scores are written with reply_double (RESP3 doubles, RESP2 bulk strings).
  */
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -996,15 +997,52 @@ static int zremrangebylex_cmd(resp_ctx *c)
     return zremrange_generic(c, BY_LEX);
 }
 
+/* Pop count members (1..m->size) of the sorted set m (named key) from its
+ * low (max = 0) or high end, replying each as member, score: a pair array
+ * each if nested, else flat (the caller wrote the enclosing header). The
+ * key is saved, or deleted with its last member. Shared with ZMPOP,
+ * BZPOPMIN, BZMPOP (cmd_block.c). */
+int redis_zset_pop(resp_ctx *c, store_meta *m, const resp_arg *key, int max, int64_t count,
+                   int nested)
+{
+    store_iter *it;
+    zpos z;
+    int all, rc;
+
+    assert(count >= 1 && (uint64_t)count <= m->size);
+    rc = store_iter_open(c->st, m, STORE_ZSCORE, &it);
+    if (rc)
+        return rc;
+    all = (uint64_t)count == m->size;
+    rc = max ? z_last(it, &z) : z_first(it, &z);
+    for (int64_t i = 0; i < count && !rc; i++) {
+        if (nested)
+            reply_array(c->r, 2);
+        reply_bulk(c->r, z.member.data, z.member.size);
+        reply_double(c->r, z.score);
+        if (all) { /* the key goes in O(1) below */
+            rc = z_step(it, &z, max);
+            continue;
+        }
+        rc = z_delete_here(c, m, it, &z); /* on the next one, or past the last */
+        if (max && (rc == 0 || rc == FFDB_NOTFOUND))
+            rc = z_last(it, &z);
+    }
+    store_iter_close(it);
+    if (rc && rc != FFDB_NOTFOUND)
+        return rc;
+    if (all)
+        return store_key_delete(c->st, c->db, key->p, key->n, NULL);
+    return store_meta_save(c->st, m);
+}
+
 /* ZPOPMIN/ZPOPMAX key [count]: without count one flat member-score pair;
  * with count, pairs (nested in RESP3); a missing key is an empty array. */
 static int zpop_generic(resp_ctx *c, int max)
 {
     int64_t count = 1;
-    int has_count = c->argc == 3, all, rc;
+    int has_count = c->argc == 3, rc;
     store_meta m;
-    store_iter *it;
-    zpos z;
 
     if (c->argc > 3)
         return resp_err_syntax(c->r);
@@ -1025,30 +1063,7 @@ static int zpop_generic(resp_ctx *c, int max)
         reply_array(c->r, (size_t)count);
     else
         reply_array(c->r, 2 * (size_t)count);
-    rc = store_iter_open(c->st, &m, STORE_ZSCORE, &it);
-    if (rc)
-        return rc;
-    all = (uint64_t)count == m.size;
-    rc = max ? z_last(it, &z) : z_first(it, &z);
-    for (int64_t i = 0; i < count && !rc; i++) {
-        if (has_count && c->r->proto >= 3)
-            reply_array(c->r, 2);
-        reply_bulk(c->r, z.member.data, z.member.size);
-        reply_double(c->r, z.score);
-        if (all) { /* the key goes in O(1) below */
-            rc = z_step(it, &z, max);
-            continue;
-        }
-        rc = z_delete_here(c, &m, it, &z); /* on the next one, or past the last */
-        if (max && (rc == 0 || rc == FFDB_NOTFOUND))
-            rc = z_last(it, &z);
-    }
-    store_iter_close(it);
-    if (rc && rc != FFDB_NOTFOUND)
-        return rc;
-    if (all)
-        return store_key_delete(c->st, c->db, c->argv[1].p, c->argv[1].n, NULL);
-    return store_meta_save(c->st, &m);
+    return redis_zset_pop(c, &m, &c->argv[1], max, count, has_count && c->r->proto >= 3);
 }
 
 static int zpopmin_cmd(resp_ctx *c)

@@ -195,6 +195,9 @@ enum {
     CLI_READY = 1u << 3,      /* on the ready list */
     CLI_HELD = 1u << 4,       /* waits for the hook (held_id): runs nothing */
     CLI_GATE_PASS = 1u << 5,  /* the released read runs without asking the gate again */
+    CLI_REPLY_OFF = 1u << 6,  /* CLIENT REPLY OFF: replies dropped */
+    CLI_REPLY_SKIP = 1u << 7, /* this command's reply is dropped (CLIENT REPLY SKIP) */
+    CLI_REPLY_SKIP_NEXT = 1u << 8, /* ...and the next one's */
 };
 
 /* A command queued by MULTI: its own copy of the arguments. */
@@ -238,6 +241,8 @@ struct redis_client {
 
     uint64_t commands; /* commands run */
     uint64_t held_id;  /* CLI_HELD: the unit it waits for */
+    struct redis_blocked *blocked; /* waits on keys (block.h), or NULL */
+    int is_feed, feed_db;          /* SYNC: gets the write feed (repl_feed.c) */
 };
 
 /* A vector of clients: the value of a watched key or a channel in the
@@ -311,6 +316,10 @@ struct redis_server {
     redis_cursor_slot cursors[REDIS_CURSOR_SLOTS];
     uint64_t cursor_seq;
 
+    struct redis_blocking *blocking; /* clients blocked on keys (block.c) */
+    struct redis_lua *lua;           /* the Lua VM, made on first use (script.h) */
+    redis_cvec feeds;                /* SYNC connections (repl_feed.c) */
+
     redis_stats stats;
     int64_t start_ms; /* Unix ms */
     int64_t start_mono_ms;
@@ -353,6 +362,8 @@ int server_exec_command(redis_server *s, redis_client *c, const resp_command *cm
 int server_propose(redis_server *s, redis_client *c, redis_unit *u);
 /* Make sure the batch has a txn of the kind cmd needs. */
 int server_need_txn(redis_server *s, int write);
+/* c has requests to run now (it was held or blocked). */
+void server_client_ready(redis_server *s, redis_client *c);
 /* The output limit a client has now (Redis's classes: normal, pubsub). */
 void server_apply_limits(redis_server *s, redis_client *c);
 /* The ID-ordered CLIENT LIST line of c into b. */
@@ -369,6 +380,11 @@ void multi_unwatch_all(redis_server *s, redis_client *c);
 void multi_discard(redis_client *c);
 int multi_queue(redis_server *s, redis_client *c, const resp_command *cmd, int argc,
                 const resp_arg *argv);
+
+/* repl_feed.c */
+/* A write command changed the keyspace: to every SYNC connection. */
+void feed_propagate(redis_server *s, int db, int argc, const resp_arg *argv);
+void feed_client_gone(redis_server *s, redis_client *c);
 
 /* pubsub.c */
 /* A client's subscriber (its connection's push frames), at accept and RESET. */

@@ -28,7 +28,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "modules/redis/block.h"
 #include "modules/redis/redis.h"
+#include "modules/redis/script.h"
 
 #define CMDS_PER_CLIENT_TICK 1024 /* commands one client runs per iteration (fairness) */
 #define SWEEP_BUDGET 1000         /* engine deletions per sweeper step */
@@ -108,6 +110,11 @@ static void mark_ready(redis_server *s, redis_client *c)
         c->flags |= CLI_READY;
 }
 
+void server_client_ready(redis_server *s, redis_client *c)
+{
+    mark_ready(s, c);
+}
+
 int cvec_add(redis_cvec *v, redis_client *c)
 {
     return list_push(&v->v, &v->n, &v->cap, c);
@@ -184,6 +191,8 @@ static void on_close(net_conn *conn)
 
     if (c->flags & CLI_HELD)
         cvec_del(&s->held, c); /* its unit still applies, answered to no one */
+    block_client_gone(s, c);
+    feed_client_gone(s, c);
 
     s->errors_gone += c->reply.errors;
     net_batch_forget(&s->batch, conn);
@@ -296,7 +305,10 @@ static int exec_at(redis_server *s, redis_client *c, const resp_command *cmd, in
     }
     if (cmd->flags & RESP_CMD_WRITE)
         net_batch_wrote(&s->batch, c->conn);
+    uint64_t dirty = s->stats.dirty_total;
     rc = cmd->fn(&ctx);
+    if (rc == 0 && s->feeds.n && (cmd->flags & RESP_CMD_WRITE) && s->stats.dirty_total != dirty)
+        feed_propagate(s, ctx.db, argc, argv);
     s->stats.commands++;
     c->commands++;
     c->last_cmd = cmd->name;
@@ -490,7 +502,26 @@ static int exec_read_unit(redis_client *c, const resp_command *cmd, redis_cmdv *
     return 1;
 }
 
+static int run_command(redis_server *s, redis_client *c, int argc, const resp_arg *argv);
+
+/* CLIENT REPLY OFF|SKIP: the command runs, its reply is dropped. */
 int server_run_command(redis_server *s, redis_client *c, int argc, const resp_arg *argv)
+{
+    size_t mark = c->conn->out.len;
+    int rc;
+
+    if (c->flags & CLI_REPLY_SKIP_NEXT)
+        c->flags = (c->flags & ~CLI_REPLY_SKIP_NEXT) | CLI_REPLY_SKIP;
+    rc = run_command(s, c, argc, argv);
+    if (rc == 0 && (c->flags & (CLI_REPLY_OFF | CLI_REPLY_SKIP)) && c->conn->out.len >= mark &&
+        !c->is_feed)
+        c->conn->out.len = mark;
+    if (rc == 0)
+        c->flags &= ~CLI_REPLY_SKIP;
+    return rc;
+}
+
+static int run_command(redis_server *s, redis_client *c, int argc, const resp_arg *argv)
 {
     const resp_command *cmd = redis_command_lookup(argv[0].p, argv[0].n);
     int rc;
@@ -543,9 +574,12 @@ int server_run_command(redis_server *s, redis_client *c, int argc, const resp_ar
                 return 0;
         }
     }
+    block_allow(s, argv);
     rc = server_exec_command(s, c, cmd, argc, argv);
+    block_allow(s, NULL);
     if (rc < 0)
         net_batch_fail(&s->batch, rc);
+    block_serve_ready(s); /* the keys it touched, also inside EXEC */
     return 0;
 }
 
@@ -582,6 +616,8 @@ static int run_client(redis_server *s, redis_client *c)
             return 0; /* its input hook runs again once it drained */
         if (c->flags & CLI_HELD)
             return 0; /* the hook makes it ready again */
+        if (c->blocked)
+            return 0; /* K2: its wait's end makes it ready again */
         rc = resp_parse(&c->parser, conn->in + conn->in_start, net_conn_pending_input(conn),
                         &c->req);
         if (rc == RESP_NEED_MORE)
@@ -809,6 +845,8 @@ void server_client_info(redis_server *s, redis_client *c, net_buf *b)
 
     if (c->flags & CLI_MULTI)
         flags[fl++] = 'x';
+    if (c->blocked)
+        flags[fl++] = 'b';
     if (pubsub_count(c))
         flags[fl++] = 'P';
     if (k->flags & NET_CONN_CLOSE_AFTER)
@@ -842,6 +880,13 @@ static void on_signal(int sig)
 {
     (void)sig;
     redis_server_stop();
+}
+
+/* A key changed: WATCH and blocked clients want to know. */
+static void touch_key(void *arg, int db, const void *key, size_t klen)
+{
+    multi_touch_key(arg, db, key, klen);
+    block_touch(arg, db, key, klen);
 }
 
 static int open_data(redis_server *s)
@@ -882,7 +927,7 @@ static int open_data(redis_server *s)
         s->db = NULL;
         return rc;
     }
-    store_set_touch_hook(s->store, multi_touch_key, s);
+    store_set_touch_hook(s->store, touch_key, s);
     return 0;
 }
 
@@ -950,11 +995,14 @@ static void server_free(redis_server *s)
     net_dict_free(&s->patterns);
     free(s->ready);
     free(s->held.v);
+    free(s->feeds.v);
     if (s->sink && s->sink->conn)
         net_buf_free(&s->sink->conn->out);
     if (s->sink)
         free(s->sink->conn);
     free(s->sink);
+    block_free(s);
+    script_vm_free(s->lua);
     net_loop_free(s->loop);
     redis_commands_free();
     free(s);
@@ -974,7 +1022,7 @@ static int start(redis_server *s)
         s->sink->reply.proto = 2;
         s->sink->authed = 1;
     }
-    if (redis_commands_init() ||
+    if (block_init(s) || redis_commands_init() ||
         net_service_init(&s->svc, s->loop, &redis_proto, s, &s->cfg->svc, &s->cfg->log))
         return -1;
     if (open_data(s))

@@ -29,6 +29,8 @@ const char *store_type_name(int type)
         return "set";
     case STORE_ZSET:
         return "zset";
+    case STORE_STREAM:
+        return "stream";
     default:
         return "none";
     }
@@ -322,7 +324,7 @@ uint64_t store_new_version(store_txn *st)
 
 int store_is_collection(int type)
 {
-    return type >= STORE_HASH && type <= STORE_ZSET;
+    return type >= STORE_HASH && type <= STORE_STREAM;
 }
 
 int store_meta_decode(const ffdb_val *v, store_meta *m)

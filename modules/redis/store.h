@@ -29,12 +29,12 @@
  * Metadata record (little-endian numbers):
  *
  *   offset size  field
- *   0      1     type (STORE_STRING .. STORE_ZSET)
+ *   0      1     type (STORE_STRING .. STORE_STREAM)
  *   1      1     flags (0; reserved)
  *   2      8     expire_ms: absolute Unix time in ms, 0 = never
  *   -- strings:
  *   10     n     the value, inline (big values go to engine overflow pages)
- *   -- hash, list, set, zset:
+ *   -- hash, list, set, zset, stream:
  *   10     8     version: names the sub-keys, fresh on every creation
  *   18     8     size: number of elements (never 0: an empty key is deleted)
  *   -- lists only:
@@ -114,6 +114,7 @@ enum store_type {
     STORE_LIST = 3,
     STORE_SET = 4,
     STORE_ZSET = 5,
+    STORE_STREAM = 6, /* sub entries of stream.h's layout */
 };
 
 /* Redis's name of a type ("string", "hash", ..., "none"). */

@@ -1,0 +1,66 @@
+/*
+ * test_resp_feed.c — SYNC's write feed and CLIENT REPLY in ffdb-server end
+ * to end: a SYNC connection gets an empty RDB snapshot, then each write
+ * that changed the keyspace as a command (SELECT first, a DEL of nothing
+ * not at all); CLIENT REPLY OFF/SKIP/ON drop replies, not effects.
+ */
+#include <string.h>
+#include <sys/socket.h>
+
+#include "tests/test_resp_util.h"
+#include "tests/testutil.h"
+
+TestSuite(resp_feed, .init = rs_setup, .fini = rs_teardown, .timeout = 60);
+
+#define Q(fd, ...) rs_q(fd, __VA_ARGS__, (const char *)NULL)
+#define EQ(fd, want, ...)                                                                          \
+    do {                                                                                           \
+        const char *got_ = Q(fd, __VA_ARGS__);                                                     \
+        cr_assert_str_eq(got_, want, "%s -> %s (want %s)", #__VA_ARGS__, got_, want);              \
+    } while (0)
+
+/* Read exactly n bytes (bounded by the socket's receive timeout). */
+static void read_n(int fd, char *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = recv(fd, buf + got, n - got, 0);
+        cr_assert(r > 0, "feed ended after %zu of %zu bytes", got, n);
+        got += (size_t)r;
+    }
+}
+
+Test(resp_feed, sync_stream)
+{
+    rs_server *srv = rs_start(NULL);
+    int fd = rs_connect(srv), feed = rs_connect(srv);
+    char buf[512];
+
+    rs_send_raw(feed, "SYNC\r\n", 6);
+    read_n(feed, buf, 23);
+    cr_assert(memcmp(buf, "$18\r\nREDIS0009\xff", 15) == 0);
+    EQ(fd, "OK", "SET", "a", "1");
+    EQ(fd, ":0", "DEL", "nothing"); /* changed nothing: not fed */
+    EQ(fd, ":2", "INCR", "a");
+    static const char want[] = "*2\r\n$6\r\nselect\r\n$1\r\n0\r\n"
+                               "*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n"
+                               "*2\r\n$4\r\nINCR\r\n$1\r\na\r\n";
+    read_n(feed, buf, sizeof(want) - 1);
+    cr_assert(memcmp(buf, want, sizeof(want) - 1) == 0, "feed: %.*s", (int)sizeof(want) - 1, buf);
+}
+
+Test(resp_feed, client_reply)
+{
+    rs_server *srv = rs_start(NULL);
+    int fd = rs_connect(srv);
+
+    rs_send(fd, "CLIENT", "REPLY", "SKIP", (const char *)NULL);
+    rs_send(fd, "SET", "k", "skipped", (const char *)NULL);
+    EQ(fd, "\"skipped\"", "GET", "k");
+    rs_send(fd, "CLIENT", "REPLY", "OFF", (const char *)NULL);
+    rs_send(fd, "SET", "k", "off", (const char *)NULL);
+    rs_send(fd, "GET", "k", (const char *)NULL);
+    EQ(fd, "OK", "CLIENT", "REPLY", "ON");
+    EQ(fd, "\"off\"", "GET", "k");
+    EQ(fd, "-ERR syntax error", "CLIENT", "REPLY", "MAYBE");
+}
