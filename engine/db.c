@@ -24,7 +24,7 @@
 #define MIN_BUFFER_PAGES 16u
 #define KNOWN_FLAGS                                                                                \
     (FFDB_RDONLY | FFDB_NOSYNC | FFDB_NODIRECT | FFDB_NOURING | FFDB_NOCREATE | FFDB_NOMETASYNC | \
-     FFDB_TWOFLUSH)
+     FFDB_TWOFLUSH | FFDB_DIRECTWRITE)
 #define UNBORN_SECTOR 512u /* the unit a torn write keeps or loses */
 
 static int check_options(const ffdb_options *opt, ffdb_options *out)
