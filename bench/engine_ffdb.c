@@ -42,7 +42,12 @@ static void check(int rc, const char *what)
 static int f_open(const struct bench_cfg *cfg, void **out)
 {
     struct fdb *d = calloc(1, sizeof(*d));
-    ffdb_options o = {.buffer_pages = cfg->pool_pages, .flags = cfg->durable ? 0 : FFDB_NOSYNC};
+    /* FFDB_BENCH_FLAGS (a number) adds open flags, for A/B runs of one
+     * binary: 64 = FFDB_TWOFLUSH, 4 = FFDB_NODIRECT. */
+    const char *extra = getenv("FFDB_BENCH_FLAGS");
+    ffdb_options o = {.buffer_pages = cfg->pool_pages,
+                      .flags = (cfg->durable ? 0 : FFDB_NOSYNC) |
+                               (extra ? (unsigned)strtoul(extra, NULL, 0) : 0)};
     ffdb_txn *t;
     ffdb_bucket *b;
     int rc;

@@ -994,7 +994,12 @@ int pool_flush_range(struct pool *pool, uint64_t pgno, uint64_t count)
     struct pager_page pages[POOL_FLUSH_BATCH];
     /* Keep most frames unpinned so readers can still load pages. */
     size_t frames = frames_in_use(pool);
-    size_t cap = frames / 4 < POOL_FLUSH_BATCH ? frames / 4 : POOL_FLUSH_BATCH;
+    /* A growing pool takes a new frame for a reader rather than wait, so
+     * its batches are sized by its limit: sized by the few frames a young
+     * pool holds, a commit went out one page per write (one device round
+     * trip each, the durable commit's main cost after its flush). */
+    size_t room = pool->grows ? atomic_load_explicit(&pool->limit, memory_order_relaxed) : frames;
+    size_t cap = room / 4 < POOL_FLUSH_BATCH ? room / 4 : POOL_FLUSH_BATCH;
     if (cap == 0)       /* a growing pool that has not taken frames yet */
         cap = 1;
     uint64_t hi = count > UINT64_MAX - pgno ? UINT64_MAX : pgno + count;

@@ -17,7 +17,7 @@
  *     0    8 checksum   XXH3-64 of bytes [8, page_size), seeded with 0
  *     8    8 pgno       the page's own number; a mismatch is corruption
  *    16    8 txid       the transaction that wrote the page
- *    24    1 kind       PAGE_META .. PAGE_FREELIST
+ *    24    1 kind       PAGE_META .. PAGE_COMMIT
  *    25    1 flags      0 (reserved)
  *    26    2 count      slots in use (branch/leaf); entries (freelist)
  *    28    2 lower      end of the slot array (branch/leaf)
@@ -35,8 +35,30 @@
  *    72    8 freelist_pages number of pages in the freelist chain
  *    80   48 catalog        tree record of the catalog (layout below)
  *   128    8 bucket_count
+ *   136    8 clist_first    first page of the commit list, 0 = none (version 2)
+ *   144    8 clist_pages    pages of the commit list (consecutive)
+ *   152    8 clist_entries  entries in the commit list
+ *   160    8 confirmed      0, or txid + 1: the next commit is known durable
+ *                           (written at a clean close over the older meta)
  *   The checksum covers the whole page, so a torn meta write is invalid.
- *   The meta of txid t lives in slot t % 2.
+ *   The meta of txid t lives in slot t % 2. Version 1 files have no commit
+ *   list fields (bytes 136.. are zero); they are opened as clist_first = 0
+ *   and the next commit writes a version 2 meta.
+ *
+ * Commit list (one-flush commit, engine/clist.c). A meta with clist_first
+ * != 0 was written together with the pages of its commit, before one sync:
+ * it is valid only if every page the list names holds exactly the listed
+ * checksum (so none of them is missing, stale or torn); otherwise open
+ * takes the other meta, which was durable before this commit began. A meta
+ * with clist_first = 0 was written after its pages were synced. The list
+ * lives in clist_pages consecutive pages at clist_first, inside page_count;
+ * the next commit frees them. A meta whose txid is another's confirmed
+ * value is taken without checking its list (after a clean close, damage to
+ * it is corruption to report, not a commit cut short). Each list page: common header (kind
+ * PAGE_COMMIT, txid = the meta's, count = entries in this page, next = index
+ * of the page in the list), then count entries { pgno u64, checksum u64 }
+ * in ascending pgno order across the list: every page the commit wrote
+ * that its meta reaches (tree, overflow and freelist pages).
  *
  * Tree record (48 bytes; in the meta for the catalog, as the catalog value
  * of each bucket)
@@ -76,7 +98,8 @@
 #include <stdint.h>
 
 #define FFDB_MAGIC_BYTES   "ffdb\x89\r\n\x1a"
-#define FORMAT_VERSION     1u
+#define FORMAT_VERSION     2u
+#define FORMAT_VERSION_MIN 1u  /* the oldest format still opened */
 
 #define PAGE_SIZE_MIN      4096u
 #define PAGE_SIZE_MAX      16384u
@@ -88,6 +111,7 @@ enum page_kind {
     PAGE_LEAF = 3,
     PAGE_OVERFLOW = 4,
     PAGE_FREELIST = 5,
+    PAGE_COMMIT = 6,
 };
 
 /* Common page header. */
@@ -111,7 +135,11 @@ enum page_kind {
 #define META_FREELIST_PAGES 72
 #define META_CATALOG        80
 #define META_BUCKET_COUNT   128
-#define META_END            136
+#define META_CLIST_FIRST    136
+#define META_CLIST_PAGES    144
+#define META_CLIST_ENTRIES  152
+#define META_CONFIRMED      160
+#define META_END            168
 
 /* Tree record. */
 #define TREC_ROOT           0
@@ -143,6 +171,11 @@ enum page_kind {
 
 /* Freelist entries. */
 #define FREELIST_ENTRY_SIZE 16
+
+/* Commit list entries: { pgno u64, checksum u64 }. */
+#define CLIST_ENTRY_SIZE    16
+#define CLIST_ENTRY_PGNO    0
+#define CLIST_ENTRY_SUM     8
 
 /* Trees deeper than this are corrupt (a cycle or garbage); a real tree of
  * 2^64 keys with the smallest fan-out (3) stays below it. */

@@ -185,6 +185,8 @@ static int check_snapshot(ffdb_txn *txn,
     if (!a.seen)
         return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate the page map");
     own(&a, 0, 2, "meta");
+    if (txn->meta.clist_first != 0) /* clist.c: the next commit frees them */
+        own(&a, txn->meta.clist_first, txn->meta.clist_pages, "commit list");
     ops.arg = &a;
     ops.visit = visit_tree_page;
     ops.report = report_tree_problem;

@@ -23,7 +23,8 @@
 #define DEFAULT_BUFFER_PAGES 1024u
 #define MIN_BUFFER_PAGES 16u
 #define KNOWN_FLAGS                                                                                \
-    (FFDB_RDONLY | FFDB_NOSYNC | FFDB_NODIRECT | FFDB_NOURING | FFDB_NOCREATE | FFDB_NOMETASYNC)
+    (FFDB_RDONLY | FFDB_NOSYNC | FFDB_NODIRECT | FFDB_NOURING | FFDB_NOCREATE | FFDB_NOMETASYNC | \
+     FFDB_TWOFLUSH | FFDB_DIRECTWRITE)
 #define UNBORN_SECTOR 512u /* the unit a torn write keeps or loses */
 
 static int check_options(const ffdb_options *opt, ffdb_options *out)
@@ -149,12 +150,19 @@ static int file_is_unborn(struct pager *pg, uint64_t pages)
  * that a crash cut short (never for a read-only open). */
 static int load_meta(ffdb *db, const ffdb_options *opt, uint64_t pages)
 {
-    int rc, unborn = 0;
+    struct meta cand[2];
+    int rc, unborn = 0, count = 0;
     if (!(opt->flags & FFDB_RDONLY))
         CHECK(unborn = file_is_unborn(db->pager, pages));
     rc = pages == 0
              ? ERR_RAISE(FFDB_ENOTDB, 0, "the file is shorter than one page: not an ffdb file")
-             : meta_pick(db->pager, pages * PAGE_SIZE_MIN, &db->meta);
+             : meta_pick(db->pager, cand, &count);
+    if (rc == 0)
+        rc = clist_choose(db->pager, pages * PAGE_SIZE_MIN, cand, count, &db->meta);
+    /* The other slot's meta, for clist_confirm_at_close (C6). */
+    memset(&db->prev_meta, 0, sizeof(db->prev_meta));
+    if (rc == 0 && count == 2 && cand[0].txid == db->meta.txid && cand[1].txid + 1 == db->meta.txid)
+        db->prev_meta = cand[1];
     if ((rc != FFDB_ENOTDB && rc != FFDB_CORRUPT) || !unborn)
         return rc;
     /* its tail may be longer than the new creation's */
@@ -219,6 +227,9 @@ int ffdb_open(const char *path, const ffdb_options *opt_in, ffdb **out)
     db->flags = opt.flags;
     /* Without syncs (NOSYNC) or writes (RDONLY) there is no meta sync to defer. */
     db->nometasync = (opt.flags & FFDB_NOMETASYNC) && !(opt.flags & (FFDB_NOSYNC | FFDB_RDONLY));
+    /* One sync per commit through commit lists, where commits sync at all
+     * and the meta is not deferred (NOMETASYNC already syncs once). */
+    db->oneflush = !(opt.flags & (FFDB_NOSYNC | FFDB_RDONLY | FFDB_TWOFLUSH)) && !db->nometasync;
     pthread_mutex_init(&db->write_lock, NULL);
     pthread_mutex_init(&db->meta_lock, NULL);
     rc = pager_open(path, opt.io, opt.flags, &db->pager);
@@ -256,6 +267,10 @@ void ffdb_close(ffdb *db)
      * open got that far. */
     if (db->pool && db->nometasync)
         (void)ffdb_sync(db);
+    /* C6 (clist.c): after a clean close, damage found in the last commit
+     * is reported, not undone. */
+    if (db->pool && db->oneflush)
+        clist_confirm_at_close(db);
     if (db->pool)
         pool_close(db->pool);
     if (db->check_pool)

@@ -15,7 +15,11 @@
  *                oldest = min(reader slots, durable_txid) (E6)
  *                fl_txn_begin(txid + 1, oldest)          -> W live
  *   commit:      buckets -> catalog; fl_txn_prepare; drain async writes;
- *                flush dirty pages; sync #1 [durable_txid = meta.txid];
+ *                flush dirty pages;
+ *                one-flush (oneflush, a commit of <= CLIST_MAX_ENTRIES pages
+ *                the seal log knows, clist.c): write the commit list, then
+ *                the meta slot txid % 2, in one batch; the one sync;
+ *                else: sync #1 [durable_txid = meta.txid];
  *                write meta slot txid % 2;
  *                sync #2 (not with NOMETASYNC: the meta stays unsynced);
  *                fl_txn_commit; under meta_lock publish meta
@@ -29,7 +33,8 @@
  *                return if failed or durable_txid >= t; pager_sync (the
  *                pager's own sync_lock, not meta_lock: readers go on); under
  *                meta_lock durable_txid = max(durable_txid, t), or failed.
- *   close:       with an unsynced meta, ffdb_sync first (E9).
+ *   close:       with an unsynced meta, ffdb_sync first (E9); a one-flush
+ *                handle whose last commit has a list confirms it (C6).
  *
  * Invariants:
  *  E1. A page reachable from a committed meta is never written again
@@ -38,7 +43,9 @@
  *  E2. The meta of txid t is written only after every page it reaches was
  *      written and synced (sync #1 precedes the meta write, and no
  *      asynchronous write is in flight at sync #1: the commit drains them,
- *      pager G5).
+ *      pager G5) — or, for a one-flush commit, together with a commit list
+ *      naming every page it wrote with its checksum, which open checks
+ *      before it takes that meta (C1-C6 in clist.c).
  *  E3. After a failed sync — a commit's or ffdb_sync's — the handle never
  *      commits again: db->failed (under meta_lock), and the pager refuses
  *      every later write and sync (G3 in pager.c). A later call never
@@ -90,6 +97,7 @@
 #include "ffdb.h"
 
 struct pager;
+struct pager_page;
 struct pool;
 struct freelist;
 
@@ -102,6 +110,10 @@ struct meta {
     uint64_t bucket_count;
     uint32_t page_size;
     struct bt_tree catalog;
+    /* The commit list (format.h), 0 = none: the meta was written after
+     * its pages were synced. */
+    uint64_t clist_first, clist_pages, clist_entries;
+    uint64_t confirmed;  /* 0, or txid + 1: that commit is durable (C6) */
 };
 
 #define READER_FREE UINT64_MAX
@@ -122,8 +134,10 @@ struct ffdb {
     uint64_t stat_free, stat_pending, stat_freelist_pages;  /* as of the last commit */
     int failed;                     /* E3: FFDB_EFAILED once a sync failed; meta_lock */
     int nometasync;                 /* FFDB_NOMETASYNC in effect (not NOSYNC, not RDONLY) */
+    int oneflush;                   /* commits write commit lists (clist.c) */
     uint64_t durable_txid;          /* E5; meta_lock */
     uint64_t prev_page_count;       /* E8: the meta before the last one's; writer only */
+    struct meta prev_meta;          /* the other slot's meta (txid meta.txid - 1, or 0 = unknown) */
     struct pool *check_pool;        /* the debug check's own pool (check.c); writer only */
     int check_state;                /* DB_CHECK_*; writer only */
 };
@@ -169,12 +183,46 @@ void meta_encode(const struct meta *m, uint8_t *page);
 /* Decode and validate page as the meta of slot; 0 if valid, else why not:
  * FFDB_ENOTDB (no magic), FFDB_EVERSION, FFDB_CORRUPT (bad checksum/fields). */
 int  meta_decode(const uint8_t *page, unsigned page_size, uint64_t slot, struct meta *m);
-/* Read both meta slots and pick the newest valid one. */
-int  meta_pick(struct pager *pg, uint64_t file_bytes, struct meta *m);
+/* Read both meta slots: the valid metas, newest first, in cand[0..*count)
+ * (at most two: one per slot). No valid one is an error (FFDB_ENOTDB,
+ * FFDB_EVERSION, FFDB_CORRUPT). clist_choose() picks the one to open. */
+int  meta_pick(struct pager *pg, struct meta cand[2], int *count);
 /* Write m into slot m->txid % 2 (unsynced), through page (page_size bytes,
  * aligned; allocated by the caller so that no allocation can fail once a
  * commit has synced its pages). */
 int  meta_write(struct pager *pg, const struct meta *m, uint8_t *page);
+/* The same, in one batch with extra pages (the commit list; pgnos > 2). */
+int  meta_write_with(struct pager *pg, const struct meta *m, uint8_t *page,
+                     struct pager_page *extra, size_t extra_count);
+
+/* clist.c: the one-flush commit (format.h, "Commit list").
+ * CLIST_MAX_ENTRIES bounds a list (and what open reads to verify it); a
+ * commit that wrote more pages syncs them before its meta instead. */
+#define CLIST_MAX_ENTRIES 4096u
+#define CLIST_MAX_PAGES   17u     /* ceil(4096 / entries per 4 KiB page) */
+#define CLIST_LOG_MAX     (4u * CLIST_MAX_ENTRIES) /* seals noted per txn (pager.h) */
+_Static_assert(CLIST_MAX_PAGES * ((4096u - 40u) / 16u) >= CLIST_MAX_ENTRIES,
+               "a list of CLIST_MAX_ENTRIES fits in CLIST_MAX_PAGES pages");
+/* Write txn's pages' list and its meta in one batch, then sync once. Called
+ * by the commit once every dirty page is written. 1 = this commit cannot
+ * take one flush (too many pages, or one the seal log does not know): the
+ * caller does the two-flush commit, nothing was written. 0 = done; < 0 an
+ * error (after the meta batch began, the handle is failed, E3). */
+int  clist_commit(ffdb_txn *txn, uint8_t *meta_page);
+/* Pick the meta to open from meta_pick()'s candidates (newest first): the
+ * newest, unless its commit list finds a page missing or torn; then the
+ * other, which was durable before it began. file_bytes is the file size. */
+int  clist_choose(struct pager *pg, uint64_t file_bytes, const struct meta cand[2], int count,
+                  struct meta *out);
+/* Verify m's commit list against the file: 0, FFDB_CORRUPT naming the
+ * first page that is not as listed, or an I/O error. */
+int  clist_verify(struct pager *pg, const struct meta *m);
+
+/* clist.c (C6): at ffdb_close of a one-flush handle whose last commit has
+ * a list, rewrite the previous meta naming that commit as durable, and
+ * sync: open then takes the last commit without checking its list, so
+ * later damage to it is reported as corruption, not undone. Best effort. */
+void clist_confirm_at_close(ffdb *db);
 
 /* db.c: refresh the committed free-page figures (caller holds meta_lock
  * or is the only thread). */

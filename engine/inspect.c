@@ -227,6 +227,8 @@ static const char *kind_name(unsigned kind)
         return "overflow";
     case PAGE_FREELIST:
         return "freelist";
+    case PAGE_COMMIT:
+        return "commit";
     default:
         return "unknown";
     }
@@ -510,6 +512,8 @@ int inspect_map_build(ffdb *db, struct inspect_map *map)
         return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate the owner map");
     }
     claim(&m, 0, 2, INSPECT_OWN_META);
+    if (txn->meta.clist_first != 0)
+        claim(&m, txn->meta.clist_first, txn->meta.clist_pages, INSPECT_OWN_CLIST);
     rc = bt_check(&txn->bt, &txn->meta.catalog, &ops);
     if (rc == 0 || rc == FFDB_CORRUPT)
         rc = map_buckets(txn, &m, &ops);

@@ -126,6 +126,7 @@ void inspect_page_meta(const struct inspect_page *page, struct inspect_meta *out
 #define INSPECT_OWN_FREE 4u     /* free, reusable */
 #define INSPECT_OWN_PENDING 5u  /* free, freed by a commit an old snapshot may still see */
 #define INSPECT_OWN_TWICE 6u    /* claimed by two owners: corruption */
+#define INSPECT_OWN_CLIST 7u    /* the last commit's commit list (freed by the next) */
 #define INSPECT_OWN_BUCKET 16u  /* + index into buckets[] */
 
 struct inspect_name {

@@ -37,11 +37,27 @@ void meta_encode(const struct meta *m, uint8_t *page)
     st64(page + META_FREELIST_PAGES, m->freelist_pages);
     bt_tree_encode(&m->catalog, page + META_CATALOG);
     st64(page + META_BUCKET_COUNT, m->bucket_count);
+    st64(page + META_CLIST_FIRST, m->clist_first);
+    st64(page + META_CLIST_PAGES, m->clist_pages);
+    st64(page + META_CLIST_ENTRIES, m->clist_entries);
+    st64(page + META_CONFIRMED, m->confirmed);
 }
 
 static int valid_page_size(uint32_t ps)
 {
     return ps == 4096 || ps == 8192 || ps == 16384;
+}
+
+/* The commit list lies inside the file, past the metas, and its pages
+ * hold exactly clist_entries entries (format.h). */
+static int clist_fields_valid(const struct meta *m)
+{
+    uint64_t per = (m->page_size - PAGE_HEADER_SIZE) / CLIST_ENTRY_SIZE;
+    if (m->clist_first == 0)
+        return m->clist_pages == 0 && m->clist_entries == 0;
+    return m->clist_first >= 2 && m->clist_pages > 0 && m->clist_pages <= CLIST_MAX_PAGES &&
+           m->clist_first < m->page_count && m->clist_pages <= m->page_count - m->clist_first &&
+           m->clist_entries > (m->clist_pages - 1) * per && m->clist_entries <= m->clist_pages * per;
 }
 
 int meta_decode(const uint8_t *page, unsigned page_size, uint64_t slot, struct meta *m)
@@ -55,7 +71,7 @@ int meta_decode(const uint8_t *page, unsigned page_size, uint64_t slot, struct m
         return FFDB_CORRUPT;
     if (ld32(page + META_VERSION) > FORMAT_VERSION)
         return FFDB_EVERSION;
-    if (ld32(page + META_VERSION) != FORMAT_VERSION || page[PH_KIND] != PAGE_META ||
+    if (ld32(page + META_VERSION) < FORMAT_VERSION_MIN || page[PH_KIND] != PAGE_META ||
         ld64(page + PH_PGNO) != slot || ld64(page + PH_TXID) % 2 != slot ||
         ld64(page + PH_TXID) == UINT64_MAX) /* no next txid: the writer could not begin */
         return FFDB_CORRUPT;
@@ -66,6 +82,17 @@ int meta_decode(const uint8_t *page, unsigned page_size, uint64_t slot, struct m
     m->freelist_pages = ld64(page + META_FREELIST_PAGES);
     m->bucket_count = ld64(page + META_BUCKET_COUNT);
     bt_tree_decode(&m->catalog, page + META_CATALOG);
+    m->clist_first = m->clist_pages = m->clist_entries = m->confirmed = 0;
+    if (ld32(page + META_VERSION) >= 2) {
+        m->clist_first = ld64(page + META_CLIST_FIRST);
+        m->clist_pages = ld64(page + META_CLIST_PAGES);
+        m->clist_entries = ld64(page + META_CLIST_ENTRIES);
+        m->confirmed = ld64(page + META_CONFIRMED);
+    }
+    if (m->confirmed != 0 && m->confirmed != ld64(page + PH_TXID) + 1)
+        return FFDB_CORRUPT;
+    if (!clist_fields_valid(m))
+        return FFDB_CORRUPT;
     if (m->page_count < 2 || m->page_count > (UINT64_MAX / PAGE_SIZE_MAX) ||
         m->freelist_root >= m->page_count || m->freelist_pages >= m->page_count ||
         (m->freelist_root == 0) != (m->freelist_pages == 0) || m->catalog.root >= m->page_count ||
@@ -76,12 +103,28 @@ int meta_decode(const uint8_t *page, unsigned page_size, uint64_t slot, struct m
     return 0;
 }
 
-int meta_pick(struct pager *pg, uint64_t file_bytes, struct meta *best)
+/* Keep the two valid metas with the highest txids, newest first. */
+static void keep_candidate(const struct meta *m, struct meta *cand, int *n)
+{
+    if (*n > 0 && m->txid == cand[0].txid)
+        return; /* the same commit read at another page size */
+    if (*n == 0 || m->txid > cand[0].txid) {
+        cand[1] = cand[0];
+        cand[0] = *m;
+        *n = *n < 2 ? *n + 1 : 2;
+    } else if (*n == 1 || m->txid > cand[1].txid) {
+        cand[1] = *m;
+        *n = 2;
+    }
+}
+
+int meta_pick(struct pager *pg, struct meta cand[2], int *count)
 {
     static const unsigned sizes[] = { 4096, 8192, 16384 };
     uint8_t *buf = mem_alloc_aligned(4096, 2 * PAGE_SIZE_MAX);
-    int found = 0, why = FFDB_ENOTDB;
+    int why = FFDB_ENOTDB;
 
+    *count = 0;
     if (!buf)
         return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate meta buffer");
     for (unsigned s = 0; s < 3; s++) {
@@ -97,25 +140,16 @@ int meta_pick(struct pager *pg, uint64_t file_bytes, struct meta *best)
             if ((uint64_t)got < (slot + 1) * ps)
                 continue;
             rc = meta_decode(buf + slot * ps, ps, slot, &m);
-            if (rc == 0 && (!found || m.txid > best->txid)) {
-                *best = m;
-                found = 1;
-            }
+            if (rc == 0)
+                keep_candidate(&m, cand, count);
             /* Remember the most telling reason for "no valid meta". */
             if (rc == FFDB_EVERSION || (rc == FFDB_CORRUPT && why == FFDB_ENOTDB))
                 why = rc;
         }
     }
     mem_free_aligned(buf);
-    /* Every page a meta names was synced before the meta was written, so
-     * a file shorter than its newest meta was cut afterwards: say so rather
-     * than silently fall back to an older commit. */
-    if (found && best->page_count * best->page_size > file_bytes)
-        return ERR_CORRUPT(best->page_count - 1,
-                           "file is truncated: %llu bytes, but commit %llu needs %llu pages",
-                           (unsigned long long)file_bytes, (unsigned long long)best->txid,
-                           (unsigned long long)best->page_count);
-    if (found)
+    assert(*count <= 2 && (*count < 2 || cand[0].txid > cand[1].txid));
+    if (*count > 0)
         return 0;
     if (why == FFDB_EVERSION)
         return ERR_RAISE(why, 0, "file was written by a newer ffdb format");
@@ -126,6 +160,12 @@ int meta_pick(struct pager *pg, uint64_t file_bytes, struct meta *best)
 
 int meta_write(struct pager *pg, const struct meta *m, uint8_t *page)
 {
+    return meta_write_with(pg, m, page, NULL, 0);
+}
+
+int meta_write_with(struct pager *pg, const struct meta *m, uint8_t *page,
+                    struct pager_page *extra, size_t extra_count)
+{
     struct pager_page w;
     struct meta back;
     meta_encode(m, page);
@@ -134,7 +174,11 @@ int meta_write(struct pager *pg, const struct meta *m, uint8_t *page)
     page_seal(page, m->page_size);
     assert(meta_decode(page, m->page_size, m->txid % 2, &back) == 0 && back.txid == m->txid);
     (void)back;
+    assert(extra_count <= CLIST_MAX_PAGES);
+    for (size_t i = 0; i < extra_count; i++)
+        assert(extra[i].pgno > 2); /* never one run with the meta (the crash harness's rule) */
     w.pgno = m->txid % 2;
     w.data = page;
-    return pager_write_pages(pg, &w, 1);
+    /* The meta after the commit list, in the same batch. */
+    return pager_write_pages_then(pg, extra, extra_count, &w);
 }

@@ -123,11 +123,24 @@ int ffdb_begin_write(ffdb *db, ffdb_txn **out)
     rc = fl_txn_begin(db->fl, txn->meta.txid, oldest);
     if (rc < 0)
         goto fail;
+    /* C2 (clist.c): the last commit's list is needed only until this
+     * commit is durable; freed now, it is pending until then. */
+    txn->meta.clist_first = txn->meta.clist_pages = txn->meta.clist_entries = 0;
+    txn->meta.confirmed = 0;
+    if (db->meta.clist_first != 0) {
+        rc = fl_free(db->fl, db->meta.clist_first, db->meta.clist_pages);
+        if (rc < 0) {
+            fl_txn_abort(db->fl);
+            goto fail;
+        }
+    }
     rc = bt_txn_init(&txn->bt, db->pool, db->fl, txn->meta.txid, 0);
     if (rc < 0) {
         fl_txn_abort(db->fl);
         goto fail;
     }
+    if (db->oneflush)
+        pager_log_begin(db->pager, CLIST_LOG_MAX);
     *out = txn;
     return 0;
 fail:
@@ -185,6 +198,7 @@ static void write_txn_discard(ffdb_txn *txn)
     bt_txn_release(&txn->bt);
     fl_txn_foreach(db->fl, db_discard_range, db->pool);
     fl_txn_abort(db->fl);
+    pager_log_end(db->pager);
     pthread_mutex_unlock(&db->write_lock);
     mem_free(txn);
 }
@@ -271,8 +285,17 @@ static int commit_write(ffdb_txn *txn)
         mem_free_aligned(meta_page);
         return rc;
     }
-    /* E2: sync #1 covers every page the meta reaches: none in flight, none dirty. */
     assert(pager_writes_in_flight(db->pager) == 0);
+    /* One flush (clist.c): pages, their list and the meta, then one sync.
+     * 1 = this commit cannot be listed: the two-flush commit below. */
+    if (db->oneflush) {
+        rc = clist_commit(txn, meta_page);
+        if (rc <= 0) {
+            mem_free_aligned(meta_page);
+            return rc;
+        }
+    }
+    /* E2: sync #1 covers every page the meta reaches: none in flight, none dirty. */
     rc = pager_sync(db->pager, 0); /* sync #1 */
     if (rc == 0) {
         /* It made the meta before this one durable too (E5, E7). The
@@ -351,6 +374,7 @@ int ffdb_commit(ffdb_txn *txn)
     /* F3: the freelist's file is the one the new meta names. */
     assert(fl_page_count(db->fl) == txn->meta.page_count);
     db->prev_page_count = db->meta.page_count;
+    db->prev_meta = db->meta;
     pthread_mutex_lock(&db->meta_lock);
     db->meta = txn->meta;
     if (!db->nometasync)
@@ -361,6 +385,7 @@ int ffdb_commit(ffdb_txn *txn)
     db_count_free(db);
     pthread_mutex_unlock(&db->meta_lock);
     maybe_truncate(db);
+    pager_log_end(db->pager);
     txn_free_handles(txn);
     bt_txn_release(&txn->bt);
     if (DB_DEBUG_CHECK)

@@ -74,6 +74,19 @@ extern "C" {
  * frees are reused only once its meta is durable. Ignored with FFDB_NOSYNC
  * (which syncs nothing) and FFDB_RDONLY. */
 #define FFDB_NOMETASYNC 0x20u
+/* A durable commit normally takes one sync: it writes its pages, a commit
+ * list naming each of them with its checksum, and its meta together, then
+ * syncs once; open verifies the newest meta's list and falls back to the
+ * previous commit when any listed page is missing or torn (docs/FORMAT.md).
+ * Commits of more than 4,096 pages sync their pages before the meta
+ * instead. FFDB_TWOFLUSH makes every commit do that (the format before
+ * version 2's commit lists: pages, sync, meta, sync), for comparison. */
+#define FFDB_TWOFLUSH  0x40u
+/* A durable handle reads with O_DIRECT but writes through the page cache,
+ * so that a commit's one fdatasync writes its pages back and flushes in one
+ * round trip (measured: README, "Write path"). FFDB_DIRECTWRITE writes with
+ * O_DIRECT too (through io_uring where available), for comparison. */
+#define FFDB_DIRECTWRITE 0x80u
 
 typedef struct ffdb ffdb;
 typedef struct ffdb_txn ffdb_txn;

@@ -79,6 +79,20 @@ struct async_slot {
     size_t pages;
 };
 
+/* One noted seal; seq orders two seals of one page. */
+struct seal_note {
+    uint64_t pgno, checksum, seq;
+};
+
+/* The seal log (pager.h). Guarded by lock: spills may seal on any thread. */
+struct seal_log {
+    pthread_mutex_t lock;
+    atomic_int on;             /* read without the lock on every write */
+    int overflow, sorted;
+    struct seal_note *notes;   /* kept between txns; freed at close */
+    size_t count, cap, max;
+};
+
 struct pager {
     const ffdb_io *io;
     ffdb_file *file;
@@ -93,6 +107,7 @@ struct pager {
     struct async_slot async[PAGER_ASYNC_MAX]; /* writer only */
     unsigned async_count;      /* slots in use */
     uint64_t async_next;       /* last ticket issued */
+    struct seal_log log;
 };
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -191,10 +206,12 @@ int pager_open(const char *path, const ffdb_io *io, unsigned flags, struct pager
     pg->flags = flags;
     pg->page_size = PAGE_SIZE_MIN;
     pthread_mutex_init(&pg->sync_lock, NULL);
+    pthread_mutex_init(&pg->log.lock, NULL);
     err_clear();
     rc = pg->io->open(pg->io, path, flags, &pg->file, &pg->caps);
     if (rc < 0) {
         rc = io_error(rc, PGNO_NONE, "open");
+        pthread_mutex_destroy(&pg->log.lock);
         pthread_mutex_destroy(&pg->sync_lock);
         mem_free(pg);
         return rc;
@@ -218,6 +235,8 @@ void pager_close(struct pager *pg)
     (void)pager_write_drain(pg); /* the backend must not write after close */
     if (pg->file)
         pg->io->close(pg->file);
+    mem_free(pg->log.notes);
+    pthread_mutex_destroy(&pg->log.lock);
     pthread_mutex_destroy(&pg->sync_lock);
     mem_free(pg);
 }
@@ -344,6 +363,97 @@ static int write_batch(struct pager *pg, const ffdb_io_write *runs, size_t run_c
     return write_done(pg, pg->io->write(pg->file, runs, run_count), end, pages);
 }
 
+/* ---- the seal log ---------------------------------------------------------------- */
+
+/* Note the seal of page (already sealed) as pgno. The notes grow by
+ * doubling up to max; no memory for more is an overflow (the commit then
+ * takes two flushes), never an error of the write. */
+static void log_note(struct pager *pg, uint64_t pgno, const void *page)
+{
+    struct seal_log *l = &pg->log;
+    if (!atomic_load_explicit(&l->on, memory_order_relaxed))
+        return;
+    pthread_mutex_lock(&l->lock);
+    if (l->count == l->cap && !l->overflow) {
+        size_t cap = l->cap ? 2 * l->cap : 1024;
+        struct seal_note *n = cap <= l->max ? mem_realloc(l->notes, cap * sizeof(*n)) : NULL;
+        if (n) {
+            l->notes = n;
+            l->cap = cap;
+        } else {
+            l->overflow = 1;
+        }
+    }
+    if (!l->overflow) {
+        l->notes[l->count] = (struct seal_note){pgno, ld64(page), l->count};
+        l->count++;
+        l->sorted = 0;
+    }
+    pthread_mutex_unlock(&l->lock);
+}
+
+void pager_log_begin(struct pager *pg, size_t max)
+{
+    struct seal_log *l = &pg->log;
+    assert(max > 0);
+    pthread_mutex_lock(&l->lock);
+    l->max = max;
+    l->count = 0;
+    l->overflow = 0;
+    l->sorted = 1;
+    atomic_store(&l->on, 1);
+    pthread_mutex_unlock(&l->lock);
+}
+
+void pager_log_end(struct pager *pg)
+{
+    struct seal_log *l = &pg->log;
+    pthread_mutex_lock(&l->lock);
+    atomic_store(&l->on, 0);
+    l->count = 0;
+    pthread_mutex_unlock(&l->lock);
+}
+
+static int cmp_note(const void *a, const void *b)
+{
+    const struct seal_note *x = a, *y = b;
+    if (x->pgno != y->pgno)
+        return x->pgno < y->pgno ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+int pager_log_find(struct pager *pg, uint64_t pgno, uint64_t *checksum)
+{
+    struct seal_log *l = &pg->log;
+    size_t lo = 0, hi;
+    int rc = FFDB_NOTFOUND;
+
+    pthread_mutex_lock(&l->lock);
+    if (!atomic_load(&l->on) || l->overflow) {
+        pthread_mutex_unlock(&l->lock);
+        return FFDB_ETOOMANY;
+    }
+    if (!l->sorted) {
+        qsort(l->notes, l->count, sizeof(*l->notes), cmp_note);
+        l->sorted = 1;
+    }
+    /* The last note of pgno: the first index whose pgno is above it, minus one. */
+    hi = l->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (l->notes[mid].pgno <= pgno)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo > 0 && l->notes[lo - 1].pgno == pgno) {
+        *checksum = l->notes[lo - 1].checksum;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&l->lock);
+    return rc;
+}
+
 static int cmp_pgno(const void *a, const void *b)
 {
     uint64_t x = ((const struct pager_page *)a)->pgno, y = ((const struct pager_page *)b)->pgno;
@@ -362,6 +472,7 @@ static int sort_and_seal(struct pager *pg, const struct pager_page *pages, size_
             return ERR_RAISE(FFDB_EINVAL, pages[i].pgno, "page number %llu is too large",
                              (unsigned long long)pages[i].pgno);
         page_seal(pages[i].data, pg->page_size);
+        log_note(pg, pages[i].pgno, pages[i].data);
         sorted[i] = pages[i];
         if (i > 0 && pages[i - 1].pgno >= pages[i].pgno)
             in_order = 0;
@@ -447,6 +558,50 @@ static int batch_prepare(struct pager *pg, struct pager_page *pages, size_t coun
     assert(out->run_count >= 1 && out->run_count <= count);
     assert(out->runs[0].offset == sorted[0].pgno * pg->page_size);
     return 0;
+}
+
+int pager_write_pages_then(struct pager *pg, struct pager_page *pages, size_t count,
+                           struct pager_page *last)
+{
+    struct batch b;
+    struct iovec *iov;
+    ffdb_io_write *runs;
+    size_t n;
+    int rc;
+
+    CHECK(writable(pg));
+    if (count == 0)
+        return pager_write_pages(pg, last, 1);
+    assert((uintptr_t)last->data % IO_ALIGN == 0);
+    for (size_t i = 0; i < count; i++)
+        assert(pages[i].pgno != last->pgno);
+    /* Room for one more run and iovec than the pages need. */
+    iov = mem_alloc((count + 1) * (sizeof(struct pager_page) + sizeof(*iov) + sizeof(*runs)));
+    if (!iov)
+        return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "no memory for a write batch");
+    runs = (ffdb_io_write *)(iov + count + 1);
+    {
+        struct pager_page *sorted = (struct pager_page *)(runs + count + 1);
+        rc = sort_and_seal(pg, pages, count, sorted);
+        if (rc < 0) {
+            mem_free(iov);
+            return rc;
+        }
+        n = build_runs(pg, sorted, count, iov, runs);
+        b.end = (sorted[count - 1].pgno + 1) * pg->page_size;
+    }
+    page_seal(last->data, pg->page_size);
+    log_note(pg, last->pgno, last->data);
+    iov[count].iov_base = last->data; /* build_runs used at most count iovecs */
+    iov[count].iov_len = pg->page_size;
+    runs[n].offset = last->pgno * pg->page_size;
+    runs[n].iov = &iov[count];
+    runs[n].iov_count = 1;
+    if ((last->pgno + 1) * pg->page_size > b.end)
+        b.end = (last->pgno + 1) * pg->page_size;
+    rc = write_batch(pg, runs, n + 1, b.end, count + 1);
+    mem_free(iov);
+    return rc;
 }
 
 int pager_write_pages(struct pager *pg, struct pager_page *pages, size_t count)
@@ -580,8 +735,10 @@ int pager_write_run(struct pager *pg, uint64_t pgno, size_t count, void *buf)
     if (!iov)
         return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "no memory for a write run");
     runs = (ffdb_io_write *)(iov + iov_count);
-    for (size_t i = 0; i < count; i++)
+    for (size_t i = 0; i < count; i++) {
         page_seal(p + i * ps, ps);
+        log_note(pg, pgno + i, p + i * ps);
+    }
     for (size_t i = 0; i < iov_count; i++) {
         size_t off = i * WRITE_IOV_BYTES;
         iov[i].iov_base = p + off;

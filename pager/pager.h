@@ -62,6 +62,14 @@ int  pager_read_run(struct pager *pg, uint64_t pgno, size_t count, void *buf);
  * Errors: FFDB_EIO, FFDB_ENOSPC (the pager stays usable), FFDB_ENOMEM,
  * FFDB_EREADONLY, FFDB_EFAILED. */
 int  pager_write_pages(struct pager *pg, struct pager_page *pages, size_t count);
+/* Like pager_write_pages(), and last (not among pages) goes in the same
+ * backend call as the final run: a backend that applies runs in order
+ * (pwritev, io_mem) writes it after every other page of the batch. For the
+ * one-flush commit's meta, written after its commit list; nothing may
+ * depend on that order for correctness once the sync follows, but a crash
+ * harness tearing the meta then finds the list written. */
+int  pager_write_pages_then(struct pager *pg, struct pager_page *pages, size_t count,
+                            struct pager_page *last);
 /* Seal and write count consecutive pages held back to back in buf. */
 int  pager_write_run(struct pager *pg, uint64_t pgno, size_t count, void *buf);
 
@@ -118,6 +126,21 @@ uint64_t pager_known_pages(const struct pager *pg);
 int  pager_reserve(struct pager *pg, uint64_t pages);
 /* Shrink the file to pages (used after the tail of the file became free). */
 int  pager_truncate(struct pager *pg, uint64_t pages);
+
+/* Seal log, for the engine's one-flush commit (engine/clist.c): while it
+ * is on, every page the pager seals for a write (any thread, any write
+ * call) is noted with its checksum, so the commit can list what it wrote
+ * without reading it back. pager_log_begin() clears it and turns it on,
+ * for at most max pages; past that the log is "overflowed" and stops
+ * noting (also when memory for more runs out). pager_log_end() turns it
+ * off; its memory stays for the next txn and is freed at close. pager_log_find()
+ * gives the checksum of the last seal of pgno: 0, FFDB_NOTFOUND, or
+ * FFDB_ETOOMANY when the log overflowed (or is off). The first find after
+ * a write sorts the log (O(n log n)); finds are the writer's, with no write
+ * running. */
+void pager_log_begin(struct pager *pg, size_t max);
+void pager_log_end(struct pager *pg);
+int  pager_log_find(struct pager *pg, uint64_t pgno, uint64_t *checksum);
 
 /* I/O counters, for stats and tests. */
 struct pager_counters {

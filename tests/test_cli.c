@@ -606,7 +606,7 @@ Test(cli, info_human_and_json)
     expect_status(&r, 0, "info --json");
     j = jparse(r.out);
     cr_assert_eq(jnum(&j, "page_size"), 4096);
-    cr_assert_eq(jnum(&j, "format_version"), 1);
+    cr_assert_eq(jnum(&j, "format_version"), 2);
     cr_assert_eq(jnum(&j, "current_meta"), cur);
     cr_assert_eq(jnum(&j, "bucket_count"), 3);
     cr_assert_eq(jnum(&j, "page_count"), (double)page_count(f));

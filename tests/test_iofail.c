@@ -163,13 +163,14 @@ Test(iofail, enospc_on_grow_during_commit)
     io_mem_destroy(m);
 }
 
-static void sync_fails(unsigned long nth)
+/* nth sync of a commit fails; the second exists with FFDB_TWOFLUSH only. */
+static void sync_fails(unsigned long nth, unsigned flags)
 {
     struct io_mem *m = io_mem_create();
     ffdb *db;
     ffdb_txn *txn = NULL;
     cr_assert(m != NULL);
-    db = mem_open(m, 0);
+    db = tu_open_io("mem.ffdb", io_mem_io(m), 0, flags);
     TU_OK(write_gen(db, 1, NULL));
 
     io_mem_fail(m, IO_MEM_SYNC, nth, FFDB_EIO, 0); /* one-shot: a retry would "succeed" */
@@ -213,12 +214,13 @@ static void sync_fails(unsigned long nth)
 
 Test(iofail, first_sync_of_commit_fails)
 {
-    sync_fails(1);
+    sync_fails(1, 0);
+    sync_fails(1, FFDB_TWOFLUSH);
 }
 
 Test(iofail, second_sync_of_commit_fails)
 {
-    sync_fails(2);
+    sync_fails(2, FFDB_TWOFLUSH);
 }
 
 Test(iofail, read_error_is_not_the_end)

@@ -184,8 +184,11 @@ static void roundtrip(unsigned flags, unsigned page_size)
     struct pager_counters c;
 
     cr_assert_eq(!!(caps & FFDB_IO_DIRECT), !(flags & (FFDB_NODIRECT | FFDB_NOSYNC)) && direct_supported());
-    /* A ring only serves direct writes (io_posix.c). */
-    cr_assert_eq(!!(caps & FFDB_IO_URING), !(flags & FFDB_NOURING) && uring_supported() && (caps & FFDB_IO_DIRECT));
+    /* A ring only serves direct writes (io_posix.c), which a durable
+     * handle does only with FFDB_DIRECTWRITE (else it reads direct and
+     * writes buffered). */
+    cr_assert_eq(!!(caps & FFDB_IO_URING), !(flags & FFDB_NOURING) && uring_supported() &&
+                                               (caps & FFDB_IO_DIRECT) && (flags & FFDB_DIRECTWRITE));
     pager_set_page_size(pg, ps);
     write_batch(pg, scattered, n, 1);
     for (size_t i = 0; i < 16; i++)
@@ -216,11 +219,13 @@ static void roundtrip(unsigned flags, unsigned page_size)
 
 TestSuite(pager_posix, .init = pager_test_setup, .fini = pager_test_teardown, .timeout = 20);
 
-Test(pager_posix, roundtrip_direct_uring) { roundtrip(0, PS); }
-Test(pager_posix, roundtrip_direct_nouring) { roundtrip(FFDB_NOURING, PS); }
+Test(pager_posix, roundtrip_direct_read_buffered_write) { roundtrip(0, PS); }
+Test(pager_posix, roundtrip_direct_uring) { roundtrip(FFDB_DIRECTWRITE, PS); }
+Test(pager_posix, roundtrip_direct_nouring) { roundtrip(FFDB_DIRECTWRITE | FFDB_NOURING, PS); }
 Test(pager_posix, roundtrip_buffered_uring) { roundtrip(FFDB_NODIRECT, PS); }
 Test(pager_posix, roundtrip_buffered_nouring) { roundtrip(FFDB_NODIRECT | FFDB_NOURING, PS); }
-Test(pager_posix, roundtrip_16k_pages) { roundtrip(0, 16384); }
+Test(pager_posix, roundtrip_16k_pages) { roundtrip(FFDB_DIRECTWRITE, 16384); }
+Test(pager_posix, roundtrip_16k_pages_buffered_write) { roundtrip(0, 16384); }
 Test(pager_posix, roundtrip_8k_pages_nouring) { roundtrip(FFDB_NOURING, 8192); }
 
 Test(pager_posix, direct_refused_falls_back_to_buffered)

@@ -53,7 +53,10 @@ void order_write(struct order *o, uint64_t offset, uint64_t len)
         violation(o, "one write covers a meta page and data pages (offset %llu)",
                   (unsigned long long)offset);
     if (meta) {
-        if (o->data_unsynced)
+        /* A one-flush commit writes its meta beside its unsynced pages
+         * (they are named in its commit list, verified at open); with
+         * FFDB_NOMETASYNC the engine still syncs the pages first. */
+        if (o->data_unsynced && o->nometasync)
             violation(o,
                       "meta page %llu written while data pages written before it were not "
                       "yet synced",
@@ -64,14 +67,11 @@ void order_write(struct order *o, uint64_t offset, uint64_t len)
         o->meta_unsynced = 1;
         o->meta_writes++;
     }
-    if (data) {
-        if (o->meta_unsynced && !o->nometasync)
-            violation(o,
-                      "page %llu written after a meta page and before the sync that makes "
-                      "the meta durable",
-                      (unsigned long long)(offset / o->page_size));
+    /* Pages after an unsynced meta: the next commit's with FFDB_NOMETASYNC;
+     * otherwise the commit list of the meta's own one-flush commit, which
+     * goes out in the same batch (the pager writes in pgno order). */
+    if (data)
         o->data_unsynced = 1;
-    }
 }
 
 void order_sync(struct order *o)

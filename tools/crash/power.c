@@ -22,6 +22,11 @@
  * before the last, unless a later commit or ffdb_sync returned — and the
  * last power loss follows ffdb_close, which must have synced the last meta.
  *
+ * Even seeds run the default one-flush commit (engine/clist.c): pages,
+ * commit list and meta between two syncs, so a crash may keep the meta and
+ * lose, tear or reorder any of the commit's pages; open must then find the
+ * list incomplete and recover the commit before.
+ *
  * Every run also asserts the commit's write ordering (disk.c). Nothing
  * here knows how the engine lays out pages; only pages 0 and 1 are special.
  */

@@ -59,7 +59,7 @@ static int build_map(const char *path, struct inspect_map *map, int *open_rc)
 static char *owner_text(const struct inspect_map *map, uint64_t pgno)
 {
     static const char *const names[] = {"LEAKED", "meta",    "catalog", "freelist",
-                                        "free",   "pending", "TWICE"};
+                                        "free",   "pending", "TWICE",   "commit list"};
     uint32_t o;
     if (!map->owner)
         return strdup("?");

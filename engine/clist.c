@@ -1,0 +1,293 @@
+/*
+ * clist.c — the one-flush durable commit: commit lists (format.h).
+ *
+ * A commit used to write its pages, sync, write its meta and sync again,
+ * because a meta must never be durable before a page it reaches. Here a
+ * commit writes its pages, then a list of every page it wrote with the
+ * checksum each was sealed with, and its meta naming that list, and syncs
+ * once. After a power loss the meta may be on disk while some of its pages
+ * are not (or are torn, or stale: an older write of the same page); open
+ * reads the list and takes the meta only if every listed page carries
+ * exactly its listed checksum, and otherwise the other meta. Called by
+ * txn.c's commit (clist_commit) and db.c's open (clist_choose). It never
+ * writes outside the commit it is given and never writes at open.
+ *
+ * Why the other meta is then safe to take without further proof:
+ *  C1. At most one commit is in flight, and it is the newest: commit T
+ *      begins only after commit T - 1's sync returned. So when meta T fails
+ *      its list, meta T - 1 (the other slot) was durable, with its pages.
+ *  C2. Commit T never writes a page meta T - 1 reaches (E1) nor one of
+ *      T - 1's list: those pages are freed by T (begin_write) and pending
+ *      until T is durable (E6, F2), so only T + 1 may reuse them, after
+ *      T's sync — when T - 1 is no longer needed.
+ *  C3. The list names the pages the commit allocated and still holds
+ *      (fl_txn_foreach) — every page its meta reaches that no earlier
+ *      durable commit wrote — with the checksum of their last write (the
+ *      pager's seal log). A page written twice in the txn (spilled, then
+ *      written again) is listed with its last checksum, so a lost second
+ *      write is caught even though the first one carries the same txid.
+ *  C4. A page the log does not know (never written: a bug, or the log
+ *      overflowed) or a commit of more than CLIST_MAX_ENTRIES pages makes
+ *      the commit take two flushes: it is never listed with a guess.
+ *  C5. The list pages lie past the page count fl_txn_prepare saw, taken
+ *      by fl_txn_extend, so the freelist chain written in prepare cannot
+ *      name them; the next commit frees them (ffdb_begin_write).
+ *  C6. Falling back is right only for a commit cut short by a crash; the
+ *      same damage after a clean close is corruption of a durable commit
+ *      and must be reported, not undone. So ffdb_close rewrites the older
+ *      meta (T - 1, whose state is still whole: nothing reuses what T
+ *      freed before T + 1 begins) with confirmed = T and syncs; open takes
+ *      meta T without its list when the other meta confirms it, and a bad
+ *      page is FFDB_CORRUPT when read, as before. A torn rewrite leaves
+ *      meta T alone, checked against its list with nothing to fall back
+ *      to: a damaged page is then refused as corruption too. No txid is
+ *      spent and the rewrite is one page and one sync, at close only.
+ */
+#include <assert.h>
+#include <string.h>
+
+#include "bufpool/pool.h"
+#include "common/alloc.h"
+#include "common/bytes.h"
+#include "common/error.h"
+#include "common/format.h"
+#include "engine/db.h"
+#include "freelist/freelist.h"
+#include "pager/pager.h"
+
+#define VERIFY_RUN_PAGES 64u /* pages per read while verifying a list */
+
+static uint64_t entries_per_page(unsigned page_size)
+{
+    return (page_size - PAGE_HEADER_SIZE) / CLIST_ENTRY_SIZE;
+}
+
+/* ---- building a list at commit --------------------------------------------------- */
+
+struct collect {
+    struct pager *pg;
+    uint8_t *entries; /* CLIST_ENTRY_SIZE each */
+    size_t count;
+    int give_up; /* C4 */
+};
+
+static int count_range(void *arg, uint64_t pgno, uint64_t count)
+{
+    (void)pgno;
+    *(uint64_t *)arg += count;
+    return 0;
+}
+
+static int collect_range(void *arg, uint64_t pgno, uint64_t count)
+{
+    struct collect *c = arg;
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t sum;
+        if (pager_log_find(c->pg, pgno + i, &sum) != 0) {
+            c->give_up = 1; /* C4 */
+            return 1;
+        }
+        assert(c->count < CLIST_MAX_ENTRIES);
+        st64(c->entries + c->count * CLIST_ENTRY_SIZE + CLIST_ENTRY_PGNO, pgno + i);
+        st64(c->entries + c->count * CLIST_ENTRY_SIZE + CLIST_ENTRY_SUM, sum);
+        c->count++;
+    }
+    return 0;
+}
+
+/* Fill the list pages at buf for txid (ascending pgnos: fl_txn_foreach's order). */
+static void encode_pages(const struct collect *c, uint64_t first, uint64_t npages, uint64_t txid,
+                         unsigned ps, uint8_t *buf, struct pager_page *pages)
+{
+    uint64_t per = entries_per_page(ps);
+    size_t at = 0;
+    memset(buf, 0, npages * ps);
+    for (uint64_t p = 0; p < npages; p++) {
+        uint8_t *page = buf + p * ps;
+        size_t n = c->count - at < per ? c->count - at : per;
+        st64(page + PH_PGNO, first + p);
+        st64(page + PH_TXID, txid);
+        page[PH_KIND] = PAGE_COMMIT;
+        st16(page + PH_COUNT, (uint16_t)n);
+        st64(page + PH_NEXT, p);
+        memcpy(page + PAGE_HEADER_SIZE, c->entries + at * CLIST_ENTRY_SIZE, n * CLIST_ENTRY_SIZE);
+        at += n;
+        pages[p] = (struct pager_page){first + p, page};
+    }
+    assert(at == c->count);
+}
+
+int clist_commit(ffdb_txn *txn, uint8_t *meta_page)
+{
+    ffdb *db = txn->db;
+    unsigned ps = db->page_size;
+    struct collect c = {db->pager, NULL, 0, 0};
+    struct pager_page pages[CLIST_MAX_PAGES];
+    uint64_t total = 0, npages, first;
+    uint8_t *buf = NULL;
+    int rc;
+
+    fl_txn_foreach(db->fl, count_range, &total);
+    if (total == 0 || total > CLIST_MAX_ENTRIES)
+        return 1; /* C4 */
+    c.entries = mem_alloc(total * CLIST_ENTRY_SIZE);
+    if (!c.entries)
+        return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "no memory for the commit list");
+    fl_txn_foreach(db->fl, collect_range, &c);
+    if (c.give_up) {
+        mem_free(c.entries);
+        return 1;
+    }
+    assert(c.count == total);
+    npages = (c.count + entries_per_page(ps) - 1) / entries_per_page(ps);
+    assert(npages >= 1 && npages <= CLIST_MAX_PAGES);
+    buf = mem_alloc_aligned(4096, npages * ps);
+    rc = buf ? 0 : ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "no memory for the commit list");
+    /* C5: past everything prepare saw; F3 holds as the txn owns them. */
+    if (rc == 0)
+        rc = fl_txn_extend(db->fl, npages, &first);
+    if (rc == 0) {
+        txn->meta.page_count = fl_page_count(db->fl);
+        txn->meta.clist_first = first;
+        txn->meta.clist_pages = npages;
+        txn->meta.clist_entries = c.count;
+        assert(first > 2 && first + npages == txn->meta.page_count);
+        rc = pager_reserve(db->pager, txn->meta.page_count);
+    }
+    if (rc < 0)
+        goto out; /* nothing of the list or the meta written: the handle lives on */
+    for (uint64_t p = 0; p < npages; p++)
+        pool_discard(db->pool, first + p); /* no stale frame of an older use */
+    encode_pages(&c, first, npages, txn->meta.txid, ps, buf, pages);
+    rc = meta_write_with(db->pager, &txn->meta, meta_page, pages, npages);
+    /* The pager allocates before it writes: ENOMEM means no byte of the
+     * batch reached the file, and the last commit stands. */
+    if (rc == FFDB_ENOMEM)
+        goto out;
+    if (rc == 0)
+        rc = pager_sync(db->pager, 0); /* the one flush */
+    if (rc < 0)
+        db_set_failed(db); /* E3: a valid meta of this txid may be on disk */
+out:
+    mem_free_aligned(buf);
+    mem_free(c.entries);
+    return rc;
+}
+
+/* ---- verifying a list at open ---------------------------------------------------- */
+
+static int not_as_listed(uint64_t pgno, const struct meta *m, const char *why)
+{
+    return ERR_CORRUPT(pgno, "commit %llu is incomplete: page %llu %s", (unsigned long long)m->txid,
+                       (unsigned long long)pgno, why);
+}
+
+/* Check the listed pages of one list page (entries at e, n of them) against
+ * the file, reading runs of consecutive pages. *last is the previous
+ * entry's pgno (ascending across the list). */
+static int verify_entries(struct pager *pg, const struct meta *m, const uint8_t *e, size_t n,
+                          uint64_t *last, uint8_t *run)
+{
+    unsigned ps = m->page_size;
+    size_t i = 0;
+    while (i < n) {
+        uint64_t pgno = ld64(e + i * CLIST_ENTRY_SIZE + CLIST_ENTRY_PGNO);
+        size_t len = 1;
+        int rc;
+        if (pgno < 2 || pgno >= m->clist_first || pgno <= *last)
+            return not_as_listed(pgno, m, "is listed out of order or out of bounds");
+        while (i + len < n && len < VERIFY_RUN_PAGES &&
+               ld64(e + (i + len) * CLIST_ENTRY_SIZE + CLIST_ENTRY_PGNO) == pgno + len)
+            len++;
+        rc = pager_read_run(pg, pgno, len, run);
+        if (rc < 0)
+            return rc; /* FFDB_CORRUPT names a torn or short page */
+        for (size_t k = 0; k < len; k++)
+            if (ld64(run + k * ps) != ld64(e + (i + k) * CLIST_ENTRY_SIZE + CLIST_ENTRY_SUM))
+                return not_as_listed(pgno + k, m, "does not hold what the commit wrote");
+        *last = pgno + len - 1;
+        i += len;
+    }
+    return 0;
+}
+
+int clist_verify(struct pager *pg, const struct meta *m)
+{
+    unsigned ps = m->page_size;
+    uint64_t per = entries_per_page(ps), seen = 0, last = 1;
+    uint8_t *list, *run;
+    int rc;
+
+    assert(m->clist_first != 0 && m->clist_pages <= CLIST_MAX_PAGES); /* meta_decode */
+    assert(pager_page_size(pg) == ps);
+    list = mem_alloc_aligned(4096, (size_t)m->clist_pages * ps + (size_t)VERIFY_RUN_PAGES * ps);
+    if (!list)
+        return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "no memory to verify the commit list");
+    run = list + m->clist_pages * ps;
+    rc = pager_read_run(pg, m->clist_first, m->clist_pages, list);
+    for (uint64_t p = 0; rc == 0 && p < m->clist_pages; p++) {
+        const uint8_t *page = list + p * ps;
+        uint64_t n = ld16(page + PH_COUNT);
+        if (page[PH_KIND] != PAGE_COMMIT || ld64(page + PH_TXID) != m->txid ||
+            ld64(page + PH_NEXT) != p || n > per || n > m->clist_entries - seen)
+            rc = not_as_listed(m->clist_first + p, m, "is not its commit list page");
+        else
+            rc = verify_entries(pg, m, page + PAGE_HEADER_SIZE, n, &last, run);
+        seen += n;
+    }
+    if (rc == 0 && seen != m->clist_entries)
+        rc = not_as_listed(m->clist_first, m, "(the list) is short of entries");
+    mem_free_aligned(list);
+    return rc;
+}
+
+int clist_choose(struct pager *pg, uint64_t file_bytes, const struct meta cand[2], int count,
+                 struct meta *out)
+{
+    assert(count >= 1 && count <= 2);
+    for (int i = 0; i < count; i++) {
+        const struct meta *m = &cand[i];
+        int confirmed = i == 0 && count == 2 && cand[1].confirmed == m->txid; /* C6 */
+        if (m->clist_first != 0 && !confirmed) {
+            int rc;
+            pager_set_page_size(pg, m->page_size);
+            rc = clist_verify(pg, m);
+            if (rc == FFDB_CORRUPT && i + 1 < count && cand[i + 1].txid + 1 == m->txid) {
+                err_clear(); /* C1: the commit in flight at a crash; the other meta stands */
+                continue;
+            }
+            if (rc < 0)
+                return rc;
+        } else if (m->page_count * m->page_size > file_bytes) {
+            /* Every page such a meta names was synced before it was
+             * written (or confirmed since, C6), so a file shorter than it
+             * was cut afterwards: say so rather than silently fall back
+             * to an older commit. */
+            return ERR_CORRUPT(m->page_count - 1,
+                               "file is truncated: %llu bytes, but commit %llu needs %llu pages",
+                               (unsigned long long)file_bytes, (unsigned long long)m->txid,
+                               (unsigned long long)m->page_count);
+        }
+        *out = *m;
+        return 0;
+    }
+    return ERR_CORRUPT(0, "no complete commit in the file");
+}
+
+void clist_confirm_at_close(ffdb *db)
+{
+    struct meta m = db->prev_meta;
+    uint8_t *page;
+
+    if (db->meta.clist_first == 0 || m.page_size == 0 || m.txid + 1 != db->meta.txid ||
+        db->failed || pager_failed(db->pager))
+        return;
+    page = mem_alloc_aligned(4096, db->page_size);
+    if (!page)
+        return;
+    m.confirmed = db->meta.txid;
+    /* E7: slot (T - 1) % 2, the one the last commit did not use. */
+    if (meta_write(db->pager, &m, page) == 0)
+        (void)pager_sync(db->pager, 0);
+    mem_free_aligned(page);
+}
