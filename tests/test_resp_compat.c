@@ -176,3 +176,47 @@ Test(resp_compat, memory_usage)
     cr_assert_eq(Q(fd, "MEMORY", "USAGE", "l", "SAMPLES", "0")[0], ':');
     EQ(fd, "-ERR syntax error", "MEMORY", "USAGE", "l", "SAMPLES");
 }
+
+/* DUMP / RESTORE: every type round-trips (ffdb's own payload), TTL,
+ * BUSYKEY, REPLACE, a damaged payload refused. */
+Test(resp_compat, dump_restore)
+{
+    rs_server *s = rs_start(NULL);
+    int fd = rs_connect(s);
+    const char *keys[] = {"l", "z", "h", "st", "x"};
+
+    EQ(fd, ":3", "RPUSH", "l", "a", "b", "c");
+    EQ(fd, ":2", "ZADD", "z", "1", "a", "2.5", "b");
+    EQ(fd, ":1", "HSET", "h", "f", "v");
+    EQ(fd, "OK", "SET", "st", "hello");
+    EQ(fd, "\"1-1\"", "XADD", "x", "1-1", "f", "v");
+    EQ(fd, "nil", "DUMP", "nokey");
+    for (int i = 0; i < 5; i++) {
+        rs_send(fd, "DUMP", keys[i], (const char *)NULL);
+        rs_reply *d = rs_read(fd);
+        cr_assert(d && d->type == '$', "DUMP %s", keys[i]);
+        char dst[8];
+        snprintf(dst, sizeof(dst), "%s2", keys[i]);
+        const char *argv[] = {"RESTORE", dst, i == 0 ? "100000" : "0", d->str};
+        size_t lens[] = {7, strlen(dst), strlen(argv[2]), d->len};
+        rs_sendv(fd, 4, argv, lens);
+        cr_assert_str_eq(rs_text(rs_read(fd)), "OK");
+        rs_sendv(fd, 4, argv, lens);
+        cr_assert_str_eq(rs_text(rs_read(fd)), "-BUSYKEY Target key name already exists.");
+        d->str[d->len / 2] ^= 1; /* damaged: refused, nothing written */
+        const char *argv2[] = {"RESTORE", "bad", "0", d->str};
+        size_t lens2[] = {7, 3, 1, d->len};
+        rs_sendv(fd, 4, argv2, lens2);
+        cr_assert_str_eq(rs_text(rs_read(fd)), "-ERR DUMP payload version or checksum are wrong");
+    }
+    EQ(fd, "[\"a\",\"b\",\"c\"]", "LRANGE", "l2", "0", "-1");
+    cr_assert(Q(fd, "PTTL", "l2")[1] != '-');
+    EQ(fd, "[\"a\",\"1\",\"b\",\"2.5\"]", "ZRANGE", "z2", "0", "-1", "WITHSCORES");
+    EQ(fd, "[\"b\"]", "ZRANGEBYSCORE", "z2", "2", "3");
+    EQ(fd, "[\"f\",\"v\"]", "HGETALL", "h2");
+    EQ(fd, "\"hello\"", "GET", "st2");
+    EQ(fd, "[[\"1-1\",[\"f\",\"v\"]]]", "XRANGE", "x2", "-", "+");
+    EQ(fd, ":0", "EXISTS", "bad");
+    EQ(fd, "-ERR syntax error", "RESTORE", "q", "0", "x", "NOPE");
+    EQ(fd, "-ERR Invalid TTL value, must be >= 0", "RESTORE", "q", "-1", "x");
+}

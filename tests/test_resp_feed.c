@@ -64,3 +64,24 @@ Test(resp_feed, client_reply)
     EQ(fd, "\"off\"", "GET", "k");
     EQ(fd, "-ERR syntax error", "CLIENT", "REPLY", "MAYBE");
 }
+
+Test(resp_feed, monitor)
+{
+    rs_server *srv = rs_start(NULL);
+    int fd = rs_connect(srv), mon = rs_connect(srv);
+    char buf[512] = "";
+    size_t got = 0;
+
+    EQ(mon, "OK", "MONITOR");
+    EQ(fd, "OK", "SET", "foo", "b\"ar");
+    Q(fd, "AUTH", "x"); /* an error (no password set); never logged */
+    EQ(fd, "nil", "EVAL", "return redis.call('get', KEYS[1]) and nil", "1", "nokey");
+    while (got < sizeof(buf) - 1 && !strstr(buf, "[0 lua] \"get\" \"nokey\"")) {
+        ssize_t r = recv(mon, buf + got, sizeof(buf) - 1 - got, 0);
+        cr_assert(r > 0, "monitor ended: %.*s", (int)got, buf);
+        got += (size_t)r;
+        buf[got] = '\0';
+    }
+    cr_assert(strstr(buf, "\"SET\" \"foo\" \"b\\\"ar\"\r\n"), "%s", buf);
+    cr_assert(!strstr(buf, "AUTH"), "%s", buf);
+}

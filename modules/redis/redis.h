@@ -242,7 +242,7 @@ struct redis_client {
     uint64_t commands; /* commands run */
     uint64_t held_id;  /* CLI_HELD: the unit it waits for */
     struct redis_blocked *blocked; /* waits on keys (block.h), or NULL */
-    int is_feed, feed_db;          /* SYNC: gets the write feed (repl_feed.c) */
+    int is_feed, feed_db;          /* 1: SYNC's write feed, 2: MONITOR (repl_feed.c) */
 };
 
 /* A vector of clients: the value of a watched key or a channel in the
@@ -319,6 +319,7 @@ struct redis_server {
     struct redis_blocking *blocking; /* clients blocked on keys (block.c) */
     struct redis_lua *lua;           /* the Lua VM, made on first use (script.h) */
     redis_cvec feeds;                /* SYNC connections (repl_feed.c) */
+    redis_cvec monitors;             /* MONITOR connections (repl_feed.c) */
 
     redis_stats stats;
     int64_t start_ms; /* Unix ms */
@@ -385,6 +386,8 @@ int multi_queue(redis_server *s, redis_client *c, const resp_command *cmd, int a
 /* A write command changed the keyspace: to every SYNC connection. */
 void feed_propagate(redis_server *s, int db, int argc, const resp_arg *argv);
 void feed_client_gone(redis_server *s, redis_client *c);
+/* A command about to run: to every MONITOR connection. */
+void feed_monitor(redis_server *s, int db, const char *addr, int argc, const resp_arg *argv);
 
 /* pubsub.c */
 /* A client's subscriber (its connection's push frames), at accept and RESET. */

@@ -58,8 +58,69 @@ void feed_propagate(redis_server *s, int db, int argc, const resp_arg *argv)
 
 void feed_client_gone(redis_server *s, redis_client *c)
 {
-    if (c->is_feed)
+    if (c->is_feed == 1)
         cvec_del(&s->feeds, c);
+    else if (c->is_feed == 2)
+        cvec_del(&s->monitors, c);
+}
+
+/* One MONITOR line: +<unix s.us> [<db> <addr>] "arg" ... (Redis's quoting). */
+void feed_monitor(redis_server *s, int db, const char *addr, int argc, const resp_arg *argv)
+{
+    net_buf line;
+    char hdr[160];
+    int64_t us = net_loop_wall_ms(s->loop) * 1000;
+
+    if (argc > 0 && (resp_arg_is(&argv[0], "auth") || resp_arg_is(&argv[0], "hello")))
+        return; /* they carry passwords */
+    net_buf_init(&line, 0);
+    int h = snprintf(hdr, sizeof(hdr), "+%lld.%06lld [%d %s]", (long long)(us / 1000000),
+                     (long long)(us % 1000000), db, addr);
+    net_buf_append(&line, hdr, (size_t)h);
+    for (int i = 0; i < argc; i++) {
+        net_buf_append(&line, " \"", 2);
+        for (size_t j = 0; j < argv[i].n; j++) {
+            unsigned char ch = (unsigned char)argv[i].p[j];
+            char esc[8];
+            int n;
+            if (ch == '"' || ch == '\\')
+                n = snprintf(esc, sizeof(esc), "\\%c", ch);
+            else if (ch == '\n')
+                n = snprintf(esc, sizeof(esc), "\\n");
+            else if (ch == '\r')
+                n = snprintf(esc, sizeof(esc), "\\r");
+            else if (ch < 32 || ch > 126)
+                n = snprintf(esc, sizeof(esc), "\\x%02x", ch);
+            else
+                esc[0] = (char)ch, n = 1;
+            net_buf_append(&line, esc, (size_t)n);
+        }
+        net_buf_append(&line, "\"", 1);
+    }
+    net_buf_append(&line, "\r\n", 2);
+    for (size_t i = 0; i < s->monitors.n; i++) {
+        redis_client *m = s->monitors.v[i];
+        net_batch_join(&s->batch, m->conn);
+        net_batch_leave(&s->batch, m->conn);
+        if (line.data)
+            net_buf_append(&m->conn->out, line.data, line.len);
+    }
+    net_buf_free(&line);
+}
+
+/* MONITOR: every command run from now on, as a line. */
+static int monitor_cmd(resp_ctx *c)
+{
+    redis_client *cli = c->cli;
+
+    if (cli->is_feed)
+        return reply_ok(c->r), 0;
+    if (cvec_add(&c->srv->monitors, cli))
+        return FFDB_ENOMEM;
+    cli->is_feed = 2;
+    cli->conn->flags |= NET_CONN_NO_IDLE;
+    reply_ok(c->r);
+    return 0;
 }
 
 /* SYNC: the empty snapshot, then the feed. */
@@ -92,6 +153,8 @@ static int replconf_cmd(resp_ctx *c)
 const resp_command redis_cmds_feed[] = {
     {"sync", sync_cmd, 1, RESP_CMD_ADMIN | RESP_CMD_NOSCRIPT | RESP_CMD_NOMULTI, 0, 0, 0, "server",
      "Internal command used for replication (here: an empty snapshot, then the write feed)"},
+    {"monitor", monitor_cmd, 1, RESP_CMD_ADMIN | RESP_CMD_NOSCRIPT | RESP_CMD_NOMULTI, 0, 0, 0,
+     "server", "Listen for all requests received by the server in real time"},
     {"replconf", replconf_cmd, -1, RESP_CMD_ADMIN | RESP_CMD_NOSCRIPT, 0, 0, 0, "server",
      "An internal command for configuring the replication stream"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL},

@@ -310,6 +310,8 @@ static int redis_call_generic(lua_State *L, int raise)
     if ((cmd->flags & RESP_CMD_WRITE) && R->ro)
         return call_error(L, raise, "ERR Write commands are not allowed from read-only scripts.");
 
+    if (R->cur->srv->monitors.n)
+        feed_monitor(R->cur->srv, R->db, "lua", argc, argv);
     net_buf_init(&out, 0);
     rr.out = &out;
     rr.proto = R->resp;

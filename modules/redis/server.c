@@ -306,6 +306,8 @@ static int exec_at(redis_server *s, redis_client *c, const resp_command *cmd, in
     if (cmd->flags & RESP_CMD_WRITE)
         net_batch_wrote(&s->batch, c->conn);
     uint64_t dirty = s->stats.dirty_total;
+    if (s->monitors.n && c != s->sink)
+        feed_monitor(s, ctx.db, c->conn->addr, argc, argv);
     rc = cmd->fn(&ctx);
     if (rc == 0 && s->feeds.n && (cmd->flags & RESP_CMD_WRITE) && s->stats.dirty_total != dirty)
         feed_propagate(s, ctx.db, argc, argv);
@@ -996,6 +998,7 @@ static void server_free(redis_server *s)
     free(s->ready);
     free(s->held.v);
     free(s->feeds.v);
+    free(s->monitors.v);
     if (s->sink && s->sink->conn)
         net_buf_free(&s->sink->conn->out);
     if (s->sink)
