@@ -57,78 +57,12 @@ Test(crdt, the_readme_table)
     cr_assert_eq(crdt_classify("se", 2, &r), CRDT_REJECT);
 }
 
-/* Every row of modules/crdt/semantics.c (kept in step with it: checklist
- * there) names a command the server has. */
+/* Every row of the table names a command the server has. */
 Test(crdt, every_row_names_a_server_command)
 {
-    static const char *const rows[] = {"set",
-                                       "setex",
-                                       "psetex",
-                                       "mset",
-                                       "getset",
-                                       "hset",
-                                       "hmset",
-                                       "hdel",
-                                       "sadd",
-                                       "srem",
-                                       "incr",
-                                       "decr",
-                                       "incrby",
-                                       "decrby",
-                                       "hincrby",
-                                       "del",
-                                       "unlink",
-                                       "setnx",
-                                       "msetnx",
-                                       "hsetnx",
-                                       "append",
-                                       "setrange",
-                                       "incrbyfloat",
-                                       "hincrbyfloat",
-                                       "lpush",
-                                       "rpush",
-                                       "lpop",
-                                       "rpop",
-                                       "lset",
-                                       "lrem",
-                                       "ltrim",
-                                       "linsert",
-                                       "zadd",
-                                       "zrem",
-                                       "zincrby",
-                                       "spop",
-                                       "smove",
-                                       "rename",
-                                       "renamenx",
-                                       "expire",
-                                       "pexpire",
-                                       "expireat",
-                                       "pexpireat",
-                                       "persist",
-                                       "flushdb",
-                                       "flushall",
-                                       "move",
-                                       "copy",
-                                       "getdel",
-                                       "getex",
-                                       "setbit",
-                                       "lpushx",
-                                       "rpushx",
-                                       "rpoplpush",
-                                       "lmove",
-                                       "sinterstore",
-                                       "sunionstore",
-                                       "sdiffstore",
-                                       "zremrangebyrank",
-                                       "zremrangebyscore",
-                                       "zremrangebylex",
-                                       "zpopmin",
-                                       "zpopmax",
-                                       "zunionstore",
-                                       "zinterstore"};
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        const char *r;
-        crdt_classify(rows[i], strlen(rows[i]), &r);
-        cr_expect(known(rows[i]), "%s is in the table but not a server command", rows[i]);
-    }
+    size_t i;
+    for (i = 0; crdt_row_name(i); i++)
+        cr_expect(known(crdt_row_name(i)), "%s is in the table but not a server command",
+                  crdt_row_name(i));
+    cr_assert_gt(i, 60);
 }

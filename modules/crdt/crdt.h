@@ -29,4 +29,7 @@ enum crdt_semantics {
  * meaning here before the CRDT mode accepts it. Reads are never passed in. */
 int crdt_classify(const char *name, size_t len, const char **reason);
 
+/* The name of the table's row i, NULL past the last (the tests walk it). */
+const char *crdt_row_name(size_t i);
+
 #endif

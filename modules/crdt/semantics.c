@@ -87,6 +87,7 @@ static const struct row rows[] = {
     {"zpopmax", CRDT_REJECT, "sorted sets are not replicated in CRDT mode yet"},
     {"zunionstore", CRDT_REJECT, "sorted sets are not replicated in CRDT mode yet"},
     {"zinterstore", CRDT_REJECT, "sorted sets are not replicated in CRDT mode yet"},
+    {"ffdb-expired", CRDT_REJECT, "expiry needs one clock; not replicated in CRDT mode"},
 };
 
 int crdt_classify(const char *name, size_t len, const char **reason)
@@ -100,4 +101,9 @@ int crdt_classify(const char *name, size_t len, const char **reason)
         }
     *reason = "command has no convergent meaning in CRDT mode";
     return CRDT_REJECT;
+}
+
+const char *crdt_row_name(size_t i)
+{
+    return i < sizeof rows / sizeof rows[0] ? rows[i].name : NULL;
 }
