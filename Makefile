@@ -113,7 +113,7 @@ $(MOD_LIBS):
 
 $(BUILD)/tools/ffdb-server: $(SERVER_OBJ) $(MOD_LIBS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $(SERVER_OBJ) $(MOD_LIBS) $(LIB) $(RAFT_LDLIBS) $(LDLIBS) $(PROG_LIBS)
+	$(CC) $(CFLAGS) -o $@ $(SERVER_OBJ) $(SERVER_CRDT_LIBS) $(MOD_LIBS) $(LIB) $(RAFT_LDLIBS) $(SERVER_CRDT_LDLIBS) $(LDLIBS) $(PROG_LIBS)
 
 $(BUILD)/tools/ffdb-server.o/%.o: tools/ffdb-server/%.c
 	@mkdir -p $(dir $@)
@@ -252,9 +252,14 @@ format-oplog:
 
 # libffdb_crdt.a (modules/crdt): the CRDT mode over the redis store; above
 # redis in the layer order, so it comes first on the test link line.
+# ffdb-server --crdt links it with what it uses (oplog, ipld, ident), above
+# the modules in layer order.
 CRDT_SRC = $(wildcard modules/crdt/*.c)
 CRDT_OBJ = $(CRDT_SRC:%.c=$(BUILD)/%.o)
 CRDT_LIB = $(BUILD)/libffdb_crdt.a
+SERVER_CRDT_LIBS = $(CRDT_LIB) $(OPLOG_LIB) $(IPLD_LIB) $(IDENT_LIB)
+SERVER_CRDT_LDLIBS = -lcbor -lsodium
+$(BUILD)/tools/ffdb-server: $(SERVER_CRDT_LIBS)
 
 $(TEST_BIN): $(CRDT_LIB)
 
@@ -278,6 +283,12 @@ $(OPLOG_BENCH): bench/oplog/oplog_bench.c $(OPLOG_LIB) $(IPLD_LIB) $(IDENT_LIB) 
 
 bench-oplog: $(OPLOG_BENCH)
 	$(OPLOG_BENCH) $(OPLOG_BENCH_ARGS)
+
+# Two ffdb-server --crdt nodes: write rate and the time to converge after a
+# partition (bench/crdt/converge.py; not part of all/test).
+.PHONY: bench-crdt
+bench-crdt: tools
+	python3 bench/crdt/converge.py --server $(BUILD)/tools/ffdb-server $(CRDT_BENCH_ARGS)
 
 -include $(OPLOG_OBJ:.o=.d)
 # ---- end of the operation log ----

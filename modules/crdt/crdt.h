@@ -29,6 +29,17 @@ enum crdt_semantics {
  * meaning here before the CRDT mode accepts it. Reads are never passed in. */
 int crdt_classify(const char *name, size_t len, const char **reason);
 
+/* ---- The CRDT mode of ffdb-server (node.c) ---- */
+
+typedef struct crdt crdt;
+struct redis_config;
+
+/* Install the CRDT hook and the OPLOG commands into cfg before
+ * redis_server_run: the node's key is dir's ident (created on first start).
+ * 0, or a negative code with a message in err. */
+int crdt_install(struct redis_config *cfg, const char *dir, crdt **out, char *err, size_t err_len);
+void crdt_free(crdt *n);
+
 /* The name of the table's row i, NULL past the last (the tests walk it). */
 const char *crdt_row_name(size_t i);
 
