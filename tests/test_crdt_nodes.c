@@ -201,3 +201,43 @@ Test(crdt_nodes, refuse)
     rs_close(a.fd);
     rs_close(b.fd);
 }
+
+/* SADD/SREM are an add-wins OR-set: a remove takes away only the adds its
+ * writer had seen, even when it sorts after a concurrent add. */
+Test(crdt_nodes, add_wins)
+{
+    node a, b;
+    char da[64], db[64];
+    node_start(&a, 0);
+    node_start(&b, 1);
+    cr_assert_str_eq(Q(a.fd, "SADD", "s", "x", "y"), ":2");
+    cr_assert_eq(sync_to(&a, &b), 1);
+    /* concurrently: b adds x again; a, whose clock runs ahead, removes x and y */
+    cr_assert_str_eq(Q(b.fd, "SADD", "s", "x"), ":0");
+    for (int i = 0; i < 5; i++)
+        Q(a.fd, "SET", "tick", "t");
+    cr_assert_str_eq(Q(a.fd, "SREM", "s", "x", "y"), ":2");
+    cr_assert_str_eq(Q(a.fd, "SMEMBERS", "s"), "[]");
+    sync_to(&a, &b);
+    sync_to(&b, &a);
+    /* the remove sorts last, yet b's add, unseen by it, survives; y goes */
+    cr_assert_str_eq(Q(a.fd, "SMEMBERS", "s"), "[\"x\"]");
+    cr_assert_str_eq(Q(b.fd, "SMEMBERS", "s"), "[\"x\"]");
+    /* a remove that has seen every add takes the member away */
+    cr_assert_str_eq(Q(b.fd, "SREM", "s", "x"), ":1");
+    cr_assert_eq(sync_to(&b, &a), 1);
+    cr_assert_str_eq(Q(a.fd, "EXISTS", "s"), ":0");
+    /* DEL drops what sorts before it, tags included */
+    Q(a.fd, "SADD", "s", "z");
+    Q(a.fd, "DEL", "s");
+    Q(a.fd, "SADD", "s", "w");
+    sync_to(&a, &b);
+    cr_assert_str_eq(Q(b.fd, "SMEMBERS", "s"), "[\"w\"]");
+    digest_of(&a, da);
+    digest_of(&b, db);
+    cr_assert_str_eq(da, db);
+    cr_assert_str_eq(Q(a.fd, "OPLOG", "VERIFY"), "OK");
+    cr_assert_str_eq(Q(b.fd, "OPLOG", "VERIFY"), "OK");
+    rs_close(a.fd);
+    rs_close(b.fd);
+}

@@ -62,9 +62,10 @@ static uint32_t get_u32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static int op_encode(int db, const redis_cmdv *v, uint8_t **out, size_t *len)
+static int op_encode(int db, const redis_cmdv *v, const uint8_t *tail, size_t tail_len,
+                     uint8_t **out, size_t *len)
 {
-    size_t n = 5;
+    size_t n = 5 + tail_len;
     for (int i = 0; i < v->argc; i++)
         n += 4 + v->argv[i].n;
     if (n > OPLOG_OP_MAX || v->argc > OP_ARGS_MAX)
@@ -80,13 +81,17 @@ static int op_encode(int db, const redis_cmdv *v, uint8_t **out, size_t *len)
         memcpy(p + o + 4, v->argv[i].p, v->argv[i].n);
         o += 4 + v->argv[i].n;
     }
+    if (tail_len)
+        memcpy(p + o, tail, tail_len);
     *out = p;
     *len = n;
     return 0;
 }
 
-/* Decode into argv (cap OP_ARGS_MAX, pointing into buf). 0 or IPLD_EFORMAT. */
-static int op_decode(const uint8_t *buf, size_t len, int *db, resp_arg *argv, int *argc)
+/* Decode into argv (cap OP_ARGS_MAX, pointing into buf); *tail is what
+ * follows the arguments (SREM's observed tags). 0 or IPLD_EFORMAT. */
+static int op_decode(const uint8_t *buf, size_t len, int *db, resp_arg *argv, int *argc,
+                     const uint8_t **tail, size_t *tail_len)
 {
     if (len < 5 || buf[0] >= STORE_DBS)
         return IPLD_EFORMAT;
@@ -104,8 +109,8 @@ static int op_decode(const uint8_t *buf, size_t len, int *db, resp_arg *argv, in
         argv[i].n = l;
         o += 4 + l;
     }
-    if (o != len)
-        return IPLD_EFORMAT;
+    *tail = buf + o;
+    *tail_len = len - o;
     *db = buf[0];
     *argc = (int)n;
     return 0;
@@ -168,12 +173,229 @@ static int last_set(ffdb_txn *txn, const uint8_t key[OPLOG_ORDER_KEY_BYTES])
     return rc ? rc : ffdb_put(b, "last", 4, key, OPLOG_ORDER_KEY_BYTES);
 }
 
-/* Apply one entry's operation (a remote unit: its replies are discarded). */
-static int fold_op(crdt *n, const uint8_t *op, size_t len, int64_t now_ms)
+/* ---- the OR-set's tags (C2) ----
+ * Bucket "crdt.s": db (1) | key length (4, BE) | key | member -> the binary
+ * CIDs (36 bytes each) of the SADD entries that added the member and that
+ * no SREM has removed yet. An SREM entry carries, per member, the tags its
+ * writer held (its trailer: per member u32 BE count | count x 36 bytes), so
+ * it removes only the adds its writer had seen: an add concurrent with it
+ * survives (add wins). A member leaves the set when its last tag goes. A
+ * whole-key write (SET, MSET, GETSET, DEL, UNLINK, GETDEL) drops the key's
+ * tags: it removes what sorts before it. */
+
+#define TAG_BYTES OPLOG_CID_BYTES
+#define TAGS_KEY_MAX (5 + 2 * STORE_MAX_KEY + 16)
+
+static size_t tags_key(uint8_t *out, int db, const resp_arg *key, const resp_arg *member)
 {
-    static resp_arg argv[OP_ARGS_MAX];
-    int db, argc;
-    if (op_decode(op, len, &db, argv, &argc)) {
+    out[0] = (uint8_t)db;
+    put_u32(out + 1, (uint32_t)key->n);
+    memcpy(out + 5, key->p, key->n);
+    if (member)
+        memcpy(out + 5 + key->n, member->p, member->n);
+    return 5 + key->n + (member ? member->n : 0);
+}
+
+static int tags_bucket(ffdb_txn *txn, ffdb_bucket **b)
+{
+    int rc = ffdb_bucket_open(txn, "crdt.s", 6, b);
+    return rc == FFDB_NOTFOUND ? ffdb_bucket_create(txn, "crdt.s", 6, b) : rc;
+}
+
+/* Copy a member's tags into a malloc'd buffer (*len bytes; NULL if none). */
+static int tags_get(ffdb_bucket *b, const uint8_t *k, size_t klen, uint8_t **tags, size_t *len)
+{
+    ffdb_val v;
+    int rc = ffdb_get(b, k, klen, &v);
+    *tags = NULL;
+    *len = 0;
+    if (rc == FFDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (v.size % TAG_BYTES)
+        return FFDB_CORRUPT;
+    if (!v.size)
+        return 0;
+    if (!(*tags = malloc(v.size)))
+        return FFDB_ENOMEM;
+    memcpy(*tags, v.data, v.size);
+    *len = v.size;
+    return 0;
+}
+
+static int tags_add(ffdb_bucket *b, const uint8_t *k, size_t klen, const uint8_t tag[TAG_BYTES])
+{
+    uint8_t *t, *nt;
+    size_t len;
+    int rc = tags_get(b, k, klen, &t, &len);
+    if (rc)
+        return rc;
+    if (!(nt = realloc(t, len + TAG_BYTES))) {
+        free(t);
+        return FFDB_ENOMEM;
+    }
+    memcpy(nt + len, tag, TAG_BYTES);
+    rc = ffdb_put(b, k, klen, nt, len + TAG_BYTES);
+    free(nt);
+    return rc;
+}
+
+/* Remove the observed tags; *left = tags that remain. */
+static int tags_remove(ffdb_bucket *b, const uint8_t *k, size_t klen, const uint8_t *seen,
+                       size_t seen_count, size_t *left)
+{
+    uint8_t *t;
+    size_t len, keep = 0;
+    int rc = tags_get(b, k, klen, &t, &len);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < len; i += TAG_BYTES) {
+        int gone = 0;
+        for (size_t j = 0; j < seen_count && !gone; j++)
+            gone = !memcmp(t + i, seen + j * TAG_BYTES, TAG_BYTES);
+        if (!gone)
+            memmove(t + keep, t + i, TAG_BYTES), keep += TAG_BYTES;
+    }
+    *left = keep / TAG_BYTES;
+    rc = keep ? ffdb_put(b, k, klen, t, keep) : ffdb_delete(b, k, klen);
+    free(t);
+    return rc;
+}
+
+/* Drop every tag of a key. */
+static int tags_drop_key(ffdb_bucket *b, int db, const resp_arg *key)
+{
+    uint8_t p[TAGS_KEY_MAX];
+    size_t plen = tags_key(p, db, key, NULL);
+    ffdb_cursor *c;
+    ffdb_val k, v;
+    int rc = ffdb_cursor_open(b, &c);
+    if (rc)
+        return rc;
+    while ((rc = ffdb_cursor_seek(c, p, plen, &k, &v)) == 0 && k.size >= plen &&
+           !memcmp(k.data, p, plen)) {
+        uint8_t kk[TAGS_KEY_MAX];
+        size_t kl = k.size;
+        memcpy(kk, k.data, kl);
+        if ((rc = ffdb_delete(b, kk, kl)))
+            break;
+    }
+    ffdb_cursor_close(c);
+    return rc == FFDB_NOTFOUND || rc == 0 ? 0 : rc;
+}
+
+/* 1 if every member of an SADD/SREM fits a tag key; the members of one
+ * that does not follow the log's order instead (C2's exception). */
+static int tagged(const redis_cmdv *v)
+{
+    for (int i = 2; i < v->argc; i++)
+        if (5 + v->argv[1].n + v->argv[i].n > FFDB_MAX_KEY_SIZE)
+            return 0;
+    return v->argc >= 3;
+}
+
+/* A local SREM's trailer: every tag this node holds for each member. */
+static int srem_trailer(ffdb_txn *txn, int db, const redis_cmdv *v, uint8_t **out, size_t *len)
+{
+    ffdb_bucket *b;
+    uint8_t k[TAGS_KEY_MAX], *buf = NULL;
+    size_t n = 0;
+    int rc = tags_bucket(txn, &b);
+    for (int i = 2; i < v->argc && !rc && tagged(v); i++) {
+        uint8_t *t, *nb;
+        size_t tl;
+        rc = tags_get(b, k, tags_key(k, db, &v->argv[1], &v->argv[i]), &t, &tl);
+        if (rc)
+            break;
+        if (!(nb = realloc(buf, n + 4 + tl))) {
+            free(t);
+            rc = FFDB_ENOMEM;
+            break;
+        }
+        buf = nb;
+        put_u32(buf + n, (uint32_t)(tl / TAG_BYTES));
+        if (tl)
+            memcpy(buf + n + 4, t, tl);
+        n += 4 + tl;
+        free(t);
+    }
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+/* The command an entry's operation becomes here, with the tags kept (C2):
+ * eff gets the arguments to run (eff->argc 0: nothing to run). */
+static int fold_prepare(ffdb_txn *txn, const ipld_cid *id, int db, const redis_cmdv *v,
+                        const uint8_t *tail, size_t tail_len, redis_cmdv *eff, resp_arg *eff_argv)
+{
+    ffdb_bucket *b;
+    uint8_t k[TAGS_KEY_MAX];
+    const resp_arg *a = v->argv;
+    int rc;
+
+    *eff = *v;
+    if ((arg_is(&a[0], "sadd") || arg_is(&a[0], "srem")) && !tagged(v))
+        return tail_len ? IPLD_EFORMAT : 0;
+    if (tail_len && !arg_is(&a[0], "srem"))
+        return IPLD_EFORMAT;
+    if ((rc = tags_bucket(txn, &b)))
+        return rc;
+    if (arg_is(&a[0], "sadd")) {
+        uint8_t tag[TAG_BYTES];
+        ipld_cid_to_bytes(id, tag);
+        for (int i = 2; i < v->argc && !rc; i++)
+            rc = tags_add(b, k, tags_key(k, db, &a[1], &a[i]), tag);
+        return rc;
+    }
+    if (arg_is(&a[0], "srem")) {
+        size_t o = 0;
+        eff_argv[0] = a[0];
+        eff_argv[1] = a[1];
+        eff->argv = eff_argv;
+        eff->argc = 2;
+        for (int i = 2; i < v->argc && !rc; i++) {
+            size_t cnt, left;
+            if (tail_len - o < 4)
+                return IPLD_EFORMAT;
+            cnt = get_u32(tail + o);
+            if ((tail_len - o - 4) / TAG_BYTES < cnt)
+                return IPLD_EFORMAT;
+            rc = tags_remove(b, k, tags_key(k, db, &a[1], &a[i]), tail + o + 4, cnt, &left);
+            o += 4 + cnt * TAG_BYTES;
+            if (!rc && left == 0)
+                eff_argv[eff->argc++] = a[i];
+        }
+        if (!rc && o != tail_len)
+            return IPLD_EFORMAT;
+        if (eff->argc == 2)
+            eff->argc = 0;
+        return rc;
+    }
+    if (arg_is(&a[0], "set") || arg_is(&a[0], "getset") || arg_is(&a[0], "getdel"))
+        return a[1].n <= STORE_MAX_KEY ? tags_drop_key(b, db, &a[1]) : 0;
+    int step = arg_is(&a[0], "mset") ? 2 : arg_is(&a[0], "del") || arg_is(&a[0], "unlink") ? 1 : 0;
+    for (int i = 1; step && i < v->argc && !rc; i += step)
+        if (a[i].n <= STORE_MAX_KEY)
+            rc = tags_drop_key(b, db, &a[i]);
+    return rc;
+}
+
+/* Apply one entry's operation (a remote unit: its replies are discarded). */
+static int fold_op(crdt *n, ffdb_txn *txn, const ipld_cid *id, const uint8_t *op, size_t len,
+                   int64_t now_ms)
+{
+    static resp_arg argv[OP_ARGS_MAX], eff_argv[OP_ARGS_MAX];
+    const uint8_t *tail;
+    size_t tail_len;
+    int db, argc, rc;
+    redis_cmdv eff;
+    if (op_decode(op, len, &db, argv, &argc, &tail, &tail_len)) {
         n->skipped++;
         return 0;
     }
@@ -182,13 +404,21 @@ static int fold_op(crdt *n, const uint8_t *op, size_t len, int64_t now_ms)
         n->skipped++;
         return 0;
     }
-    redis_unit u = {0, db, now_ms, 0, 1, &v};
+    rc = fold_prepare(txn, id, db, &v, tail, tail_len, &eff, eff_argv);
+    if (rc == IPLD_EFORMAT) {
+        n->skipped++;
+        return 0;
+    }
+    if (rc || eff.argc == 0)
+        return rc;
+    redis_unit u = {0, db, now_ms, 0, 1, &eff};
     n->applied++;
     return redis_server_apply(n->s, &u, 1);
 }
 
 struct refold {
     crdt *n;
+    ffdb_txn *txn;
     int64_t now_ms;
     int rc;
 };
@@ -197,11 +427,10 @@ static int refold_one(void *arg, const ipld_cid *id, const uint8_t *buf, size_t 
 {
     struct refold *f = arg;
     oplog_entry e;
-    (void)id;
     if (oplog_entry_decode(buf, len, &e))
         return 0; /* oplog_verify reports it; nothing to fold */
     if (e.kind == OPLOG_KIND_OP)
-        f->rc = fold_op(f->n, e.op, e.op_len, f->now_ms);
+        f->rc = fold_op(f->n, f->txn, id, e.op, e.op_len, f->now_ms);
     oplog_entry_free(&e);
     return f->rc;
 }
@@ -212,9 +441,13 @@ static int rebuild(crdt *n, ffdb_txn *txn, int64_t now_ms)
     resp_arg a = {"flushall", 8};
     redis_cmdv v = {1, &a};
     redis_unit u = {0, 0, now_ms, 0, 1, &v};
-    struct refold f = {n, now_ms, 0};
+    struct refold f = {n, txn, now_ms, 0};
     int rc = redis_server_apply(n->s, &u, 1);
     n->rebuilds++;
+    if (!rc) {
+        rc = ffdb_bucket_drop(txn, "crdt.s", 6);
+        rc = rc == FFDB_NOTFOUND ? 0 : rc;
+    }
     if (!rc)
         rc = oplog_walk(txn, NULL, refold_one, &f);
     return rc ? rc : f.rc;
@@ -284,7 +517,7 @@ static int add_entries(crdt *n, const resp_arg *ents, int count, int64_t now_ms,
         ++*added;
         if (!late && (!have || memcmp(key, last, sizeof key) > 0)) {
             if (e.kind == OPLOG_KIND_OP)
-                rc = fold_op(n, e.op, e.op_len, now_ms);
+                rc = fold_op(n, txn, &e.id, e.op, e.op_len, now_ms);
             memcpy(last, key, sizeof key);
             have = 1;
         } else
@@ -310,16 +543,26 @@ static void hook_attach(void *arg, redis_server *s)
 
 static int local_write(crdt *n, const redis_unit *u, resp_reply *r)
 {
-    uint8_t *op = NULL, key[OPLOG_ORDER_KEY_BYTES];
-    size_t len;
+    static resp_arg eff_argv[OP_ARGS_MAX];
+    uint8_t *op = NULL, *tail = NULL, key[OPLOG_ORDER_KEY_BYTES];
+    size_t len, tail_len = 0;
     ipld_cid id;
     uint64_t count, clock;
-    int rc = op_encode(u->db, &u->cmds[0], &op, &len);
+    redis_cmdv eff;
+    int rc = net_batch_need_txn(&n->s->batch, 1);
+    if (!rc && arg_is(&u->cmds[0].argv[0], "srem"))
+        rc = srem_trailer(n->s->batch.txn, u->db, &u->cmds[0], &tail, &tail_len);
     if (!rc)
-        rc = net_batch_need_txn(&n->s->batch, 1);
+        rc = op_encode(u->db, &u->cmds[0], tail, tail_len, &op, &len);
+    free(tail);
     if (!rc) {
         ffdb_txn *txn = n->s->batch.txn;
         rc = oplog_append(n->log, txn, &n->id, op, len, &id);
+        /* the tags as any node keeps them; the command itself runs as sent:
+         * a local write sorts last, so its effect is the plain command's */
+        if (!rc)
+            rc = fold_prepare(txn, &id, u->db, &u->cmds[0], op + len - tail_len, tail_len, &eff,
+                              eff_argv);
         if (!rc)
             rc = oplog_len(txn, &count, &clock);
         if (!rc) {
