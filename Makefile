@@ -116,7 +116,7 @@ $(MOD_LIBS):
 
 $(BUILD)/tools/ffdb-server: $(SERVER_OBJ) $(MOD_LIBS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $(SERVER_OBJ) $(MOD_LIBS) $(LIB) $(RAFT_LDLIBS) $(REDIS_LDLIBS) $(LDLIBS) $(PROG_LIBS)
+	$(CC) $(CFLAGS) -o $@ $(SERVER_OBJ) $(SERVER_CRDT_LIBS) $(MOD_LIBS) $(LIB) $(RAFT_LDLIBS) $(REDIS_LDLIBS) $(SERVER_CRDT_LDLIBS) $(LDLIBS) $(PROG_LIBS)
 
 $(BUILD)/tools/ffdb-server.o/%.o: tools/ffdb-server/%.c
 	@mkdir -p $(dir $@)
@@ -256,15 +256,45 @@ format: format-oplog
 format-oplog:
 	clang-format -i $(OPLOG_SRC) $(wildcard modules/oplog/*.h tests/test_oplog.c)
 
+# libffdb_crdt.a (modules/crdt): the CRDT mode over the redis store; above
+# redis in the layer order, so it comes first on the test link line.
+# ffdb-server --crdt links it with what it uses (oplog, ipld, ident), above
+# the modules in layer order.
+CRDT_SRC = $(wildcard modules/crdt/*.c)
+CRDT_OBJ = $(CRDT_SRC:%.c=$(BUILD)/%.o)
+CRDT_LIB = $(BUILD)/libffdb_crdt.a
+SERVER_CRDT_LIBS = $(CRDT_LIB) $(OPLOG_LIB) $(IPLD_LIB) $(IDENT_LIB)
+SERVER_CRDT_LDLIBS = -lcbor -lsodium
+$(BUILD)/tools/ffdb-server: $(SERVER_CRDT_LIBS)
+
+$(TEST_BIN): $(CRDT_LIB)
+
+$(CRDT_LIB): $(CRDT_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+format-oplog: format-crdt
+.PHONY: format-crdt
+format-crdt:
+	clang-format -i $(CRDT_SRC) $(wildcard modules/crdt/*.h tests/test_crdt.c)
+
+-include $(CRDT_OBJ:.o=.d)
+
 # The log's own benchmark (not part of all/test): build/bench/oplog_bench.
 OPLOG_BENCH = $(BUILD)/bench/oplog_bench
 .PHONY: bench-oplog
-$(OPLOG_BENCH): bench/oplog/oplog_bench.c $(OPLOG_LIB) $(IPLD_LIB) $(LIB)
+$(OPLOG_BENCH): bench/oplog/oplog_bench.c $(OPLOG_LIB) $(IPLD_LIB) $(IDENT_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(OPLOG_LIB) $(IPLD_LIB) $(LIB) -lcbor -lsodium $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(OPLOG_LIB) $(IPLD_LIB) $(IDENT_LIB) $(LIB) -lcbor -lsodium $(LDLIBS)
 
 bench-oplog: $(OPLOG_BENCH)
 	$(OPLOG_BENCH) $(OPLOG_BENCH_ARGS)
+
+# Two ffdb-server --crdt nodes: write rate and the time to converge after a
+# partition (bench/crdt/converge.py; not part of all/test).
+.PHONY: bench-crdt
+bench-crdt: tools
+	python3 bench/crdt/converge.py --server $(BUILD)/tools/ffdb-server $(CRDT_BENCH_ARGS)
 
 -include $(OPLOG_OBJ:.o=.d)
 # ---- end of the operation log ----
@@ -290,7 +320,7 @@ $(BUILD)/%.o: %.c
 
 $(TEST_BIN): $(TEST_OBJ) $(TESTING_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(MOD_LIBS) $(OPLOG_LIB) $(BLOCKS_LIB) $(IPLD_LIB) $(PTR_LIB) $(IDENT_LIB) $(TESTING_LIB) $(LIB) \
+	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(CRDT_LIB) $(MOD_LIBS) $(OPLOG_LIB) $(BLOCKS_LIB) $(IPLD_LIB) $(PTR_LIB) $(IDENT_LIB) $(TESTING_LIB) $(LIB) \
 	  -lcriterion -lhiredis $(RAFT_LDLIBS) $(REDIS_LDLIBS) $(BLOCKS_LDLIBS) $(PTR_LDLIBS) $(IDENT_LDLIBS) $(LDLIBS)
 
 $(BUILD)/tests/helpers/%: tests/helpers/%.c $(TESTING_LIB) $(LIB)

@@ -1,13 +1,12 @@
 /*
  * test_oplog.c — modules/oplog in process: entries built, decoded and
- * signed (ed25519 through libsodium, as modules/ident will provide), several
+ * signed (ed25519 through modules/ident), several
  * logs in separate ffdb files written concurrently and joined in different
  * orders giving one total order, tampering detected (in flight: a changed
  * entry from a peer is refused; in a file: oplog_verify reports it), the
  * fetch of missing history through a transport callback with a small batch,
  * and compaction behind a snapshot entry.
  */
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,38 +25,22 @@ TestSuite(oplog, .init = tu_setup, .fini = tu_teardown, .timeout = 120);
 typedef struct node {
     ffdb *db;
     oplog *log;
-    oplog_signer signer;
-    uint8_t sk[crypto_sign_SECRETKEYBYTES];
+    ident signer;
 } node;
-
-static int sign_cb(void *arg, const uint8_t *msg, size_t len, uint8_t sig[OPLOG_SIG_BYTES])
-{
-    node *n = arg;
-    return crypto_sign_detached(sig, NULL, msg, len, n->sk) ? -1 : 0;
-}
-
-static int verify_cb(void *arg, const uint8_t key[OPLOG_KEY_BYTES], const uint8_t *msg, size_t len,
-                     const uint8_t sig[OPLOG_SIG_BYTES])
-{
-    (void)arg;
-    return crypto_sign_verify_detached(sig, msg, len, key);
-}
 
 static void node_open(node *n, const char *name, unsigned seed)
 {
-    uint8_t s[crypto_sign_SEEDBYTES];
+    uint8_t s[IDENT_SEED_BYTES];
     memset(s, (int)seed, sizeof s);
-    cr_assert_eq(sodium_init() < 0, 0);
-    crypto_sign_seed_keypair(n->signer.key, n->sk, s);
-    n->signer.arg = n;
-    n->signer.sign = sign_cb;
+    OK(ident_from_seed(&n->signer, s));
     ffdb_options o = {.flags = FFDB_NOSYNC};
     OK(ffdb_open(tu_path(name), &o, &n->db));
-    OK(oplog_new(verify_cb, NULL, &n->log));
+    OK(oplog_new(&n->log));
 }
 
 static void node_close(node *n)
 {
+    ident_close(&n->signer);
     oplog_free(n->log);
     ffdb_close(n->db);
 }
@@ -149,10 +132,10 @@ Test(oplog, entry_round_trip_and_contract)
     cr_assert_eq(e.clock, 7);
     cr_assert_eq(e.next_count, 2);
     cr_assert_eq(e.op_len, 7);
-    cr_assert_eq(memcmp(e.writer, a.signer.key, 32), 0);
-    OK(oplog_entry_check_sig(&e, verify_cb, NULL));
+    cr_assert_eq(memcmp(e.writer, a.signer.pk, 32), 0);
+    OK(oplog_entry_check_sig(&e));
     e.clock = 8; /* the signature covers the clock */
-    cr_assert_eq(oplog_entry_check_sig(&e, verify_cb, NULL), OPLOG_EBADSIG);
+    cr_assert_eq(oplog_entry_check_sig(&e), OPLOG_EBADSIG);
     oplog_entry_free(&e);
     /* every truncation is refused, never read past */
     for (size_t i = 0; i < len; i++)

@@ -18,20 +18,6 @@
 
 #include "modules/oplog/oplog.h"
 
-static uint8_t sk[crypto_sign_SECRETKEYBYTES];
-
-static int sign_cb(void *arg, const uint8_t *msg, size_t len, uint8_t sig[OPLOG_SIG_BYTES])
-{
-    (void)arg;
-    return crypto_sign_detached(sig, NULL, msg, len, sk) ? -1 : 0;
-}
-
-static int verify_cb(void *arg, const uint8_t key[OPLOG_KEY_BYTES], const uint8_t *msg, size_t len,
-                     const uint8_t sig[OPLOG_SIG_BYTES])
-{
-    (void)arg;
-    return crypto_sign_verify_detached(sig, msg, len, key);
-}
 
 static double now_s(void)
 {
@@ -105,10 +91,12 @@ int main(int argc, char **argv)
     }
     if (sodium_init() < 0 || !per_txn || !batch)
         return 2;
-    oplog_signer signer = {.sign = sign_cb};
-    crypto_sign_keypair(signer.key, sk);
+    ident signer;
+    uint8_t seed[IDENT_SEED_BYTES];
+    randombytes_buf(seed, sizeof seed);
+    CK(ident_from_seed(&signer, seed));
     oplog *log;
-    CK(oplog_new(verify_cb, NULL, &log));
+    CK(oplog_new(&log));
     ffdb *a = open_db(dir, "oplog_bench_a.ffdb"), *b = open_db(dir, "oplog_bench_b.ffdb"),
          *c = open_db(dir, "oplog_bench_c.ffdb");
     ffdb_txn *t, *ts;

@@ -107,15 +107,15 @@ static int encode(const oplog_entry *e, int with_sig, uint8_t **out, size_t *len
 
 int oplog_entry_build(int kind, uint64_t clock, const ipld_cid *next, size_t next_count,
                       const uint8_t *op, size_t op_len, const ipld_cid *state,
-                      const oplog_signer *signer, uint8_t **out, size_t *len, ipld_cid *id)
+                      const ident *signer, uint8_t **out, size_t *len, ipld_cid *id)
 {
-    assert(signer && signer->sign && out && len && id);
+    assert(signer && out && len && id);
     assert(kind == OPLOG_KIND_OP || (kind == OPLOG_KIND_SNAPSHOT && state));
     if (next_count > OPLOG_NEXT_MAX || op_len > OPLOG_OP_MAX)
         return OPLOG_ELIMIT;
     oplog_entry e = {
         .kind = kind, .clock = clock, .next_count = next_count, .op = op, .op_len = op_len};
-    memcpy(e.writer, signer->key, OPLOG_KEY_BYTES);
+    memcpy(e.writer, signer->pk, OPLOG_KEY_BYTES);
     if (next_count)
         memcpy(e.next, next, next_count * sizeof *next);
     qsort(e.next, next_count, sizeof *e.next, cid_cmp);
@@ -129,10 +129,8 @@ int oplog_entry_build(int kind, uint64_t clock, const ipld_cid *next, size_t nex
     int rc = encode(&e, 0, &msg, &msg_len);
     if (rc)
         return rc;
-    rc = signer->sign(signer->arg, msg, msg_len, e.sig);
+    ident_sign(signer, msg, msg_len, e.sig);
     free(msg);
-    if (rc)
-        return rc;
     rc = encode(&e, 1, out, len);
     if (rc)
         return rc;
@@ -235,15 +233,15 @@ int oplog_entry_decode(const uint8_t *buf, size_t len, oplog_entry *e)
     return rc;
 }
 
-int oplog_entry_check_sig(const oplog_entry *e, oplog_verify_fn verify, void *arg)
+int oplog_entry_check_sig(const oplog_entry *e)
 {
-    assert(e && verify);
+    assert(e);
     uint8_t *msg;
     size_t len;
     int rc = encode(e, 0, &msg, &len);
     if (rc)
         return rc;
-    rc = verify(arg, e->writer, msg, len, e->sig) ? OPLOG_EBADSIG : 0;
+    rc = ident_verify(e->writer, msg, len, e->sig) ? OPLOG_EBADSIG : 0;
     free(msg);
     return rc;
 }

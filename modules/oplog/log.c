@@ -18,20 +18,16 @@
 
 #define PREFIX_BYTES (8 + OPLOG_KEY_BYTES)
 
+/* Nothing is cached yet: the handle is where a clock cache would go. */
 struct oplog {
-    oplog_verify_fn verify;
-    void *verify_arg;
+    int unused;
 };
 
-int oplog_new(oplog_verify_fn verify, void *verify_arg, oplog **log)
+int oplog_new(oplog **log)
 {
     assert(log);
     *log = calloc(1, sizeof **log);
-    if (!*log)
-        return FFDB_ENOMEM;
-    (*log)->verify = verify;
-    (*log)->verify_arg = verify_arg;
-    return 0;
+    return *log ? 0 : FFDB_ENOMEM;
 }
 
 void oplog_free(oplog *log)
@@ -174,11 +170,10 @@ int oplog_heads(ffdb_txn *txn, ipld_cid *heads, size_t cap, size_t *count)
 /* Check an entry from outside against the log (O2, O3, O5). */
 static int check_entry(oplog *log, ffdb_txn *txn, const oplog_entry *e)
 {
-    if (log->verify) {
-        int rc = oplog_entry_check_sig(e, log->verify, log->verify_arg);
-        if (rc)
-            return rc;
-    }
+    (void)log;
+    int src = oplog_entry_check_sig(e);
+    if (src)
+        return src;
     for (size_t i = 0; i < e->next_count; i++) {
         uint64_t pc;
         int rc = ol_lookup(txn, &e->next[i], &pc);
@@ -244,7 +239,7 @@ int oplog_add(oplog *log, ffdb_txn *txn, const uint8_t *buf, size_t len)
     return rc;
 }
 
-static int append_kind(oplog *log, ffdb_txn *txn, const oplog_signer *signer, int kind,
+static int append_kind(oplog *log, ffdb_txn *txn, const ident *signer, int kind,
                        const uint8_t *op, size_t op_len, const ipld_cid *state, ipld_cid *id)
 {
     ipld_cid heads[OPLOG_NEXT_MAX], cid;
@@ -269,7 +264,7 @@ static int append_kind(oplog *log, ffdb_txn *txn, const oplog_signer *signer, in
     return rc == 1 ? OPLOG_ECORRUPT : rc; /* a fresh clock cannot be held already */
 }
 
-int oplog_append(oplog *log, ffdb_txn *txn, const oplog_signer *signer, const uint8_t *op,
+int oplog_append(oplog *log, ffdb_txn *txn, const ident *signer, const uint8_t *op,
                  size_t op_len, ipld_cid *id)
 {
     return append_kind(log, txn, signer, OPLOG_KIND_OP, op, op_len, NULL, id);
@@ -343,12 +338,6 @@ int oplog_join(oplog *dst, ffdb_txn *dst_txn, ffdb_txn *src_txn, uint64_t *added
     return rc;
 }
 
-void oplog_get_verifier(const oplog *log, oplog_verify_fn *fn, void **arg)
-{
-    *fn = log->verify;
-    *arg = log->verify_arg;
-}
-
 int ol_drop(ffdb_txn *txn, const char *name)
 {
     int rc = ffdb_bucket_drop(txn, name, strlen(name));
@@ -372,7 +361,7 @@ static int drop_entry(ffdb_txn *txn, const uint8_t *key, size_t klen, const uint
 
 /* Every held entry other than the snapshot is reached from it (its next is
  * every head, O4), so compaction drops all of them. */
-int oplog_compact(oplog *log, ffdb_txn *txn, const oplog_signer *signer, const ipld_cid *state,
+int oplog_compact(oplog *log, ffdb_txn *txn, const ident *signer, const ipld_cid *state,
                   ipld_cid *id, uint64_t *dropped)
 {
     ipld_cid snap;

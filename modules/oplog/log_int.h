@@ -15,6 +15,5 @@ int ol_lookup(ffdb_txn *txn, const ipld_cid *id, uint64_t *clock);
 /* Drop a bucket if it exists (scratch buckets of the fetch). */
 int ol_drop(ffdb_txn *txn, const char *name);
 /* The log's signature check (NULL when it checks none). */
-void oplog_get_verifier(const oplog *log, oplog_verify_fn *fn, void **arg);
 
 #endif

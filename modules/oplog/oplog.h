@@ -30,9 +30,10 @@
  * tests. Transactions are the caller's: every call takes an ffdb_txn, so one
  * engine txn can append an entry and apply its operation together.
  *
- * Signatures: ed25519 (32-byte keys, 64-byte signatures) through the
- * oplog_signer seam below, so the log does not depend on how keys are held
- * (modules/ident provides them in the server).
+ * Signatures: ed25519 (32-byte keys, 64-byte signatures) through
+ * modules/ident: a local entry is signed with the caller's ident, every
+ * entry from outside is checked with ident_verify (one road for keys and
+ * signatures in every module).
  *
  * What it must never do: trust an entry from outside. Every entry that
  * enters through oplog_add or a fetch is re-hashed, decoded strictly,
@@ -48,6 +49,7 @@
 #include <stdint.h>
 
 #include "ffdb.h"
+#include "modules/ident/ident.h"
 #include "modules/ipld/ipld.h"
 
 #ifdef __cplusplus
@@ -72,17 +74,8 @@ const char *oplog_strerror(int code);
 #define OPLOG_CID_BYTES 36      /* binary CIDv1 dag-cbor sha2-256 */
 #define OPLOG_ORDER_KEY_BYTES (8 + OPLOG_KEY_BYTES + OPLOG_CID_BYTES)
 
-/* ---- Signing seam ------------------------------------------------------------- */
-typedef struct oplog_signer {
-    uint8_t key[OPLOG_KEY_BYTES]; /* the writer's public key */
-    void *arg;
-    /* Sign msg[0..len) into sig; 0 or a negative code. */
-    int (*sign)(void *arg, const uint8_t *msg, size_t len, uint8_t sig[OPLOG_SIG_BYTES]);
-} oplog_signer;
-
-/* Verify sig over msg under key: 0 if valid, nonzero otherwise. */
-typedef int (*oplog_verify_fn)(void *arg, const uint8_t key[OPLOG_KEY_BYTES], const uint8_t *msg,
-                               size_t len, const uint8_t sig[OPLOG_SIG_BYTES]);
+_Static_assert(OPLOG_KEY_BYTES == IDENT_PK_BYTES, "writer keys are ident public keys");
+_Static_assert(OPLOG_SIG_BYTES == IDENT_SIG_BYTES, "entry signatures are ident signatures");
 
 /* ---- Entries ------------------------------------------------------------------ */
 enum oplog_kind { OPLOG_KIND_OP = 0, OPLOG_KIND_SNAPSHOT = 1 };
@@ -105,15 +98,16 @@ typedef struct oplog_entry {
 
 /* Build and sign an entry: *out (malloc'd, canonical dag-cbor) and *id.
  * next need not be sorted; duplicates are refused (FFDB_EINVAL). state is
- * read for OPLOG_KIND_SNAPSHOT only. */
+ * read for OPLOG_KIND_SNAPSHOT only. The writer is signer's public key. */
 int oplog_entry_build(int kind, uint64_t clock, const ipld_cid *next, size_t next_count,
                       const uint8_t *op, size_t op_len, const ipld_cid *state,
-                      const oplog_signer *signer, uint8_t **out, size_t *len, ipld_cid *id);
+                      const ident *signer, uint8_t **out, size_t *len, ipld_cid *id);
 /* Decode bytes strictly (canonical dag-cbor, exactly the fields of the
  * contract) and compute e->id. Does not check the signature. */
 int oplog_entry_decode(const uint8_t *buf, size_t len, oplog_entry *e);
-/* Check e's signature (the bytes signed are re-derived from e). */
-int oplog_entry_check_sig(const oplog_entry *e, oplog_verify_fn verify, void *arg);
+/* Check e's signature under e->writer (the bytes signed are re-derived from
+ * e): 0 or OPLOG_EBADSIG. */
+int oplog_entry_check_sig(const oplog_entry *e);
 void oplog_entry_free(oplog_entry *e);
 
 /* The order key clock||writer||cid of an entry (OPLOG_ORDER_KEY_BYTES). */
@@ -123,16 +117,16 @@ void oplog_order_key(uint64_t clock, const uint8_t writer[OPLOG_KEY_BYTES], cons
 /* ---- The log ------------------------------------------------------------------ */
 typedef struct oplog oplog;
 
-/* A log over the file's buckets; verify checks signatures of entries added
- * (oplog_add, fetch) and in oplog_verify. Buckets are created on the first
- * write txn that touches them. */
-int oplog_new(oplog_verify_fn verify, void *verify_arg, oplog **log);
+/* A log over the file's buckets. Signatures of entries added (oplog_add,
+ * fetch) and in oplog_verify are always checked. Buckets are created on the
+ * first write txn that touches them. */
+int oplog_new(oplog **log);
 void oplog_free(oplog *log);
 
 /* Append a local operation: clock = 1 + the highest clock the log holds,
  * next = the current heads (the first OPLOG_NEXT_MAX in CID order).
  * *id may be NULL. */
-int oplog_append(oplog *log, ffdb_txn *txn, const oplog_signer *signer, const uint8_t *op,
+int oplog_append(oplog *log, ffdb_txn *txn, const ident *signer, const uint8_t *op,
                  size_t op_len, ipld_cid *id);
 /* Add an entry from elsewhere after full checks (O2, O3, O5). 0 if added,
  * 1 if already held; OPLOG_EMISSING if a parent is unknown. */
@@ -184,7 +178,7 @@ int oplog_fetch(oplog *log, ffdb_txn *txn, const ipld_cid *head, size_t batch,
  * the given CID (of the data at the cut, kept by the caller), then drop every
  * entry it reaches (their CIDs move to "oplog.g", so later entries that
  * link to them still pass O3). *id may be NULL; *dropped counts entries dropped. */
-int oplog_compact(oplog *log, ffdb_txn *txn, const oplog_signer *signer, const ipld_cid *state,
+int oplog_compact(oplog *log, ffdb_txn *txn, const ident *signer, const ipld_cid *state,
                   ipld_cid *id, uint64_t *dropped);
 
 #ifdef __cplusplus

@@ -12,8 +12,6 @@
 #include "modules/oplog/log_int.h"
 
 struct vctx {
-    oplog_verify_fn verify;
-    void *verify_arg;
     ffdb_txn *txn;
     uint64_t problems, entries;
     uint8_t (*links)[OPLOG_CID_BYTES];
@@ -72,7 +70,7 @@ static int check_one(struct vctx *v, const uint8_t *key, size_t klen, const uint
         problem(v, &id, "not a valid entry");
         return 0;
     }
-    if (v->verify && oplog_entry_check_sig(&e, v->verify, v->verify_arg))
+    if (oplog_entry_check_sig(&e))
         problem(v, &id, "signature does not verify");
     if (ol_get_u64(val) != e.clock || memcmp(val + 8, e.writer, OPLOG_KEY_BYTES))
         problem(v, &id, "stored clock/writer prefix differs from the entry");
@@ -155,12 +153,7 @@ int oplog_verify(oplog *log, ffdb_txn *txn, uint64_t *problems,
 {
     assert(txn && problems);
     struct vctx v = {.txn = txn, .report = report, .arg = arg};
-    oplog_verify_fn fn = NULL;
-    void *fn_arg = NULL;
-    if (log)
-        oplog_get_verifier(log, &fn, &fn_arg);
-    v.verify = fn;
-    v.verify_arg = fn_arg;
+    (void)log;
     ffdb_bucket *be;
     ffdb_cursor *cur;
     ffdb_val k, val;

@@ -8,12 +8,18 @@
  * ffdb and answers OK; RELOAD answers OK because every acknowledged write is
  * already in the data file (there is no separate snapshot to save and load);
  * SLEEP blocks the server as Redis's does; PROTOCOL answers each RESP3 type
- * ffdb-server writes.
+ * ffdb-server writes. DIGEST is Redis's digest of the whole data set, 20
+ * bytes in hex, all zeros when it is empty: each key's digest (below) is
+ * XORed in, so it does not depend on the order keys were written or are
+ * walked, and two servers holding the same data answer the same digest
+ * (the CRDT mode compares nodes with it). The bytes are ffdb's own, not
+ * Redis's SHA1 mix: compare ffdb-server with ffdb-server.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <xxhash.h>
 
 #include "modules/redis/cmd.h"
 
@@ -91,12 +97,112 @@ static int debug_protocol(resp_ctx *c)
     return 0;
 }
 
+/* ---- DEBUG DIGEST ---- */
+
+#define DIGEST_BYTES 20
+
+/* Two streaming hashes over the same bytes: XXH3-128 and XXH3-64 (seed 1),
+ * 16 + 4 bytes of a key's digest. */
+typedef struct digest_key {
+    XXH3_state_t *a, *b;
+} digest_key;
+
+typedef struct digest_walk {
+    store_txn *st;
+    int db;
+    digest_key h;
+    uint8_t acc[DIGEST_BYTES];
+    int rc;
+} digest_walk;
+
+static void dk_feed(digest_key *h, const void *p, size_t n)
+{
+    uint64_t len = n;
+    XXH3_128bits_update(h->a, &len, sizeof len); /* lengths keep fields apart */
+    XXH3_64bits_update(h->b, &len, sizeof len);
+    XXH3_128bits_update(h->a, p, n);
+    XXH3_64bits_update(h->b, p, n);
+}
+
+/* A collection's elements in field order. A list's fields are positions
+ * that depend on its push history, so only its values count. */
+static int digest_elements(digest_walk *w, const store_meta *m)
+{
+    store_iter *it;
+    ffdb_val f, v;
+    int rc = store_iter_open(w->st, m, STORE_SUB, &it);
+
+    if (rc)
+        return rc;
+    for (rc = store_iter_first(it, &f, &v); rc == 0; rc = store_iter_next(it, &f, &v)) {
+        if (m->type != STORE_LIST)
+            dk_feed(&w->h, f.data, f.size);
+        dk_feed(&w->h, v.data, v.size);
+    }
+    store_iter_close(it);
+    return rc == FFDB_NOTFOUND ? 0 : rc;
+}
+
+static int digest_key_fn(void *arg, const void *key, size_t klen, const store_meta *m)
+{
+    digest_walk *w = arg;
+    uint8_t head[1 + 1 + 8] = {(uint8_t)w->db, (uint8_t)m->type};
+    int rc = 0;
+
+    memcpy(head + 2, &m->expire_ms, 8);
+    XXH3_128bits_reset(w->h.a);
+    XXH3_64bits_reset_withSeed(w->h.b, 1);
+    dk_feed(&w->h, head, sizeof head);
+    dk_feed(&w->h, key, klen);
+    if (m->type == STORE_STRING)
+        dk_feed(&w->h, m->value.data, m->value.size);
+    else
+        rc = digest_elements(w, m);
+    if (rc)
+        return w->rc = rc;
+    XXH128_canonical_t a;
+    XXH64_canonical_t b;
+    XXH128_canonicalFromHash(&a, XXH3_128bits_digest(w->h.a));
+    XXH64_canonicalFromHash(&b, XXH3_64bits_digest(w->h.b));
+    for (int i = 0; i < 16; i++)
+        w->acc[i] ^= a.digest[i];
+    for (int i = 0; i < 4; i++)
+        w->acc[16 + i] ^= b.digest[i];
+    return 0;
+}
+
+static int debug_digest(resp_ctx *c)
+{
+    digest_walk w = {.st = c->st};
+    char hex[2 * DIGEST_BYTES + 1];
+    int rc = 0;
+
+    w.h.a = XXH3_createState();
+    w.h.b = XXH3_createState();
+    if (!w.h.a || !w.h.b)
+        rc = FFDB_ENOMEM;
+    for (int db = 0; db < STORE_DBS && rc == 0; db++) {
+        w.db = db;
+        rc = store_keys_walk(c->st, db, NULL, 0, digest_key_fn, &w);
+    }
+    XXH3_freeState(w.h.a);
+    XXH3_freeState(w.h.b);
+    if (rc)
+        return rc < 0 ? rc : w.rc;
+    for (int i = 0; i < DIGEST_BYTES; i++)
+        snprintf(hex + 2 * i, 3, "%02x", w.acc[i]);
+    reply_simple(c->r, hex);
+    return 0;
+}
+
 static int debug_cmd(resp_ctx *c)
 {
     const resp_arg *sub = &c->argv[1];
 
     if (resp_arg_is(sub, "object") && c->argc == 3)
         return debug_object(c);
+    if (resp_arg_is(sub, "digest") && c->argc == 2)
+        return debug_digest(c);
     if (resp_arg_is(sub, "protocol") && c->argc == 3)
         return debug_protocol(c);
     if (resp_arg_is(sub, "sleep") && c->argc == 3) {
@@ -128,6 +234,8 @@ static int debug_cmd(resp_ctx *c)
             "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
             "OBJECT <key>",
             "    Show low-level info about the key.",
+            "DIGEST",
+            "    Output a hex signature of the whole data set (order-independent).",
             "PROTOCOL <type>",
             "    Reply with a test value of the given RESP3 type.",
             "SLEEP <seconds>",

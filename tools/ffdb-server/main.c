@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "modules/crdt/crdt.h"
 #include "modules/redis/redis.h"
 
 static void usage(FILE *f)
@@ -65,7 +66,8 @@ int main(int argc, char **argv)
 {
     redis_config cfg;
     char err[512];
-    int i = 1, rc;
+    int i = 1, rc, crdt_mode = 0;
+    crdt *node = NULL;
 
     redis_config_init(&cfg);
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
@@ -93,6 +95,10 @@ int main(int argc, char **argv)
             return 2;
         }
         name = param_name(argv[i] + 2);
+        if (!strcmp(name, "crdt")) {
+            crdt_mode = !strcmp(argv[++i], "yes");
+            continue;
+        }
         if (!strcmp(name, "config")) {
             if (net_config_load(&cfg.reg, argv[++i], err, sizeof(err))) {
                 fprintf(stderr, "ffdb-server: %s\n", err);
@@ -112,7 +118,21 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    if (crdt_mode) { /* the CRDT mode (modules/crdt): the node's key beside its data */
+        char kdir[1024] = ".";
+        const char *slash = strrchr(cfg.datafile, '/');
+        if (cfg.dir[0])
+            snprintf(kdir, sizeof(kdir), "%s", cfg.dir);
+        else if (slash)
+            snprintf(kdir, sizeof(kdir), "%.*s", (int)(slash - cfg.datafile), cfg.datafile);
+        err[0] = 0;
+        if (crdt_install(&cfg, kdir[0] ? kdir : "/", &node, err, sizeof(err))) {
+            fprintf(stderr, "ffdb-server: --crdt: %s\n", err);
+            return 2;
+        }
+    }
     rc = redis_server_run(&cfg);
+    crdt_free(node);
     redis_config_free(&cfg);
     return rc;
 }

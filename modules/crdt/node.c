@@ -1,0 +1,800 @@
+/*
+ * node.c — the CRDT mode of ffdb-server (issue 13 step 2): the write hook
+ * (modules/redis/redis.h) that turns every accepted local write into a
+ * signed op-log entry (modules/oplog, signed with the node's modules/ident
+ * key) and applies it, adds entries from peers and applies them in the
+ * log's total order, and the OPLOG commands.
+ *
+ * Who calls it: ffdb-server --crdt (crdt_install before redis_server_run)
+ * and the tests. Everything runs on the server's loop thread, inside the
+ * server's batch txn: an entry and its effect on the keyspace commit
+ * together or not at all.
+ *
+ * Convergence (C1): the keyspace is the fold of the log's operations in the
+ * total order (clock, writer, CID). The bucket "crdt.m" holds "last", the
+ * order key of the last operation folded in. A local entry always sorts
+ * last (its clock is above every held entry), so it is applied at once. An
+ * entry from a peer that sorts after "last" is applied at once too; one
+ * that sorts before it (a concurrent write that arrived late) makes the
+ * node rebuild: the keyspace is flushed and the whole log folded again, in
+ * order, in the same txn. So two nodes holding the same entries hold the
+ * same data, whatever the order the entries arrived in (DEBUG DIGEST shows
+ * it). A rebuild costs the whole log: fine for the sizes tested, the first
+ * thing to improve (per-key replay) if it matters.
+ *
+ * An operation is re-checked against the table when folded: an entry whose
+ * operation has no convergent meaning (a peer with another table) is
+ * skipped the same way on every node.
+ *
+ * Operation bytes (the `op` of an entry; the CRDT layer's contract):
+ *   u8 db | u32 BE argc | argc x (u32 BE length | bytes)
+ */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "modules/crdt/crdt.h"
+#include "modules/oplog/oplog.h"
+#include "modules/redis/redis.h"
+
+#define OP_ARGS_MAX 1024 /* arguments of one operation */
+
+struct crdt {
+    ident id;
+    oplog *log;
+    redis_server *s;
+    uint64_t applied, rebuilds, skipped;
+};
+
+static crdt *g_node; /* the OPLOG handlers find the node here: one per process */
+
+/* ---- operation bytes ---- */
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
+    p[3] = (uint8_t)v;
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int op_encode(int db, const redis_cmdv *v, const uint8_t *tail, size_t tail_len,
+                     uint8_t **out, size_t *len)
+{
+    size_t n = 5 + tail_len;
+    for (int i = 0; i < v->argc; i++)
+        n += 4 + v->argv[i].n;
+    if (n > OPLOG_OP_MAX || v->argc > OP_ARGS_MAX)
+        return OPLOG_ELIMIT;
+    uint8_t *p = malloc(n);
+    if (!p)
+        return FFDB_ENOMEM;
+    p[0] = (uint8_t)db;
+    put_u32(p + 1, (uint32_t)v->argc);
+    size_t o = 5;
+    for (int i = 0; i < v->argc; i++) {
+        put_u32(p + o, (uint32_t)v->argv[i].n);
+        memcpy(p + o + 4, v->argv[i].p, v->argv[i].n);
+        o += 4 + v->argv[i].n;
+    }
+    if (tail_len)
+        memcpy(p + o, tail, tail_len);
+    *out = p;
+    *len = n;
+    return 0;
+}
+
+/* Decode into argv (cap OP_ARGS_MAX, pointing into buf); *tail is what
+ * follows the arguments (SREM's observed tags). 0 or IPLD_EFORMAT. */
+static int op_decode(const uint8_t *buf, size_t len, int *db, resp_arg *argv, int *argc,
+                     const uint8_t **tail, size_t *tail_len)
+{
+    if (len < 5 || buf[0] >= STORE_DBS)
+        return IPLD_EFORMAT;
+    uint32_t n = get_u32(buf + 1);
+    size_t o = 5;
+    if (n == 0 || n > OP_ARGS_MAX)
+        return IPLD_EFORMAT;
+    for (uint32_t i = 0; i < n; i++) {
+        if (len - o < 4)
+            return IPLD_EFORMAT;
+        uint32_t l = get_u32(buf + o);
+        if (len - o - 4 < l)
+            return IPLD_EFORMAT;
+        argv[i].p = (const char *)buf + o + 4;
+        argv[i].n = l;
+        o += 4 + l;
+    }
+    *tail = buf + o;
+    *tail_len = len - o;
+    *db = buf[0];
+    *argc = (int)n;
+    return 0;
+}
+
+/* ---- the rules on arguments, beyond the table ---- */
+
+static int arg_is(const resp_arg *a, const char *s)
+{
+    return a->n == strlen(s) && !strncasecmp(a->p, s, a->n);
+}
+
+/* NULL if v may go into the log, else the reason it may not. */
+static const char *refusal(const redis_cmdv *v)
+{
+    const char *reason;
+    if (v->argc < 1)
+        return "empty command";
+    if (crdt_classify(v->argv[0].p, v->argv[0].n, &reason) == CRDT_REJECT)
+        return reason;
+    if (arg_is(&v->argv[0], "setex") || arg_is(&v->argv[0], "psetex"))
+        return "expiry needs one clock; not replicated in CRDT mode (use SET)";
+    if (arg_is(&v->argv[0], "set"))
+        for (int i = 3; i < v->argc; i++)
+            if (!arg_is(&v->argv[i], "get"))
+                return "SET options (expiry, NX, XX, KEEPTTL) have no convergent meaning; "
+                       "use SET key value";
+    return NULL;
+}
+
+/* ---- folding operations into the keyspace ---- */
+
+static int last_get(ffdb_txn *txn, uint8_t key[OPLOG_ORDER_KEY_BYTES], int *have)
+{
+    ffdb_bucket *b;
+    ffdb_val v;
+    *have = 0;
+    int rc = ffdb_bucket_open(txn, "crdt.m", 6, &b);
+    if (rc == FFDB_NOTFOUND)
+        return 0;
+    if (!rc)
+        rc = ffdb_get(b, "last", 4, &v);
+    if (rc == FFDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (v.size != OPLOG_ORDER_KEY_BYTES)
+        return FFDB_CORRUPT;
+    memcpy(key, v.data, OPLOG_ORDER_KEY_BYTES);
+    *have = 1;
+    return 0;
+}
+
+static int last_set(ffdb_txn *txn, const uint8_t key[OPLOG_ORDER_KEY_BYTES])
+{
+    ffdb_bucket *b;
+    int rc = ffdb_bucket_open(txn, "crdt.m", 6, &b);
+    if (rc == FFDB_NOTFOUND)
+        rc = ffdb_bucket_create(txn, "crdt.m", 6, &b);
+    return rc ? rc : ffdb_put(b, "last", 4, key, OPLOG_ORDER_KEY_BYTES);
+}
+
+/* ---- the OR-set's tags (C2) ----
+ * Bucket "crdt.s": db (1) | key length (4, BE) | key | member -> the binary
+ * CIDs (36 bytes each) of the SADD entries that added the member and that
+ * no SREM has removed yet. An SREM entry carries, per member, the tags its
+ * writer held (its trailer: per member u32 BE count | count x 36 bytes), so
+ * it removes only the adds its writer had seen: an add concurrent with it
+ * survives (add wins). A member leaves the set when its last tag goes. A
+ * whole-key write (SET, MSET, GETSET, DEL, UNLINK, GETDEL) drops the key's
+ * tags: it removes what sorts before it. */
+
+#define TAG_BYTES OPLOG_CID_BYTES
+#define TAGS_KEY_MAX (5 + 2 * STORE_MAX_KEY + 16)
+
+static size_t tags_key(uint8_t *out, int db, const resp_arg *key, const resp_arg *member)
+{
+    out[0] = (uint8_t)db;
+    put_u32(out + 1, (uint32_t)key->n);
+    memcpy(out + 5, key->p, key->n);
+    if (member)
+        memcpy(out + 5 + key->n, member->p, member->n);
+    return 5 + key->n + (member ? member->n : 0);
+}
+
+static int tags_bucket(ffdb_txn *txn, ffdb_bucket **b)
+{
+    int rc = ffdb_bucket_open(txn, "crdt.s", 6, b);
+    return rc == FFDB_NOTFOUND ? ffdb_bucket_create(txn, "crdt.s", 6, b) : rc;
+}
+
+/* Copy a member's tags into a malloc'd buffer (*len bytes; NULL if none). */
+static int tags_get(ffdb_bucket *b, const uint8_t *k, size_t klen, uint8_t **tags, size_t *len)
+{
+    ffdb_val v;
+    int rc = ffdb_get(b, k, klen, &v);
+    *tags = NULL;
+    *len = 0;
+    if (rc == FFDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (v.size % TAG_BYTES)
+        return FFDB_CORRUPT;
+    if (!v.size)
+        return 0;
+    if (!(*tags = malloc(v.size)))
+        return FFDB_ENOMEM;
+    memcpy(*tags, v.data, v.size);
+    *len = v.size;
+    return 0;
+}
+
+static int tags_add(ffdb_bucket *b, const uint8_t *k, size_t klen, const uint8_t tag[TAG_BYTES])
+{
+    uint8_t *t, *nt;
+    size_t len;
+    int rc = tags_get(b, k, klen, &t, &len);
+    if (rc)
+        return rc;
+    if (!(nt = realloc(t, len + TAG_BYTES))) {
+        free(t);
+        return FFDB_ENOMEM;
+    }
+    memcpy(nt + len, tag, TAG_BYTES);
+    rc = ffdb_put(b, k, klen, nt, len + TAG_BYTES);
+    free(nt);
+    return rc;
+}
+
+/* Remove the observed tags; *left = tags that remain. */
+static int tags_remove(ffdb_bucket *b, const uint8_t *k, size_t klen, const uint8_t *seen,
+                       size_t seen_count, size_t *left)
+{
+    uint8_t *t;
+    size_t len, keep = 0;
+    int rc = tags_get(b, k, klen, &t, &len);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < len; i += TAG_BYTES) {
+        int gone = 0;
+        for (size_t j = 0; j < seen_count && !gone; j++)
+            gone = !memcmp(t + i, seen + j * TAG_BYTES, TAG_BYTES);
+        if (!gone)
+            memmove(t + keep, t + i, TAG_BYTES), keep += TAG_BYTES;
+    }
+    *left = keep / TAG_BYTES;
+    rc = keep ? ffdb_put(b, k, klen, t, keep) : ffdb_delete(b, k, klen);
+    free(t);
+    return rc;
+}
+
+/* Drop every tag of a key. */
+static int tags_drop_key(ffdb_bucket *b, int db, const resp_arg *key)
+{
+    uint8_t p[TAGS_KEY_MAX];
+    size_t plen = tags_key(p, db, key, NULL);
+    ffdb_cursor *c;
+    ffdb_val k, v;
+    int rc = ffdb_cursor_open(b, &c);
+    if (rc)
+        return rc;
+    while ((rc = ffdb_cursor_seek(c, p, plen, &k, &v)) == 0 && k.size >= plen &&
+           !memcmp(k.data, p, plen)) {
+        uint8_t kk[TAGS_KEY_MAX];
+        size_t kl = k.size;
+        memcpy(kk, k.data, kl);
+        if ((rc = ffdb_delete(b, kk, kl)))
+            break;
+    }
+    ffdb_cursor_close(c);
+    return rc == FFDB_NOTFOUND || rc == 0 ? 0 : rc;
+}
+
+/* 1 if every member of an SADD/SREM fits a tag key; the members of one
+ * that does not follow the log's order instead (C2's exception). */
+static int tagged(const redis_cmdv *v)
+{
+    for (int i = 2; i < v->argc; i++)
+        if (5 + v->argv[1].n + v->argv[i].n > FFDB_MAX_KEY_SIZE)
+            return 0;
+    return v->argc >= 3;
+}
+
+/* A local SREM's trailer: every tag this node holds for each member. */
+static int srem_trailer(ffdb_txn *txn, int db, const redis_cmdv *v, uint8_t **out, size_t *len)
+{
+    ffdb_bucket *b;
+    uint8_t k[TAGS_KEY_MAX], *buf = NULL;
+    size_t n = 0;
+    int rc = tags_bucket(txn, &b);
+    for (int i = 2; i < v->argc && !rc && tagged(v); i++) {
+        uint8_t *t, *nb;
+        size_t tl;
+        rc = tags_get(b, k, tags_key(k, db, &v->argv[1], &v->argv[i]), &t, &tl);
+        if (rc)
+            break;
+        if (!(nb = realloc(buf, n + 4 + tl))) {
+            free(t);
+            rc = FFDB_ENOMEM;
+            break;
+        }
+        buf = nb;
+        put_u32(buf + n, (uint32_t)(tl / TAG_BYTES));
+        if (tl)
+            memcpy(buf + n + 4, t, tl);
+        n += 4 + tl;
+        free(t);
+    }
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+/* The command an entry's operation becomes here, with the tags kept (C2):
+ * eff gets the arguments to run (eff->argc 0: nothing to run). */
+static int fold_prepare(ffdb_txn *txn, const ipld_cid *id, int db, const redis_cmdv *v,
+                        const uint8_t *tail, size_t tail_len, redis_cmdv *eff, resp_arg *eff_argv)
+{
+    ffdb_bucket *b;
+    uint8_t k[TAGS_KEY_MAX];
+    const resp_arg *a = v->argv;
+    int rc;
+
+    *eff = *v;
+    if ((arg_is(&a[0], "sadd") || arg_is(&a[0], "srem")) && !tagged(v))
+        return tail_len ? IPLD_EFORMAT : 0;
+    if (tail_len && !arg_is(&a[0], "srem"))
+        return IPLD_EFORMAT;
+    if ((rc = tags_bucket(txn, &b)))
+        return rc;
+    if (arg_is(&a[0], "sadd")) {
+        uint8_t tag[TAG_BYTES];
+        ipld_cid_to_bytes(id, tag);
+        for (int i = 2; i < v->argc && !rc; i++)
+            rc = tags_add(b, k, tags_key(k, db, &a[1], &a[i]), tag);
+        return rc;
+    }
+    if (arg_is(&a[0], "srem")) {
+        size_t o = 0;
+        eff_argv[0] = a[0];
+        eff_argv[1] = a[1];
+        eff->argv = eff_argv;
+        eff->argc = 2;
+        for (int i = 2; i < v->argc && !rc; i++) {
+            size_t cnt, left;
+            if (tail_len - o < 4)
+                return IPLD_EFORMAT;
+            cnt = get_u32(tail + o);
+            if ((tail_len - o - 4) / TAG_BYTES < cnt)
+                return IPLD_EFORMAT;
+            rc = tags_remove(b, k, tags_key(k, db, &a[1], &a[i]), tail + o + 4, cnt, &left);
+            o += 4 + cnt * TAG_BYTES;
+            if (!rc && left == 0)
+                eff_argv[eff->argc++] = a[i];
+        }
+        if (!rc && o != tail_len)
+            return IPLD_EFORMAT;
+        if (eff->argc == 2)
+            eff->argc = 0;
+        return rc;
+    }
+    if (arg_is(&a[0], "set") || arg_is(&a[0], "getset") || arg_is(&a[0], "getdel"))
+        return a[1].n <= STORE_MAX_KEY ? tags_drop_key(b, db, &a[1]) : 0;
+    int step = arg_is(&a[0], "mset") ? 2 : arg_is(&a[0], "del") || arg_is(&a[0], "unlink") ? 1 : 0;
+    for (int i = 1; step && i < v->argc && !rc; i += step)
+        if (a[i].n <= STORE_MAX_KEY)
+            rc = tags_drop_key(b, db, &a[i]);
+    return rc;
+}
+
+/* Apply one entry's operation (a remote unit: its replies are discarded). */
+static int fold_op(crdt *n, ffdb_txn *txn, const ipld_cid *id, const uint8_t *op, size_t len,
+                   int64_t now_ms)
+{
+    static resp_arg argv[OP_ARGS_MAX], eff_argv[OP_ARGS_MAX];
+    const uint8_t *tail;
+    size_t tail_len;
+    int db, argc, rc;
+    redis_cmdv eff;
+    if (op_decode(op, len, &db, argv, &argc, &tail, &tail_len)) {
+        n->skipped++;
+        return 0;
+    }
+    redis_cmdv v = {argc, argv};
+    if (refusal(&v)) {
+        n->skipped++;
+        return 0;
+    }
+    rc = fold_prepare(txn, id, db, &v, tail, tail_len, &eff, eff_argv);
+    if (rc == IPLD_EFORMAT) {
+        n->skipped++;
+        return 0;
+    }
+    if (rc || eff.argc == 0)
+        return rc;
+    redis_unit u = {0, db, now_ms, 0, 1, &eff};
+    n->applied++;
+    return redis_server_apply(n->s, &u, 1);
+}
+
+struct refold {
+    crdt *n;
+    ffdb_txn *txn;
+    int64_t now_ms;
+    int rc;
+};
+
+static int refold_one(void *arg, const ipld_cid *id, const uint8_t *buf, size_t len)
+{
+    struct refold *f = arg;
+    oplog_entry e;
+    if (oplog_entry_decode(buf, len, &e))
+        return 0; /* oplog_verify reports it; nothing to fold */
+    if (e.kind == OPLOG_KIND_OP)
+        f->rc = fold_op(f->n, f->txn, id, e.op, e.op_len, f->now_ms);
+    oplog_entry_free(&e);
+    return f->rc;
+}
+
+/* C1 after a late entry: flush every database and fold the log in order. */
+static int rebuild(crdt *n, ffdb_txn *txn, int64_t now_ms)
+{
+    resp_arg a = {"flushall", 8};
+    redis_cmdv v = {1, &a};
+    redis_unit u = {0, 0, now_ms, 0, 1, &v};
+    struct refold f = {n, txn, now_ms, 0};
+    int rc = redis_server_apply(n->s, &u, 1);
+    n->rebuilds++;
+    if (!rc) {
+        rc = ffdb_bucket_drop(txn, "crdt.s", 6);
+        rc = rc == FFDB_NOTFOUND ? 0 : rc;
+    }
+    if (!rc)
+        rc = oplog_walk(txn, NULL, refold_one, &f);
+    return rc ? rc : f.rc;
+}
+
+/* The order key of the log's last entry in the total order. */
+static int log_last(ffdb_txn *txn, uint8_t key[OPLOG_ORDER_KEY_BYTES])
+{
+    ffdb_bucket *b;
+    ffdb_cursor *c;
+    ffdb_val k, v;
+    int rc = ffdb_bucket_open(txn, "oplog.c", 7, &b);
+    if (!rc)
+        rc = ffdb_cursor_open(b, &c);
+    if (rc)
+        return rc;
+    rc = ffdb_cursor_last(c, &k, &v);
+    if (!rc && k.size == OPLOG_ORDER_KEY_BYTES)
+        memcpy(key, k.data, OPLOG_ORDER_KEY_BYTES);
+    ffdb_cursor_close(c);
+    return rc;
+}
+
+/* Entries from a peer: each added with oplog_add's checks, then folded
+ * (C1). *added counts new ones. An entry refused (malformed, bad signature,
+ * parent unknown) stops the add with err set; the ones before it stay, each
+ * whole. An engine error is returned: the caller fails the batch. */
+static int add_entries(crdt *n, const resp_arg *ents, int count, int64_t now_ms, int64_t *added,
+                       char *err, size_t err_len)
+{
+    ffdb_txn *txn;
+    uint8_t last[OPLOG_ORDER_KEY_BYTES], key[OPLOG_ORDER_KEY_BYTES];
+    int have, late = 0, bad = 0;
+    int rc = net_batch_need_txn(&n->s->batch, 1);
+    *added = 0;
+    if (rc)
+        return rc;
+    txn = n->s->batch.txn;
+    if ((rc = last_get(txn, last, &have)))
+        return rc;
+    for (int i = 0; i < count; i++) {
+        oplog_entry e;
+        rc = oplog_entry_decode((const uint8_t *)ents[i].p, ents[i].n, &e);
+        if (rc) {
+            snprintf(err, err_len, "entry %d is not a log entry", i + 1);
+            bad = rc;
+            break;
+        }
+        oplog_order_key(e.clock, e.writer, &e.id, key);
+        rc = oplog_add(n->log, txn, (const uint8_t *)ents[i].p, ents[i].n);
+        if (rc == 1) { /* already held */
+            oplog_entry_free(&e);
+            rc = 0;
+            continue;
+        }
+        if (rc <= FFDB_NOTFOUND && rc > IPLD_EFORMAT) {
+            oplog_entry_free(&e);
+            return rc; /* the engine's */
+        }
+        if (rc) {
+            snprintf(err, err_len, "entry %d refused: %s", i + 1,
+                     rc <= -30900 ? oplog_strerror(rc) : "malformed");
+            oplog_entry_free(&e);
+            bad = rc;
+            break;
+        }
+        ++*added;
+        if (!late && (!have || memcmp(key, last, sizeof key) > 0)) {
+            if (e.kind == OPLOG_KIND_OP)
+                rc = fold_op(n, txn, &e.id, e.op, e.op_len, now_ms);
+            memcpy(last, key, sizeof key);
+            have = 1;
+        } else
+            late = 1;
+        oplog_entry_free(&e);
+        if (rc)
+            return rc;
+    }
+    if (late && (rc = rebuild(n, txn, now_ms)) == 0)
+        rc = log_last(txn, last);
+    if (!rc && *added)
+        rc = last_set(txn, last);
+    return rc ? rc : bad;
+}
+
+/* ---- the hook ---- */
+
+static void hook_attach(void *arg, redis_server *s)
+{
+    crdt *n = arg;
+    n->s = s;
+}
+
+static int local_write(crdt *n, const redis_unit *u, resp_reply *r)
+{
+    static resp_arg eff_argv[OP_ARGS_MAX];
+    uint8_t *op = NULL, *tail = NULL, key[OPLOG_ORDER_KEY_BYTES];
+    size_t len, tail_len = 0;
+    ipld_cid id;
+    uint64_t count, clock;
+    redis_cmdv eff;
+    int rc = net_batch_need_txn(&n->s->batch, 1);
+    if (!rc && arg_is(&u->cmds[0].argv[0], "srem"))
+        rc = srem_trailer(n->s->batch.txn, u->db, &u->cmds[0], &tail, &tail_len);
+    if (!rc)
+        rc = op_encode(u->db, &u->cmds[0], tail, tail_len, &op, &len);
+    free(tail);
+    if (!rc) {
+        ffdb_txn *txn = n->s->batch.txn;
+        rc = oplog_append(n->log, txn, &n->id, op, len, &id);
+        /* the tags as any node keeps them; the command itself runs as sent:
+         * a local write sorts last, so its effect is the plain command's */
+        if (!rc)
+            rc = fold_prepare(txn, &id, u->db, &u->cmds[0], op + len - tail_len, tail_len, &eff,
+                              eff_argv);
+        if (!rc)
+            rc = oplog_len(txn, &count, &clock);
+        if (!rc) {
+            oplog_order_key(clock, n->id.pk, &id, key);
+            rc = last_set(txn, key);
+        }
+    }
+    free(op);
+    if (rc) {
+        reply_errorf(r, "ERR CRDT mode: the write could not be logged: %s",
+                     rc <= -30900 && rc > -31000 ? oplog_strerror(rc) : ffdb_strerror(rc));
+        return REDIS_HOOK_REPLIED;
+    }
+    redis_server_apply(n->s, u, 1); /* its own reply; an engine failure fails the batch */
+    return REDIS_HOOK_TAKEN;
+}
+
+static int hook_propose(void *arg, const redis_unit *u, resp_reply *r)
+{
+    crdt *n = arg;
+    const char *why;
+
+    if (!r)
+        return REDIS_HOOK_REPLIED; /* the sweeper: no expiry is set in CRDT mode */
+    if (u->multi) {
+        reply_error(r, "ERR CRDT mode: MULTI/EXEC is not replicated (each command merges on its "
+                       "own; send them without MULTI)");
+        return REDIS_HOOK_REPLIED;
+    }
+    if (u->ncmds == 1 && u->cmds[0].argc >= 1 && arg_is(&u->cmds[0].argv[0], "oplog-add")) {
+        char err[128] = "";
+        int64_t added;
+        int rc = add_entries(n, u->cmds[0].argv + 1, u->cmds[0].argc - 1, u->now_ms, &added, err,
+                             sizeof err);
+        if (rc && err[0])
+            reply_errorf(r, "ERR OPLOG-ADD: %s (%lld added before it)", err, (long long)added);
+        else if (rc) {
+            net_batch_fail(&n->s->batch, rc); /* every client of the batch is told */
+            reply_errorf(r, "ERR OPLOG-ADD: engine error (%d), nothing was written", rc);
+        } else
+            reply_int(r, added);
+        return REDIS_HOOK_REPLIED;
+    }
+    if ((why = refusal(&u->cmds[0]))) {
+        reply_errorf(r, "ERR CRDT mode: %s", why);
+        return REDIS_HOOK_REPLIED;
+    }
+    return local_write(n, u, r);
+}
+
+static const redis_hook crdt_hook_ops = {
+    .attach = hook_attach,
+    .propose = hook_propose,
+};
+
+/* ---- OPLOG commands ---- */
+
+static void reply_cid(resp_reply *r, const ipld_cid *id)
+{
+    char s[IPLD_CID_STR_MAX];
+    ipld_cid_str(id, s);
+    reply_bulk_cstr(r, s);
+}
+
+struct vreport {
+    resp_reply *r;
+    size_t n;
+    char first[256];
+};
+
+static void report(void *arg, const char *problem)
+{
+    struct vreport *v = arg;
+    if (!v->n++)
+        snprintf(v->first, sizeof v->first, "%s", problem);
+}
+
+struct dump {
+    resp_reply *r;
+    size_t n;
+    int count;
+};
+
+static int dump_one(void *arg, const ipld_cid *id, const uint8_t *buf, size_t len)
+{
+    struct dump *d = arg;
+    (void)id;
+    if (d->count)
+        d->n++;
+    else
+        reply_bulk(d->r, buf, len);
+    return 0;
+}
+
+/* OPLOG HEADS | LEN | GET cid | VERIFY | ENTRIES */
+static int oplog_cmd(resp_ctx *c)
+{
+    crdt *n = g_node;
+    ffdb_txn *txn = c->srv->batch.txn;
+    const resp_arg *sub = &c->argv[1];
+    int rc;
+
+    assert(txn);
+    if (arg_is(sub, "len") && c->argc == 2) {
+        uint64_t count, clock;
+        if ((rc = oplog_len(txn, &count, &clock)))
+            return rc;
+        reply_int(c->r, (int64_t)count);
+        return 0;
+    }
+    if (arg_is(sub, "heads") && c->argc == 2) {
+        ipld_cid heads[OPLOG_NEXT_MAX];
+        size_t count;
+        if ((rc = oplog_heads(txn, heads, OPLOG_NEXT_MAX, &count)))
+            return rc;
+        size_t m = count < OPLOG_NEXT_MAX ? count : OPLOG_NEXT_MAX;
+        reply_array(c->r, m);
+        for (size_t i = 0; i < m; i++)
+            reply_cid(c->r, &heads[i]);
+        return 0;
+    }
+    if (arg_is(sub, "get") && c->argc == 3) {
+        char text[IPLD_CID_STR_MAX + 1];
+        ipld_cid id;
+        uint8_t *buf;
+        size_t len;
+        if (c->argv[2].n > IPLD_CID_STR_MAX) {
+            reply_error(c->r, "ERR OPLOG GET: not a CID");
+            return 0;
+        }
+        memcpy(text, c->argv[2].p, c->argv[2].n);
+        text[c->argv[2].n] = 0;
+        if (ipld_cid_parse(text, &id)) {
+            reply_error(c->r, "ERR OPLOG GET: not a CID");
+            return 0;
+        }
+        rc = oplog_get(txn, &id, &buf, &len);
+        if (rc == FFDB_NOTFOUND) {
+            reply_null(c->r);
+            return 0;
+        }
+        if (rc)
+            return rc;
+        reply_bulk(c->r, buf, len);
+        free(buf);
+        return 0;
+    }
+    if (arg_is(sub, "verify") && c->argc == 2) {
+        struct vreport v = {c->r, 0, ""};
+        uint64_t problems;
+        if ((rc = oplog_verify(n ? n->log : NULL, txn, &problems, report, &v)))
+            return rc;
+        if (problems)
+            reply_errorf(c->r, "ERR OPLOG VERIFY: %llu problems, the first: %s",
+                         (unsigned long long)problems, v.first);
+        else
+            reply_ok(c->r);
+        return 0;
+    }
+    if (arg_is(sub, "entries") && c->argc == 2) {
+        struct dump d = {c->r, 0, 1};
+        if ((rc = oplog_walk(txn, NULL, dump_one, &d)))
+            return rc;
+        reply_array(c->r, d.n);
+        d.count = 0;
+        return oplog_walk(txn, NULL, dump_one, &d);
+    }
+    if (arg_is(sub, "stats") && c->argc == 2) {
+        reply_map(c->r, 3);
+        reply_bulk_cstr(c->r, "applied");
+        reply_int(c->r, n ? (int64_t)n->applied : 0);
+        reply_bulk_cstr(c->r, "rebuilds");
+        reply_int(c->r, n ? (int64_t)n->rebuilds : 0);
+        reply_bulk_cstr(c->r, "skipped");
+        reply_int(c->r, n ? (int64_t)n->skipped : 0);
+        return 0;
+    }
+    reply_errorf(c->r, "ERR unknown subcommand '%.*s'. Try OPLOG HEADS|LEN|GET|VERIFY|ENTRIES.",
+                 (int)(sub->n > 128 ? 128 : sub->n), sub->p);
+    return 0;
+}
+
+/* Reached only without the hook (never in CRDT mode, where propose takes it). */
+static int oplog_add_cmd(resp_ctx *c)
+{
+    reply_error(c->r, "ERR OPLOG-ADD needs CRDT mode (ffdb-server --crdt yes)");
+    return 0;
+}
+
+static const resp_command crdt_cmds[] = {
+    {"oplog", oplog_cmd, -2, RESP_CMD_READONLY, 0, 0, 0, "server",
+     "The CRDT mode's op log: HEADS, LEN, GET cid, VERIFY, ENTRIES, STATS"},
+    {"oplog-add", oplog_add_cmd, -2, RESP_CMD_WRITE, 0, 0, 0, "server",
+     "Add entries from a peer to the op log and apply them in the log's order"},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL},
+};
+
+/* ---- installing ---- */
+
+int crdt_install(redis_config *cfg, const char *dir, crdt **out, char *err, size_t err_len)
+{
+    crdt *n = calloc(1, sizeof *n);
+    int rc;
+    if (!n)
+        return FFDB_ENOMEM;
+    rc = ident_open(&n->id, dir && dir[0] ? dir : ".", 0, NULL, err, err_len);
+    if (!rc)
+        rc = oplog_new(&n->log);
+    if (!rc)
+        rc = redis_commands_init();
+    if (!rc)
+        rc = redis_commands_add(crdt_cmds);
+    if (rc) {
+        if (!err[0])
+            snprintf(err, err_len, "CRDT mode: %s", ffdb_strerror(rc));
+        crdt_free(n);
+        return rc;
+    }
+    cfg->hook = &crdt_hook_ops;
+    cfg->hook_arg = n;
+    g_node = n;
+    *out = n;
+    return 0;
+}
+
+void crdt_free(crdt *n)
+{
+    if (!n)
+        return;
+    if (g_node == n)
+        g_node = NULL;
+    oplog_free(n->log);
+    ident_close(&n->id);
+    free(n);
+}
