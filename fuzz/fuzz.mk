@@ -21,7 +21,7 @@
 # fuzz-smoke). The resp harness (the RESP request parser of modules/resp) has
 # hand-written seeds in fuzz/corpus/resp, not made by fuzz-corpus.
 
-FUZZ_HARNESSES  = ops file resp
+FUZZ_HARNESSES  = ops file resp rparse
 FUZZ_SAN        = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_TIME       ?= 14400
 FUZZ_SMOKE_TIME ?= 60
@@ -31,7 +31,7 @@ FUZZ_ENV        = AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_C
                   ASAN_OPTIONS=abort_on_error=1:symbolize=0:detect_leaks=0:allocator_may_return_null=0
 FUZZ_AFL_FLAGS  = -m none -t 5000
 
-.PHONY: fuzz fuzz-ops fuzz-file fuzz-resp fuzz-smoke fuzz-replay fuzz-build fuzz-corpus \
+.PHONY: fuzz fuzz-ops fuzz-file fuzz-resp fuzz-rparse fuzz-smoke fuzz-replay fuzz-build fuzz-corpus \
         fuzz-replay-bins fuzz-afl-bins
 
 # ---- binaries (each built by a sub-make with its own BUILD and CC) ------------
@@ -52,6 +52,12 @@ $(BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz.h $(TESTING_LIB) $(LIB)
 RESP_PROTO_LIBS = $(BUILD)/libffdb_resp.a $(BUILD)/libffdb_net.a
 $(BUILD)/fuzz/resp-replay $(BUILD)/fuzz/resp: fuzz/resp.c fuzz/fuzz.h $(RESP_PROTO_LIBS) \
                                               $(TESTING_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(RESP_PROTO_LIBS) $(TESTING_LIB) $(LIB) $(LDLIBS)
+
+# The reply parser harness (modules/resp/rparse.c), linked the same way.
+$(BUILD)/fuzz/rparse-replay $(BUILD)/fuzz/rparse: fuzz/rparse.c fuzz/fuzz.h $(RESP_PROTO_LIBS) \
+                                                  $(TESTING_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(RESP_PROTO_LIBS) $(TESTING_LIB) $(LIB) $(LDLIBS)
 
@@ -97,11 +103,16 @@ fuzz-resp: fuzz-build
 	$(call fuzz_run,resp,$(FUZZ_TIME))
 	@fuzz/afl_report.sh $(FUZZ_OUT) resp
 
+fuzz-rparse: fuzz-build
+	$(call fuzz_run,rparse,$(FUZZ_TIME))
+	@fuzz/afl_report.sh $(FUZZ_OUT) rparse
+
 fuzz: fuzz-build
 	@echo "fuzz: $(FUZZ_HARNESSES) side by side for $(FUZZ_TIME) s; logs in $(FUZZ_OUT)/*.log"
 	$(call fuzz_run,ops,$(FUZZ_TIME)) & \
 	$(call fuzz_run,file,$(FUZZ_TIME)) & \
 	$(call fuzz_run,resp,$(FUZZ_TIME)) & \
+	$(call fuzz_run,rparse,$(FUZZ_TIME)) & \
 	wait
 	@fuzz/afl_report.sh $(FUZZ_OUT) $(FUZZ_HARNESSES)
 
@@ -130,10 +141,11 @@ fuzz-smoke-run:
 	$(call fuzz_run,ops,$(FUZZ_TIME)) & p1=$$!; \
 	$(call fuzz_run,file,$(FUZZ_TIME)) & p2=$$!; \
 	$(call fuzz_run,resp,$(FUZZ_TIME)) & p3=$$!; \
-	wait $$p1; r1=$$?; wait $$p2; r2=$$?; wait $$p3; r3=$$?; \
-	if [ $$r1 != 0 ] || [ $$r2 != 0 ] || [ $$r3 != 0 ]; then \
+	$(call fuzz_run,rparse,$(FUZZ_TIME)) & p4=$$!; \
+	wait $$p1; r1=$$?; wait $$p2; r2=$$?; wait $$p3; r3=$$?; wait $$p4; r4=$$?; \
+	if [ $$r1 != 0 ] || [ $$r2 != 0 ] || [ $$r3 != 0 ] || [ $$r4 != 0 ]; then \
 	  echo "************************************************************************"; \
-	  echo "fuzz-smoke: afl-fuzz COULD NOT RUN HERE (exit $$r1/$$r2/$$r3): replay part only"; \
-	  tail -5 $(FUZZ_OUT)/ops.log $(FUZZ_OUT)/file.log $(FUZZ_OUT)/resp.log; \
+	  echo "fuzz-smoke: afl-fuzz COULD NOT RUN HERE (exit $$r1/$$r2/$$r3/$$r4): replay part only"; \
+	  tail -5 $(FUZZ_OUT)/ops.log $(FUZZ_OUT)/file.log $(FUZZ_OUT)/resp.log $(FUZZ_OUT)/rparse.log; \
 	  echo "************************************************************************"; \
 	fi

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/hex.h"
 #include "modules/net/batch.h"
 #include "modules/net/config.h"
 #include "modules/net/conn.h"
@@ -410,8 +411,8 @@ Test(net_config, split_args_is_redis_grammar)
     cr_assert_eq(v[1].len, 3);
     cr_assert_eq(memcmp(line + v[1].off, "kA\n", 3), 0);
     cr_assert_eq(memcmp(line + v[2].off, "it's", 4), 0);
-    cr_assert_eq(net_hex_digit('F'), 15);
-    cr_assert_eq(net_hex_digit('g'), -1);
+    cr_assert_eq(hex_digit('F'), 15);
+    cr_assert_eq(hex_digit('g'), -1);
     {
         char bad[] = "a \"b\"c";
         cr_assert_eq(net_split_args(bad, strlen(bad), 0, NULL, 0), -1);

@@ -9,6 +9,8 @@
  */
 #include "modules/ident/ident.h"
 
+#include "common/hex.h"
+
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -307,17 +309,6 @@ void ident_pk_base32(const uint8_t pk[IDENT_PK_BYTES], char out[IDENT_B32_LEN + 
     out[o] = 0;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int b32val(int c)
 {
     if (c >= 'a' && c <= 'z')
@@ -334,13 +325,7 @@ int ident_pk_parse(const char *text, uint8_t pk[IDENT_PK_BYTES])
     assert(text && pk);
     size_t len = strlen(text);
     if (len == IDENT_HEX_LEN) {
-        for (size_t i = 0; i < IDENT_PK_BYTES; i++) {
-            int hi = hexval(text[2 * i]), lo = hexval(text[2 * i + 1]);
-            if (hi < 0 || lo < 0)
-                return IDENT_EFORMAT;
-            pk[i] = (uint8_t)(hi << 4 | lo);
-        }
-        return 0;
+        return hex_decode(text, len, pk) == 0 ? 0 : IDENT_EFORMAT;
     }
     if (len != IDENT_B32_LEN)
         return IDENT_EFORMAT;

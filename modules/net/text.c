@@ -5,6 +5,8 @@
  */
 #include "modules/net/text.h"
 
+#include "common/hex.h"
+
 static int is_blank(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' || c == '\0';
@@ -16,9 +18,9 @@ static int split_dquoted(char *line, size_t len, size_t *i, size_t *w, int write
 {
     while (*i < len) {
         char c = line[*i];
-        if (c == '\\' && *i + 3 < len && line[*i + 1] == 'x' && net_hex_digit(line[*i + 2]) >= 0 &&
-            net_hex_digit(line[*i + 3]) >= 0) {
-            c = (char)(net_hex_digit(line[*i + 2]) * 16 + net_hex_digit(line[*i + 3]));
+        if (c == '\\' && *i + 3 < len && line[*i + 1] == 'x' && hex_digit(line[*i + 2]) >= 0 &&
+            hex_digit(line[*i + 3]) >= 0) {
+            c = (char)(hex_digit(line[*i + 2]) * 16 + hex_digit(line[*i + 3]));
             *i += 4;
         } else if (c == '\\' && *i + 1 < len) {
             switch (line[*i + 1]) {

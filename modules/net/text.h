@@ -1,9 +1,7 @@
 /*
  * text.h — the small text helpers several layers share: Redis's argument
  * splitting (the grammar of RESP inline commands and of the config file)
- * and hex digits. Header-light on purpose: a program that only needs
- * net_hex_digit (tools/ffdb's escapes) includes this without linking
- * anything.
+ * (hex digits are common/hex.h's, shared with tools/ffdb and modules/ident).
  */
 #ifndef FFDB_NET_TEXT_H
 #define FFDB_NET_TEXT_H
@@ -24,17 +22,5 @@ typedef struct net_span {
  * are stored (the count may be larger; argv NULL only counts, leaving the
  * line as it was). */
 long net_split_args(char *line, size_t len, size_t base, net_span *argv, size_t cap);
-
-/* The value of one hex digit (either case), or -1. */
-static inline int net_hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 #endif /* FFDB_NET_TEXT_H */

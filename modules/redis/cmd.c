@@ -6,6 +6,7 @@
  */
 #include "modules/redis/cmd.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,6 +179,151 @@ void redis_cursor_position(redis_server *s, uint64_t cursor, void *pos, size_t c
     while (n > 0 && out[n - 1] == 0)
         n--;
     *len = n;
+}
+
+int redis_reply_missing(resp_ctx *c, int aggregate)
+{
+    if (aggregate)
+        reply_array(c->r, 0);
+    else
+        reply_null(c->r);
+    return 0;
+}
+
+int redis_clamp_range(int64_t start, int64_t end, uint64_t size, uint64_t *s, uint64_t *e)
+{
+    int64_t n = size > INT64_MAX ? INT64_MAX : (int64_t)size;
+
+    if (start < 0)
+        start += n;
+    if (end < 0)
+        end += n;
+    if (start < 0)
+        start = 0;
+    if (start > end || start >= n)
+        return 0;
+    if (end >= n)
+        end = n - 1;
+    *s = (uint64_t)start;
+    *e = (uint64_t)end;
+    return 1;
+}
+
+void redis_scan_reply(resp_ctx *c, uint64_t cursor, size_t n, const net_buf *items)
+{
+    assert(n == 0 || items);
+    reply_array(c->r, 2);
+    reply_bulk_int(c->r, (int64_t)cursor);
+    reply_array(c->r, n);
+    if (n)
+        net_buf_append(c->r->out, items->data, items->len);
+}
+
+int redis_scan_members(resp_ctx *c, redis_scan_get_fn get, redis_scan_emit_fn emit)
+{
+    resp_ctx cursor_only = *c;
+    redis_scan_args a;
+    store_meta m;
+    store_iter *it;
+    uint8_t pos[STORE_MAX_FIELD];
+    size_t pos_len, n = 0;
+    net_buf out;
+    resp_reply aside = {&out, c->r->proto, 0};
+    ffdb_val f, v;
+    uint64_t cursor = 0;
+    int rc;
+
+    cursor_only.argc = 3;
+    if (redis_scan_parse(&cursor_only, 2, 0, &a))
+        return 0;
+    rc = get(c, &m);
+    if (rc == FFDB_NOTFOUND) {
+        redis_scan_reply(c, 0, 0, NULL);
+        return 0;
+    }
+    if (rc)
+        return redis_store_error(c, rc);
+    if (redis_scan_parse(c, 2, 0, &a))
+        return 0;
+    redis_cursor_position(c->srv, a.cursor, pos, sizeof(pos), &pos_len);
+    rc = store_iter_open(c->st, &m, STORE_SUB, &it);
+    if (rc)
+        return rc;
+    net_buf_init(&out, 0);
+    rc = store_iter_seek(it, pos, pos_len, &f, &v);
+    for (int64_t seen = 0; rc == 0; seen++, rc = store_iter_next(it, &f, &v)) {
+        if (seen == a.count) { /* the next call starts here */
+            cursor = redis_cursor_save(c->srv, f.data, f.size);
+            break;
+        }
+        if (a.match && !resp_glob_match(a.match, a.match_len, (const char *)f.data, f.size, 0))
+            continue;
+        int added = emit(&aside, &f, &v);
+        if (added < 0) {
+            rc = added;
+            break;
+        }
+        n += (size_t)added;
+    }
+    store_iter_close(it);
+    if (rc == 0 || rc == FFDB_NOTFOUND) {
+        rc = 0;
+        redis_scan_reply(c, cursor, n, &out);
+    }
+    net_buf_free(&out);
+    return rc;
+}
+
+int redis_rand_count(resp_ctx *c, const resp_arg *arg, int64_t *count)
+{
+    if (resp_arg_i64(c->r, arg, count))
+        return 1;
+    if (*count == INT64_MIN) {
+        reply_error(c->r, "ERR value is out of range, value must between "
+                          "-9223372036854775807 and 9223372036854775807");
+        return 1;
+    }
+    return 0;
+}
+
+int redis_rand_members(resp_ctx *c, const char *with, redis_scan_get_fn get, store_elem_fn visit,
+                       redis_rand_whole_fn whole)
+{
+    redis_rand_pick w = {c->r, 0};
+    int64_t l = 0;
+    uint64_t count;
+    store_meta m;
+    int rc;
+
+    if (c->argc >= 3) {
+        if (redis_rand_count(c, &c->argv[2], &l))
+            return 0;
+        if (c->argc > 4 || (c->argc == 4 && !resp_arg_is(&c->argv[3], with)))
+            return resp_err_syntax(c->r);
+        w.with = c->argc == 4;
+        if (w.with && (l < -INT64_MAX / 2 || l > INT64_MAX / 2)) {
+            reply_error(c->r, "ERR value is out of range");
+            return 0;
+        }
+    }
+    rc = get(c, &m);
+    if (rc == FFDB_NOTFOUND)
+        return redis_reply_missing(c, c->argc >= 3);
+    if (rc)
+        return redis_store_error(c, rc);
+    if (c->argc == 2) { /* one member, as a bulk string */
+        rc = store_sample(c->st, &m, 1, 1, redis_rand(c), visit, &w);
+        return rc < 0 ? rc : 0;
+    }
+    count = l < 0 ? (uint64_t)-l : (uint64_t)l;
+    if (l >= 0 && count >= m.size) {
+        if (whole)
+            return whole(c, &m, w.with);
+        count = m.size;
+    }
+    reply_array(c->r, count * (w.with && c->r->proto < 3 ? 2 : 1));
+    rc = store_sample(c->st, &m, count, l >= 0, redis_rand(c), visit, &w);
+    return rc < 0 ? rc : 0;
 }
 
 uint64_t redis_cursor_save(redis_server *s, const void *pos, size_t len)

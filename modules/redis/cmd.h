@@ -159,4 +159,50 @@ void redis_cursor_position(redis_server *s, uint64_t cursor, void *pos, size_t c
 /* A new cursor number for the position pos (never 0). */
 uint64_t redis_cursor_save(redis_server *s, const void *pos, size_t len);
 
+/* The reply for a missing key where a command answers one element or many:
+ * an empty array (aggregate) or a null. Returns 0, for "return
+ * redis_reply_missing(...)". */
+int redis_reply_missing(resp_ctx *c, int aggregate);
+
+/* Redis's rank rule (LRANGE, LTRIM, ZRANGE by rank, ZREMRANGEBYRANK):
+ * negative from the end, start clamped at 0, end at size - 1; 1 with the
+ * range in *s..*e, 0 if it is empty. (GETRANGE and BITCOUNT clamp another
+ * way, Redis's own quirk: cmd_string.c.) */
+int redis_clamp_range(int64_t start, int64_t end, uint64_t size, uint64_t *s, uint64_t *e);
+
+/* The reply of every SCAN-family command: [cursor, [n elements]], the
+ * elements already encoded in items (NULL when n is 0). */
+void redis_scan_reply(resp_ctx *c, uint64_t cursor, size_t n, const net_buf *items);
+
+/* SSCAN, HSCAN and ZSCAN, one road: "key cursor [MATCH p] [COUNT n]" at
+ * argv[1..]. get looks the key up with its type check (0, FFDB_NOTFOUND, or
+ * an error it has not replied to); the members from the cursor's position
+ * on, COUNT of them examined, each that matches handed to emit, which
+ * writes its reply elements into r and returns how many (or a negative
+ * FFDB_ error). Errors come in Redis's order: the cursor, the key's type (a
+ * missing key is an empty scan whatever the options), the options. */
+typedef int (*redis_scan_get_fn)(resp_ctx *c, store_meta *m);
+typedef int (*redis_scan_emit_fn)(resp_reply *r, const ffdb_val *member, const ffdb_val *value);
+int redis_scan_members(resp_ctx *c, redis_scan_get_fn get, redis_scan_emit_fn emit);
+
+/* HRANDFIELD and ZRANDMEMBER, one road: "key [count [<with>]]" (with:
+ * "withvalues", "withscores"). A positive count asks for different members
+ * (at most the collection's size), a negative one for |count| picks that may
+ * repeat; without a count, one member as a bulk string (null for a missing
+ * key). get looks the key up as for a scan; visit (a store_elem_fn whose arg
+ * is a redis_rand_pick) writes one pick, paired with its value in a
+ * 2-element array in RESP3 when with is set, and returns r->out->overflow;
+ * whole, if not NULL, answers a positive count of at least the size instead
+ * of a sample (ZRANDMEMBER: the whole set, highest first). */
+/* The count of SRANDMEMBER, HRANDFIELD, ZRANDMEMBER: an integer whose
+ * absolute value exists (not INT64_MIN). 0, or 1 after the error reply. */
+int redis_rand_count(resp_ctx *c, const resp_arg *arg, int64_t *count);
+typedef struct redis_rand_pick {
+    resp_reply *r;
+    int with;
+} redis_rand_pick;
+typedef int (*redis_rand_whole_fn)(resp_ctx *c, const store_meta *m, int with);
+int redis_rand_members(resp_ctx *c, const char *with, redis_scan_get_fn get, store_elem_fn visit,
+                       redis_rand_whole_fn whole);
+
 #endif /* FFDB_REDIS_CMD_H */

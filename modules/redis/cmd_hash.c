@@ -392,80 +392,26 @@ static int hincrbyfloat_cmd(resp_ctx *c)
  * field (command.h). Errors come in Redis's order: a bad cursor, then the
  * key's type (a missing key is an empty scan whatever the options), then
  * the options. */
-static int hscan_cmd(resp_ctx *c)
+static int hscan_emit(resp_reply *r, const ffdb_val *field, const ffdb_val *value)
 {
-    resp_ctx cursor_only = *c;
-    redis_scan_args a;
-    store_meta m;
-    store_iter *it;
-    uint8_t pos[STORE_MAX_FIELD];
-    size_t pos_len;
-    net_buf out;
-    resp_reply aside;
-    ffdb_val f, v;
-    uint64_t cursor = 0;
-    size_t n = 0;
-    int rc;
-
-    cursor_only.argc = 3;
-    if (redis_scan_parse(&cursor_only, 2, 0, &a))
-        return 0;
-    rc = get_hash(c, &m);
-    if (rc == FFDB_NOTFOUND) {
-        reply_array(c->r, 2);
-        reply_bulk_cstr(c->r, "0");
-        reply_array(c->r, 0);
-        return 0;
-    }
-    if (rc)
-        return redis_store_error(c, rc);
-    if (redis_scan_parse(c, 2, 0, &a))
-        return 0;
-    redis_cursor_position(c->srv, a.cursor, pos, sizeof(pos), &pos_len);
-    rc = store_iter_open(c->st, &m, STORE_SUB, &it);
-    if (rc)
-        return rc;
-    net_buf_init(&out, 0);
-    aside.out = &out;
-    aside.proto = c->r->proto;
-    aside.errors = 0;
-    rc = store_iter_seek(it, pos, pos_len, &f, &v);
-    for (int64_t seen = 0; rc == 0; seen++, rc = store_iter_next(it, &f, &v)) {
-        if (seen == a.count) { /* the next call starts here */
-            cursor = redis_cursor_save(c->srv, f.data, f.size);
-            break;
-        }
-        if (a.match && !resp_glob_match(a.match, a.match_len, (const char *)f.data, f.size, 0))
-            continue;
-        reply_bulk(&aside, f.data, f.size);
-        reply_bulk(&aside, v.data, v.size);
-        n += 2;
-    }
-    store_iter_close(it);
-    if (rc == 0 || rc == FFDB_NOTFOUND) {
-        rc = 0;
-        reply_array(c->r, 2);
-        reply_bulk_int(c->r, (int64_t)cursor);
-        reply_array(c->r, n);
-        net_buf_append(c->r->out, out.data, out.len);
-    }
-    net_buf_free(&out);
-    return rc;
+    reply_bulk(r, field->data, field->size);
+    reply_bulk(r, value->data, value->size);
+    return 2;
 }
 
-struct rand_reply {
-    resp_reply *r;
-    int withvalues;
-};
+static int hscan_cmd(resp_ctx *c)
+{
+    return redis_scan_members(c, get_hash, hscan_emit);
+}
 
 static int rand_visit(void *arg, const ffdb_val *f, const ffdb_val *v)
 {
-    struct rand_reply *w = arg;
+    redis_rand_pick *w = arg;
 
-    if (w->withvalues && w->r->proto >= 3)
+    if (w->with && w->r->proto >= 3)
         reply_array(w->r, 2);
     reply_bulk(w->r, f->data, f->size);
-    if (w->withvalues)
+    if (w->with)
         reply_bulk(w->r, v->data, v->size);
     return w->r->out->overflow; /* the client is dropped anyway: stop */
 }
@@ -475,48 +421,7 @@ static int rand_visit(void *arg, const ffdb_val *f, const ffdb_val *v)
  * may repeat. RESP3 pairs a field with its value in a 2-element array. */
 static int hrandfield_cmd(resp_ctx *c)
 {
-    struct rand_reply w = {c->r, 0};
-    int64_t l = 0;
-    uint64_t count;
-    store_meta m;
-    int rc;
-
-    if (c->argc >= 3) {
-        if (resp_arg_i64(c->r, &c->argv[2], &l))
-            return 0;
-        if (l == INT64_MIN) {
-            reply_error(c->r, "ERR value is out of range, value must between "
-                              "-9223372036854775807 and 9223372036854775807");
-            return 0;
-        }
-        if (c->argc > 4 || (c->argc == 4 && !resp_arg_is(&c->argv[3], "withvalues")))
-            return resp_err_syntax(c->r);
-        w.withvalues = c->argc == 4;
-        if (w.withvalues && (l < -INT64_MAX / 2 || l > INT64_MAX / 2)) {
-            reply_error(c->r, "ERR value is out of range");
-            return 0;
-        }
-    }
-    rc = get_hash(c, &m);
-    if (rc == FFDB_NOTFOUND) {
-        if (c->argc >= 3)
-            reply_array(c->r, 0);
-        else
-            reply_null(c->r);
-        return 0;
-    }
-    if (rc)
-        return redis_store_error(c, rc);
-    if (c->argc == 2) { /* one field, as a bulk string */
-        rc = store_sample(c->st, &m, 1, 1, redis_rand(c), rand_visit, &w);
-        return rc < 0 ? rc : 0;
-    }
-    count = l < 0 ? (uint64_t)-l : (uint64_t)l;
-    if (l >= 0 && count > m.size)
-        count = m.size;
-    reply_array(c->r, count * (w.withvalues && c->r->proto < 3 ? 2 : 1));
-    rc = store_sample(c->st, &m, count, l >= 0, redis_rand(c), rand_visit, &w);
-    return rc < 0 ? rc : 0;
+    return redis_rand_members(c, "withvalues", get_hash, rand_visit, NULL);
 }
 
 #define W (RESP_CMD_WRITE | RESP_CMD_DENYOOM)

@@ -338,10 +338,7 @@ static int scan_cmd(resp_ctx *c)
         rc = 0;
         if (w->more)
             cursor = redis_cursor_save(c->srv, w->next, w->next_len);
-        reply_array(c->r, 2);
-        reply_bulk_int(c->r, (int64_t)cursor);
-        reply_array(c->r, w->n);
-        net_buf_append(c->r->out, keys.data, keys.len);
+        redis_scan_reply(c, cursor, w->n, &keys);
     }
     net_buf_free(&keys);
     free(w);

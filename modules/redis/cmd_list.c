@@ -99,25 +99,6 @@ static int side_arg(const resp_arg *a)
     return resp_arg_is(a, "left") ? LEFT : resp_arg_is(a, "right") ? RIGHT : -1;
 }
 
-/* Redis's range rule (LRANGE, LTRIM): negative from the end, start clamped
- * at 0, end at size - 1; 0 if the range is empty. */
-static int clamp_range(int64_t start, int64_t end, int64_t size, int64_t *s, int64_t *e)
-{
-    if (start < 0)
-        start += size;
-    if (end < 0)
-        end += size;
-    if (start < 0)
-        start = 0;
-    if (start > end || start >= size)
-        return 0;
-    if (end >= size)
-        end = size - 1;
-    *s = start;
-    *e = end;
-    return 1;
-}
-
 /* ---- pushes and pops ------------------------------------------------------------------------- */
 
 /* Push one element at an end; the caller saves m. */
@@ -378,7 +359,8 @@ static int lindex_cmd(resp_ctx *c)
 
 static int lrange_cmd(resp_ctx *c)
 {
-    int64_t start, end, s, e;
+    int64_t start, end;
+    uint64_t s, e;
     store_meta m;
     store_iter *it;
     uint8_t k[8];
@@ -390,7 +372,7 @@ static int lrange_cmd(resp_ctx *c)
     rc = get_list(c, &c->argv[1], &m);
     if (rc && rc != FFDB_NOTFOUND)
         return redis_store_error(c, rc);
-    if (rc || !clamp_range(start, end, (int64_t)m.size, &s, &e)) {
+    if (rc || !redis_clamp_range(start, end, m.size, &s, &e)) {
         reply_array(c->r, 0);
         return 0;
     }
@@ -400,7 +382,7 @@ static int lrange_cmd(resp_ctx *c)
     reply_array(c->r, (size_t)(e - s + 1));
     store_list_index_encode(m.head + (uint64_t)s, k);
     rc = store_iter_seek(it, k, 8, &f, &v);
-    for (int64_t i = s; rc == 0 && i <= e && !c->r->out->overflow; i++) {
+    for (uint64_t i = s; rc == 0 && i <= e && !c->r->out->overflow; i++) {
         reply_bulk(c->r, v.data, v.size);
         if (i < e)
             rc = store_iter_next(it, &f, &v);
@@ -458,13 +440,8 @@ static int lpos_cmd(resp_ctx *c)
     }
     urank = (uint64_t)rank;
     rc = get_list(c, &c->argv[1], &m);
-    if (rc == FFDB_NOTFOUND) {
-        if (count != -1)
-            reply_array(c->r, 0);
-        else
-            reply_null(c->r);
-        return 0;
-    }
+    if (rc == FFDB_NOTFOUND)
+        return redis_reply_missing(c, count != -1);
     if (rc)
         return redis_store_error(c, rc);
     rc = store_iter_open(c->st, &m, STORE_SUB, &it);
@@ -671,7 +648,8 @@ static int lrem_cmd(resp_ctx *c)
 /* LTRIM key start stop: keep [start, stop]. */
 static int ltrim_cmd(resp_ctx *c)
 {
-    int64_t start, end, s, e;
+    int64_t start, end;
+    uint64_t s, e;
     store_meta m;
     int rc;
 
@@ -680,7 +658,7 @@ static int ltrim_cmd(resp_ctx *c)
     rc = get_list(c, &c->argv[1], &m);
     if (rc && rc != FFDB_NOTFOUND)
         return redis_store_error(c, rc);
-    if (rc == 0 && !clamp_range(start, end, (int64_t)m.size, &s, &e)) {
+    if (rc == 0 && !redis_clamp_range(start, end, m.size, &s, &e)) {
         /* Everything goes: O(1), the sweeper takes the elements (S4). */
         rc = store_key_delete(c->st, c->db, c->argv[1].p, c->argv[1].n, NULL);
     } else if (rc == 0) {

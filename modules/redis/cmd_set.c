@@ -323,13 +323,8 @@ static int srandmember_cmd(resp_ctx *c)
     if (c->argc > 3)
         return resp_err_syntax(c->r);
     if (c->argc == 3) {
-        if (resp_arg_i64(c->r, &c->argv[2], &l))
+        if (redis_rand_count(c, &c->argv[2], &l))
             return 0;
-        if (l == INT64_MIN) {
-            reply_error(c->r, "ERR value is out of range, value must between "
-                              "-9223372036854775807 and 9223372036854775807");
-            return 0;
-        }
     }
     rc = get_set(c, &c->argv[1], &m);
     if (rc == FFDB_NOTFOUND) {
@@ -672,60 +667,21 @@ static int sintercard_cmd(resp_ctx *c)
 /* SSCAN key cursor [MATCH pattern] [COUNT count]: the cursor names the next
  * member (command.h). Errors in Redis's order: the cursor, the key's type
  * (a missing key is an empty scan whatever the options), the options. */
+static int sscan_get(resp_ctx *c, store_meta *m)
+{
+    return get_set(c, &c->argv[1], m);
+}
+
+static int sscan_emit(resp_reply *r, const ffdb_val *member, const ffdb_val *value)
+{
+    (void)value;
+    reply_bulk(r, member->data, member->size);
+    return 1;
+}
+
 static int sscan_cmd(resp_ctx *c)
 {
-    resp_ctx cursor_only = *c;
-    redis_scan_args a;
-    store_meta m;
-    store_iter *it;
-    uint8_t pos[STORE_MAX_FIELD];
-    size_t pos_len, n = 0;
-    net_buf out;
-    resp_reply aside = {&out, c->r->proto, 0};
-    ffdb_val f, v;
-    uint64_t cursor = 0;
-    int rc;
-
-    cursor_only.argc = 3;
-    if (redis_scan_parse(&cursor_only, 2, 0, &a))
-        return 0;
-    rc = get_set(c, &c->argv[1], &m);
-    if (rc == FFDB_NOTFOUND) {
-        reply_array(c->r, 2);
-        reply_bulk_cstr(c->r, "0");
-        reply_array(c->r, 0);
-        return 0;
-    }
-    if (rc)
-        return redis_store_error(c, rc);
-    if (redis_scan_parse(c, 2, 0, &a))
-        return 0;
-    redis_cursor_position(c->srv, a.cursor, pos, sizeof(pos), &pos_len);
-    rc = store_iter_open(c->st, &m, STORE_SUB, &it);
-    if (rc)
-        return rc;
-    net_buf_init(&out, 0);
-    rc = store_iter_seek(it, pos, pos_len, &f, &v);
-    for (int64_t seen = 0; rc == 0; seen++, rc = store_iter_next(it, &f, &v)) {
-        if (seen == a.count) { /* the next call starts here */
-            cursor = redis_cursor_save(c->srv, f.data, f.size);
-            break;
-        }
-        if (!a.match || resp_glob_match(a.match, a.match_len, (const char *)f.data, f.size, 0)) {
-            reply_bulk(&aside, f.data, f.size);
-            n++;
-        }
-    }
-    store_iter_close(it);
-    if (rc == 0 || rc == FFDB_NOTFOUND) {
-        rc = 0;
-        reply_array(c->r, 2);
-        reply_bulk_int(c->r, (int64_t)cursor);
-        reply_array(c->r, n);
-        net_buf_append(c->r->out, out.data, out.len);
-    }
-    net_buf_free(&out);
-    return rc;
+    return redis_scan_members(c, sscan_get, sscan_emit);
 }
 
 #define W (RESP_CMD_WRITE | RESP_CMD_DENYOOM)

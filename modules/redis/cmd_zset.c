@@ -717,27 +717,6 @@ static int zrange_parse(resp_ctx *c, int by, int dir, zrange_req *q)
     return 0;
 }
 
-/* Redis's rank rule: negative from the end, start clamped at 0, end at
- * size - 1; 0 if empty. */
-static int clamp_ranks(int64_t start, int64_t end, uint64_t size, uint64_t *s, uint64_t *e)
-{
-    int64_t n = (int64_t)size;
-
-    if (start < 0)
-        start += n;
-    if (end < 0)
-        end += n;
-    if (start < 0)
-        start = 0;
-    if (start > end || start >= n)
-        return 0;
-    if (end >= n)
-        end = n - 1;
-    *s = (uint64_t)start;
-    *e = (uint64_t)end;
-    return 1;
-}
-
 /* Reply the elements of a score or lex range (offset, limit applied). */
 static int zrange_walk(resp_ctx *c, const store_meta *m, store_iter *it, const zrange_req *q)
 {
@@ -789,7 +768,7 @@ static int zrange_generic(resp_ctx *c, int by, int dir)
     }
     if (rc)
         return redis_store_error(c, rc);
-    if (q.by == BY_RANK && !clamp_ranks(q.start, q.end, m.size, &s, &e)) {
+    if (q.by == BY_RANK && !redis_clamp_range(q.start, q.end, m.size, &s, &e)) {
         reply_array(c->r, 0);
         return 0;
     }
@@ -943,7 +922,7 @@ static int zremrange_generic(resp_ctx *c, int by)
     }
     rc = get_zset(c, &c->argv[1], &m);
     if (rc == FFDB_NOTFOUND ||
-        (rc == 0 && by == BY_RANK && !clamp_ranks(q.start, q.end, m.size, &s, &e))) {
+        (rc == 0 && by == BY_RANK && !redis_clamp_range(q.start, q.end, m.size, &s, &e))) {
         reply_int(c->r, 0);
         return 0;
     }
@@ -1078,142 +1057,63 @@ static int zpopmax_cmd(resp_ctx *c)
 
 /* ---- ZRANDMEMBER ZSCAN ----------------------------------------------------------------------- */
 
-struct rand_reply {
-    resp_reply *r;
-    int withscores;
-};
+/* The zset at argv[1] (ZRANDMEMBER, ZSCAN). */
+static int zset_get_arg1(resp_ctx *c, store_meta *m)
+{
+    return get_zset(c, &c->argv[1], m);
+}
 
 static int rand_visit(void *arg, const ffdb_val *f, const ffdb_val *v)
 {
-    struct rand_reply *w = arg;
+    redis_rand_pick *w = arg;
 
     if (v->size != 8)
         return FFDB_CORRUPT;
-    reply_elem(w->r, f->data, f->size, store_score_decode(v->data), w->withscores);
+    reply_elem(w->r, f->data, f->size, store_score_decode(v->data), w->with);
     return w->r->out->overflow; /* the client is dropped anyway: stop */
 }
 
 /* ZRANDMEMBER key [count [WITHSCORES]]: as HRANDFIELD. */
-static int zrandmember_cmd(resp_ctx *c)
+/* A count of at least the size: the whole set, highest first, as Redis answers. */
+static int zrandmember_whole(resp_ctx *c, const store_meta *m, int withscores)
 {
-    struct rand_reply w = {c->r, 0};
-    int64_t l = 0;
-    uint64_t count;
-    store_meta m;
+    store_iter *it;
+    zpos z;
     int rc;
 
-    if (c->argc >= 3) {
-        if (resp_arg_i64(c->r, &c->argv[2], &l))
-            return 0;
-        if (l == INT64_MIN) {
-            reply_error(c->r, "ERR value is out of range, value must between "
-                              "-9223372036854775807 and 9223372036854775807");
-            return 0;
-        }
-        if (c->argc > 4 || (c->argc == 4 && !resp_arg_is(&c->argv[3], "withscores")))
-            return resp_err_syntax(c->r);
-        w.withscores = c->argc == 4;
-        if (w.withscores && (l < -INT64_MAX / 2 || l > INT64_MAX / 2)) {
-            reply_error(c->r, "ERR value is out of range");
-            return 0;
-        }
-    }
-    rc = get_zset(c, &c->argv[1], &m);
-    if (rc == FFDB_NOTFOUND) {
-        if (c->argc >= 3)
-            reply_array(c->r, 0);
-        else
-            reply_null(c->r);
-        return 0;
-    }
+    reply_elems_header(c->r, m->size, withscores);
+    rc = store_iter_open(c->st, m, STORE_ZSCORE, &it);
     if (rc)
-        return redis_store_error(c, rc);
-    if (c->argc == 2) {
-        rc = store_sample(c->st, &m, 1, 1, redis_rand(c), rand_visit, &w);
-        return rc < 0 ? rc : 0;
-    }
-    count = l < 0 ? (uint64_t)-l : (uint64_t)l;
-    if (l >= 0 && count >= m.size) { /* the whole set, highest first, as Redis answers */
-        store_iter *it;
-        zpos z;
-        reply_elems_header(c->r, m.size, w.withscores);
-        rc = store_iter_open(c->st, &m, STORE_ZSCORE, &it);
-        if (rc)
-            return rc;
-        for (rc = z_last(it, &z); !rc && !c->r->out->overflow; rc = z_prev(it, &z))
-            reply_elem(c->r, z.member.data, z.member.size, z.score, w.withscores);
-        store_iter_close(it);
-        return rc == FFDB_NOTFOUND ? 0 : rc;
-    }
-    reply_elems_header(c->r, count, w.withscores);
-    rc = store_sample(c->st, &m, count, l >= 0, redis_rand(c), rand_visit, &w);
-    return rc < 0 ? rc : 0;
+        return rc;
+    for (rc = z_last(it, &z); !rc && !c->r->out->overflow; rc = z_prev(it, &z))
+        reply_elem(c->r, z.member.data, z.member.size, z.score, withscores);
+    store_iter_close(it);
+    return rc == FFDB_NOTFOUND ? 0 : rc;
+}
+
+static int zrandmember_cmd(resp_ctx *c)
+{
+    return redis_rand_members(c, "withscores", zset_get_arg1, rand_visit, zrandmember_whole);
 }
 
 /* ZSCAN key cursor [MATCH pattern] [COUNT count]: members in byte order,
  * each with its score as a bulk string (also in RESP3, as Redis). The
  * cursor names the next member; errors come in Redis's order (cursor, type,
  * options). */
+static int zscan_emit(resp_reply *r, const ffdb_val *member, const ffdb_val *score)
+{
+    char num[32];
+
+    if (score->size != 8)
+        return FFDB_CORRUPT;
+    reply_bulk(r, member->data, member->size);
+    reply_bulk(r, num, resp_format_double(num, store_score_decode(score->data)));
+    return 2;
+}
+
 static int zscan_cmd(resp_ctx *c)
 {
-    resp_ctx cursor_only = *c;
-    redis_scan_args a;
-    store_meta m;
-    store_iter *it;
-    uint8_t pos[STORE_MAX_FIELD];
-    size_t pos_len, n = 0;
-    net_buf out;
-    resp_reply aside = {&out, c->r->proto, 0};
-    ffdb_val f, v;
-    uint64_t cursor = 0;
-    int rc;
-
-    cursor_only.argc = 3;
-    if (redis_scan_parse(&cursor_only, 2, 0, &a))
-        return 0;
-    rc = get_zset(c, &c->argv[1], &m);
-    if (rc == FFDB_NOTFOUND) {
-        reply_array(c->r, 2);
-        reply_bulk_cstr(c->r, "0");
-        reply_array(c->r, 0);
-        return 0;
-    }
-    if (rc)
-        return redis_store_error(c, rc);
-    if (redis_scan_parse(c, 2, 0, &a))
-        return 0;
-    redis_cursor_position(c->srv, a.cursor, pos, sizeof(pos), &pos_len);
-    rc = store_iter_open(c->st, &m, STORE_SUB, &it);
-    if (rc)
-        return rc;
-    net_buf_init(&out, 0);
-    rc = store_iter_seek(it, pos, pos_len, &f, &v);
-    for (int64_t seen = 0; rc == 0; seen++, rc = store_iter_next(it, &f, &v)) {
-        char num[32];
-        if (seen == a.count) { /* the next call starts here */
-            cursor = redis_cursor_save(c->srv, f.data, f.size);
-            break;
-        }
-        if (v.size != 8) {
-            rc = FFDB_CORRUPT;
-            break;
-        }
-        if (a.match && !resp_glob_match(a.match, a.match_len, (const char *)f.data, f.size, 0))
-            continue;
-        reply_bulk(&aside, f.data, f.size);
-        reply_bulk(&aside, num, resp_format_double(num, store_score_decode(v.data)));
-        n += 2;
-    }
-    store_iter_close(it);
-    if (rc == 0 || rc == FFDB_NOTFOUND) {
-        rc = 0;
-        reply_array(c->r, 2);
-        reply_bulk_int(c->r, (int64_t)cursor);
-        reply_array(c->r, n);
-        net_buf_append(c->r->out, out.data, out.len);
-    }
-    net_buf_free(&out);
-    return rc;
+    return redis_scan_members(c, zset_get_arg1, zscan_emit);
 }
 
 /* ---- ZUNIONSTORE ZINTERSTORE ---------------------------------------------------------------- */

@@ -800,14 +800,22 @@ int store_sample(store_txn *st, const store_meta *m, uint64_t count, int distinc
 
 /* ---- the sweeper --------------------------------------------------------------------- */
 
-/* Delete keys whose expiry passed, oldest first, through the ttl index. */
-static int sweep_expired(store_txn *st, int db, unsigned *budget, store_sweep_result *res)
+/* The sweepers walk a queue bucket (the ttl index, the gc list) from its
+ * first entry while budget lasts: sweep_queue is the walk, a head function
+ * handles the first entry (and deletes it, or the walk would not advance),
+ * consuming budget; it returns SWEEP_WAIT to stop until the next step, 0 to
+ * go on, or an error. res->more says a step ran out of budget. */
+#define SWEEP_WAIT 1
+typedef int (*sweep_head_fn)(store_txn *st, int db, ffdb_bucket *b, const ffdb_val *k,
+                             unsigned *budget, store_sweep_result *res);
+
+static int sweep_queue(store_txn *st, int db, int kind, unsigned *budget, store_sweep_result *res,
+                       sweep_head_fn head)
 {
-    uint8_t key[8 + STORE_MAX_KEY];
     ffdb_bucket *b;
     ffdb_cursor *c;
     ffdb_val k;
-    int rc = store_bucket(st, db, B_TTL, &b);
+    int rc = store_bucket(st, db, kind, &b);
 
     if (rc)
         return rc;
@@ -815,32 +823,50 @@ static int sweep_expired(store_txn *st, int db, unsigned *budget, store_sweep_re
     if (rc)
         return rc;
     while (*budget > 0) {
-        store_meta m;
-        size_t n;
         rc = ffdb_cursor_first(c, &k, NULL);
-        if (rc || k.size < 8 || k.size > sizeof(key) || (int64_t)be64_get(k.data) > st->now_ms)
-            break;
-        n = k.size;
-        memcpy(key, k.data, n);
-        rc = store_lookup_raw(st, db, key + 8, n - 8, &m);
-        if (rc == 0 && m.expire_ms == (int64_t)be64_get(key)) {
-            rc = store_retire(st, &m, 0);
-            res->expired_keys++;
-            st->expired++;
-        } else if (rc == 0 || rc == FFDB_NOTFOUND) {
-            rc = ffdb_delete(b, key, n); /* a stray index entry; S1 says none */
-            st->dexpires[db]--;
-        }
+        if (!rc)
+            rc = head(st, db, b, &k, budget, res);
         if (rc)
             break;
-        (*budget)--;
     }
     ffdb_cursor_close(c);
-    if (rc == FFDB_NOTFOUND)
+    if (rc == FFDB_NOTFOUND || rc == SWEEP_WAIT)
         rc = 0;
     if (!rc && *budget == 0)
         res->more = 1;
     return rc;
+}
+
+/* The ttl index's first entry: delete its key if the expiry passed (oldest
+ * first), else wait. */
+static int expired_head(store_txn *st, int db, ffdb_bucket *b, const ffdb_val *k,
+                        unsigned *budget, store_sweep_result *res)
+{
+    uint8_t key[8 + STORE_MAX_KEY];
+    store_meta m;
+    size_t n = k->size;
+    int rc;
+
+    if (n < 8 || n > sizeof(key) || (int64_t)be64_get(k->data) > st->now_ms)
+        return SWEEP_WAIT;
+    memcpy(key, k->data, n);
+    rc = store_lookup_raw(st, db, key + 8, n - 8, &m);
+    if (rc == 0 && m.expire_ms == (int64_t)be64_get(key)) {
+        rc = store_retire(st, &m, 0);
+        res->expired_keys++;
+        st->expired++;
+    } else if (rc == 0 || rc == FFDB_NOTFOUND) {
+        rc = ffdb_delete(b, key, n); /* a stray index entry; S1 says none */
+        st->dexpires[db]--;
+    }
+    if (!rc)
+        (*budget)--;
+    return rc;
+}
+
+static int sweep_expired(store_txn *st, int db, unsigned *budget, store_sweep_result *res)
+{
+    return sweep_queue(st, db, B_TTL, budget, res, expired_head);
 }
 
 /* Delete up to *budget elements of one dead version; *done when none is left. */
@@ -882,41 +908,26 @@ static int sweep_version(store_txn *st, int db, const uint8_t ver[8], unsigned *
     return 0;
 }
 
+/* The gc list's first entry, a dead version: delete its elements while
+ * budget lasts, then the entry. */
+static int garbage_head(store_txn *st, int db, ffdb_bucket *b, const ffdb_val *k,
+                        unsigned *budget, store_sweep_result *res)
+{
+    uint8_t ver[8];
+    int done, rc;
+
+    if (k->size != 8)
+        return FFDB_CORRUPT;
+    memcpy(ver, k->data, 8);
+    rc = sweep_version(st, db, ver, budget, &done, res);
+    if (!rc && done)
+        rc = ffdb_delete(b, ver, 8);
+    return rc ? rc : done ? 0 : SWEEP_WAIT;
+}
+
 static int sweep_garbage(store_txn *st, int db, unsigned *budget, store_sweep_result *res)
 {
-    ffdb_bucket *b;
-    ffdb_cursor *c;
-    ffdb_val k;
-    int rc = store_bucket(st, db, B_GC, &b);
-
-    if (rc)
-        return rc;
-    rc = ffdb_cursor_open(b, &c);
-    if (rc)
-        return rc;
-    while (*budget > 0) {
-        uint8_t ver[8];
-        int done;
-        rc = ffdb_cursor_first(c, &k, NULL);
-        if (rc)
-            break;
-        if (k.size != 8) {
-            rc = FFDB_CORRUPT;
-            break;
-        }
-        memcpy(ver, k.data, 8);
-        rc = sweep_version(st, db, ver, budget, &done, res);
-        if (!rc && done)
-            rc = ffdb_delete(b, ver, 8);
-        if (rc || !done)
-            break;
-    }
-    ffdb_cursor_close(c);
-    if (rc == FFDB_NOTFOUND)
-        rc = 0;
-    if (!rc && *budget == 0)
-        res->more = 1;
-    return rc;
+    return sweep_queue(st, db, B_GC, budget, res, garbage_head);
 }
 
 int store_sweep_garbage(store_txn *st, int db, unsigned budget, store_sweep_result *res)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hex.h"
 #include "tools/ffdb/cli.h"
 
 static const char hexdig[] = "0123456789abcdef";
@@ -83,27 +84,10 @@ char *esc_string(const void *data, size_t len, int hex)
     return s;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int decode_hex(char *text, size_t len, size_t *out_len)
 {
-    if (len % 2)
+    if (hex_decode(text, len, (uint8_t *)text) != 0)
         return -1;
-    for (size_t i = 0; i < len; i += 2) {
-        int hi = hexval(text[i]), lo = hexval(text[i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        text[i / 2] = (char)(hi << 4 | lo);
-    }
     *out_len = len / 2;
     return 0;
 }
@@ -138,8 +122,8 @@ int esc_decode(char *text, size_t len, int hex, size_t *out_len)
             text[o++] = '\r';
             break;
         case 'x': {
-            int hi = i + 2 < len ? hexval(text[i + 1]) : -1;
-            int lo = hi >= 0 ? hexval(text[i + 2]) : -1;
+            int hi = i + 2 < len ? hex_digit(text[i + 1]) : -1;
+            int lo = hi >= 0 ? hex_digit(text[i + 2]) : -1;
             if (hi < 0 || lo < 0)
                 return -1;
             text[o++] = (char)(hi << 4 | lo);
