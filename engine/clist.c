@@ -29,9 +29,10 @@
  *  C4. A page the log does not know (never written: a bug, or the log
  *      overflowed) or a commit of more than CLIST_MAX_ENTRIES pages makes
  *      the commit take two flushes: it is never listed with a guess.
- *  C5. The list pages lie past the page count fl_txn_prepare saw, taken
- *      by fl_txn_extend, so the freelist chain written in prepare cannot
- *      name them; the next commit frees them (ffdb_begin_write).
+ *  C5. The list pages are ordinary pages of the txn, allocated before
+ *      fl_txn_prepare (clist_reserve, sized by a guess), so the chain it
+ *      writes never names them free; the next commit frees them
+ *      (ffdb_begin_write), and they are reused like any page.
  *  C6. Falling back is right only for a commit cut short by a crash; the
  *      same damage after a clean close is corruption of a durable commit
  *      and must be reported, not undone. So ffdb_close rewrites the older
@@ -66,9 +67,10 @@ static uint64_t entries_per_page(unsigned page_size)
 
 struct collect {
     struct pager *pg;
-    uint8_t *entries; /* CLIST_ENTRY_SIZE each */
-    size_t count;
-    int give_up; /* C4 */
+    uint8_t *entries; /* CLIST_ENTRY_SIZE each, cap of them */
+    size_t count, cap;
+    int give_up;                     /* C4 */
+    uint64_t skip_first, skip_pages; /* the list's own pages */
 };
 
 static int count_range(void *arg, uint64_t pgno, uint64_t count)
@@ -78,17 +80,21 @@ static int count_range(void *arg, uint64_t pgno, uint64_t count)
     return 0;
 }
 
+/* Entries for every page of the txn but the list's own. */
 static int collect_range(void *arg, uint64_t pgno, uint64_t count)
 {
     struct collect *c = arg;
     for (uint64_t i = 0; i < count; i++) {
-        uint64_t sum;
-        if (pager_log_find(c->pg, pgno + i, &sum) != 0) {
+        uint64_t sum, p = pgno + i;
+        if (p >= c->skip_first && p < c->skip_first + c->skip_pages)
+            continue;
+        if (c->count == c->cap)
+            return 1; /* C4: more than the list holds */
+        if (pager_log_find(c->pg, p, &sum) != 0) {
             c->give_up = 1; /* C4 */
             return 1;
         }
-        assert(c->count < CLIST_MAX_ENTRIES);
-        st64(c->entries + c->count * CLIST_ENTRY_SIZE + CLIST_ENTRY_PGNO, pgno + i);
+        st64(c->entries + c->count * CLIST_ENTRY_SIZE + CLIST_ENTRY_PGNO, p);
         st64(c->entries + c->count * CLIST_ENTRY_SIZE + CLIST_ENTRY_SUM, sum);
         c->count++;
     }
@@ -117,48 +123,62 @@ static void encode_pages(const struct collect *c, uint64_t first, uint64_t npage
     assert(at == c->count);
 }
 
+int clist_reserve(ffdb_txn *txn)
+{
+    ffdb *db = txn->db;
+    uint64_t total = 0, per = entries_per_page(db->page_size), npages, first;
+    int reused;
+
+    if (!db->oneflush)
+        return 0;
+    /* C5: what the txn holds now, plus the freelist chain prepare will
+     * write (about the size of the last one); a short guess only costs
+     * this commit its one flush (clist_commit). */
+    fl_txn_foreach(db->fl, count_range, &total);
+    total += fl_root_pages(db->fl) + 2;
+    npages = (total + per - 1) / per;
+    if (npages > CLIST_MAX_PAGES)
+        return 0; /* C4: a large commit takes two flushes, without a list */
+    CHECK(fl_alloc(db->fl, (size_t)npages, &first, &reused));
+    txn->meta.clist_first = first;
+    txn->meta.clist_pages = npages;
+    return 0;
+}
+
 int clist_commit(ffdb_txn *txn, uint8_t *meta_page)
 {
     ffdb *db = txn->db;
     unsigned ps = db->page_size;
-    struct collect c = {db->pager, NULL, 0, 0};
+    uint64_t first = txn->meta.clist_first, npages = txn->meta.clist_pages;
+    struct collect c = {db->pager, NULL, 0, 0, 0, first, npages};
     struct pager_page pages[CLIST_MAX_PAGES];
-    uint64_t total = 0, npages, first;
     uint8_t *buf = NULL;
-    int rc;
+    int rc, partial;
 
-    fl_txn_foreach(db->fl, count_range, &total);
-    if (total == 0 || total > CLIST_MAX_ENTRIES)
-        return 1; /* C4 */
-    c.entries = mem_alloc(total * CLIST_ENTRY_SIZE);
-    if (!c.entries)
-        return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "no memory for the commit list");
-    fl_txn_foreach(db->fl, collect_range, &c);
-    if (c.give_up) {
-        mem_free(c.entries);
-        return 1;
-    }
-    assert(c.count == total);
-    npages = (c.count + entries_per_page(ps) - 1) / entries_per_page(ps);
+    if (first == 0)
+        return 1; /* C4: no list */
     assert(npages >= 1 && npages <= CLIST_MAX_PAGES);
+    c.cap = npages * entries_per_page(ps);
+    c.entries = mem_alloc(c.cap * CLIST_ENTRY_SIZE);
     buf = mem_alloc_aligned(4096, npages * ps);
-    rc = buf ? 0 : ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "no memory for the commit list");
-    /* C5: past everything prepare saw; F3 holds as the txn owns them. */
-    if (rc == 0)
-        rc = fl_txn_extend(db->fl, npages, &first);
-    if (rc == 0) {
-        txn->meta.page_count = fl_page_count(db->fl);
-        txn->meta.clist_first = first;
-        txn->meta.clist_pages = npages;
-        txn->meta.clist_entries = c.count;
-        assert(first > 2 && first + npages == txn->meta.page_count);
-        rc = pager_reserve(db->pager, txn->meta.page_count);
+    if (!c.entries || !buf) {
+        rc = ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "no memory for the commit list");
+        goto out;
     }
-    if (rc < 0)
-        goto out; /* nothing of the list or the meta written: the handle lives on */
+    /* C4: a page the log does not know, or more than the list holds: the
+     * list goes out with what it holds and the commit takes two flushes
+     * (its pages are synced before the meta, so what it lists is there). */
+    partial = fl_txn_foreach(db->fl, collect_range, &c) != 0;
+    txn->meta.clist_entries = c.count;
     for (uint64_t p = 0; p < npages; p++)
         pool_discard(db->pool, first + p); /* no stale frame of an older use */
     encode_pages(&c, first, npages, txn->meta.txid, ps, buf, pages);
+    if (partial) {
+        rc = pager_write_pages(db->pager, pages, npages);
+        if (rc == 0)
+            rc = 1;
+        goto out; /* the handle lives on after a failed write: no meta went out */
+    }
     rc = meta_write_with(db->pager, &txn->meta, meta_page, pages, npages);
     /* The pager allocates before it writes: ENOMEM means no byte of the
      * batch reached the file, and the last commit stands. */
@@ -194,7 +214,8 @@ static int verify_entries(struct pager *pg, const struct meta *m, const uint8_t 
         uint64_t pgno = ld64(e + i * CLIST_ENTRY_SIZE + CLIST_ENTRY_PGNO);
         size_t len = 1;
         int rc;
-        if (pgno < 2 || pgno >= m->clist_first || pgno <= *last)
+        if (pgno < 2 || pgno >= m->page_count || pgno <= *last ||
+            (pgno >= m->clist_first && pgno < m->clist_first + m->clist_pages))
             return not_as_listed(pgno, m, "is listed out of order or out of bounds");
         while (i + len < n && len < VERIFY_RUN_PAGES &&
                ld64(e + (i + len) * CLIST_ENTRY_SIZE + CLIST_ENTRY_PGNO) == pgno + len)

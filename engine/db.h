@@ -205,10 +205,14 @@ _Static_assert(CLIST_MAX_PAGES * ((4096u - 40u) / 16u) >= CLIST_MAX_ENTRIES,
                "a list of CLIST_MAX_ENTRIES fits in CLIST_MAX_PAGES pages");
 /* Write txn's pages' list and its meta in one batch, then sync once. Called
  * by the commit once every dirty page is written. 1 = this commit cannot
- * take one flush (too many pages, or one the seal log does not know): the
- * caller does the two-flush commit, nothing was written. 0 = done; < 0 an
+ * take one flush (no list, more pages than it holds, or one the seal log
+ * does not know): the list (what it holds) is written, and the caller does
+ * the two-flush commit. 0 = done; < 0 an
  * error (after the meta batch began, the handle is failed, E3). */
 int  clist_commit(ffdb_txn *txn, uint8_t *meta_page);
+/* Before fl_txn_prepare: allocate the commit list's pages (one-flush
+ * handles; none for a commit too large to list). 0 or FFDB_ENOMEM/ENOSPC. */
+int  clist_reserve(ffdb_txn *txn);
 /* Pick the meta to open from meta_pick()'s candidates (newest first): the
  * newest, unless its commit list finds a page missing or torn; then the
  * other, which was durable before it began. file_bytes is the file size. */

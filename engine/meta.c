@@ -57,7 +57,7 @@ static int clist_fields_valid(const struct meta *m)
         return m->clist_pages == 0 && m->clist_entries == 0;
     return m->clist_first >= 2 && m->clist_pages > 0 && m->clist_pages <= CLIST_MAX_PAGES &&
            m->clist_first < m->page_count && m->clist_pages <= m->page_count - m->clist_first &&
-           m->clist_entries > (m->clist_pages - 1) * per && m->clist_entries <= m->clist_pages * per;
+           m->clist_entries <= m->clist_pages * per;
 }
 
 int meta_decode(const uint8_t *page, unsigned page_size, uint64_t slot, struct meta *m)

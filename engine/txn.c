@@ -360,6 +360,8 @@ int ffdb_commit(ffdb_txn *txn)
     if (rc == 0)
         rc = bucket_flush_all(txn);
     if (rc == 0)
+        rc = clist_reserve(txn);
+    if (rc == 0)
         rc = fl_txn_prepare(db->fl, db->pager, &txn->meta.freelist_root,
                             &txn->meta.freelist_pages, &txn->meta.page_count);
     if (rc == 0)

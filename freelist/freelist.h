@@ -81,12 +81,6 @@ int  fl_txn_foreach(const struct freelist *fl, int (*fn)(void *arg, uint64_t pgn
  * caller may retry or abort. */
 int  fl_txn_prepare(struct freelist *fl, struct pager *pg, uint64_t *root, uint64_t *npages,
                     uint64_t *page_count);
-/* After a successful fl_txn_prepare(): take count pages at the end of the
- * file for the txn (page_count grows; *pgno is the first). They are not in
- * the chain prepare wrote (they lie past the page_count it saw), and the
- * caller writes them itself (the engine's commit list). FFDB_ENOMEM or
- * FFDB_ENOSPC leave the state unchanged; abort undoes it. */
-int  fl_txn_extend(struct freelist *fl, uint64_t count, uint64_t *pgno);
 /* The meta naming the prepared state is durable: make it the committed state. */
 void fl_txn_commit(struct freelist *fl);
 /* Throw away everything since fl_txn_begin. */

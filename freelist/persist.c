@@ -216,22 +216,6 @@ int fl_txn_prepare(struct freelist *fl, struct pager *pg, uint64_t *root, uint64
     return 0;
 }
 
-int fl_txn_extend(struct freelist *fl, uint64_t count, uint64_t *pgno)
-{
-    struct flstate *st = &fl->cur;
-    if (fl->txid == 0 || !fl->prepared || count == 0)
-        return FL_MISUSE("fl_txn_extend outside a prepared txn");
-    if (count > FL_PAGE_COUNT_MAX - st->page_count)
-        return ERR_RAISE(FFDB_ENOSPC, PGNO_NONE, "file would exceed %llu pages",
-                         (unsigned long long)FL_PAGE_COUNT_MAX);
-    CHECK(rset_reserve(&st->txn, 1));
-    *pgno = st->page_count;
-    st->page_count += count;
-    (void)rset_add(&st->txn, *pgno, count); /* F3: the txn's until the next one frees them */
-    assert(flstate_valid(st));
-    return 0;
-}
-
 /* ---- Loading ------------------------------------------------------------------- */
 
 /* A range (or chain page) seen while loading, with the page that named it. */
