@@ -268,3 +268,20 @@ Test(oneflush, a_clean_close_confirms_the_last_commit)
     ffdb_close(db);
     io_mem_destroy(m);
 }
+
+/* The list's pages are pages of the txn, freed by the next commit and
+ * reused: many one-put commits keep the file at the size of its data. */
+Test(oneflush, many_small_commits_do_not_grow_the_file)
+{
+    struct io_mem *m = io_mem_create();
+    ffdb *db = mem_open(m, 0);
+    ffdb_stat st;
+    for (unsigned g = 1; g <= 2000; g++)
+        write_gen(db, g, 1);
+    TU_OK(ffdb_stat_db(db, &st));
+    cr_assert_lt(st.page_count, 64u, "%llu pages after 2,000 one-put commits",
+                 (unsigned long long)st.page_count);
+    tu_check_clean(db, NULL);
+    ffdb_close(db);
+    io_mem_destroy(m);
+}
