@@ -18,7 +18,11 @@
  *     b & stripe_mask of their bucket b; there is no global lock. A hit does
  *     not even take the stripe lock: it walks the chain lock-free, pins the
  *     frame whose key is pgno and re-checks the key (probe_fast). Misses,
- *     and anything unsure, go through the locked probe.
+ *     and anything unsure, go through the locked probe. A hit costs three
+ *     cache lines: the bucket head (the low bits of pgno pick it, so a hot
+ *     tree's heads are few and cached), the frame (its key, link and pin
+ *     count share one line) and the page, whose first line is prefetched
+ *     from the frame index before the frame's line arrives.
  *   - frame->pins is the pin count, or FRAME_EXCL alone: a thread that wins
  *     the CAS 0 -> FRAME_EXCL owns the frame outright (to evict, discard or
  *     install it) and no one can pin it meanwhile. A frame's pgno, key and
@@ -28,8 +32,8 @@
  *     its loader; a second thread missing the same page pins that frame and
  *     waits for VALID or FAILED (published with release, read with acquire).
  *   - The clock hand is an atomic counter; ref bits are relaxed hints. Hits
- *     are counted in the frame, misses in the stripe, so no counter is a
- *     cache line every reader writes.
+ *     are counted in per-thread shards with a plain store (no locked add),
+ *     misses in the stripe, so no counter is a cache line every reader writes.
  *   - A frame's role (hooked or raw) is set with its pgno and read after a
  *     pin, like the data: the hit paths check it after pinning (P5).
  *     Raw frames are filled while EXCL and unlinked, then installed VALID;
@@ -90,8 +94,17 @@ enum frame_status { FS_FREE = 0, FS_LOADING, FS_VALID, FS_FAILED };
  * saw). pool_get serves only FR_HOOKED frames, pool_lookup_raw only FR_RAW. */
 enum frame_role { FR_HOOKED = 0, FR_RAW };
 
+/* A frame's place in the table. Lock-free walkers read it on the way to
+ * the frame they pin, so it shares the frame's line: a hit costs the bucket
+ * head, this line and the page, not a separate link array as well. */
+struct link {
+    _Atomic uint64_t key;        /* pgno while linked, else PGNO_NONE */
+    _Atomic int32_t next;        /* chain link; written under the stripe lock */
+};
+
 struct frame {
     struct pool_frame pub;       /* what callers see; must stay first */
+    struct link link;            /* changes only when a page enters or leaves */
     _Atomic uint32_t pins;       /* pin count, or FRAME_EXCL */
     _Atomic uint8_t status;      /* enum frame_status */
     _Atomic uint8_t ref;         /* clock reference bit */
@@ -99,13 +112,6 @@ struct frame {
     _Atomic uint8_t role;        /* enum frame_role; set by install (EXCL) or pool_new */
     int err;                     /* why a load failed; read after FS_FAILED */
 } __attribute__((aligned(CACHE_LINE)));
-
-/* A frame's place in the table, apart from its hot line (pins): lock-free
- * walkers read these, and they change only when a page enters or leaves. */
-struct link {
-    _Atomic uint64_t key;        /* pgno while linked, else PGNO_NONE */
-    _Atomic int32_t next;        /* chain link; written under the stripe lock */
-};
 
 /* Hit counters, sharded by thread: one counter every reader bumped would be
  * a cache line bouncing between all cores on every hit. */
@@ -132,11 +138,10 @@ struct pool {
     int grows;
     pthread_mutex_t grow_lock;
     _Atomic uint64_t claims;     /* victims asked for: paces the size checks */
-    size_t frames_bytes, links_bytes, data_bytes;  /* the mappings */
+    size_t frames_bytes, buckets_bytes, data_bytes;  /* the mappings */
     uint32_t bucket_bits;
     uint32_t stripe_mask;
     struct frame *frames;
-    struct link *links;          /* links[i] belongs to frames[i] */
     struct hit_shard *shards;    /* HIT_SHARDS */
     _Atomic int32_t *buckets;    /* chain heads; written under the stripes */
     struct stripe *stripes;
@@ -178,9 +183,16 @@ static inline uint32_t frames_in_use(const struct pool *pool)
     return atomic_load_explicit(&((struct pool *)pool)->frame_count, memory_order_acquire);
 }
 
+/* The low bits of pgno, not a mixing hash: the table has at least as many
+ * buckets as the pool has frames, so a file that fits in it gets one page
+ * per bucket, and the bucket heads of neighbouring pages share cache lines
+ * (the heads a hot tree touches stay few and cached, instead of one line
+ * per page spread over the whole table). A larger file wraps around; the
+ * engine hands out page numbers densely from 2 up, so no stride of the
+ * table size piles pages into one chain. */
 static uint32_t bucket_of(const struct pool *pool, uint64_t pgno)
 {
-    return (uint32_t)((pgno * 0x9E3779B97F4A7C15ull) >> (64 - pool->bucket_bits));
+    return (uint32_t)(pgno & (((uint64_t)1 << pool->bucket_bits) - 1));
 }
 
 static struct stripe *stripe_of(struct pool *pool, uint32_t bucket)
@@ -193,9 +205,9 @@ static struct frame *frame_of(struct pool_frame *pf)
     return (struct frame *)pf;
 }
 
-static struct link *link_of(struct pool *pool, const struct frame *f)
+static struct link *link_of(struct frame *f)
 {
-    return &pool->links[f - pool->frames];
+    return &f->link;
 }
 
 /* Caller holds the bucket's stripe lock. */
@@ -206,7 +218,7 @@ static struct frame *chain_find(struct pool *pool, uint32_t bucket, uint64_t pgn
         struct frame *f = &pool->frames[i];
         if (f->pub.pgno == pgno)
             return f;
-        i = idx_load(&pool->links[i].next, memory_order_relaxed);
+        i = idx_load(&pool->frames[i].link.next, memory_order_relaxed);
     }
     return NULL;
 }
@@ -218,13 +230,13 @@ static void chain_unlink(struct pool *pool, uint32_t bucket, struct frame *f)
     _Atomic int32_t *link = &pool->buckets[bucket];
     while ((i = idx_load(link, memory_order_relaxed)) != idx) {
         assert(i != NO_FRAME);
-        link = &pool->links[i].next;
+        link = &pool->frames[i].link.next;
     }
     /* A lock-free walker standing on f still reaches the rest of the chain
      * (or a chain f joins later, then the end): it never loops or faults,
      * at worst it reports a miss and the caller takes the locked path. */
-    idx_store(link, idx_load(&link_of(pool, f)->next, memory_order_relaxed), memory_order_release);
-    atomic_store_explicit(&link_of(pool, f)->key, PGNO_NONE, memory_order_relaxed);
+    idx_store(link, idx_load(&link_of(f)->next, memory_order_relaxed), memory_order_release);
+    atomic_store_explicit(&link_of(f)->key, PGNO_NONE, memory_order_relaxed);
 }
 
 /* Remove frame f (held EXCL, or pinned by its failed loader) from the table. */
@@ -284,7 +296,12 @@ static void count_hit(struct pool *pool, struct frame *f)
 {
     if (!my_shard)
         my_shard = 1 + atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) % HIT_SHARDS;
-    atomic_fetch_add_explicit(&pool->shards[my_shard - 1].hits, 1, memory_order_relaxed);
+    /* A plain load and store, not a locked add: a shard is one thread's
+     * (unless more than HIT_SHARDS threads read), so the count stays exact,
+     * and a hit costs no atomic operation besides its pin. */
+    _Atomic uint64_t *c = &pool->shards[my_shard - 1].hits;
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
     set_ref(f);
 }
 
@@ -329,7 +346,10 @@ static struct frame *probe_fast(struct pool *pool, uint64_t pgno)
     int32_t i = idx_load(&pool->buckets[b], memory_order_acquire);
 
     for (uint32_t steps = 0; i != NO_FRAME && steps < pool->frame_max; steps++) {
-        struct link *l = &pool->links[i];
+        struct link *l = &pool->frames[i].link;
+        /* The page's address follows from the index alone: start loading
+         * its header while the frame's line comes in. */
+        __builtin_prefetch(pool->data + (size_t)i * pool->page_size);
         if (atomic_load_explicit(&l->key, memory_order_relaxed) == pgno) {
             struct frame *f = &pool->frames[i];
             if (!try_pin(f))
@@ -389,8 +409,8 @@ static struct frame *init_frame(struct pool *pool, uint32_t i, uint32_t pins)
     struct frame *f = &pool->frames[i];
     f->pub.data = pool->data + (size_t)i * pool->page_size;
     f->pub.pgno = PGNO_NONE;
-    atomic_init(&pool->links[i].key, PGNO_NONE);
-    idx_store(&pool->links[i].next, NO_FRAME, memory_order_relaxed);
+    atomic_init(&pool->frames[i].link.key, PGNO_NONE);
+    idx_store(&pool->frames[i].link.next, NO_FRAME, memory_order_relaxed);
     atomic_init(&f->pins, pins);
     return f;
 }
@@ -532,11 +552,11 @@ static enum probe install(struct pool *pool, struct frame *v, uint64_t pgno, uin
         }
     } else {
         v->pub.pgno = pgno;
-        atomic_store_explicit(&link_of(pool, v)->key, pgno, memory_order_relaxed);
+        atomic_store_explicit(&link_of(v)->key, pgno, memory_order_relaxed);
         atomic_store_explicit(&v->status, status, memory_order_relaxed);
         atomic_store_explicit(&v->role, role, memory_order_relaxed);
         atomic_store_explicit(&v->ref, 1, memory_order_relaxed);
-        idx_store(&link_of(pool, v)->next, idx_load(&pool->buckets[b], memory_order_relaxed),
+        idx_store(&link_of(v)->next, idx_load(&pool->buckets[b], memory_order_relaxed),
                   memory_order_relaxed);
         /* Release: a lock-free walker that sees v sees its key and link. */
         idx_store(&pool->buckets[b], (int32_t)(v - pool->frames), memory_order_release);
@@ -599,8 +619,8 @@ static void pool_free(struct pool *pool, uint32_t locks_inited)
         pthread_mutex_destroy(&pool->grow_lock);
     if (pool->data)
         munmap(pool->data, pool->data_bytes);
-    if (pool->links)
-        munmap(pool->links, pool->links_bytes);   /* the buckets share this block */
+    if (pool->buckets)
+        munmap((void *)pool->buckets, pool->buckets_bytes);
     if (pool->frames)
         munmap(pool->frames, pool->frames_bytes);
     mem_free_aligned(pool->stripes);    /* the shards share this block */
@@ -617,7 +637,7 @@ static void *map_zero(size_t bytes)
 }
 
 /* Four blocks: stripes + hit shards (cache-line aligned, allocated), and
- * three mappings sized for frame_max: frames, links + bucket heads, and the
+ * three mappings sized for frame_max: frames (with their links), bucket heads, and the
  * page data (page aligned, as direct I/O needs). The mappings start zero,
  * which the encodings rely on (FS_FREE, ~index links); frames enter use
  * through init_frame(). */
@@ -633,15 +653,22 @@ static int pool_alloc_parts(struct pool *pool)
     if (!pool->stripes)
         return FFDB_ENOMEM;
     pool->frames_bytes = n * sizeof(struct frame);
-    pool->links_bytes = n * sizeof(struct link) + nb * sizeof(*pool->buckets);
+    pool->buckets_bytes = nb * sizeof(*pool->buckets);
     pool->data_bytes = n * pool->page_size;
     pool->frames = map_zero(pool->frames_bytes);
-    pool->links = map_zero(pool->links_bytes);
+    pool->buckets = map_zero(pool->buckets_bytes);
     pool->data = map_zero(pool->data_bytes);
-    if (!pool->frames || !pool->links || !pool->data)
+    if (!pool->frames || !pool->buckets || !pool->data)
         return FFDB_ENOMEM;
+    /* Transparent huge pages where the system allows them on request: a
+     * random read touches a bucket head, a frame and a page, each of which
+     * would otherwise miss the TLB as well as the cache. Frames fill the
+     * mappings from the front, so the huge pages fill as the pool grows;
+     * a shed frame's madvise(DONTNEED) splits its huge page. A hint only. */
+    madvise(pool->data, pool->data_bytes, MADV_HUGEPAGE);
+    madvise(pool->frames, pool->frames_bytes, MADV_HUGEPAGE);
+    madvise((void *)pool->buckets, pool->buckets_bytes, MADV_HUGEPAGE);
     pool->shards = (struct hit_shard *)(pool->stripes + nstripes);
-    pool->buckets = (_Atomic int32_t *)(pool->links + n);
     memset(pool->stripes, 0, lines);
     /* A growing pool starts empty and takes frames as it misses; a fixed
      * one has them all from the start. */
@@ -979,7 +1006,7 @@ static int next_candidate(struct pool *pool, int by_frame, uint64_t *cursor, uin
     }
     while (*cursor < frames_in_use(pool)) {
         struct frame *f = &pool->frames[(*cursor)++];
-        uint64_t k = atomic_load_explicit(&pool->links[*cursor - 1].key, memory_order_relaxed);
+        uint64_t k = atomic_load_explicit(&pool->frames[*cursor - 1].link.key, memory_order_relaxed);
         if (atomic_load_explicit(&f->dirty, memory_order_relaxed) && k >= lo && k < hi) {
             *pgno = k;
             return 1;
