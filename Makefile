@@ -58,10 +58,11 @@ TOOLS     = $(if $(CLI_SRC),$(BUILD)/tools/ffdb) $(if $(CRASH_SRC),$(BUILD)/tool
 #   libffdb_resp.a   modules/resp   RESP wire format: parsers, reply writer, command table
 #   libffdb_redis.a  modules/redis  the Redis commands, data model, server policy
 #   libffdb_raft.a   modules/raft   RAFT replication on libraft/libuv (RAFT_LDLIBS)
+#   libffdb_natsbus.a modules/natsbus NATS client (nats.c) on net's loop (NATS_LDLIBS)
 # All three are linked into the test binary too (unit tests of each layer).
 # tools/ffdb-server/*.c is the program, linked with jemalloc (PROG_LIBS,
 # empty under `make asan`).
-MODULES    = raft redis resp net
+MODULES    = raft redis resp natsbus net
 MOD_SRC    = $(foreach m,$(MODULES),$(wildcard modules/$(m)/*.c))
 MOD_OBJ    = $(MOD_SRC:%.c=$(BUILD)/%.o)
 MOD_LIBS   = $(MODULES:%=$(BUILD)/libffdb_%.a)
@@ -72,6 +73,7 @@ RAFT_LDLIBS = -lraft -luv
 # Lua 5.1 as Redis embeds it: EVAL and FUNCTION (modules/redis/cmd_lua.c).
 REDIS_LDLIBS = -llua5.1
 $(BUILD)/modules/redis/%.o: CPPFLAGS += -I/usr/include/lua5.1
+NATS_LDLIBS = -lnats
 # (its rules follow the ffdb-crash rule below)
 # ffdb-blocks, the block store's CLI (its rules: "the block store" below).
 BLOCKS_TOOL_SRC = $(wildcard tools/ffdb-blocks/*.c)
@@ -116,7 +118,7 @@ $(MOD_LIBS):
 
 $(BUILD)/tools/ffdb-server: $(SERVER_OBJ) $(MOD_LIBS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $(SERVER_OBJ) $(SERVER_CRDT_LIBS) $(MOD_LIBS) $(LIB) $(RAFT_LDLIBS) $(REDIS_LDLIBS) $(SERVER_CRDT_LDLIBS) $(LDLIBS) $(PROG_LIBS)
+	$(CC) $(CFLAGS) -o $@ $(SERVER_OBJ) $(SERVER_CRDT_LIBS) $(MOD_LIBS) $(LIB) $(RAFT_LDLIBS) $(REDIS_LDLIBS) $(NATS_LDLIBS) $(SERVER_CRDT_LDLIBS) $(LDLIBS) $(PROG_LIBS)
 
 $(BUILD)/tools/ffdb-server.o/%.o: tools/ffdb-server/%.c
 	@mkdir -p $(dir $@)
@@ -321,7 +323,7 @@ $(BUILD)/%.o: %.c
 $(TEST_BIN): $(TEST_OBJ) $(TESTING_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(CRDT_LIB) $(MOD_LIBS) $(OPLOG_LIB) $(BLOCKS_LIB) $(IPLD_LIB) $(PTR_LIB) $(IDENT_LIB) $(TESTING_LIB) $(LIB) \
-	  -lcriterion -lhiredis $(RAFT_LDLIBS) $(REDIS_LDLIBS) $(BLOCKS_LDLIBS) $(PTR_LDLIBS) $(IDENT_LDLIBS) $(LDLIBS)
+	  -lcriterion -lhiredis $(RAFT_LDLIBS) $(REDIS_LDLIBS) $(NATS_LDLIBS) $(BLOCKS_LDLIBS) $(PTR_LDLIBS) $(IDENT_LDLIBS) $(LDLIBS)
 
 $(BUILD)/tests/helpers/%: tests/helpers/%.c $(TESTING_LIB) $(LIB)
 	@mkdir -p $(dir $@)
