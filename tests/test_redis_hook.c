@@ -183,7 +183,7 @@ static int hook_gate(void *arg, const redis_unit *u, resp_reply *r)
     return REDIS_HOOK_RUN;
 }
 
-static const redis_hook test_ops = {hook_attach, hook_detach, hook_propose, hook_gate};
+static const redis_hook test_ops = {hook_attach, hook_detach, hook_propose, hook_gate, NULL, NULL};
 
 typedef struct running {
     pthread_t th;
