@@ -359,7 +359,7 @@ static void fixture_start(void)
     cr_assert_eq(raft_fixture_initialize(&fx), 0);
     for (unsigned i = 0; i < N; i++) {
         char name[16];
-        rf_fsm_ops ops = {test_apply, test_fetch, NULL, &nodes[i]};
+        rf_fsm_ops ops = {test_apply, test_fetch, NULL, &nodes[i], NULL, NULL};
         snprintf(name, sizeof name, "n%u.ffdb", i + 1);
         cr_assert_eq(rf_fsm_new(tu_path(name), NULL, i + 1, &ops, &nodes[i].fsm), 0);
         cr_assert_eq(raft_fixture_grow(&fx, rf_fsm_raft(nodes[i].fsm)), 0);
@@ -527,7 +527,7 @@ Test(raft_fsm, a_fourth_node_is_added_and_one_removed)
         propose("INCR", "c", NULL);
     cr_assert(raft_fixture_step_until_applied(&fx, N, leader_last() + 7, 10000));
 
-    rf_fsm_ops ops = {test_apply, test_fetch, NULL, &nodes[N]};
+    rf_fsm_ops ops = {test_apply, test_fetch, NULL, &nodes[N], NULL, NULL};
     cr_assert_eq(rf_fsm_new(tu_path("n4.ffdb"), NULL, N + 1, &ops, &nodes[N].fsm), 0);
     cr_assert_eq(raft_fixture_grow(&fx, rf_fsm_raft(nodes[N].fsm)), 0);
     rf_fsm_bind(nodes[N].fsm, raft_fixture_get(&fx, N));

@@ -105,7 +105,7 @@ static void on_apply(net_timer *t, void *arg)
     if (h->inject == 1) {
         resp_arg a[3] = {{"SET", 3}, {"remote", 6}, {"r", 1}};
         redis_cmdv v = {3, a};
-        redis_unit u = {0, 0, redis_now_ms(h->srv), 0, 1, &v};
+        redis_unit u = {0, 0, redis_now_ms(h->srv), 0, 1, &v, 0};
         cr_assert_eq(redis_server_apply(h->srv, &u, 1), 0);
         h->inject = 2;
     }
@@ -183,7 +183,7 @@ static int hook_gate(void *arg, const redis_unit *u, resp_reply *r)
     return REDIS_HOOK_RUN;
 }
 
-static const redis_hook test_ops = {hook_attach, hook_detach, hook_propose, hook_gate};
+static const redis_hook test_ops = {hook_attach, hook_detach, hook_propose, hook_gate, NULL, NULL};
 
 typedef struct running {
     pthread_t th;

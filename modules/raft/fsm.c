@@ -27,6 +27,7 @@ struct rf_fsm {
     uint64_t node_id;
     uint64_t applied_index, applied_term;
     int failed;
+    int borrowed; /* rf_fsm_new_on: the owner's file and txns */
     rf_fsm_ops ops;
 };
 
@@ -57,7 +58,7 @@ static int read_applied(ffdb *db, uint64_t *index, uint64_t *term)
     return rc;
 }
 
-static int write_applied(ffdb_txn *txn, uint64_t index, uint64_t term)
+int rf_fsm_write_applied(ffdb_txn *txn, uint64_t index, uint64_t term)
 {
     ffdb_bucket *b;
     uint8_t v[16];
@@ -84,6 +85,19 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     if (index <= m->applied_index)
         return 0; /* R2 */
     int bad = rf_entry_open(&it, buf->base, buf->len);
+    if (m->borrowed) {
+        uint64_t term = bad ? m->applied_term : it.term;
+        int rc = m->ops.apply(m->ops.arg, NULL, bad ? NULL : &it, index, result);
+        if (!bad)
+            rf_entry_close(&it);
+        if (rc) {
+            m->failed = rc;
+            return rc;
+        }
+        m->applied_index = index;
+        m->applied_term = term;
+        return 0;
+    }
     int rc = ffdb_begin_write(m->db, &txn);
     if (rc)
         goto fail;
@@ -93,7 +107,7 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
         rc = m->ops.apply(m->ops.arg, txn, &it, index, result);
     uint64_t term = bad ? m->applied_term : it.term;
     if (rc == 0)
-        rc = write_applied(txn, index, term);
+        rc = rf_fsm_write_applied(txn, index, term);
     if (rc) {
         ffdb_abort(txn);
         goto fail;
@@ -119,7 +133,9 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
     rf_snap_meta meta = {m->applied_index, m->applied_term, 0, m->node_id};
     if (m->failed)
         return RAFT_IOERR;
-    int rc = ffdb_sync(m->db); /* R3 */
+    int rc = m->ops.flush ? m->ops.flush(m->ops.arg) : 0;
+    if (rc == 0)
+        rc = ffdb_sync(m->db); /* R3 */
     if (rc == 0)
         rc = ffdb_begin_read(m->db, &txn);
     if (rc)
@@ -160,6 +176,13 @@ static int sync_dir_of(const char *path)
     return rc;
 }
 
+int rf_rename_durable(const char *tmp, const char *path)
+{
+    if (rename(tmp, path) != 0)
+        return FFDB_EIO;
+    return sync_dir_of(path);
+}
+
 /* R4: the fetched file at tmp becomes the live one. */
 static int swap_in(rf_fsm *m, const char *tmp, const rf_snap_meta *meta)
 {
@@ -174,12 +197,17 @@ static int swap_in(rf_fsm *m, const char *tmp, const rf_snap_meta *meta)
         return rc;
     if (index < meta->index)
         return FFDB_EINVAL; /* older than promised */
+    if (m->borrowed) {
+        rc = m->ops.replace(m->ops.arg, tmp, m->path, &m->db);
+        if (rc == 0)
+            rc = read_applied(m->db, &m->applied_index, &m->applied_term);
+        if (rc)
+            m->failed = rc;
+        return rc;
+    }
     ffdb_close(m->db);
     m->db = NULL;
-    if (rename(tmp, m->path) != 0)
-        rc = FFDB_EIO;
-    if (rc == 0)
-        rc = sync_dir_of(m->path);
+    rc = rf_rename_durable(tmp, m->path);
     int orc = ffdb_open(m->path, m->has_opt ? &m->opt : NULL, &m->db);
     if (rc == 0)
         rc = orc;
@@ -249,11 +277,39 @@ int rf_fsm_new(const char *path, const ffdb_options *opt, uint64_t node_id, cons
     return 0;
 }
 
+int rf_fsm_new_on(ffdb *db, const char *path, uint64_t node_id, const rf_fsm_ops *ops,
+                  rf_fsm **out)
+{
+    rf_fsm *m = calloc(1, sizeof *m);
+    if (!m || !(m->path = strdup(path))) {
+        free(m);
+        return FFDB_ENOMEM;
+    }
+    assert(ops->replace);
+    m->borrowed = 1;
+    m->db = db;
+    m->node_id = node_id;
+    m->ops = *ops;
+    m->fsm.version = 1;
+    m->fsm.data = m;
+    m->fsm.apply = fsm_apply;
+    m->fsm.snapshot = fsm_snapshot;
+    m->fsm.restore = fsm_restore;
+    int rc = read_applied(m->db, &m->applied_index, &m->applied_term);
+    if (rc) {
+        m->db = NULL;
+        rf_fsm_free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
 void rf_fsm_free(rf_fsm *m)
 {
     if (!m)
         return;
-    if (m->db)
+    if (m->db && !m->borrowed)
         ffdb_close(m->db);
     free(m->path);
     free(m);

@@ -144,12 +144,31 @@ typedef struct rf_fsm_ops {
      * closed). May be NULL. */
     void (*swapped)(void *arg, ffdb *db);
     void *arg;
+    /* Borrowed file (rf_fsm_new_on) only: */
+    /* Before a snapshot: make every applied entry committed (the owner's
+     * open txn). NULL: nothing is held back. */
+    int (*flush)(void *arg);
+    /* Close the live file, rename tmp_path over path durably
+     * (rf_rename_durable), open it again and hand back the new handle. */
+    int (*replace)(void *arg, const char *tmp_path, const char *path, ffdb **db);
 } rf_fsm_ops;
 
 /* Open (or create) the ffdb file at path as the state machine of node_id.
  * 0, or the ffdb_open error. */
 int rf_fsm_new(const char *path, const ffdb_options *opt, uint64_t node_id, const rf_fsm_ops *ops,
                rf_fsm **out);
+/* The same on a file the caller owns and keeps open (ffdb-server's: its
+ * batch txn is where entries apply). Then apply is called with txn NULL
+ * (entry NULL for a malformed entry, which changes nothing) and the callback
+ * itself writes rf_fsm_write_applied(its txn, index, entry's term) in the
+ * txn that holds the entry's commands and commits it (R1); restore swaps
+ * through ops.replace; the fsm never closes the file. */
+int rf_fsm_new_on(ffdb *db, const char *path, uint64_t node_id, const rf_fsm_ops *ops,
+                  rf_fsm **out);
+/* Record index and term as applied in txn (R1). */
+int rf_fsm_write_applied(ffdb_txn *txn, uint64_t index, uint64_t term);
+/* rename(tmp, path) and sync the directory: 0 or FFDB_EIO. */
+int rf_rename_durable(const char *tmp, const char *path);
 void rf_fsm_free(rf_fsm *m);
 /* The libraft fsm (version 1: apply, snapshot, restore) to pass to
  * raft_init; rf_fsm_bind tells the fsm its raft instance (for the index of

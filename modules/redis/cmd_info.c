@@ -293,7 +293,12 @@ static int info_cmd(resp_ctx *c)
             section_stats(s, &b);
             break;
         case S_REPLICATION:
-            add(&b, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
+            if (s->hook && s->hook->info) {
+                add(&b, "# Replication\r\n");
+                s->hook->info(s->hook_arg, &b);
+            } else {
+                add(&b, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
+            }
             break;
         case S_CPU:
             section_cpu(&b);

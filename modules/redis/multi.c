@@ -215,7 +215,7 @@ static int exec_cmd(resp_ctx *c)
         if (!v) {
             rc = FFDB_ENOMEM;
         } else {
-            redis_unit u = {0, cli->db, c->now_ms, 1, (int)n, v};
+            redis_unit u = {0, cli->db, c->now_ms, 1, (int)n, v, 0};
             for (size_t i = 0; i < n; i++) {
                 v[i].argc = queue[i].argc;
                 v[i].argv = queue[i].argv;

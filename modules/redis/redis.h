@@ -57,6 +57,7 @@ typedef struct redis_unit {
     int multi;
     int ncmds;
     const redis_cmdv *cmds;
+    int readonly; /* read gate: the client said READONLY (stale local reads allowed) */
 } redis_unit;
 
 enum {
@@ -91,6 +92,13 @@ typedef struct redis_hook {
      * command runs here (e.g. once a read index is applied). NULL: every
      * read runs. */
     int (*read_gate)(void *arg, const redis_unit *u, resp_reply *r);
+    /* Commands the owner serves itself (CLUSTER, READONLY, READWRITE), asked
+     * before the command table for an authenticated client outside MULTI:
+     * 1 if it wrote the one reply to r, 0 to go on as usual. NULL: none. */
+    int (*command)(void *arg, redis_client *c, int argc, const resp_arg *argv, resp_reply *r);
+    /* INFO's Replication section: its lines into b (without the header).
+     * NULL: "role:master". */
+    void (*info)(void *arg, net_buf *b);
 } redis_hook;
 
 /* Apply units in order, through the same command path as a single node,
@@ -106,6 +114,13 @@ int redis_server_release(redis_server *s, uint64_t id);
 /* Answer the waiting proposal id with an error instead (the owner lost it:
  * leadership changed, the log was truncated). 0 or FFDB_NOTFOUND. */
 int redis_server_drop(redis_server *s, uint64_t id, const char *error);
+/* Replace the data file under the running server (a RAFT snapshot fetched
+ * from a peer): the open batch is committed, the store and the file are
+ * closed, replace(arg) runs (it renames the new file into place), and the
+ * file is opened again. Clients stay connected (WATCHes fail). 0, or the
+ * code of replace or of the reopen (then the server has no file: it must
+ * stop). Not inside a round. */
+int redis_server_replace_data(redis_server *s, int (*replace)(void *arg), void *arg);
 
 /* ---- pub/sub subscribers (pubsub.c) -------------------------------------------------- */
 
@@ -198,6 +213,7 @@ enum {
     CLI_REPLY_OFF = 1u << 6,  /* CLIENT REPLY OFF: replies dropped */
     CLI_REPLY_SKIP = 1u << 7, /* this command's reply is dropped (CLIENT REPLY SKIP) */
     CLI_REPLY_SKIP_NEXT = 1u << 8, /* ...and the next one's */
+    CLI_READONLY = 1u << 9,   /* READONLY (cluster): stale local reads allowed (the hook's) */
 };
 
 /* A command queued by MULTI: its own copy of the arguments. */

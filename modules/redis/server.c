@@ -18,6 +18,7 @@
  * It never touches a socket: net/conn.c reads and writes, and frees closed
  * connections (after on_close) before the loop sleeps.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -529,6 +530,9 @@ static int run_command(redis_server *s, redis_client *c, int argc, const resp_ar
     int rc;
 
     net_batch_join(&s->batch, c->conn);
+    if (s->hook && s->hook->command && c->authed && !(c->flags & CLI_MULTI) &&
+        s->hook->command(s->hook_arg, c, argc, argv, &c->reply))
+        return 0;
     if (!cmd) {
         if (c->flags & CLI_MULTI)
             c->flags |= CLI_DIRTY_EXEC;
@@ -562,7 +566,7 @@ static int run_command(redis_server *s, redis_client *c, int argc, const resp_ar
     }
     if (s->hook) {
         redis_cmdv v1 = {argc, argv}, vq[64];
-        redis_unit u = {0, c->db, redis_now_ms(s), 0, 1, &v1};
+        redis_unit u = {0, c->db, redis_now_ms(s), 0, 1, &v1, (c->flags & CLI_READONLY) != 0};
         if (cmd->flags & RESP_CMD_WRITE) {
             server_propose(s, c, &u);
             return 0;
@@ -746,7 +750,7 @@ static void propose_expired(redis_server *s)
         return;
     for (int db = 0; db < STORE_DBS; db++) {
         redis_cmdv v;
-        redis_unit u = {0, db, now, 0, 1, &v};
+        redis_unit u = {0, db, now, 0, 1, &v, 0};
         int rc;
         if (store_db_expires(s->store, db) == 0)
             continue;
@@ -931,6 +935,27 @@ static int open_data(redis_server *s)
     }
     store_set_touch_hook(s->store, touch_key, s);
     return 0;
+}
+
+int redis_server_replace_data(redis_server *s, int (*replace)(void *arg), void *arg)
+{
+    int rc = net_batch_commit(&s->batch);
+
+    assert(!s->in_round);
+    net_batch_drop(&s->batch);
+    net_batch_settle(&s->batch);
+    multi_touch_db(s, -1);
+    store_close(s->store);
+    ffdb_close(s->db);
+    s->store = NULL;
+    s->db = NULL;
+    s->batch.db = NULL;
+    if (rc == 0)
+        rc = replace(arg);
+    int orc = open_data(s);
+    if (orc == 0)
+        s->batch.db = s->db;
+    return rc ? rc : orc;
 }
 
 /* Room for maxclients sockets plus the file and listeners, as Redis does at

@@ -14,6 +14,7 @@
 
 #include "modules/crdt/crdt.h"
 #include "modules/redis/redis.h"
+#include "tools/ffdb-server/cluster.h"
 
 static void usage(FILE *f)
 {
@@ -42,6 +43,16 @@ static void usage(FILE *f)
             "  --proto-max-bulk-len N   largest argument (default 512mb)\n"
             "  --pidfile FILE, --logfile FILE, --loglevel debug|verbose|notice|warning\n"
             "  --NAME VALUE             any other parameter CONFIG SET knows\n"
+            "\n"
+            "Cluster mode (RAFT replication; without --cluster nothing changes):\n"
+            "  --node N                 this node's id in the cluster list\n"
+            "  --cluster LIST           id@host:port,... the RAFT transport of every node\n"
+            "                           (id@host:port/respport also names its RESP port);\n"
+            "                           the file fetch of snapshots listens on port + 10000\n"
+            "  --cluster-join yes       a new node: do not bootstrap, wait for CLUSTER MEET\n"
+            "  --cluster-election-ms N  election timeout (default 1000; heartbeat N/10)\n"
+            "  --cluster-snapshot-threshold N, --cluster-snapshot-trailing N\n"
+            "                           log entries between snapshots, kept after one\n"
             "  --help, --version\n",
             REDIS_DEFAULT_PORT);
 }
@@ -65,11 +76,14 @@ static const char *param_name(const char *flag)
 int main(int argc, char **argv)
 {
     redis_config cfg;
+    cluster_config ccfg;
+    cluster *cl = NULL;
     char err[512];
     int i = 1, rc, crdt_mode = 0;
     crdt *node = NULL;
 
     redis_config_init(&cfg);
+    memset(&ccfg, 0, sizeof(ccfg));
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         usage(stdout);
         return 0;
@@ -93,6 +107,33 @@ int main(int argc, char **argv)
             fprintf(stderr, "ffdb-server: bad argument '%s'\n\n", argv[i]);
             usage(stderr);
             return 2;
+        }
+        if (!strcmp(argv[i], "--node") || !strncmp(argv[i], "--cluster", 9)) {
+            const char *f = argv[i] + 2, *v = argv[++i];
+            char *end;
+            unsigned long long n = strtoull(v, &end, 10);
+            int bad = 0;
+            if (!strcmp(f, "cluster"))
+                bad = cluster_parse(&ccfg, v, err, sizeof(err));
+            else if (!strcmp(f, "cluster-join"))
+                ccfg.join = !strcmp(v, "yes");
+            else if (*end || (!strcmp(f, "node") && n == 0))
+                bad = snprintf(err, sizeof(err), "a number is needed") > 0 ? -1 : -1;
+            else if (!strcmp(f, "node"))
+                ccfg.id = n;
+            else if (!strcmp(f, "cluster-election-ms"))
+                ccfg.election_ms = (unsigned)n;
+            else if (!strcmp(f, "cluster-snapshot-threshold"))
+                ccfg.snapshot_threshold = (unsigned)n;
+            else if (!strcmp(f, "cluster-snapshot-trailing"))
+                ccfg.snapshot_trailing = (unsigned)n;
+            else
+                bad = snprintf(err, sizeof(err), "unknown cluster flag") > 0 ? -1 : -1;
+            if (bad) {
+                fprintf(stderr, "ffdb-server: --%s %s: %s\n", f, v, err);
+                return 2;
+            }
+            continue;
         }
         name = param_name(argv[i] + 2);
         if (!strcmp(name, "crdt")) {
@@ -118,6 +159,10 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    if (crdt_mode && ccfg.nservers) {
+        fprintf(stderr, "ffdb-server: --crdt and --cluster exclude each other\n");
+        return 2;
+    }
     if (crdt_mode) { /* the CRDT mode (modules/crdt): the node's key beside its data */
         char kdir[1024] = ".";
         const char *slash = strrchr(cfg.datafile, '/');
@@ -131,8 +176,23 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    if (ccfg.nservers) {
+        if (cluster_check(&ccfg, err, sizeof(err))) {
+            fprintf(stderr, "ffdb-server: %s\n", err);
+            return 2;
+        }
+        cl = cluster_new(&ccfg);
+        if (!cl)
+            return 1;
+        cfg.hook = &cluster_hook;
+        cfg.hook_arg = cl;
+    } else if (ccfg.id) {
+        fprintf(stderr, "ffdb-server: --node needs --cluster\n");
+        return 2;
+    }
     rc = redis_server_run(&cfg);
     crdt_free(node);
+    cluster_free(cl);
     redis_config_free(&cfg);
     return rc;
 }
