@@ -411,7 +411,7 @@ static int fold_op(crdt *n, ffdb_txn *txn, const ipld_cid *id, const uint8_t *op
     }
     if (rc || eff.argc == 0)
         return rc;
-    redis_unit u = {0, db, now_ms, 0, 1, &eff};
+    redis_unit u = {0, db, now_ms, 0, 1, &eff, 0};
     n->applied++;
     return redis_server_apply(n->s, &u, 1);
 }
@@ -440,7 +440,7 @@ static int rebuild(crdt *n, ffdb_txn *txn, int64_t now_ms)
 {
     resp_arg a = {"flushall", 8};
     redis_cmdv v = {1, &a};
-    redis_unit u = {0, 0, now_ms, 0, 1, &v};
+    redis_unit u = {0, 0, now_ms, 0, 1, &v, 0};
     struct refold f = {n, txn, now_ms, 0};
     int rc = redis_server_apply(n->s, &u, 1);
     n->rebuilds++;
