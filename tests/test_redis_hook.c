@@ -201,7 +201,10 @@ static void *serve(void *arg)
 
 enum { M_QUEUE, M_REFUSE, M_SYNC, M_WAIT_READS };
 
-static redisContext *start(running *r, int mode)
+static const struct redis_extension ext_ops;
+
+/* ext: an extension to plug in beside the hook (NULL: none). */
+static redisContext *start_ext(running *r, int mode, void *ext)
 {
     char err[256];
     redisContext *c;
@@ -219,6 +222,8 @@ static redisContext *start(running *r, int mode)
     cr_assert_eq(net_config_set(&r->cfg.reg, "loglevel", "warning", 1, err, sizeof(err)), 0);
     r->cfg.hook = &test_ops;
     r->cfg.hook_arg = &r->hook;
+    if (ext)
+        cr_assert_eq(redis_config_add_extension(&r->cfg, &ext_ops, ext), 0);
     cr_assert_eq(pthread_create(&r->th, NULL, serve, r), 0);
     for (int i = 0; i < 500 && r->hook.port == 0; i++)
         usleep(10000);
@@ -228,6 +233,11 @@ static redisContext *start(running *r, int mode)
     cr_assert(c && !c->err);
     redisSetTimeout(c, tv);
     return c;
+}
+
+static redisContext *start(running *r, int mode)
+{
+    return start_ext(r, mode, NULL);
 }
 
 static void stop(running *r, redisContext *c)
@@ -390,4 +400,103 @@ Test(redis_hook, pubsub_bridge_subscriber_and_observer)
     cr_assert_eq(r.hook.observed, 2);
     redisFree(b);
     stop(&r, c);
+}
+
+/* ---- extensions (redis_extension): attach, a command of their own, INFO, detach ---- */
+
+typedef struct test_ext {
+    int attached, detached, commands;
+    int fail; /* attach refuses: the server must not start */
+} test_ext;
+
+static int ext_attach(void *arg, redis_server *s, char *err, size_t errlen)
+{
+    test_ext *x = arg;
+    (void)s;
+    if (x->fail) {
+        snprintf(err, errlen, "refused by the test");
+        return -1;
+    }
+    x->attached++;
+    return 0;
+}
+
+static void ext_detach(void *arg, redis_server *s)
+{
+    test_ext *x = arg;
+    (void)s;
+    x->detached++;
+}
+
+static int ext_command(void *arg, redis_client *c, int argc, const resp_arg *argv, resp_reply *r)
+{
+    test_ext *x = arg;
+    (void)c;
+    if (argc != 1 || !resp_arg_is(&argv[0], "ext.ping"))
+        return 0;
+    x->commands++;
+    reply_simple(r, "EXT-PONG");
+    return 1;
+}
+
+static void ext_info(void *arg, net_buf *b)
+{
+    test_ext *x = arg;
+    char line[64];
+    int n = snprintf(line, sizeof(line), "ext_commands:%d\r\n", x->commands);
+    net_buf_append(b, line, (size_t)n);
+}
+
+static const struct redis_extension ext_ops = {"testext", ext_attach, ext_detach, ext_command, ext_info};
+
+Test(redis_hook, extension_serves_commands_and_info)
+{
+    running r;
+    test_ext x = {0};
+    redis_config cfg;
+    redisContext *c;
+    redisReply *rep;
+
+    redis_config_init(&cfg);
+    for (int i = 0; i < REDIS_MAX_EXTENSIONS; i++)
+        cr_assert_eq(redis_config_add_extension(&cfg, &ext_ops, &x), 0);
+    cr_assert_eq(redis_config_add_extension(&cfg, &ext_ops, &x), FFDB_EINVAL);
+    redis_config_free(&cfg);
+
+    c = start_ext(&r, M_QUEUE, &x);
+    cr_assert_eq(x.attached, 1);
+    expect_str(c, "EXT-PONG", "EXT.PING");
+    rep = cmd(c, "INFO testext");
+    cr_assert(strstr(rep->str, "# Testext\r\next_commands:1\r\n"), "%s", rep->str);
+    cr_assert_null(strstr(rep->str, "# Server"));
+    freeReplyObject(rep);
+    rep = cmd(c, "INFO");
+    cr_assert(strstr(rep->str, "ext_commands:1"));
+    freeReplyObject(rep);
+    rep = cmd(c, "INFO server");
+    cr_assert_null(strstr(rep->str, "ext_commands"));
+    freeReplyObject(rep);
+    stop(&r, c);
+    cr_assert_eq(x.detached, 1);
+}
+
+Test(redis_hook, extension_that_cannot_attach_stops_the_start)
+{
+    redis_config cfg;
+    test_ext x = {0};
+    char err[256];
+
+    x.fail = 1;
+    redis_config_init(&cfg);
+    cr_assert_eq(net_config_set(&cfg.reg, "port", "0", 1, err, sizeof(err)), 0);
+    cr_assert_eq(net_config_set(&cfg.reg, "bind", "127.0.0.1", 1, err, sizeof(err)), 0);
+    cr_assert_eq(net_config_set(&cfg.reg, "dbfilename", tu_path("extfail.ffdb"), 1, err,
+                                sizeof(err)),
+                 0);
+    cr_assert_eq(net_config_set(&cfg.reg, "loglevel", "warning", 1, err, sizeof(err)), 0);
+    cr_assert_eq(redis_config_add_extension(&cfg, &ext_ops, &x), 0);
+    cr_assert_neq(redis_server_run(&cfg), 0); /* returns, does not serve */
+    cr_assert_eq(x.attached, 0);
+    cr_assert_eq(x.detached, 0);
+    redis_config_free(&cfg);
 }

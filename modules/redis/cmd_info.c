@@ -311,6 +311,20 @@ static int info_cmd(resp_ctx *c)
             break;
         }
     }
+    for (int e = 0; e < s->cfg->next; e++) { /* the extensions' sections, last */
+        const redis_extension *x = s->cfg->ext[e].ops;
+        int asked = !any;
+        for (int i = 1; i < c->argc && !asked; i++)
+            asked = resp_arg_is(&c->argv[i], "all") || resp_arg_is(&c->argv[i], "everything") ||
+                    resp_arg_is(&c->argv[i], "default") || resp_arg_is(&c->argv[i], x->name);
+        if (!asked || !x->info)
+            continue;
+        if (b.len)
+            add(&b, "\r\n");
+        add(&b, "# %c%s\r\n", x->name[0] >= 'a' && x->name[0] <= 'z' ? x->name[0] - 32 : x->name[0],
+            x->name + 1);
+        x->info(s->cfg->ext[e].arg, &b);
+    }
     reply_verbatim(c->r, b.data ? b.data : "", b.len);
     net_buf_free(&b);
     return 0;

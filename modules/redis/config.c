@@ -277,6 +277,16 @@ void redis_config_free(redis_config *cfg)
     net_config_free(&cfg->reg);
 }
 
+int redis_config_add_extension(redis_config *cfg, const redis_extension *ops, void *arg)
+{
+    if (cfg->next >= REDIS_MAX_EXTENSIONS)
+        return FFDB_EINVAL;
+    cfg->ext[cfg->next].ops = ops;
+    cfg->ext[cfg->next].arg = arg;
+    cfg->next++;
+    return 0;
+}
+
 /* ---- CONFIG GET --------------------------------------------------------------------- */
 
 struct get_walk {

@@ -101,6 +101,27 @@ typedef struct redis_hook {
     void (*info)(void *arg, net_buf *b);
 } redis_hook;
 
+/* Something the embedding program plugs in beside the write hook (the NATS
+ * pub/sub bridge, signed records): it lives on the server's loop, may serve
+ * commands of its own and an INFO section, and has no say over writes. Up to
+ * REDIS_MAX_EXTENSIONS, added with redis_config_add_extension before
+ * redis_server_run, attached in the order added (after the hook), detached
+ * in reverse. Every callback may be NULL; all run on the loop thread. */
+typedef struct redis_extension {
+    const char *name; /* its INFO section ("INFO name" asks for it alone) */
+    /* After the listeners are bound (add timers, watches, services to
+     * s->loop). 0, or -1 with a message in err: the server does not start. */
+    int (*attach)(void *arg, redis_server *s, char *err, size_t errlen);
+    void (*detach)(void *arg, redis_server *s);
+    /* Asked after the hook's command, for an authenticated client outside
+     * MULTI: 1 if it wrote the one reply to r, 0 to go on as usual. */
+    int (*command)(void *arg, redis_client *c, int argc, const resp_arg *argv, resp_reply *r);
+    /* Its INFO section's lines into b (without the header). */
+    void (*info)(void *arg, net_buf *b);
+} redis_extension;
+
+#define REDIS_MAX_EXTENSIONS 4
+
 /* Apply units in order, through the same command path as a single node,
  * inside the batch's write txn (one txn for all of them, committed as any
  * batch: replies held until durable). A unit whose id is a client's
@@ -188,6 +209,11 @@ typedef struct redis_config {
     int databases;          /* always STORE_DBS; a parameter so config files that set it load */
     const redis_hook *hook; /* not a parameter: set by the program embedding the server */
     void *hook_arg;
+    struct redis_extension_slot {
+        const redis_extension *ops;
+        void *arg;
+    } ext[REDIS_MAX_EXTENSIONS]; /* not parameters: redis_config_add_extension */
+    int next;
 } redis_config;
 
 /* Redis 7.0's remaining standard parameters, no effect (config_redis7.c). */
@@ -198,6 +224,9 @@ extern const net_param redis_config_redis7[];
  * net_config_load(&cfg->reg, ...). */
 void redis_config_init(redis_config *cfg);
 void redis_config_free(redis_config *cfg);
+/* Plug an extension in (see redis_extension). 0, or FFDB_EINVAL when all
+ * REDIS_MAX_EXTENSIONS slots are taken. */
+int redis_config_add_extension(redis_config *cfg, const redis_extension *ops, void *arg);
 /* CONFIG GET: every parameter matching any of the patterns, as a map. */
 void redis_config_reply(redis_config *cfg, resp_reply *r, const resp_arg *patterns, int count);
 
@@ -312,6 +341,7 @@ struct redis_server {
     size_t ready_len, ready_cap;
 
     const redis_hook *hook; /* cfg->hook, or NULL */
+    int attached;           /* extensions attached (cfg->ext[0..attached)) */
     void *hook_arg;
     redis_cvec held;    /* clients waiting for the hook */
     uint64_t unit_seq;  /* the last proposal id */

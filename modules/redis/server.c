@@ -533,6 +533,11 @@ static int run_command(redis_server *s, redis_client *c, int argc, const resp_ar
     if (s->hook && s->hook->command && c->authed && !(c->flags & CLI_MULTI) &&
         s->hook->command(s->hook_arg, c, argc, argv, &c->reply))
         return 0;
+    for (int i = 0; i < s->cfg->next && c->authed && !(c->flags & CLI_MULTI); i++) {
+        const struct redis_extension_slot *e = &s->cfg->ext[i];
+        if (e->ops->command && e->ops->command(e->arg, c, argc, argv, &c->reply))
+            return 0;
+    }
     if (!cmd) {
         if (c->flags & CLI_MULTI)
             c->flags |= CLI_DIRTY_EXEC;
@@ -998,6 +1003,9 @@ static void write_pidfile(redis_server *s)
 
 static void shutdown_all(redis_server *s)
 {
+    for (int i = s->attached - 1; i >= 0; i--)
+        if (s->cfg->ext[i].ops->detach)
+            s->cfg->ext[i].ops->detach(s->cfg->ext[i].arg, s);
     if (s->hook && s->hook->detach)
         s->hook->detach(s->hook_arg, s);
     net_service_close_listeners(&s->svc);
@@ -1065,6 +1073,15 @@ static int start(redis_server *s)
         goto fail_batch;
     if (s->hook && s->hook->attach)
         s->hook->attach(s->hook_arg, s);
+    for (; s->attached < s->cfg->next; s->attached++) {
+        const struct redis_extension_slot *e = &s->cfg->ext[s->attached];
+        char err[256] = "";
+        if (e->ops->attach && e->ops->attach(e->arg, s, err, sizeof(err))) {
+            redis_log(s, NET_LOG_WARNING, "%s: %s", e->ops->name, err[0] ? err : "cannot start");
+            shutdown_all(s);
+            return -1;
+        }
+    }
     return 0;
 fail_batch:
     net_batch_free(&s->batch);

@@ -15,6 +15,7 @@
 #include "modules/crdt/crdt.h"
 #include "modules/redis/redis.h"
 #include "tools/ffdb-server/cluster.h"
+#include "tools/ffdb-server/nats_config.h"
 
 static void usage(FILE *f)
 {
@@ -53,6 +54,10 @@ static void usage(FILE *f)
             "  --cluster-election-ms N  election timeout (default 1000; heartbeat N/10)\n"
             "  --cluster-snapshot-threshold N, --cluster-snapshot-trailing N\n"
             "                           log entries between snapshots, kept after one\n"
+            "\n"
+            "NATS (pub/sub across nodes, signed records):\n"
+            "  --nats URL               the NATS server(s), nats://host:port[,...]\n"
+            "  --namespace NAME         the tenant: scopes subjects and records\n"
             "  --help, --version\n",
             REDIS_DEFAULT_PORT);
 }
@@ -77,6 +82,7 @@ int main(int argc, char **argv)
 {
     redis_config cfg;
     cluster_config ccfg;
+    server_nats_config ncfg;
     cluster *cl = NULL;
     char err[512];
     int i = 1, rc, crdt_mode = 0;
@@ -84,6 +90,11 @@ int main(int argc, char **argv)
 
     redis_config_init(&cfg);
     memset(&ccfg, 0, sizeof(ccfg));
+    memset(&ncfg, 0, sizeof(ncfg));
+    if (net_config_register(&cfg.reg, server_nats_params, &ncfg, err, sizeof(err))) {
+        fprintf(stderr, "ffdb-server: %s\n", err); /* a programming error: names clash */
+        return 1;
+    }
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         usage(stdout);
         return 0;
@@ -158,6 +169,10 @@ int main(int argc, char **argv)
             fprintf(stderr, "ffdb-server: %s %s: %s\n", flag, value, err);
             return 2;
         }
+    }
+    if (ncfg.ns[0] && !ncfg.url[0]) {
+        fprintf(stderr, "ffdb-server: --namespace needs --nats\n");
+        return 2;
     }
     if (crdt_mode && ccfg.nservers) {
         fprintf(stderr, "ffdb-server: --crdt and --cluster exclude each other\n");
