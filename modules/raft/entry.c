@@ -75,6 +75,15 @@ int rf_entry_finish(rf_entry_writer *w, void **buf, size_t *len)
         rf_entry_discard(w);
         return rc;
     }
+    size_t pad = (8 - w->len % 8) % 8; /* raft.h: libraft's transport needs it */
+    uint8_t *z = pad ? reserve(w, pad) : NULL;
+    if (pad && !z) {
+        rc = w->err;
+        rf_entry_discard(w);
+        return rc;
+    }
+    if (z)
+        memset(z, 0, pad);
     put_u32(w->buf + 12, w->ncmds);
     *buf = w->buf;
     *len = w->len;
@@ -89,7 +98,8 @@ void rf_entry_discard(rf_entry_writer *w)
 }
 
 /* Walk every command once without keeping anything: the entry is well
- * formed iff this reaches the end exactly after ncmds commands. */
+ * formed iff ncmds commands end less than 8 bytes before its end, and only
+ * zero bytes (the padding) follow them. */
 static int check_body(const uint8_t *p, const uint8_t *end, uint32_t ncmds)
 {
     for (uint32_t c = 0; c < ncmds; c++) {
@@ -109,7 +119,12 @@ static int check_body(const uint8_t *p, const uint8_t *end, uint32_t ncmds)
             p += n;
         }
     }
-    return p == end ? 0 : FFDB_EINVAL;
+    if (end - p >= 8)
+        return FFDB_EINVAL; /* more than the padding */
+    for (; p < end; p++)
+        if (*p)
+            return FFDB_EINVAL;
+    return 0;
 }
 
 int rf_entry_open(rf_entry_iter *it, const void *buf, size_t len)

@@ -53,7 +53,16 @@
  *   12   4     command count n (>= 1)
  *   16   ...   n commands: u32 argc (>= 1), then argc times (u32 len, len bytes)
  *
- * Nothing may follow the last command. A MULTI/EXEC block is one entry.
+ * then 0-7 zero bytes, so the length is a multiple of 8. A MULTI/EXEC
+ * block is one entry.
+ *
+ * The padding is libraft's rule, not ours: raft_uv sends an entry's buffer
+ * as it is, but its receiver steps over the entries of an AppendEntries
+ * message rounding each length up to 8. An entry of 60 bytes in a batch of
+ * several (a restarted or lagging follower catching up) therefore shifted
+ * the next one by 4 bytes: it failed to decode and was skipped as
+ * malformed on that node only (the state diverged; tests/test_cluster.c
+ * failover and meet found it).
  */
 #define RF_ENTRY_MAGIC "FFR1"
 #define RF_ENTRY_HDR 16

@@ -355,6 +355,12 @@ static int apply_meta(cluster *cl, uint64_t index, uint64_t term)
     return rc;
 }
 
+/* A write txn of the batch is open (a read txn may be: reads share it). */
+static int writing(cluster *cl)
+{
+    return cl->s->batch.txn && cl->s->batch.txn_write;
+}
+
 static int commit_now(cluster *cl)
 {
     int rc = net_batch_commit(&cl->s->batch);
@@ -368,8 +374,11 @@ static int hook_apply(void *arg, ffdb_txn *txn_unused, rf_entry_iter *it, uint64
     rf_cmd cmd;
     (void)txn_unused;
     *result = NULL;
-    if (!it) /* malformed: only the index moves */
+    if (!it) { /* malformed: only the index moves, the same on every node */
+        redis_log(cl->s, NET_LOG_WARNING, "cluster: entry %llu is malformed: skipped",
+                  (unsigned long long)index);
         return apply_meta(cl, index, rf_fsm_applied_term(cl->fsm)) ?: commit_now(cl);
+    }
     int rc = apply_meta(cl, index, it->term);
     if (rc)
         return rc;
@@ -441,7 +450,7 @@ static int hook_apply(void *arg, ffdb_txn *txn_unused, rf_entry_iter *it, uint64
     }
     if (rc == 0) {
         rc = redis_server_apply(cl->s, units, nu);
-        if (rc == 0 && cl->s->batch.txn)
+        if (rc == 0 && writing(cl))
             rc = commit_now(cl); /* batch-ms left it open: the index must be in the file now */
         else if (rc == 0)
             rc = cl->s->batch.last_commit_rc;
@@ -460,7 +469,7 @@ static int hook_apply(void *arg, ffdb_txn *txn_unused, rf_entry_iter *it, uint64
 static int hook_flush(void *arg)
 {
     cluster *cl = arg;
-    return cl->s->batch.txn ? commit_now(cl) : 0;
+    return writing(cl) ? commit_now(cl) : 0; /* a snapshot was asked in a round that read */
 }
 
 static int do_rename(void *arg)
@@ -474,7 +483,11 @@ static int hook_replace(void *arg, const char *tmp, const char *path, ffdb **db)
     cluster *cl = arg;
     const char *p[2] = {tmp, path};
     rf_node_abort_dumps(cl->node);
-    int rc = redis_server_replace_data(cl->s, do_rename, p);
+    /* redis_server_replace_data commits the batch first: it must hold a
+     * write txn (none, or a read one, is open between rounds) */
+    int rc = net_batch_need_txn(&cl->s->batch, 1);
+    if (rc == 0)
+        rc = redis_server_replace_data(cl->s, do_rename, p);
     *db = cl->s->db;
     if (rc == 0)
         nodes_load(cl);
