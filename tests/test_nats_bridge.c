@@ -20,6 +20,8 @@
  *                  plain message of the same raw client is delivered
  *   before_nats    --nats to a port nothing listens on: the server starts,
  *                  and connects when nats-server comes up
+ *   bad_url        --nats that is not a URL list: the server refuses to
+ *                  start and its log says why
  *
  * "Once" is checked without sleeping: after the message under test a
  * marker follows on the same path, and the next message a subscriber
@@ -34,7 +36,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/test_nats_util.h"
@@ -439,4 +443,53 @@ Test(nats_bridge, before_nats)
     int s1 = sub1(&n1, "SUBSCRIBE", "ch");
     Q(n2.fd, "PUBLISH", "ch", "late");
     expect(s1, NULL, "ch", "late");
+}
+
+/* ffdb-server with these arguments must exit non-zero within the bound;
+ * its log (logfile) must name why. */
+static void refuses(const char *url, const char *why)
+{
+    const char *dir = getenv("FFDB_TEST_TOOLS");
+    char prog[600], data[600], log[600], text[4096] = "";
+    int64_t deadline = tn_mono_ms() + WAIT_MS;
+    int status = 0;
+    pid_t pid;
+    FILE *f;
+
+    cr_assert(dir && *dir, "FFDB_TEST_TOOLS is not set (run through make test)");
+    snprintf(prog, sizeof(prog), "%s/ffdb-server", dir);
+    snprintf(data, sizeof(data), "%s", tu_path("refused.ffdb"));
+    snprintf(log, sizeof(log), "%s", tu_path("refused.log"));
+    unlink(log);
+    fflush(NULL);
+    pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        execl(prog, prog, "--port", "0", "--data", data, "--logfile", log, "--nats", url,
+              (char *)NULL);
+        _exit(127);
+    }
+    while (waitpid(pid, &status, WNOHANG) != pid) {
+        if (tn_mono_ms() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            cr_assert_fail("ffdb-server --nats '%s' did not refuse", url);
+        }
+        rs_sleep_ms(10);
+    }
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0, "--nats '%s': status %d", url,
+              status);
+    f = fopen(log, "r");
+    cr_assert(f);
+    text[fread(text, 1, sizeof(text) - 1, f)] = 0;
+    fclose(f);
+    cr_assert(strstr(text, why), "--nats '%s': log:\n%s", url, text);
+}
+
+Test(nats_bridge, bad_url_refused)
+{
+    refuses("bad url", "not a NATS URL");
+    refuses("foo://x:1", "not a NATS URL");
+    refuses("nats://127.0.0.1:99999", "not a NATS URL");
+    refuses("nats://127.0.0.1:4222,,", "not a NATS URL");
 }

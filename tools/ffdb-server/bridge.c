@@ -121,6 +121,69 @@ static void on_state(void *arg, int connected)
                   br->ncfg->url);
 }
 
+/* One entry of --nats: [nats://|tls://]host[:port]. nats.c takes almost
+ * anything and would retry a typo forever: refuse it at start instead. */
+static int url_entry_ok(const char *p, size_t n)
+{
+    static const char *const schemes[] = {"nats://", "tls://"};
+    size_t host = 0, colon = 0;
+
+    for (size_t i = 0; i < 2; i++) {
+        size_t k = strlen(schemes[i]);
+        if (n >= k && strncmp(p, schemes[i], k) == 0) {
+            p += k;
+            n -= k;
+            break;
+        }
+    }
+    if (memmem(p, n, "://", 3))
+        return 0; /* another scheme */
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] <= ' ' || p[i] == 0x7f || p[i] == '/' || p[i] == ',')
+            return 0;
+        if (p[i] == ':' && p[0] != '[')
+            colon = i;
+    }
+    host = colon ? colon : n;
+    if (host == 0)
+        return 0;
+    if (colon) {
+        unsigned long port = 0;
+        if (colon + 1 == n || n - colon - 1 > 5)
+            return 0;
+        for (size_t i = colon + 1; i < n; i++) {
+            if (p[i] < '0' || p[i] > '9')
+                return 0;
+            port = port * 10 + (unsigned long)(p[i] - '0');
+        }
+        if (port == 0 || port > 65535)
+            return 0;
+    }
+    return 1;
+}
+
+/* Every comma-separated entry of url (spaces around them allowed). */
+static int url_ok(const char *url)
+{
+    const char *p = url;
+
+    for (;;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        while (n && *p == ' ') {
+            p++;
+            n--;
+        }
+        while (n && p[n - 1] == ' ')
+            n--;
+        if (!url_entry_ok(p, n))
+            return 0;
+        if (!end)
+            return 1;
+        p = end + 1;
+    }
+}
+
 static int attach(void *arg, redis_server *s, char *err, size_t errlen)
 {
     bridge *br = arg;
@@ -135,6 +198,11 @@ static int attach(void *arg, redis_server *s, char *err, size_t errlen)
     int rc;
 
     br->s = s;
+    if (!url_ok(br->ncfg->url)) {
+        snprintf(err, errlen, "--nats '%s': not a NATS URL list (nats://host:port[,...])",
+                 br->ncfg->url);
+        return -1;
+    }
     redis_subscriber_init(&br->self, &self_ops, br);
     rc = natsbus_open(s->loop, &o, &br->bus, why, sizeof(why));
     if (rc) {
