@@ -8,12 +8,13 @@ ports (scratch directory, everything killed at the end), then for each case
 a subscriber (a raw socket counting "message" frames) and one
 redis-benchmark client sending N PUBLISH commands, P pipelined:
 
+  plain    PUBLISH -> SUBSCRIBE on a fourth node without --nats (no bridge)
   local    PUBLISH on node 1 -> SUBSCRIBE on node 1 (no NATS on the path;
            the bridge still forwards every message to NATS)
   remote   PUBLISH on node 1 -> SUBSCRIBE on node 3 (through nats-server)
 
 messages/s = N / (time from the first PUBLISH sent to the N-th message
-received). Prints both, the ratio remote/local and how many arrived (NATS
+received). Prints each, the ratios remote/plain and remote/local and how many arrived (NATS
 core is at most once: a slow consumer loses messages, and that is shown,
 not hidden). The machine may be shared: the load average is printed.
 """
@@ -119,19 +120,27 @@ def main():
                  "--fsync", "never", "--nats", "nats://127.0.0.1:%d" % nport,
                  "--logfile", os.path.join(tmp, "n%d.log" % i)]))
             ports.append(p)
+        plain = free_port()
+        procs.append(subprocess.Popen(
+            [a.server, "--port", str(plain), "--data", os.path.join(tmp, "plain.ffdb"),
+             "--fsync", "never", "--logfile", os.path.join(tmp, "plain.log")]))
+        wait_port(plain)
         for p in ports:
             wait_port(p)
             wait_connected(p)
         time.sleep(0.3)  # the bridges' subscriptions reach nats-server
         print("load average before: %.2f %.2f %.2f" % os.getloadavg())
+        pgot, base = run_case(plain, plain, a.n, a.P, b"bench-plain")
         lgot, local = run_case(ports[0], ports[0], a.n, a.P, b"bench-local")
         rgot, remote = run_case(ports[0], ports[2], a.n, a.P, b"bench-remote")
         print("load average after:  %.2f %.2f %.2f" % os.getloadavg())
         print("| path | messages | received | messages/s |")
         print("|---|---|---|---|")
+        print("| PUBLISH -> SUBSCRIBE, no --nats (plain) | %d | %d | %.0f |" % (a.n, pgot, base))
         print("| PUBLISH node1 -> SUBSCRIBE node1 (local) | %d | %d | %.0f |" % (a.n, lgot, local))
         print("| PUBLISH node1 -> SUBSCRIBE node3 (NATS) | %d | %d | %.0f |" % (a.n, rgot, remote))
-        print("ratio remote/local: %.2f" % (remote / local if local else 0))
+        print("ratio remote/plain: %.2f, remote/local: %.2f" %
+              (remote / base if base else 0, remote / local if local else 0))
         print(command(ports[2], b"INFO", b"nats").decode(errors="replace").split("\r\n", 1)[1])
     finally:
         for p in procs:
