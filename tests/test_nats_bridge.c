@@ -242,6 +242,25 @@ Test(nats_bridge, fanout)
     cr_assert(strstr(tail, "# Nats") && strstr(tail, "nats_connected:1"), "%s", tail);
 }
 
+#define NAME(lit)                                                                                  \
+    {                                                                                              \
+        lit, sizeof(lit) - 1                                                                       \
+    }
+
+static const struct {
+    const char *p;
+    size_t n;
+} odd[] = {
+    NAME(""),
+    NAME("a.b"),
+    NAME("*"),
+    NAME(">"),
+    NAME("a b\tc"),
+    NAME("nul\0\xff\r\n"),
+    NAME("ffdb._.pub.x") /* looks like a subject */,
+    NAME("_41") /* looks like an escape */,
+};
+
 Test(nats_bridge, binary)
 {
     tn_nats *bus = tn_start();
@@ -254,22 +273,10 @@ Test(nats_bridge, binary)
 
     tu_rng_init(&rng, 7);
     tu_fill(&rng, big, sizeof(big));
-    names[count] = "";
-    lens[count++] = 0;
-    names[count] = "a.b";
-    lens[count++] = 3;
-    names[count] = "*";
-    lens[count++] = 1;
-    names[count] = ">";
-    lens[count++] = 1;
-    names[count] = "a b\tc";
-    lens[count++] = 5;
-    names[count] = "nul\0\xff\r\n";
-    lens[count++] = 8;
-    names[count] = "ffdb._.pub.x"; /* looks like a subject */
-    lens[count++] = 12;
-    names[count] = "_41";            /* looks like an escape */
-    lens[count++] = 3;
+    for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+        names[count] = odd[i].p;
+        lens[count++] = odd[i].n;
+    }
     names[count] = big;
     lens[count++] = sizeof(big);
 
@@ -408,10 +415,10 @@ Test(nats_bridge, malformed)
     wait_connected(&n1, 1);
     int all = sub1(&n1, "PSUBSCRIBE", "*");
     int64_t base = nats_info(&n1, "received");
-    len += (size_t)sprintf(proto + len, "PUB ffdb._.pub.bad_zz 3\r\nbad\r\n");  /* not hex */
-    len += (size_t)sprintf(proto + len, "PUB ffdb._.pub.a_4 3\r\nbad\r\n");     /* cut short */
-    len += (size_t)sprintf(proto + len, "PUB ffdb._.pub.a_6a 3\r\nbad\r\n");    /* lower case */
-    len += (size_t)sprintf(proto + len, "PUB ffdb._.pub.ch 2000\r\n");          /* oversized */
+    len += (size_t)sprintf(proto + len, "PUB ffdb._.pub.bad_zz 3\r\nbad\r\n"); /* not hex */
+    len += (size_t)sprintf(proto + len, "PUB ffdb._.pub.a_4 3\r\nbad\r\n");    /* cut short */
+    len += (size_t)sprintf(proto + len, "PUB ffdb._.pub.a_6a 3\r\nbad\r\n");   /* lower case */
+    len += (size_t)sprintf(proto + len, "PUB ffdb._.pub.ch 2000\r\n");         /* oversized */
     memset(proto + len, 'x', 2000);
     len += 2000;
     len += (size_t)sprintf(proto + len, "\r\n");
@@ -477,8 +484,7 @@ static void refuses(const char *url, const char *why)
         }
         rs_sleep_ms(10);
     }
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0, "--nats '%s': status %d", url,
-              status);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0, "--nats '%s': status %d", url, status);
     f = fopen(log, "r");
     cr_assert(f);
     text[fread(text, 1, sizeof(text) - 1, f)] = 0;

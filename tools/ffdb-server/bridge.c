@@ -63,8 +63,8 @@ struct bridge {
 };
 
 /* Never called: the bridge's subscriber is subscribed to nothing. */
-static int64_t self_message(redis_subscriber *sub, const resp_arg *pattern,
-                            const resp_arg *channel, const resp_arg *message)
+static int64_t self_message(redis_subscriber *sub, const resp_arg *pattern, const resp_arg *channel,
+                            const resp_arg *message)
 {
     (void)sub;
     (void)pattern;
