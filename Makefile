@@ -300,6 +300,12 @@ bench-oplog: $(OPLOG_BENCH)
 bench-crdt: tools
 	python3 bench/crdt/converge.py --server $(BUILD)/tools/ffdb-server $(CRDT_BENCH_ARGS)
 
+# Three ffdb-server --nats nodes on a nats-server: PUBLISH node1 -> SUBSCRIBE
+# node3 messages/s beside local-only (bench/nats_bridge.py; not part of all/test).
+.PHONY: bench-nats
+bench-nats: tools
+	python3 bench/nats_bridge.py --server $(BUILD)/tools/ffdb-server $(NATS_BENCH_ARGS)
+
 -include $(OPLOG_OBJ:.o=.d)
 # ---- end of the operation log ----
 

@@ -14,6 +14,7 @@
 
 #include "modules/crdt/crdt.h"
 #include "modules/redis/redis.h"
+#include "tools/ffdb-server/bridge.h"
 #include "tools/ffdb-server/cluster.h"
 #include "tools/ffdb-server/nats_config.h"
 
@@ -84,6 +85,7 @@ int main(int argc, char **argv)
     cluster_config ccfg;
     server_nats_config ncfg;
     cluster *cl = NULL;
+    bridge *br = NULL;
     char err[512];
     int i = 1, rc, crdt_mode = 0;
     crdt *node = NULL;
@@ -205,7 +207,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "ffdb-server: --node needs --cluster\n");
         return 2;
     }
+    if (ncfg.url[0] && bridge_install(&cfg, &ncfg, &br)) { /* pub/sub across nodes */
+        fprintf(stderr, "ffdb-server: --nats: no room for the pub/sub bridge\n");
+        return 1;
+    }
     rc = redis_server_run(&cfg);
+    bridge_free(br);
     crdt_free(node);
     cluster_free(cl);
     redis_config_free(&cfg);
