@@ -363,3 +363,72 @@ Test(ptr, a_bound_key_refuses_other_signers)
     node_close(&b);
     node_close(&bb);
 }
+
+/* The *_txn forms work inside the caller's write txn (ffdb-server's batch):
+ * what they write is seen in it, goes with an abort, stays with a commit. */
+Test(ptr, the_txn_forms_write_in_the_callers_txn)
+{
+    node a, b;
+    node_open(&a, "a.ffdb", 1, NULL, T0);
+    node_open(&b, "b.ffdb", 2, NULL, T0);
+    uint8_t *w = NULL;
+    size_t wl = 0;
+    cr_assert_eq(ptr_set(b.p, "r", 1, "remote", 6, &w, &wl), 0);
+
+    ffdb_txn *t;
+    ptr_entry e;
+    ptr_stats st;
+    for (int round = 0; round < 2; round++) {
+        cr_assert_eq(ffdb_begin_write(a.db, &t), 0);
+        cr_assert_eq(ptr_set_txn(a.p, t, "k", 1, "v", 1, NULL, NULL), 0);
+        cr_assert_eq(ptr_set_txn(a.p, t, "d", 1, "x", 1, NULL, NULL), 0);
+        cr_assert_eq(ptr_del_txn(a.p, t, "d", 1, NULL, NULL), 0);
+        const uint8_t *m = w;
+        size_t won = 0;
+        cr_assert_eq(ptr_apply_txn(a.p, t, &m, &wl, 1, &won), 0);
+        cr_assert_eq(won, 1);
+        cr_assert_eq(ptr_get_txn(a.p, t, "k", 1, &e), 0);
+        cr_assert_eq(e.value.size, 1);
+        cr_assert_eq(ptr_get_txn(a.p, t, "d", 1, &e), 0);
+        cr_assert(e.deleted);
+        /* A read txn of its own does not see the open write txn. */
+        cr_assert_eq(ptr_get(a.p, "k", 1, &e), FFDB_NOTFOUND);
+        if (round == 0) {
+            ffdb_abort(t);
+            ptr_get_stats(a.p, &st);
+            cr_assert_eq(st.records, 3); /* as written, before the abort */
+            cr_assert_eq(ffdb_begin_read(a.db, &t), 0);
+            cr_assert_eq(ptr_recount(a.p, t), 0);
+            ffdb_abort(t);
+            ptr_get_stats(a.p, &st);
+            cr_assert_eq(st.records, 0);
+            cr_assert_eq(st.tombstones, 0);
+            cr_assert_eq(ptr_get(a.p, "r", 1, &e), FFDB_NOTFOUND);
+        } else
+            cr_assert_eq(ffdb_commit(t), 0);
+    }
+    cr_assert_eq(ptr_get(a.p, "r", 1, &e), 0);
+    cr_assert_eq(memcmp(e.value.data, "remote", 6), 0);
+    cr_assert_arr_eq(e.signer, b.id.pk, 32);
+    ptr_get_stats(a.p, &st);
+    cr_assert_eq(st.records, 3);
+    cr_assert_eq(st.tombstones, 1);
+    free(w);
+    node_close(&a);
+
+    /* ptr_open_txn in a txn that also holds other writes of the caller. */
+    cr_assert_eq(ffdb_open(tu_path("a.ffdb"), NULL, &a.db), 0);
+    cr_assert_eq(ffdb_begin_write(a.db, &t), 0);
+    ffdb_bucket *other;
+    cr_assert_eq(ffdb_bucket_create(t, "mine", 4, &other), 0);
+    cr_assert_eq(ptr_open_txn(a.db, t, &a.id, NULL, &a.p), 0);
+    size_t purged = 0;
+    cr_assert_eq(ptr_gc_txn(a.p, t, &purged), 0);
+    cr_assert_eq(purged, 1); /* the wall clock now: the T0 tombstone is past retention */
+    cr_assert_eq(ffdb_commit(t), 0);
+    ptr_get_stats(a.p, &st);
+    cr_assert_eq(st.records, 2);
+    cr_assert_eq(st.tombstones, 0);
+    node_close(&a);
+    node_close(&b);
+}

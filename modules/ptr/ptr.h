@@ -127,6 +127,29 @@ int ptr_gc(ptr *p, size_t *purged);
 
 void ptr_get_stats(ptr *p, ptr_stats *st);
 
+/* ---- in the caller's transaction -------------------------------------------------
+ * Every operation has a *_txn form that works in a txn the caller owns (t: a
+ * write txn for writes, any txn for reads) and neither begins, commits nor
+ * aborts it: a program with its own batching (ffdb-server's one write txn per
+ * loop iteration) makes records part of it. The forms without _txn are thin
+ * wrappers that run the _txn form in a txn of their own (one road).
+ * On an engine error the caller must abort t. The counters of ptr_get_stats
+ * (records, tombstones) follow the writes made; if the caller aborts a txn
+ * after writes that succeeded, ptr_recount in a later txn sets them right. */
+int ptr_open_txn(ffdb *db, ffdb_txn *t, const ident *id, const ptr_opts *opts, ptr **out);
+int ptr_set_txn(ptr *p, ffdb_txn *t, const void *key, size_t klen, const void *val, size_t vlen,
+                uint8_t **wire, size_t *wire_len);
+int ptr_del_txn(ptr *p, ffdb_txn *t, const void *key, size_t klen, uint8_t **wire,
+                size_t *wire_len);
+int ptr_apply_txn(ptr *p, ffdb_txn *t, const uint8_t *const *msgs, const size_t *lens, size_t n,
+                  size_t *applied);
+int ptr_get_txn(ptr *p, ffdb_txn *t, const void *key, size_t klen, ptr_entry *e);
+int ptr_scan_txn(ptr *p, ffdb_txn *t, const void *from, size_t from_len, ptr_visit_fn fn,
+                 void *arg);
+int ptr_gc_txn(ptr *p, ffdb_txn *t, size_t *purged);
+/* Count records and tombstones again from what t sees. */
+int ptr_recount(ptr *p, ffdb_txn *t);
+
 /* ---- the hybrid logical clock (hlc.c) ---------------------------------------- */
 #define PTR_HLC_LOGICAL_BITS 16
 static inline uint64_t ptr_hlc_ms(uint64_t hlc)
