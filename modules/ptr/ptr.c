@@ -89,9 +89,20 @@ static int sig_ok(const uint8_t *signer, const uint8_t *body, size_t len, const 
 /* 0 with *c filled, a reason (> 0, 1 + enum ptr_reject), or FFDB_ENOMEM.
  * local: a record this handle just signed, whose HLC may be legitimately
  * ahead of a wall clock that went back (R4): no future-skew check. */
+size_t ptr_record_max_bytes(const ptr *p)
+{
+    return p->o.max_key_bytes + p->o.max_value_bytes + p->ns_len + ENVELOPE_SLACK;
+}
+
+void ptr_count_reject(ptr *p, enum ptr_reject r)
+{
+    assert((unsigned)r < PTR_R_COUNT);
+    p->st.rejects[r]++;
+}
+
 static int check_msg(ptr *p, const uint8_t *msg, size_t len, int local, checked *c)
 {
-    size_t max = p->o.max_key_bytes + p->o.max_value_bytes + p->ns_len + ENVELOPE_SLACK;
+    size_t max = ptr_record_max_bytes(p);
     memset(c, 0, sizeof *c);
     if (len > max)
         return 1 + PTR_R_OVERSIZE;
