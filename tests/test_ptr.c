@@ -363,3 +363,218 @@ Test(ptr, a_bound_key_refuses_other_signers)
     node_close(&b);
     node_close(&bb);
 }
+
+/* The *_txn forms work inside the caller's write txn (ffdb-server's batch):
+ * what they write is seen in it, goes with an abort, stays with a commit. */
+Test(ptr, the_txn_forms_write_in_the_callers_txn)
+{
+    node a, b;
+    node_open(&a, "a.ffdb", 1, NULL, T0);
+    node_open(&b, "b.ffdb", 2, NULL, T0);
+    uint8_t *w = NULL;
+    size_t wl = 0;
+    cr_assert_eq(ptr_set(b.p, "r", 1, "remote", 6, &w, &wl), 0);
+
+    ffdb_txn *t;
+    ptr_entry e;
+    ptr_stats st;
+    for (int round = 0; round < 2; round++) {
+        cr_assert_eq(ffdb_begin_write(a.db, &t), 0);
+        cr_assert_eq(ptr_set_txn(a.p, t, "k", 1, "v", 1, NULL, NULL), 0);
+        cr_assert_eq(ptr_set_txn(a.p, t, "d", 1, "x", 1, NULL, NULL), 0);
+        cr_assert_eq(ptr_del_txn(a.p, t, "d", 1, NULL, NULL), 0);
+        const uint8_t *m = w;
+        size_t won = 0;
+        cr_assert_eq(ptr_apply_txn(a.p, t, &m, &wl, 1, &won), 0);
+        cr_assert_eq(won, 1);
+        cr_assert_eq(ptr_get_txn(a.p, t, "k", 1, &e), 0);
+        cr_assert_eq(e.value.size, 1);
+        cr_assert_eq(ptr_get_txn(a.p, t, "d", 1, &e), 0);
+        cr_assert(e.deleted);
+        /* A read txn of its own does not see the open write txn. */
+        cr_assert_eq(ptr_get(a.p, "k", 1, &e), FFDB_NOTFOUND);
+        if (round == 0) {
+            ffdb_abort(t);
+            ptr_get_stats(a.p, &st);
+            cr_assert_eq(st.records, 3); /* as written, before the abort */
+            cr_assert_eq(ffdb_begin_read(a.db, &t), 0);
+            cr_assert_eq(ptr_recount(a.p, t), 0);
+            ffdb_abort(t);
+            ptr_get_stats(a.p, &st);
+            cr_assert_eq(st.records, 0);
+            cr_assert_eq(st.tombstones, 0);
+            cr_assert_eq(ptr_get(a.p, "r", 1, &e), FFDB_NOTFOUND);
+        } else
+            cr_assert_eq(ffdb_commit(t), 0);
+    }
+    cr_assert_eq(ptr_get(a.p, "r", 1, &e), 0);
+    cr_assert_eq(memcmp(e.value.data, "remote", 6), 0);
+    cr_assert_arr_eq(e.signer, b.id.pk, 32);
+    ptr_get_stats(a.p, &st);
+    cr_assert_eq(st.records, 3);
+    cr_assert_eq(st.tombstones, 1);
+    free(w);
+    node_close(&a);
+
+    /* ptr_open_txn in a txn that also holds other writes of the caller. */
+    cr_assert_eq(ffdb_open(tu_path("a.ffdb"), NULL, &a.db), 0);
+    cr_assert_eq(ffdb_begin_write(a.db, &t), 0);
+    ffdb_bucket *other;
+    cr_assert_eq(ffdb_bucket_create(t, "mine", 4, &other), 0);
+    cr_assert_eq(ptr_open_txn(a.db, t, &a.id, NULL, &a.p), 0);
+    size_t purged = 0;
+    cr_assert_eq(ptr_gc_txn(a.p, t, &purged), 0);
+    cr_assert_eq(purged, 1); /* the wall clock now: the T0 tombstone is past retention */
+    cr_assert_eq(ffdb_commit(t), 0);
+    ptr_get_stats(a.p, &st);
+    cr_assert_eq(st.records, 2);
+    cr_assert_eq(st.tombstones, 0);
+    node_close(&a);
+    node_close(&b);
+}
+
+/* Ask/Answer: one round each way in small chunks and bounded answers makes
+ * two different stores equal (summaries and every record). */
+typedef struct answer_sink {
+    node *to;
+    size_t applied, nmsg;
+    char more[64];
+    size_t more_len;
+} answer_sink;
+
+static int sink_emit(void *arg, const uint8_t *batch, size_t len)
+{
+    answer_sink *k = arg;
+    ffdb_txn *t;
+    size_t won = 0;
+    cr_assert_eq(ffdb_begin_write(k->to->db, &t), 0);
+    ffdb_val more;
+    cr_assert_eq(ptr_apply_batch_txn(k->to->p, t, batch, len, &won, &more), 0);
+    if (more.size) {
+        cr_assert_lt(more.size, sizeof k->more);
+        memcpy(k->more, more.data, more.size);
+        k->more_len = more.size;
+    }
+    cr_assert_eq(ffdb_commit(t), 0);
+    k->applied += won;
+    k->nmsg++;
+    return 0;
+}
+
+/* from answers to's Ask (from *at, which gets the answer's more); returns
+ * the records applied at to. */
+static size_t ask_from(node *to, node *from, size_t max_bytes, size_t *nmsg, char *at,
+                       size_t *at_len)
+{
+    ffdb_txn *t;
+    ptr_summary s, got;
+    uint8_t *ask, pk[32], fk[64];
+    size_t alen, sent = 0, fl = 0;
+    cr_assert_eq(ffdb_begin_read(to->db, &t), 0);
+    cr_assert_eq(ptr_summary_txn(to->p, t, &s), 0);
+    ffdb_abort(t);
+    cr_assert_eq(ptr_ask_encode(&s, to->id.pk, at, *at_len, &ask, &alen), 0);
+    cr_assert_eq(ptr_ask_decode(ask, alen, &got, pk, fk, sizeof fk, &fl), 0);
+    cr_assert_arr_eq(pk, to->id.pk, 32);
+    cr_assert_arr_eq(got.digest, s.digest, sizeof s.digest);
+    cr_assert_eq(fl, *at_len);
+    cr_assert_eq(ptr_ask_decode(ask, alen - 1, &got, pk, fk, sizeof fk, &fl), PTR_EFORMAT);
+    free(ask);
+    answer_sink k = {to, 0, 0, {0}, 0};
+    cr_assert_eq(ffdb_begin_read(from->db, &t), 0);
+    cr_assert_eq(ptr_answer_txn(from->p, t, &got, fk, fl, 4096, max_bytes, sink_emit, &k, &sent),
+                 0);
+    ffdb_abort(t);
+    if (nmsg)
+        *nmsg = k.nmsg;
+    memcpy(at, k.more, k.more_len);
+    *at_len = k.more_len;
+    return k.applied;
+}
+
+/* Ask until an answer brings nothing and says no more: the rounds. */
+static size_t catch_up(node *to, node *from, size_t max_bytes)
+{
+    char at[64];
+    size_t at_len = 0, rounds = 0, got;
+    do {
+        got = ask_from(to, from, max_bytes, NULL, at, &at_len);
+        rounds++;
+        cr_assert_lt(rounds, 1000);
+    } while (got || at_len);
+    return rounds;
+}
+
+static size_t ask_round(node *to, node *from, size_t max_bytes, size_t *nmsg)
+{
+    char at[64];
+    size_t at_len = 0;
+    return ask_from(to, from, max_bytes, nmsg, at, &at_len);
+}
+
+static void summary_of(node *n, ptr_summary *s)
+{
+    ffdb_txn *t;
+    cr_assert_eq(ffdb_begin_read(n->db, &t), 0);
+    cr_assert_eq(ptr_summary_txn(n->p, t, s), 0);
+    ffdb_abort(t);
+}
+
+Test(ptr, ask_and_answer_make_two_stores_equal)
+{
+    node a, b;
+    node_open(&a, "a.ffdb", 1, NULL, T0);
+    node_open(&b, "b.ffdb", 2, NULL, T0 + 5);
+    char k[16];
+    for (int i = 0; i < 300; i++) {
+        int n = snprintf(k, sizeof k, "k%03d", i);
+        if (i < 200)
+            cr_assert_eq(ptr_set(a.p, k, (size_t)n, "a", 1, NULL, NULL), 0);
+        if (i >= 100)
+            cr_assert_eq(ptr_set(b.p, k, (size_t)n, "bb", 2, NULL, NULL), 0);
+        if (i % 50 == 0)
+            cr_assert_eq(ptr_del(b.p, k, (size_t)n, NULL, NULL), 0);
+    }
+    ptr_summary sa, sb;
+    summary_of(&a, &sa);
+    summary_of(&b, &sb);
+    cr_assert_neq(memcmp(sa.digest, sb.digest, sizeof sa.digest), 0);
+    /* A bounded answer (8 KiB) brings part; asking again while it brings
+     * something finishes the job. */
+    size_t nmsg = 0, got = ask_round(&a, &b, 8192, &nmsg);
+    cr_assert_gt(got, 0);
+    cr_assert_gt(nmsg, 1); /* 4 KiB chunks */
+    cr_assert_gt(catch_up(&a, &b, 8192), 2);
+    cr_assert_eq(catch_up(&b, &a, 1 << 20), 2); /* one that brings, one that finds nothing */
+    summary_of(&a, &sa);
+    summary_of(&b, &sb);
+    cr_assert_arr_eq(sa.digest, sb.digest, sizeof sa.digest);
+    ptr_entry e;
+    for (int i = 0; i < 300; i++) {
+        int n = snprintf(k, sizeof k, "k%03d", i);
+        cr_assert_eq(ptr_get(a.p, k, (size_t)n, &e), 0);
+        int del = e.deleted;
+        size_t vs = e.value.size;
+        cr_assert_eq(ptr_get(b.p, k, (size_t)n, &e), 0);
+        cr_assert_eq(e.deleted, del);
+        cr_assert_eq(e.value.size, vs);
+        /* b's clock is ahead: its writes win where both wrote */
+        cr_assert_eq(vs, i < 100 ? (i % 50 ? 1u : 0u) : (i % 50 ? 2u : 0u), "key %d", i);
+    }
+    /* Equal stores: an answer sends nothing. */
+    cr_assert_eq(ask_round(&a, &b, 1 << 20, &nmsg), 0);
+    cr_assert_eq(nmsg, 0);
+    /* A broken batch is one malformed reject. */
+    ffdb_txn *t;
+    ptr_stats st0, st1;
+    ptr_get_stats(a.p, &st0);
+    const uint8_t junk[] = {0x0a, 0x7f, 1, 2};
+    cr_assert_eq(ffdb_begin_write(a.db, &t), 0);
+    cr_assert_eq(ptr_apply_batch_txn(a.p, t, junk, sizeof junk, NULL, NULL), 0);
+    cr_assert_eq(ptr_apply_batch_txn(a.p, t, (const uint8_t *)"\x1a\x00", 2, NULL, NULL), 0);
+    ffdb_abort(t);
+    ptr_get_stats(a.p, &st1);
+    cr_assert_eq(st1.rejects[PTR_R_MALFORMED], st0.rejects[PTR_R_MALFORMED] + 2);
+    node_close(&a);
+    node_close(&b);
+}

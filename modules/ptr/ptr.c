@@ -89,9 +89,20 @@ static int sig_ok(const uint8_t *signer, const uint8_t *body, size_t len, const 
 /* 0 with *c filled, a reason (> 0, 1 + enum ptr_reject), or FFDB_ENOMEM.
  * local: a record this handle just signed, whose HLC may be legitimately
  * ahead of a wall clock that went back (R4): no future-skew check. */
+size_t ptr_record_max_bytes(const ptr *p)
+{
+    return p->o.max_key_bytes + p->o.max_value_bytes + p->ns_len + ENVELOPE_SLACK;
+}
+
+void ptr_count_reject(ptr *p, enum ptr_reject r)
+{
+    assert((unsigned)r < PTR_R_COUNT);
+    p->st.rejects[r]++;
+}
+
 static int check_msg(ptr *p, const uint8_t *msg, size_t len, int local, checked *c)
 {
-    size_t max = p->o.max_key_bytes + p->o.max_value_bytes + p->ns_len + ENVELOPE_SLACK;
+    size_t max = ptr_record_max_bytes(p);
     memset(c, 0, sizeof *c);
     if (len > max)
         return 1 + PTR_R_OVERSIZE;
@@ -224,17 +235,14 @@ static void count(ptr *p, int outcome)
         p->st.rejects[outcome - 2]++;
 }
 
-int ptr_apply(ptr *p, const uint8_t *const *msgs, const size_t *lens, size_t n, size_t *applied)
+int ptr_apply_txn(ptr *p, ffdb_txn *t, const uint8_t *const *msgs, const size_t *lens, size_t n,
+                  size_t *applied)
 {
-    assert(p && (msgs || n == 0));
-    ffdb_txn *t;
+    assert(p && t && (msgs || n == 0));
     ffdb_bucket *b;
     ptr_stats before = p->st;
     size_t won = 0;
-    int rc = ffdb_begin_write(p->db, &t);
-    if (rc)
-        return rc;
-    rc = ffdb_bucket_open(t, p->bucket, p->bucket_len, &b);
+    int rc = ffdb_bucket_open(t, p->bucket, p->bucket_len, &b);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         int o = apply_one(p, b, msgs[i], lens[i], 0);
         if (o < 0)
@@ -244,12 +252,8 @@ int ptr_apply(ptr *p, const uint8_t *const *msgs, const size_t *lens, size_t n, 
             won += o == 1;
         }
     }
-    if (rc == 0)
-        rc = ffdb_commit(t);
-    else
-        ffdb_abort(t);
     if (rc) {
-        p->st = before; /* nothing of the batch is stored */
+        p->st = before; /* the caller aborts: nothing of the batch is stored */
         won = 0;
     }
     if (applied)
@@ -257,12 +261,52 @@ int ptr_apply(ptr *p, const uint8_t *const *msgs, const size_t *lens, size_t n, 
     return rc;
 }
 
+/* Run fn in a write txn of the handle's own, committed when fn returns 0.
+ * The thin wrappers of the *_txn functions (one road). */
+static int own_write(ptr *p, int (*fn)(ptr *p, ffdb_txn *t, void *arg), void *arg)
+{
+    ffdb_txn *t;
+    ptr_stats before = p->st;
+    int rc = ffdb_begin_write(p->db, &t);
+    if (rc)
+        return rc;
+    rc = fn(p, t, arg);
+    if (rc == 0)
+        rc = ffdb_commit(t);
+    else
+        ffdb_abort(t);
+    if (rc < 0 && rc != PTR_EBOUND && rc != PTR_ELIMIT)
+        p->st = before; /* the engine lost the txn: counters as before it */
+    return rc;
+}
+
+typedef struct apply_args {
+    const uint8_t *const *msgs;
+    const size_t *lens;
+    size_t n, *applied;
+} apply_args;
+
+static int apply_fn(ptr *p, ffdb_txn *t, void *arg)
+{
+    apply_args *a = arg;
+    return ptr_apply_txn(p, t, a->msgs, a->lens, a->n, a->applied);
+}
+
+int ptr_apply(ptr *p, const uint8_t *const *msgs, const size_t *lens, size_t n, size_t *applied)
+{
+    apply_args a = {msgs, lens, n, applied};
+    int rc = own_write(p, apply_fn, &a);
+    if (rc && applied)
+        *applied = 0;
+    return rc;
+}
+
 /* ---- local writes ------------------------------------------------------------------ */
 
-static int local_write(ptr *p, int del, const void *key, size_t klen, const void *val, size_t vlen,
-                       uint8_t **wire, size_t *wire_len)
+static int local_write(ptr *p, ffdb_txn *t, int del, const void *key, size_t klen, const void *val,
+                       size_t vlen, uint8_t **wire, size_t *wire_len)
 {
-    assert(p && (key || klen == 0) && (val || vlen == 0));
+    assert(p && t && (key || klen == 0) && (val || vlen == 0));
     if (klen > p->o.max_key_bytes || vlen > p->o.max_value_bytes)
         return PTR_ELIMIT;
     Ffdb__Ptr__Record r = FFDB__PTR__RECORD__INIT;
@@ -299,21 +343,17 @@ static int local_write(ptr *p, int del, const void *key, size_t klen, const void
     free(m);
 
     /* One road: the local record is applied like a received one. */
-    ffdb_txn *t = NULL;
     ffdb_bucket *b;
-    int rc = ffdb_begin_write(p->db, &t);
-    if (rc == 0 && (rc = ffdb_bucket_open(t, p->bucket, p->bucket_len, &b)) == 0) {
+    int rc = ffdb_bucket_open(t, p->bucket, p->bucket_len, &b);
+    if (rc == 0) {
         rc = apply_one(p, b, out, slen, 1);
         if (rc == 2 + PTR_R_BINDING)
             rc = PTR_EBOUND;
         /* R4 (the tick is above every record seen) and our own limits make
          * a stale or otherwise rejected local record a bug. */
         assert(rc < 0 || rc == 1 || rc == PTR_EBOUND);
+        rc = rc == 1 ? 0 : rc;
     }
-    if (rc == 1)
-        rc = ffdb_commit(t);
-    else if (t)
-        ffdb_abort(t);
     if (rc == 0 && wire) {
         *wire = out;
         *wire_len = slen;
@@ -323,56 +363,120 @@ static int local_write(ptr *p, int del, const void *key, size_t klen, const void
     return rc;
 }
 
+int ptr_set_txn(ptr *p, ffdb_txn *t, const void *key, size_t klen, const void *val, size_t vlen,
+                uint8_t **wire, size_t *wire_len)
+{
+    return local_write(p, t, 0, key, klen, val, vlen, wire, wire_len);
+}
+
+int ptr_del_txn(ptr *p, ffdb_txn *t, const void *key, size_t klen, uint8_t **wire,
+                size_t *wire_len)
+{
+    return local_write(p, t, 1, key, klen, NULL, 0, wire, wire_len);
+}
+
+typedef struct write_args {
+    int del;
+    const void *key, *val;
+    size_t klen, vlen;
+    uint8_t **wire;
+    size_t *wire_len;
+} write_args;
+
+static int write_fn(ptr *p, ffdb_txn *t, void *arg)
+{
+    write_args *a = arg;
+    return local_write(p, t, a->del, a->key, a->klen, a->val, a->vlen, a->wire, a->wire_len);
+}
+
+/* A local write in a txn of its own; the wire is handed over only once committed. */
+static int own_local(ptr *p, int del, const void *key, size_t klen, const void *val, size_t vlen,
+                     uint8_t **wire, size_t *wire_len)
+{
+    uint8_t *w = NULL;
+    size_t wl = 0;
+    write_args a = {del, key, val, klen, vlen, wire ? &w : NULL, wire ? &wl : NULL};
+    int rc = own_write(p, write_fn, &a);
+    if (rc == 0 && wire) {
+        *wire = w;
+        *wire_len = wl;
+    } else
+        free(w); /* written, but the commit failed: nothing to broadcast */
+    return rc;
+}
+
 int ptr_set(ptr *p, const void *key, size_t klen, const void *val, size_t vlen, uint8_t **wire,
             size_t *wire_len)
 {
-    return local_write(p, 0, key, klen, val, vlen, wire, wire_len);
+    return own_local(p, 0, key, klen, val, vlen, wire, wire_len);
 }
 
 int ptr_del(ptr *p, const void *key, size_t klen, uint8_t **wire, size_t *wire_len)
 {
-    return local_write(p, 1, key, klen, NULL, 0, wire, wire_len);
+    return own_local(p, 1, key, klen, NULL, 0, wire, wire_len);
 }
 
 /* ---- reads -------------------------------------------------------------------------- */
 
-int ptr_get(ptr *p, const void *key, size_t klen, ptr_entry *e)
+int ptr_get_txn(ptr *p, ffdb_txn *t, const void *key, size_t klen, ptr_entry *e)
 {
-    assert(p && e);
+    assert(p && t && e);
     if (p->held) {
         ffdb__ptr__record__free_unpacked(p->held, NULL);
         p->held = NULL;
     }
-    ffdb_txn *t;
     ffdb_bucket *b;
     checked c;
-    int rc = ffdb_begin_read(p->db, &t);
-    if (rc)
-        return rc;
-    rc = ffdb_bucket_open(t, p->bucket, p->bucket_len, &b);
+    int rc = ffdb_bucket_open(t, p->bucket, p->bucket_len, &b);
     if (rc == 0)
         rc = load_stored(p, b, key, klen, &c);
     if (rc == 0) {
         fill_entry(&c, e);
         p->held = c.rec; /* its bytes are copies; the envelope can go */
         c.rec = NULL;
-        memcpy(e->signer, c.env->signer.data, IDENT_PK_BYTES);
         checked_free(&c);
     }
+    return rc;
+}
+
+/* Run fn in a read txn of the handle's own (the wrappers of reads). */
+static int own_read(ptr *p, int (*fn)(ptr *p, ffdb_txn *t, void *arg), void *arg)
+{
+    ffdb_txn *t;
+    int rc = ffdb_begin_read(p->db, &t);
+    if (rc)
+        return rc;
+    rc = fn(p, t, arg);
     ffdb_abort(t);
     return rc;
 }
 
-int ptr_scan(ptr *p, const void *from, size_t from_len, ptr_visit_fn fn, void *arg)
+typedef struct get_args {
+    const void *key;
+    size_t klen;
+    ptr_entry *e;
+} get_args;
+
+static int get_fn(ptr *p, ffdb_txn *t, void *arg)
 {
-    assert(p && fn);
-    ffdb_txn *t;
+    get_args *a = arg;
+    return ptr_get_txn(p, t, a->key, a->klen, a->e);
+}
+
+int ptr_get(ptr *p, const void *key, size_t klen, ptr_entry *e)
+{
+    get_args a = {key, klen, e};
+    return own_read(p, get_fn, &a);
+}
+
+int ptr_scan_txn(ptr *p, ffdb_txn *t, const void *from, size_t from_len, ptr_visit_fn fn,
+                 void *arg)
+{
+    assert(p && t && fn);
     ffdb_bucket *b;
     ffdb_cursor *cur = NULL;
     ffdb_val k, v;
-    int rc = ffdb_begin_read(p->db, &t);
-    if (rc)
-        return rc;
+    int rc;
     if ((rc = ffdb_bucket_open(t, p->bucket, p->bucket_len, &b)) == 0 &&
         (rc = ffdb_cursor_open(b, &cur)) == 0)
         rc = from ? ffdb_cursor_seek(cur, from, from_len, &k, &v) : ffdb_cursor_first(cur, &k, &v);
@@ -398,8 +502,26 @@ int ptr_scan(ptr *p, const void *from, size_t from_len, ptr_visit_fn fn, void *a
     }
     if (cur)
         ffdb_cursor_close(cur);
-    ffdb_abort(t);
     return rc == FFDB_NOTFOUND ? 0 : rc;
+}
+
+typedef struct scan_args {
+    const void *from;
+    size_t from_len;
+    ptr_visit_fn fn;
+    void *arg;
+} scan_args;
+
+static int scan_fn(ptr *p, ffdb_txn *t, void *arg)
+{
+    scan_args *a = arg;
+    return ptr_scan_txn(p, t, a->from, a->from_len, a->fn, a->arg);
+}
+
+int ptr_scan(ptr *p, const void *from, size_t from_len, ptr_visit_fn fn, void *arg)
+{
+    scan_args a = {from, from_len, fn, arg};
+    return own_read(p, scan_fn, &a);
 }
 
 /* ---- tombstone retention (R3) ---------------------------------------------------------- */
@@ -439,21 +561,18 @@ static int gc_visit(void *arg, const ptr_entry *e, const uint8_t *wire, size_t w
     return 0;
 }
 
-int ptr_gc(ptr *p, size_t *purged)
+int ptr_gc_txn(ptr *p, ffdb_txn *t, size_t *purged)
 {
-    assert(p);
+    assert(p && t);
     uint64_t now = now_ms(p);
     gc_list g = {.before_ms =
                      now > p->o.tombstone_retention_ms ? now - p->o.tombstone_retention_ms : 0};
-    int rc = ptr_scan(p, NULL, 0, gc_visit, &g);
-    ffdb_txn *t = NULL;
     ffdb_bucket *b;
-    if (rc == 0 && g.n && (rc = ffdb_begin_write(p->db, &t)) == 0) {
+    int rc = ptr_scan_txn(p, t, NULL, 0, gc_visit, &g);
+    if (rc == 0 && g.n)
         rc = ffdb_bucket_open(t, p->bucket, p->bucket_len, &b);
-        for (size_t i = 0; rc == 0 && i < g.n; i++)
-            rc = ffdb_delete(b, g.keys[i], g.lens[i]);
-        rc = rc ? (ffdb_abort(t), rc) : ffdb_commit(t);
-    }
+    for (size_t i = 0; rc == 0 && i < g.n; i++)
+        rc = ffdb_delete(b, g.keys[i], g.lens[i]);
     if (rc == 0) {
         p->st.records -= g.n;
         p->st.tombstones -= g.n;
@@ -464,6 +583,19 @@ int ptr_gc(ptr *p, size_t *purged)
         free(g.keys[i]);
     free(g.keys);
     free(g.lens);
+    return rc;
+}
+
+static int gc_fn(ptr *p, ffdb_txn *t, void *arg)
+{
+    return ptr_gc_txn(p, t, arg);
+}
+
+int ptr_gc(ptr *p, size_t *purged)
+{
+    int rc = own_write(p, gc_fn, purged);
+    if (rc && purged)
+        *purged = 0;
     return rc;
 }
 
@@ -480,7 +612,8 @@ static int count_visit(void *arg, const ptr_entry *e, const uint8_t *wire, size_
     return 0;
 }
 
-int ptr_open(ffdb *db, const ident *id, const ptr_opts *opts, ptr **out)
+/* The handle of ptr_open before any I/O: options and their defaults. */
+static int handle_new(ffdb *db, const ident *id, const ptr_opts *opts, ptr **out)
 {
     assert(db && id && out);
     ptr *p = calloc(1, sizeof *p);
@@ -509,22 +642,46 @@ int ptr_open(ffdb *db, const ident *id, const ptr_opts *opts, ptr **out)
         p->o.now_ms = wall_ms;
     p->db = db;
     p->id = id;
-    ffdb_txn *t;
-    ffdb_bucket *b;
-    int rc = ffdb_begin_write(db, &t);
-    if (rc == 0) {
-        rc = ffdb_bucket_create(t, p->bucket, p->bucket_len, &b);
-        rc = rc == FFDB_EXISTS ? 0 : rc;
-        rc = rc ? (ffdb_abort(t), rc) : ffdb_commit(t);
-    }
-    if (rc == 0)
-        rc = ptr_scan(p, NULL, 0, count_visit, p);
-    if (rc) {
-        free(p);
-        return rc;
-    }
     *out = p;
     return 0;
+}
+
+int ptr_recount(ptr *p, ffdb_txn *t)
+{
+    assert(p && t);
+    p->st.records = 0;
+    p->st.tombstones = 0;
+    return ptr_scan_txn(p, t, NULL, 0, count_visit, p);
+}
+
+static int open_fn(ptr *p, ffdb_txn *t, void *arg)
+{
+    ffdb_bucket *b;
+    (void)arg;
+    int rc = ffdb_bucket_create(t, p->bucket, p->bucket_len, &b);
+    rc = rc == FFDB_EXISTS ? 0 : rc;
+    return rc ? rc : ptr_recount(p, t);
+}
+
+int ptr_open_txn(ffdb *db, ffdb_txn *t, const ident *id, const ptr_opts *opts, ptr **out)
+{
+    assert(t);
+    int rc = handle_new(db, id, opts, out);
+    if (rc == 0 && (rc = open_fn(*out, t, NULL)) != 0) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int ptr_open(ffdb *db, const ident *id, const ptr_opts *opts, ptr **out)
+{
+    int rc = handle_new(db, id, opts, out);
+    if (rc == 0 && (rc = own_write(*out, open_fn, NULL)) != 0) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 void ptr_close(ptr *p)

@@ -127,6 +127,74 @@ int ptr_gc(ptr *p, size_t *purged);
 
 void ptr_get_stats(ptr *p, ptr_stats *st);
 
+/* ---- in the caller's transaction -------------------------------------------------
+ * Every operation has a *_txn form that works in a txn the caller owns (t: a
+ * write txn for writes, any txn for reads) and neither begins, commits nor
+ * aborts it: a program with its own batching (ffdb-server's one write txn per
+ * loop iteration) makes records part of it. The forms without _txn are thin
+ * wrappers that run the _txn form in a txn of their own (one road).
+ * On an engine error the caller must abort t. The counters of ptr_get_stats
+ * (records, tombstones) follow the writes made; if the caller aborts a txn
+ * after writes that succeeded, ptr_recount in a later txn sets them right. */
+int ptr_open_txn(ffdb *db, ffdb_txn *t, const ident *id, const ptr_opts *opts, ptr **out);
+int ptr_set_txn(ptr *p, ffdb_txn *t, const void *key, size_t klen, const void *val, size_t vlen,
+                uint8_t **wire, size_t *wire_len);
+int ptr_del_txn(ptr *p, ffdb_txn *t, const void *key, size_t klen, uint8_t **wire,
+                size_t *wire_len);
+int ptr_apply_txn(ptr *p, ffdb_txn *t, const uint8_t *const *msgs, const size_t *lens, size_t n,
+                  size_t *applied);
+int ptr_get_txn(ptr *p, ffdb_txn *t, const void *key, size_t klen, ptr_entry *e);
+int ptr_scan_txn(ptr *p, ffdb_txn *t, const void *from, size_t from_len, ptr_visit_fn fn,
+                 void *arg);
+int ptr_gc_txn(ptr *p, ffdb_txn *t, size_t *purged);
+/* Count records and tombstones again from what t sees. */
+int ptr_recount(ptr *p, ffdb_txn *t);
+
+/* ---- catching up: Ask and Answer (sync.c) -----------------------------------------
+ * A node sends its summary (Ask, ptr.proto): keys fall in PTR_SUMMARY_RANGES
+ * ranges by a hash, each range has a digest of its stored records (the same
+ * records give the same digest on every node, R1 making them the same
+ * winners). A peer answers with its records of every range whose digest
+ * differs from the asker's; the asker applies them (R1: only newer ones win)
+ * and asks again while answers bring something new or say there is more. Answers are bounded
+ * (max_bytes per Ask, chunk_bytes per message), so a large gap takes a few
+ * rounds. */
+#define PTR_SUMMARY_RANGES 256
+#define PTR_ASK_MAX_BYTES 4096 /* an Ask is ~2.1 KB; anything larger is refused */
+
+typedef struct ptr_summary {
+    uint64_t digest[PTR_SUMMARY_RANGES];
+    uint32_t count[PTR_SUMMARY_RANGES]; /* records per range (local use, not sent) */
+} ptr_summary;
+
+int ptr_summary_txn(ptr *p, ffdb_txn *t, ptr_summary *s);
+/* The Ask of summary s from node (malloc'd into *out). */
+int ptr_ask_encode(const ptr_summary *s, const uint8_t node[IDENT_PK_BYTES], const void *from,
+                   size_t from_len, uint8_t **out, size_t *len);
+/* 0, or PTR_EFORMAT for bytes that are not an Ask of this scheme (or whose
+ * from is over from_cap bytes); from gets its from key. */
+int ptr_ask_decode(const uint8_t *msg, size_t len, ptr_summary *s, uint8_t node[IDENT_PK_BYTES],
+                   uint8_t *from, size_t from_cap, size_t *from_len);
+/* One message of an answer (a Batch); non-zero stops the answer (returned). */
+typedef int (*ptr_emit_fn)(void *arg, const uint8_t *batch, size_t len);
+/* Answer theirs: emit Batch messages of at most chunk_bytes (a larger record
+ * goes alone) holding this store's records, in key order from the key from
+ * on, of every range whose digest differs, at most max_bytes in all; the
+ * last message of an answer that stopped at max_bytes holds more, the key
+ * to ask from next. *sent: records sent. */
+int ptr_answer_txn(ptr *p, ffdb_txn *t, const ptr_summary *theirs, const void *from,
+                   size_t from_len, size_t chunk_bytes, size_t max_bytes, ptr_emit_fn emit,
+                   void *arg, size_t *sent);
+/* Apply a received Batch (a broadcast or an answer) in t: its records as
+ * ptr_apply_txn; broken framing is one PTR_R_MALFORMED reject. more, when
+ * not NULL, gets the Batch's more key (size 0: none), a view into batch. */
+int ptr_apply_batch_txn(ptr *p, ffdb_txn *t, const uint8_t *batch, size_t len, size_t *applied,
+                        ffdb_val *more);
+/* The largest Signed message this handle accepts (its limits). */
+size_t ptr_record_max_bytes(const ptr *p);
+/* Count a reject found outside ptr_apply (a broken batch, a bad Ask). */
+void ptr_count_reject(ptr *p, enum ptr_reject r);
+
 /* ---- the hybrid logical clock (hlc.c) ---------------------------------------- */
 #define PTR_HLC_LOGICAL_BITS 16
 static inline uint64_t ptr_hlc_ms(uint64_t hlc)

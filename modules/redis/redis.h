@@ -142,6 +142,16 @@ int redis_server_drop(redis_server *s, uint64_t id, const char *error);
  * code of replace or of the reopen (then the server has no file: it must
  * stop). Not inside a round. */
 int redis_server_replace_data(redis_server *s, int (*replace)(void *arg), void *arg);
+/* Run fn(arg, txn) in the current batch's txn (begun if none is open; write:
+ * one that can write), for what an extension keeps in its own buckets (the
+ * signed records of a PTR.SET, or received from NATS): fn's writes commit
+ * with the batch, as a command's do, and a client whose command called this
+ * gets its reply when they are durable. Outside a round the batch ends here
+ * (committed, or kept open under batch-ms). fn must not commit or abort
+ * txn. A non-zero return of fn (an engine code) fails the batch, when it
+ * writes: every command of it answers with an error; it is returned. */
+int redis_server_in_txn(redis_server *s, int write, int (*fn)(void *arg, ffdb_txn *txn),
+                        void *arg);
 
 /* ---- pub/sub subscribers (pubsub.c) -------------------------------------------------- */
 

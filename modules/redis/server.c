@@ -484,6 +484,22 @@ int redis_server_drop(redis_server *s, uint64_t id, const char *error)
     return 0;
 }
 
+int redis_server_in_txn(redis_server *s, int write, int (*fn)(void *arg, ffdb_txn *txn),
+                        void *arg)
+{
+    int rc = net_batch_need_txn(&s->batch, write);
+
+    if (rc == 0) {
+        assert(s->batch.txn && (!write || s->batch.txn_write));
+        rc = fn(arg, s->batch.txn);
+    }
+    if (rc && write)
+        net_batch_fail(&s->batch, rc);
+    if (!s->in_round)
+        net_batch_round_end(&s->batch, 0);
+    return rc;
+}
+
 /* EXEC whose queue only reads: the unit of its queue, for the gate. 1 if it is one. */
 static int exec_read_unit(redis_client *c, const resp_command *cmd, redis_cmdv *v, size_t cap,
                           redis_unit *u)
