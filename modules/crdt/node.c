@@ -34,18 +34,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "modules/crdt/crdt.h"
-#include "modules/oplog/oplog.h"
-#include "modules/redis/redis.h"
+#include "modules/crdt/crdt_int.h"
 
 #define OP_ARGS_MAX 1024 /* arguments of one operation */
-
-struct crdt {
-    ident id;
-    oplog *log;
-    redis_server *s;
-    uint64_t applied, rebuilds, skipped;
-};
 
 static crdt *g_node; /* the OPLOG handlers find the node here: one per process */
 
@@ -396,23 +387,23 @@ static int fold_op(crdt *n, ffdb_txn *txn, const ipld_cid *id, const uint8_t *op
     int db, argc, rc;
     redis_cmdv eff;
     if (op_decode(op, len, &db, argv, &argc, &tail, &tail_len)) {
-        n->skipped++;
+        n->st.skipped++;
         return 0;
     }
     redis_cmdv v = {argc, argv};
     if (refusal(&v)) {
-        n->skipped++;
+        n->st.skipped++;
         return 0;
     }
     rc = fold_prepare(txn, id, db, &v, tail, tail_len, &eff, eff_argv);
     if (rc == IPLD_EFORMAT) {
-        n->skipped++;
+        n->st.skipped++;
         return 0;
     }
     if (rc || eff.argc == 0)
         return rc;
     redis_unit u = {0, db, now_ms, 0, 1, &eff, 0};
-    n->applied++;
+    n->st.applied++;
     return redis_server_apply(n->s, &u, 1);
 }
 
@@ -443,7 +434,7 @@ static int rebuild(crdt *n, ffdb_txn *txn, int64_t now_ms)
     redis_unit u = {0, 0, now_ms, 0, 1, &v, 0};
     struct refold f = {n, txn, now_ms, 0};
     int rc = redis_server_apply(n->s, &u, 1);
-    n->rebuilds++;
+    n->st.rebuilds++;
     if (!rc) {
         rc = ffdb_bucket_drop(txn, "crdt.s", 6);
         rc = rc == FFDB_NOTFOUND ? 0 : rc;
@@ -471,66 +462,104 @@ static int log_last(ffdb_txn *txn, uint8_t key[OPLOG_ORDER_KEY_BYTES])
     return rc;
 }
 
-/* Entries from a peer: each added with oplog_add's checks, then folded
- * (C1). *added counts new ones. An entry refused (malformed, bad signature,
- * parent unknown) stops the add with err set; the ones before it stay, each
- * whole. An engine error is returned: the caller fails the batch. */
+int crdt_refusal(int rc)
+{
+    return rc <= IPLD_EFORMAT && rc > -31000;
+}
+
+int crdt_ingest_begin(crdt *n, ffdb_txn *txn, crdt_ingest *g, int64_t now_ms)
+{
+    (void)n;
+    memset(g, 0, sizeof *g);
+    g->now_ms = now_ms;
+    return last_get(txn, g->last, &g->have);
+}
+
+int crdt_ingest_one(crdt *n, ffdb_txn *txn, crdt_ingest *g, const uint8_t *buf, size_t len)
+{
+    uint8_t key[OPLOG_ORDER_KEY_BYTES];
+    oplog_entry e;
+    int rc = oplog_entry_decode(buf, len, &e);
+    if (rc)
+        return crdt_refusal(rc) ? rc : IPLD_EFORMAT;
+    oplog_order_key(e.clock, e.writer, &e.id, key);
+    rc = oplog_add(n->log, txn, buf, len);
+    if (rc == 0) {
+        g->added++;
+        if (!g->late && (!g->have || memcmp(key, g->last, sizeof key) > 0)) {
+            if (e.kind == OPLOG_KIND_OP)
+                rc = fold_op(n, txn, &e.id, e.op, e.op_len, g->now_ms);
+            memcpy(g->last, key, sizeof key);
+            g->have = 1;
+        } else
+            g->late = g->full = 1;
+    }
+    oplog_entry_free(&e);
+    return rc;
+}
+
+int crdt_ingest_end(crdt *n, ffdb_txn *txn, crdt_ingest *g)
+{
+    int rc = 0;
+    if (g->late && (rc = rebuild(n, txn, g->now_ms)) == 0)
+        rc = log_last(txn, g->last);
+    if (!rc && g->added)
+        rc = last_set(txn, g->last);
+    return rc;
+}
+
+/* Entries from a peer (OPLOG-ADD): each added with oplog_add's checks, then
+ * folded (C1). *added counts new ones. An entry refused (malformed, bad
+ * signature, parent unknown) stops the add with err set; the ones before it
+ * stay, each whole. An engine error is returned: the caller fails the batch. */
 static int add_entries(crdt *n, const resp_arg *ents, int count, int64_t now_ms, int64_t *added,
                        char *err, size_t err_len)
 {
-    ffdb_txn *txn;
-    uint8_t last[OPLOG_ORDER_KEY_BYTES], key[OPLOG_ORDER_KEY_BYTES];
-    int have, late = 0, bad = 0;
+    crdt_ingest g;
+    int bad = 0;
     int rc = net_batch_need_txn(&n->s->batch, 1);
+    ffdb_txn *txn = n->s->batch.txn;
     *added = 0;
-    if (rc)
-        return rc;
-    txn = n->s->batch.txn;
-    if ((rc = last_get(txn, last, &have)))
-        return rc;
-    for (int i = 0; i < count; i++) {
-        oplog_entry e;
-        rc = oplog_entry_decode((const uint8_t *)ents[i].p, ents[i].n, &e);
-        if (rc) {
-            snprintf(err, err_len, "entry %d is not a log entry", i + 1);
-            bad = rc;
-            break;
-        }
-        oplog_order_key(e.clock, e.writer, &e.id, key);
-        rc = oplog_add(n->log, txn, (const uint8_t *)ents[i].p, ents[i].n);
-        if (rc == 1) { /* already held */
-            oplog_entry_free(&e);
+    rc = rc ? rc : crdt_ingest_begin(n, txn, &g, now_ms);
+    for (int i = 0; !rc && i < count; i++) {
+        rc = crdt_ingest_one(n, txn, &g, (const uint8_t *)ents[i].p, ents[i].n);
+        if (rc == 1)
             rc = 0;
-            continue;
-        }
-        if (rc <= FFDB_NOTFOUND && rc > IPLD_EFORMAT) {
-            oplog_entry_free(&e);
-            return rc; /* the engine's */
-        }
-        if (rc) {
+        else if (rc == IPLD_EFORMAT) {
+            snprintf(err, err_len, "entry %d is not a log entry", i + 1);
+            bad = rc, rc = 0;
+            break;
+        } else if (crdt_refusal(rc)) {
             snprintf(err, err_len, "entry %d refused: %s", i + 1,
                      rc <= -30900 ? oplog_strerror(rc) : "malformed");
-            oplog_entry_free(&e);
-            bad = rc;
+            bad = rc, rc = 0;
             break;
         }
-        ++*added;
-        if (!late && (!have || memcmp(key, last, sizeof key) > 0)) {
-            if (e.kind == OPLOG_KIND_OP)
-                rc = fold_op(n, txn, &e.id, e.op, e.op_len, now_ms);
-            memcpy(last, key, sizeof key);
-            have = 1;
-        } else
-            late = 1;
-        oplog_entry_free(&e);
-        if (rc)
-            return rc;
     }
-    if (late && (rc = rebuild(n, txn, now_ms)) == 0)
-        rc = log_last(txn, last);
-    if (!rc && *added)
-        rc = last_set(txn, last);
+    *added = (int64_t)g.added;
+    rc = rc ? rc : crdt_ingest_end(n, txn, &g);
     return rc ? rc : bad;
+}
+
+int crdt_work_begin(crdt *n, int write, ffdb_txn **txn, int *outside)
+{
+    redis_server *s = n->s;
+    *outside = !s->in_round;
+    s->in_round = 1; /* applied units join this batch: one txn for the work */
+    int rc = net_batch_need_txn(&s->batch, write);
+    *txn = s->batch.txn;
+    return rc;
+}
+
+void crdt_work_end(crdt *n, int outside, int rc)
+{
+    redis_server *s = n->s;
+    if (rc && !crdt_refusal(rc) && s->batch.txn)
+        net_batch_fail(&s->batch, rc);
+    if (outside) {
+        s->in_round = 0;
+        net_batch_round_end(&s->batch, 0);
+    }
 }
 
 /* ---- the hook ---- */
@@ -538,7 +567,18 @@ static int add_entries(crdt *n, const resp_arg *ents, int count, int64_t now_ms,
 static void hook_attach(void *arg, redis_server *s)
 {
     crdt *n = arg;
+    char err[256] = "";
     n->s = s;
+    if (n->nats_url[0] && crdt_sync_open(n, err, sizeof err))
+        redis_log(s, NET_LOG_WARNING, "CRDT mode: no NATS transport: %s", err);
+}
+
+static void hook_detach(void *arg, redis_server *s)
+{
+    crdt *n = arg;
+    (void)s;
+    crdt_sync_close(n->sync);
+    n->sync = NULL;
 }
 
 static int local_write(crdt *n, const redis_unit *u, resp_reply *r)
@@ -558,6 +598,13 @@ static int local_write(crdt *n, const redis_unit *u, resp_reply *r)
     if (!rc) {
         ffdb_txn *txn = n->s->batch.txn;
         rc = oplog_append(n->log, txn, &n->id, op, len, &id);
+        if (!rc && n->sync) {
+            uint8_t *ent = NULL;
+            size_t elen;
+            if (!(rc = oplog_get(txn, &id, &ent, &elen)))
+                crdt_sync_local(n->sync, ent, elen);
+            free(ent);
+        }
         /* the tags as any node keeps them; the command itself runs as sent:
          * a local write sorts last, so its effect is the plain command's */
         if (!rc)
@@ -615,6 +662,7 @@ static int hook_propose(void *arg, const redis_unit *u, resp_reply *r)
 
 static const redis_hook crdt_hook_ops = {
     .attach = hook_attach,
+    .detach = hook_detach,
     .propose = hook_propose,
 };
 
@@ -731,13 +779,24 @@ static int oplog_cmd(resp_ctx *c)
         return oplog_walk(txn, NULL, dump_one, &d);
     }
     if (arg_is(sub, "stats") && c->argc == 2) {
-        reply_map(c->r, 3);
-        reply_bulk_cstr(c->r, "applied");
-        reply_int(c->r, n ? (int64_t)n->applied : 0);
-        reply_bulk_cstr(c->r, "rebuilds");
-        reply_int(c->r, n ? (int64_t)n->rebuilds : 0);
-        reply_bulk_cstr(c->r, "skipped");
-        reply_int(c->r, n ? (int64_t)n->skipped : 0);
+        static const crdt_stats zero;
+        const crdt_stats *t = n ? &n->st : &zero;
+        const struct {
+            const char *name;
+            uint64_t v;
+        } rows[] = {
+            {"applied", t->applied},   {"rebuilds", t->rebuilds},
+            {"refolds", t->refolds},   {"skipped", t->skipped},
+            {"refused", t->refused},   {"pushed", t->pushed},
+            {"received", t->received}, {"fetches", t->fetches},
+            {"fetch_failures", t->fetch_failures}, {"fetched", t->fetched},
+            {"announces", t->announces},
+        };
+        reply_map(c->r, sizeof rows / sizeof rows[0]);
+        for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+            reply_bulk_cstr(c->r, rows[i].name);
+            reply_int(c->r, (int64_t)rows[i].v);
+        }
         return 0;
     }
     reply_errorf(c->r, "ERR unknown subcommand '%.*s'. Try OPLOG HEADS|LEN|GET|VERIFY|ENTRIES.",
@@ -762,12 +821,15 @@ static const resp_command crdt_cmds[] = {
 
 /* ---- installing ---- */
 
-int crdt_install(redis_config *cfg, const char *dir, crdt **out, char *err, size_t err_len)
+int crdt_install(redis_config *cfg, const char *dir, const char *nats_url, const char *ns,
+                 crdt **out, char *err, size_t err_len)
 {
     crdt *n = calloc(1, sizeof *n);
     int rc;
     if (!n)
         return FFDB_ENOMEM;
+    snprintf(n->nats_url, sizeof n->nats_url, "%s", nats_url ? nats_url : "");
+    snprintf(n->ns, sizeof n->ns, "%s", ns ? ns : "");
     rc = ident_open(&n->id, dir && dir[0] ? dir : ".", 0, NULL, err, err_len);
     if (!rc)
         rc = oplog_new(&n->log);

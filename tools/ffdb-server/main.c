@@ -186,7 +186,8 @@ int main(int argc, char **argv)
         else if (slash)
             snprintf(kdir, sizeof(kdir), "%.*s", (int)(slash - cfg.datafile), cfg.datafile);
         err[0] = 0;
-        if (crdt_install(&cfg, kdir[0] ? kdir : "/", &node, err, sizeof(err))) {
+        if (crdt_install(&cfg, kdir[0] ? kdir : "/", ncfg.url, ncfg.ns, &node, err,
+                         sizeof(err))) {
             fprintf(stderr, "ffdb-server: --crdt: %s\n", err);
             return 2;
         }
