@@ -276,6 +276,19 @@ static int tags_drop_key(ffdb_bucket *b, int db, const resp_arg *key)
     return rc == FFDB_NOTFOUND || rc == 0 ? 0 : rc;
 }
 
+/* The keys of an operation (all operations here are per key): MSET's every
+ * other argument from the first, DEL's and UNLINK's every argument, else
+ * the first argument alone. The step between keys, or 0 for one key. */
+static int key_step(const resp_arg *name)
+{
+    return arg_is(name, "mset") ? 2 : arg_is(name, "del") || arg_is(name, "unlink") ? 1 : 0;
+}
+
+static int arg_eq(const resp_arg *a, const resp_arg *b)
+{
+    return a->n == b->n && !memcmp(a->p, b->p, a->n);
+}
+
 /* 1 if every member of an SADD/SREM fits a tag key; the members of one
  * that does not follow the log's order instead (C2's exception). */
 static int tagged(const redis_cmdv *v)
@@ -370,18 +383,20 @@ static int fold_prepare(ffdb_txn *txn, const ipld_cid *id, int db, const redis_c
     }
     if (arg_is(&a[0], "set") || arg_is(&a[0], "getset") || arg_is(&a[0], "getdel"))
         return a[1].n <= STORE_MAX_KEY ? tags_drop_key(b, db, &a[1]) : 0;
-    int step = arg_is(&a[0], "mset") ? 2 : arg_is(&a[0], "del") || arg_is(&a[0], "unlink") ? 1 : 0;
+    int step = key_step(&a[0]);
     for (int i = 1; step && i < v->argc && !rc; i += step)
         if (a[i].n <= STORE_MAX_KEY)
             rc = tags_drop_key(b, db, &a[i]);
     return rc;
 }
 
-/* Apply one entry's operation (a remote unit: its replies are discarded). */
+/* Apply one entry's operation (a remote unit: its replies are discarded).
+ * With only (a key of database only_db), just the part of it on that key:
+ * MSET's pairs and DEL's keys that are it, or nothing (the per-key refold). */
 static int fold_op(crdt *n, ffdb_txn *txn, const ipld_cid *id, const uint8_t *op, size_t len,
-                   int64_t now_ms)
+                   int64_t now_ms, const resp_arg *only)
 {
-    static resp_arg argv[OP_ARGS_MAX], eff_argv[OP_ARGS_MAX];
+    static resp_arg argv[OP_ARGS_MAX], eff_argv[OP_ARGS_MAX], proj[OP_ARGS_MAX];
     const uint8_t *tail;
     size_t tail_len;
     int db, argc, rc;
@@ -395,6 +410,21 @@ static int fold_op(crdt *n, ffdb_txn *txn, const ipld_cid *id, const uint8_t *op
         n->st.skipped++;
         return 0;
     }
+    if (only) {
+        int step = key_step(&argv[0]), c = 1;
+        if (!step && (argc < 2 || !arg_eq(&argv[1], only)))
+            return 0;
+        for (int i = 1; step && i + step - 1 < argc; i += step)
+            if (arg_eq(&argv[i], only))
+                for (int j = 0; j < step; j++)
+                    proj[c++] = argv[i + j];
+        if (step) {
+            if (c == 1)
+                return 0;
+            proj[0] = argv[0];
+            v.argc = c, v.argv = proj;
+        }
+    }
     rc = fold_prepare(txn, id, db, &v, tail, tail_len, &eff, eff_argv);
     if (rc == IPLD_EFORMAT) {
         n->st.skipped++;
@@ -405,6 +435,154 @@ static int fold_op(crdt *n, ffdb_txn *txn, const ipld_cid *id, const uint8_t *op
     redis_unit u = {0, db, now_ms, 0, 1, &eff, 0};
     n->st.applied++;
     return redis_server_apply(n->s, &u, 1);
+}
+
+/* ---- the key index (per-key refold, C1) ----
+ * Bucket "crdt.k": db (1) | key length (4, BE) | key | order key (76) -> ""
+ * for every key of every operation entry the log holds (written when the
+ * entry is added), so a key's history is one cursor range in the log's
+ * order. Bucket "crdt.r": db | key length | key -> "", the keys late entries
+ * touched in the current ingest, refolded at its end. A key too long for an
+ * index key (over KIDX_KEY_MAX) makes a late entry rebuild everything. */
+
+#define KIDX_KEY_MAX (FFDB_MAX_KEY_SIZE - 5 - OPLOG_ORDER_KEY_BYTES)
+#define REFOLD_CHUNK 64 /* order keys read per cursor pass of a refold */
+
+static int bucket_make(ffdb_txn *txn, const char *name, ffdb_bucket **b)
+{
+    int rc = ffdb_bucket_open(txn, name, strlen(name), b);
+    return rc == FFDB_NOTFOUND ? ffdb_bucket_create(txn, name, strlen(name), b) : rc;
+}
+
+/* Index an entry's keys (and mark them for refold when late). *too_long is
+ * set if a key cannot be indexed. */
+static int index_entry(ffdb_txn *txn, const uint8_t okey[OPLOG_ORDER_KEY_BYTES], const uint8_t *op,
+                       size_t len, int late, int *too_long)
+{
+    static resp_arg argv[OP_ARGS_MAX];
+    uint8_t k[FFDB_MAX_KEY_SIZE];
+    const uint8_t *tail;
+    size_t tail_len;
+    int db, argc, rc;
+    ffdb_bucket *bk, *br = NULL;
+    if (op_decode(op, len, &db, argv, &argc, &tail, &tail_len))
+        return 0; /* skipped when folded: it touches nothing */
+    redis_cmdv v = {argc, argv};
+    if (refusal(&v) || argc < 2)
+        return 0;
+    int step = key_step(&argv[0]);
+    if ((rc = bucket_make(txn, "crdt.k", &bk)) || (late && (rc = bucket_make(txn, "crdt.r", &br))))
+        return rc;
+    for (int i = 1; !rc && i < argc; i += step ? step : argc) {
+        if (argv[i].n > KIDX_KEY_MAX) {
+            *too_long = 1;
+            continue;
+        }
+        size_t plen = tags_key(k, db, &argv[i], NULL);
+        memcpy(k + plen, okey, OPLOG_ORDER_KEY_BYTES);
+        rc = ffdb_put(bk, k, plen + OPLOG_ORDER_KEY_BYTES, "", 0);
+        if (!rc && br)
+            rc = ffdb_put(br, k, plen, "", 0);
+    }
+    return rc;
+}
+
+/* Refold one key from its history: drop it (and its tags), then fold the
+ * part on it of every entry of its index range, in the log's order. */
+static int refold_key(crdt *n, ffdb_txn *txn, const uint8_t *p, size_t plen, int64_t now_ms)
+{
+    uint8_t seek[FFDB_MAX_KEY_SIZE], okeys[REFOLD_CHUNK][OPLOG_ORDER_KEY_BYTES];
+    ffdb_bucket *bk, *bt;
+    int rc, db = p[0];
+    resp_arg key = {(const char *)p + 5, plen - 5};
+    resp_arg del[2] = {{"del", 3}, key};
+    redis_cmdv dv = {2, del};
+    redis_unit u = {0, db, now_ms, 0, 1, &dv, 0};
+    size_t got, slen = plen;
+
+    assert(plen >= 5 && plen - 5 == get_u32(p + 1));
+    if ((rc = tags_bucket(txn, &bt)) || (rc = tags_drop_key(bt, db, &key)))
+        return rc;
+    if ((rc = redis_server_apply(n->s, &u, 1)))
+        return rc;
+    if ((rc = bucket_make(txn, "crdt.k", &bk)))
+        return rc;
+    memcpy(seek, p, plen);
+    n->st.refolds++;
+    do { /* a chunk of the range, then its folds (which write other buckets) */
+        ffdb_cursor *c;
+        ffdb_val k, v;
+        got = 0;
+        if ((rc = ffdb_cursor_open(bk, &c)))
+            return rc;
+        for (rc = ffdb_cursor_seek(c, seek, slen, &k, &v); rc == 0 && got < REFOLD_CHUNK;
+             rc = ffdb_cursor_next(c, &k, &v)) {
+            if (k.size != plen + OPLOG_ORDER_KEY_BYTES || memcmp(k.data, p, plen))
+                break;
+            if (k.size == slen && !memcmp(k.data, seek, slen))
+                continue; /* the last of the previous chunk */
+            memcpy(okeys[got++], (const uint8_t *)k.data + plen, OPLOG_ORDER_KEY_BYTES);
+        }
+        ffdb_cursor_close(c);
+        if (rc && rc != FFDB_NOTFOUND)
+            return rc;
+        for (size_t i = 0; i < got; i++) {
+            ipld_cid id;
+            uint8_t *buf;
+            size_t len;
+            oplog_entry e;
+            if (ipld_cid_from_bytes(okeys[i] + 8 + OPLOG_KEY_BYTES, OPLOG_CID_BYTES, &id))
+                return FFDB_CORRUPT;
+            rc = oplog_get(txn, &id, &buf, &len);
+            if (rc == FFDB_NOTFOUND)
+                continue; /* dropped by compaction */
+            if (rc)
+                return rc;
+            if (oplog_entry_decode(buf, len, &e) == 0) {
+                if (e.kind == OPLOG_KIND_OP)
+                    rc = fold_op(n, txn, &id, e.op, e.op_len, now_ms, &key);
+                oplog_entry_free(&e);
+            }
+            free(buf);
+            if (rc)
+                return rc;
+        }
+        if (got) {
+            memcpy(seek + plen, okeys[got - 1], OPLOG_ORDER_KEY_BYTES);
+            slen = plen + OPLOG_ORDER_KEY_BYTES;
+        }
+    } while (got == REFOLD_CHUNK);
+    return 0;
+}
+
+/* Refold every key crdt.r holds, then drop it. */
+static int refold_marked(crdt *n, ffdb_txn *txn, int64_t now_ms)
+{
+    ffdb_bucket *br;
+    uint8_t p[FFDB_MAX_KEY_SIZE];
+    int rc = ffdb_bucket_open(txn, "crdt.r", 6, &br);
+    if (rc == FFDB_NOTFOUND)
+        return 0;
+    while (!rc) {
+        ffdb_cursor *c;
+        ffdb_val k, v;
+        size_t plen = 0;
+        if ((rc = ffdb_cursor_open(br, &c)))
+            break;
+        rc = ffdb_cursor_first(c, &k, &v);
+        if (!rc && (k.size < 5 || k.size > sizeof p))
+            rc = FFDB_CORRUPT;
+        if (!rc)
+            memcpy(p, k.data, plen = k.size);
+        ffdb_cursor_close(c);
+        if (!rc)
+            rc = ffdb_delete(br, p, plen);
+        if (!rc)
+            rc = refold_key(n, txn, p, plen, now_ms);
+    }
+    if (rc == FFDB_NOTFOUND)
+        rc = 0;
+    return rc ? rc : ffdb_bucket_drop(txn, "crdt.r", 6);
 }
 
 struct refold {
@@ -420,8 +598,14 @@ static int refold_one(void *arg, const ipld_cid *id, const uint8_t *buf, size_t 
     oplog_entry e;
     if (oplog_entry_decode(buf, len, &e))
         return 0; /* oplog_verify reports it; nothing to fold */
-    if (e.kind == OPLOG_KIND_OP)
-        f->rc = fold_op(f->n, f->txn, id, e.op, e.op_len, f->now_ms);
+    if (e.kind == OPLOG_KIND_OP) {
+        uint8_t okey[OPLOG_ORDER_KEY_BYTES];
+        int too_long = 0;
+        oplog_order_key(e.clock, e.writer, id, okey);
+        f->rc = index_entry(f->txn, okey, e.op, e.op_len, 0, &too_long);
+        if (!f->rc)
+            f->rc = fold_op(f->n, f->txn, id, e.op, e.op_len, f->now_ms, NULL);
+    }
     oplog_entry_free(&e);
     return f->rc;
 }
@@ -435,31 +619,13 @@ static int rebuild(crdt *n, ffdb_txn *txn, int64_t now_ms)
     struct refold f = {n, txn, now_ms, 0};
     int rc = redis_server_apply(n->s, &u, 1);
     n->st.rebuilds++;
-    if (!rc) {
-        rc = ffdb_bucket_drop(txn, "crdt.s", 6);
+    for (size_t i = 0; !rc && i < 2; i++) {
+        rc = ffdb_bucket_drop(txn, i ? "crdt.r" : "crdt.s", 6);
         rc = rc == FFDB_NOTFOUND ? 0 : rc;
     }
     if (!rc)
         rc = oplog_walk(txn, NULL, refold_one, &f);
     return rc ? rc : f.rc;
-}
-
-/* The order key of the log's last entry in the total order. */
-static int log_last(ffdb_txn *txn, uint8_t key[OPLOG_ORDER_KEY_BYTES])
-{
-    ffdb_bucket *b;
-    ffdb_cursor *c;
-    ffdb_val k, v;
-    int rc = ffdb_bucket_open(txn, "oplog.c", 7, &b);
-    if (!rc)
-        rc = ffdb_cursor_open(b, &c);
-    if (rc)
-        return rc;
-    rc = ffdb_cursor_last(c, &k, &v);
-    if (!rc && k.size == OPLOG_ORDER_KEY_BYTES)
-        memcpy(key, k.data, OPLOG_ORDER_KEY_BYTES);
-    ffdb_cursor_close(c);
-    return rc;
 }
 
 int crdt_refusal(int rc)
@@ -485,14 +651,21 @@ int crdt_ingest_one(crdt *n, ffdb_txn *txn, crdt_ingest *g, const uint8_t *buf, 
     oplog_order_key(e.clock, e.writer, &e.id, key);
     rc = oplog_add(n->log, txn, buf, len);
     if (rc == 0) {
+        int in_order = !g->have || memcmp(key, g->last, sizeof key) > 0, too_long = 0;
         g->added++;
-        if (!g->late && (!g->have || memcmp(key, g->last, sizeof key) > 0)) {
+        if (e.kind == OPLOG_KIND_OP)
+            rc = index_entry(txn, key, e.op, e.op_len, !in_order, &too_long);
+        if (rc)
+            ;
+        else if (in_order) { /* it sorts last: its effect is the plain command's */
             if (e.kind == OPLOG_KIND_OP)
-                rc = fold_op(n, txn, &e.id, e.op, e.op_len, g->now_ms);
+                rc = fold_op(n, txn, &e.id, e.op, e.op_len, g->now_ms, NULL);
             memcpy(g->last, key, sizeof key);
             g->have = 1;
-        } else
-            g->late = g->full = 1;
+        } else { /* late: its keys are refolded at the end (C1) */
+            g->late = 1;
+            g->full |= too_long;
+        }
     }
     oplog_entry_free(&e);
     return rc;
@@ -501,8 +674,8 @@ int crdt_ingest_one(crdt *n, ffdb_txn *txn, crdt_ingest *g, const uint8_t *buf, 
 int crdt_ingest_end(crdt *n, ffdb_txn *txn, crdt_ingest *g)
 {
     int rc = 0;
-    if (g->late && (rc = rebuild(n, txn, g->now_ms)) == 0)
-        rc = log_last(txn, g->last);
+    if (g->late)
+        rc = g->full ? rebuild(n, txn, g->now_ms) : refold_marked(n, txn, g->now_ms);
     if (!rc && g->added)
         rc = last_set(txn, g->last);
     return rc;
@@ -613,8 +786,10 @@ static int local_write(crdt *n, const redis_unit *u, resp_reply *r)
         if (!rc)
             rc = oplog_len(txn, &count, &clock);
         if (!rc) {
+            int too_long = 0; /* a local entry is never late */
             oplog_order_key(clock, n->id.pk, &id, key);
             rc = last_set(txn, key);
+            rc = rc ? rc : index_entry(txn, key, op, len, 0, &too_long);
         }
     }
     free(op);
@@ -651,6 +826,16 @@ static int hook_propose(void *arg, const redis_unit *u, resp_reply *r)
             reply_errorf(r, "ERR OPLOG-ADD: engine error (%d), nothing was written", rc);
         } else
             reply_int(r, added);
+        return REDIS_HOOK_REPLIED;
+    }
+    if (u->ncmds == 1 && u->cmds[0].argc == 1 && arg_is(&u->cmds[0].argv[0], "oplog-rebuild")) {
+        int rc = net_batch_need_txn(&n->s->batch, 1);
+        rc = rc ? rc : rebuild(n, n->s->batch.txn, u->now_ms);
+        if (rc) {
+            net_batch_fail(&n->s->batch, rc);
+            reply_errorf(r, "ERR OPLOG-REBUILD: engine error (%d), nothing was written", rc);
+        } else
+            reply_ok(r);
         return REDIS_HOOK_REPLIED;
     }
     if ((why = refusal(&u->cmds[0]))) {
@@ -807,7 +992,7 @@ static int oplog_cmd(resp_ctx *c)
 /* Reached only without the hook (never in CRDT mode, where propose takes it). */
 static int oplog_add_cmd(resp_ctx *c)
 {
-    reply_error(c->r, "ERR OPLOG-ADD needs CRDT mode (ffdb-server --crdt yes)");
+    reply_errorf(c->r, "ERR %s needs CRDT mode (ffdb-server --crdt yes)", c->argv[0].n > 10 ? "OPLOG-REBUILD" : "OPLOG-ADD");
     return 0;
 }
 
@@ -816,6 +1001,8 @@ static const resp_command crdt_cmds[] = {
      "The CRDT mode's op log: HEADS, LEN, GET cid, VERIFY, ENTRIES, STATS"},
     {"oplog-add", oplog_add_cmd, -2, RESP_CMD_WRITE, 0, 0, 0, "server",
      "Add entries from a peer to the op log and apply them in the log's order"},
+    {"oplog-rebuild", oplog_add_cmd, 1, RESP_CMD_WRITE, 0, 0, 0, "server",
+     "Flush the keyspace and fold the whole log again (a check of the per-key refold)"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
 
