@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 
 #include "tests/test_nats_util.h"
+#include "tests/test_crdt_util.h"
 #include "tests/test_resp_util.h"
 #include "tests/testutil.h"
 
@@ -61,18 +62,6 @@ static void node_start(node *n, int i, const char *url)
     n->fd = rs_connect(n->s);
 }
 
-static int64_t stat_of(node *n, const char *name)
-{
-    rs_send(n->fd, "OPLOG", "STATS", (const char *)NULL);
-    rs_reply *r = rs_read(n->fd);
-    cr_assert(r && (r->type == '%' || r->type == '*'), "OPLOG STATS: %s", r ? rs_text(r) : "");
-    size_t count = r->type == '%' ? 2 * r->count : r->count;
-    for (size_t i = 0; i + 1 < count; i += 2)
-        if (!strcmp(r->elems[i]->str, name))
-            return r->elems[i + 1]->integer;
-    cr_assert_fail("no %s in OPLOG STATS", name);
-    return -1;
-}
 
 /* Wait until the nodes hold the same log and data (bounded). */
 static void quiesce(node *n, int count)
@@ -96,24 +85,6 @@ static void quiesce(node *n, int count)
     }
 }
 
-static void write_round(node *n, int who, int round, int64_t *incr)
-{
-    char k[16], v[32], f[16], m[16], by[16];
-    snprintf(k, sizeof k, "k%d", round % 4);
-    snprintf(v, sizeof v, "n%d-r%d", who, round);
-    snprintf(f, sizeof f, "f%d", (round + who) % 3);
-    snprintf(m, sizeof m, "m%d", (round * 3 + who) % 7);
-    snprintf(by, sizeof by, "%d", who + 1);
-    cr_assert_str_eq(Q(n->fd, "SET", k, v), "OK");
-    Q(n->fd, "HSET", "h", f, v);
-    cr_assert_eq(Q(n->fd, "INCRBY", "c", by)[0], ':');
-    *incr += who + 1;
-    Q(n->fd, "SADD", "s", m, v);
-    if (round % 3 == 2)
-        Q(n->fd, "SREM", "s", m);
-    if (round % 5 == 4)
-        cr_assert_eq(Q(n->fd, "DEL", k)[0], ':');
-}
 
 static void check_same(node *n, int count, int64_t incr)
 {
@@ -152,19 +123,19 @@ Test(crdt_nats, converge)
             cr_assert_eq(kill(n[2].s->pid, SIGCONT), 0);
         for (int i = 0; i < 3; i++)
             if (!(stopped && i == 2))
-                write_round(&n[i], i, round, &incr);
+                crdt_write_round(n[i].fd, i, round, &incr);
         if (stopped)
             rs_sleep_ms(300); /* long enough for announcements node 2 misses */
     }
     quiesce(n, 3);
     check_same(n, 3, incr);
-    cr_assert_gt(stat_of(&n[2], "fetched"), 0, "node 2 fetched what it missed");
+    cr_assert_gt(crdt_stat(n[2].fd, "fetched"), 0, "node 2 fetched what it missed");
 
     /* a new node joins the existing log from an empty file */
     node_start(&n[3], 3, bus->url);
     quiesce(n, 4);
     check_same(n, 4, incr);
-    cr_assert_gt(stat_of(&n[3], "fetched"), 0);
+    cr_assert_gt(crdt_stat(n[3].fd, "fetched"), 0);
 
     /* and its own write reaches the others */
     cr_assert_str_eq(Q(n[3].fd, "SET", "k0", "from-the-newcomer"), "OK");
@@ -193,7 +164,7 @@ static void frame(uint8_t *out, const void *bytes, uint32_t len)
 static void wait_stat(node *n, const char *name, int64_t at_least)
 {
     int64_t end = tn_mono_ms() + WAIT_MS;
-    while (stat_of(n, name) < at_least) {
+    while (crdt_stat(n->fd, name) < at_least) {
         cr_assert_lt(tn_mono_ms(), end, "%s stays below %lld", name, (long long)at_least);
         rs_sleep_ms(50);
     }
@@ -221,7 +192,7 @@ Test(crdt_nats, tamper)
     uint8_t *p = memmem(msg + 36, len, "fine", 4);
     cr_assert(p);
     memcpy(p, "evil", 4); /* the signature no longer holds */
-    int64_t refused = stat_of(&b, "refused");
+    int64_t refused = crdt_stat(b.fd, "refused");
     natsConnection *nc = raw_connect(bus->url);
     cr_assert_eq(natsConnection_Publish(nc, "ffdb._.oplog.e", msg, (int)(32 + 4 + len)), NATS_OK);
     uint8_t junk[32 + 4 + 5];

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "tests/test_crdt_util.h"
 #include "tests/test_resp_util.h"
 #include "tests/testutil.h"
 
@@ -75,24 +76,6 @@ static void digest_of(node *n, char out[64])
     cr_assert_eq(strlen(out), 40, "%s", out);
 }
 
-static void write_round(node *n, int who, int round, int64_t *incr)
-{
-    char k[16], v[32], f[16], m[16], by[16];
-    snprintf(k, sizeof k, "k%d", round % 4);
-    snprintf(v, sizeof v, "n%d-r%d", who, round);
-    snprintf(f, sizeof f, "f%d", (round + who) % 3);
-    snprintf(m, sizeof m, "m%d", (round * 3 + who) % 7);
-    snprintf(by, sizeof by, "%d", who + 1);
-    cr_assert_str_eq(Q(n->fd, "SET", k, v), "OK");
-    Q(n->fd, "HSET", "h", f, v);
-    cr_assert_eq(Q(n->fd, "INCRBY", "c", by)[0], ':');
-    *incr += who + 1;
-    Q(n->fd, "SADD", "s", m, v);
-    if (round % 3 == 2)
-        Q(n->fd, "SREM", "s", m);
-    if (round % 5 == 4)
-        cr_assert_eq(Q(n->fd, "DEL", k)[0], ':');
-}
 
 Test(crdt_nodes, converge)
 {
@@ -110,7 +93,7 @@ Test(crdt_nodes, converge)
             cr_assert_eq(kill(n[2].s->pid, SIGCONT), 0);
         for (int i = 0; i < 3; i++)
             if (!(stopped && i == 2))
-                write_round(&n[i], i, round, &incr);
+                crdt_write_round(n[i].fd, i, round, &incr);
         /* a partial exchange, a different pair each round */
         int a = round % 3, b = (round + 1) % 3;
         if (!(stopped && (a == 2 || b == 2)))
@@ -242,18 +225,6 @@ Test(crdt_nodes, add_wins)
     rs_close(b.fd);
 }
 
-static int64_t stat_of(node *n, const char *name)
-{
-    rs_send(n->fd, "OPLOG", "STATS", (const char *)NULL);
-    rs_reply *r = rs_read(n->fd);
-    cr_assert(r && (r->type == '%' || r->type == '*'), "OPLOG STATS: %s", r ? rs_text(r) : "");
-    size_t count = r->type == '%' ? 2 * r->count : r->count;
-    for (size_t i = 0; i + 1 < count; i += 2)
-        if (!strcmp(r->elems[i]->str, name))
-            return r->elems[i + 1]->integer;
-    cr_assert_fail("no %s in OPLOG STATS", name);
-    return -1;
-}
 
 /* One random write of node who on a few shared keys (every type the mode
  * merges, multi-key MSET and DEL among them). */
@@ -314,8 +285,8 @@ Test(crdt_nodes, refold_per_key)
         cr_assert_str_eq(Q(n[i].fd, "OPLOG-REBUILD"), "OK");
         digest_of(&n[i], after);
         cr_assert_str_eq(after, before[i]);
-        cr_assert_eq(stat_of(&n[i], "rebuilds"), 2, "only the two forced ones");
-        refolds += stat_of(&n[i], "refolds");
+        cr_assert_eq(crdt_stat(n[i].fd, "rebuilds"), 2, "only the two forced ones");
+        refolds += crdt_stat(n[i].fd, "refolds");
         cr_assert_str_eq(Q(n[i].fd, "OPLOG", "VERIFY"), "OK");
     }
     cr_assert_gt(refolds, 0, "late entries were refolded per key");

@@ -5,8 +5,8 @@
  * meaning is. ffdb-server --crdt asks crdt_classify before appending a
  * command to the log and refuses, with crdt_reason's text, what has none.
  *
- * Who calls it: the CRDT layer over the redis write hook (not landed yet)
- * and the tests. It knows command names only: no store, no log.
+ * Who calls it: the CRDT layer over the redis write hook (node.c) and the
+ * tests. It knows command names only: no store, no log.
  * Table and reasons: modules/crdt/README.md.
  */
 #ifndef FFDB_CRDT_H

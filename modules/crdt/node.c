@@ -1,5 +1,5 @@
 /*
- * node.c — the CRDT mode of ffdb-server (issue 13 step 2): the write hook
+ * node.c — the CRDT mode of ffdb-server (issue 13): the write hook
  * (modules/redis/redis.h) that turns every accepted local write into a
  * signed op-log entry (modules/oplog, signed with the node's modules/ident
  * key) and applies it, adds entries from peers and applies them in the
@@ -16,11 +16,11 @@
  * last (its clock is above every held entry), so it is applied at once. An
  * entry from a peer that sorts after "last" is applied at once too; one
  * that sorts before it (a concurrent write that arrived late) makes the
- * node rebuild: the keyspace is flushed and the whole log folded again, in
- * order, in the same txn. So two nodes holding the same entries hold the
- * same data, whatever the order the entries arrived in (DEBUG DIGEST shows
- * it). A rebuild costs the whole log: fine for the sizes tested, the first
- * thing to improve (per-key replay) if it matters.
+ * node refold the keys it touches (every operation is per key): each key is
+ * dropped and its history, one range of the key index "crdt.k", folded
+ * again in order, in the same txn. So two nodes holding the same entries
+ * hold the same data, whatever the order the entries arrived in (DEBUG
+ * DIGEST shows it; OPLOG-REBUILD, the full fold, gives the same data).
  *
  * An operation is re-checked against the table when folded: an entry whose
  * operation has no convergent meaning (a peer with another table) is
