@@ -481,15 +481,100 @@ static int index_entry(ffdb_txn *txn, const uint8_t okey[OPLOG_ORDER_KEY_BYTES],
         size_t plen = tags_key(k, db, &argv[i], NULL);
         memcpy(k + plen, okey, OPLOG_ORDER_KEY_BYTES);
         rc = ffdb_put(bk, k, plen + OPLOG_ORDER_KEY_BYTES, "", 0);
-        if (!rc && br)
-            rc = ffdb_put(br, k, plen, "", 0);
+        if (!rc && br) { /* the earliest late entry on the key: its refold starts before it */
+            ffdb_val was;
+            rc = ffdb_get(br, k, plen, &was);
+            if (rc == FFDB_NOTFOUND ||
+                (!rc && (was.size != OPLOG_ORDER_KEY_BYTES ||
+                         memcmp(okey, was.data, OPLOG_ORDER_KEY_BYTES) < 0)))
+                rc = ffdb_put(br, k, plen, okey, OPLOG_ORDER_KEY_BYTES);
+        }
     }
     return rc;
 }
 
+/* 1 if the operation replaces key's whole value whatever it held (SET,
+ * GETSET, GETDEL, MSET, DEL, UNLINK naming it): what sorts before it on the
+ * key has no effect after it. */
+static int op_resets(const uint8_t *op, size_t len, const resp_arg *key)
+{
+    static resp_arg argv[OP_ARGS_MAX];
+    const uint8_t *tail;
+    size_t tail_len;
+    int db, argc;
+    if (op_decode(op, len, &db, argv, &argc, &tail, &tail_len) || argc < 2)
+        return 0;
+    redis_cmdv v = {argc, argv};
+    if (refusal(&v))
+        return 0;
+    int step = key_step(&argv[0]);
+    if (!step)
+        return (arg_is(&argv[0], "set") || arg_is(&argv[0], "getset") ||
+                arg_is(&argv[0], "getdel")) &&
+               arg_eq(&argv[1], key);
+    for (int i = 1; i + step - 1 < argc; i += step)
+        if (arg_eq(&argv[i], key))
+            return 1;
+    return 0;
+}
+
+/* Where the refold of a key starts: the last entry on it, at or before its
+ * earliest late one (from), that replaces the whole value; or its first. The
+ * walk back reads entries, never writes (the cursor stays valid). */
+static int refold_start(ffdb_txn *txn, ffdb_bucket *bk, const uint8_t *p, size_t plen,
+                        const uint8_t from[OPLOG_ORDER_KEY_BYTES], const resp_arg *key,
+                        uint8_t start[OPLOG_ORDER_KEY_BYTES], int *found)
+{
+    uint8_t seek[FFDB_MAX_KEY_SIZE];
+    ffdb_cursor *c;
+    ffdb_val k, v;
+    int rc;
+    *found = 0;
+    memcpy(seek, p, plen);
+    memcpy(seek + plen, from, OPLOG_ORDER_KEY_BYTES);
+    if ((rc = ffdb_cursor_open(bk, &c)))
+        return rc;
+    rc = ffdb_cursor_seek(c, seek, plen + OPLOG_ORDER_KEY_BYTES, &k, &v);
+    if (rc == FFDB_NOTFOUND)
+        rc = ffdb_cursor_last(c, &k, &v);
+    else if (!rc && (k.size != plen + OPLOG_ORDER_KEY_BYTES || memcmp(k.data, seek, k.size)))
+        rc = ffdb_cursor_prev(c, &k, &v); /* from itself is in the range: past it, step back */
+    for (; rc == 0 && !*found; rc = ffdb_cursor_prev(c, &k, &v)) {
+        ipld_cid id;
+        uint8_t *buf;
+        size_t len;
+        oplog_entry e;
+        if (k.size != plen + OPLOG_ORDER_KEY_BYTES || memcmp(k.data, p, plen))
+            break;
+        memcpy(start, (const uint8_t *)k.data + plen, OPLOG_ORDER_KEY_BYTES);
+        if (ipld_cid_from_bytes(start + 8 + OPLOG_KEY_BYTES, OPLOG_CID_BYTES, &id)) {
+            rc = FFDB_CORRUPT;
+            break;
+        }
+        int grc = oplog_get(txn, &id, &buf, &len);
+        if (grc == FFDB_NOTFOUND)
+            continue;
+        if (grc) {
+            rc = grc;
+            break;
+        }
+        if (oplog_entry_decode(buf, len, &e) == 0) {
+            *found = e.kind == OPLOG_KIND_OP && op_resets(e.op, e.op_len, key);
+            oplog_entry_free(&e);
+        }
+        free(buf);
+        if (*found)
+            break;
+    }
+    ffdb_cursor_close(c);
+    return rc == FFDB_NOTFOUND ? 0 : rc;
+}
+
 /* Refold one key from its history: drop it (and its tags), then fold the
- * part on it of every entry of its index range, in the log's order. */
-static int refold_key(crdt *n, ffdb_txn *txn, const uint8_t *p, size_t plen, int64_t now_ms)
+ * part on it of every entry of its index range from refold_start on, in the
+ * log's order. */
+static int refold_key(crdt *n, ffdb_txn *txn, const uint8_t *p, size_t plen,
+                      const uint8_t from[OPLOG_ORDER_KEY_BYTES], int64_t now_ms)
 {
     uint8_t seek[FFDB_MAX_KEY_SIZE], okeys[REFOLD_CHUNK][OPLOG_ORDER_KEY_BYTES];
     ffdb_bucket *bk, *bt;
@@ -508,6 +593,11 @@ static int refold_key(crdt *n, ffdb_txn *txn, const uint8_t *p, size_t plen, int
     if ((rc = bucket_make(txn, "crdt.k", &bk)))
         return rc;
     memcpy(seek, p, plen);
+    int inclusive = 0; /* the first chunk takes the reset entry itself */
+    if ((rc = refold_start(txn, bk, p, plen, from, &key, seek + plen, &inclusive)))
+        return rc;
+    if (inclusive)
+        slen = plen + OPLOG_ORDER_KEY_BYTES;
     n->st.refolds++;
     do { /* a chunk of the range, then its folds (which write other buckets) */
         ffdb_cursor *c;
@@ -519,7 +609,7 @@ static int refold_key(crdt *n, ffdb_txn *txn, const uint8_t *p, size_t plen, int
              rc = ffdb_cursor_next(c, &k, &v)) {
             if (k.size != plen + OPLOG_ORDER_KEY_BYTES || memcmp(k.data, p, plen))
                 break;
-            if (k.size == slen && !memcmp(k.data, seek, slen))
+            if (!inclusive && k.size == slen && !memcmp(k.data, seek, slen))
                 continue; /* the last of the previous chunk */
             memcpy(okeys[got++], (const uint8_t *)k.data + plen, OPLOG_ORDER_KEY_BYTES);
         }
@@ -547,6 +637,7 @@ static int refold_key(crdt *n, ffdb_txn *txn, const uint8_t *p, size_t plen, int
             if (rc)
                 return rc;
         }
+        inclusive = 0;
         if (got) {
             memcpy(seek + plen, okeys[got - 1], OPLOG_ORDER_KEY_BYTES);
             slen = plen + OPLOG_ORDER_KEY_BYTES;
@@ -567,18 +658,21 @@ static int refold_marked(crdt *n, ffdb_txn *txn, int64_t now_ms)
         ffdb_cursor *c;
         ffdb_val k, v;
         size_t plen = 0;
+        uint8_t from[OPLOG_ORDER_KEY_BYTES];
         if ((rc = ffdb_cursor_open(br, &c)))
             break;
         rc = ffdb_cursor_first(c, &k, &v);
-        if (!rc && (k.size < 5 || k.size > sizeof p))
+        if (!rc && (k.size < 5 || k.size > sizeof p || v.size != sizeof from))
             rc = FFDB_CORRUPT;
-        if (!rc)
+        if (!rc) {
             memcpy(p, k.data, plen = k.size);
+            memcpy(from, v.data, sizeof from);
+        }
         ffdb_cursor_close(c);
         if (!rc)
             rc = ffdb_delete(br, p, plen);
         if (!rc)
-            rc = refold_key(n, txn, p, plen, now_ms);
+            rc = refold_key(n, txn, p, plen, from, now_ms);
     }
     if (rc == FFDB_NOTFOUND)
         rc = 0;
