@@ -65,7 +65,12 @@
 
 _Static_assert(SYNC_BATCH * OPLOG_CID_BYTES < SYNC_ANSWER_MAX, "a request fits a message");
 
-struct req; /* one fetch request in flight */
+struct req { /* one fetch request in flight, listed until its end (or the close) */
+    struct crdt_sync *y;
+    uint64_t gen;
+    int answered;
+    struct req *prev, *next;
+};
 
 struct crdt_sync {
     crdt *n;
@@ -84,12 +89,7 @@ struct crdt_sync {
     uint8_t got[SYNC_BATCH];
     size_t want_n;
     int failures;
-};
-
-struct req {
-    crdt_sync *y;
-    uint64_t gen;
-    int answered;
+    struct req *reqs; /* in flight: natsbus_close drops them without their callback */
 };
 
 static crdt_sync *g_sync; /* the BEFORE_SLEEP hook cannot be removed: it finds the bus here */
@@ -234,8 +234,13 @@ static int fetch_ask(crdt_sync *y, ffdb_txn *txn)
     if (r) {
         r->y = y, r->gen = ++y->gen;
         if (natsbus_request(y->bus, SYNC_KIND, hex, PK_HEX, q, y->want_n * OPLOG_CID_BYTES,
-                            SYNC_REQUEST_MS, on_answer, r) == 0)
+                            SYNC_REQUEST_MS, on_answer, r) == 0) {
+            r->next = y->reqs;
+            if (y->reqs)
+                y->reqs->prev = r;
+            y->reqs = r;
             return 0;
+        }
         free(r);
     }
     fetch_stop(y, txn, 1); /* the bus is closing or out of memory: the next announcement retries */
@@ -286,6 +291,12 @@ static void on_answer(void *arg, const natsbus_msg *m)
 
     if (!m) { /* the request's time is up */
         int lost = !r->answered && y->fetching && r->gen == y->gen;
+        if (r->prev)
+            r->prev->next = r->next;
+        else
+            y->reqs = r->next;
+        if (r->next)
+            r->next->prev = r->prev;
         free(r);
         if (!lost)
             return;
@@ -531,6 +542,11 @@ void crdt_sync_close(crdt_sync *y)
         g_sync = NULL;
     net_timer_cancel(y->announce);
     natsbus_close(y->bus); /* pending requests dropped without their callback */
+    while (y->reqs) {
+        struct req *r = y->reqs;
+        y->reqs = r->next;
+        free(r);
+    }
     free(y->pending);
     free(y);
 }
