@@ -306,6 +306,12 @@ bench-crdt: tools
 bench-nats: tools
 	python3 bench/nats_bridge.py --server $(BUILD)/tools/ffdb-server $(NATS_BENCH_ARGS)
 
+# Three nodes over a real nats-server: append/apply rates, heal after a
+# partition (bench/crdt/nats_bench.py; not part of all/test).
+.PHONY: bench-crdt-nats
+bench-crdt-nats: tools
+	python3 bench/crdt/nats_bench.py --server $(BUILD)/tools/ffdb-server $(CRDT_NATS_BENCH_ARGS)
+
 -include $(OPLOG_OBJ:.o=.d)
 # ---- end of the operation log ----
 

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "tests/test_crdt_util.h"
 #include "tests/test_resp_util.h"
 #include "tests/testutil.h"
 
@@ -75,24 +76,6 @@ static void digest_of(node *n, char out[64])
     cr_assert_eq(strlen(out), 40, "%s", out);
 }
 
-static void write_round(node *n, int who, int round, int64_t *incr)
-{
-    char k[16], v[32], f[16], m[16], by[16];
-    snprintf(k, sizeof k, "k%d", round % 4);
-    snprintf(v, sizeof v, "n%d-r%d", who, round);
-    snprintf(f, sizeof f, "f%d", (round + who) % 3);
-    snprintf(m, sizeof m, "m%d", (round * 3 + who) % 7);
-    snprintf(by, sizeof by, "%d", who + 1);
-    cr_assert_str_eq(Q(n->fd, "SET", k, v), "OK");
-    Q(n->fd, "HSET", "h", f, v);
-    cr_assert_eq(Q(n->fd, "INCRBY", "c", by)[0], ':');
-    *incr += who + 1;
-    Q(n->fd, "SADD", "s", m, v);
-    if (round % 3 == 2)
-        Q(n->fd, "SREM", "s", m);
-    if (round % 5 == 4)
-        cr_assert_eq(Q(n->fd, "DEL", k)[0], ':');
-}
 
 Test(crdt_nodes, converge)
 {
@@ -110,7 +93,7 @@ Test(crdt_nodes, converge)
             cr_assert_eq(kill(n[2].s->pid, SIGCONT), 0);
         for (int i = 0; i < 3; i++)
             if (!(stopped && i == 2))
-                write_round(&n[i], i, round, &incr);
+                crdt_write_round(n[i].fd, i, round, &incr);
         /* a partial exchange, a different pair each round */
         int a = round % 3, b = (round + 1) % 3;
         if (!(stopped && (a == 2 || b == 2)))
@@ -240,4 +223,73 @@ Test(crdt_nodes, add_wins)
     cr_assert_str_eq(Q(b.fd, "OPLOG", "VERIFY"), "OK");
     rs_close(a.fd);
     rs_close(b.fd);
+}
+
+
+/* One random write of node who on a few shared keys (every type the mode
+ * merges, multi-key MSET and DEL among them). */
+static void random_write(node *n, unsigned *seed)
+{
+    char k1[16], k2[16], v[32], f[16], by[16];
+    snprintf(k1, sizeof k1, "k%u", rand_r(seed) % 6);
+    snprintf(k2, sizeof k2, "k%u", rand_r(seed) % 6);
+    snprintf(v, sizeof v, "v%u", rand_r(seed) % 1000);
+    snprintf(f, sizeof f, "f%u", rand_r(seed) % 3);
+    snprintf(by, sizeof by, "%d", (int)(rand_r(seed) % 7) - 2);
+    switch (rand_r(seed) % 9) {
+    case 0: Q(n->fd, "SET", k1, v); break;
+    case 1: Q(n->fd, "MSET", k1, v, k2, "m"); break;
+    case 2: Q(n->fd, "DEL", k1, k2); break;
+    case 3: Q(n->fd, "HSET", "h", f, v); break;
+    case 4: Q(n->fd, "HDEL", "h", f); break;
+    case 5: Q(n->fd, "INCRBY", "c", by); break;
+    case 6: Q(n->fd, "SADD", "s", f, v); break;
+    case 7: Q(n->fd, "SREM", "s", f); break;
+    default: Q(n->fd, "HINCRBY", "hc", f, by); break;
+    }
+}
+
+/* Late entries refold only their keys (C1): the result equals a full
+ * rebuild, whatever order entries arrive in. */
+Test(crdt_nodes, refold_per_key)
+{
+    node n[3];
+    unsigned seed = (unsigned)tu_seed("crdt_nodes::refold_per_key");
+    char before[3][64], after[64];
+    for (int i = 0; i < 3; i++)
+        node_start(&n[i], i);
+    for (int round = 0; round < 40; round++) {
+        int who = (int)(rand_r(&seed) % 3);
+        for (int w = (int)(rand_r(&seed) % 4); w >= 0; w--)
+            random_write(&n[who], &seed);
+        int a = (int)(rand_r(&seed) % 3), b = (int)(rand_r(&seed) % 3);
+        if (a != b && rand_r(&seed) % 2)
+            sync_to(&n[a], &n[b]);
+    }
+    for (int i = 0; i < 3; i++) { /* each node's data before everything is in */
+        digest_of(&n[i], before[i]);
+        cr_assert_str_eq(Q(n[i].fd, "OPLOG-REBUILD"), "OK");
+        digest_of(&n[i], after);
+        cr_assert_str_eq(after, before[i], "node %d: the refolds equal a full rebuild (seed %u)", i,
+                         seed);
+    }
+    for (int pass = 0; pass < 2; pass++)
+        for (int a = 0; a < 3; a++)
+            for (int b = 0; b < 3; b++)
+                if (a != b)
+                    sync_to(&n[a], &n[b]);
+    int64_t refolds = 0;
+    for (int i = 0; i < 3; i++) {
+        digest_of(&n[i], before[i]);
+        cr_assert_str_eq(before[i], before[0], "node %d converges", i);
+        cr_assert_str_eq(Q(n[i].fd, "OPLOG-REBUILD"), "OK");
+        digest_of(&n[i], after);
+        cr_assert_str_eq(after, before[i]);
+        cr_assert_eq(crdt_stat(n[i].fd, "rebuilds"), 2, "only the two forced ones");
+        refolds += crdt_stat(n[i].fd, "refolds");
+        cr_assert_str_eq(Q(n[i].fd, "OPLOG", "VERIFY"), "OK");
+    }
+    cr_assert_gt(refolds, 0, "late entries were refolded per key");
+    for (int i = 0; i < 3; i++)
+        rs_close(n[i].fd);
 }

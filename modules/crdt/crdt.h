@@ -5,8 +5,8 @@
  * meaning is. ffdb-server --crdt asks crdt_classify before appending a
  * command to the log and refuses, with crdt_reason's text, what has none.
  *
- * Who calls it: the CRDT layer over the redis write hook (not landed yet)
- * and the tests. It knows command names only: no store, no log.
+ * Who calls it: the CRDT layer over the redis write hook (node.c) and the
+ * tests. It knows command names only: no store, no log.
  * Table and reasons: modules/crdt/README.md.
  */
 #ifndef FFDB_CRDT_H
@@ -36,8 +36,11 @@ struct redis_config;
 
 /* Install the CRDT hook and the OPLOG commands into cfg before
  * redis_server_run: the node's key is dir's ident (created on first start).
+ * With nats_url (not NULL or ""), the log is replicated over that NATS
+ * (modules/crdt/sync.c) in namespace ns (NULL or "": the default one).
  * 0, or a negative code with a message in err. */
-int crdt_install(struct redis_config *cfg, const char *dir, crdt **out, char *err, size_t err_len);
+int crdt_install(struct redis_config *cfg, const char *dir, const char *nats_url, const char *ns,
+                 crdt **out, char *err, size_t err_len);
 void crdt_free(crdt *n);
 
 /* The name of the table's row i, NULL past the last (the tests walk it). */

@@ -1,5 +1,5 @@
 /*
- * node.c — the CRDT mode of ffdb-server (issue 13 step 2): the write hook
+ * node.c — the CRDT mode of ffdb-server (issue 13): the write hook
  * (modules/redis/redis.h) that turns every accepted local write into a
  * signed op-log entry (modules/oplog, signed with the node's modules/ident
  * key) and applies it, adds entries from peers and applies them in the
@@ -16,11 +16,11 @@
  * last (its clock is above every held entry), so it is applied at once. An
  * entry from a peer that sorts after "last" is applied at once too; one
  * that sorts before it (a concurrent write that arrived late) makes the
- * node rebuild: the keyspace is flushed and the whole log folded again, in
- * order, in the same txn. So two nodes holding the same entries hold the
- * same data, whatever the order the entries arrived in (DEBUG DIGEST shows
- * it). A rebuild costs the whole log: fine for the sizes tested, the first
- * thing to improve (per-key replay) if it matters.
+ * node refold the keys it touches (every operation is per key): each key is
+ * dropped and its history, one range of the key index "crdt.k", folded
+ * again in order, in the same txn. So two nodes holding the same entries
+ * hold the same data, whatever the order the entries arrived in (DEBUG
+ * DIGEST shows it; OPLOG-REBUILD, the full fold, gives the same data).
  *
  * An operation is re-checked against the table when folded: an entry whose
  * operation has no convergent meaning (a peer with another table) is
@@ -34,18 +34,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "modules/crdt/crdt.h"
-#include "modules/oplog/oplog.h"
-#include "modules/redis/redis.h"
+#include "modules/crdt/crdt_int.h"
 
 #define OP_ARGS_MAX 1024 /* arguments of one operation */
-
-struct crdt {
-    ident id;
-    oplog *log;
-    redis_server *s;
-    uint64_t applied, rebuilds, skipped;
-};
 
 static crdt *g_node; /* the OPLOG handlers find the node here: one per process */
 
@@ -285,6 +276,19 @@ static int tags_drop_key(ffdb_bucket *b, int db, const resp_arg *key)
     return rc == FFDB_NOTFOUND || rc == 0 ? 0 : rc;
 }
 
+/* The keys of an operation (all operations here are per key): MSET's every
+ * other argument from the first, DEL's and UNLINK's every argument, else
+ * the first argument alone. The step between keys, or 0 for one key. */
+static int key_step(const resp_arg *name)
+{
+    return arg_is(name, "mset") ? 2 : arg_is(name, "del") || arg_is(name, "unlink") ? 1 : 0;
+}
+
+static int arg_eq(const resp_arg *a, const resp_arg *b)
+{
+    return a->n == b->n && !memcmp(a->p, b->p, a->n);
+}
+
 /* 1 if every member of an SADD/SREM fits a tag key; the members of one
  * that does not follow the log's order instead (C2's exception). */
 static int tagged(const redis_cmdv *v)
@@ -379,41 +383,300 @@ static int fold_prepare(ffdb_txn *txn, const ipld_cid *id, int db, const redis_c
     }
     if (arg_is(&a[0], "set") || arg_is(&a[0], "getset") || arg_is(&a[0], "getdel"))
         return a[1].n <= STORE_MAX_KEY ? tags_drop_key(b, db, &a[1]) : 0;
-    int step = arg_is(&a[0], "mset") ? 2 : arg_is(&a[0], "del") || arg_is(&a[0], "unlink") ? 1 : 0;
+    int step = key_step(&a[0]);
     for (int i = 1; step && i < v->argc && !rc; i += step)
         if (a[i].n <= STORE_MAX_KEY)
             rc = tags_drop_key(b, db, &a[i]);
     return rc;
 }
 
-/* Apply one entry's operation (a remote unit: its replies are discarded). */
+/* Apply one entry's operation (a remote unit: its replies are discarded).
+ * With only (a key of database only_db), just the part of it on that key:
+ * MSET's pairs and DEL's keys that are it, or nothing (the per-key refold). */
 static int fold_op(crdt *n, ffdb_txn *txn, const ipld_cid *id, const uint8_t *op, size_t len,
-                   int64_t now_ms)
+                   int64_t now_ms, const resp_arg *only)
 {
-    static resp_arg argv[OP_ARGS_MAX], eff_argv[OP_ARGS_MAX];
+    static resp_arg argv[OP_ARGS_MAX], eff_argv[OP_ARGS_MAX], proj[OP_ARGS_MAX];
     const uint8_t *tail;
     size_t tail_len;
     int db, argc, rc;
     redis_cmdv eff;
     if (op_decode(op, len, &db, argv, &argc, &tail, &tail_len)) {
-        n->skipped++;
+        n->st.skipped++;
         return 0;
     }
     redis_cmdv v = {argc, argv};
     if (refusal(&v)) {
-        n->skipped++;
+        n->st.skipped++;
         return 0;
+    }
+    if (only) {
+        int step = key_step(&argv[0]), c = 1;
+        if (!step && (argc < 2 || !arg_eq(&argv[1], only)))
+            return 0;
+        for (int i = 1; step && i + step - 1 < argc; i += step)
+            if (arg_eq(&argv[i], only))
+                for (int j = 0; j < step; j++)
+                    proj[c++] = argv[i + j];
+        if (step) {
+            if (c == 1)
+                return 0;
+            proj[0] = argv[0];
+            v.argc = c, v.argv = proj;
+        }
     }
     rc = fold_prepare(txn, id, db, &v, tail, tail_len, &eff, eff_argv);
     if (rc == IPLD_EFORMAT) {
-        n->skipped++;
+        n->st.skipped++;
         return 0;
     }
     if (rc || eff.argc == 0)
         return rc;
     redis_unit u = {0, db, now_ms, 0, 1, &eff, 0};
-    n->applied++;
+    n->st.applied++;
     return redis_server_apply(n->s, &u, 1);
+}
+
+/* ---- the key index (per-key refold, C1) ----
+ * Bucket "crdt.k": db (1) | key length (4, BE) | key | order key (76) -> ""
+ * for every key of every operation entry the log holds (written when the
+ * entry is added), so a key's history is one cursor range in the log's
+ * order. Bucket "crdt.r": db | key length | key -> "", the keys late entries
+ * touched in the current ingest, refolded at its end. A key too long for an
+ * index key (over KIDX_KEY_MAX) makes a late entry rebuild everything. */
+
+#define KIDX_KEY_MAX (FFDB_MAX_KEY_SIZE - 5 - OPLOG_ORDER_KEY_BYTES)
+#define REFOLD_CHUNK 64 /* order keys read per cursor pass of a refold */
+
+static int bucket_make(ffdb_txn *txn, const char *name, ffdb_bucket **b)
+{
+    int rc = ffdb_bucket_open(txn, name, strlen(name), b);
+    return rc == FFDB_NOTFOUND ? ffdb_bucket_create(txn, name, strlen(name), b) : rc;
+}
+
+/* Index an entry's keys (and mark them for refold when late). *too_long is
+ * set if a key cannot be indexed. */
+static int index_entry(ffdb_txn *txn, const uint8_t okey[OPLOG_ORDER_KEY_BYTES], const uint8_t *op,
+                       size_t len, int late, int *too_long)
+{
+    static resp_arg argv[OP_ARGS_MAX];
+    uint8_t k[FFDB_MAX_KEY_SIZE];
+    const uint8_t *tail;
+    size_t tail_len;
+    int db, argc, rc;
+    ffdb_bucket *bk, *br = NULL;
+    if (op_decode(op, len, &db, argv, &argc, &tail, &tail_len))
+        return 0; /* skipped when folded: it touches nothing */
+    redis_cmdv v = {argc, argv};
+    if (refusal(&v) || argc < 2)
+        return 0;
+    int step = key_step(&argv[0]);
+    if ((rc = bucket_make(txn, "crdt.k", &bk)) || (late && (rc = bucket_make(txn, "crdt.r", &br))))
+        return rc;
+    for (int i = 1; !rc && i < argc; i += step ? step : argc) {
+        if (argv[i].n > KIDX_KEY_MAX) {
+            *too_long = 1;
+            continue;
+        }
+        size_t plen = tags_key(k, db, &argv[i], NULL);
+        memcpy(k + plen, okey, OPLOG_ORDER_KEY_BYTES);
+        rc = ffdb_put(bk, k, plen + OPLOG_ORDER_KEY_BYTES, "", 0);
+        if (!rc && br) { /* the earliest late entry on the key: its refold starts before it */
+            ffdb_val was;
+            rc = ffdb_get(br, k, plen, &was);
+            if (rc == FFDB_NOTFOUND ||
+                (!rc && (was.size != OPLOG_ORDER_KEY_BYTES ||
+                         memcmp(okey, was.data, OPLOG_ORDER_KEY_BYTES) < 0)))
+                rc = ffdb_put(br, k, plen, okey, OPLOG_ORDER_KEY_BYTES);
+        }
+    }
+    return rc;
+}
+
+/* 1 if the operation replaces key's whole value whatever it held (SET,
+ * GETSET, GETDEL, MSET, DEL, UNLINK naming it): what sorts before it on the
+ * key has no effect after it. */
+static int op_resets(const uint8_t *op, size_t len, const resp_arg *key)
+{
+    static resp_arg argv[OP_ARGS_MAX];
+    const uint8_t *tail;
+    size_t tail_len;
+    int db, argc;
+    if (op_decode(op, len, &db, argv, &argc, &tail, &tail_len) || argc < 2)
+        return 0;
+    redis_cmdv v = {argc, argv};
+    if (refusal(&v))
+        return 0;
+    int step = key_step(&argv[0]);
+    if (!step)
+        return (arg_is(&argv[0], "set") || arg_is(&argv[0], "getset") ||
+                arg_is(&argv[0], "getdel")) &&
+               arg_eq(&argv[1], key);
+    for (int i = 1; i + step - 1 < argc; i += step)
+        if (arg_eq(&argv[i], key))
+            return 1;
+    return 0;
+}
+
+/* Where the refold of a key starts: the last entry on it, at or before its
+ * earliest late one (from), that replaces the whole value; or its first. The
+ * walk back reads entries, never writes (the cursor stays valid). */
+static int refold_start(ffdb_txn *txn, ffdb_bucket *bk, const uint8_t *p, size_t plen,
+                        const uint8_t from[OPLOG_ORDER_KEY_BYTES], const resp_arg *key,
+                        uint8_t start[OPLOG_ORDER_KEY_BYTES], int *found)
+{
+    uint8_t seek[FFDB_MAX_KEY_SIZE];
+    ffdb_cursor *c;
+    ffdb_val k, v;
+    int rc;
+    *found = 0;
+    memcpy(seek, p, plen);
+    memcpy(seek + plen, from, OPLOG_ORDER_KEY_BYTES);
+    if ((rc = ffdb_cursor_open(bk, &c)))
+        return rc;
+    rc = ffdb_cursor_seek(c, seek, plen + OPLOG_ORDER_KEY_BYTES, &k, &v);
+    if (rc == FFDB_NOTFOUND)
+        rc = ffdb_cursor_last(c, &k, &v);
+    else if (!rc && (k.size != plen + OPLOG_ORDER_KEY_BYTES || memcmp(k.data, seek, k.size)))
+        rc = ffdb_cursor_prev(c, &k, &v); /* from itself is in the range: past it, step back */
+    for (; rc == 0 && !*found; rc = ffdb_cursor_prev(c, &k, &v)) {
+        ipld_cid id;
+        uint8_t *buf;
+        size_t len;
+        oplog_entry e;
+        if (k.size != plen + OPLOG_ORDER_KEY_BYTES || memcmp(k.data, p, plen))
+            break;
+        memcpy(start, (const uint8_t *)k.data + plen, OPLOG_ORDER_KEY_BYTES);
+        if (ipld_cid_from_bytes(start + 8 + OPLOG_KEY_BYTES, OPLOG_CID_BYTES, &id)) {
+            rc = FFDB_CORRUPT;
+            break;
+        }
+        int grc = oplog_get(txn, &id, &buf, &len);
+        if (grc == FFDB_NOTFOUND)
+            continue;
+        if (grc) {
+            rc = grc;
+            break;
+        }
+        if (oplog_entry_decode(buf, len, &e) == 0) {
+            *found = e.kind == OPLOG_KIND_OP && op_resets(e.op, e.op_len, key);
+            oplog_entry_free(&e);
+        }
+        free(buf);
+        if (*found)
+            break;
+    }
+    ffdb_cursor_close(c);
+    return rc == FFDB_NOTFOUND ? 0 : rc;
+}
+
+/* Refold one key from its history: drop it (and its tags), then fold the
+ * part on it of every entry of its index range from refold_start on, in the
+ * log's order. */
+static int refold_key(crdt *n, ffdb_txn *txn, const uint8_t *p, size_t plen,
+                      const uint8_t from[OPLOG_ORDER_KEY_BYTES], int64_t now_ms)
+{
+    uint8_t seek[FFDB_MAX_KEY_SIZE], okeys[REFOLD_CHUNK][OPLOG_ORDER_KEY_BYTES];
+    ffdb_bucket *bk, *bt;
+    int rc, db = p[0];
+    resp_arg key = {(const char *)p + 5, plen - 5};
+    resp_arg del[2] = {{"del", 3}, key};
+    redis_cmdv dv = {2, del};
+    redis_unit u = {0, db, now_ms, 0, 1, &dv, 0};
+    size_t got, slen = plen;
+
+    assert(plen >= 5 && plen - 5 == get_u32(p + 1));
+    if ((rc = tags_bucket(txn, &bt)) || (rc = tags_drop_key(bt, db, &key)))
+        return rc;
+    if ((rc = redis_server_apply(n->s, &u, 1)))
+        return rc;
+    if ((rc = bucket_make(txn, "crdt.k", &bk)))
+        return rc;
+    memcpy(seek, p, plen);
+    int inclusive = 0; /* the first chunk takes the reset entry itself */
+    if ((rc = refold_start(txn, bk, p, plen, from, &key, seek + plen, &inclusive)))
+        return rc;
+    if (inclusive)
+        slen = plen + OPLOG_ORDER_KEY_BYTES;
+    n->st.refolds++;
+    do { /* a chunk of the range, then its folds (which write other buckets) */
+        ffdb_cursor *c;
+        ffdb_val k, v;
+        got = 0;
+        if ((rc = ffdb_cursor_open(bk, &c)))
+            return rc;
+        for (rc = ffdb_cursor_seek(c, seek, slen, &k, &v); rc == 0 && got < REFOLD_CHUNK;
+             rc = ffdb_cursor_next(c, &k, &v)) {
+            if (k.size != plen + OPLOG_ORDER_KEY_BYTES || memcmp(k.data, p, plen))
+                break;
+            if (!inclusive && k.size == slen && !memcmp(k.data, seek, slen))
+                continue; /* the last of the previous chunk */
+            memcpy(okeys[got++], (const uint8_t *)k.data + plen, OPLOG_ORDER_KEY_BYTES);
+        }
+        ffdb_cursor_close(c);
+        if (rc && rc != FFDB_NOTFOUND)
+            return rc;
+        for (size_t i = 0; i < got; i++) {
+            ipld_cid id;
+            uint8_t *buf;
+            size_t len;
+            oplog_entry e;
+            if (ipld_cid_from_bytes(okeys[i] + 8 + OPLOG_KEY_BYTES, OPLOG_CID_BYTES, &id))
+                return FFDB_CORRUPT;
+            rc = oplog_get(txn, &id, &buf, &len);
+            if (rc == FFDB_NOTFOUND)
+                continue; /* dropped by compaction */
+            if (rc)
+                return rc;
+            if (oplog_entry_decode(buf, len, &e) == 0) {
+                if (e.kind == OPLOG_KIND_OP)
+                    rc = fold_op(n, txn, &id, e.op, e.op_len, now_ms, &key);
+                oplog_entry_free(&e);
+            }
+            free(buf);
+            if (rc)
+                return rc;
+        }
+        inclusive = 0;
+        if (got) {
+            memcpy(seek + plen, okeys[got - 1], OPLOG_ORDER_KEY_BYTES);
+            slen = plen + OPLOG_ORDER_KEY_BYTES;
+        }
+    } while (got == REFOLD_CHUNK);
+    return 0;
+}
+
+/* Refold every key crdt.r holds, then drop it. */
+static int refold_marked(crdt *n, ffdb_txn *txn, int64_t now_ms)
+{
+    ffdb_bucket *br;
+    uint8_t p[FFDB_MAX_KEY_SIZE];
+    int rc = ffdb_bucket_open(txn, "crdt.r", 6, &br);
+    if (rc == FFDB_NOTFOUND)
+        return 0;
+    while (!rc) {
+        ffdb_cursor *c;
+        ffdb_val k, v;
+        size_t plen = 0;
+        uint8_t from[OPLOG_ORDER_KEY_BYTES];
+        if ((rc = ffdb_cursor_open(br, &c)))
+            break;
+        rc = ffdb_cursor_first(c, &k, &v);
+        if (!rc && (k.size < 5 || k.size > sizeof p || v.size != sizeof from))
+            rc = FFDB_CORRUPT;
+        if (!rc) {
+            memcpy(p, k.data, plen = k.size);
+            memcpy(from, v.data, sizeof from);
+        }
+        ffdb_cursor_close(c);
+        if (!rc)
+            rc = ffdb_delete(br, p, plen);
+        if (!rc)
+            rc = refold_key(n, txn, p, plen, from, now_ms);
+    }
+    if (rc == FFDB_NOTFOUND)
+        rc = 0;
+    return rc ? rc : ffdb_bucket_drop(txn, "crdt.r", 6);
 }
 
 struct refold {
@@ -429,8 +692,14 @@ static int refold_one(void *arg, const ipld_cid *id, const uint8_t *buf, size_t 
     oplog_entry e;
     if (oplog_entry_decode(buf, len, &e))
         return 0; /* oplog_verify reports it; nothing to fold */
-    if (e.kind == OPLOG_KIND_OP)
-        f->rc = fold_op(f->n, f->txn, id, e.op, e.op_len, f->now_ms);
+    if (e.kind == OPLOG_KIND_OP) {
+        uint8_t okey[OPLOG_ORDER_KEY_BYTES];
+        int too_long = 0;
+        oplog_order_key(e.clock, e.writer, id, okey);
+        f->rc = index_entry(f->txn, okey, e.op, e.op_len, 0, &too_long);
+        if (!f->rc)
+            f->rc = fold_op(f->n, f->txn, id, e.op, e.op_len, f->now_ms, NULL);
+    }
     oplog_entry_free(&e);
     return f->rc;
 }
@@ -443,9 +712,9 @@ static int rebuild(crdt *n, ffdb_txn *txn, int64_t now_ms)
     redis_unit u = {0, 0, now_ms, 0, 1, &v, 0};
     struct refold f = {n, txn, now_ms, 0};
     int rc = redis_server_apply(n->s, &u, 1);
-    n->rebuilds++;
-    if (!rc) {
-        rc = ffdb_bucket_drop(txn, "crdt.s", 6);
+    n->st.rebuilds++;
+    for (size_t i = 0; !rc && i < 2; i++) {
+        rc = ffdb_bucket_drop(txn, i ? "crdt.r" : "crdt.s", 6);
         rc = rc == FFDB_NOTFOUND ? 0 : rc;
     }
     if (!rc)
@@ -453,84 +722,111 @@ static int rebuild(crdt *n, ffdb_txn *txn, int64_t now_ms)
     return rc ? rc : f.rc;
 }
 
-/* The order key of the log's last entry in the total order. */
-static int log_last(ffdb_txn *txn, uint8_t key[OPLOG_ORDER_KEY_BYTES])
+int crdt_refusal(int rc)
 {
-    ffdb_bucket *b;
-    ffdb_cursor *c;
-    ffdb_val k, v;
-    int rc = ffdb_bucket_open(txn, "oplog.c", 7, &b);
-    if (!rc)
-        rc = ffdb_cursor_open(b, &c);
+    return rc <= IPLD_EFORMAT && rc > -31000;
+}
+
+int crdt_ingest_begin(crdt *n, ffdb_txn *txn, crdt_ingest *g, int64_t now_ms)
+{
+    (void)n;
+    memset(g, 0, sizeof *g);
+    g->now_ms = now_ms;
+    return last_get(txn, g->last, &g->have);
+}
+
+int crdt_ingest_one(crdt *n, ffdb_txn *txn, crdt_ingest *g, const uint8_t *buf, size_t len)
+{
+    uint8_t key[OPLOG_ORDER_KEY_BYTES];
+    oplog_entry e;
+    int rc = oplog_entry_decode(buf, len, &e);
     if (rc)
-        return rc;
-    rc = ffdb_cursor_last(c, &k, &v);
-    if (!rc && k.size == OPLOG_ORDER_KEY_BYTES)
-        memcpy(key, k.data, OPLOG_ORDER_KEY_BYTES);
-    ffdb_cursor_close(c);
+        return crdt_refusal(rc) ? rc : IPLD_EFORMAT;
+    oplog_order_key(e.clock, e.writer, &e.id, key);
+    rc = oplog_add(n->log, txn, buf, len);
+    if (rc == 0) {
+        int in_order = !g->have || memcmp(key, g->last, sizeof key) > 0, too_long = 0;
+        g->added++;
+        if (e.kind == OPLOG_KIND_OP)
+            rc = index_entry(txn, key, e.op, e.op_len, !in_order, &too_long);
+        if (rc)
+            ;
+        else if (in_order) { /* it sorts last: its effect is the plain command's */
+            if (e.kind == OPLOG_KIND_OP)
+                rc = fold_op(n, txn, &e.id, e.op, e.op_len, g->now_ms, NULL);
+            memcpy(g->last, key, sizeof key);
+            g->have = 1;
+        } else { /* late: its keys are refolded at the end (C1) */
+            g->late = 1;
+            g->full |= too_long;
+        }
+    }
+    oplog_entry_free(&e);
     return rc;
 }
 
-/* Entries from a peer: each added with oplog_add's checks, then folded
- * (C1). *added counts new ones. An entry refused (malformed, bad signature,
- * parent unknown) stops the add with err set; the ones before it stay, each
- * whole. An engine error is returned: the caller fails the batch. */
+int crdt_ingest_end(crdt *n, ffdb_txn *txn, crdt_ingest *g)
+{
+    int rc = 0;
+    if (g->late)
+        rc = g->full ? rebuild(n, txn, g->now_ms) : refold_marked(n, txn, g->now_ms);
+    if (!rc && g->added)
+        rc = last_set(txn, g->last);
+    return rc;
+}
+
+/* Entries from a peer (OPLOG-ADD): each added with oplog_add's checks, then
+ * folded (C1). *added counts new ones. An entry refused (malformed, bad
+ * signature, parent unknown) stops the add with err set; the ones before it
+ * stay, each whole. An engine error is returned: the caller fails the batch. */
 static int add_entries(crdt *n, const resp_arg *ents, int count, int64_t now_ms, int64_t *added,
                        char *err, size_t err_len)
 {
-    ffdb_txn *txn;
-    uint8_t last[OPLOG_ORDER_KEY_BYTES], key[OPLOG_ORDER_KEY_BYTES];
-    int have, late = 0, bad = 0;
+    crdt_ingest g;
+    int bad = 0;
     int rc = net_batch_need_txn(&n->s->batch, 1);
+    ffdb_txn *txn = n->s->batch.txn;
     *added = 0;
-    if (rc)
-        return rc;
-    txn = n->s->batch.txn;
-    if ((rc = last_get(txn, last, &have)))
-        return rc;
-    for (int i = 0; i < count; i++) {
-        oplog_entry e;
-        rc = oplog_entry_decode((const uint8_t *)ents[i].p, ents[i].n, &e);
-        if (rc) {
-            snprintf(err, err_len, "entry %d is not a log entry", i + 1);
-            bad = rc;
-            break;
-        }
-        oplog_order_key(e.clock, e.writer, &e.id, key);
-        rc = oplog_add(n->log, txn, (const uint8_t *)ents[i].p, ents[i].n);
-        if (rc == 1) { /* already held */
-            oplog_entry_free(&e);
+    rc = rc ? rc : crdt_ingest_begin(n, txn, &g, now_ms);
+    for (int i = 0; !rc && i < count; i++) {
+        rc = crdt_ingest_one(n, txn, &g, (const uint8_t *)ents[i].p, ents[i].n);
+        if (rc == 1)
             rc = 0;
-            continue;
-        }
-        if (rc <= FFDB_NOTFOUND && rc > IPLD_EFORMAT) {
-            oplog_entry_free(&e);
-            return rc; /* the engine's */
-        }
-        if (rc) {
+        else if (rc == IPLD_EFORMAT) {
+            snprintf(err, err_len, "entry %d is not a log entry", i + 1);
+            bad = rc, rc = 0;
+            break;
+        } else if (crdt_refusal(rc)) {
             snprintf(err, err_len, "entry %d refused: %s", i + 1,
                      rc <= -30900 ? oplog_strerror(rc) : "malformed");
-            oplog_entry_free(&e);
-            bad = rc;
+            bad = rc, rc = 0;
             break;
         }
-        ++*added;
-        if (!late && (!have || memcmp(key, last, sizeof key) > 0)) {
-            if (e.kind == OPLOG_KIND_OP)
-                rc = fold_op(n, txn, &e.id, e.op, e.op_len, now_ms);
-            memcpy(last, key, sizeof key);
-            have = 1;
-        } else
-            late = 1;
-        oplog_entry_free(&e);
-        if (rc)
-            return rc;
     }
-    if (late && (rc = rebuild(n, txn, now_ms)) == 0)
-        rc = log_last(txn, last);
-    if (!rc && *added)
-        rc = last_set(txn, last);
+    *added = (int64_t)g.added;
+    rc = rc ? rc : crdt_ingest_end(n, txn, &g);
     return rc ? rc : bad;
+}
+
+int crdt_work_begin(crdt *n, int write, ffdb_txn **txn, int *outside)
+{
+    redis_server *s = n->s;
+    *outside = !s->in_round;
+    s->in_round = 1; /* applied units join this batch: one txn for the work */
+    int rc = net_batch_need_txn(&s->batch, write);
+    *txn = s->batch.txn;
+    return rc;
+}
+
+void crdt_work_end(crdt *n, int outside, int rc)
+{
+    redis_server *s = n->s;
+    if (rc && !crdt_refusal(rc) && s->batch.txn)
+        net_batch_fail(&s->batch, rc);
+    if (outside) {
+        s->in_round = 0;
+        net_batch_round_end(&s->batch, 0);
+    }
 }
 
 /* ---- the hook ---- */
@@ -538,7 +834,18 @@ static int add_entries(crdt *n, const resp_arg *ents, int count, int64_t now_ms,
 static void hook_attach(void *arg, redis_server *s)
 {
     crdt *n = arg;
+    char err[256] = "";
     n->s = s;
+    if (n->nats_url[0] && crdt_sync_open(n, err, sizeof err))
+        redis_log(s, NET_LOG_WARNING, "CRDT mode: no NATS transport: %s", err);
+}
+
+static void hook_detach(void *arg, redis_server *s)
+{
+    crdt *n = arg;
+    (void)s;
+    crdt_sync_close(n->sync);
+    n->sync = NULL;
 }
 
 static int local_write(crdt *n, const redis_unit *u, resp_reply *r)
@@ -558,6 +865,13 @@ static int local_write(crdt *n, const redis_unit *u, resp_reply *r)
     if (!rc) {
         ffdb_txn *txn = n->s->batch.txn;
         rc = oplog_append(n->log, txn, &n->id, op, len, &id);
+        if (!rc && n->sync) {
+            uint8_t *ent = NULL;
+            size_t elen;
+            if (!(rc = oplog_get(txn, &id, &ent, &elen)))
+                crdt_sync_local(n->sync, ent, elen);
+            free(ent);
+        }
         /* the tags as any node keeps them; the command itself runs as sent:
          * a local write sorts last, so its effect is the plain command's */
         if (!rc)
@@ -566,8 +880,10 @@ static int local_write(crdt *n, const redis_unit *u, resp_reply *r)
         if (!rc)
             rc = oplog_len(txn, &count, &clock);
         if (!rc) {
+            int too_long = 0; /* a local entry is never late */
             oplog_order_key(clock, n->id.pk, &id, key);
             rc = last_set(txn, key);
+            rc = rc ? rc : index_entry(txn, key, op, len, 0, &too_long);
         }
     }
     free(op);
@@ -606,6 +922,16 @@ static int hook_propose(void *arg, const redis_unit *u, resp_reply *r)
             reply_int(r, added);
         return REDIS_HOOK_REPLIED;
     }
+    if (u->ncmds == 1 && u->cmds[0].argc == 1 && arg_is(&u->cmds[0].argv[0], "oplog-rebuild")) {
+        int rc = net_batch_need_txn(&n->s->batch, 1);
+        rc = rc ? rc : rebuild(n, n->s->batch.txn, u->now_ms);
+        if (rc) {
+            net_batch_fail(&n->s->batch, rc);
+            reply_errorf(r, "ERR OPLOG-REBUILD: engine error (%d), nothing was written", rc);
+        } else
+            reply_ok(r);
+        return REDIS_HOOK_REPLIED;
+    }
     if ((why = refusal(&u->cmds[0]))) {
         reply_errorf(r, "ERR CRDT mode: %s", why);
         return REDIS_HOOK_REPLIED;
@@ -615,6 +941,7 @@ static int hook_propose(void *arg, const redis_unit *u, resp_reply *r)
 
 static const redis_hook crdt_hook_ops = {
     .attach = hook_attach,
+    .detach = hook_detach,
     .propose = hook_propose,
 };
 
@@ -731,13 +1058,24 @@ static int oplog_cmd(resp_ctx *c)
         return oplog_walk(txn, NULL, dump_one, &d);
     }
     if (arg_is(sub, "stats") && c->argc == 2) {
-        reply_map(c->r, 3);
-        reply_bulk_cstr(c->r, "applied");
-        reply_int(c->r, n ? (int64_t)n->applied : 0);
-        reply_bulk_cstr(c->r, "rebuilds");
-        reply_int(c->r, n ? (int64_t)n->rebuilds : 0);
-        reply_bulk_cstr(c->r, "skipped");
-        reply_int(c->r, n ? (int64_t)n->skipped : 0);
+        static const crdt_stats zero;
+        const crdt_stats *t = n ? &n->st : &zero;
+        const struct {
+            const char *name;
+            uint64_t v;
+        } rows[] = {
+            {"applied", t->applied},   {"rebuilds", t->rebuilds},
+            {"refolds", t->refolds},   {"skipped", t->skipped},
+            {"refused", t->refused},   {"pushed", t->pushed},
+            {"received", t->received}, {"fetches", t->fetches},
+            {"fetch_failures", t->fetch_failures}, {"fetched", t->fetched},
+            {"announces", t->announces},
+        };
+        reply_map(c->r, sizeof rows / sizeof rows[0]);
+        for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+            reply_bulk_cstr(c->r, rows[i].name);
+            reply_int(c->r, (int64_t)rows[i].v);
+        }
         return 0;
     }
     reply_errorf(c->r, "ERR unknown subcommand '%.*s'. Try OPLOG HEADS|LEN|GET|VERIFY|ENTRIES.",
@@ -748,7 +1086,7 @@ static int oplog_cmd(resp_ctx *c)
 /* Reached only without the hook (never in CRDT mode, where propose takes it). */
 static int oplog_add_cmd(resp_ctx *c)
 {
-    reply_error(c->r, "ERR OPLOG-ADD needs CRDT mode (ffdb-server --crdt yes)");
+    reply_errorf(c->r, "ERR %s needs CRDT mode (ffdb-server --crdt yes)", c->argv[0].n > 10 ? "OPLOG-REBUILD" : "OPLOG-ADD");
     return 0;
 }
 
@@ -757,17 +1095,22 @@ static const resp_command crdt_cmds[] = {
      "The CRDT mode's op log: HEADS, LEN, GET cid, VERIFY, ENTRIES, STATS"},
     {"oplog-add", oplog_add_cmd, -2, RESP_CMD_WRITE, 0, 0, 0, "server",
      "Add entries from a peer to the op log and apply them in the log's order"},
+    {"oplog-rebuild", oplog_add_cmd, 1, RESP_CMD_WRITE, 0, 0, 0, "server",
+     "Flush the keyspace and fold the whole log again (a check of the per-key refold)"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
 
 /* ---- installing ---- */
 
-int crdt_install(redis_config *cfg, const char *dir, crdt **out, char *err, size_t err_len)
+int crdt_install(redis_config *cfg, const char *dir, const char *nats_url, const char *ns,
+                 crdt **out, char *err, size_t err_len)
 {
     crdt *n = calloc(1, sizeof *n);
     int rc;
     if (!n)
         return FFDB_ENOMEM;
+    snprintf(n->nats_url, sizeof n->nats_url, "%s", nats_url ? nats_url : "");
+    snprintf(n->ns, sizeof n->ns, "%s", ns ? ns : "");
     rc = ident_open(&n->id, dir && dir[0] ? dir : ".", 0, NULL, err, err_len);
     if (!rc)
         rc = oplog_new(&n->log);

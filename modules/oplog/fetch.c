@@ -41,56 +41,66 @@ static int want_cid(ffdb_txn *txn, const ipld_cid *c)
     return rc ? rc : ffdb_put(bw, key, klen, "", 0);
 }
 
-/* One entry from the transport: must be one we asked for, and hash to it. */
-static int got_one(void *arg, const uint8_t *buf, size_t len)
+/* One entry of an answer: must be one of want[0..n) not yet got, and hash
+ * to it (its CID is computed from the bytes, so an altered entry names
+ * another CID and is simply not an answer). */
+int oplog_fetch_got(ffdb_txn *txn, const ipld_cid *want, size_t n, uint8_t *got,
+                    const uint8_t *buf, size_t len)
 {
-    struct fctx *f = arg;
     oplog_entry e;
     size_t i;
-    if (f->rc)
-        return f->rc;
+    assert(txn && (want || !n) && (got || !n));
     if (oplog_entry_decode(buf, len, &e))
         return 0; /* garbage from a peer is simply not an answer */
-    for (i = 0; i < f->n; i++)
-        if (!f->got[i] && ipld_cid_equal(&f->want[i], &e.id))
+    for (i = 0; i < n; i++)
+        if (!got[i] && ipld_cid_equal(&want[i], &e.id))
             break;
     int rc = 0;
-    if (i < f->n) {
+    if (i < n) {
         uint8_t okey[OPLOG_ORDER_KEY_BYTES];
         ffdb_bucket *bp;
         oplog_order_key(e.clock, e.writer, &e.id, okey);
-        rc = ol_bucket(f->txn, "oplog.p", 1, &bp);
+        rc = ol_bucket(txn, "oplog.p", 1, &bp);
         rc = rc ? rc : ffdb_put(bp, okey, sizeof okey, buf, len);
         for (size_t j = 0; !rc && j < e.next_count; j++)
-            rc = want_cid(f->txn, &e.next[j]);
-        f->got[i] = 1;
+            rc = want_cid(txn, &e.next[j]);
+        got[i] = 1;
     }
     oplog_entry_free(&e);
-    f->rc = rc;
-    return rc;
+    return rc ? rc : i < n;
 }
 
-/* Take up to batch CIDs out of oplog.w into f->want. */
-static int take_batch(struct fctx *f, size_t batch)
+static int got_one(void *arg, const uint8_t *buf, size_t len)
+{
+    struct fctx *f = arg;
+    if (f->rc)
+        return f->rc;
+    int rc = oplog_fetch_got(f->txn, f->want, f->n, f->got, buf, len);
+    f->rc = rc < 0 ? rc : 0;
+    return f->rc;
+}
+
+int oplog_fetch_take(ffdb_txn *txn, ipld_cid *want, size_t cap, size_t *n)
 {
     ffdb_bucket *bw;
     ffdb_cursor *cur;
     ffdb_val k, v;
-    f->n = 0;
-    int rc = ol_bucket(f->txn, "oplog.w", 1, &bw);
+    assert(txn && want && n && cap > 0);
+    *n = 0;
+    int rc = ol_bucket(txn, "oplog.w", 1, &bw);
     rc = rc ? rc : ffdb_cursor_open(bw, &cur);
     if (rc)
         return rc;
-    for (rc = ffdb_cursor_first(cur, &k, &v); rc == 0 && f->n < batch;
+    for (rc = ffdb_cursor_first(cur, &k, &v); rc == 0 && *n < cap;
          rc = ffdb_cursor_next(cur, &k, &v))
-        if (ipld_cid_from_bytes(k.data, k.size, &f->want[f->n++]))
+        if (ipld_cid_from_bytes(k.data, k.size, &want[(*n)++]))
             rc = OPLOG_ECORRUPT;
     ffdb_cursor_close(cur);
     if (rc && rc != FFDB_NOTFOUND)
         return rc;
-    for (size_t i = 0; i < f->n; i++) {
+    for (size_t i = 0; i < *n; i++) {
         uint8_t key[IPLD_CID_BIN_MAX];
-        size_t klen = ipld_cid_to_bytes(&f->want[i], key);
+        size_t klen = ipld_cid_to_bytes(&want[i], key);
         rc = ffdb_delete(bw, key, klen);
         if (rc)
             return rc;
@@ -98,38 +108,83 @@ static int take_batch(struct fctx *f, size_t batch)
     return 0;
 }
 
-static int add_spill(oplog *log, ffdb_txn *txn, uint64_t *added)
+int oplog_fetch_rewant(ffdb_txn *txn, const ipld_cid *want, size_t n, const uint8_t *got)
+{
+    ffdb_bucket *bw;
+    int rc = ol_bucket(txn, "oplog.w", 1, &bw);
+    for (size_t i = 0; !rc && i < n; i++)
+        if (!got[i]) {
+            uint8_t key[IPLD_CID_BIN_MAX];
+            rc = ffdb_put(bw, key, ipld_cid_to_bytes(&want[i], key), "", 0);
+        }
+    return rc;
+}
+
+int oplog_fetch_spill(ffdb_txn *txn, oplog_visit_fn fn, void *arg)
 {
     ffdb_bucket *bp;
     ffdb_cursor *cur;
     ffdb_val k, v;
-    int rc = ol_bucket(txn, "oplog.p", 1, &bp);
+    assert(txn && fn);
+    int rc = ol_bucket(txn, "oplog.p", 0, &bp);
+    if (rc == FFDB_NOTFOUND)
+        return 0;
     rc = rc ? rc : ffdb_cursor_open(bp, &cur);
     if (rc)
         return rc;
     for (rc = ffdb_cursor_first(cur, &k, &v); rc == 0; rc = ffdb_cursor_next(cur, &k, &v)) {
+        /* the value lives until the next call on the txn: fn gets a copy
+         * (fn writes other buckets only; the cursor stays valid) */
         uint8_t *copy = malloc(v.size ? v.size : 1);
+        ipld_cid id;
         if (!copy) {
             rc = FFDB_ENOMEM;
             break;
         }
+        if (k.size != OPLOG_ORDER_KEY_BYTES ||
+            ipld_cid_from_bytes((const uint8_t *)k.data + 8 + OPLOG_KEY_BYTES, OPLOG_CID_BYTES,
+                                &id)) {
+            free(copy);
+            rc = OPLOG_ECORRUPT;
+            break;
+        }
         memcpy(copy, v.data, v.size);
-        rc = oplog_add(log, txn, copy, v.size);
+        rc = fn(arg, &id, copy, v.size);
         free(copy);
-        if (rc == 0)
-            (*added)++;
-        else if (rc != 1)
+        if (rc)
             break;
     }
     ffdb_cursor_close(cur);
-    return rc == FFDB_NOTFOUND || rc == 1 ? 0 : rc;
+    return rc == FFDB_NOTFOUND ? 0 : rc;
 }
 
-static int drop_scratch(ffdb_txn *txn)
+int oplog_fetch_end(ffdb_txn *txn)
 {
     int rc = ol_drop(txn, "oplog.w");
     rc = rc ? rc : ol_drop(txn, "oplog.s");
     return rc ? rc : ol_drop(txn, "oplog.p");
+}
+
+int oplog_fetch_begin(ffdb_txn *txn, const ipld_cid *head)
+{
+    int rc = oplog_fetch_end(txn);
+    return rc ? rc : want_cid(txn, head);
+}
+
+struct spill_add {
+    oplog *log;
+    ffdb_txn *txn;
+    uint64_t added;
+};
+
+static int spill_add_one(void *arg, const ipld_cid *id, const uint8_t *buf, size_t len)
+{
+    struct spill_add *a = arg;
+    (void)id;
+    int rc = oplog_add(a->log, a->txn, buf, len);
+    if (rc == 0)
+        a->added++;
+    return rc == 1 ? 0 : rc;
 }
 
 int oplog_fetch(oplog *log, ffdb_txn *txn, const ipld_cid *head, size_t batch,
@@ -137,13 +192,12 @@ int oplog_fetch(oplog *log, ffdb_txn *txn, const ipld_cid *head, size_t batch,
 {
     assert(log && txn && head && transport && batch > 0);
     struct fctx f = {.txn = txn};
-    uint64_t count = 0;
+    struct spill_add a = {log, txn, 0};
     f.want = calloc(batch, sizeof *f.want);
     f.got = calloc(batch, 1);
-    int rc = f.want && f.got ? drop_scratch(txn) : FFDB_ENOMEM;
-    rc = rc ? rc : want_cid(txn, head);
+    int rc = f.want && f.got ? oplog_fetch_begin(txn, head) : FFDB_ENOMEM;
     while (!rc) {
-        rc = take_batch(&f, batch);
+        rc = oplog_fetch_take(txn, f.want, batch, &f.n);
         if (rc || f.n == 0)
             break;
         memset(f.got, 0, batch);
@@ -153,12 +207,12 @@ int oplog_fetch(oplog *log, ffdb_txn *txn, const ipld_cid *head, size_t batch,
             if (!f.got[i])
                 rc = OPLOG_EMISSING;
     }
-    rc = rc ? rc : add_spill(log, txn, &count);
-    int drc = drop_scratch(txn);
+    rc = rc ? rc : oplog_fetch_spill(txn, spill_add_one, &a);
+    int drc = oplog_fetch_end(txn);
     rc = rc ? rc : drc;
     free(f.want);
     free(f.got);
     if (added)
-        *added = count;
+        *added = a.added;
     return rc;
 }

@@ -173,6 +173,28 @@ typedef int (*oplog_transport_fn)(void *arg, const ipld_cid *want, size_t n, opl
 int oplog_fetch(oplog *log, ffdb_txn *txn, const ipld_cid *head, size_t batch,
                 oplog_transport_fn transport, void *arg, uint64_t *added);
 
+/* The same walk in steps, for a transport whose answers come later (NATS
+ * request/reply on the server's loop, modules/crdt): the walk's state is in
+ * the scratch buckets of the file, so the steps may run in different txns
+ * of it (one fetch at a time per file), and memory stays one batch.
+ *   oplog_fetch_begin   drop any old walk; want head (nothing if held)
+ *   oplog_fetch_take    up to cap CIDs to ask for next (*n 0: the walk closed)
+ *   oplog_fetch_got     one entry of an answer: 1 if it is one of want[0..n)
+ *                       not got yet (got[i] set; hash-checked by its CID,
+ *                       spilled, its unknown parents wanted), 0 if not an
+ *                       answer (garbage, another CID, a repeat)
+ *   oplog_fetch_rewant  the asked CIDs not got go back to the wanted
+ *   oplog_fetch_spill   the fetched entries in the total order (parents
+ *                       first) for the caller to oplog_add (fn as oplog_walk)
+ *   oplog_fetch_end     drop the walk's scratch */
+int oplog_fetch_begin(ffdb_txn *txn, const ipld_cid *head);
+int oplog_fetch_take(ffdb_txn *txn, ipld_cid *want, size_t cap, size_t *n);
+int oplog_fetch_got(ffdb_txn *txn, const ipld_cid *want, size_t n, uint8_t *got,
+                    const uint8_t *buf, size_t len);
+int oplog_fetch_rewant(ffdb_txn *txn, const ipld_cid *want, size_t n, const uint8_t *got);
+int oplog_fetch_spill(ffdb_txn *txn, oplog_visit_fn fn, void *arg);
+int oplog_fetch_end(ffdb_txn *txn);
+
 /* ---- Compaction ---------------------------------------------------------------- */
 /* Append a snapshot entry whose next is the current heads and whose state is
  * the given CID (of the data at the cut, kept by the caller), then drop every

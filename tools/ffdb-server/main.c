@@ -56,6 +56,11 @@ static void usage(FILE *f)
             "  --cluster-snapshot-threshold N, --cluster-snapshot-trailing N\n"
             "                           log entries between snapshots, kept after one\n"
             "\n"
+            "CRDT mode (every node accepts writes; modules/crdt/README.md):\n"
+            "  --crdt yes               writes become signed op-log entries merged in the\n"
+            "                           log's order; with --nats the nodes replicate it\n"
+            "                           over NATS (--namespace scopes it)\n"
+            "\n"
             "NATS (pub/sub across nodes, signed records):\n"
             "  --nats URL               the NATS server(s), nats://host:port[,...]\n"
             "  --namespace NAME         the tenant: scopes subjects and records\n"
@@ -188,7 +193,8 @@ int main(int argc, char **argv)
         else if (slash)
             snprintf(kdir, sizeof(kdir), "%.*s", (int)(slash - cfg.datafile), cfg.datafile);
         err[0] = 0;
-        if (crdt_install(&cfg, kdir[0] ? kdir : "/", &node, err, sizeof(err))) {
+        if (crdt_install(&cfg, kdir[0] ? kdir : "/", ncfg.url, ncfg.ns, &node, err,
+                         sizeof(err))) {
             fprintf(stderr, "ffdb-server: --crdt: %s\n", err);
             return 2;
         }

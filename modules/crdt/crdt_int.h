@@ -1,0 +1,77 @@
+/*
+ * crdt_int.h — what node.c (the hook, the fold) and sync.c (the NATS
+ * transport) share inside modules/crdt (private).
+ *
+ * Both run on the server's loop thread. Work that does not come from a
+ * client (a NATS message, a timer) runs in the server's batch through
+ * crdt_work_begin/crdt_work_end, so every add and its fold commit together
+ * as one batch, exactly as OPLOG-ADD from a client does.
+ */
+#ifndef FFDB_CRDT_INT_H
+#define FFDB_CRDT_INT_H
+
+#include "modules/crdt/crdt.h"
+#include "modules/oplog/oplog.h"
+#include "modules/redis/redis.h"
+
+typedef struct crdt_sync crdt_sync;
+
+typedef struct crdt_stats {
+    uint64_t applied;  /* operations folded into the keyspace */
+    uint64_t rebuilds; /* whole-keyspace refolds (a late entry with a key the index cannot hold) */
+    uint64_t refolds;  /* keys refolded from their history (a late entry, C1) */
+    uint64_t skipped;  /* operations without a convergent meaning, skipped everywhere */
+    uint64_t refused;  /* entries from the bus refused (malformed, bad signature, bad clock) */
+    uint64_t pushed;   /* messages of local entries published */
+    uint64_t received; /* entries received on the bus (pushed or fetched), held or not */
+    uint64_t fetches;  /* walks back from a peer's head started */
+    uint64_t fetch_failures; /* walks given up (timeouts, a peer gone, garbage) */
+    uint64_t fetched;  /* entries added through a fetch */
+    uint64_t announces; /* heads announced (anti-entropy) */
+} crdt_stats;
+
+struct crdt {
+    ident id;
+    oplog *log;
+    redis_server *s;
+    crdt_stats st;
+    char nats_url[512]; /* "" = no transport */
+    char ns[256];
+    crdt_sync *sync; /* NULL without --nats */
+};
+
+/* Entries from outside (OPLOG-ADD, the bus), added and folded (C1) in one
+ * txn: begin, one call per entry, end (the late entries' keys refolded,
+ * "last" kept). */
+typedef struct crdt_ingest {
+    uint8_t last[OPLOG_ORDER_KEY_BYTES];
+    int have; /* last is set */
+    int late; /* an entry sorted before last: refold at the end */
+    int full; /* a late entry's key is not in the index: rebuild everything */
+    int64_t now_ms;
+    uint64_t added;
+} crdt_ingest;
+
+int crdt_ingest_begin(crdt *n, ffdb_txn *txn, crdt_ingest *g, int64_t now_ms);
+/* 0 added (and folded or marked late), 1 already held; a refusal
+ * (crdt_refusal(rc)) leaves the txn as it was; anything else is the
+ * engine's. */
+int crdt_ingest_one(crdt *n, ffdb_txn *txn, crdt_ingest *g, const uint8_t *buf, size_t len);
+int crdt_ingest_end(crdt *n, ffdb_txn *txn, crdt_ingest *g);
+/* 1 if rc says an entry was refused (ipld or oplog codes), not the engine. */
+int crdt_refusal(int rc);
+
+/* Work outside a client's command (a NATS callback, a timer): the batch's
+ * txn (write or read) for it, then the end of that work: an engine error
+ * fails the batch; the batch is committed when the work ran outside the
+ * server's round. */
+int crdt_work_begin(crdt *n, int write, ffdb_txn **txn, int *outside);
+void crdt_work_end(crdt *n, int outside, int rc);
+
+/* sync.c: the NATS transport. */
+int crdt_sync_open(crdt *n, char *err, size_t err_len);
+void crdt_sync_close(crdt_sync *y);
+/* A local entry was appended: publish it at the end of this iteration. */
+void crdt_sync_local(crdt_sync *y, const uint8_t *buf, size_t len);
+
+#endif

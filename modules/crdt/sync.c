@@ -1,0 +1,552 @@
+/*
+ * sync.c — the CRDT mode's transport over NATS (issue 13): ffdb-server
+ * --crdt yes --nats URL [--namespace NAME]. Its own natsbus connection on
+ * the server's loop (opened by the hook's attach), three subjects of the
+ * namespace (natsbus N4), every payload binary:
+ *
+ *   ffdb.NS.oplog.e      a node's new local entries, published once per
+ *                        loop iteration: writer pk (32) | frames
+ *   ffdb.NS.oplog.h      anti-entropy: pk (32) | entries held (u64 BE) |
+ *                        heads (36 bytes each, at most 64), every
+ *                        SYNC_PERIOD_MS with jitter, and soon after a
+ *                        peer's heads differ from ours
+ *   ffdb.NS.oplog.<hex>  requests to the node whose pk is hex: CIDs (36
+ *                        bytes each, at most SYNC_BATCH); the answer is the
+ *                        frames of the entries held, at most SYNC_ANSWER_MAX
+ *                        bytes
+ *   a frame: u32 BE length | entry bytes (dag-cbor, modules/oplog)
+ *
+ * What arrives goes through crdt_ingest (oplog_add's full checks: strict
+ * decode, re-hash, signature, parents present, clock) in the server's batch
+ * txn, folded in the log's order (C1). An entry whose parents are unknown
+ * starts a fetch from the node that sent it or announced the head: the
+ * walk back is modules/oplog's step-wise fetch (its state in the file's
+ * scratch buckets, so memory is one batch): ask up to SYNC_BATCH CIDs,
+ * accept only entries that hash to a CID asked for, want their unknown
+ * parents, until the walk reaches known entries; then the fetched entries
+ * are ingested in the total order. A request unanswered for
+ * SYNC_REQUEST_MS, or answered with nothing asked for, is a failure;
+ * SYNC_FAILURES_MAX of them end the walk (its scratch dropped), and the
+ * next announcement starts it again, from whichever peer announces.
+ *
+ * What holds:
+ *   S1  nothing from the bus is written except through crdt_ingest (an
+ *       entry refused is counted, never stored or applied).
+ *   S2  at most one fetch runs; its memory is one batch of CIDs and one
+ *       answer (the walk's state is in the file).
+ *   S3  every node announces its heads at least every 1.5 SYNC_PERIOD_MS,
+ *       so two nodes that can reach each other hold the same entries once
+ *       writes stop (loss on the bus, a node stopped or joining late, a
+ *       restarted nats-server: all end with the next announcements).
+ * A local entry is published after the batch that logged it has run: if
+ * that batch then fails, peers hold an entry this node lost, and this node
+ * fetches it back from them (converging all the same).
+ *
+ * Who calls it: node.c (open in attach, crdt_sync_local per local entry).
+ * Everything runs on the loop thread (natsbus N1).
+ */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "modules/crdt/crdt_int.h"
+#include "modules/natsbus/natsbus.h"
+
+#define SYNC_KIND "oplog"
+#define SYNC_BATCH 64                 /* CIDs per request */
+#define SYNC_ANSWER_MAX (512u << 10)  /* bytes of one answer or push (under NATS's 1 MiB) */
+#define SYNC_PERIOD_MS 400            /* anti-entropy: heads every 0.5..1.5 x this */
+#define SYNC_SOON_MS 30               /* heads again soon after a peer's differ */
+#define SYNC_REQUEST_MS 1000          /* a request's time for its answer */
+#define SYNC_FAILURES_MAX 3           /* failed requests that end a fetch */
+#define SYNC_HEADS_MAX OPLOG_NEXT_MAX /* heads announced */
+#define PK_HEX (2 * OPLOG_KEY_BYTES)
+
+_Static_assert(SYNC_BATCH * OPLOG_CID_BYTES < SYNC_ANSWER_MAX, "a request fits a message");
+
+struct req { /* one fetch request in flight, listed until its end (or the close) */
+    struct crdt_sync *y;
+    uint64_t gen;
+    int answered;
+    struct req *prev, *next;
+};
+
+struct crdt_sync {
+    crdt *n;
+    natsbus *bus;
+    natsbus_sub *sub_e, *sub_h, *sub_get;
+    net_timer *announce;
+    int64_t last_announce_ms;
+    uint8_t *pending; /* local entries to publish: pk | frames */
+    size_t pending_len, pending_cap;
+    uint64_t rand;
+    /* the fetch (S2) */
+    int fetching;
+    uint64_t gen; /* of the request in flight; a later answer to an older one is ignored */
+    uint8_t peer[OPLOG_KEY_BYTES];
+    ipld_cid want[SYNC_BATCH];
+    uint8_t got[SYNC_BATCH];
+    size_t want_n;
+    int failures;
+    struct req *reqs; /* in flight: natsbus_close drops them without their callback */
+};
+
+static crdt_sync *g_sync; /* the BEFORE_SLEEP hook cannot be removed: it finds the bus here */
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
+    p[3] = (uint8_t)v;
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int64_t now_ms(crdt_sync *y)
+{
+    return net_loop_mono_ms(y->n->s->loop);
+}
+
+static uint64_t rnd(crdt_sync *y)
+{
+    y->rand ^= y->rand << 13, y->rand ^= y->rand >> 7, y->rand ^= y->rand << 17;
+    return y->rand;
+}
+
+/* Walk the frames of buf: fn per frame until it returns nonzero. A frame
+ * running past the end stops the walk (garbage: what came before counts). */
+static int frames(const uint8_t *buf, size_t len, int (*fn)(void *, const uint8_t *, size_t),
+                  void *arg)
+{
+    size_t o = 0;
+    while (len - o >= 4) {
+        uint32_t l = get_u32(buf + o);
+        if (len - o - 4 < l)
+            return 0;
+        int rc = fn(arg, buf + o + 4, l);
+        if (rc)
+            return rc;
+        o += 4 + l;
+    }
+    return 0;
+}
+
+/* ---- publishing local entries (once per iteration) ---- */
+
+static void flush_pending(crdt_sync *y)
+{
+    if (y->pending_len <= OPLOG_KEY_BYTES)
+        return;
+    if (natsbus_publish(y->bus, SYNC_KIND, "e", 1, y->pending, y->pending_len) == 0)
+        y->n->st.pushed++;
+    y->pending_len = OPLOG_KEY_BYTES; /* lost ones reach peers through anti-entropy (S3) */
+}
+
+void crdt_sync_local(crdt_sync *y, const uint8_t *buf, size_t len)
+{
+    if (!y || len + 4 + OPLOG_KEY_BYTES > SYNC_ANSWER_MAX)
+        return; /* too big for one message: peers fetch it (S3) */
+    if (y->pending_len + 4 + len > SYNC_ANSWER_MAX)
+        flush_pending(y);
+    if (y->pending_len + 4 + len > y->pending_cap) {
+        size_t cap = y->pending_cap * 2 > y->pending_len + 4 + len ? y->pending_cap * 2
+                                                                    : y->pending_len + 4 + len;
+        uint8_t *p = realloc(y->pending, cap);
+        if (!p)
+            return; /* anti-entropy carries it */
+        y->pending = p, y->pending_cap = cap;
+    }
+    put_u32(y->pending + y->pending_len, (uint32_t)len);
+    memcpy(y->pending + y->pending_len + 4, buf, len);
+    y->pending_len += 4 + len;
+}
+
+static void before_sleep(net_loop *l, int nevents, void *arg)
+{
+    (void)l, (void)nevents, (void)arg;
+    if (g_sync)
+        flush_pending(g_sync);
+}
+
+/* ---- the fetch (S2) ---- */
+
+
+static void fetch_stop(crdt_sync *y, ffdb_txn *txn, int failed)
+{
+    int rc = oplog_fetch_end(txn);
+    (void)rc; /* an engine error fails the batch in crdt_work_end */
+    y->fetching = 0;
+    y->gen++;
+    if (failed)
+        y->n->st.fetch_failures++;
+}
+
+struct spill_in {
+    crdt *n;
+    ffdb_txn *txn;
+    crdt_ingest *g;
+};
+
+static int spill_one(void *arg, const ipld_cid *id, const uint8_t *buf, size_t len)
+{
+    struct spill_in *si = arg;
+    (void)id;
+    int rc = crdt_ingest_one(si->n, si->txn, si->g, buf, len);
+    if (rc == 0)
+        si->n->st.fetched++;
+    else if (crdt_refusal(rc))
+        si->n->st.refused++; /* S1: its descendants are refused too (parent unknown) */
+    return rc == 1 || crdt_refusal(rc) ? 0 : rc;
+}
+
+/* The walk closed: ingest what it fetched, in the log's order. */
+static int fetch_finish(crdt_sync *y, ffdb_txn *txn)
+{
+    crdt_ingest g;
+    struct spill_in si = {y->n, txn, &g};
+    int rc = crdt_ingest_begin(y->n, txn, &g, net_loop_wall_ms(y->n->s->loop));
+    rc = rc ? rc : oplog_fetch_spill(txn, spill_one, &si);
+    rc = rc ? rc : crdt_ingest_end(y->n, txn, &g);
+    fetch_stop(y, txn, 0);
+    return rc;
+}
+
+static void on_answer(void *arg, const natsbus_msg *m);
+
+/* Ask the peer for the next batch, or finish. Runs inside work. */
+static int fetch_ask(crdt_sync *y, ffdb_txn *txn)
+{
+    uint8_t q[SYNC_BATCH * OPLOG_CID_BYTES];
+    char hex[PK_HEX + 1];
+    int rc = oplog_fetch_take(txn, y->want, SYNC_BATCH, &y->want_n);
+    if (rc)
+        return rc;
+    if (y->want_n == 0)
+        return fetch_finish(y, txn);
+    for (size_t i = 0; i < y->want_n; i++)
+        ipld_cid_to_bytes(&y->want[i], q + i * OPLOG_CID_BYTES);
+    memset(y->got, 0, sizeof y->got);
+    struct req *r = calloc(1, sizeof *r);
+    ident_pk_hex(y->peer, hex);
+    if (r) {
+        r->y = y, r->gen = ++y->gen;
+        if (natsbus_request(y->bus, SYNC_KIND, hex, PK_HEX, q, y->want_n * OPLOG_CID_BYTES,
+                            SYNC_REQUEST_MS, on_answer, r) == 0) {
+            r->next = y->reqs;
+            if (y->reqs)
+                y->reqs->prev = r;
+            y->reqs = r;
+            return 0;
+        }
+        free(r);
+    }
+    fetch_stop(y, txn, 1); /* the bus is closing or out of memory: the next announcement retries */
+    return 0;
+}
+
+static void fetch_start(crdt_sync *y, const ipld_cid *head, const uint8_t peer[OPLOG_KEY_BYTES])
+{
+    ffdb_txn *txn;
+    int outside, rc;
+    if (y->fetching)
+        return;
+    rc = crdt_work_begin(y->n, 1, &txn, &outside);
+    if (!rc)
+        rc = oplog_fetch_begin(txn, head);
+    if (!rc) {
+        y->fetching = 1, y->failures = 0;
+        memcpy(y->peer, peer, OPLOG_KEY_BYTES);
+        y->n->st.fetches++;
+        rc = fetch_ask(y, txn);
+    }
+    crdt_work_end(y->n, outside, rc);
+}
+
+struct answer {
+    crdt_sync *y;
+    ffdb_txn *txn;
+    size_t got;
+};
+
+static int answer_one(void *arg, const uint8_t *buf, size_t len)
+{
+    struct answer *a = arg;
+    crdt_sync *y = a->y;
+    y->n->st.received++;
+    int rc = oplog_fetch_got(a->txn, y->want, y->want_n, y->got, buf, len);
+    if (rc > 0)
+        a->got++;
+    return rc < 0 ? rc : 0;
+}
+
+static void on_answer(void *arg, const natsbus_msg *m)
+{
+    struct req *r = arg;
+    crdt_sync *y = r->y;
+    ffdb_txn *txn;
+    int outside, rc;
+
+    if (!m) { /* the request's time is up */
+        int lost = !r->answered && y->fetching && r->gen == y->gen;
+        if (r->prev)
+            r->prev->next = r->next;
+        else
+            y->reqs = r->next;
+        if (r->next)
+            r->next->prev = r->prev;
+        free(r);
+        if (!lost)
+            return;
+        rc = crdt_work_begin(y->n, 1, &txn, &outside);
+        rc = rc ? rc : oplog_fetch_rewant(txn, y->want, y->want_n, y->got);
+        if (!rc && ++y->failures >= SYNC_FAILURES_MAX)
+            fetch_stop(y, txn, 1); /* the peer is gone or stopped */
+        else if (!rc)
+            rc = fetch_ask(y, txn);
+        crdt_work_end(y->n, outside, rc);
+        return;
+    }
+    if (r->answered || !y->fetching || r->gen != y->gen)
+        return; /* a repeat, or an answer to a request given up */
+    r->answered = 1;
+    struct answer a = {y, NULL, 0};
+    rc = crdt_work_begin(y->n, 1, &txn, &outside);
+    a.txn = txn;
+    rc = rc ? rc : frames(m->data, m->len, answer_one, &a);
+    rc = rc ? rc : oplog_fetch_rewant(txn, y->want, y->want_n, y->got);
+    if (!rc && a.got == 0 && ++y->failures >= SYNC_FAILURES_MAX)
+        fetch_stop(y, txn, 1); /* garbage, or a peer that no longer holds them */
+    else if (!rc)
+        rc = fetch_ask(y, txn);
+    if (rc && !crdt_refusal(rc))
+        y->fetching = 0, y->gen++; /* the batch fails: its scratch goes with it */
+    crdt_work_end(y->n, outside, rc);
+}
+
+/* ---- what peers send ---- */
+
+struct push {
+    crdt_sync *y;
+    ffdb_txn *txn;
+    crdt_ingest g;
+    const uint8_t *peer;
+    int missing; /* an entry's parents are unknown: fetch from the peer */
+    ipld_cid head;
+};
+
+static int push_one(void *arg, const uint8_t *buf, size_t len)
+{
+    struct push *p = arg;
+    crdt *n = p->y->n;
+    n->st.received++;
+    int rc = crdt_ingest_one(n, p->txn, &p->g, buf, len);
+    if (rc == OPLOG_EMISSING) {
+        oplog_entry e;
+        if (!p->missing && oplog_entry_decode(buf, len, &e) == 0) {
+            p->head = e.id, p->missing = 1;
+            oplog_entry_free(&e);
+        }
+        return 0;
+    }
+    if (crdt_refusal(rc)) {
+        n->st.refused++; /* S1: tampered in flight, malformed, a bad clock */
+        return 0;
+    }
+    return rc == 1 ? 0 : rc;
+}
+
+static void on_entries(void *arg, const natsbus_msg *m)
+{
+    crdt_sync *y = arg;
+    struct push p = {.y = y, .peer = m->data};
+    int outside, rc;
+    if (m->len < OPLOG_KEY_BYTES)
+        return;
+    rc = crdt_work_begin(y->n, 1, &p.txn, &outside);
+    rc = rc ? rc : crdt_ingest_begin(y->n, p.txn, &p.g, net_loop_wall_ms(y->n->s->loop));
+    rc = rc ? rc : frames(m->data + OPLOG_KEY_BYTES, m->len - OPLOG_KEY_BYTES, push_one, &p);
+    rc = rc ? rc : crdt_ingest_end(y->n, p.txn, &p.g);
+    crdt_work_end(y->n, outside, rc);
+    if (!rc && p.missing)
+        fetch_start(y, &p.head, m->data);
+}
+
+static void announce_soon(crdt_sync *y)
+{
+    if (now_ms(y) - y->last_announce_ms >= SYNC_SOON_MS * 4)
+        net_timer_again(y->announce, SYNC_SOON_MS);
+}
+
+static void on_heads(void *arg, const natsbus_msg *m)
+{
+    crdt_sync *y = arg;
+    ffdb_txn *txn;
+    ipld_cid mine[SYNC_HEADS_MAX], head;
+    size_t nmine, count, unknown = 0;
+    int outside, rc, same;
+    if (m->len < OPLOG_KEY_BYTES + 8 || (m->len - OPLOG_KEY_BYTES - 8) % OPLOG_CID_BYTES)
+        return;
+    count = (m->len - OPLOG_KEY_BYTES - 8) / OPLOG_CID_BYTES;
+    if (count > SYNC_HEADS_MAX)
+        return;
+    rc = crdt_work_begin(y->n, 0, &txn, &outside);
+    rc = rc ? rc : oplog_heads(txn, mine, SYNC_HEADS_MAX, &nmine);
+    same = !rc && nmine == count;
+    for (size_t i = 0; !rc && i < count; i++) {
+        ipld_cid c;
+        const uint8_t *b = m->data + OPLOG_KEY_BYTES + 8 + i * OPLOG_CID_BYTES;
+        if (ipld_cid_from_bytes(b, OPLOG_CID_BYTES, &c))
+            break;
+        if (same && !ipld_cid_equal(&c, &mine[i < nmine ? i : 0]))
+            same = 0; /* both lists are in binary CID order */
+        int has = oplog_has(txn, &c);
+        if (has < 0)
+            rc = has;
+        else if (!has && !unknown++)
+            head = c;
+    }
+    crdt_work_end(y->n, outside, rc);
+    if (rc)
+        return;
+    if (!same)
+        announce_soon(y); /* the peer may lack ours */
+    if (unknown)
+        fetch_start(y, &head, m->data);
+}
+
+/* A peer's request: the entries held of the CIDs asked, framed. */
+static void on_get(void *arg, const natsbus_msg *m)
+{
+    crdt_sync *y = arg;
+    ffdb_txn *txn;
+    uint8_t *out = NULL;
+    size_t len = 0, cap = 0;
+    int outside, rc;
+    if (!m->reply || m->len % OPLOG_CID_BYTES || m->len / OPLOG_CID_BYTES > SYNC_BATCH)
+        return;
+    rc = crdt_work_begin(y->n, 0, &txn, &outside);
+    for (size_t i = 0; !rc && i < m->len / OPLOG_CID_BYTES; i++) {
+        ipld_cid c;
+        uint8_t *e;
+        size_t elen;
+        if (ipld_cid_from_bytes(m->data + i * OPLOG_CID_BYTES, OPLOG_CID_BYTES, &c))
+            continue;
+        int grc = oplog_get(txn, &c, &e, &elen);
+        if (grc == FFDB_NOTFOUND)
+            continue;
+        if (grc) {
+            rc = grc;
+            break;
+        }
+        if (len + 4 + elen <= SYNC_ANSWER_MAX) { /* the rest is asked for again */
+            if (len + 4 + elen > cap) {
+                size_t ncap = cap * 2 > len + 4 + elen ? cap * 2 : len + 4 + elen;
+                uint8_t *p = realloc(out, ncap);
+                if (!p) {
+                    free(e);
+                    break;
+                }
+                out = p, cap = ncap;
+            }
+            put_u32(out + len, (uint32_t)elen);
+            memcpy(out + len + 4, e, elen);
+            len += 4 + elen;
+        }
+        free(e);
+    }
+    crdt_work_end(y->n, outside, rc);
+    if (!rc)
+        natsbus_respond(y->bus, m, out ? out : (const uint8_t *)"", len);
+    free(out);
+}
+
+/* ---- anti-entropy (S3) ---- */
+
+static void on_announce(net_timer *t, void *arg)
+{
+    crdt_sync *y = arg;
+    uint8_t msg[OPLOG_KEY_BYTES + 8 + SYNC_HEADS_MAX * OPLOG_CID_BYTES];
+    ipld_cid heads[SYNC_HEADS_MAX];
+    size_t count;
+    uint64_t len, clock;
+    ffdb_txn *txn;
+    int outside;
+    int rc = crdt_work_begin(y->n, 0, &txn, &outside);
+    rc = rc ? rc : oplog_heads(txn, heads, SYNC_HEADS_MAX, &count);
+    rc = rc ? rc : oplog_len(txn, &len, &clock);
+    crdt_work_end(y->n, outside, rc);
+    net_timer_again(t, SYNC_PERIOD_MS / 2 + (int64_t)(rnd(y) % SYNC_PERIOD_MS));
+    if (rc)
+        return;
+    if (count > SYNC_HEADS_MAX)
+        count = SYNC_HEADS_MAX;
+    memcpy(msg, y->n->id.pk, OPLOG_KEY_BYTES);
+    for (int i = 0; i < 8; i++)
+        msg[OPLOG_KEY_BYTES + i] = (uint8_t)(len >> (56 - 8 * i));
+    for (size_t i = 0; i < count; i++)
+        ipld_cid_to_bytes(&heads[i], msg + OPLOG_KEY_BYTES + 8 + i * OPLOG_CID_BYTES);
+    if (natsbus_publish(y->bus, SYNC_KIND, "h", 1, msg,
+                        OPLOG_KEY_BYTES + 8 + count * OPLOG_CID_BYTES) == 0)
+        y->n->st.announces++;
+    y->last_announce_ms = now_ms(y);
+}
+
+/* ---- open, close ---- */
+
+int crdt_sync_open(crdt *n, char *err, size_t err_len)
+{
+    crdt_sync *y = calloc(1, sizeof *y);
+    char hex[PK_HEX + 1];
+    int rc;
+    assert(n->s && !n->sync && !g_sync);
+    if (!y)
+        return FFDB_ENOMEM;
+    y->n = n;
+    y->rand = (uint64_t)net_loop_mono_us(n->s->loop) ^ ((uint64_t)n->id.pk[0] << 32 | n->id.pk[1]);
+    y->rand |= 1;
+    if (!(y->pending = malloc(OPLOG_KEY_BYTES + 4096)))
+        rc = FFDB_ENOMEM;
+    else {
+        y->pending_cap = OPLOG_KEY_BYTES + 4096;
+        memcpy(y->pending, n->id.pk, OPLOG_KEY_BYTES);
+        y->pending_len = OPLOG_KEY_BYTES;
+        natsbus_opts o = {.url = n->nats_url, .namespace_name = n->ns, .conn_name = "ffdb-crdt"};
+        rc = natsbus_open(n->s->loop, &o, &y->bus, err, err_len);
+    }
+    ident_pk_hex(n->id.pk, hex);
+    rc = rc ? rc : natsbus_subscribe(y->bus, SYNC_KIND, "e", 1, on_entries, y, &y->sub_e);
+    rc = rc ? rc : natsbus_subscribe(y->bus, SYNC_KIND, "h", 1, on_heads, y, &y->sub_h);
+    rc = rc ? rc : natsbus_subscribe(y->bus, SYNC_KIND, hex, PK_HEX, on_get, y, &y->sub_get);
+    if (!rc && !(y->announce = net_timer_add(n->s->loop, SYNC_SOON_MS, 0, on_announce, y)))
+        rc = FFDB_ENOMEM;
+    if (!rc && net_hook_add(n->s->loop, NET_HOOK_BEFORE_SLEEP, before_sleep, NULL))
+        rc = FFDB_ENOMEM;
+    if (rc) {
+        if (!err[0])
+            snprintf(err, err_len, "%s", natsbus_strerror(rc));
+        crdt_sync_close(y);
+        return rc;
+    }
+    n->sync = g_sync = y;
+    return 0;
+}
+
+void crdt_sync_close(crdt_sync *y)
+{
+    if (!y)
+        return;
+    if (g_sync == y)
+        g_sync = NULL;
+    net_timer_cancel(y->announce);
+    natsbus_close(y->bus); /* pending requests dropped without their callback */
+    while (y->reqs) {
+        struct req *r = y->reqs;
+        y->reqs = r->next;
+        free(r);
+    }
+    free(y->pending);
+    free(y);
+}

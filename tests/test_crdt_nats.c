@@ -1,0 +1,265 @@
+/*
+ * test_crdt_nats.c — ffdb-server --crdt yes --nats URL end to end: a real
+ * nats-server (tests/test_nats_util.h) and real server processes
+ * (tests/test_resp_util.h), each in its own directory (its own key). The
+ * nodes carry the log themselves (modules/crdt/sync.c): nothing here moves
+ * entries between them.
+ *
+ *   converge  three nodes take conflicting writes (strings, hash fields, a
+ *             counter, set members added and removed, DEL), node 2
+ *             SIGSTOPped for part of the run and nats-server restarted
+ *             meanwhile; quiescence: DEBUG DIGEST, OPLOG LEN and HEADS
+ *             equal, OPLOG VERIFY clean, the counter the sum of every
+ *             increment; a fourth node joining the existing log converges
+ *             and its write reaches the others
+ *   tamper    an entry altered in flight (a raw NATS client publishing it
+ *             on the entries subject) and garbage are refused and counted,
+ *             nothing of them applied
+ *   bad_peer  a raw client announcing a head it answers with garbage, then
+ *             not at all (dead mid-fetch): the fetch gives up, is counted,
+ *             and the node still syncs with real peers
+ */
+#include <nats/nats.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "tests/test_nats_util.h"
+#include "tests/test_crdt_util.h"
+#include "tests/test_resp_util.h"
+#include "tests/testutil.h"
+
+static void setup(void)
+{
+    rs_setup();
+}
+
+static void teardown(void)
+{
+    rs_teardown();
+    tn_teardown();
+}
+
+TestSuite(crdt_nats, .init = setup, .fini = teardown, .timeout = 120);
+
+#define Q(fd, ...) rs_q(fd, __VA_ARGS__, (const char *)NULL)
+#define WAIT_MS 30000
+
+typedef struct node {
+    rs_server *s;
+    int fd;
+    char dir[600];
+} node;
+
+static void node_start(node *n, int i, const char *url)
+{
+    snprintf(n->dir, sizeof n->dir, "%s/node%d", tu_path(""), i);
+    cr_assert_eq(mkdir(n->dir, 0700), 0);
+    const char *extra[] = {"--crdt", "yes", "--dir", n->dir, "--nats", url, NULL};
+    n->s = rs_start(extra);
+    n->fd = rs_connect(n->s);
+}
+
+
+/* Wait until the nodes hold the same log and data (bounded). */
+static void quiesce(node *n, int count)
+{
+    int64_t end = tn_mono_ms() + WAIT_MS;
+    char d0[64], l0[32], d[64], l[32];
+    for (;;) {
+        int same = 1;
+        snprintf(d0, sizeof d0, "%s", Q(n[0].fd, "DEBUG", "DIGEST"));
+        snprintf(l0, sizeof l0, "%s", Q(n[0].fd, "OPLOG", "LEN"));
+        for (int i = 1; i < count && same; i++) {
+            snprintf(d, sizeof d, "%s", Q(n[i].fd, "DEBUG", "DIGEST"));
+            snprintf(l, sizeof l, "%s", Q(n[i].fd, "OPLOG", "LEN"));
+            same = !strcmp(d, d0) && !strcmp(l, l0);
+        }
+        if (same)
+            return;
+        cr_assert_lt(tn_mono_ms(), end, "no convergence in %d ms: node 0 %s %s, node %d %s %s",
+                     WAIT_MS, d0, l0, count - 1, d, l);
+        rs_sleep_ms(50);
+    }
+}
+
+
+static void check_same(node *n, int count, int64_t incr)
+{
+    char d0[64], len0[32], heads0[4096], want_c[32];
+    snprintf(d0, sizeof d0, "%s", Q(n[0].fd, "DEBUG", "DIGEST"));
+    snprintf(len0, sizeof len0, "%s", Q(n[0].fd, "OPLOG", "LEN"));
+    snprintf(heads0, sizeof heads0, "%s", Q(n[0].fd, "OPLOG", "HEADS"));
+    snprintf(want_c, sizeof want_c, "\"%lld\"", (long long)incr);
+    cr_assert_str_neq(d0, "0000000000000000000000000000000000000000");
+    for (int i = 0; i < count; i++) {
+        cr_assert_str_eq(Q(n[i].fd, "DEBUG", "DIGEST"), d0, "node %d digest", i);
+        cr_assert_str_eq(Q(n[i].fd, "OPLOG", "VERIFY"), "OK");
+        cr_assert_str_eq(Q(n[i].fd, "OPLOG", "LEN"), len0);
+        cr_assert_str_eq(Q(n[i].fd, "OPLOG", "HEADS"), heads0);
+        cr_assert_str_eq(Q(n[i].fd, "GET", "c"), want_c, "the counter sums every increment");
+    }
+}
+
+Test(crdt_nats, converge)
+{
+    tn_nats *bus = tn_start();
+    node n[4];
+    int64_t incr = 0;
+
+    for (int i = 0; i < 3; i++)
+        node_start(&n[i], i, bus->url);
+    for (int round = 0; round < 12; round++) {
+        int stopped = round >= 4 && round < 8; /* node 2 frozen for rounds 4..7 */
+        if (round == 4)
+            cr_assert_eq(kill(n[2].s->pid, SIGSTOP), 0);
+        if (round == 6) /* the bus goes away and comes back under the nodes */
+            tn_stop(bus);
+        if (round == 7)
+            tn_restart(bus);
+        if (round == 8)
+            cr_assert_eq(kill(n[2].s->pid, SIGCONT), 0);
+        for (int i = 0; i < 3; i++)
+            if (!(stopped && i == 2))
+                crdt_write_round(n[i].fd, i, round, &incr);
+        if (stopped)
+            rs_sleep_ms(300); /* long enough for announcements node 2 misses */
+    }
+    quiesce(n, 3);
+    check_same(n, 3, incr);
+    cr_assert_gt(crdt_stat(n[2].fd, "fetched"), 0, "node 2 fetched what it missed");
+
+    /* a new node joins the existing log from an empty file */
+    node_start(&n[3], 3, bus->url);
+    quiesce(n, 4);
+    check_same(n, 4, incr);
+    cr_assert_gt(crdt_stat(n[3].fd, "fetched"), 0);
+
+    /* and its own write reaches the others */
+    cr_assert_str_eq(Q(n[3].fd, "SET", "k0", "from-the-newcomer"), "OK");
+    quiesce(n, 4);
+    for (int i = 0; i < 3; i++)
+        cr_assert_str_eq(Q(n[i].fd, "GET", "k0"), "\"from-the-newcomer\"");
+    for (int i = 0; i < 4; i++)
+        rs_close(n[i].fd);
+}
+
+/* A raw NATS client (nats.c directly) on the bus's default namespace. */
+static natsConnection *raw_connect(const char *url)
+{
+    natsConnection *nc = NULL;
+    cr_assert_eq(natsConnection_ConnectTo(&nc, url), NATS_OK);
+    return nc;
+}
+
+static void frame(uint8_t *out, const void *bytes, uint32_t len)
+{
+    out[0] = (uint8_t)(len >> 24), out[1] = (uint8_t)(len >> 16), out[2] = (uint8_t)(len >> 8),
+    out[3] = (uint8_t)len;
+    memcpy(out + 4, bytes, len);
+}
+
+static void wait_stat(node *n, const char *name, int64_t at_least)
+{
+    int64_t end = tn_mono_ms() + WAIT_MS;
+    while (crdt_stat(n->fd, name) < at_least) {
+        cr_assert_lt(tn_mono_ms(), end, "%s stays below %lld", name, (long long)at_least);
+        rs_sleep_ms(50);
+    }
+}
+
+Test(crdt_nats, tamper)
+{
+    tn_nats *bus = tn_start();
+    node a, b;
+    node_start(&a, 0, bus->url);
+    node_start(&b, 1, bus->url);
+    cr_assert_str_eq(Q(a.fd, "SET", "k", "good"), "OK");
+    quiesce((node[]){a, b}, 2);
+    cr_assert_str_eq(Q(b.fd, "GET", "k"), "\"good\"");
+
+    /* a's next entry, taken and altered before b sees it */
+    cr_assert_str_eq(Q(a.fd, "SET", "k2", "fine"), "OK");
+    rs_send(a.fd, "OPLOG", "ENTRIES", (const char *)NULL);
+    rs_reply *r = rs_read(a.fd);
+    cr_assert(r && r->type == '*' && r->count == 2);
+    size_t len = r->elems[1]->len;
+    uint8_t *msg = malloc(32 + 4 + len);
+    memset(msg, 7, 32);
+    frame(msg + 32, r->elems[1]->str, (uint32_t)len);
+    uint8_t *p = memmem(msg + 36, len, "fine", 4);
+    cr_assert(p);
+    memcpy(p, "evil", 4); /* the signature no longer holds */
+    int64_t refused = crdt_stat(b.fd, "refused");
+    natsConnection *nc = raw_connect(bus->url);
+    cr_assert_eq(natsConnection_Publish(nc, "ffdb._.oplog.e", msg, (int)(32 + 4 + len)), NATS_OK);
+    uint8_t junk[32 + 4 + 5];
+    memset(junk, 1, 32);
+    frame(junk + 32, "xxxxx", 5); /* not an entry at all */
+    cr_assert_eq(natsConnection_Publish(nc, "ffdb._.oplog.e", junk, sizeof junk), NATS_OK);
+    cr_assert_eq(natsConnection_Flush(nc), NATS_OK);
+    wait_stat(&b, "refused", refused + 2);
+    quiesce((node[]){a, b}, 2);
+    cr_assert_str_eq(Q(b.fd, "GET", "k2"), "\"fine\"");
+    cr_assert_str_eq(Q(b.fd, "OPLOG", "VERIFY"), "OK");
+    cr_assert_str_eq(Q(b.fd, "OPLOG", "LEN"), ":2");
+    natsConnection_Destroy(nc);
+    free(msg);
+    rs_close(a.fd);
+    rs_close(b.fd);
+}
+
+Test(crdt_nats, bad_peer)
+{
+    tn_nats *bus = tn_start();
+    node a, b;
+    node_start(&a, 0, bus->url);
+    natsConnection *nc = raw_connect(bus->url);
+    natsSubscription *sub = NULL;
+    /* the fake peer's pk is 0x55..: its requests come on its hex name */
+    char subj[128] = "ffdb._.oplog.";
+    for (int i = 0; i < 32; i++)
+        strcat(subj, "55");
+    cr_assert_eq(natsConnection_SubscribeSync(&sub, nc, subj), NATS_OK);
+    cr_assert_eq(natsConnection_Flush(nc), NATS_OK);
+
+    /* it announces a head a lacks: a CIDv1 dag-cbor sha2-256 of nothing real */
+    uint8_t heads[32 + 8 + 36];
+    memset(heads, 0x55, 32);
+    memset(heads + 32, 0, 8);
+    heads[32 + 7] = 1;
+    const uint8_t cid_prefix[4] = {0x01, 0x71, 0x12, 0x20};
+    memcpy(heads + 40, cid_prefix, 4);
+    memset(heads + 44, 0xab, 32);
+    /* (again until a, whose bus connects after it serves, asks) */
+    natsMsg *m = NULL;
+    int64_t end = tn_mono_ms() + WAIT_MS;
+    do {
+        cr_assert_lt(tn_mono_ms(), end, "a never asks the announcer");
+        cr_assert_eq(natsConnection_Publish(nc, "ffdb._.oplog.h", heads, sizeof heads), NATS_OK);
+        cr_assert_eq(natsConnection_Flush(nc), NATS_OK);
+    } while (natsSubscription_NextMsg(&m, sub, 200) != NATS_OK);
+
+    /* the first request is answered with garbage, the rest with silence */
+    cr_assert_eq(natsMsg_GetDataLength(m), 36);
+    cr_assert_eq(natsConnection_Publish(nc, natsMsg_GetReply(m), "\x00\x00\x00\x03abc!!", 9),
+                 NATS_OK);
+    natsMsg_Destroy(m);
+    cr_assert_eq(natsConnection_Flush(nc), NATS_OK);
+    wait_stat(&a, "fetch_failures", 1);
+    natsSubscription_Destroy(sub);
+    natsConnection_Destroy(nc);
+
+    /* a still works, and syncs with a real peer */
+    cr_assert_str_eq(Q(a.fd, "SET", "x", "1"), "OK");
+    node_start(&b, 1, bus->url);
+    cr_assert_str_eq(Q(b.fd, "SET", "y", "2"), "OK");
+    quiesce((node[]){a, b}, 2);
+    cr_assert_str_eq(Q(b.fd, "GET", "x"), "\"1\"");
+    cr_assert_str_eq(Q(a.fd, "GET", "y"), "\"2\"");
+    cr_assert_str_eq(Q(a.fd, "OPLOG", "VERIFY"), "OK");
+    rs_close(a.fd);
+    rs_close(b.fd);
+}
