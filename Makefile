@@ -179,6 +179,18 @@ format-blocks:
 	clang-format -i $(IPLD_SRC) $(BLOCKS_SRC) $(BLOCKS_TOOL_SRC) $(wildcard modules/ipld/*.h modules/blocks/*.h tools/ffdb-blocks/*.h) \
 	  $(wildcard tests/test_ipld.c tests/test_blocks*.c tests/test_blocks*.h tests/test_unixfs.c)
 
+# The block store's benchmark (not part of all/test): build/bench/blocks_bench,
+# add vs sha256 and put/get/has vs a flatfs-style store; `make bench-blocks`
+# prints the figures and keeps them in bench/results/blocks.txt.
+BLOCKS_BENCH = $(BUILD)/bench/blocks_bench
+.PHONY: bench-blocks
+$(BLOCKS_BENCH): bench/blocks/blocks_bench.c $(BLOCKS_LIB) $(IPLD_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BLOCKS_LIB) $(IPLD_LIB) $(LIB) $(BLOCKS_LDLIBS) $(LDLIBS)
+
+bench-blocks: $(BLOCKS_BENCH)
+	$(BLOCKS_BENCH) $(BLOCKS_BENCH_ARGS) | tee bench/results/blocks.txt
+
 -include $(IPLD_OBJ:.o=.d) $(BLOCKS_OBJ:.o=.d) $(BLOCKS_TOOL_OBJ:.o=.d)
 # ---- end of the block store ----
 

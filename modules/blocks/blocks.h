@@ -261,6 +261,28 @@ int blocks_add(blocks *bs, long (*read)(void *arg, void *buf, size_t len), void 
 int blocks_cat(blocks *bs, const ipld_cid *root, int (*write)(void *arg, const void *p, size_t n),
                void *arg);
 
+/* A UnixFS file read piece by piece (the gateway streams responses with
+ * it): memory is one block plus one decoded node per tree level, and no
+ * transaction stays open between calls (each block is one blocks_get, so a
+ * slow reader never holds the engine's old pages). Every block is verified
+ * against its CID and every subtree against its parent's blocksizes and
+ * filesize as blocks_cat does; a block missing or damaged after open shows
+ * as an error of blocks_file_read. A handle is used by one thread. */
+typedef struct blocks_file blocks_file;
+/* Open the file under root (raw, or dag-pb File/Raw): reads and checks the
+ * root block. *size is the file's bytes (the root's UnixFS filesize, or the
+ * sum of its blocksizes and data; UINT64_MAX if the root names neither).
+ * FFDB_NOTFOUND if the root is absent, IPLD_EFORMAT if it is not a file. */
+int blocks_file_open(blocks *bs, const ipld_cid *root, blocks_file **f, uint64_t *size);
+/* Position at off (at most the size): subtrees wholly before off are
+ * skipped by their blocksizes, without reading them. FFDB_EINVAL past the
+ * end. */
+int blocks_file_seek(blocks_file *f, uint64_t off);
+/* Up to cap bytes into buf: the count, 0 at the end of the file, or a
+ * negative error (then every later call returns it too). */
+long blocks_file_read(blocks_file *f, void *buf, size_t cap);
+void blocks_file_close(blocks_file *f); /* NULL allowed */
+
 /* ---- CAR files -------------------------------------------------------------------- */
 
 typedef struct blocks_car_info {
@@ -302,6 +324,24 @@ enum { BLOCKS_SCOPE_ALL = 0, BLOCKS_SCOPE_BLOCK = 1, BLOCKS_SCOPE_ENTITY = 2 };
 int blocks_car_export_scope(blocks *bs, const ipld_cid *roots, size_t n, int scope,
                             int (*write)(void *arg, const void *p, size_t n), void *arg,
                             uint64_t *blocks);
+
+/* A CARv1 of one root's DAG in the given scope (the same sections, in the
+ * same order, as blocks_car_export_scope), produced piece by piece: the
+ * gateway streams it. No transaction stays open between calls; memory is
+ * the walk's stack (the links of the blocks on the path from the root) and
+ * the set of blocks written (16 bytes a block, BLOCKS_CAR_STREAM_MAX blocks
+ * at most: then BLOCKS_ELIMIT). A child missing from the store ends the CAR
+ * where it is (blocks_car_stream_read returns 0, blocks_car_stream_missing
+ * says so), as the trustless gateway answers for an incomplete DAG; the
+ * root must be stored (FFDB_NOTFOUND from open). */
+#define BLOCKS_CAR_STREAM_MAX (UINT64_C(1) << 22)
+typedef struct blocks_car_stream blocks_car_stream;
+int blocks_car_stream_open(blocks *bs, const ipld_cid *root, int scope, blocks_car_stream **s);
+/* Up to cap bytes of the CAR: the count, 0 at its end, or a negative error
+ * (then every later call returns it too). */
+long blocks_car_stream_read(blocks_car_stream *s, void *buf, size_t cap);
+int blocks_car_stream_missing(const blocks_car_stream *s); /* 1 if cut short */
+void blocks_car_stream_close(blocks_car_stream *s);        /* NULL allowed */
 
 #ifdef __cplusplus
 }

@@ -301,7 +301,7 @@ typedef struct car_out {
 
 /* A UnixFS file's root: raw, or dag-pb whose Data is a File or Raw node
  * (dag-scope=entity follows those whole; a directory stays one block). */
-static int is_file(const ipld_cid *cid, const void *data, size_t len)
+int car_is_file(const ipld_cid *cid, const void *data, size_t len)
 {
     ipld_pb_node node;
     ipld_unixfs u;
@@ -396,7 +396,7 @@ static int visit(car_out *o, const ipld_cid *cid)
         o->blocks++;
         o->nlinks = 0;
         if (o->at_root && o->scope != BLOCKS_SCOPE_ALL)
-            o->follow = o->scope == BLOCKS_SCOPE_ENTITY && is_file(cid, data, len);
+            o->follow = o->scope == BLOCKS_SCOPE_ENTITY && car_is_file(cid, data, len);
         o->at_root = 0;
         if (o->follow)
             rc = blocks_links(cid->codec, data, len, collect_link, o);
@@ -409,7 +409,7 @@ static int visit(car_out *o, const ipld_cid *cid)
     return rc;
 }
 
-static int car_header(const ipld_cid *roots, size_t n, uint8_t **out, size_t *len)
+int car_header(const ipld_cid *roots, size_t n, uint8_t **out, size_t *len)
 {
     cbor_item_t *map = cbor_new_definite_map(2), *arr = cbor_new_definite_array(n);
     uint8_t *h = NULL, vb[IPLD_VARINT_MAX];

@@ -13,11 +13,9 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -26,6 +24,8 @@
 
 #define FLUSH_PERIOD_MS 60000 /* recorded reads reach the store (tiering) */
 #define ETAG_MAX (IPLD_CID_STR_MAX + 32)
+#define STREAM_BLOCK (64u << 10)    /* bytes MHD asks a streamed body for at once */
+#define CONN_MEMORY (256u << 10)    /* MHD's pool per connection: headers and that buffer */
 
 enum { FMT_PLAIN = 1, FMT_RAW, FMT_CAR };
 
@@ -115,46 +115,66 @@ static enum MHD_Result reply_304(req *r, const char *etag)
     return queue(r, MHD_HTTP_NOT_MODIFIED, resp);
 }
 
-/* ---- temporary files for CARs and files --------------------------------------------------- */
+/* ---- streamed bodies: a file or a CAR, read as the socket takes it -------------------------- */
 
-static int tmp_open(void)
+typedef struct stream {
+    blocks_gateway *gw;
+    blocks_file *file;
+    blocks_car_stream *car;
+    uint64_t left; /* bytes still to give; UINT64_MAX = to the end (a CAR) */
+} stream;
+
+/* MHD asks for the next bytes when the socket can take them, inside MHD_run
+ * on the loop: one block is read per call at most (a short read txn). */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
-    const char *dir = getenv("TMPDIR");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/ffdb-gateway.XXXXXX", dir && *dir ? dir : "/tmp");
-    int fd = mkostemp(path, O_CLOEXEC);
-    if (fd >= 0)
-        unlink(path);
-    return fd;
+    stream *s = cls;
+    long n;
+    (void)pos; /* MHD asks in order, from 0 */
+    if (s->left == 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (s->left < max)
+        max = (size_t)s->left;
+    n = s->file ? blocks_file_read(s->file, buf, max) : blocks_car_stream_read(s->car, buf, max);
+    if (n == 0 && s->car)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (n <= 0) {
+        /* A block missing or damaged after the status line (or a file shorter
+         * than its metadata): cut the connection, the client sees the body short. */
+        s->gw->st.cut++;
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    if (s->left != UINT64_MAX)
+        s->left -= (uint64_t)n;
+    return n;
 }
 
-static int tmp_write(void *arg, const void *p, size_t n)
+static void stream_free(void *cls)
 {
-    int fd = *(int *)arg;
-    const char *b = p;
-    while (n > 0) {
-        ssize_t w = write(fd, b, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        b += w;
-        n -= (size_t)w;
-    }
-    return 0;
+    stream *s = cls;
+    blocks_file_close(s->file);
+    blocks_car_stream_close(s->car);
+    s->gw->st.streams--;
+    free(s);
 }
 
-/* Sends what fd holds (MHD closes fd with the response). */
-static enum MHD_Result reply_fd(req *r, int fd, const char *type, const char *etag, const char *ext)
+/* The response that streams s (freed with it, also on failure). */
+static struct MHD_Response *stream_response(stream *s, uint64_t size)
 {
-    off_t size = lseek(fd, 0, SEEK_END);
-    struct MHD_Response *resp = size < 0 ? NULL : MHD_create_response_from_fd64((uint64_t)size, fd);
-    if (!resp) {
-        close(fd);
-        return reply_text(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot send the response");
+    struct MHD_Response *resp;
+    stream *own = malloc(sizeof *own);
+    if (own) {
+        *own = *s;
+        own->gw->st.streams++;
+        resp = MHD_create_response_from_callback(size, STREAM_BLOCK, stream_read, own, stream_free);
+        if (resp)
+            return resp;
+        stream_free(own);
+        return NULL;
     }
-    content_headers(r, resp, type, etag, ext);
-    return queue(r, MHD_HTTP_OK, resp);
+    blocks_file_close(s->file);
+    blocks_car_stream_close(s->car);
+    return NULL;
 }
 
 /* ---- request parsing ------------------------------------------------------------------------ */
@@ -310,8 +330,9 @@ static enum MHD_Result serve_car(req *r)
     const char *scope_text = MHD_lookup_connection_value(r->c, MHD_GET_ARGUMENT_KIND, "dag-scope");
     const char *v;
     char etag[ETAG_MAX];
-    int scope = -1, rc, fd;
-    uint64_t n;
+    int scope = -1, rc;
+    stream s = {.gw = r->gw, .left = UINT64_MAX};
+    struct MHD_Response *resp;
     if (*r->path)
         return reply_text(r, MHD_HTTP_NOT_IMPLEMENTED, "CARs of paths are not served here");
     if (MHD_lookup_connection_value(r->c, MHD_GET_ARGUMENT_KIND, "entity-bytes"))
@@ -335,16 +356,16 @@ static enum MHD_Result serve_car(req *r)
     snprintf(etag, sizeof etag, "\"%s.car.dfs.n.%s\"", r->cid_text, scopes[scope]);
     if (not_modified(r, etag))
         return reply_304(r, etag);
-    if ((fd = tmp_open()) < 0)
-        return reply_text(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "no temporary file");
-    rc = blocks_car_export_scope(r->gw->bs, &r->cid, 1, scope, tmp_write, &fd, &n);
-    /* A missing child ends the CAR where it is: the root is there, so the
-     * answer is 200 and the client finds the DAG incomplete (spec). */
-    if (rc && rc != FFDB_NOTFOUND) {
-        close(fd);
-        return store_error(r, rc);
-    }
-    return reply_fd(r, fd, "application/vnd.ipld.car; version=1; order=dfs; dups=n", etag, "car");
+    /* Streamed as the client takes it; a missing child ends the CAR where it
+     * is: the root is there, so the answer is 200 and the client finds the
+     * DAG incomplete (spec). Chunked: the length is known at the end only. */
+    if ((rc = blocks_car_stream_open(r->gw->bs, &r->cid, scope, &s.car)) != 0)
+        return rc == FFDB_NOTFOUND ? reply_text(r, MHD_HTTP_NOT_FOUND, "root block not found")
+                                   : store_error(r, rc);
+    if (!(resp = stream_response(&s, MHD_SIZE_UNKNOWN)))
+        return MHD_NO;
+    content_headers(r, resp, "application/vnd.ipld.car; version=1; order=dfs; dups=n", etag, "car");
+    return queue(r, MHD_HTTP_OK, resp);
 }
 
 /* Follows path ("/a/b") through UnixFS directories from *cid. */
@@ -387,11 +408,64 @@ static int resolve_path(blocks *bs, ipld_cid *cid, const char *path)
     return 0;
 }
 
+/* Range: one "bytes=A-B", "bytes=A-" or "bytes=-N" of a file of size
+ * bytes: 1 with [*from, *to] (inclusive, cut to the size), -1 when it
+ * cannot be met (416), 0 to send the whole file (no Range, or one this
+ * gateway ignores as RFC 9110 allows: other units, several ranges,
+ * malformed). */
+static int byte_range(req *r, uint64_t size, uint64_t *from, uint64_t *to)
+{
+    const char *h = MHD_lookup_connection_value(r->c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
+    const char *p;
+    char *end;
+    if (!h || strncasecmp(h, "bytes=", 6) != 0 || strchr(h, ','))
+        return 0;
+    p = h + 6;
+    while (*p == ' ')
+        p++;
+    if (*p == '-') { /* the last N bytes */
+        if (!isdigit((unsigned char)p[1]))
+            return 0;
+        errno = 0;
+        unsigned long long n = strtoull(p + 1, &end, 10);
+        if (errno || *end)
+            return 0;
+        if (n == 0 || size == 0)
+            return -1;
+        *from = n >= size ? 0 : size - n;
+        *to = size - 1;
+        return 1;
+    }
+    if (!isdigit((unsigned char)*p))
+        return 0;
+    errno = 0;
+    unsigned long long a = strtoull(p, &end, 10), b = UINT64_MAX;
+    if (errno || *end != '-')
+        return 0;
+    p = end + 1;
+    if (*p) {
+        if (!isdigit((unsigned char)*p))
+            return 0;
+        b = strtoull(p, &end, 10);
+        if (errno || *end || b < a)
+            return 0;
+    }
+    if (a >= size)
+        return -1;
+    *from = a;
+    *to = b >= size ? size - 1 : b;
+    return 1;
+}
+
 static enum MHD_Result serve_plain(req *r)
 {
     ipld_cid target = r->cid;
-    char etag[ETAG_MAX], text[IPLD_CID_STR_MAX];
-    int rc = resolve_path(r->gw->bs, &target, r->path), fd;
+    char etag[ETAG_MAX], text[IPLD_CID_STR_MAX], crange[80];
+    int rc = resolve_path(r->gw->bs, &target, r->path);
+    stream s = {.gw = r->gw};
+    uint64_t size, from = 0, to = 0;
+    unsigned status = MHD_HTTP_OK;
+    struct MHD_Response *resp;
     if (rc == FFDB_NOTFOUND || rc == IPLD_EFORMAT)
         return reply_text(r, MHD_HTTP_NOT_FOUND, "no such block or path");
     if (rc)
@@ -401,31 +475,56 @@ static enum MHD_Result serve_plain(req *r)
     if (target.mh_code == IPLD_MH_IDENTITY) {
         if (target.codec != IPLD_CODEC_RAW)
             return reply_text(r, MHD_HTTP_NOT_ACCEPTABLE, "not a UnixFS file");
-        struct MHD_Response *resp = MHD_create_response_from_buffer(
+        resp = MHD_create_response_from_buffer(
             target.digest_len, target.digest, MHD_RESPMEM_MUST_COPY);
         if (resp)
             content_headers(r, resp, "application/octet-stream", etag, NULL);
         return queue(r, MHD_HTTP_OK, resp);
     }
-    if ((rc = blocks_has(r->gw->bs, &target)) < 0)
-        return store_error(r, rc);
-    if (rc == 0)
+    rc = blocks_file_open(r->gw->bs, &target, &s.file, &size);
+    if (rc == FFDB_NOTFOUND)
         return reply_text(r, MHD_HTTP_NOT_FOUND, "block not found");
-    if (not_modified(r, etag))
-        return reply_304(r, etag);
-    if ((fd = tmp_open()) < 0)
-        return reply_text(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "no temporary file");
-    rc = blocks_cat(r->gw->bs, &target, tmp_write, &fd);
-    if (rc == 0)
-        return reply_fd(r, fd, "application/octet-stream", etag, NULL);
-    close(fd);
     if (rc == IPLD_EFORMAT)
         return reply_text(r, MHD_HTTP_NOT_ACCEPTABLE,
                           "not a UnixFS file: ask for application/vnd.ipld.raw or "
                           "application/vnd.ipld.car");
-    if (rc == FFDB_NOTFOUND)
-        return reply_text(r, MHD_HTTP_NOT_FOUND, "a block of the file is not in the store");
-    return store_error(r, rc);
+    if (rc)
+        return store_error(r, rc);
+    if (not_modified(r, etag)) {
+        blocks_file_close(s.file);
+        return reply_304(r, etag);
+    }
+    s.left = size;
+    switch (size == UINT64_MAX ? 0 : byte_range(r, size, &from, &to)) {
+    case -1:
+        blocks_file_close(s.file);
+        snprintf(crange, sizeof crange, "bytes */%llu", (unsigned long long)size);
+        resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+        if (resp)
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, crange);
+        return queue(r, MHD_HTTP_RANGE_NOT_SATISFIABLE, resp);
+    case 1:
+        if ((rc = blocks_file_seek(s.file, from)) != 0) {
+            blocks_file_close(s.file);
+            return rc == FFDB_NOTFOUND ? reply_text(r, MHD_HTTP_NOT_FOUND,
+                                                    "a block of the file is not in the store")
+                                       : store_error(r, rc);
+        }
+        s.left = to - from + 1;
+        status = MHD_HTTP_PARTIAL_CONTENT;
+        snprintf(crange, sizeof crange, "bytes %llu-%llu/%llu", (unsigned long long)from,
+                 (unsigned long long)to, (unsigned long long)size);
+    }
+    /* Streamed block by block as the socket takes it: Content-Length is the
+     * root's filesize; a block found missing later cuts the connection. */
+    if (!(resp = stream_response(&s, s.left == UINT64_MAX ? MHD_SIZE_UNKNOWN : s.left)))
+        return MHD_NO;
+    content_headers(r, resp, "application/octet-stream", etag, NULL);
+    if (size != UINT64_MAX)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+    if (status == MHD_HTTP_PARTIAL_CONTENT)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, crange);
+    return queue(r, status, resp);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -513,7 +612,8 @@ int blocks_gateway_start(blocks *bs, net_loop *loop, const blocks_gateway_option
     gw->d = MHD_start_daemon(
         MHD_USE_EPOLL, 0, NULL, NULL, handle, gw, MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)(o.max_connections ? o.max_connections : 256),
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(o.timeout_s ? o.timeout_s : 30), MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(o.timeout_s ? o.timeout_s : 30),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_END);
     if (!gw->d) {
         snprintf(err, errlen, "libmicrohttpd did not start");
         close(fd);

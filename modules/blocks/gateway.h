@@ -46,6 +46,8 @@ typedef struct blocks_gateway_options {
 typedef struct blocks_gateway_stats {
     uint64_t requests;
     uint64_t status[6]; /* by class: [2] 2xx, [3] 3xx, [4] 4xx, [5] 5xx */
+    uint64_t streams;   /* streamed bodies (files, CARs) being sent now */
+    uint64_t cut;       /* streamed bodies cut short by a store error */
 } blocks_gateway_stats;
 
 /* Listen and serve bs through loop (both outlive the gateway). Returns 0,

@@ -61,6 +61,7 @@ typedef struct counts {
 #define BATCH_BLOCKS 1024u
 #define BATCH_BYTES (64u << 20)
 
+#define CAT_DEPTH_MAX 64 /* UnixFS tree levels cat and blocks_file follow */
 #define ACCESS_SLOTS 1024     /* recorded reads kept in memory before a flush */
 #define ATIME_RESOLUTION_S 60 /* an access time is rewritten at most this often */
 
@@ -124,6 +125,10 @@ int cold_put(ffdb_bucket *cold, const uint8_t *key, size_t klen, const void *dat
              uint64_t *stored);
 int cold_get(ffdb_bucket *cold, const uint8_t *key, size_t klen, void **data, size_t *len);
 int cold_open(ffdb *cold, int write, ffdb_txn **txn, ffdb_bucket **b);
+
+/* car.c (carstream.c streams with them) */
+int car_header(const ipld_cid *roots, size_t n, uint8_t **out, size_t *len);
+int car_is_file(const ipld_cid *cid, const void *data, size_t len);
 
 /* bloom.c */
 int bloom_add(wtx *w, const uint8_t *key, size_t klen);

@@ -30,7 +30,6 @@
 #define DEFAULT_CHUNK 262144u
 #define DEFAULT_LINKS 174u
 #define MAX_CHUNK (1u << 24)
-#define CAT_DEPTH_MAX 64
 
 typedef struct child {
     ipld_cid cid;
