@@ -72,8 +72,9 @@ SERVER_SRC = $(wildcard tools/ffdb-server/*.c)
 SERVER_OBJ = $(SERVER_SRC:tools/ffdb-server/%.c=$(BUILD)/tools/ffdb-server.o/%.o)
 TOOLS     += $(if $(SERVER_SRC),$(BUILD)/tools/ffdb-server)
 RAFT_LDLIBS = -lraft -luv
-# Lua 5.1 as Redis embeds it: EVAL and FUNCTION (modules/redis/cmd_lua.c).
-REDIS_LDLIBS = -llua5.1
+# Lua 5.1 as Redis embeds it: EVAL and FUNCTION (modules/redis/cmd_lua.c);
+# libcrypto (libssl-dev): SHA-1 of the script cache (modules/redis/sha1.c).
+REDIS_LDLIBS = -llua5.1 -lcrypto
 $(BUILD)/modules/redis/%.o: CPPFLAGS += -I/usr/include/lua5.1
 NATS_LDLIBS = -lnats
 # (its rules follow the ffdb-crash rule below)
@@ -91,7 +92,7 @@ DEPS = liburing-dev libxxhash-dev libcriterion-dev libjemalloc-dev pkg-config af
        redis-tools redis-server libhiredis-dev \
        libsodium-dev libcbor-dev libzstd-dev \
        libprotobuf-c-dev protobuf-c-compiler nats-server libnats-dev \
-       libraft-dev libuv1-dev libmicrohttpd-dev liblua5.1-0-dev
+       libraft-dev libuv1-dev libmicrohttpd-dev liblua5.1-0-dev libssl-dev
 
 .PHONY: all lib test asan deps format clean examples run tools crashtest
 
