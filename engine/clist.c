@@ -14,8 +14,10 @@
  *
  * Why the other meta is then safe to take without further proof:
  *  C1. At most one commit is in flight, and it is the newest: commit T
- *      begins only after commit T - 1's sync returned. So when meta T fails
- *      its list, meta T - 1 (the other slot) was durable, with its pages.
+ *      begins only after commit T - 1's sync returned, or, with
+ *      NOMETASYNC, writes its meta only once meta T - 1 is durable (E10 in
+ *      db.h). So when meta T fails its list, meta T - 1 (the other slot)
+ *      was durable, with its pages.
  *  C2. Commit T never writes a page meta T - 1 reaches (E1) nor one of
  *      T - 1's list: those pages are freed by T (begin_write) and pending
  *      until T is durable (E6, F2), so only T + 1 may reuse them, after
@@ -189,12 +191,19 @@ int clist_commit(ffdb_txn *txn, uint8_t *meta_page)
             rc = 1;
         goto out; /* the handle lives on after a failed write: no meta went out */
     }
+    /* E10: deferred, the meta before this one must be durable first; a
+     * failed sync there has failed the handle already (E3). */
+    if (db->nometasync) {
+        rc = ffdb_sync(db);
+        if (rc < 0)
+            goto out;
+    }
     rc = meta_write_with(db->pager, &txn->meta, meta_page, pages, npages);
     /* The pager allocates before it writes: ENOMEM means no byte of the
      * batch reached the file, and the last commit stands. */
     if (rc == FFDB_ENOMEM)
         goto out;
-    if (rc == 0)
+    if (rc == 0 && !db->nometasync)
         rc = pager_sync(db->pager, 0); /* the one flush */
     if (rc < 0)
         db_set_failed(db); /* E3: a valid meta of this txid may be on disk */
@@ -310,8 +319,10 @@ void clist_confirm_at_close(ffdb *db)
     struct meta m = db->prev_meta;
     uint8_t *page;
 
+    /* Nothing to do when the other slot confirms this commit already (a
+     * handle that committed nothing since an open after a clean close). */
     if (db->meta.clist_first == 0 || m.page_size == 0 || m.txid + 1 != db->meta.txid ||
-        db->failed || pager_failed(db->pager))
+        m.confirmed == db->meta.txid || db->failed || pager_failed(db->pager))
         return;
     page = mem_alloc_aligned(4096, db->page_size);
     if (!page)

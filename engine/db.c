@@ -227,11 +227,13 @@ int ffdb_open(const char *path, const ffdb_options *opt_in, ffdb **out)
     db->flags = opt.flags;
     /* Without syncs (NOSYNC) or writes (RDONLY) there is no meta sync to defer. */
     db->nometasync = (opt.flags & FFDB_NOMETASYNC) && !(opt.flags & (FFDB_NOSYNC | FFDB_RDONLY));
-    /* One sync per commit through commit lists, where commits sync at all
-     * and the meta is not deferred (NOMETASYNC already syncs once). */
-    db->oneflush = !(opt.flags & (FFDB_NOSYNC | FFDB_RDONLY | FFDB_TWOFLUSH)) && !db->nometasync;
+    /* One sync per commit through commit lists, where commits sync at all;
+     * with NOMETASYNC that sync is left to the next commit or ffdb_sync,
+     * which may run it on another thread meanwhile (E10). */
+    db->oneflush = !(opt.flags & (FFDB_NOSYNC | FFDB_RDONLY | FFDB_TWOFLUSH));
     pthread_mutex_init(&db->write_lock, NULL);
     pthread_mutex_init(&db->meta_lock, NULL);
+    pthread_cond_init(&db->sync_done, NULL);
     rc = pager_open(path, opt.io, opt.flags, &db->pager);
     if (rc < 0)
         goto fail;
@@ -282,6 +284,7 @@ void ffdb_close(ffdb *db)
     mem_free(db->readers);
     pthread_mutex_destroy(&db->write_lock);
     pthread_mutex_destroy(&db->meta_lock);
+    pthread_cond_destroy(&db->sync_done);
     mem_free(db);
 }
 

@@ -86,6 +86,17 @@
  *  E9. ffdb_close of a NOMETASYNC handle with an unsynced meta syncs it
  *      first; if that fails the handle is freed all the same (close cannot
  *      report it) and the last commit is as if in flight at a crash.
+ *  E10. A NOMETASYNC one-flush commit T writes its pages, then — once meta
+ *      T - 1 is durable (ffdb_sync: it waits for a sync already at the
+ *      disk instead of starting another) — its commit list and meta in
+ *      one batch, and does not sync: the sync that makes T durable is the
+ *      next commit's or ffdb_sync's, which a server runs on a thread of
+ *      its own while the loop builds commit T + 1 (pipelined group commit,
+ *      modules/net/batch.c). So C1 holds as "meta T is written only after
+ *      meta T - 1 is durable", and E7 as before. Concurrent ffdb_sync calls
+ *      share one sync at a time (sync_busy, sync_done): a caller that finds
+ *      one running waits for it and syncs again only if its target was not
+ *      covered.
  */
 #ifndef FFDB_ENGINE_DB_H
 #define FFDB_ENGINE_DB_H
@@ -136,6 +147,8 @@ struct ffdb {
     int nometasync;                 /* FFDB_NOMETASYNC in effect (not NOSYNC, not RDONLY) */
     int oneflush;                   /* commits write commit lists (clist.c) */
     uint64_t durable_txid;          /* E5; meta_lock */
+    int sync_busy;                  /* E10: an ffdb_sync is at the disk; meta_lock */
+    pthread_cond_t sync_done;       /* E10: signalled when it is back; with meta_lock */
     uint64_t prev_page_count;       /* E8: the meta before the last one's; writer only */
     struct meta prev_meta;          /* the other slot's meta (txid meta.txid - 1, or 0 = unknown) */
     struct pool *check_pool;        /* the debug check's own pool (check.c); writer only */

@@ -405,24 +405,33 @@ int ffdb_sync(ffdb *db)
     if (!db)
         return FFDB_EINVAL;
     pthread_mutex_lock(&db->meta_lock);
-    rc = db->failed;
     target = db->meta.txid; /* its meta was written before it was published */
+    /* E10: one sync at the disk at a time; a caller that finds one there
+     * waits for it, and is done if it covered target. */
+    while (!db->failed && db->durable_txid < target && db->sync_busy)
+        pthread_cond_wait(&db->sync_done, &db->meta_lock);
+    rc = db->failed;
     if (rc == 0 && db->durable_txid >= target) {
         pthread_mutex_unlock(&db->meta_lock);
         return 0;
     }
+    if (rc == 0)
+        db->sync_busy = 1;
     pthread_mutex_unlock(&db->meta_lock);
     if (rc)
         return ERR_RAISE(FFDB_EFAILED, PGNO_NONE, "an earlier sync failed; reopen the database");
     /* Not under meta_lock: readers begin and end while the disk works. A
      * commit's own sync waits for this one in the pager (G4). */
     rc = pager_sync(db->pager, 0);
-    if (rc < 0) {
-        db_set_failed(db); /* E3 */
-        return rc;
-    }
-    note_durable(db, target);
-    return 0;
+    pthread_mutex_lock(&db->meta_lock);
+    db->sync_busy = 0;
+    if (rc < 0)
+        db->failed = FFDB_EFAILED; /* E3 */
+    else if (db->durable_txid < target)
+        db->durable_txid = target; /* E5 */
+    pthread_cond_broadcast(&db->sync_done);
+    pthread_mutex_unlock(&db->meta_lock);
+    return rc;
 }
 
 uint64_t ffdb_durable_txid(ffdb *db)

@@ -10,14 +10,15 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #define GATHER_MAX_US 2000 /* longest wait for a batch to fill (gather()) */
-#define HOLD_WAIT_MS 1     /* longest wait for a batch to sync held replies */
-#define ACTIVE_MS 2        /* a connection that sent within this long may send again soon */
 
 /* ---- parameters ------------------------------------------------------------------------------ */
 
@@ -166,25 +167,151 @@ void net_batch_wrote(net_batch *b, net_conn *c)
 /* ---- replies that wait for a sync ---------------------------------------------------------------
  *
  * With --fsync always and ffdb-pipeline-commits yes, the engine runs with
- * FFDB_NOMETASYNC: ffdb_commit syncs the batch's pages and writes its meta
- * without syncing it, and the next commit's sync (or ffdb_sync) makes that
- * meta durable. A commit costs one sync instead of two, and under load one
- * sync serves two batches: the commit of batch N makes batch N-1 durable,
- * whose replies then go out while N's wait (out.hold) for the commit of
- * N+1, which N-1's clients, answering at once, are already filling. When no
- * batch follows, the helper syncs alone (settle()): a lone client waits two
- * syncs, as it did before. It pays where a flush costs more than the page
- * writes of a commit; on a disk with cheap flushes, splitting the clients
- * into two half batches costs more than the sync saves (measured on the
- * development machine: -c 50 durable SETs 27k/s without, 19k/s with), so it
- * is off by default. Without it last_txid never runs ahead of the durable
+ * FFDB_NOMETASYNC: ffdb_commit of batch N writes its pages, commit list and
+ * meta without syncing them (E10 in engine/db.h) and returns once batch
+ * N - 1 is durable. The sync that makes N durable runs on the sync thread
+ * (below), while the loop reads and runs batch N + 1; the commit of N + 1
+ * waits for that sync (ffdb_sync shares one already at the disk) before its
+ * meta goes out. So one flush per batch, overlapped with the next batch's
+ * work, and replies are released in commit order as ffdb_durable_txid()
+ * advances: the thread's report (an eventfd the loop watches) or the next
+ * commit's return. Without it last_txid never runs ahead of the durable
  * txid and nothing here holds a reply.
  *
  * A connection waits for the txid its replies depend on: the batch's
  * commit, or for replies of reads run while a commit was not durable, that
- * commit (they may show its writes). ffdb_durable_txid() says what is
- * durable; a failed sync turns every waiting reply into an error, as a
- * failed commit does. */
+ * commit (they may show its writes). A failed sync turns every waiting
+ * reply into an error, as a failed commit does, and fails the handle: every
+ * later batch gets errors too (E3). If the thread cannot be started the
+ * loop syncs itself (net_batch_settle). */
+
+struct net_batch_syncer {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int asked, stop; /* under lock */
+    int rc;          /* the last sync's result, under lock */
+    int efd;         /* written once per sync done */
+    net_watch *watch;
+    ffdb *db;
+};
+
+static void *syncer_main(void *arg)
+{
+    struct net_batch_syncer *s = arg;
+    uint64_t one = 1;
+
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        while (!s->asked && !s->stop)
+            pthread_cond_wait(&s->wake, &s->lock);
+        if (s->stop)
+            break;
+        s->asked = 0;
+        pthread_mutex_unlock(&s->lock);
+        int rc = ffdb_sync(s->db);
+        pthread_mutex_lock(&s->lock);
+        s->rc = rc;
+        while (write(s->efd, &one, sizeof(one)) < 0 && errno == EINTR)
+            ;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+static void release_durable(net_batch *b);
+static void fail_held(net_batch *b, int rc);
+static void ask_sync(net_batch *b);
+
+/* The loop side of a finished sync: release what it made durable, or fail
+ * what waited; ask again if a commit came meanwhile. */
+static void on_synced(net_watch *w, unsigned events, void *arg)
+{
+    net_batch *b = arg;
+    struct net_batch_syncer *s = b->syncer;
+    uint64_t n;
+    int rc;
+
+    (void)w, (void)events;
+    if (read(s->efd, &n, sizeof(n)) != sizeof(n))
+        return; /* spurious: nothing was reported */
+    pthread_mutex_lock(&s->lock);
+    rc = s->rc;
+    pthread_mutex_unlock(&s->lock);
+    b->sync_in_flight = 0;
+    b->stats.syncs++;
+    b->stats.thread_syncs++;
+    if (rc) {
+        net_log(b->svc->log, NET_LOG_WARNING, "sync failed: %s", ffdb_strerror(rc));
+        fail_held(b, rc);
+    } else {
+        release_durable(b);
+        if (b->unsynced)
+            ask_sync(b);
+    }
+    net_service_flush(b->svc);
+}
+
+static void syncer_stop(net_batch *b)
+{
+    struct net_batch_syncer *s = b->syncer;
+
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->lock);
+    s->stop = 1;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->thread, NULL);
+    net_watch_del(s->watch);
+    close(s->efd);
+    pthread_cond_destroy(&s->wake);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+    b->syncer = NULL;
+}
+
+/* 0, or -1: no thread (the loop syncs itself). */
+static int syncer_start(net_batch *b)
+{
+    struct net_batch_syncer *s = calloc(1, sizeof(*s));
+
+    if (!s)
+        return -1;
+    s->db = b->db;
+    s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->wake, NULL);
+    if (s->efd >= 0)
+        s->watch = net_watch_add(b->svc->loop, s->efd, NET_EV_READ, on_synced, b);
+    if (!s->watch || pthread_create(&s->thread, NULL, syncer_main, s) != 0) {
+        net_watch_del(s->watch);
+        if (s->efd >= 0)
+            close(s->efd);
+        pthread_cond_destroy(&s->wake);
+        pthread_mutex_destroy(&s->lock);
+        free(s);
+        return -1;
+    }
+    b->syncer = s;
+    return 0;
+}
+
+/* Make the last commit durable off the loop thread (once at a time). */
+static void ask_sync(net_batch *b)
+{
+    if (b->sync_in_flight)
+        return;
+    if (!b->syncer && syncer_start(b) < 0) {
+        net_batch_settle(b);
+        return;
+    }
+    b->sync_in_flight = 1;
+    pthread_mutex_lock(&b->syncer->lock);
+    b->syncer->asked = 1;
+    pthread_cond_signal(&b->syncer->wake);
+    pthread_mutex_unlock(&b->syncer->lock);
+}
 
 static void hold(net_batch *b, net_conn *c, size_t from, unsigned cmds, uint64_t txid)
 {
@@ -268,20 +395,6 @@ void net_batch_settle(net_batch *b)
     release_durable(b);
 }
 
-/* 1 if a connection that is not waiting for a sync sent something lately:
- * it may be about to bring the batch whose commit would sync for the held
- * ones. Idle connections do not count, so a lone writer beside them is
- * synced at once. */
-static int others_active(const net_batch *b)
-{
-    int64_t now = net_loop_wall_ms(b->svc->loop);
-
-    for (const net_conn *c = b->svc->conns; c; c = c->next)
-        if (c->out.hold == NET_NO_HOLD && now - c->last_ms <= ACTIVE_MS)
-            return 1;
-    return 0;
-}
-
 /* End of a batch under --fsync always: send what became durable, then make
  * this batch's connections wait if what they saw is not durable yet. */
 static void hold_batch(net_batch *b)
@@ -295,6 +408,8 @@ static void hold_batch(net_batch *b)
     }
     if (b->hold_failed)
         net_batch_settle(b);
+    else
+        ask_sync(b);
 }
 
 /* ---- the batch transaction
@@ -472,8 +587,7 @@ static void gather(net_batch *b)
 
 void net_batch_round_begin(net_batch *b, int nevents)
 {
-    if (nevents == 0 && b->held_len)
-        net_batch_settle(b); /* no one came */
+    (void)nevents;
     gather(b);
     b->released = 0;
 }
@@ -481,15 +595,9 @@ void net_batch_round_begin(net_batch *b, int nevents)
 void net_batch_round_end(net_batch *b, int force)
 {
     end_batch(b, force);
-    /* No one can bring the next batch soon (a lone client, or every client
-     * waits for this sync): sync now rather than wait. */
-    if (b->held_len && (force || (b->released == 0 && !others_active(b))))
+    if (b->held_len && force)
         net_batch_settle(b);
     net_service_flush(b->svc);
-    /* Replies waiting for a sync wait at most HOLD_WAIT_MS for a batch whose
-     * commit would sync for them. */
-    if (b->held_len)
-        net_loop_wake_by(b->svc->loop, net_loop_mono_ms(b->svc->loop) + HOLD_WAIT_MS);
 }
 
 void net_batch_finish(net_batch *b)
@@ -520,6 +628,7 @@ int net_batch_init(net_batch *b, net_service *svc, ffdb *db, const net_batch_con
 void net_batch_free(net_batch *b)
 {
     assert(!b->txn);
+    syncer_stop(b);
     net_timer_cancel(b->due);
     free(b->members);
     free(b->held);

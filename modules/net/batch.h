@@ -91,6 +91,7 @@ typedef struct net_batch_stats {
     uint64_t commit_failures;
     uint64_t commit_us; /* time spent in ffdb_commit */
     uint64_t syncs;     /* ffdb_sync calls: commits made durable without a next commit */
+    uint64_t thread_syncs; /* of them, run on the sync thread (pipelined commits) */
 } net_batch_stats;
 
 typedef struct net_batch {
@@ -118,6 +119,11 @@ typedef struct net_batch {
     int hold_failed;    /* a connection could not be listed as waiting */
     uint64_t last_txid; /* the last successful commit */
     size_t released;    /* connections this round's commit released */
+
+    /* the sync thread (pipelined commits): ffdb_sync off the loop thread,
+     * so the loop runs the next batch while the disk flushes this one */
+    struct net_batch_syncer *syncer; /* NULL until the first sync asked of it */
+    int sync_in_flight;              /* asked and not yet reported back */
 
     net_batch_stats stats;
 } net_batch;

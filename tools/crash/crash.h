@@ -194,11 +194,10 @@ int  wl_adopt(struct workload *w, ffdb *db);
 
 /* The commit's ordering rules, checked on the stream of writes and syncs
  * (page 0 and 1 are metas): a meta never follows an unsynced one (E7).
- * With FFDB_NOMETASYNC (nometasync) a meta is also written only when no
- * other page was written since the last sync (E2): its pages were synced
- * first, and the next commit's pages may follow it. Otherwise the engine's
- * one-flush commit writes its pages, its commit list and its meta between
- * two syncs in any order, and open verifies the list (engine/clist.c). */
+ * The engine's one-flush commit writes its pages, its commit list and its
+ * meta between two syncs in any order, and open verifies the list
+ * (engine/clist.c); with FFDB_NOMETASYNC (nometasync) the next commit's
+ * pages may follow the unsynced meta, and its meta waits for a sync (E10). */
 struct order {
     unsigned page_size;
     int armed;              /* off while a file is created (both metas at once) */

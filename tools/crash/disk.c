@@ -54,14 +54,10 @@ void order_write(struct order *o, uint64_t offset, uint64_t len)
                   (unsigned long long)offset);
     if (meta) {
         /* A one-flush commit writes its meta beside its unsynced pages
-         * (they are named in its commit list, verified at open); with
-         * FFDB_NOMETASYNC the engine still syncs the pages first. */
-        if (o->data_unsynced && o->nometasync)
-            violation(o,
-                      "meta page %llu written while data pages written before it were not "
-                      "yet synced",
-                      (unsigned long long)(offset / o->page_size));
-        else if (o->meta_unsynced)
+         * (they are named in its commit list, verified at open), with
+         * FFDB_NOMETASYNC too (E10): only the meta before it must be
+         * durable by then. */
+        if (o->meta_unsynced)
             violation(o, "meta page %llu written while the previous meta was not yet synced",
                       (unsigned long long)(offset / o->page_size));
         o->meta_unsynced = 1;
