@@ -1,7 +1,8 @@
 /*
- * fuzz.h — what the two fuzz harnesses (ops.c, file.c) share: a reader over
- * the input bytes, a deterministic byte pattern, the key order, the failure
- * macro, and the program around a harness's one-input function.
+ * fuzz.h — what the fuzz harnesses share: a reader over the input bytes, a
+ * deterministic byte pattern, the key order (ops.c, file.c), a stream fed in
+ * chunks (resp.c, rparse.c), the failure macro, and the program around a
+ * harness's one-input function.
  *
  * A harness defines one function, int NAME(const uint8_t *data, size_t len),
  * that runs one input from a clean state and leaves a clean state behind
@@ -125,6 +126,93 @@ static inline int fz_key_cmp(const void *a, size_t alen, const void *b, size_t b
 static inline int fz_val_is(ffdb_val v, const void *data, size_t len)
 {
     return v.size == len && (len == 0 || memcmp(v.data, data, len) == 0);
+}
+
+/* ---- a stream cut the way a network cuts it (the RESP harnesses) ------------------- */
+
+/* FNV-1a over n bytes, continuing from h: what a harness hashes its events with. */
+static inline uint64_t fz_mix(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* A stream fed to a parser: buf holds the stream; the first fed bytes have
+ * "arrived" (the parser may only rely on those), the rest arrive in chunks
+ * by fz_feed_more. Configured by the input's byte 0 (bit 5: the arrived
+ * bytes move to a new buffer now and then, as a growing buffer moves; bits
+ * 6-7: chunks of 1-16 bytes, one byte at a time, 1-512 bytes, or sizes read
+ * from the stream's own bytes) and byte 1 (the chunk sizes' seed). A whole
+ * feed (chunked 0) has every byte there from the start. */
+typedef struct fz_feed {
+    const uint8_t *stream; /* as received */
+    size_t total;          /* its length */
+    char *buf;             /* what the parser reads */
+    size_t fed;            /* bytes arrived */
+    uint8_t cfg;
+    uint64_t state, feeds;
+} fz_feed;
+
+static inline void fz_feed_init(fz_feed *f, const uint8_t *stream, size_t total, uint8_t cfg,
+                                uint8_t seed, int chunked)
+{
+    f->stream = stream;
+    f->total = total;
+    f->cfg = cfg;
+    f->state = seed * 0x9E3779B97F4A7C15ull + 1;
+    f->feeds = 0;
+    f->fed = chunked ? 0 : total;
+    f->buf = malloc(total + 1);
+    FUZZ_ASSERT(f->buf, "out of memory");
+    memcpy(f->buf, stream, total);
+}
+
+/* The next chunk size (at least 1). */
+static inline size_t fz_feed_chunk(fz_feed *f)
+{
+    f->state = f->state * 6364136223846793005ull + 1442695040888963407ull;
+    switch (f->cfg >> 6) {
+    case 0:
+        return 1 + (size_t)((f->state >> 33) % 16);
+    case 1:
+        return 1;
+    case 2:
+        return 1 + (size_t)((f->state >> 33) % 512);
+    default: /* the stream says: its byte at the feed point, as a size */
+        return 1 + (f->fed < f->total ? f->stream[f->fed] : 0);
+    }
+}
+
+/* The next chunk arrives; 0 when the whole stream is there already. */
+static inline int fz_feed_more(fz_feed *f)
+{
+    size_t was = f->fed;
+
+    if (f->fed == f->total)
+        return 0;
+    f->fed += fz_feed_chunk(f);
+    if (f->fed > f->total)
+        f->fed = f->total;
+    memcpy(f->buf + was, f->stream + was, f->fed - was); /* the bytes that arrived */
+    /* The arrived bytes move at the 1st, 2nd, 4th, 8th... feed (every feed
+     * would make a big input fed byte by byte quadratic in the harness). */
+    f->feeds++;
+    if ((f->cfg & 0x20) && (f->feeds & (f->feeds - 1)) == 0) {
+        char *nb = malloc(f->total + 1);
+        FUZZ_ASSERT(nb, "out of memory");
+        memcpy(nb, f->buf, f->fed);
+        free(f->buf);
+        f->buf = nb;
+    }
+    return 1;
+}
+
+static inline void fz_feed_free(fz_feed *f)
+{
+    free(f->buf);
+    f->buf = NULL;
 }
 
 /* ---- the program around a harness ------------------------------------------------ */

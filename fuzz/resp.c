@@ -52,23 +52,14 @@
 #define RESP_FZ_MAX_STEPS 10000000 /* parser calls per pass: a loop that never ends fails */
 
 typedef struct rz_pass {
-    const uint8_t *stream; /* the input's stream, as received */
-    size_t total;          /* its length */
-    uint8_t cfg, seed;
+    const uint8_t *input; /* the whole input: configuration bytes and stream */
+    size_t len;
     int chunked;
     /* results */
     uint64_t hash;     /* every event, hashed */
     uint64_t requests; /* RESP_OK answers */
     int error;         /* ended in a protocol error */
 } rz_pass;
-
-static uint64_t rz_mix(uint64_t h, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 0x100000001b3ull;
-    return h;
-}
 
 static void rz_limits(uint8_t cfg, resp_limits *l)
 {
@@ -88,22 +79,6 @@ static void rz_limits(uint8_t cfg, resp_limits *l)
         break;
     default:
         break;
-    }
-}
-
-/* The next chunk size (at least 1). */
-static size_t rz_chunk(rz_pass *ps, uint64_t *state, size_t fed)
-{
-    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
-    switch (ps->cfg >> 6) {
-    case 0:
-        return 1 + (size_t)((*state >> 33) % 16);
-    case 1:
-        return 1;
-    case 2:
-        return 1 + (size_t)((*state >> 33) % 512);
-    default: /* the stream says: its byte at the feed point, as a size */
-        return 1 + (fed < ps->total ? ps->stream[fed] : 0);
     }
 }
 
@@ -155,12 +130,12 @@ static void rz_ok(rz_pass *ps, const char *req, const uint8_t *orig, size_t avai
         FUZZ_ASSERT(req[0] == '*' || req[r->size - 1] == '\n', "empty request of odd shape");
     }
     ps->requests++;
-    ps->hash = rz_mix(ps->hash, "ok", 2);
-    ps->hash = rz_mix(ps->hash, &r->size, sizeof(r->size));
-    ps->hash = rz_mix(ps->hash, &r->inline_cmd, sizeof(r->inline_cmd));
+    ps->hash = fz_mix(ps->hash, "ok", 2);
+    ps->hash = fz_mix(ps->hash, &r->size, sizeof(r->size));
+    ps->hash = fz_mix(ps->hash, &r->inline_cmd, sizeof(r->inline_cmd));
     for (size_t i = 0; i < r->argc; i++) {
-        ps->hash = rz_mix(ps->hash, &r->argv[i].len, sizeof(r->argv[i].len));
-        ps->hash = rz_mix(ps->hash, req + r->argv[i].off, r->argv[i].len);
+        ps->hash = fz_mix(ps->hash, &r->argv[i].len, sizeof(r->argv[i].len));
+        ps->hash = fz_mix(ps->hash, req + r->argv[i].off, r->argv[i].len);
     }
 }
 
@@ -185,26 +160,26 @@ static void rz_run(rz_pass *ps)
     resp_parser p;
     resp_limits lim;
     resp_request req = {0};
-    uint64_t chunk_state = ps->seed * 0x9E3779B97F4A7C15ull + 1;
-    size_t start = 0, fed = ps->chunked ? 0 : ps->total, feeds = 0;
-    char *buf = malloc(ps->total + 1);
+    uint8_t cfg = ps->input[0];
+    size_t start = 0;
+    fz_feed f;
 
-    FUZZ_ASSERT(buf, "out of memory");
-    memcpy(buf, ps->stream, ps->total);
-    rz_limits(ps->cfg, &lim);
+    fz_feed_init(&f, ps->input + 2, ps->len - 2, cfg, ps->input[1], ps->chunked);
+    rz_limits(cfg, &lim);
     resp_parser_init(&p, &lim);
-    req.argv_cap = (ps->cfg >> 2) & 7;
+    req.argv_cap = (cfg >> 2) & 7;
     req.argv = req.argv_cap ? calloc(req.argv_cap, sizeof(*req.argv)) : NULL;
     ps->hash = 0xcbf29ce484222325ull;
     for (long step = 0;; step++) {
-        FUZZ_ASSERT(step < RESP_FZ_MAX_STEPS, "the parser loops (start %zu, fed %zu)", start, fed);
-        int rc = resp_parse(&p, buf + start, fed - start, &req);
+        FUZZ_ASSERT(step < RESP_FZ_MAX_STEPS, "the parser loops (start %zu, fed %zu)", start,
+                    f.fed);
+        int rc = resp_parse(&p, f.buf + start, f.fed - start, &req);
         /* Nothing past the request (or past anything, unless OK) changed. */
         size_t kept = rc == RESP_OK ? start + req.size : start;
-        FUZZ_ASSERT(memcmp(buf + kept, ps->stream + kept, fed - kept) == 0,
+        FUZZ_ASSERT(memcmp(f.buf + kept, f.stream + kept, f.fed - kept) == 0,
                     "the parser wrote outside the request it returned (rc %d)", rc);
         if (rc == RESP_OK) {
-            rz_ok(ps, buf + start, ps->stream + start, fed - start, &req);
+            rz_ok(ps, f.buf + start, f.stream + start, f.fed - start, &req);
             FUZZ_ASSERT(resp_parse_wanted(&p, 0) == 0, "a finished parser wants bytes");
             start += req.size;
             continue;
@@ -216,38 +191,22 @@ static void rz_run(rz_pass *ps)
         if (rc == RESP_PROTO_ERROR) {
             FUZZ_ASSERT(strncmp(p.error, "Protocol error: ", 16) == 0, "error worded \"%s\"",
                         p.error);
-            FUZZ_ASSERT(resp_parse(&p, buf + start, fed - start, &req) == RESP_PROTO_ERROR,
+            FUZZ_ASSERT(resp_parse(&p, f.buf + start, f.fed - start, &req) == RESP_PROTO_ERROR,
                         "an error that does not stay");
             ps->error = 1;
-            ps->hash = rz_mix(ps->hash, p.error, strlen(p.error));
+            ps->hash = fz_mix(ps->hash, p.error, strlen(p.error));
             break;
         }
         FUZZ_ASSERT(rc == RESP_NEED_MORE, "resp_parse returned %d", rc);
-        FUZZ_ASSERT(resp_parse_wanted(&p, fed - start) <= lim.max_bulk_len + 2, "wants %llu bytes",
-                    (unsigned long long)resp_parse_wanted(&p, fed - start));
-        if (fed == ps->total) {
-            ps->hash = rz_mix(ps->hash, "more", 4);
+        FUZZ_ASSERT(resp_parse_wanted(&p, f.fed - start) <= lim.max_bulk_len + 2,
+                    "wants %llu bytes", (unsigned long long)resp_parse_wanted(&p, f.fed - start));
+        if (!fz_feed_more(&f)) {
+            ps->hash = fz_mix(ps->hash, "more", 4);
             break;
-        }
-        size_t was = fed;
-        fed += rz_chunk(ps, &chunk_state, fed);
-        if (fed > ps->total)
-            fed = ps->total;
-        memcpy(buf + was, ps->stream + was, fed - was); /* the bytes that arrived */
-        /* The kept bytes move to a new buffer, as a growing one moves: at
-         * the 1st, 2nd, 4th, 8th... feed (every feed would make a big
-         * input fed byte by byte quadratic in the harness). */
-        feeds++;
-        if ((ps->cfg & 0x20) && (feeds & (feeds - 1)) == 0) {
-            char *nb = malloc(ps->total + 1);
-            FUZZ_ASSERT(nb, "out of memory");
-            memcpy(nb, buf, fed);
-            free(buf);
-            buf = nb;
         }
     }
     free(req.argv);
-    free(buf);
+    fz_feed_free(&f);
 }
 
 /* resp_parse_i64 against a plain reading of the same bytes. */
@@ -298,17 +257,13 @@ static void rz_check_split(const uint8_t *data, size_t len)
 
 static int resp_one(const uint8_t *data, size_t len)
 {
-    rz_pass chunked = {0}, whole = {0};
+    rz_pass chunked = {.input = data, .len = len, .chunked = 1};
+    rz_pass whole = {.input = data, .len = len};
 
     if (len < 2)
         return 0;
     rz_check_i64(data + 2, len - 2);
     rz_check_split(data + 2, len - 2);
-    chunked.stream = whole.stream = data + 2;
-    chunked.total = whole.total = len - 2;
-    chunked.cfg = whole.cfg = data[0];
-    chunked.seed = whole.seed = data[1];
-    chunked.chunked = 1;
     rz_run(&chunked);
     rz_run(&whole);
     FUZZ_ASSERT(chunked.hash == whole.hash && chunked.requests == whole.requests &&

@@ -42,9 +42,8 @@
 #define RP_FZ_MAX_STEPS 10000000
 
 typedef struct rp_pass {
-    const uint8_t *stream;
-    size_t total;
-    uint8_t cfg, seed;
+    const uint8_t *input; /* the whole input: configuration bytes and stream */
+    size_t len;
     int chunked;
     uint64_t hash, replies, items;
     uint64_t part; /* the items of the reply in progress, mixed into hash when it is done */
@@ -55,14 +54,6 @@ typedef struct rp_pass {
     int in_stream;
 } rp_pass;
 
-static uint64_t rp_mix(uint64_t h, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 0x100000001b3ull;
-    return h;
-}
-
 static void rp_limits(uint8_t cfg, resp_reply_limits *l)
 {
     resp_reply_limits_default(l);
@@ -72,25 +63,10 @@ static void rp_limits(uint8_t cfg, resp_reply_limits *l)
         *l = (resp_reply_limits){1, 3, 2, 6, 40};
 }
 
-static size_t rp_chunk(rp_pass *ps, uint64_t *state, size_t fed)
-{
-    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
-    switch (ps->cfg >> 6) {
-    case 0:
-        return 1 + (size_t)((*state >> 33) % 16);
-    case 1:
-        return 1;
-    case 2:
-        return 1 + (size_t)((*state >> 33) % 512);
-    default:
-        return 1 + (fed < ps->total ? ps->stream[fed] : 0);
-    }
-}
-
 static void rp_put(rp_pass *ps, const void *p, size_t n)
 {
     /* A reply's re-encoding is never longer than the stream. */
-    FUZZ_ASSERT(ps->enc_len + n <= ps->total, "re-encoding longer than the stream");
+    FUZZ_ASSERT(ps->enc_len + n <= ps->len - 2, "re-encoding longer than the stream");
     memcpy(ps->enc + ps->enc_len, p, n);
     ps->enc_len += n;
 }
@@ -163,9 +139,9 @@ static void rp_item(rp_pass *ps, const char *buf, size_t avail, const resp_item 
     FUZZ_ASSERT(it->depth < RESP_REPLY_MAX_DEPTH, "depth %u", it->depth);
     rp_encode(ps, buf, it);
     ps->items++;
-    ps->part = rp_mix(ps->part, &it->type, sizeof(it->type));
-    ps->part = rp_mix(ps->part, &it->depth, sizeof(it->depth));
-    ps->part = rp_mix(ps->part, buf + it->str.off, it->str.len);
+    ps->part = fz_mix(ps->part, &it->type, sizeof(it->type));
+    ps->part = fz_mix(ps->part, &it->depth, sizeof(it->depth));
+    ps->part = fz_mix(ps->part, buf + it->str.off, it->str.len);
     if (it->done) {
         FUZZ_ASSERT(it->reply_size > 0 && it->reply_size <= avail, "reply of %zu of %zu bytes",
                     it->reply_size, avail);
@@ -176,8 +152,8 @@ static void rp_item(rp_pass *ps, const char *buf, size_t avail, const resp_item 
         FUZZ_ASSERT(!ps->in_stream, "reply done inside a streamed string");
         ps->enc_len = 0;
         ps->replies++;
-        ps->hash = rp_mix(ps->hash, &ps->part, sizeof(ps->part));
-        ps->hash = rp_mix(ps->hash, &it->reply_size, sizeof(it->reply_size));
+        ps->hash = fz_mix(ps->hash, &ps->part, sizeof(ps->part));
+        ps->hash = fz_mix(ps->hash, &it->reply_size, sizeof(it->reply_size));
         ps->part = 0;
     }
 }
@@ -187,21 +163,20 @@ static void rp_run(rp_pass *ps)
     resp_reply_parser p;
     resp_reply_limits lim;
     resp_item it;
-    uint64_t chunk_state = ps->seed * 0x9E3779B97F4A7C15ull + 1;
-    size_t start = 0, fed = ps->chunked ? 0 : ps->total, feeds = 0;
-    char *buf = malloc(ps->total + 1);
+    size_t start = 0;
+    fz_feed f;
 
-    ps->enc = malloc(ps->total + 1);
-    FUZZ_ASSERT(buf && ps->enc, "out of memory");
-    memcpy(buf, ps->stream, ps->total);
-    rp_limits(ps->cfg, &lim);
+    fz_feed_init(&f, ps->input + 2, ps->len - 2, ps->input[0], ps->input[1], ps->chunked);
+    ps->enc = malloc(ps->len - 1); /* the stream's length + 1 */
+    FUZZ_ASSERT(ps->enc, "out of memory");
+    rp_limits(ps->input[0], &lim);
     resp_reply_init(&p, &lim);
     ps->hash = 0xcbf29ce484222325ull;
     for (long step = 0;; step++) {
         FUZZ_ASSERT(step < RP_FZ_MAX_STEPS, "the parser loops");
-        int rc = resp_reply_next(&p, buf + start, fed - start, &it);
+        int rc = resp_reply_next(&p, f.buf + start, f.fed - start, &it);
         if (rc == RESP_OK) {
-            rp_item(ps, buf + start, fed - start, &it);
+            rp_item(ps, f.buf + start, f.fed - start, &it);
             if (it.done)
                 start += it.reply_size;
             continue;
@@ -209,7 +184,8 @@ static void rp_run(rp_pass *ps)
         if (rc == RESP_PROTO_ERROR) {
             FUZZ_ASSERT(strncmp(p.error, "Protocol error: ", 16) == 0, "error worded \"%s\"",
                         p.error);
-            FUZZ_ASSERT(resp_reply_next(&p, buf + start, fed - start, &it) == RESP_PROTO_ERROR,
+            FUZZ_ASSERT(resp_reply_next(&p, f.buf + start, f.fed - start, &it) ==
+                            RESP_PROTO_ERROR,
                         "an error that does not stay");
             /* Where in a malformed reply the error is seen (and so its
              * words, and the items of that reply given before it) may
@@ -219,39 +195,22 @@ static void rp_run(rp_pass *ps)
             break;
         }
         FUZZ_ASSERT(rc == RESP_NEED_MORE, "resp_reply_next returned %d", rc);
-        if (fed == ps->total) {
-            ps->hash = rp_mix(ps->hash, "more", 4);
+        if (!fz_feed_more(&f)) {
+            ps->hash = fz_mix(ps->hash, "more", 4);
             break;
-        }
-        size_t was = fed;
-        fed += rp_chunk(ps, &chunk_state, fed);
-        if (fed > ps->total)
-            fed = ps->total;
-        memcpy(buf + was, ps->stream + was, fed - was);
-        feeds++;
-        if ((ps->cfg & 0x20) && (feeds & (feeds - 1)) == 0) {
-            char *nb = malloc(ps->total + 1);
-            FUZZ_ASSERT(nb, "out of memory");
-            memcpy(nb, buf, fed);
-            free(buf);
-            buf = nb;
         }
     }
     free(ps->enc);
-    free(buf);
+    fz_feed_free(&f);
 }
 
 static int rparse_one(const uint8_t *data, size_t len)
 {
-    rp_pass chunked = {0}, whole = {0};
+    rp_pass chunked = {.input = data, .len = len, .chunked = 1};
+    rp_pass whole = {.input = data, .len = len};
 
     if (len < 2)
         return 0;
-    chunked.stream = whole.stream = data + 2;
-    chunked.total = whole.total = len - 2;
-    chunked.cfg = whole.cfg = data[0];
-    chunked.seed = whole.seed = data[1];
-    chunked.chunked = 1;
     rp_run(&chunked);
     rp_run(&whole);
     FUZZ_ASSERT(chunked.hash == whole.hash && chunked.replies == whole.replies &&

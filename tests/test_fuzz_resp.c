@@ -10,10 +10,7 @@
  * test_fuzz_regress.c the same way.) The directories are found from the
  * working directory (the repository root under make test) or FFDB_FUZZ_DIR.
  */
-#include <dirent.h>
-#include <stdio.h>
-#include <stdlib.h>
-
+#include "tests/test_fuzz_util.h"
 #include "tests/testutil.h"
 
 #define FUZZ_NO_MAIN
@@ -22,41 +19,12 @@
 TestSuite(fuzz_resp, .timeout = 300);
 
 /* Run every file of fuzz/<sub> through the harness; how many there were. */
-static unsigned replay(const char *sub)
-{
-    const char *root = getenv("FFDB_FUZZ_DIR") ? getenv("FFDB_FUZZ_DIR") : "fuzz";
-    char dir[1024], path[2048];
-    struct dirent **names;
-    unsigned count = 0;
-    int n;
-
-    snprintf(dir, sizeof(dir), "%s/%s", root, sub);
-    n = scandir(dir, &names, NULL, alphasort);
-    cr_assert(n >= 0, "cannot read %s (run from the repository root or set FFDB_FUZZ_DIR)", dir);
-    for (int i = 0; i < n; i++) {
-        if (names[i]->d_name[0] != '.') {
-            size_t len;
-            unsigned char *buf;
-            snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
-            buf = tu_read_file(path, &len);
-            cr_assert(buf || len == 0, "cannot read %s", path);
-            cr_log_info("replaying %s", path);
-            resp_one(buf ? buf : (const unsigned char *)"", len);
-            free(buf);
-            count++;
-        }
-        free(names[i]);
-    }
-    free(names);
-    return count;
-}
-
 Test(fuzz_resp, corpus)
 {
-    cr_assert(replay("corpus/resp") > 0, "the resp seed corpus is empty");
+    cr_assert(tu_fuzz_replay("corpus/resp", resp_one) > 0, "the resp seed corpus is empty");
 }
 
 Test(fuzz_resp, regressions)
 {
-    replay("regress/resp");
+    tu_fuzz_replay("regress/resp", resp_one);
 }

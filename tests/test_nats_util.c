@@ -4,19 +4,13 @@
  */
 #include "tests/test_nats_util.h"
 
-#include <arpa/inet.h>
 #include <criterion/criterion.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "tests/test_proc.h"
 #include "tests/testutil.h"
 
 #define MAX_NATS 4
@@ -27,46 +21,22 @@ static int server_count;
 
 int64_t tn_mono_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return tp_mono_ms();
 }
 
-static int free_port(void)
+/* 1 if something on the port *(int *)arg answers with nats-server's INFO line. */
+static int greets(void *arg)
 {
-    struct sockaddr_in sa = {0};
-    socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-    cr_assert(fd >= 0);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-    cr_assert(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
-    port = ntohs(sa.sin_port);
-    close(fd);
-    return port;
-}
-
-/* 1 if something on port answers with nats-server's INFO line. */
-static int greets(int port)
-{
-    struct sockaddr_in sa = {0};
     struct pollfd p;
     char buf[8] = {0};
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok = 0;
+    int fd = tp_connect(*(int *)arg), ok = 0;
 
     if (fd < 0)
         return 0;
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-        p.fd = fd;
-        p.events = POLLIN;
-        if (poll(&p, 1, 1000) == 1 && read(fd, buf, 4) == 4)
-            ok = memcmp(buf, "INFO", 4) == 0;
-    }
+    p.fd = fd;
+    p.events = POLLIN;
+    if (poll(&p, 1, 1000) == 1 && read(fd, buf, 4) == 4)
+        ok = memcmp(buf, "INFO", 4) == 0;
     close(fd);
     return ok;
 }
@@ -74,32 +44,13 @@ static int greets(int port)
 static int spawn_wait(tn_nats *n)
 {
     char port[16];
-    int64_t deadline;
+    const char *argv[] = {"nats-server", "-a", "127.0.0.1", "-p", port, "-l", n->log, NULL};
 
     snprintf(port, sizeof(port), "%d", n->port);
-    fflush(NULL);
-    n->pid = fork();
-    cr_assert(n->pid >= 0);
-    if (n->pid == 0) {
-        int null = open("/dev/null", O_RDWR);
-        dup2(null, 0);
-        dup2(null, 1);
-        dup2(null, 2);
-        execlp("nats-server", "nats-server", "-a", "127.0.0.1", "-p", port, "-l", n->log,
-               (char *)NULL);
-        _exit(127);
-    }
-    deadline = tn_mono_ms() + TN_TIMEOUT_MS;
-    while (tn_mono_ms() < deadline) {
-        int status;
-        if (greets(n->port))
-            return 0;
-        if (waitpid(n->pid, &status, WNOHANG) == n->pid) {
-            n->pid = 0;
-            return -1;
-        }
-        usleep(10000);
-    }
+    n->pid = tp_spawn(argv, 1);
+    if (tp_wait_ready(&n->pid, greets, &n->port, TN_TIMEOUT_MS) == 0)
+        return 0;
+    tp_kill(&n->pid);
     return -1;
 }
 
@@ -115,7 +66,7 @@ tn_nats *tn_start(void)
     snprintf(n->log, sizeof(n->log), "%s", tu_path(name));
     server_count++;
     for (int attempt = 0; attempt < 5; attempt++) {
-        n->port = free_port();
+        n->port = tp_free_port();
         snprintf(n->url, sizeof(n->url), "nats://127.0.0.1:%d", n->port);
         if (spawn_wait(n) == 0)
             return n;
@@ -126,21 +77,7 @@ tn_nats *tn_start(void)
 
 void tn_stop(tn_nats *n)
 {
-    int64_t deadline = tn_mono_ms() + TN_TIMEOUT_MS;
-
-    if (n->pid <= 0)
-        return;
-    kill(n->pid, SIGTERM);
-    while (tn_mono_ms() < deadline) {
-        if (waitpid(n->pid, NULL, WNOHANG) == n->pid) {
-            n->pid = 0;
-            return;
-        }
-        usleep(5000);
-    }
-    kill(n->pid, SIGKILL);
-    waitpid(n->pid, NULL, 0);
-    n->pid = 0;
+    tp_stop(&n->pid, NULL, TN_TIMEOUT_MS);
 }
 
 void tn_restart(tn_nats *n)
@@ -159,10 +96,6 @@ void tn_restart(tn_nats *n)
 void tn_teardown(void)
 {
     for (int i = 0; i < server_count; i++)
-        if (servers[i].pid > 0) {
-            kill(servers[i].pid, SIGKILL);
-            waitpid(servers[i].pid, NULL, 0);
-            servers[i].pid = 0;
-        }
+        tp_kill(&servers[i].pid);
     server_count = 0;
 }

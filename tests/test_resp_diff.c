@@ -57,6 +57,7 @@
 
 #include "modules/redis/cmd.h"
 #include "tests/test_resp_util.h"
+#include "tests/test_proc.h"
 #include "tests/testutil.h"
 
 #define DIFF_MAX_ARGS 96
@@ -75,11 +76,7 @@ static int ref_port;
 
 static void diff_teardown(void)
 {
-    if (ref_pid > 0) {
-        kill(ref_pid, SIGKILL);
-        waitpid(ref_pid, NULL, 0);
-        ref_pid = 0;
-    }
+    tp_kill(&ref_pid);
     rs_teardown();
 }
 
@@ -90,22 +87,6 @@ static int64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int pick_port(void)
-{
-    struct sockaddr_in sa = {0};
-    socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-    cr_assert(fd >= 0);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-    cr_assert(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
-    port = ntohs(sa.sin_port);
-    close(fd);
-    return port;
 }
 
 /* Fork redis-server on port; 0 once it answers, -1 if it died (a port picked
@@ -119,16 +100,7 @@ static int ref_spawn(int port, const char *log)
                           tu_dir(),       "--logfile",   log,     NULL};
 
     snprintf(portstr, sizeof(portstr), "%d", port);
-    fflush(NULL);
-    ref_pid = fork();
-    cr_assert(ref_pid >= 0);
-    if (ref_pid == 0) {
-        int null = open("/dev/null", O_RDWR);
-        dup2(null, 0);
-        dup2(null, 1);
-        execvp("redis-server", (char *const *)argv);
-        _exit(127);
-    }
+    ref_pid = tp_spawn(argv, 0);
     snprintf(me, sizeof(me), "process_id:%d\r\n", (int)ref_pid);
     for (int i = 0; i < RS_TIMEOUT_MS / 10; i++) {
         struct timeval tv = {1, 0};
@@ -157,7 +129,7 @@ static void ref_start(void)
     const char *log = tu_path("redis.log");
 
     for (int attempt = 0; attempt < 5; attempt++) {
-        ref_port = pick_port();
+        ref_port = tp_free_port();
         if (ref_spawn(ref_port, log) == 0)
             return;
     }

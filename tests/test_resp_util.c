@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/test_proc.h"
 #include "tests/testutil.h"
 
 #define MAX_SERVERS 8
@@ -53,13 +54,6 @@ void rs_sleep_ms(int ms)
         ;
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void rs_setup(void)
 {
     tu_setup();
@@ -75,11 +69,7 @@ void rs_teardown(void)
             close(fds[i]);
     fd_count = 0;
     for (int i = 0; i < server_count; i++)
-        if (servers[i].pid > 0) {
-            kill(servers[i].pid, SIGKILL);
-            waitpid(servers[i].pid, NULL, 0);
-            servers[i].pid = 0;
-        }
+        tp_kill(&servers[i].pid);
     server_count = 0;
     for (size_t i = 0; i < garbage_len; i++)
         free(garbage[i]);
@@ -90,39 +80,6 @@ void rs_teardown(void)
 }
 
 /* ---- the server process ------------------------------------------------------------ */
-
-static int free_port(void)
-{
-    struct sockaddr_in sa = {0};
-    socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-    cr_assert(fd >= 0);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-    cr_assert(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
-    port = ntohs(sa.sin_port);
-    close(fd);
-    return port;
-}
-
-static int try_connect(int port)
-{
-    struct sockaddr_in sa = {0};
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0)
-        return -1;
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
 
 static void spawn(rs_server *s)
 {
@@ -144,37 +101,18 @@ static void spawn(rs_server *s)
     for (int i = 0; i < s->extra_count; i++)
         argv[argc++] = s->extra[i];
     argv[argc] = NULL;
-    fflush(NULL);
-    s->pid = fork();
-    cr_assert(s->pid >= 0);
-    if (s->pid == 0) {
-        int null = open("/dev/null", O_RDWR);
-        dup2(null, 0);
-        dup2(null, 1);
-        execv(prog, (char *const *)argv);
-        _exit(127);
-    }
+    s->pid = tp_spawn(argv, 0);
 }
 
 /* Wait until the server accepts; 0, or -1 if it died first. */
 static int wait_ready(rs_server *s)
 {
-    int64_t deadline = mono_ms() + RS_TIMEOUT_MS;
+    int rc = tp_wait_ready(&s->pid, tp_accepts, &s->port, RS_TIMEOUT_MS);
 
-    while (mono_ms() < deadline) {
-        int status, fd = try_connect(s->port);
-        if (fd >= 0) {
-            close(fd);
-            return 0;
-        }
-        if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
-            s->pid = 0;
-            return -1;
-        }
-        rs_sleep_ms(10);
-    }
-    cr_assert_fail("ffdb-server did not start within %d ms; log:\n%s", RS_TIMEOUT_MS, rs_log(s));
-    return -1;
+    if (rc == -2)
+        cr_assert_fail("ffdb-server did not start within %d ms; log:\n%s", RS_TIMEOUT_MS,
+                       rs_log(s));
+    return rc;
 }
 
 rs_server *rs_start(const char *const *extra)
@@ -196,7 +134,7 @@ rs_server *rs_start(const char *const *extra)
     }
     /* A port picked free can be taken before the server binds it: retry. */
     for (int attempt = 0; attempt < 5; attempt++) {
-        s->port = free_port();
+        s->port = tp_free_port();
         spawn(s);
         if (wait_ready(s) == 0)
             return s;
@@ -217,23 +155,9 @@ void rs_restart(rs_server *s)
             return;
         if (!strstr(rs_log(s), "could not listen"))
             break;
-        s->port = free_port();
+        s->port = tp_free_port();
     }
     cr_assert_fail("ffdb-server did not restart; log:\n%s", rs_log(s));
-}
-
-static int wait_exit(rs_server *s, int *status)
-{
-    int64_t deadline = mono_ms() + RS_TIMEOUT_MS;
-
-    while (mono_ms() < deadline) {
-        if (waitpid(s->pid, status, WNOHANG) == s->pid) {
-            s->pid = 0;
-            return 0;
-        }
-        rs_sleep_ms(5);
-    }
-    return -1;
 }
 
 void rs_stop(rs_server *s)
@@ -241,13 +165,8 @@ void rs_stop(rs_server *s)
     int status = 0;
 
     cr_assert(s->pid > 0);
-    kill(s->pid, SIGTERM);
-    if (wait_exit(s, &status)) {
-        kill(s->pid, SIGKILL);
-        waitpid(s->pid, NULL, 0);
-        s->pid = 0;
+    if (tp_stop(&s->pid, &status, RS_TIMEOUT_MS))
         cr_assert_fail("ffdb-server did not stop on SIGTERM; log:\n%s", rs_log(s));
-    }
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
               "ffdb-server exited badly (status %d); log:\n%s", status, rs_log(s));
 }
@@ -255,9 +174,7 @@ void rs_stop(rs_server *s)
 void rs_kill9(rs_server *s)
 {
     cr_assert(s->pid > 0);
-    kill(s->pid, SIGKILL);
-    waitpid(s->pid, NULL, 0);
-    s->pid = 0;
+    tp_kill(&s->pid);
 }
 
 const char *rs_log(rs_server *s)
@@ -278,7 +195,7 @@ const char *rs_log(rs_server *s)
 int rs_connect(rs_server *s)
 {
     struct timeval tv = {RS_TIMEOUT_MS / 1000, 0};
-    int one = 1, fd = try_connect(s->port);
+    int one = 1, fd = tp_connect(s->port);
 
     cr_assert(fd >= 0, "connect to port %d: %s", s->port, strerror(errno));
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -514,10 +431,10 @@ rs_reply *rs_read(int fd)
 int rs_closed(int fd, int timeout_ms)
 {
     struct rbuf *b = rbuf_of(fd);
-    int64_t deadline = mono_ms() + timeout_ms;
+    int64_t deadline = tp_mono_ms() + timeout_ms;
 
     b->start = b->end = 0; /* unread data does not matter here */
-    while (mono_ms() < deadline) {
+    while (tp_mono_ms() < deadline) {
         struct pollfd p = {fd, POLLIN, 0};
         char buf[4096];
         if (poll(&p, 1, 50) > 0) {

@@ -74,6 +74,14 @@ int cli_close(const cli *c, blocks *bs, int status);
 
 /* Parse a CID argument (EXIT_BADCID and a message on failure, else 0). */
 int cli_cid(const cli *c, const char *text, ipld_cid *cid);
+/* The commands that take CID... (pin, unpin, move): at least one argument
+ * from argv[first], every one a CID (checked before the store is opened),
+ * then fn on each in order, with the store open for writing, until fn
+ * returns a nonzero exit status; the store is closed and the status
+ * returned. */
+typedef int (*cli_cid_fn)(const cli *c, blocks *bs, const ipld_cid *cid, const char *arg,
+                          void *ctx);
+int cli_each_cid(const cli *c, int argc, char **argv, int first, cli_cid_fn fn, void *ctx);
 /* Print a CID alone on its line (v0 base58btc, v1 base32). */
 void cli_print_cid(const ipld_cid *cid);
 /* The text form into buf (IPLD_CID_STR_MAX). */

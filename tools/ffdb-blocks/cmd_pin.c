@@ -9,32 +9,22 @@
 
 #include "tools/ffdb-blocks/cli.h"
 
+static int pin_one(const cli *c, blocks *bs, const ipld_cid *cid, const char *arg, void *ctx)
+{
+    int rc = blocks_pin(bs, cid, *(int *)ctx);
+    return rc ? cli_fail(c, arg, rc) : 0;
+}
+
 static int run_pin(cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {{"direct", no_argument, NULL, 'd'}, {0}};
-    int o, recursive = 1, status = 0, rc = 0;
-    blocks *bs;
+    int o, recursive = 1, status = 0;
     while ((o = cli_getopt(c, argc, argv, "d", opts, &status)) != -1) {
         if (o == CLI_OPT_STOP)
             return status;
         recursive = 0;
     }
-    if ((status = cli_want_args(c, argc - optind, 1, 1 << 20)) != 0)
-        return status;
-    for (int i = optind; i < argc; i++) {
-        ipld_cid cid;
-        if ((status = cli_cid(c, argv[i], &cid)) != 0)
-            return status;
-    }
-    if ((status = cli_open(c, 1, &bs)) != 0)
-        return status;
-    for (int i = optind; rc == 0 && i < argc; i++) {
-        ipld_cid cid;
-        cli_cid(c, argv[i], &cid);
-        if ((rc = blocks_pin(bs, &cid, recursive)) != 0)
-            status = cli_fail(c, argv[i], rc);
-    }
-    return cli_close(c, bs, status);
+    return cli_each_cid(c, argc, argv, optind, pin_one, &recursive);
 }
 
 const struct cli_cmd cmd_pin = {
@@ -42,33 +32,24 @@ const struct cli_cmd cmd_pin = {
     "A recursive pin keeps the block and its whole DAG; --direct keeps the block\n"
     "alone. The blocks need not be present yet.\n"};
 
+static int unpin_one(const cli *c, blocks *bs, const ipld_cid *cid, const char *arg, void *ctx)
+{
+    int rc = blocks_unpin(bs, cid);
+    (void)ctx;
+    if (rc == FFDB_NOTFOUND) {
+        cli_msg(c, "%s: not pinned", arg);
+        return EXIT_ABSENT;
+    }
+    return rc ? cli_fail(c, arg, rc) : 0;
+}
+
 static int run_unpin(cli *c, int argc, char **argv)
 {
-    int o, status = 0, rc = 0;
-    blocks *bs;
+    int o, status = 0;
     while ((o = cli_getopt(c, argc, argv, "", NULL, &status)) != -1)
         if (o == CLI_OPT_STOP)
             return status;
-    if ((status = cli_want_args(c, argc - optind, 1, 1 << 20)) != 0)
-        return status;
-    for (int i = optind; i < argc; i++) {
-        ipld_cid cid;
-        if ((status = cli_cid(c, argv[i], &cid)) != 0)
-            return status;
-    }
-    if ((status = cli_open(c, 1, &bs)) != 0)
-        return status;
-    for (int i = optind; rc == 0 && i < argc; i++) {
-        ipld_cid cid;
-        cli_cid(c, argv[i], &cid);
-        if ((rc = blocks_unpin(bs, &cid)) == FFDB_NOTFOUND) {
-            cli_msg(c, "%s: not pinned", argv[i]);
-            status = EXIT_ABSENT;
-        } else if (rc) {
-            status = cli_fail(c, argv[i], rc);
-        }
-    }
-    return cli_close(c, bs, status);
+    return cli_each_cid(c, argc, argv, optind, unpin_one, NULL);
 }
 
 const struct cli_cmd cmd_unpin = {"unpin", run_unpin, "unpin CID...", "remove pins",

@@ -82,12 +82,17 @@ const struct cli_cmd cmd_tier = {
     "go to the cold file (FILE.cold, zstd). A cold block read --promote-reads\n"
     "times (default 2) comes back hot. The policy is kept in the store.\n"};
 
+static int move_one(const cli *c, blocks *bs, const ipld_cid *cid, const char *arg, void *ctx)
+{
+    int rc = blocks_tier_move(bs, cid, *(int *)ctx);
+    return rc ? cli_fail(c, arg, rc) : 0;
+}
+
 static int run_move(cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"hot", no_argument, NULL, 'H'}, {"cold", no_argument, NULL, 'C'}, {0}};
-    int o, to_cold = -1, status = 0, rc = 0;
-    blocks *bs;
+    int o, to_cold = -1, status = 0;
     while ((o = cli_getopt(c, argc, argv, "", opts, &status)) != -1) {
         if (o == CLI_OPT_STOP)
             return status;
@@ -95,22 +100,7 @@ static int run_move(cli *c, int argc, char **argv)
     }
     if (to_cold < 0)
         return cli_usage(c, "--hot or --cold");
-    if ((status = cli_want_args(c, argc - optind, 1, 1 << 20)) != 0)
-        return status;
-    for (int i = optind; i < argc; i++) {
-        ipld_cid cid;
-        if ((status = cli_cid(c, argv[i], &cid)) != 0)
-            return status;
-    }
-    if ((status = cli_open(c, 1, &bs)) != 0)
-        return status;
-    for (int i = optind; rc == 0 && i < argc; i++) {
-        ipld_cid cid;
-        cli_cid(c, argv[i], &cid);
-        if ((rc = blocks_tier_move(bs, &cid, to_cold)) != 0)
-            status = cli_fail(c, argv[i], rc);
-    }
-    return cli_close(c, bs, status);
+    return cli_each_cid(c, argc, argv, optind, move_one, &to_cold);
 }
 
 const struct cli_cmd cmd_move = {"move", run_move, "move --hot|--cold CID...",

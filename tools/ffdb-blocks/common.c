@@ -166,6 +166,26 @@ int cli_cid(const cli *c, const char *text, ipld_cid *cid)
     return EXIT_BADCID;
 }
 
+int cli_each_cid(const cli *c, int argc, char **argv, int first, cli_cid_fn fn, void *ctx)
+{
+    int status;
+    blocks *bs;
+    ipld_cid cid;
+
+    if ((status = cli_want_args(c, argc - first, 1, 1 << 20)) != 0)
+        return status;
+    for (int i = first; i < argc; i++)
+        if ((status = cli_cid(c, argv[i], &cid)) != 0)
+            return status;
+    if ((status = cli_open(c, 1, &bs)) != 0)
+        return status;
+    for (int i = first; status == 0 && i < argc; i++) {
+        cli_cid(c, argv[i], &cid);
+        status = fn(c, bs, &cid, argv[i], ctx);
+    }
+    return cli_close(c, bs, status);
+}
+
 const char *cli_cid_str(const ipld_cid *cid, char *buf)
 {
     ipld_cid_str(cid, buf);
