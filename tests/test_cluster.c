@@ -75,15 +75,21 @@ static int bind_port(int port)
     return ntohs(sa.sin_port);
 }
 
-/* A free RAFT port whose fetch port (+ 10000) is free too. */
+/* A free RAFT port whose fetch port (+ 10000) is free too, both below the
+ * kernel's ephemeral range (32768-60999): rs_start's RESP ports come from
+ * bind(0), which could hand out a RAFT port picked the same way before its
+ * server bound it. */
 static int raft_port(void)
 {
-    for (int i = 0; i < 200; i++) {
-        int p = bind_port(0);
-        if (p > 0 && p + 10000 <= 65535 && bind_port(p + 10000) == p + 10000)
-            return p;
-        p = 20000 + (int)(((unsigned)getpid() * 7919u + (unsigned)i * 104729u) % 30000u);
-        if (bind_port(p) == p && bind_port(p + 10000) == p + 10000)
+    static unsigned seed;
+    if (!seed)
+        seed = (unsigned)getpid() ^ (unsigned)now_ms();
+    for (int i = 0; i < 500; i++) {
+        int p = 10000 + (int)(rand_r(&seed) % 12000u);
+        int used = 0;
+        for (int k = 0; k < CL_MAX; k++)
+            used |= nodes[k].raft == p;
+        if (!used && bind_port(p) == p && bind_port(p + 10000) == p + 10000)
             return p;
     }
     cr_assert_fail("no free RAFT port pair");
