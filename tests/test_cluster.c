@@ -41,8 +41,8 @@
 typedef struct cnode {
     rs_server *srv;
     int id;
-    int raft;    /* RAFT port (the file fetch is on raft + 10000) */
-    int alive;   /* running and not stopped */
+    int raft;  /* RAFT port (the file fetch is on raft + 10000) */
+    int alive; /* running and not stopped */
     char dir[512];
 } cnode;
 
@@ -66,7 +66,8 @@ static int bind_port(int port)
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) || getsockname(fd, (struct sockaddr *)&sa, &len)) {
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) ||
+        getsockname(fd, (struct sockaddr *)&sa, &len)) {
         close(fd);
         return -1;
     }
@@ -74,15 +75,21 @@ static int bind_port(int port)
     return ntohs(sa.sin_port);
 }
 
-/* A free RAFT port whose fetch port (+ 10000) is free too. */
+/* A free RAFT port whose fetch port (+ 10000) is free too, both below the
+ * kernel's ephemeral range (32768-60999): rs_start's RESP ports come from
+ * bind(0), which could hand out a RAFT port picked the same way before its
+ * server bound it. */
 static int raft_port(void)
 {
-    for (int i = 0; i < 200; i++) {
-        int p = bind_port(0);
-        if (p > 0 && p + 10000 <= 65535 && bind_port(p + 10000) == p + 10000)
-            return p;
-        p = 20000 + (int)(((unsigned)getpid() * 7919u + (unsigned)i * 104729u) % 30000u);
-        if (bind_port(p) == p && bind_port(p + 10000) == p + 10000)
+    static unsigned seed;
+    if (!seed)
+        seed = (unsigned)getpid() ^ (unsigned)now_ms();
+    for (int i = 0; i < 500; i++) {
+        int p = 10000 + (int)(rand_r(&seed) % 12000u);
+        int used = 0;
+        for (int k = 0; k < CL_MAX; k++)
+            used |= nodes[k].raft == p;
+        if (!used && bind_port(p) == p && bind_port(p + 10000) == p + 10000)
             return p;
     }
     cr_assert_fail("no free RAFT port pair");
@@ -196,21 +203,31 @@ static int follower_of(int leader)
     return -1;
 }
 
+/* A reply of node i to the command, asked again (bounded) while it
+ * contains one of the NULL-terminated retry strings. */
+static const char *q_retry(int i, const char *const *argv, int argc, const char *const *retry)
+{
+    int64_t end = now_ms() + WAIT_MS;
+    const char *t = "";
+    int fd = rs_connect(nodes[i].srv), again = 1;
+    while (again && now_ms() < end) {
+        t = rs_qv(fd, argc, argv);
+        again = 0;
+        for (const char *const *r = retry; *r; r++)
+            again |= strstr(t, *r) != NULL;
+        if (again)
+            rs_sleep_ms(50);
+    }
+    rs_close(fd);
+    return t;
+}
+
 /* A reply of node i to a write, retried while the cluster has no leader or
  * the follower does not know the leader's address yet. */
 static const char *write_settled(int i, const char *const *argv, int argc)
 {
-    int64_t end = now_ms() + WAIT_MS;
-    const char *t = "";
-    int fd = rs_connect(nodes[i].srv);
-    while (now_ms() < end) {
-        t = rs_qv(fd, argc, argv);
-        if (strncmp(t, "-CLUSTERDOWN", 12) && strncmp(t, "-TRYAGAIN", 9))
-            break;
-        rs_sleep_ms(50);
-    }
-    rs_close(fd);
-    return t;
+    static const char *const retry[] = {"-CLUSTERDOWN", "-TRYAGAIN", NULL};
+    return q_retry(i, argv, argc, retry);
 }
 
 /* Wait until a READONLY (stale, local) read of node i gives want. */
@@ -286,7 +303,8 @@ Test(cluster, elect_moved_info_multi)
     cr_assert_eq(info_num(f, "raft_leader_id"), nodes[l].id);
     cr_assert_gt(info_num(l, "raft_term"), 0);
     cr_assert_eq(info_num(f, "raft_term"), info_num(l, "raft_term"));
-    long long commit = info_num(l, "raft_commit_index"), applied = info_num(l, "raft_applied_index");
+    long long commit = info_num(l, "raft_commit_index"),
+              applied = info_num(l, "raft_applied_index");
     cr_assert_gt(applied, 0);
     cr_assert_geq(commit, applied);
     /* libraft counts its own barrier and configuration entries too */
@@ -316,11 +334,11 @@ Test(cluster, elect_moved_info_multi)
     wait_all_local("[\"1\",\"5\",\"x\"]", mget, 4);
 }
 
-/* One INCR through a client that follows MOVED: 1 acknowledged (*val), 0
- * unknown (the connection ended or the write may not have happened), -1
- * not done (no leader now: nothing was proposed). *cur is the node the
- * client talks to, *fd its connection (-1: none). */
-static int incr_follow(int *cur, int *fd, long long *val)
+/* One write through a client that follows MOVED: 1 acknowledged (*out its
+ * reply), 0 unknown (the connection ended or the write may not have
+ * happened), -1 not done (no leader now: nothing was proposed). *cur is the
+ * node the client talks to, *fd its connection (-1: none). */
+static int write_follow(int *cur, int *fd, int argc, const char *const *argv, rs_reply **out)
 {
     for (int hops = 0; hops < 4; hops++) {
         if (*fd < 0) {
@@ -328,18 +346,14 @@ static int incr_follow(int *cur, int *fd, long long *val)
                 return -1;
             *fd = rs_connect(nodes[*cur].srv);
         }
-        rs_send(*fd, "INCR", "counter", NULL);
+        rs_sendv(*fd, argc, argv, NULL);
         rs_reply *r = rs_read(*fd);
         if (!r) {
             rs_close(*fd);
             *fd = -1;
             return 0;
         }
-        if (r->type == ':') {
-            *val = r->integer;
-            return 1;
-        }
-        const char *t = rs_text(r);
+        const char *t = r->type == '-' ? rs_text(r) : "";
         if (!strncmp(t, "-MOVED 0 ", 9)) {
             const char *colon = strrchr(t, ':');
             int to = colon ? node_of_port(atoi(colon + 1)) : -1;
@@ -352,9 +366,37 @@ static int incr_follow(int *cur, int *fd, long long *val)
         }
         if (!strncmp(t, "-CLUSTERDOWN", 12) || !strncmp(t, "-TRYAGAIN cannot propose", 24))
             return -1;
-        return 0; /* -TRYAGAIN the write may not have happened, or another error */
+        if (r->type == '-')
+            return 0;
+        *out = r;
+        return 1;
     }
     return -1;
+}
+
+/* The client moves on to the next running node (after a short pause). */
+static void next_node(int *cur, int *fd)
+{
+    if (*fd >= 0)
+        rs_close(*fd);
+    *fd = -1;
+    do
+        *cur = (*cur + 1) % nnodes;
+    while (!nodes[*cur].alive);
+    rs_sleep_ms(20);
+}
+
+/* INCR counter through write_follow: *val its value when acknowledged. */
+static int incr_follow(int *cur, int *fd, long long *val)
+{
+    const char *argv[] = {"INCR", "counter"};
+    rs_reply *r = NULL;
+    int rc = write_follow(cur, fd, 2, argv, &r);
+    if (rc == 1) {
+        cr_assert_eq(r->type, ':', "INCR: %s", rs_text(r));
+        *val = r->integer;
+    }
+    return rc;
 }
 
 static int cmp_ll(const void *a, const void *b)
@@ -384,14 +426,7 @@ Test(cluster, failover_no_acked_write_lost)
         } else if (rc == 0) {
             unknown++;
         } else {
-            /* no leader known here: ask another running node */
-            if (fd >= 0)
-                rs_close(fd);
-            fd = -1;
-            do
-                cur = (cur + 1) % nnodes;
-            while (!nodes[cur].alive);
-            rs_sleep_ms(20);
+            next_node(&cur, &fd); /* no leader known here */
         }
         if (killed < 0 && nacked == 300) {
             killed = l;
@@ -495,17 +530,8 @@ Test(cluster, catch_up_past_snapshot)
 /* CLUSTER MEET/FORGET on the leader, retried while another change runs. */
 static const char *membership(int l, const char *const *argv, int argc)
 {
-    int64_t end = now_ms() + WAIT_MS;
-    const char *t = "";
-    int fd = rs_connect(nodes[l].srv);
-    while (now_ms() < end) {
-        t = rs_qv(fd, argc, argv);
-        if (!strstr(t, "in progress"))
-            break;
-        rs_sleep_ms(50);
-    }
-    rs_close(fd);
-    return t;
+    static const char *const retry[] = {"in progress", NULL};
+    return q_retry(l, argv, argc, retry);
 }
 
 static int voters(int i)
@@ -611,48 +637,12 @@ Test(cluster, ttl_decided_by_the_leader)
         fd = rs_connect(nodes[i].srv);
         long long expired = rs_info_int(fd, "expired_keys");
         rs_close(fd);
-        cr_assert_leq(expired, 10, "node %d counted %lld expiries of 10 keys", nodes[i].id, expired);
+        cr_assert_leq(expired, 10, "node %d counted %lld expiries of 10 keys", nodes[i].id,
+                      expired);
     }
 }
 
 /* ---- the soak (make cluster-soak; skipped unless CLUSTER_SOAK_SECONDS is set) ------------- */
-
-/* One write through a client that follows MOVED, as incr_follow. */
-static int write_follow(int *cur, int *fd, int argc, const char *const *argv, rs_reply **out)
-{
-    for (int hops = 0; hops < 4; hops++) {
-        if (*fd < 0) {
-            if (!nodes[*cur].alive)
-                return -1;
-            *fd = rs_connect(nodes[*cur].srv);
-        }
-        rs_sendv(*fd, argc, argv, NULL);
-        rs_reply *r = rs_read(*fd);
-        if (!r) {
-            rs_close(*fd);
-            *fd = -1;
-            return 0;
-        }
-        const char *t = r->type == '-' ? rs_text(r) : "";
-        if (!strncmp(t, "-MOVED 0 ", 9)) {
-            const char *colon = strrchr(t, ':');
-            int to = colon ? node_of_port(atoi(colon + 1)) : -1;
-            if (to < 0 || !nodes[to].alive)
-                return -1;
-            rs_close(*fd);
-            *fd = -1;
-            *cur = to;
-            continue;
-        }
-        if (!strncmp(t, "-CLUSTERDOWN", 12) || !strncmp(t, "-TRYAGAIN cannot propose", 24))
-            return -1;
-        if (r->type == '-')
-            return 0;
-        *out = r;
-        return 1;
-    }
-    return -1;
-}
 
 static int current_leader(void)
 {
@@ -700,7 +690,7 @@ Test(cluster_soak, faults)
         } else if (!heal && t >= next_fault) {
             int l = current_leader();
             if ((kills + stops) % 2 == 0 && l >= 0) { /* the faults alternate */
-                down = l; /* kill -9 the leader */
+                down = l;                             /* kill -9 the leader */
                 node_kill9(l);
                 kills++;
             } else {
@@ -713,14 +703,12 @@ Test(cluster_soak, faults)
         rs_reply *r = NULL;
         int rc;
         if (rand_r(&seed) % 2) {
-            const char *argv[] = {"INCR", "counter"};
-            rc = write_follow(&cur, &fd, 2, argv, &r);
+            long long val = 0;
+            rc = incr_follow(&cur, &fd, &val);
             if (rc == 1) {
-                cr_assert_eq(r->type, ':');
-                cr_assert_gt(r->integer, last, "INCR gave %lld after %lld: not linearizable",
-                             (long long)r->integer, last);
-                last = r->integer;
-                incr[nincr++] = r->integer;
+                cr_assert_gt(val, last, "INCR gave %lld after %lld: not linearizable", val, last);
+                last = val;
+                incr[nincr++] = val;
             } else if (rc == 0) {
                 incr_unknown++;
             }
@@ -735,15 +723,8 @@ Test(cluster_soak, faults)
                 keys_unknown += rc == 0;
             }
         }
-        if (rc < 0 || (rc == 0 && fd < 0)) {
-            if (fd >= 0)
-                rs_close(fd);
-            fd = -1;
-            do
-                cur = (cur + 1) % nnodes;
-            while (!nodes[cur].alive);
-            rs_sleep_ms(20);
-        }
+        if (rc < 0 || (rc == 0 && fd < 0))
+            next_node(&cur, &fd);
     }
     if (fd >= 0)
         rs_close(fd);
@@ -782,10 +763,11 @@ Test(cluster_soak, faults)
     snprintf(want, sizeof want, "\"%lld\"", final);
     const char *get[] = {"GET", "counter"};
     wait_all_local(want, get, 2);
-    fprintf(stderr,
-            "cluster-soak %ds: %d leader kills, %d SIGSTOPs; INCR %d acked, %d unknown, final %lld; "
-            "SET %d acked, %d unknown, %d present\n",
-            seconds, kills, stops, nincr, incr_unknown, final, keys_acked, keys_unknown, present);
+    fprintf(
+        stderr,
+        "cluster-soak %ds: %d leader kills, %d SIGSTOPs; INCR %d acked, %d unknown, final %lld; "
+        "SET %d acked, %d unknown, %d present\n",
+        seconds, kills, stops, nincr, incr_unknown, final, keys_acked, keys_unknown, present);
     free(incr);
     free(key_state);
 }

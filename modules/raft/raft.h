@@ -250,12 +250,13 @@ int rf_member_remove(rf_change *c, struct raft *r, uint64_t id);
  */
 typedef struct rf_uv_host rf_uv_host;
 /* 0, or a negative code. The host's hooks stay registered on l for the
- * loop's life (net has no hook removal): free the host only once the loop
- * will not run again. */
+ * loop's life (net has no hook removal), so a freed host is kept closed
+ * (its hooks then do nothing) rather than released. */
 int rf_uv_host_new(net_loop *l, rf_uv_host **out);
 uv_loop_t *rf_uv_loop(rf_uv_host *h);
 /* Let closed handles finish (a bounded number of NOWAIT rounds), close
- * the libuv loop and free the host. */
+ * the libuv loop and retire the host: the loop may run again (a server
+ * stopping after a failed start), its hooks see a closed host. */
 void rf_uv_host_free(rf_uv_host *h);
 
 #endif /* FFDB_RAFT_RAFT_H */

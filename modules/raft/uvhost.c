@@ -16,7 +16,14 @@ struct rf_uv_host {
     uv_loop_t uv;
     net_watch *watch;
     int closed;
+    struct rf_uv_host *next_retired;
 };
+
+/* Hosts freed while their hooks may still run (net has no hook removal):
+ * kept closed here, reachable, so a loop iteration after rf_uv_host_free —
+ * ffdb-server stopping because rf_node_new failed on a taken port — reads a
+ * closed host instead of freed memory (ASan found it in test_cluster). */
+static rf_uv_host *retired;
 
 static void run_nowait(rf_uv_host *h)
 {
@@ -63,12 +70,13 @@ int rf_uv_host_new(net_loop *l, rf_uv_host **out)
     h->watch = net_watch_add(l, uv_backend_fd(&h->uv), NET_EV_READ, on_ready, h);
     if (!h->watch || net_hook_add(l, NET_HOOK_AFTER_EVENTS, after_events, h) ||
         net_hook_add(l, NET_HOOK_BEFORE_SLEEP, before_sleep, h)) {
-        /* A hook that was added stays: it sees closed and does nothing,
-         * which is why the host is not freed here but leaked closed. */
+        /* A hook that was added stays: it sees closed and does nothing. */
         net_watch_del(h->watch);
         h->watch = NULL;
         h->closed = 1;
         uv_loop_close(&h->uv);
+        h->next_retired = retired;
+        retired = h;
         return FFDB_ENOMEM;
     }
     /* The first wait may come before any before-sleep hook has run: make
@@ -91,9 +99,10 @@ void rf_uv_host_free(rf_uv_host *h)
     for (int i = 0; i < 1000 && uv_run(&h->uv, UV_RUN_NOWAIT); i++) {
     }
     net_watch_del(h->watch);
+    h->watch = NULL;
     h->closed = 1;
     uv_loop_close(&h->uv);
-    /* The hooks still point here (net has no hook removal): the loop must
-     * not run again (raft.h). */
-    free(h);
+    /* The hooks still point here (net has no hook removal): retired, not freed. */
+    h->next_retired = retired;
+    retired = h;
 }
