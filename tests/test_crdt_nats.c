@@ -244,7 +244,8 @@ Test(crdt_nats, bad_peer)
 
     /* the first request is answered with garbage, the rest with silence */
     cr_assert_eq(natsMsg_GetDataLength(m), 36);
-    cr_assert_eq(natsConnection_Publish(nc, natsMsg_GetReply(m), "\x00\x00\x00\x03abc!!", 9),
+    static const uint8_t garbage[] = {0, 0, 0, 3, 'a', 'b', 'c', '!', '!'}; /* a frame, junk */
+    cr_assert_eq(natsConnection_Publish(nc, natsMsg_GetReply(m), garbage, sizeof garbage),
                  NATS_OK);
     natsMsg_Destroy(m);
     cr_assert_eq(natsConnection_Flush(nc), NATS_OK);

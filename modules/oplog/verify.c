@@ -103,7 +103,7 @@ static int cmp36(const void *a, const void *b)
 
 static int linked(struct vctx *v, const void *key)
 {
-    return bsearch(key, v->links, v->link_count, OPLOG_CID_BYTES, cmp36) != NULL;
+    return v->link_count && bsearch(key, v->links, v->link_count, OPLOG_CID_BYTES, cmp36);
 }
 
 /* O4: heads are exactly the entries nothing links to. */
@@ -113,7 +113,8 @@ static int check_heads(struct vctx *v, ffdb_bucket *be)
     ffdb_cursor *cur;
     ffdb_val k, val;
     uint64_t heads = 0, unlinked = 0;
-    qsort(v->links, v->link_count, OPLOG_CID_BYTES, cmp36);
+    if (v->link_count) /* no links: links may be NULL, which qsort must not get */
+        qsort(v->links, v->link_count, OPLOG_CID_BYTES, cmp36);
     int rc = ffdb_cursor_open(be, &cur);
     for (rc = rc ? rc : ffdb_cursor_first(cur, &k, &val); rc == 0;
          rc = ffdb_cursor_next(cur, &k, &val))
