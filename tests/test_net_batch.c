@@ -127,6 +127,8 @@ static void kv_round(net_loop *l, int nevents, void *arg)
             char *start = c->in + c->in_start, *nl;
             size_t len;
             int rc;
+            if (net_conn_pending_input(c) == 0)
+                break; /* c->in may be NULL */
             nl = memchr(start, '\n', net_conn_pending_input(c));
             if (!nl)
                 break;
