@@ -60,6 +60,24 @@ static uint64_t oldest_visible(const ffdb *db)
     return oldest;
 }
 
+/* The txids oldest_visible() may still return below the last commit (F5
+ * in freelist.h): every live snapshot and the durable txid, into out; or
+ * SIZE_MAX when there are more than MERGE_BARRIERS_MAX (no merging then).
+ * Caller holds meta_lock. */
+#define MERGE_BARRIERS_MAX 64u
+static size_t barriers_of(const ffdb *db, uint64_t *out)
+{
+    size_t n = 0;
+
+    if (db->reader_count + 1 > MERGE_BARRIERS_MAX)
+        return SIZE_MAX;
+    out[n++] = db->durable_txid;
+    for (unsigned i = 0; i < db->reader_cap; i++)
+        if (db->readers[i] != READER_FREE)
+            out[n++] = db->readers[i];
+    return n;
+}
+
 int ffdb_begin_read(ffdb *db, ffdb_txn **out)
 {
     ffdb_txn *txn;
@@ -91,7 +109,8 @@ int ffdb_begin_read(ffdb *db, ffdb_txn **out)
 int ffdb_begin_write(ffdb *db, ffdb_txn **out)
 {
     ffdb_txn *txn;
-    uint64_t oldest;
+    uint64_t oldest, barriers[MERGE_BARRIERS_MAX];
+    size_t nbar;
     int rc;
 
     if (!db || !out)
@@ -108,6 +127,7 @@ int ffdb_begin_write(ffdb *db, ffdb_txn **out)
     pthread_mutex_lock(&db->meta_lock);
     rc = db->failed; /* E3: ffdb_sync may have set it on another thread */
     oldest = oldest_visible(db);
+    nbar = barriers_of(db, barriers);
     pthread_mutex_unlock(&db->meta_lock);
     if (rc) {
         rc = ERR_RAISE(FFDB_EFAILED, PGNO_NONE, "an earlier sync failed; reopen the database");
@@ -123,6 +143,10 @@ int ffdb_begin_write(ffdb *db, ffdb_txn **out)
     rc = fl_txn_begin(db->fl, txn->meta.txid, oldest);
     if (rc < 0)
         goto fail;
+    /* F5: under a long-lived reader the pending groups stay few. Best
+     * effort: too many readers or no memory leaves them as they are. */
+    if (nbar != SIZE_MAX)
+        (void)fl_merge_pending(db->fl, barriers, nbar);
     /* C2 (clist.c): the last commit's list is needed only until this
      * commit is durable; freed now, it is pending until then. */
     txn->meta.clist_first = txn->meta.clist_pages = txn->meta.clist_entries = 0;

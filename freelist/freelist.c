@@ -231,6 +231,58 @@ int fl_txn_begin(struct freelist *fl, uint64_t txid, uint64_t oldest)
     return 0;
 }
 
+/* 1 if some barrier lies in [lo, hi). */
+static int barrier_in(const uint64_t *barriers, size_t n, uint64_t lo, uint64_t hi)
+{
+    for (size_t i = 0; i < n; i++)
+        if (barriers[i] >= lo && barriers[i] < hi)
+            return 1;
+    return 0;
+}
+
+int fl_merge_pending(struct freelist *fl, const uint64_t *barriers, size_t n)
+{
+    struct flstate *st = &fl->cur;
+    size_t keep = 0;
+
+    if (fl->txid == 0 || fl->prepared)
+        return FL_MISUSE("fl_merge_pending outside a txn or after prepare");
+    /* The current txn has no group yet, or freed pages already: merge only
+     * committed groups (a group of this txn is never merged into). */
+    for (size_t g = 0; g < st->ngroups; g++) {
+        struct pgroup *cur = &st->groups[g];
+        int last = g + 1 == st->ngroups || st->groups[g + 1].txid == fl->txid;
+        if (!last && !barrier_in(barriers, n, cur->txid, st->groups[g + 1].txid)) {
+            /* F5: released together with the next group; move into it. */
+            struct pgroup *next = &st->groups[g + 1];
+            int swapped = cur->set.n > next->set.n, rc;
+            if (swapped) { /* union the smaller set into the larger */
+                struct rset t = cur->set;
+                cur->set = next->set;
+                next->set = t;
+            }
+            rc = rset_union(&next->set, cur->set.r, cur->set.n);
+            if (rc < 0) {
+                if (swapped) { /* each group's own pages back under its txid */
+                    struct rset t = cur->set;
+                    cur->set = next->set;
+                    next->set = t;
+                }
+                memmove(&st->groups[keep], cur, (st->ngroups - g) * sizeof(*cur));
+                st->ngroups = keep + (st->ngroups - g);
+                assert(flstate_valid(st));
+                return rc;
+            }
+            rset_free(&cur->set);
+            continue;
+        }
+        st->groups[keep++] = *cur;
+    }
+    st->ngroups = keep;
+    assert(flstate_valid(st));
+    return 0;
+}
+
 void fl_txn_commit(struct freelist *fl)
 {
     assert(fl->txid != 0 && fl->prepared);
@@ -440,6 +492,7 @@ void fl_counts(const struct freelist *fl, struct fl_counts *out)
         out->pending += rset_pages(&st->groups[g].set);
         out->ranges += st->groups[g].set.n;
     }
+    out->groups = st->ngroups;
     out->chain_pages = fl->npages;
 }
 

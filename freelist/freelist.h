@@ -19,6 +19,10 @@
  *  F3. Every page in [2, page_count) is reachable from the committed meta,
  *      or in the freelist, or (during a write txn) allocated by that txn.
  *  F4. fl_txn_abort() restores exactly the state of fl_txn_begin().
+ *  F5. A pending group's pages are released no earlier than F2 allows:
+ *      fl_merge_pending() moves a group into the next newer one only when
+ *      no barrier (a txid oldest may still take) separates them, so their
+ *      release moment is the same; merging never relabels pages older.
  *
  * Lifecycle for a write transaction W:
  *   fl_txn_begin(W, oldest) -> fl_alloc()/fl_free()* -> fl_txn_prepare()
@@ -55,6 +59,14 @@ uint64_t fl_root_pages(const struct freelist *fl);
  * ranges)). FFDB_ENOMEM leaves the state unchanged. txid must exceed every
  * pending txid and oldest (else FFDB_EINVAL, an assert in debug). */
 int  fl_txn_begin(struct freelist *fl, uint64_t txid, uint64_t oldest);
+/* In a txn, before its first fl_free: merge pending groups that no one can
+ * tell apart (F5). barriers[0..n) are every txid oldest may still take
+ * below the last committed txn: the live readers' snapshots and the
+ * durable txid (any order, duplicates allowed). Two neighbouring groups a <
+ * b with no barrier in [a, b) are released by the same fl_txn_begin, so a's
+ * pages join b's group. Bounds the groups by n + 1 under a long-lived
+ * reader; only delays nothing. 0 or FFDB_ENOMEM (nothing merged then). */
+int  fl_merge_pending(struct freelist *fl, const uint64_t *barriers, size_t n);
 /* Allocate count consecutive pages: first fit (lowest pgno) among reusable
  * ranges, else at the end of the file (page_count grows). *reused is set to
  * 1 when the pages were free pages (cached copies may be stale); reused may
@@ -88,6 +100,7 @@ void fl_txn_abort(struct freelist *fl);
 
 struct fl_counts {
     uint64_t reusable, pending, ranges, chain_pages;
+    uint64_t groups; /* pending groups (F5 bounds them) */
 };
 void fl_counts(const struct freelist *fl, struct fl_counts *out);
 /* Visit every free range; txid is 0 for reusable ranges, else the freeing txn.
