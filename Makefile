@@ -74,7 +74,7 @@ TOOLS     += $(if $(SERVER_SRC),$(BUILD)/tools/ffdb-server)
 RAFT_LDLIBS = -lraft -luv
 # Lua 5.1 as Redis embeds it: EVAL and FUNCTION (modules/redis/cmd_lua.c);
 # libcrypto (libssl-dev): SHA-1 of the script cache (modules/redis/sha1.c).
-REDIS_LDLIBS = -llua5.1 -lcrypto
+REDIS_LDLIBS = -llua5.1 -lcrypto -lm
 $(BUILD)/modules/redis/%.o: CPPFLAGS += -I/usr/include/lua5.1
 NATS_LDLIBS = -lnats
 # (its rules follow the ffdb-crash rule below)

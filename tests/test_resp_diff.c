@@ -2042,6 +2042,133 @@ static int gen_zsets(diff *d, cmd *c)
     return rc;
 }
 
+/* ---- HyperLogLog: the values themselves are compared (GET in compare_state) -------------- */
+
+static void a_hll_elements(diff *d, cmd *c, int most)
+{
+    /* a small space repeats elements; a large one fills registers (and
+     * turns a key dense after a few hundred commands) */
+    uint64_t space = chance(d, 300) ? 20 : 200000;
+    int n = (int)below(d, (uint64_t)most + 1);
+
+    for (int i = 0; i < n; i++)
+        c_argf(c, "e%llu", (unsigned long long)below(d, space));
+}
+
+static int gen_hll(diff *d, cmd *c)
+{
+    int rc = 1;
+
+    switch (below(d, 8)) {
+    case 0:
+        rc = gen_glue(d, c);
+        break;
+    case 1:
+    case 2:
+    case 3:
+        if (!c_new(d, c, "pfadd", CMP_EXACT))
+            return 0;
+        a_key(d, c);
+        a_hll_elements(d, c, chance(d, 500) ? 90 : 5);
+        break;
+    case 4:
+    case 5:
+        if (!c_new(d, c, "pfcount", CMP_EXACT))
+            return 0;
+        a_key(d, c);
+        for (int n = (int)below(d, 3); n > 0; n--)
+            a_key(d, c);
+        break;
+    case 6:
+        if (!c_new(d, c, "pfmerge", CMP_EXACT))
+            return 0;
+        a_key(d, c);
+        for (int n = (int)below(d, 3); n > 0; n--)
+            a_key(d, c);
+        break;
+    default:
+        if (!c_new(d, c, "pfdebug", CMP_EXACT))
+            return 0;
+        c_arg(c, chance(d, 500) ? "encoding" : chance(d, 500) ? "decode" : "todense");
+        a_key(d, c);
+        break;
+    }
+    if (rc == 1)
+        maybe_mangle(d, c);
+    return rc;
+}
+
+/* ---- BITFIELD: fields of every width, offsets, the overflow modes ------------------------ */
+
+static void a_bf_field(diff *d, cmd *c)
+{
+    static const char *const bad[] = {"u64", "i65", "i0", "x8", "i", "8"};
+    int sign = chance(d, 500), bits = 1 + (int)below(d, sign ? 64 : 63);
+
+    if (chance(d, 10))
+        c_arg(c, bad[below(d, sizeof(bad) / sizeof(bad[0]))]);
+    else
+        c_argf(c, "%c%d", sign ? 'i' : 'u', bits);
+    if (chance(d, 10))
+        c_arg(c, chance(d, 500) ? "-1" : "#x");
+    else if (chance(d, 300))
+        c_argf(c, "#%llu", (unsigned long long)below(d, 20));
+    else
+        c_argf(c, "%llu", (unsigned long long)below(d, 200));
+}
+
+static void a_bf_number(diff *d, cmd *c)
+{
+    static const char *const edge[] = {"0",  "1",   "-1", "127", "-128", "255", "256",
+                                       "65535", "9223372036854775807", "-9223372036854775808",
+                                       "x"};
+    if (chance(d, 400))
+        c_arg(c, edge[below(d, sizeof(edge) / sizeof(edge[0]))]);
+    else
+        c_argf(c, "%lld", (long long)below(d, 2000) - 1000);
+}
+
+static int gen_bitfield(diff *d, cmd *c)
+{
+    int ro = chance(d, 150), ops = 1 + (int)below(d, 5);
+
+    if (chance(d, 80)) {
+        int rc = gen_glue(d, c);
+        if (rc == 1)
+            maybe_mangle(d, c);
+        return rc;
+    }
+    if (chance(d, 60)) {
+        if (!c_new(d, c, "get", CMP_EXACT))
+            return 0;
+        a_key(d, c);
+        return 1;
+    }
+    if (!c_new(d, c, ro ? "bitfield_ro" : "bitfield", CMP_EXACT))
+        return 0;
+    a_key(d, c);
+    for (int i = 0; i < ops; i++) {
+        unsigned what = (unsigned)below(d, 10);
+        if (what < 3) {
+            c_arg(c, "get");
+            a_bf_field(d, c);
+        } else if (what < 5 && !(ro && chance(d, 900))) {
+            c_arg(c, "set");
+            a_bf_field(d, c);
+            a_bf_number(d, c);
+        } else if (what < 8 && !(ro && chance(d, 900))) {
+            c_arg(c, "incrby");
+            a_bf_field(d, c);
+            a_bf_number(d, c);
+        } else {
+            c_arg(c, "overflow");
+            c_arg(c, chance(d, 330) ? "wrap" : chance(d, 500) ? "sat" : chance(d, 950) ? "fail" : "x");
+        }
+    }
+    maybe_mangle(d, c);
+    return 1;
+}
+
 /* ---- whole keyspaces ---------------------------------------------------------------------- */
 
 /* A fixed command of up to four words (NULL ends it early). */
@@ -2221,8 +2348,8 @@ static void run_stream(const char *family, const char *probe, gen_fn gen, long c
 /* Everything, and MULTI/EXEC around some of it. */
 static int gen_mixed(diff *d, cmd *c)
 {
-    static const gen_fn gens[] = {gen_strings, gen_keys, gen_hashes,
-                                  gen_lists,   gen_sets, gen_zsets};
+    static const gen_fn gens[] = {gen_strings, gen_keys, gen_hashes, gen_lists,
+                                  gen_sets,    gen_zsets, gen_hll,    gen_bitfield};
     return gens[below(d, sizeof(gens) / sizeof(gens[0]))](d, c);
 }
 
@@ -2254,6 +2381,16 @@ Test(resp_diff, sets)
 Test(resp_diff, sorted_sets)
 {
     run_stream("sorted sets", "zadd", gen_zsets, 700, 0);
+}
+
+Test(resp_diff, hyperloglog)
+{
+    run_stream("hyperloglog", "pfadd", gen_hll, 700, 0);
+}
+
+Test(resp_diff, bitfield)
+{
+    run_stream("bitfield", "bitfield", gen_bitfield, 700, 0);
 }
 
 Test(resp_diff, mixed_with_multi)

@@ -18,6 +18,7 @@ static const resp_command *const families[] = {
     redis_cmds_list,   redis_cmds_set,    redis_cmds_zset, redis_cmds_multi,  redis_cmds_pubsub,
     redis_cmds_script, redis_cmds_debug,  redis_cmds_bit,  redis_cmds_sort,   redis_cmds_block,
     redis_cmds_lua,    redis_cmds_stream, redis_cmds_feed, redis_cmds_memory, redis_cmds_dump,
+    redis_cmds_hll,
 };
 #define FAMILY_COUNT (sizeof(families) / sizeof(families[0]))
 
