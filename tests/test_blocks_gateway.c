@@ -3,11 +3,17 @@
  * through a real `ffdb-blocks serve --port 0` process and curl: file
  * bytes, raw blocks and CARs by Accept and ?format=, HEAD, paths through
  * UnixFS directories, dag-scope, the probe CID, If-None-Match, and the
- * status codes 400/404/405/406/501. The server's address comes from its
+ * status codes 400/404/405/406/416/501; and a client reading a large file
+ * slowly while other requests (a block, ranges, a whole CAR) are answered
+ * and no temporary file can be made (TMPDIR missing: bodies are streamed
+ * from the store). The server's address comes from its
  * stdout (bounded wait); it dies with the test process (PR_SET_PDEATHSIG)
  * and is killed at the end.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -310,4 +316,144 @@ Test(blocks_gateway, trustless_subset)
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
               "the server did not stop cleanly on SIGTERM (status %d)", status);
     free(file);
+}
+
+/* A GET on its own socket with a small receive buffer: the slow client. */
+static int slow_get(const char *addr, const char *path)
+{
+    char host[64], req[1024];
+    int port, fd = socket(AF_INET, SOCK_STREAM, 0), small = 4096;
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    cr_assert_eq(sscanf(addr, "%63[^:]:%d", host, &port), 2, "%s", addr);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+    sa.sin_port = htons((uint16_t)port);
+    cr_assert_eq(inet_pton(AF_INET, host, &sa.sin_addr), 1);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, addr);
+    cr_assert_eq(write(fd, req, (size_t)n), n);
+    return fd;
+}
+
+/* Up to cap bytes from fd, waiting at most 10 s for the first; 0 at its end. */
+static size_t recv_some(int fd, void *buf, size_t cap)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    cr_assert_gt(poll(&p, 1, 10000), 0, "the server sent nothing for 10 s");
+    ssize_t n = recv(fd, buf, cap, 0);
+    cr_assert_geq(n, 0);
+    return (size_t)n;
+}
+
+Test(blocks_gateway, slow_client_streams)
+{
+    enum { SIZE = 32 << 20 };
+    blocks *bs = tb_open(NULL);
+    blocks_add_options ao = {.raw_leaves = -1, .pin = 1};
+    ipld_cid root, small;
+    tb_stream s;
+    uint64_t size;
+    char addr[128], rs[IPLD_CID_STR_MAX], ss[IPLD_CID_STR_MAX], url[1024], hdr[8192];
+    tb_stream_init(&s, "slow", SIZE);
+    TB_OK(blocks_add(bs, tb_stream_read, &s, &ao, &root, &size));
+    tb_put(bs, 7, 100);
+    tb_block_cid(7, 100, &small);
+    blocks_stat st;
+    TB_OK(blocks_stat_get(bs, &st));
+    uint64_t stored = st.blocks[0] + st.blocks[1] - 1;
+    TB_OK(blocks_close(bs));
+    ipld_cid_str(&root, rs);
+    ipld_cid_str(&small, ss);
+    setenv("TMPDIR", tu_path("no-such-dir"), 1); /* the server could not spool a body */
+    start_server(addr, sizeof addr);
+
+    /* A: the headers and the first bytes, then it stops reading */
+    snprintf(url, sizeof url, "/ipfs/%s", rs);
+    int fd = slow_get(addr, url);
+    size_t hlen = 0;
+    char *end = NULL;
+    while (!end) {
+        cr_assert_lt(hlen + 1, sizeof hdr, "no end of the headers");
+        size_t n = recv_some(fd, hdr + hlen, sizeof hdr - 1 - hlen);
+        cr_assert_gt(n, 0, "the server closed before the headers");
+        hlen += n;
+        hdr[hlen] = 0;
+        end = strstr(hdr, "\r\n\r\n");
+    }
+    cr_assert(strncmp(hdr, "HTTP/1.1 200", 12) == 0, "%s", hdr);
+    cr_assert(strcasestr(hdr, "Content-Length: 33554432"), "%s", hdr);
+    cr_assert(strcasestr(hdr, "Accept-Ranges: bytes"), "%s", hdr);
+    tb_stream back;
+    tb_stream_init(&back, "slow", SIZE);
+    size_t first = hlen - (size_t)(end + 4 - hdr);
+    cr_assert_eq(tb_stream_compare(&back, end + 4, first), 0);
+
+    /* while A waits: a block, ranges, HEAD, a whole CAR of the same file */
+    snprintf(url, sizeof url, "/ipfs/%s?format=raw", ss);
+    reply r = curl(addr, "", url, "small");
+    cr_assert_eq(r.code, 200);
+    uint8_t *want = tb_block_data(7, 100);
+    expect_body("small", want, 100);
+    free(want);
+    snprintf(url, sizeof url, "/ipfs/%s", rs);
+    uint8_t part[100];
+    r = curl(addr, "-H 'Range: bytes=1000000-1000099'", url, "part");
+    cr_assert_eq(r.code, 206, "%s", r.headers);
+    cr_assert(strcasestr(r.headers, "Content-Range: bytes 1000000-1000099/33554432"), "%s",
+              r.headers);
+    tb_stream_bytes(&s, 1000000, part, 100);
+    expect_body("part", part, 100);
+    r = curl(addr, "-H 'Range: bytes=-10'", url, "part");
+    cr_assert_eq(r.code, 206, "%s", r.headers);
+    tb_stream_bytes(&s, SIZE - 10, part, 10);
+    expect_body("part", part, 10);
+    r = curl(addr, "-H 'Range: bytes=262140-262149'", url, "part"); /* across two leaves */
+    cr_assert_eq(r.code, 206, "%s", r.headers);
+    tb_stream_bytes(&s, 262140, part, 10);
+    expect_body("part", part, 10);
+    r = curl(addr, "-H 'Range: bytes=33554432-'", url, NULL);
+    cr_assert_eq(r.code, 416, "%s", r.headers);
+    cr_assert(strcasestr(r.headers, "Content-Range: bytes */33554432"), "%s", r.headers);
+    r = curl(addr, "-H 'Range: bytes=0-1,5-6'", url, NULL); /* several: ignored, whole file */
+    cr_assert_eq(r.code, 200);
+    cr_assert_eq(r.size, SIZE);
+    r = curl(addr, "-I", url, NULL);
+    cr_assert_eq(r.code, 200);
+    cr_assert_eq(r.size, 0);
+    cr_assert(strcasestr(r.headers, "Content-Length: 33554432"), "%s", r.headers);
+    snprintf(url, sizeof url, "/ipfs/%s?format=car", rs);
+    r = curl(addr, "", url, "slow.car");
+    cr_assert_eq(r.code, 200);
+    {
+        blocks *fresh;
+        blocks_car_info info;
+        tb_stream again;
+        cr_assert_eq(import_car("slow.car", "fresh.ffdb", &fresh, &info), 0);
+        cr_assert_eq(info.blocks, stored);
+        tb_stream_init(&again, "slow", SIZE);
+        TB_OK(blocks_cat(fresh, &root, tb_stream_compare, &again));
+        blocks_car_info_free(&info);
+        TB_OK(blocks_close(fresh));
+    }
+
+    /* A got only part of its file meanwhile; now it reads the rest */
+    size_t got = first;
+    char buf[65536];
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0) {
+        cr_assert_eq(tb_stream_compare(&back, buf, (size_t)n), 0);
+        got += (size_t)n;
+    }
+    cr_assert_lt(got, SIZE, "the whole file was sent to a client that did not read");
+    while (got < SIZE) {
+        size_t k = recv_some(fd, buf, sizeof buf);
+        cr_assert_gt(k, 0, "the server closed at %zu of %d bytes", got, SIZE);
+        cr_assert_eq(tb_stream_compare(&back, buf, k), 0, "bytes differ near %zu", got);
+        got += k;
+    }
+    cr_assert_eq(got, SIZE);
+    close(fd);
+    int status = kill_server();
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+    unsetenv("TMPDIR");
 }

@@ -6,10 +6,12 @@
  * and CAR parameters, dag-scope), the responses and their headers, and the
  * glue that runs libmicrohttpd inside modules/net's loop: MHD's epoll
  * descriptor is one loop watch, MHD's next deadline one loop timer, and
- * both call MHD_run (MHD never starts a thread). Called by ffdb-blocks
- * serve. Must never: answer 200 with bytes that were not verified against
- * the CID asked for, block the loop on the network, or crash on any
- * request (every header and path is length-checked input).
+ * both call MHD_run (MHD never starts a thread); file bytes and CARs are
+ * streamed by content-reader callbacks, a block at a time as the socket
+ * drains (gateway.h). Called by ffdb-blocks serve. Must never: send a
+ * byte that was not verified against its block's CID, block the loop on
+ * the network, or crash on any request (every header and path is
+ * length-checked input).
  */
 #include <ctype.h>
 #include <errno.h>

@@ -10,21 +10,33 @@
  *   GET|HEAD /ipfs/{cid}[/path]       otherwise -> the UnixFS file's bytes (path
  *                                     through UnixFS directories by entry name)
  *
- * Status codes: 200; 304 (If-None-Match equal to the Etag); 400 a bad CID,
- * a path with a raw block, an unknown format or dag-scope; 404 not under
- * /ipfs/, or a root (or, for file bytes, any block) not in the store; 405
- * other methods; 406 only unsupported types accepted (CARv2, dups=y, other
+ * Status codes: 200; 206 a file's byte range (Range: bytes=A-B, A- or -N,
+ * one range; others are ignored and the whole file sent); 304
+ * (If-None-Match equal to the Etag); 400 a bad CID, a path with a raw
+ * block, an unknown format or dag-scope; 404 not under /ipfs/, or a root
+ * (or the file's block a range starts in) not in the store; 405 other
+ * methods; 406 only unsupported types accepted (CARv2, dups=y, other
  * orders, dag-json, ...) or file bytes asked of something that is not a
- * UnixFS file; 500 a store error; 501 /ipns/, a CAR of a path,
- * entity-bytes. README.md "HTTP gateway" has the headers.
+ * UnixFS file; 416 a range past the end; 500 a store error; 501 /ipns/, a
+ * CAR of a path, entity-bytes. modules/blocks/README.md "HTTP gateway" has
+ * the headers.
  *
  * MHD runs in external mode on one epoll descriptor that the loop watches
  * (no MHD thread); each ready event and each MHD deadline (a loop timer)
- * calls MHD_run. Requests are answered one at a time inside that call: a
- * CAR or a file is written to an unlinked temporary file first (so a
- * missing block is known before the status line, memory stays bounded and
- * Content-Length is exact), then sent from it by MHD. The gateway only
- * reads the store (blocks_get records the reads for tiering).
+ * calls MHD_run. A request is parsed and its first block read inside that
+ * call; file bytes and CARs are then streamed: MHD asks a content-reader
+ * callback for the next bytes only when the client's socket can take them,
+ * and the callback reads at most a block (blocks_file_read,
+ * blocks_car_stream_read: one short read txn per block, none held between
+ * calls). So a slow client or a large response never holds up other
+ * requests or the store's writers, and memory per response is bounded: MHD's
+ * connection pool (256 KiB) plus one block and one node per tree level (a
+ * CAR adds 16 bytes per block written, to send each once). A file's
+ * Content-Length is its root's filesize; a block found missing or damaged
+ * after the status line cuts the connection (stats' cut counts it), and a
+ * CAR missing a child ends there (the trustless gateway's answer for an
+ * incomplete DAG, chunked). The gateway only reads the store (blocks_get
+ * records the reads for tiering).
  */
 #ifndef FFDB_BLOCKS_GATEWAY_H
 #define FFDB_BLOCKS_GATEWAY_H
