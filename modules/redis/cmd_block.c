@@ -106,21 +106,40 @@ static int mpop_parse(resp_ctx *c, int at, const char *w0, const char *w1, mpop_
 
 /* ---- lists ---------------------------------------------------------------------------------- */
 
+/* The head of BLPOP, BRPOP, BZPOPMIN, BZPOPMAX "key [key ...] timeout":
+ * 1 with the first key of type that has elements in *found (an index into
+ * argv[1..]) and its meta in *m; else 0 with *rc the handler's result (the
+ * command answered with an error, blocked, or failed). */
+static int bpop_first(resp_ctx *c, int type, store_meta *m, int *found, int *rc)
+{
+    const resp_arg *keys = &c->argv[1];
+    int n = c->argc - 2;
+    int64_t timeout;
+
+    *rc = 0;
+    if (redis_block_timeout_arg(c, &c->argv[c->argc - 1], &timeout))
+        return 0;
+    *rc = first_ready(c, keys, n, type, m, found);
+    if (*rc) {
+        *rc = *rc < 0 ? *rc : 0;
+        return 0;
+    }
+    if (*found < 0) {
+        *rc = redis_block_on(c, keys, n, timeout, REDIS_BLOCK_NULL_ARRAY);
+        return 0;
+    }
+    return 1;
+}
+
 /* BLPOP/BRPOP key [key ...] timeout: [key, element]. */
 static int bpop_list(resp_ctx *c, int where)
 {
     const resp_arg *keys = &c->argv[1];
-    int n = c->argc - 2, found, rc;
-    int64_t timeout;
+    int found, rc;
     store_meta m;
 
-    if (redis_block_timeout_arg(c, &c->argv[c->argc - 1], &timeout))
-        return 0;
-    rc = first_ready(c, keys, n, STORE_LIST, &m, &found);
-    if (rc)
-        return rc < 0 ? rc : 0;
-    if (found < 0)
-        return redis_block_on(c, keys, n, timeout, REDIS_BLOCK_NULL_ARRAY);
+    if (!bpop_first(c, STORE_LIST, &m, &found, &rc))
+        return rc;
     resp_arg a[2] = {{where == LEFT ? "lpop" : "rpop", 4}, keys[found]};
     reply_array(c->r, 2);
     reply_bulk(c->r, keys[found].p, keys[found].n);
@@ -220,17 +239,11 @@ static int blmpop_cmd(resp_ctx *c)
 static int bzpop(resp_ctx *c, int max)
 {
     const resp_arg *keys = &c->argv[1];
-    int n = c->argc - 2, found, rc;
-    int64_t timeout;
+    int found, rc;
     store_meta m;
 
-    if (redis_block_timeout_arg(c, &c->argv[c->argc - 1], &timeout))
-        return 0;
-    rc = first_ready(c, keys, n, STORE_ZSET, &m, &found);
-    if (rc)
-        return rc < 0 ? rc : 0;
-    if (found < 0)
-        return redis_block_on(c, keys, n, timeout, REDIS_BLOCK_NULL_ARRAY);
+    if (!bpop_first(c, STORE_ZSET, &m, &found, &rc))
+        return rc;
     reply_array(c->r, 3);
     reply_bulk(c->r, keys[found].p, keys[found].n);
     return redis_zset_pop(c, &m, &keys[found], max, 1, 0);
