@@ -413,7 +413,18 @@ Test(nats_bridge, malformed)
 
     node_start(&n1, bus->url, NULL, "--proto-max-bulk-len", "1kb", NULL);
     wait_connected(&n1, 1);
-    int all = sub1(&n1, "PSUBSCRIBE", "*");
+    /* Connected is not subscribed: probe from a raw client until the
+     * bridge's subscription is live at nats-server (probes before it are
+     * dropped there; late ones land on "warm", which `all` does not match). */
+    int wfd = sub1(&n1, "SUBSCRIBE", "warm"), rounds = 0;
+    for (;; rounds++) {
+        cr_assert(rounds < 100, "the bridge never delivered a probe");
+        raw_nats(bus, "PUB ffdb._.pub.warm 5\r\nprobe\r\n", 30);
+        if (read_within(wfd, 100))
+            break;
+    }
+    rs_close(wfd);
+    int all = sub1(&n1, "PSUBSCRIBE", "ch*");
     int64_t base = nats_info(&n1, "received");
     len += (size_t)sprintf(proto + len, "PUB ffdb._.pub.bad_zz 3\r\nbad\r\n"); /* not hex */
     len += (size_t)sprintf(proto + len, "PUB ffdb._.pub.a_4 3\r\nbad\r\n");    /* cut short */
@@ -425,11 +436,13 @@ Test(nats_bridge, malformed)
     len += (size_t)sprintf(proto + len, "PUB ffdb._.pub.ch_2Eok 5\r\nplain\r\n"); /* "ch.ok" */
     raw_nats(bus, proto, len);
     free(proto);
-    expect(all, "*", "ch.ok", "plain"); /* the bridge handles them in order: the bad ones first */
+    expect(all, "ch*", "ch.ok", "plain"); /* the bridge handles them in order: the bad ones first */
     cr_assert_eq(nats_info(&n1, "dropped_malformed"), 3);
     cr_assert_eq(nats_info(&n1, "dropped_oversized"), 1);
     cr_assert_eq(nats_info(&n1, "dropped"), 4);
-    cr_assert_eq(nats_info(&n1, "received"), base + 1);
+    int64_t received = nats_info(&n1, "received"); /* plain, and perhaps late probes */
+    cr_assert(received >= base + 1 && received <= base + 1 + rounds, "received %lld, base %lld",
+              (long long)received, (long long)base);
     cr_assert_str_eq(Q(n1.fd, "PING"), "PONG");
 }
 
