@@ -121,7 +121,7 @@ $(MOD_LIBS):
 
 $(BUILD)/tools/ffdb-server: $(SERVER_OBJ) $(MOD_LIBS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $(SERVER_OBJ) $(SERVER_CRDT_LIBS) $(MOD_LIBS) $(LIB) $(RAFT_LDLIBS) $(REDIS_LDLIBS) $(NATS_LDLIBS) $(SERVER_CRDT_LDLIBS) $(LDLIBS) $(PROG_LIBS)
+	$(CC) $(CFLAGS) -o $@ $(SERVER_OBJ) $(SERVER_PTR_LIBS) $(SERVER_CRDT_LIBS) $(MOD_LIBS) $(LIB) $(RAFT_LDLIBS) $(REDIS_LDLIBS) $(NATS_LDLIBS) $(SERVER_PTR_LDLIBS) $(SERVER_CRDT_LDLIBS) $(LDLIBS) $(PROG_LIBS)
 
 $(BUILD)/tools/ffdb-server.o/%.o: tools/ffdb-server/%.c
 	@mkdir -p $(dir $@)
@@ -246,6 +246,10 @@ $(PTR_LIB): $(PTR_OBJ)
 
 all: $(PTR_LIB)
 $(TEST_BIN): $(PTR_LIB)
+# ffdb-server's signed records (tools/ffdb-server/records.c) link it.
+SERVER_PTR_LIBS = $(PTR_LIB)
+SERVER_PTR_LDLIBS = $(PTR_LDLIBS)
+$(BUILD)/tools/ffdb-server: $(PTR_LIB)
 
 .PHONY: format-ptr
 format: format-ptr
