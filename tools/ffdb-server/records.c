@@ -294,8 +294,7 @@ static void on_ask(void *arg, const natsbus_msg *m)
     a->r = r;
     a->m = m;
     a->sent = 0;
-    if (ptr_ask_decode(m->data, m->len, &a->theirs, node, a->from, sizeof(a->from),
-                       &a->from_len)) {
+    if (ptr_ask_decode(m->data, m->len, &a->theirs, node, a->from, sizeof(a->from), &a->from_len)) {
         ptr_count_reject(r->p, PTR_R_MALFORMED);
         free(a);
         return;
@@ -345,8 +344,7 @@ static int write_fn(void *arg, ffdb_txn *t)
         c->n = rc == 0 && !e.deleted;
         return ptr_del_txn(c->r->p, t, k->p, k->n, &c->wire, &c->wire_len);
     }
-    return ptr_set_txn(c->r->p, t, k->p, k->n, c->argv[2].p, c->argv[2].n, &c->wire,
-                       &c->wire_len);
+    return ptr_set_txn(c->r->p, t, k->p, k->n, c->argv[2].p, c->argv[2].n, &c->wire, &c->wire_len);
 }
 
 static void cmd_write(records *r, int del, const resp_arg *argv, resp_reply *out)
@@ -431,9 +429,9 @@ static void info_lines(records *r, net_buf *b)
     n = snprintf(line, sizeof(line),
                  "hlc:%llu\r\nnats_connected:%d\r\nasks_sent:%llu\r\nanswers_sent:%llu\r\n"
                  "answered_records:%llu\r\nreceive_dropped:%llu\r\n",
-                 (unsigned long long)st.hlc, natsbus_connected(r->bus),
-                 (unsigned long long)r->asks, (unsigned long long)r->answers,
-                 (unsigned long long)r->answered_records, (unsigned long long)r->dropped);
+                 (unsigned long long)st.hlc, natsbus_connected(r->bus), (unsigned long long)r->asks,
+                 (unsigned long long)r->answers, (unsigned long long)r->answered_records,
+                 (unsigned long long)r->dropped);
     net_buf_append(b, line, (size_t)n);
 }
 
