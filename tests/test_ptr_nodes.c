@@ -15,9 +15,12 @@
  *                PTR.INFO; the key keeps its value
  *   namespaces   two namespaces on one nats-server stay apart
  *   restart      records survive a node restart (with no peer to ask)
+ *   stopped_node a node SIGSTOPped while the others write converges after SIGCONT
+ *   nats_restart nats-server stopped while both nodes write, restarted: they converge
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -479,4 +482,54 @@ Test(ptr_nodes, restart)
                  (long long)pinfo(&b, "records"), (long long)pinfo(&b, "tombstones"));
     cr_assert_eq(pinfo(&b, "tombstones"), 1);
     free(want);
+}
+
+/* A node frozen (SIGSTOP) while the others write, then thawed: it converges. */
+Test(ptr_nodes, stopped_node)
+{
+    tn_nats *bus = tn_start();
+    node a, b, c;
+    char key[32];
+    enum { KEYS = 100 };
+
+    node_start(&a, bus->url, NULL, "a");
+    node_start(&b, bus->url, NULL, "b");
+    node_start(&c, bus->url, NULL, "c");
+    wait_connected(&a);
+    wait_connected(&b);
+    wait_connected(&c);
+    cr_assert_eq(kill(c.s->pid, SIGSTOP), 0);
+    for (int k = 0; k < KEYS; k++) {
+        snprintf(key, sizeof(key), "k%d", k);
+        cr_assert_str_eq(Q(k % 2 ? a.fd : b.fd, "PTR.SET", key, key), "OK");
+    }
+    wait_records(&a, KEYS);
+    wait_records(&b, KEYS);
+    cr_assert_eq(kill(c.s->pid, SIGCONT), 0);
+    wait_records(&c, KEYS);
+    same_keys(&a, &c, KEYS);
+    same_keys(&b, &c, KEYS);
+}
+
+/* nats-server goes away while both nodes write, and comes back: they converge. */
+Test(ptr_nodes, nats_restart)
+{
+    tn_nats *bus = tn_start();
+    node a, b;
+    char key[32];
+    enum { KEYS = 50 };
+
+    node_start(&a, bus->url, NULL, "a");
+    node_start(&b, bus->url, NULL, "b");
+    wait_connected(&a);
+    wait_connected(&b);
+    tn_stop(bus);
+    for (int k = 0; k < KEYS; k++) {
+        snprintf(key, sizeof(key), "k%d", k);
+        cr_assert_str_eq(Q(k % 2 ? a.fd : b.fd, "PTR.SET", key, key), "OK");
+    }
+    tn_restart(bus);
+    wait_records(&a, KEYS);
+    wait_records(&b, KEYS);
+    same_keys(&a, &b, KEYS);
 }
