@@ -254,7 +254,13 @@ $(BUILD)/tools/ffdb-server: $(PTR_LIB)
 .PHONY: format-ptr
 format: format-ptr
 format-ptr:
-	clang-format -i $(PTR_SRC) $(wildcard modules/ptr/*.h) tests/test_ptr.c
+	clang-format -i $(PTR_SRC) $(wildcard modules/ptr/*.h) tests/test_ptr.c tests/test_ptr_nodes.c
+
+# Three ffdb-server --nats nodes: PTR.SET records/s applied per node, and a
+# late node's catch-up (bench/ptr_bench.py; not part of all/test).
+.PHONY: bench-ptr
+bench-ptr: tools
+	python3 bench/ptr_bench.py --server $(BUILD)/tools/ffdb-server $(PTR_BENCH_ARGS)
 
 -include $(PTR_OBJ:.o=.d)
 # ---- end of signed records ----
