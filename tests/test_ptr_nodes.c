@@ -331,23 +331,33 @@ Test(ptr_nodes, converge)
         wait_records(&n[i], KEYS);
 }
 
-Test(ptr_nodes, del_late)
+/* Two nodes a and b on a fresh bus and a raw client r on the records'
+ * subjects; PTR.SET k value on a, the signed record as it went out (its
+ * subject and bytes, malloc'd), once b holds it. */
+static void captured(node *a, node *b, raw *r, const char *value, char **subject, uint8_t **data,
+                     size_t *len)
 {
     tn_nats *bus = tn_start();
+
+    node_start(a, bus->url, NULL, "a");
+    node_start(b, bus->url, NULL, "b");
+    wait_connected(a);
+    wait_connected(b);
+    raw_open(r, bus, "ffdb._.ptr.*");
+    cr_assert_str_eq(Q(a->fd, "PTR.SET", "k", value), "OK");
+    raw_msg(r, subject, data, len);
+    wait_value(b, "k", value);
+}
+
+Test(ptr_nodes, del_late)
+{
     node a, b;
     raw r;
     char *subject;
     uint8_t *data;
     size_t len;
 
-    node_start(&a, bus->url, NULL, "a");
-    node_start(&b, bus->url, NULL, "b");
-    wait_connected(&a);
-    wait_connected(&b);
-    raw_open(&r, bus, "ffdb._.ptr.*");
-    cr_assert_str_eq(Q(a.fd, "PTR.SET", "k", "old"), "OK");
-    raw_msg(&r, &subject, &data, &len); /* the signed set, as it went out */
-    wait_value(&b, "k", "old");
+    captured(&a, &b, &r, "old", &subject, &data, &len);
     cr_assert_str_eq(Q(a.fd, "PTR.DEL", "k"), ":1");
     wait_get(&b, "k", "nil");
     int64_t stale = pinfo(&b, "stale");
@@ -366,21 +376,13 @@ Test(ptr_nodes, del_late)
 
 Test(ptr_nodes, tampered)
 {
-    tn_nats *bus = tn_start();
     node a, b;
     raw r;
     char *subject;
     uint8_t *data;
     size_t len;
 
-    node_start(&a, bus->url, NULL, "a");
-    node_start(&b, bus->url, NULL, "b");
-    wait_connected(&a);
-    wait_connected(&b);
-    raw_open(&r, bus, "ffdb._.ptr.*");
-    cr_assert_str_eq(Q(a.fd, "PTR.SET", "k", "genuine"), "OK");
-    raw_msg(&r, &subject, &data, &len);
-    wait_value(&b, "k", "genuine");
+    captured(&a, &b, &r, "genuine", &subject, &data, &len);
     uint8_t *at = memmem(data, len, "genuine", 7);
     cr_assert(at, "the value is not in the record as it went out");
     memcpy(at, "forgery", 7); /* same length: only the signature can tell */
