@@ -169,6 +169,17 @@ static void same_keys(node *a, node *b, int count)
     }
 }
 
+/* PTR.SET k<i> = k<i> for i in 0..count, the odd ones on a, the even on b. */
+static void set_split(node *a, node *b, int count)
+{
+    char key[32];
+
+    for (int k = 0; k < count; k++) {
+        snprintf(key, sizeof(key), "k%d", k);
+        cr_assert_str_eq(Q(k % 2 ? a->fd : b->fd, "PTR.SET", key, key), "OK");
+    }
+}
+
 /* ---- a raw NATS client --------------------------------------------------------------- */
 
 typedef struct raw {
@@ -411,10 +422,7 @@ Test(ptr_nodes, late_node)
     node_start(&b, bus->url, NULL, "b");
     wait_connected(&a);
     wait_connected(&b);
-    for (int k = 0; k < KEYS; k++) {
-        snprintf(key, sizeof(key), "k%d", k);
-        cr_assert_str_eq(Q(k % 2 ? a.fd : b.fd, "PTR.SET", key, key), "OK");
-    }
+    set_split(&a, &b, KEYS);
     cr_assert_str_eq(Q(a.fd, "PTR.DEL", "k0"), ":1");
     wait_records(&a, KEYS);
     wait_records(&b, KEYS);
@@ -491,7 +499,6 @@ Test(ptr_nodes, stopped_node)
 {
     tn_nats *bus = tn_start();
     node a, b, c;
-    char key[32];
     enum { KEYS = 100 };
 
     node_start(&a, bus->url, NULL, "a");
@@ -501,10 +508,7 @@ Test(ptr_nodes, stopped_node)
     wait_connected(&b);
     wait_connected(&c);
     cr_assert_eq(kill(c.s->pid, SIGSTOP), 0);
-    for (int k = 0; k < KEYS; k++) {
-        snprintf(key, sizeof(key), "k%d", k);
-        cr_assert_str_eq(Q(k % 2 ? a.fd : b.fd, "PTR.SET", key, key), "OK");
-    }
+    set_split(&a, &b, KEYS);
     wait_records(&a, KEYS);
     wait_records(&b, KEYS);
     cr_assert_eq(kill(c.s->pid, SIGCONT), 0);
@@ -518,7 +522,6 @@ Test(ptr_nodes, nats_restart)
 {
     tn_nats *bus = tn_start();
     node a, b;
-    char key[32];
     enum { KEYS = 50 };
 
     node_start(&a, bus->url, NULL, "a");
@@ -526,10 +529,7 @@ Test(ptr_nodes, nats_restart)
     wait_connected(&a);
     wait_connected(&b);
     tn_stop(bus);
-    for (int k = 0; k < KEYS; k++) {
-        snprintf(key, sizeof(key), "k%d", k);
-        cr_assert_str_eq(Q(k % 2 ? a.fd : b.fd, "PTR.SET", key, key), "OK");
-    }
+    set_split(&a, &b, KEYS);
     tn_restart(bus);
     wait_records(&a, KEYS);
     wait_records(&b, KEYS);
