@@ -53,8 +53,9 @@ def wait_records(port, n, timeout):
         if info_field(port, "records") >= n:
             return time.time()
         time.sleep(0.01)
-    raise SystemExit("port %d: %d records after %ds, not %d" %
-                     (port, info_field(port, "records"), timeout, n))
+    raise SystemExit("port %d: %d records after %ds, not %d (asks_sent %d, nats_connected %d)" %
+                     (port, info_field(port, "records"), timeout, n,
+                      info_field(port, "asks_sent"), info_field(port, "nats_connected")))
 
 
 def main():
