@@ -121,7 +121,7 @@ $(MOD_LIBS):
 
 $(BUILD)/tools/ffdb-server: $(SERVER_OBJ) $(MOD_LIBS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $(SERVER_OBJ) $(SERVER_CRDT_LIBS) $(MOD_LIBS) $(LIB) $(RAFT_LDLIBS) $(REDIS_LDLIBS) $(NATS_LDLIBS) $(SERVER_CRDT_LDLIBS) $(LDLIBS) $(PROG_LIBS)
+	$(CC) $(CFLAGS) -o $@ $(SERVER_OBJ) $(SERVER_PTR_LIBS) $(SERVER_CRDT_LIBS) $(MOD_LIBS) $(LIB) $(RAFT_LDLIBS) $(REDIS_LDLIBS) $(NATS_LDLIBS) $(SERVER_PTR_LDLIBS) $(SERVER_CRDT_LDLIBS) $(LDLIBS) $(PROG_LIBS)
 
 $(BUILD)/tools/ffdb-server.o/%.o: tools/ffdb-server/%.c
 	@mkdir -p $(dir $@)
@@ -246,11 +246,21 @@ $(PTR_LIB): $(PTR_OBJ)
 
 all: $(PTR_LIB)
 $(TEST_BIN): $(PTR_LIB)
+# ffdb-server's signed records (tools/ffdb-server/records.c) link it.
+SERVER_PTR_LIBS = $(PTR_LIB)
+SERVER_PTR_LDLIBS = $(PTR_LDLIBS)
+$(BUILD)/tools/ffdb-server: $(PTR_LIB)
 
 .PHONY: format-ptr
 format: format-ptr
 format-ptr:
-	clang-format -i $(PTR_SRC) $(wildcard modules/ptr/*.h) tests/test_ptr.c
+	clang-format -i $(PTR_SRC) $(wildcard modules/ptr/*.h) tests/test_ptr.c tests/test_ptr_nodes.c
+
+# Three ffdb-server --nats nodes: PTR.SET records/s applied per node, and a
+# late node's catch-up (bench/ptr_bench.py; not part of all/test).
+.PHONY: bench-ptr
+bench-ptr: tools
+	python3 bench/ptr_bench.py --server $(BUILD)/tools/ffdb-server $(PTR_BENCH_ARGS)
 
 -include $(PTR_OBJ:.o=.d)
 # ---- end of signed records ----

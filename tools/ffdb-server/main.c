@@ -17,6 +17,7 @@
 #include "tools/ffdb-server/bridge.h"
 #include "tools/ffdb-server/cluster.h"
 #include "tools/ffdb-server/nats_config.h"
+#include "tools/ffdb-server/records.h"
 
 static void usage(FILE *f)
 {
@@ -94,6 +95,7 @@ int main(int argc, char **argv)
     char err[512];
     int i = 1, rc, crdt_mode = 0;
     crdt *node = NULL;
+    records *rec = NULL;
 
     redis_config_init(&cfg);
     memset(&ccfg, 0, sizeof(ccfg));
@@ -217,7 +219,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "ffdb-server: --nats: no room for the pub/sub bridge\n");
         return 1;
     }
+    if (ncfg.url[0]) { /* signed records (PTR.*) over NATS */
+        rec = records_new(&ncfg);
+        if (!rec || redis_config_add_extension(&cfg, &records_extension, rec)) {
+            fprintf(stderr, "ffdb-server: cannot install the signed records\n");
+            return 1;
+        }
+    }
     rc = redis_server_run(&cfg);
+    records_free(rec);
     bridge_free(br);
     crdt_free(node);
     cluster_free(cl);
