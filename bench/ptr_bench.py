@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import time
 
-from nats_bridge import free_port, wait_port  # bench/: the same helpers
+from benchutil import free_port, wait_port  # bench/: the shared helpers
 
 
 def enc(*args):

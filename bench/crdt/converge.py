@@ -15,12 +15,8 @@ Every process it starts is killed at the end (also on failure).
 import argparse, os, shutil, socket, statistics, subprocess, sys, tempfile, time
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from benchutil import free_port  # noqa: E402 (bench/: shared helpers)
 
 
 class Conn:
