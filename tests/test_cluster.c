@@ -471,6 +471,252 @@ Test(cluster, failover_no_acked_write_lost)
     cr_assert_eq(wait_leader(WAIT_MS), l2, "the restarted node disturbed the leader");
 }
 
+/* ---- pipelines: a client's pipelined writes are one unit, one round ---- */
+
+/* A pipeline as raw bytes: multibulk commands (argv NULL-terminated,
+ * commands ended by a NULL list) or an inline line (a string starting
+ * with '|', sent as it is after the bar). */
+typedef struct pipe_buf {
+    char *p;
+    size_t len, cap;
+    int ncmds;
+} pipe_buf;
+
+static void pipe_raw(pipe_buf *b, const char *s, size_t n)
+{
+    if (b->len + n > b->cap) {
+        b->cap = (b->len + n) * 2 + 256;
+        b->p = realloc(b->p, b->cap);
+        cr_assert(b->p);
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+static void pipe_cmd(pipe_buf *b, int argc, const char *const *argv)
+{
+    char h[32];
+    pipe_raw(b, h, (size_t)snprintf(h, sizeof h, "*%d\r\n", argc));
+    for (int i = 0; i < argc; i++) {
+        size_t n = strlen(argv[i]);
+        pipe_raw(b, h, (size_t)snprintf(h, sizeof h, "$%zu\r\n", n));
+        pipe_raw(b, argv[i], n);
+        pipe_raw(b, "\r\n", 2);
+    }
+    b->ncmds++;
+}
+
+/* Commands separated by NULL, the cmds ended by two NULLs. */
+static void pipe_cmds(pipe_buf *b, const char *const *cmds)
+{
+    while (*cmds) {
+        int argc = 0;
+        if (cmds[0][0] == '|') { /* inline */
+            pipe_raw(b, cmds[0] + 1, strlen(cmds[0] + 1));
+            pipe_raw(b, "\r\n", 2);
+            b->ncmds++;
+            cmds += 2;
+            continue;
+        }
+        while (cmds[argc])
+            argc++;
+        pipe_cmd(b, argc, cmds);
+        cmds += argc + 1;
+    }
+}
+
+/* Send the pipeline in one write and read its replies: their text forms
+ * joined by '\n' (malloc'd). */
+static char *pipe_run(int fd, const pipe_buf *b)
+{
+    size_t cap = 4096, len = 0;
+    char *out = malloc(cap);
+    cr_assert(out);
+    rs_send_raw(fd, b->p, b->len);
+    for (int i = 0; i < b->ncmds; i++) {
+        rs_reply *r = rs_read(fd);
+        const char *t = r ? rs_text(r) : "EOF";
+        size_t n = strlen(t);
+        if (len + n + 2 > cap) {
+            cap = (len + n + 2) * 2;
+            out = realloc(out, cap);
+            cr_assert(out);
+        }
+        memcpy(out + len, t, n);
+        len += n;
+        out[len++] = '\n';
+    }
+    out[len] = 0;
+    return out;
+}
+
+/* A mixed pipeline: runs of writes with reads, errors, MULTI, SELECT,
+ * inline commands between them. */
+static const char *const mixed[] = {
+    "SET", "a", "1", NULL, "INCR", "a", NULL, "INCR", "a", NULL, "GET", "a", NULL,
+    "LPUSH", "l", "x", "y", NULL, "LPUSH", "l", "z", NULL, "LRANGE", "l", "0", "-1", NULL,
+    "INCR", "l", NULL, "SET", "b", "foo", NULL, "INCR", "b", NULL, "APPEND", "b", "bar", NULL,
+    "GET", "b", NULL, "DEL", "a", NULL, "GET", "a", NULL,
+    "MULTI", NULL, "INCR", "c", NULL, "SET", "d", "1", NULL, "EXEC", NULL, "MGET", "c", "d", NULL,
+    "HSET", "h", "f", "v", "g", "w", NULL, "HINCRBY", "h", "n", "3", NULL, "HGETALL", "h", NULL,
+    "SELECT", "1", NULL, "SET", "a", "other", NULL, "INCR", "x1", NULL, "GET", "a", NULL,
+    "SELECT", "0", NULL, "GET", "a", NULL, "|SET inl 7", NULL, "INCR", "inl", NULL,
+    "|GET inl", NULL, "NOSUCHCMD", "1", NULL, "SET", "onlykey", NULL, "SET", "e", "1", NULL,
+    "ZADD", "z", "1", "m", "2", "n", NULL, "ZINCRBY", "z", "5", "m", NULL,
+    "ZRANGE", "z", "0", "-1", "WITHSCORES", NULL, "SETNX", "e", "2", NULL, "PING", NULL,
+    "DBSIZE", NULL, NULL};
+
+Test(cluster, pipeline_same_replies_as_one_node)
+{
+    pipe_buf b = {0};
+    pipe_cmds(&b, mixed);
+    /* and 64 INCRBYs in one run, then the read behind them */
+    for (int i = 0; i < 64; i++) {
+        const char *incrby[] = {"INCRBY", "n", "5"};
+        pipe_cmd(&b, 3, incrby);
+    }
+    const char *getn[] = {"GET", "n"};
+    pipe_cmd(&b, 2, getn);
+
+    rs_server *one = rs_start(NULL);
+    int fd = rs_connect(one);
+    char *want = pipe_run(fd, &b);
+    rs_close(fd);
+    cr_assert(strstr(want, "\"320\"\n"), "single node: %s", want);
+
+    cluster_start(3, NULL);
+    int l = wait_leader(WAIT_MS);
+    const char *warm[] = {"SET", "warm", "1"};
+    cr_assert_str_eq(write_settled(l, warm, 3), "OK");
+    const char *del[] = {"DEL", "warm"};
+    cr_assert_str_eq(write_settled(l, del, 2), ":1");
+    long long entries = info_num(l, "raft_proposed_entries");
+    fd = rs_connect(nodes[l].srv);
+    char *got = pipe_run(fd, &b);
+    rs_close(fd);
+    cr_assert_str_eq(got, want, "cluster:\n%s\nsingle node:\n%s", got, want);
+    /* 85 writes in 11 runs (a read, MULTI, SELECT, an inline command or
+     * an error ends a run): one RAFT entry each, not one per write */
+    long long used = info_num(l, "raft_proposed_entries") - entries;
+    cr_assert_leq(used, 14, "the pipeline's writes took %lld RAFT entries", used);
+
+    /* every node applied the same */
+    const char *hget[] = {"HGET", "h", "n"};
+    wait_all_local("\"3\"", hget, 3);
+    wait_all_local("\"320\"", getn, 2);
+
+    /* a follower answers every command of a pipelined run with -MOVED */
+    int f = follower_of(l);
+    pipe_buf m = {0};
+    for (int i = 0; i < 8; i++) {
+        const char *set[] = {"SET", "k", "v"};
+        pipe_cmd(&m, 3, set);
+    }
+    pipe_cmd(&m, 1, (const char *const[]){"PING"});
+    char moved[64], wantm[1024] = "";
+    snprintf(moved, sizeof moved, "-MOVED 0 127.0.0.1:%d\n", nodes[l].srv->port);
+    for (int i = 0; i < 8; i++)
+        strcat(wantm, moved);
+    strcat(wantm, "PONG\n");
+    fd = rs_connect(nodes[f].srv);
+    char *gotm = pipe_run(fd, &m);
+    rs_close(fd);
+    cr_assert_str_eq(gotm, wantm);
+    free(want);
+    free(got);
+    free(gotm);
+    free(b.p);
+    free(m.p);
+}
+
+/* Pipelines of DEPTH INCRs to whichever node the client talks to (it
+ * follows -MOVED); the leader is killed while one is in flight. An INCR cut
+ * by the kill (EOF) or answered -TRYAGAIN (proposed, outcome unknown) is
+ * unknown; -MOVED, -CLUSTERDOWN and "cannot propose" were never proposed. */
+Test(cluster, failover_pipelined_incrs)
+{
+    enum { DEPTH = 16, MAXACK = 40000 };
+    cluster_start(3, NULL);
+    int l = wait_leader(WAIT_MS), cur = l, fd = -1, killed = -1;
+    long long *acked = malloc(MAXACK * sizeof *acked);
+    int nacked = 0, unknown = 0, after = 0;
+    int64_t end = now_ms() + 40000;
+    pipe_buf b = {0};
+    for (int i = 0; i < DEPTH; i++) {
+        const char *incr[] = {"INCR", "counter"};
+        pipe_cmd(&b, 2, incr);
+    }
+    cr_assert(acked);
+    while (now_ms() < end && nacked + DEPTH <= MAXACK && after < 50 * DEPTH) {
+        if (fd < 0) {
+            if (!nodes[cur].alive) {
+                next_node(&cur, &fd);
+                continue;
+            }
+            fd = rs_connect(nodes[cur].srv);
+        }
+        rs_send_raw(fd, b.p, b.len);
+        if (killed < 0 && nacked >= 100 * DEPTH && cur == l) {
+            killed = l; /* while this pipeline is in flight */
+            rs_sleep_ms(nacked % 3);
+            node_kill9(l);
+        }
+        int got = 0, eof = 0, redirect = -1, refused = 0;
+        for (; got < DEPTH; got++) {
+            rs_reply *r = rs_read(fd);
+            if (!r) {
+                eof = 1;
+                break;
+            }
+            if (r->type == ':') {
+                acked[nacked++] = r->integer;
+                after += killed >= 0;
+                continue;
+            }
+            const char *t = rs_text(r);
+            cr_assert_eq(r->type, '-', "INCR: %s", t);
+            if (!strncmp(t, "-MOVED 0 ", 9)) {
+                redirect = node_of_port(atoi(strrchr(t, ':') + 1));
+            } else if (!strncmp(t, "-TRYAGAIN", 9) || !strncmp(t, "-CLUSTERDOWN", 12)) {
+                unknown += strncmp(t, "-TRYAGAIN cannot propose", 24) != 0 &&
+                           strncmp(t, "-CLUSTERDOWN", 12) != 0;
+            } else {
+                cr_assert_fail("INCR: %s", t);
+            }
+            refused = 1;
+        }
+        if (eof)
+            unknown += DEPTH - got;
+        if (eof || refused) {
+            rs_close(fd);
+            fd = -1;
+            if (redirect >= 0 && nodes[redirect].alive)
+                cur = redirect;
+            else
+                next_node(&cur, &fd);
+        }
+    }
+    if (fd >= 0)
+        rs_close(fd);
+    cr_assert_geq(killed, 0, "the load never reached %d acknowledged INCRs", 100 * DEPTH);
+    cr_assert_geq(after, 50 * DEPTH, "after the kill only %d INCRs were acknowledged", after);
+    int l2 = wait_leader(WAIT_MS);
+    fd = rs_connect(nodes[l2].srv);
+    const char *t = rs_q(fd, "GET", "counter", NULL);
+    rs_close(fd);
+    cr_assert(t[0] == '"', "GET counter: %s", t);
+    long long final = atoll(t + 1);
+    qsort(acked, (size_t)nacked, sizeof *acked, cmp_ll);
+    for (int i = 1; i < nacked; i++)
+        cr_assert_neq(acked[i], acked[i - 1], "INCR acknowledged %lld twice", acked[i]);
+    cr_assert_leq(acked[nacked - 1], final);
+    cr_assert_geq(final, nacked, "final %lld < %d acknowledged", final, nacked);
+    cr_assert_leq(final, (long long)nacked + unknown, "final %lld > %d acknowledged + %d unknown",
+                  final, nacked, unknown);
+    free(acked);
+    free(b.p);
+}
+
 /* count SETs key<from>..key<from+count-1> on node l, one entry each */
 static void set_many(int l, int from, int count)
 {

@@ -60,6 +60,15 @@ typedef struct redis_unit {
     int readonly; /* read gate: the client said READONLY (stale local reads allowed) */
 } redis_unit;
 
+/* The replies a unit owes its client: one per command, one for an EXEC. A
+ * unit of several commands with multi = 0 is a client's run of pipelined
+ * writes (redis_config.hook_runs): each command answers on its own, in
+ * order, and the run is applied whole or not at all. */
+static inline int redis_unit_replies(const redis_unit *u)
+{
+    return u->multi ? 1 : u->ncmds;
+}
+
 enum {
     REDIS_HOOK_RUN = 0,     /* read gate: run the command here now */
     REDIS_HOOK_TAKEN = 1,   /* the hook has it: the client waits (apply / release) */
@@ -219,6 +228,12 @@ typedef struct redis_config {
     int databases;          /* always STORE_DBS; a parameter so config files that set it load */
     const redis_hook *hook; /* not a parameter: set by the program embedding the server */
     void *hook_arg;
+    /* Not a parameter: the hook takes a client's run of pipelined write
+     * commands (those already received behind the first, up to the first
+     * command that is not a write) as ONE unit, multi = 0, so they are
+     * proposed together; it must then answer a refusal with
+     * redis_unit_replies(u) replies. 0: one unit per write command. */
+    int hook_runs;
     struct redis_extension_slot {
         const redis_extension *ops;
         void *arg;
@@ -296,6 +311,7 @@ struct redis_client {
 
     uint64_t commands; /* commands run */
     uint64_t held_id;  /* CLI_HELD: the unit it waits for */
+    int held_replies;  /* CLI_HELD: the replies that unit owes (redis_unit_replies) */
     struct redis_blocked *blocked; /* waits on keys (block.h), or NULL */
     int is_feed, feed_db;          /* 1: SYNC's write feed, 2: MONITOR (repl_feed.c) */
 };

@@ -21,6 +21,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -328,14 +329,17 @@ int server_exec_command(redis_server *s, redis_client *c, const resp_command *cm
 
 /* ---- the write hook ------------------------------------------------------------------------ */
 
-/* c waits for unit id (0, or -1 out of memory). Before the hook sees the
- * unit: a hook may apply it at once, inside its callback. */
-static int hold(redis_server *s, redis_client *c, uint64_t id)
+/* c waits for unit id, which owes it `replies` replies (0, or -1 out of
+ * memory). Before the hook sees the unit: a hook may apply it at once,
+ * inside its callback. */
+static int hold(redis_server *s, redis_client *c, uint64_t id, int replies)
 {
+    assert(!(c->flags & CLI_HELD) && replies >= 1);
     if (cvec_add(&s->held, c))
         return -1;
     c->flags |= CLI_HELD;
     c->held_id = id;
+    c->held_replies = replies;
     net_batch_leave(&s->batch, c->conn); /* it owes its reply to a later batch */
     return 0;
 }
@@ -348,11 +352,13 @@ static void unhold_here(redis_server *s, redis_client *c, uint64_t id)
     cvec_del(&s->held, c);
     c->flags &= ~CLI_HELD;
     c->held_id = 0;
+    c->held_replies = 0;
     net_batch_join(&s->batch, c->conn);
 }
 
-/* The client waiting for unit id, no longer waiting (and ready to go on); NULL if none. */
-static redis_client *unhold(redis_server *s, uint64_t id)
+/* The client waiting for unit id, no longer waiting (and ready to go on),
+ * *replies what the unit owed it; NULL if none. */
+static redis_client *held_client(redis_server *s, uint64_t id, int *replies)
 {
     if (id == 0)
         return NULL;
@@ -360,8 +366,10 @@ static redis_client *unhold(redis_server *s, uint64_t id)
         redis_client *c = s->held.v[i];
         if (c->held_id == id) {
             cvec_del(&s->held, c);
+            *replies = c->held_replies;
             c->flags &= ~CLI_HELD;
             c->held_id = 0;
+            c->held_replies = 0;
             mark_ready(s, c);
             return c;
         }
@@ -369,13 +377,20 @@ static redis_client *unhold(redis_server *s, uint64_t id)
     return NULL;
 }
 
+static redis_client *unhold(redis_server *s, uint64_t id)
+{
+    int replies;
+    return held_client(s, id, &replies);
+}
+
 int server_propose(redis_server *s, redis_client *c, redis_unit *u)
 {
     int rc;
 
     u->id = c ? ++s->unit_seq : 0;
-    if (c && hold(s, c, u->id)) {
-        reply_error(&c->reply, "ERR out of memory proposing the command");
+    if (c && hold(s, c, u->id, redis_unit_replies(u))) {
+        for (int i = 0; i < redis_unit_replies(u); i++)
+            reply_error(&c->reply, "ERR out of memory proposing the command");
         return 0;
     }
     rc = s->hook->propose(s->hook_arg, u, c ? &c->reply : NULL);
@@ -396,7 +411,7 @@ static int read_gate(redis_server *s, redis_client *c, redis_unit *u)
         return REDIS_HOOK_RUN;
     }
     u->id = ++s->unit_seq;
-    if (hold(s, c, u->id)) {
+    if (hold(s, c, u->id, 1)) {
         reply_error(&c->reply, "ERR out of memory waiting to read");
         return REDIS_HOOK_REPLIED;
     }
@@ -473,12 +488,14 @@ int redis_server_release(redis_server *s, uint64_t id)
 
 int redis_server_drop(redis_server *s, uint64_t id, const char *error)
 {
-    redis_client *c = unhold(s, id);
+    int replies;
+    redis_client *c = held_client(s, id, &replies);
 
     if (!c)
         return FFDB_NOTFOUND;
     net_batch_join(&s->batch, c->conn);
-    reply_error(&c->reply, error);
+    for (int i = 0; i < replies; i++) /* every command of a run: none of it happened here */
+        reply_error(&c->reply, error);
     if (!s->in_round)
         net_batch_round_end(&s->batch, 0);
     return 0;
@@ -519,6 +536,132 @@ static int exec_read_unit(redis_client *c, const resp_command *cmd, redis_cmdv *
     u->ncmds = (int)c->queue_len;
     u->cmds = v;
     return 1;
+}
+
+/* ---- a client's run of pipelined writes (redis_config.hook_runs) ----
+ *
+ * A write behind which the client already sent more writes is proposed
+ * together with them as one unit (multi = 0), so a pipeline of N writes
+ * takes one round of the hook (one RAFT entry) instead of N. The run is
+ * taken from the bytes already received, in order, and ends before the
+ * first request that is not a complete multibulk write command this client
+ * may run now; that one runs after the run is applied, as it would after
+ * a single held write (a read behind writes sees them). Only multibulk
+ * requests are looked at: the parser unescapes inline ones in place, and
+ * one looked at but not taken is parsed again later. */
+
+#define RUN_MAX_CMDS 1024          /* commands in one run (CMDS_PER_CLIENT_TICK) */
+#define RUN_MAX_BYTES (256u << 10) /* bytes of requests after the first */
+
+typedef struct write_run {
+    redis_cmdv *cmds; /* ncmds commands; cmds[0] is the first one's */
+    resp_arg *args;   /* the arguments of cmds[1..], point into the input */
+    size_t *first;    /* cmds[i]'s first argument in args (i >= 1) */
+    resp_span *spans; /* the parser's scratch */
+    size_t ncmds, nargs, args_cap, spans_cap, bytes;
+} write_run;
+
+static void run_free(write_run *w)
+{
+    free(w->cmds);
+    free(w->args);
+    free(w->first);
+    free(w->spans);
+}
+
+/* The request at buf[0 .. len) if it is a complete multibulk write command
+ * that may join the run: its arguments appended to w. 1 taken, 0 not, -1
+ * out of memory. */
+static int run_take(write_run *w, const resp_limits *limits, char *buf, size_t len)
+{
+    resp_parser p;
+    resp_request rq = {w->spans, w->spans_cap, 0, 0, 0, 0};
+    int rc;
+
+    if (len == 0 || buf[0] != '*')
+        return 0;
+    resp_parser_init(&p, limits);
+    while ((rc = resp_parse(&p, buf, len, &rq)) == RESP_NEED_ARGV) {
+        resp_span *sp = realloc(w->spans, rq.argc_needed * sizeof(*sp));
+        if (!sp)
+            return -1;
+        w->spans = rq.argv = sp;
+        w->spans_cap = rq.argv_cap = rq.argc_needed;
+    }
+    if (rc != RESP_OK || rq.argc == 0 || rq.argc > INT_MAX)
+        return 0;
+    const resp_command *cmd = redis_command_lookup(buf + rq.argv[0].off, rq.argv[0].len);
+    if (!cmd || !(cmd->flags & RESP_CMD_WRITE) || !resp_arity_ok(cmd, (int)rq.argc))
+        return 0;
+    if (w->nargs + rq.argc > w->args_cap) {
+        size_t cap = (w->nargs + rq.argc) * 2;
+        resp_arg *a = realloc(w->args, cap * sizeof(*a));
+        if (!a)
+            return -1;
+        w->args = a;
+        w->args_cap = cap;
+    }
+    w->first[w->ncmds++] = w->nargs;
+    for (size_t i = 0; i < rq.argc; i++)
+        w->args[w->nargs++] = (resp_arg){buf + rq.argv[i].off, rq.argv[i].len};
+    w->bytes += rq.size;
+    return 1;
+}
+
+/* The run that starts with c's current request (argc, argv): 0 (w->ncmds
+ * commands, w->bytes taken after the current request), or -1 out of memory
+ * (then only the current request is proposed). */
+static int run_gather(redis_client *c, int argc, const resp_arg *argv,
+                      write_run *w)
+{
+    net_conn *conn = c->conn;
+    char *in = conn->in + conn->in_start;
+    size_t pending = net_conn_pending_input(conn), at = c->req.size;
+
+    memset(w, 0, sizeof(*w));
+    w->ncmds = 1;
+    if (c->flags & (CLI_REPLY_OFF | CLI_REPLY_SKIP | CLI_REPLY_SKIP_NEXT) || pubsub_count(c))
+        goto one; /* replies dropped or a subscriber's context: one at a time, as before */
+    w->first = malloc(RUN_MAX_CMDS * sizeof(*w->first));
+    if (!w->first)
+        return -1;
+    while (w->ncmds < RUN_MAX_CMDS && w->bytes < RUN_MAX_BYTES && at < pending) {
+        int rc = run_take(w, &c->parser.limits, in + at, pending - at);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            break;
+        at = c->req.size + w->bytes;
+    }
+one:
+    w->cmds = malloc(w->ncmds * sizeof(*w->cmds));
+    if (!w->cmds)
+        return -1;
+    w->cmds[0] = (redis_cmdv){argc, argv};
+    for (size_t i = 1; i < w->ncmds; i++)
+        w->cmds[i] = (redis_cmdv){(int)((i + 1 < w->ncmds ? w->first[i + 1] : w->nargs) -
+                                        w->first[i]),
+                                  w->args + w->first[i]};
+    return 0;
+}
+
+/* Write command (argc, argv) of c to the hook: alone, or with the run of
+ * writes behind it (consumed with it: c->req.size grows by their bytes). */
+static void propose_write(redis_server *s, redis_client *c, int argc, const resp_arg *argv)
+{
+    redis_cmdv v1 = {argc, argv};
+    redis_unit u = {0, c->db, redis_now_ms(s), 0, 1, &v1, (c->flags & CLI_READONLY) != 0};
+    write_run w;
+
+    if (s->cfg->hook_runs && run_gather(c, argc, argv, &w) == 0) {
+        assert(w.ncmds >= 1 && w.cmds[0].argv == argv);
+        u.ncmds = (int)w.ncmds;
+        u.cmds = w.cmds;
+        c->req.size += w.bytes; /* run_client consumes the run with the request */
+    }
+    server_propose(s, c, &u);
+    if (s->cfg->hook_runs)
+        run_free(&w);
 }
 
 static int run_command(redis_server *s, redis_client *c, int argc, const resp_arg *argv);
@@ -589,7 +732,7 @@ static int run_command(redis_server *s, redis_client *c, int argc, const resp_ar
         redis_cmdv v1 = {argc, argv}, vq[64];
         redis_unit u = {0, c->db, redis_now_ms(s), 0, 1, &v1, (c->flags & CLI_READONLY) != 0};
         if (cmd->flags & RESP_CMD_WRITE) {
-            server_propose(s, c, &u);
+            propose_write(s, c, argc, argv);
             return 0;
         }
         if (s->hook->read_gate &&

@@ -293,8 +293,8 @@ static void before_sleep(net_loop *l, int nevents, void *arg)
 static int hook_propose(void *arg, const redis_unit *u, resp_reply *r)
 {
     cluster *cl = arg;
-    if (!is_leader(cl)) {
-        if (r)
+    if (!is_leader(cl)) { /* one redirect per reply the unit owes (a run of pipelined writes) */
+        for (int i = 0; r && i < redis_unit_replies(u); i++)
             redirect(cl, r);
         return REDIS_HOOK_REPLIED; /* a follower's sweeper proposes nothing: the leader decides */
     }
@@ -310,7 +310,7 @@ static int hook_propose(void *arg, const redis_unit *u, resp_reply *r)
     add_u64(argv, lens, mem, &argc, (uint64_t)u->multi);
     add_u64(argv, lens, mem, &argc, (uint64_t)u->ncmds);
     if (u->id && wl_add(&cl->pend_ids, u->id)) {
-        if (r)
+        for (int i = 0; r && i < redis_unit_replies(u); i++)
             reply_error(r, "ERR out of memory proposing the command");
         return REDIS_HOOK_REPLIED;
     }

@@ -211,6 +211,7 @@ int main(int argc, char **argv)
             return 1;
         cfg.hook = &cluster_hook;
         cfg.hook_arg = cl;
+        cfg.hook_runs = 1; /* a client's pipelined writes: one unit, one RAFT round */
     } else if (ccfg.id) {
         fprintf(stderr, "ffdb-server: --node needs --cluster\n");
         return 2;
