@@ -118,14 +118,21 @@ cluster_run() {
   sleep 0.5 # the followers learn the leader's address
   C1=$(rps "$L" 1)
   U1=$(info "$L" raft_proposals) E1=$(info "$L" raft_proposed_entries)
+  local r1 ra1 a1 aa1
+  r1=$(info "$L" raft_rounds) ra1=$(info "$L" raft_round_avg_usec)
+  a1=$(info "$L" raft_applies) aa1=$(info "$L" raft_apply_avg_usec)
   C16=$(rps "$L" 16)
   U2=$(info "$L" raft_proposals) E2=$(info "$L" raft_proposed_entries)
   CC=$(info "$L" ffdb_commits)
   CA=$(info "$L" ffdb_commit_avg_usec)
+  # the -P 16 run alone: averages of the two runs' totals, minus the -P 1 run's
+  RT1=$ra1 AT1=$aa1
+  RT16=$(python3 -c "r=$(info "$L" raft_rounds)-$r1; print(($(info "$L" raft_round_avg_usec)*(r+$r1)-$ra1*$r1)//max(r,1))")
+  AT16=$(python3 -c "a=$(info "$L" raft_applies)-$a1; print(($(info "$L" raft_apply_avg_usec)*(a+$a1)-$aa1*$a1)//max(a,1))")
   cleanup
 }
 cluster_run never
-N1=$C1 N16=$C16 NA=$CA
+N1=$C1 N16=$C16 NA=$CA NRT1=$RT1 NAT1=$AT1 NRT16=$RT16 NAT16=$AT16
 cluster_run always
 
 ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
@@ -138,8 +145,11 @@ echo
 echo "where the time goes (INFO of the servers):"
 echo "  one node: ffdb_commits=$SC ffdb_commit_avg_usec=$SA"
 echo "  leader:   ffdb_commits=$CC ffdb_commit_avg_usec=$CA (--fsync never: ffdb_commit_avg_usec=$NA)"
+echo "  leader, a RAFT round (submit -> applied here; usec) / of it the apply (commands + ffdb commit):"
+echo "    --fsync always: -P 1 $RT1 / $AT1, -P 16 $RT16 / $AT16"
+echo "    --fsync never:  -P 1 $NRT1 / $NAT1, -P 16 $NRT16 / $NAT16"
 echo "  leader -P 1:  $U1 units in $E1 RAFT entries ($(ratio "$U1" "${E1/#0/1}") units/entry)"
-echo "  leader -P 16: $((U2 - U1)) units in $((E2 - E1)) RAFT entries ($(ratio "$((U2 - U1))" "$((E2 - E1 > 0 ? E2 - E1 : 1))") units/entry)"
+echo "  leader -P 16: $((U2 - U1)) units (a client's pipelined run of writes is one unit) in $((E2 - E1)) RAFT entries ($(ratio "$((U2 - U1))" "$((E2 - E1 > 0 ? E2 - E1 : 1))") units/entry)"
 echo "  per entry the leader fsyncs its RAFT log (libraft raft_uv) and then, applying it,"
 echo "  commits + fsyncs the ffdb file: two syncs in a row where one node has one, and"
 echo "  here all three nodes share one disk (6 syncs per batch against 1). With --fsync"

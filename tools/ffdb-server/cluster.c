@@ -62,6 +62,10 @@ struct cluster {
     waitlist cur, next;
     rf_change change;
     uint64_t applied_units, proposals, entries;
+    /* where a write's time goes (INFO): submit -> its entry applied here
+     * (the RAFT round: log append + sync here and on a majority, then the
+     * apply), and the applies alone (the commands and the ffdb commit) */
+    uint64_t rounds, round_us, applies, apply_us;
     /* the entry being gathered: every unit proposed in this loop iteration */
     rf_entry_writer pend;
     int pend_open;
@@ -71,6 +75,7 @@ struct cluster {
 typedef struct proposal {
     struct raft_apply req;
     cluster *cl;
+    int64_t submit_us;
     size_t n;
     uint64_t ids[]; /* the waiting units of the entry */
 } proposal;
@@ -168,10 +173,21 @@ static void redirect(cluster *cl, resp_reply *r)
 
 /* ---- proposing ------------------------------------------------------------------------------- */
 
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static void proposal_done(struct raft_apply *req, int status, void *result)
 {
     proposal *p = req->data;
     (void)result;
+    if (status == 0) {
+        p->cl->rounds++;
+        p->cl->round_us += (uint64_t)(mono_us() - p->submit_us);
+    }
     for (size_t i = 0; status && i < p->n; i++) {
         char msg[256];
         snprintf(msg, sizeof msg, "TRYAGAIN the write may not have happened: %s",
@@ -240,6 +256,7 @@ static int submit(cluster *cl, rf_entry_writer *w, const uint64_t *ids, size_t n
     memcpy(b.base, buf, len);
     free(buf);
     p->cl = cl;
+    p->submit_us = mono_us();
     p->n = n;
     if (n)
         memcpy(p->ids, ids, n * sizeof(uint64_t));
@@ -367,8 +384,8 @@ static int commit_now(cluster *cl)
     return rc ? rc : cl->s->batch.last_commit_rc;
 }
 
-static int hook_apply(void *arg, ffdb_txn *txn_unused, rf_entry_iter *it, uint64_t index,
-                      void **result)
+static int apply_entry(void *arg, ffdb_txn *txn_unused, rf_entry_iter *it, uint64_t index,
+                       void **result)
 {
     cluster *cl = arg;
     rf_cmd cmd;
@@ -463,6 +480,16 @@ static int hook_apply(void *arg, ffdb_txn *txn_unused, rf_entry_iter *it, uint64
     free(args);
     free(cmds);
     free(units);
+    return rc;
+}
+
+static int hook_apply(void *arg, ffdb_txn *txn, rf_entry_iter *it, uint64_t index, void **result)
+{
+    cluster *cl = arg;
+    int64_t t0 = mono_us();
+    int rc = apply_entry(arg, txn, it, index, result);
+    cl->applies++;
+    cl->apply_us += (uint64_t)(mono_us() - t0);
     return rc;
 }
 
@@ -751,6 +778,12 @@ static void info_lines(cluster *cl, net_buf *b, int cluster_info)
          (unsigned long long)raft_last_applied(r), (unsigned long long)raft_last_index(r),
          (unsigned long long)rf_fsm_applied_index(cl->fsm), (unsigned long long)cl->proposals,
          (unsigned long long)cl->entries);
+    LINE("raft_rounds:%llu\r\nraft_round_avg_usec:%llu\r\nraft_applies:%llu\r\n"
+         "raft_apply_avg_usec:%llu\r\n",
+         (unsigned long long)cl->rounds,
+         (unsigned long long)(cl->rounds ? cl->round_us / cl->rounds : 0),
+         (unsigned long long)cl->applies,
+         (unsigned long long)(cl->applies ? cl->apply_us / cl->applies : 0));
     const struct raft_configuration *c = conf(cl);
     for (unsigned i = 0; i < c->n; i++) {
         uint64_t match = leader ? r->leader_state.progress[i].match_index : 0;
