@@ -8,6 +8,11 @@
  * the applied index in the file, survive the loss of the leader, and a
  * node cut off past a snapshot catches up by fetching the file, a fourth
  * node joins as a voter from an empty file and a follower is removed.
+ * Partitions (pre-vote on, as the server runs): a leader cut off from the
+ * majority steps down, its uncommitted entries fail and are never applied,
+ * the majority elects a new leader, healing converges every log and file;
+ * a flapping link converges with every acknowledged write counted once; a
+ * node back with an empty directory rejoins and catches up by snapshot.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -348,6 +353,7 @@ struct node {
 
 static struct node nodes[NMAX];
 static struct raft_fixture fx;
+static int nreqs; /* proposals of the test (propose_on) */
 
 /* The test's command set: SET k v, INCR k, in bucket "kv". */
 static int test_apply(void *arg, ffdb_txn *txn, rf_entry_iter *e, uint64_t index, void **result)
@@ -366,6 +372,9 @@ static int test_apply(void *arg, ffdb_txn *txn, rf_entry_iter *e, uint64_t index
     if (rc)
         return rc;
     while ((rc = rf_entry_next(e, &c)) == 1) {
+        /* the partition tests propose this on a leader cut off from the majority */
+        cr_assert(!(c.argc >= 2 && c.lens[1] == 8 && !memcmp(c.argv[1], "minority", 8)),
+                  "node applied an entry only a minority leader had");
         if (c.argc == 3 && memcmp(c.argv[0], "SET", 3) == 0) {
             rc = ffdb_put(b, c.argv[1], c.lens[1], c.argv[2], c.lens[2]);
         } else if (c.argc == 2 && memcmp(c.argv[0], "INCR", 4) == 0) {
@@ -396,6 +405,7 @@ static void fixture_start(void)
 {
     struct raft_configuration conf;
     memset(nodes, 0, sizeof nodes);
+    nreqs = 0;
     cr_assert_eq(raft_fixture_initialize(&fx), 0);
     for (unsigned i = 0; i < N; i++) {
         char name[16];
@@ -418,13 +428,19 @@ static void fixture_stop(void)
         rf_fsm_free(nodes[i].fsm);
 }
 
-static struct raft_apply reqs[256];
-static int nreqs;
+#define MAXREQ 1024
+static struct raft_apply reqs[MAXREQ];
+static int req_status[MAXREQ]; /* 1 pending, else the apply's status */
 
-static void propose(const char *op, const char *key, const char *val)
+static void req_done(struct raft_apply *req, int status, void *result)
 {
-    unsigned li = raft_fixture_leader_index(&fx);
-    cr_assert_lt(li, N);
+    (void)result;
+    req_status[req - reqs] = status;
+}
+
+/* op key [val] as one entry on node li (which must think it leads). */
+static int propose_on(unsigned li, const char *op, const char *key, const char *val)
+{
     struct raft *r = raft_fixture_get(&fx, li);
     rf_entry_writer w;
     const char *argv[] = {op, key, val};
@@ -437,8 +453,17 @@ static void propose(const char *op, const char *key, const char *val)
     struct raft_buffer rb = {raft_malloc(len), len};
     memcpy(rb.base, buf, len);
     free(buf);
-    cr_assert_lt(nreqs, 256);
-    cr_assert_eq(raft_apply(r, &reqs[nreqs++], &rb, 1, NULL), 0);
+    cr_assert_lt(nreqs, MAXREQ);
+    req_status[nreqs] = 1;
+    cr_assert_eq(raft_apply(r, &reqs[nreqs], &rb, 1, req_done), 0);
+    return nreqs++;
+}
+
+static void propose(const char *op, const char *key, const char *val)
+{
+    unsigned li = raft_fixture_leader_index(&fx);
+    cr_assert_lt(li, N);
+    propose_on(li, op, key, val);
 }
 
 static long counter_of(unsigned i, const char *key)
@@ -598,5 +623,243 @@ Test(raft_fsm, a_fourth_node_is_added_and_one_removed)
             cr_assert(raft_fixture_step_until_applied(&fx, i, target, 20000));
     cr_assert_eq(counter_of(N, "c"), 9);
     cr_assert_eq(counter_of(li, "c"), 9);
+    fixture_stop();
+}
+
+/* ---- partitions ---------------------------------------------------------------------------- */
+
+/* Cut node i off from every other node (both ways), or join it back. */
+static void isolate(unsigned i, int cut)
+{
+    for (unsigned j = 0; j < raft_fixture_n(&fx); j++)
+        if (j != i) {
+            if (cut) {
+                raft_fixture_disconnect(&fx, i, j);
+                raft_fixture_disconnect(&fx, j, i);
+            } else {
+                raft_fixture_reconnect(&fx, i, j);
+                raft_fixture_reconnect(&fx, j, i);
+            }
+        }
+}
+
+/* Every node but skip has the same log end, applied index and file. */
+static void assert_converged(unsigned n, unsigned skip)
+{
+    unsigned ref = skip == 0 ? 1 : 0;
+    struct raft *r0 = raft_fixture_get(&fx, ref);
+    for (unsigned i = 0; i < n; i++) {
+        if (i == skip || i == ref)
+            continue;
+        struct raft *r = raft_fixture_get(&fx, i);
+        cr_assert_eq(raft_last_index(r), raft_last_index(r0), "node %u's log end", i + 1);
+        cr_assert_eq(raft_last_applied(r), raft_last_applied(r0), "node %u applied", i + 1);
+        cr_assert_eq(rf_fsm_applied_index(nodes[i].fsm), rf_fsm_applied_index(nodes[ref].fsm));
+        assert_same(rf_fsm_db(nodes[ref].fsm), rf_fsm_db(nodes[i].fsm));
+    }
+}
+
+static bool all_applied_leaders_last(struct raft_fixture *f, void *arg)
+{
+    unsigned n = *(unsigned *)arg, li = raft_fixture_leader_index(f);
+    if (li >= n)
+        return false;
+    raft_index want = raft_last_index(raft_fixture_get(f, li));
+    for (unsigned i = 0; i < n; i++) {
+        struct raft *r = raft_fixture_get(f, i);
+        if (raft_last_applied(r) < want || raft_last_index(r) != want)
+            return false;
+    }
+    return true;
+}
+
+/* The leader of the nodes other than `out`, each following it; N if none. */
+static unsigned majority_leader(unsigned out)
+{
+    unsigned li = N;
+    for (unsigned i = 0; i < N; i++)
+        if (i != out && raft_state(raft_fixture_get(&fx, i)) == RAFT_LEADER)
+            li = i;
+    for (unsigned i = 0; li < N && i < N; i++) {
+        struct raft *r = raft_fixture_get(&fx, i);
+        if (i != out && i != li && (raft_state(r) != RAFT_FOLLOWER ||
+                                    r->follower_state.current_leader.id != li + 1))
+            return N;
+    }
+    return li;
+}
+
+static bool majority_has_leader(struct raft_fixture *f, void *arg)
+{
+    (void)f;
+    return majority_leader(*(unsigned *)arg) < N;
+}
+
+/* Pre-vote on every node, as ffdb-server runs (modules/raft/node.c): a
+ * node cut off does not disrupt the leader when it comes back. */
+static void pre_vote(void)
+{
+    for (unsigned i = 0; i < raft_fixture_n(&fx); i++)
+        raft_set_pre_vote(raft_fixture_get(&fx, i), true);
+}
+
+/* The leader cut off from the majority keeps taking entries it can never
+ * commit; it steps down (no majority heard from), the two others elect a
+ * new leader and go on; healed, the old leader's log is overwritten with
+ * the majority's and its entries are never applied anywhere (test_apply
+ * fails on the key "minority"). */
+Test(raft_fsm, an_isolated_leader_steps_down_and_its_entries_are_discarded)
+{
+    fixture_start();
+    pre_vote();
+    cr_assert(raft_fixture_step_until_has_leader(&fx, 10000));
+    for (int i = 0; i < 5; i++)
+        propose("INCR", "c", NULL);
+    cr_assert(raft_fixture_step_until_applied(&fx, N, leader_last() + 5, 10000));
+    unsigned old = raft_fixture_leader_index(&fx);
+    struct raft *or = raft_fixture_get(&fx, old);
+    raft_term term = or->current_term;
+    int applied_before = nodes[old].applies;
+
+    isolate(old, 1);
+    int minority[4];
+    for (int i = 0; i < 3; i++)
+        minority[i] = propose_on(old, "INCR", "minority", NULL);
+    minority[3] = propose_on(old, "SET", "minority", "lost");
+    raft_index minority_end = raft_last_index(or);
+    cr_assert(raft_fixture_step_until_state_is(&fx, old, RAFT_FOLLOWER, 20000) ||
+                  raft_state(or) == RAFT_CANDIDATE,
+              "the isolated leader did not step down");
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(req_status[minority[i]], RAFT_LEADERSHIPLOST,
+                     "a minority leader's entry: status %d", req_status[minority[i]]);
+    cr_assert_eq(nodes[old].applies, applied_before, "the isolated leader applied an entry");
+    /* (the fixture's own leader check wants every server on one term) */
+    cr_assert(raft_fixture_step_until(&fx, majority_has_leader, &old, 20000));
+    unsigned now = majority_leader(old);
+    struct raft *nr = raft_fixture_get(&fx, now);
+    cr_assert_gt(nr->current_term, term);
+    for (int i = 0; i < 5; i++)
+        propose_on(now, "INCR", "c", NULL);
+    raft_index target = raft_last_index(nr);
+    for (unsigned i = 0; i < N; i++)
+        if (i != old)
+            cr_assert(raft_fixture_step_until_applied(&fx, i, target, 10000));
+    cr_assert_eq(counter_of(old, "c"), 5);
+
+    /* healed: one log, the minority's tail replaced */
+    isolate(old, 0);
+    unsigned n = N;
+    cr_assert(raft_fixture_step_until(&fx, all_applied_leaders_last, &n, 30000));
+    cr_assert_eq(raft_fixture_leader_index(&fx), now, "the healed node deposed the leader");
+    for (unsigned i = 0; i < N; i++) {
+        cr_assert_eq(counter_of(i, "c"), 10, "node %u", i + 1);
+        cr_assert_eq(counter_of(i, "minority"), -1, "node %u", i + 1);
+    }
+    cr_assert_geq(raft_last_index(or), minority_end - 4);
+    cr_assert_eq(nodes[old].fetches, 0, "caught up from the log, not a file");
+    assert_converged(N, N);
+    fixture_stop();
+}
+
+/* A link that goes down and up again and again (each node in turn cut off
+ * for a while, some writes proposed meanwhile through whoever leads): in
+ * the end one log and the same file everywhere, every acknowledged write
+ * in it, none twice. */
+Test(raft_fsm, a_flapping_link_converges)
+{
+    fixture_start();
+    pre_vote();
+    cr_assert(raft_fixture_step_until_has_leader(&fx, 10000));
+    unsigned seed = 12345;
+    int proposed = 0;
+    raft_term term0 = raft_fixture_get(&fx, raft_fixture_leader_index(&fx))->current_term;
+    for (int round = 0; round < 30; round++) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned cut = (seed >> 16) % N, li = raft_fixture_leader_index(&fx);
+        isolate(cut, 1);
+        for (int i = 0; i < 3; i++) {
+            li = raft_fixture_leader_index(&fx);
+            if (li < N && raft_state(raft_fixture_get(&fx, li)) == RAFT_LEADER) {
+                propose_on(li, "INCR", "c", NULL);
+                proposed++;
+            }
+            raft_fixture_step_until_elapsed(&fx, 150 + (seed >> 8) % 700);
+        }
+        isolate(cut, 0);
+        raft_fixture_step_until_elapsed(&fx, 100 + (seed >> 4) % 400);
+    }
+    cr_assert(raft_fixture_step_until_has_leader(&fx, 30000));
+    propose("INCR", "c", NULL); /* an entry of the last term: commits everything before it */
+    proposed++;
+    unsigned n = N;
+    cr_assert(raft_fixture_step_until(&fx, all_applied_leaders_last, &n, 30000));
+    int acked = 0, failed = 0;
+    for (int i = 0; i < nreqs; i++) {
+        acked += req_status[i] == 0;
+        failed += req_status[i] != 0 && req_status[i] != 1;
+    }
+    cr_assert_gt(acked, proposed / 3, "only %d of %d writes committed", acked, proposed);
+    cr_assert_gt(failed, 0, "no write was lost to a leadership change: the link never mattered");
+    cr_assert_geq(raft_fixture_get(&fx, 0)->current_term, term0 + 3, "too few elections");
+    long c = counter_of(0, "c");
+    cr_assert_geq(c, acked, "%ld < %d acknowledged", c, acked);
+    cr_assert_leq(c, proposed, "%ld > %d proposed", c, proposed);
+    assert_converged(N, N);
+    fixture_stop();
+}
+
+/* A node whose directory is lost (file and RAFT log) comes back empty: as
+ * RAFT wants, it is removed and joins again as a new member (a node must
+ * not forget its votes under the same id), and since the leader's log was
+ * truncated behind snapshots meanwhile, it catches up by fetching the
+ * file. */
+Test(raft_fsm, a_node_back_with_an_empty_directory_catches_up_by_snapshot)
+{
+    fixture_start();
+    for (unsigned i = 0; i < N; i++) {
+        raft_set_snapshot_threshold(raft_fixture_get(&fx, i), 8);
+        raft_set_snapshot_trailing(raft_fixture_get(&fx, i), 2);
+    }
+    cr_assert(raft_fixture_step_until_has_leader(&fx, 10000));
+    unsigned li = raft_fixture_leader_index(&fx), lost = (li + 1) % N;
+    for (int i = 0; i < 10; i++)
+        propose("INCR", "c", NULL);
+    cr_assert(raft_fixture_step_until_applied(&fx, N, leader_last() + 10, 10000));
+    raft_fixture_kill(&fx, lost); /* its disk is gone */
+    struct raft *lr = raft_fixture_get(&fx, li);
+    rf_change c = {.done = change_done};
+    change_status = 1;
+    cr_assert_eq(rf_member_remove(&c, lr, lost + 1), 0);
+    cr_assert(raft_fixture_step_until(&fx, change_finished, NULL, 20000));
+    cr_assert_eq(change_status, 0);
+    for (int i = 0; i < 30; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", i);
+        propose("SET", key, "y");
+        propose("INCR", "c", NULL);
+        raft_fixture_step_n(&fx, 4);
+    }
+    cr_assert(raft_fixture_step_until_applied(&fx, li, raft_last_index(lr), 20000));
+    cr_assert_gt(lr->log.offset, 0, "the leader's log was not truncated by a snapshot");
+
+    /* the same node, empty: a fresh file and log, a new member id */
+    rf_fsm_ops ops = {test_apply, test_fetch, NULL, &nodes[N], NULL, NULL};
+    cr_assert_eq(rf_fsm_new(tu_path("n2-empty.ffdb"), NULL, N + 1, &ops, &nodes[N].fsm), 0);
+    cr_assert_eq(raft_fixture_grow(&fx, rf_fsm_raft(nodes[N].fsm)), 0);
+    rf_fsm_bind(nodes[N].fsm, raft_fixture_get(&fx, N));
+    cr_assert_eq(raft_start(raft_fixture_get(&fx, N)), 0);
+    change_status = 1;
+    cr_assert_eq(rf_member_add(&c, lr, N + 1, "4"), 0);
+    cr_assert(raft_fixture_step_until(&fx, change_finished, NULL, 30000));
+    cr_assert_eq(change_status, 0);
+    propose("INCR", "c", NULL);
+    raft_index target = leader_last() + 1;
+    cr_assert(raft_fixture_step_until_applied(&fx, N, target, 30000));
+    cr_assert(raft_fixture_step_until_applied(&fx, li, target, 30000));
+    cr_assert_geq(nodes[N].fetches, 1, "the empty node caught up without the file");
+    cr_assert_eq(counter_of(N, "c"), 41);
+    cr_assert_eq(counter_of(li, "c"), 41);
+    assert_same(rf_fsm_db(nodes[li].fsm), rf_fsm_db(nodes[N].fsm));
     fixture_stop();
 }
