@@ -9,7 +9,8 @@
 #   make bench      quick side-by-side benchmark (bench/; needs make bench-deps)
 #   make bench-full the full benchmark; results in bench/results/
 #   make bench-resp redis-benchmark: ffdb-server beside redis-server
-#   make cluster-soak  RAFT cluster faults soak (CLUSTER_SOAK_SECONDS=120; 20 is the short form)
+#   make cluster-soak  RAFT cluster faults soak (CLUSTER_SOAK_SECONDS=120; 20 is the short form;
+#                   CLUSTER_SOAK_FSYNC=never or make cluster-soak-never: files never synced)
 #   make bench-cluster 3-node cluster vs one node, redis-benchmark, --fsync always
 #   make install    libffdb.a, libffdb.so, ffdb.h, ffdb.pc, the tools and man
 #                   pages under $(DESTDIR)$(PREFIX) (/usr/local); make uninstall
@@ -344,10 +345,17 @@ bench-crdt-nats: tools
 # under an INCR + unique-SET load, then every acknowledged write checked.
 # CLUSTER_SOAK_SECONDS=20 is the short form. bench-cluster: bench/cluster_bench.sh.
 CLUSTER_SOAK_SECONDS ?= 120
-.PHONY: cluster-soak bench-cluster
+# CLUSTER_SOAK_FSYNC=never: the nodes' files are never synced (the RAFT log
+# is the durability point) and a third fault takes a follower's file back
+# to an older state; make cluster-soak-never is that variant.
+CLUSTER_SOAK_FSYNC ?= always
+.PHONY: cluster-soak cluster-soak-never bench-cluster
 cluster-soak: $(TEST_BIN) $(TOOLS)
 	@set -o pipefail; FFDB_TEST_TOOLS=$(abspath $(BUILD))/tools CLUSTER_SOAK_SECONDS=$(CLUSTER_SOAK_SECONDS) \
+	  CLUSTER_SOAK_FSYNC=$(CLUSTER_SOAK_FSYNC) \
 	  $(TEST_BIN) --filter 'cluster_soak/*' 2>&1 | grep -v '^\[SKIP\]\|^\[====\] Running'
+cluster-soak-never:
+	$(MAKE) cluster-soak CLUSTER_SOAK_FSYNC=never
 bench-cluster: $(TOOLS)
 	bench/cluster_bench.sh $(abspath $(BUILD))/tools/ffdb-server
 # ---- end of the RAFT cluster ----

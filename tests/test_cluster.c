@@ -155,7 +155,12 @@ static const char *info_field(int i, const char *field, char *buf, size_t cap)
     rs_send(fd, "INFO", "replication", NULL);
     rs_reply *r = rs_read(fd);
     rs_close(fd);
-    cr_assert(r && r->str, "INFO replication of node %d failed", nodes[i].id);
+    if (!r || !r->str) {
+        const char *log = rs_log(nodes[i].srv);
+        size_t len = strlen(log);
+        cr_assert_fail("INFO replication of node %d failed; the end of its log:\n%s", nodes[i].id,
+                       log + (len > 4000 ? len - 4000 : 0));
+    }
     for (p = r->str; (p = strstr(p, field)) != NULL; p += n)
         if ((p == r->str || p[-1] == '\n') && p[n] == ':') {
             size_t k = strcspn(p + n + 1, "\r\n");
@@ -773,6 +778,56 @@ Test(cluster, catch_up_past_snapshot)
     wait_all_local("\"2\"", get1, 2);
 }
 
+/* Copy file from to file to (whole, then renamed into place). */
+static void copy_file(const char *from, const char *to)
+{
+    char tmp[600], buf[65536];
+    snprintf(tmp, sizeof tmp, "%s.tmp", to);
+    FILE *in = fopen(from, "rb"), *out = fopen(tmp, "wb");
+    cr_assert(in && out, "copy %s: cannot open", from);
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        cr_assert_eq(fwrite(buf, 1, n, out), n);
+    cr_assert(!ferror(in) && fclose(out) == 0);
+    fclose(in);
+    cr_assert_eq(rename(tmp, to), 0);
+}
+
+/* --fsync never: a follower's file that lost its last commits (taken back
+ * to an older copy) behind the node's own snapshot, whose log was truncated
+ * past the file's applied index: at start it fetches a peer's file (it
+ * used to crash there: restore runs inside raft_start) and catches up. */
+Test(cluster, file_behind_its_own_snapshot_fetches)
+{
+    const char *more[] = {"--cluster-snapshot-threshold", "64", "--cluster-snapshot-trailing", "8",
+                          "--fsync", "never", NULL};
+    cluster_start(3, more);
+    int l = wait_leader(WAIT_MS), f = follower_of(l);
+    set_many(l, 0, 50);
+    const char *get0[] = {"GET", "key49"};
+    wait_local(f, "\"val49\"", get0, 2);
+    char old[600];
+    snprintf(old, sizeof old, "%s", tu_path("old.ffdb"));
+    node_signal(f, SIGSTOP); /* a consistent copy: what a kill -9 leaves */
+    copy_file(nodes[f].srv->data, old);
+    node_signal(f, SIGCONT);
+    set_many(l, 50, 300); /* the follower snapshots and truncates its log past the copy */
+    const char *get1[] = {"GET", "key349"};
+    wait_local(f, "\"val349\"", get1, 2);
+    node_kill9(f);
+    copy_file(old, nodes[f].srv->data);
+    rs_restart(nodes[f].srv);
+    nodes[f].alive = 1;
+    const char *dbsize[] = {"DBSIZE"};
+    wait_all_local(":350", dbsize, 1);
+    const char *log = rs_log(nodes[f].srv);
+    cr_assert(strstr(log, "replaced by a peer's snapshot"), "log:\n%s", log);
+    const char *set[] = {"SET", "after", "1"};
+    cr_assert_str_eq(write_settled(l, set, 3), "OK");
+    const char *get2[] = {"GET", "after"};
+    wait_all_local("\"1\"", get2, 2);
+}
+
 /* CLUSTER MEET/FORGET on the leader, retried while another change runs. */
 static const char *membership(int l, const char *const *argv, int argc)
 {
@@ -901,14 +956,23 @@ static int current_leader(void)
 
 TestSuite(cluster_soak, .init = rs_setup, .fini = rs_teardown, .timeout = 900);
 
+
 Test(cluster_soak, faults)
 {
     const char *env = getenv("CLUSTER_SOAK_SECONDS");
     if (!env || atoi(env) <= 0)
         cr_skip_test("set CLUSTER_SOAK_SECONDS (make cluster-soak)");
     int seconds = atoi(env);
+    /* CLUSTER_SOAK_FSYNC=never: the files are never synced, the RAFT log is
+     * the durability point. Then a third fault: a follower's file taken back
+     * to an older state (what losing its unsynced commits leaves), which it
+     * must make good from the log or a peer's file. */
+    const char *fsync_mode = getenv("CLUSTER_SOAK_FSYNC");
+    if (!fsync_mode || !*fsync_mode)
+        fsync_mode = "always";
+    int never = !strcmp(fsync_mode, "never");
     const char *more[] = {"--cluster-snapshot-threshold", "256", "--cluster-snapshot-trailing",
-                          "32", NULL};
+                          "32", "--fsync", fsync_mode, NULL};
     cluster_start(3, more);
     wait_leader(WAIT_MS);
     enum { MAXOPS = 400000 };
@@ -916,7 +980,9 @@ Test(cluster_soak, faults)
     char *key_state = calloc(MAXOPS, 1); /* 1 acked, 2 unknown */
     cr_assert(incr && key_state);
     int nincr = 0, incr_unknown = 0, nkeys = 0, keys_acked = 0, keys_unknown = 0, cur = 0, fd = -1;
-    int kills = 0, stops = 0, down = -1, stopped = -1;
+    int kills = 0, stops = 0, rollbacks = 0, down = -1, stopped = -1, rolled = -1;
+    char old_file[600];
+    snprintf(old_file, sizeof old_file, "%s", tu_path("rollback.ffdb"));
     long long last = 0;
     int64_t start = now_ms(), end = start + seconds * 1000LL, next_fault = start + 2000, heal = 0;
     unsigned seed = (unsigned)getpid();
@@ -924,6 +990,12 @@ Test(cluster_soak, faults)
     while (now_ms() < end && nincr < MAXOPS && nkeys < MAXOPS) {
         int64_t t = now_ms();
         if (heal && t >= heal) { /* end of the fault: the node back */
+            if (rolled >= 0) { /* killed, and its file as it was at the fault */
+                node_kill9(rolled);
+                copy_file(old_file, nodes[rolled].srv->data);
+                down = rolled;
+                rolled = -1;
+            }
             if (down >= 0) {
                 rs_restart(nodes[down].srv);
                 nodes[down].alive = 1;
@@ -934,8 +1006,14 @@ Test(cluster_soak, faults)
             heal = 0;
             next_fault = t + 1500 + rand_r(&seed) % 1500;
         } else if (!heal && t >= next_fault) {
-            int l = current_leader();
-            if ((kills + stops) % 2 == 0 && l >= 0) { /* the faults alternate */
+            int l = current_leader(), kind = (kills + stops + rollbacks) % (never ? 3 : 2);
+            if (kind == 2 && l >= 0) { /* a follower's file, kept as it is now */
+                rolled = (l + 1 + (int)(rand_r(&seed) % 2u)) % nnodes;
+                node_signal(rolled, SIGSTOP); /* a consistent copy: as a kill -9 leaves it */
+                copy_file(nodes[rolled].srv->data, old_file);
+                node_signal(rolled, SIGCONT);
+                rollbacks++;
+            } else if (kind == 0 && l >= 0) { /* the faults alternate */
                 down = l;                             /* kill -9 the leader */
                 node_kill9(l);
                 kills++;
@@ -980,6 +1058,12 @@ Test(cluster_soak, faults)
     }
     if (stopped >= 0)
         node_signal(stopped, SIGCONT);
+    if (rolled >= 0) {
+        node_kill9(rolled);
+        copy_file(old_file, nodes[rolled].srv->data);
+        rs_restart(nodes[rolled].srv);
+        nodes[rolled].alive = 1;
+    }
 
     int l = wait_leader(WAIT_MS);
     fd = rs_connect(nodes[l].srv);
@@ -1011,9 +1095,9 @@ Test(cluster_soak, faults)
     wait_all_local(want, get, 2);
     fprintf(
         stderr,
-        "cluster-soak %ds: %d leader kills, %d SIGSTOPs; INCR %d acked, %d unknown, final %lld; "
-        "SET %d acked, %d unknown, %d present\n",
-        seconds, kills, stops, nincr, incr_unknown, final, keys_acked, keys_unknown, present);
+        "cluster-soak %ds, --fsync %s: %d leader kills, %d SIGSTOPs, %d file rollbacks; INCR %d "
+        "acked, %d unknown, final %lld; SET %d acked, %d unknown, %d present\n",
+        seconds, fsync_mode, kills, stops, rollbacks, nincr, incr_unknown, final, keys_acked, keys_unknown, present);
     free(incr);
     free(key_state);
 }

@@ -139,6 +139,8 @@ static struct raft *R(cluster *cl)
     return rf_node_raft(cl->node);
 }
 
+static const struct raft_configuration *conf(cluster *cl);
+
 static int is_leader(cluster *cl)
 {
     return cl->node && raft_state(R(cl)) == RAFT_LEADER;
@@ -509,7 +511,8 @@ static int hook_replace(void *arg, const char *tmp, const char *path, ffdb **db)
 {
     cluster *cl = arg;
     const char *p[2] = {tmp, path};
-    rf_node_abort_dumps(cl->node);
+    if (cl->node) /* NULL: restored inside raft_start, a file behind this node's own snapshot */
+        rf_node_abort_dumps(cl->node);
     /* redis_server_replace_data commits the batch first: it must hold a
      * write txn (none, or a read one, is open between rounds) */
     int rc = net_batch_need_txn(&cl->s->batch, 1);
@@ -524,14 +527,39 @@ static int hook_replace(void *arg, const char *tmp, const char *path, ffdb **db)
     return rc;
 }
 
+/* The RAFT address of node id: the configuration's, else the --cluster
+ * seed's (at start the configuration may not be loaded yet); NULL if none. */
+static const char *raft_address(cluster *cl, uint64_t id)
+{
+    const char *a = cl->node ? rf_node_address_of(cl->node, id) : NULL;
+    for (size_t i = 0; !a && i < cl->cfg.nservers; i++)
+        if (cl->cfg.servers[i].id == id)
+            a = cl->cfg.servers[i].raft;
+    return a;
+}
+
+/* Fetch a peer's file for snapshot m: from the leader, the node that took
+ * the snapshot, then every other member, never from this node (at start no
+ * leader is known yet and the snapshot is often this node's own: its file
+ * is the one that is behind, e.g. a --fsync never file that lost commits;
+ * asking itself would block its own loop). */
 static int hook_fetch(void *arg, const rf_snap_meta *m, const char *tmp)
 {
     cluster *cl = arg;
-    uint64_t ids[2] = {m->node_id, leader_id(cl)};
+    uint64_t ids[2 + 2 * CLUSTER_MAX_SERVERS];
+    size_t n = 0;
+    ids[n++] = leader_id(cl);
+    ids[n++] = m->node_id;
+    for (unsigned i = 0; cl->node && i < conf(cl)->n && i < CLUSTER_MAX_SERVERS; i++)
+        ids[n++] = conf(cl)->servers[i].id;
+    for (size_t i = 0; i < cl->cfg.nservers; i++)
+        ids[n++] = cl->cfg.servers[i].id;
     int rc = FFDB_EIO;
-    for (int i = 0; i < 2 && rc; i++) {
+    for (size_t i = 0; i < n && rc; i++) {
         char fa[RF_ADDR_MAX];
-        const char *ra = ids[i] ? rf_node_address_of(cl->node, ids[i]) : NULL;
+        const char *ra = ids[i] && ids[i] != cl->cfg.id ? raft_address(cl, ids[i]) : NULL;
+        for (size_t j = 0; ra && j < i; j++)
+            ra = ids[j] == ids[i] ? NULL : ra; /* asked already */
         if (!ra || rf_fetch_address(ra, fa, sizeof fa))
             continue;
         rc = rf_fetch_file(fa, tmp, NULL);
