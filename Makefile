@@ -186,7 +186,7 @@ format-blocks:
 # prints the figures and keeps them in bench/results/blocks.txt.
 BLOCKS_BENCH = $(BUILD)/bench/blocks_bench
 .PHONY: bench-blocks
-$(BLOCKS_BENCH): bench/blocks/blocks_bench.c $(BLOCKS_LIB) $(IPLD_LIB) $(LIB)
+$(BLOCKS_BENCH): bench/blocks/blocks_bench.c bench/benchutil.h $(BLOCKS_LIB) $(IPLD_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BLOCKS_LIB) $(IPLD_LIB) $(LIB) $(BLOCKS_LDLIBS) $(LDLIBS)
 
@@ -311,7 +311,7 @@ format-crdt:
 # The log's own benchmark (not part of all/test): build/bench/oplog_bench.
 OPLOG_BENCH = $(BUILD)/bench/oplog_bench
 .PHONY: bench-oplog
-$(OPLOG_BENCH): bench/oplog/oplog_bench.c $(OPLOG_LIB) $(IPLD_LIB) $(IDENT_LIB) $(LIB)
+$(OPLOG_BENCH): bench/oplog/oplog_bench.c bench/benchutil.h $(OPLOG_LIB) $(IPLD_LIB) $(IDENT_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(OPLOG_LIB) $(IPLD_LIB) $(IDENT_LIB) $(LIB) -lcbor -lsodium $(LDLIBS)
 

@@ -19,8 +19,19 @@ static void setup(void)
     tu_setup();
 }
 
+/* What a test opened (new_loop, open_bus), closed at .fini, also after a
+ * failed assertion. */
+static net_loop *opened_loop;
+static natsbus *opened[8];
+static int nopened;
+
 static void teardown(void)
 {
+    while (nopened > 0)
+        natsbus_close(opened[--nopened]);
+    if (opened_loop)
+        net_loop_free(opened_loop);
+    opened_loop = NULL;
     tn_teardown();
     tu_teardown();
 }
@@ -86,8 +97,9 @@ static void on_state(void *arg, int up)
 static net_loop *new_loop(void)
 {
     net_loop *l;
+    cr_assert(!opened_loop, "one loop a test");
     cr_assert(net_loop_new(NULL, &l) == 0);
-    return l;
+    return opened_loop = l;
 }
 
 static natsbus *open_bus(net_loop *l, const char *url, const char *ns, got *state)
@@ -102,8 +114,9 @@ static natsbus *open_bus(net_loop *l, const char *url, const char *ns, got *stat
     o.reconnect_wait_ms = 100;
     o.on_state = state ? on_state : NULL;
     o.state_arg = state;
+    cr_assert_lt(nopened, 8);
     cr_assert(natsbus_open(l, &o, &b, err, sizeof(err)) == 0, "%s", err);
-    return b;
+    return opened[nopened++] = b;
 }
 
 /* Run the loop until *counter >= want or timeout_ms pass; 1 if reached. */
@@ -134,6 +147,15 @@ static void settle(net_loop *l, natsbus *pub, const char *kind, got *g)
     }
     cr_assert(g->n > before, "the subscription never saw a message");
     run_for(l, 50);
+}
+
+/* sub subscribes to kind (only name if not NULL) into g; pub's probes show
+ * when the subscription is live. */
+static void subscribe_settled(net_loop *l, natsbus *sub, natsbus *pub, const char *kind,
+                              const char *name, got *g)
+{
+    cr_assert(natsbus_subscribe(sub, kind, name, name ? strlen(name) : 0, on_msg, g, NULL) == 0);
+    settle(l, pub, kind, g);
 }
 
 /* ---- the subject scheme --------------------------------------------------------------- */
@@ -210,10 +232,8 @@ Test(natsbus, pubsub_order_and_no_echo)
     natsbus *a = open_bus(l, n->url, "t", NULL), *b = open_bus(l, n->url, "t", NULL);
     uint8_t name[40];
 
-    cr_assert(natsbus_subscribe(a, "pub", NULL, 0, on_msg, &ga, NULL) == 0);
-    cr_assert(natsbus_subscribe(b, "pub", NULL, 0, on_msg, &gb, NULL) == 0);
-    settle(l, b, "pub", &ga);
-    settle(l, a, "pub", &gb);
+    subscribe_settled(l, a, b, "pub", NULL, &ga);
+    subscribe_settled(l, b, a, "pub", NULL, &gb);
     int a0 = ga.n, b0 = gb.n;
     for (int i = 0; i < 300; i++) {
         char data[32];
@@ -238,9 +258,6 @@ Test(natsbus, pubsub_order_and_no_echo)
         cr_assert_eq(ga.name_len[a0 + i], nl);
         cr_assert(memcmp(ga.name[a0 + i], name, nl) == 0, "name %d round-trips", i);
     }
-    natsbus_close(a);
-    natsbus_close(b);
-    net_loop_free(l);
 }
 
 Test(natsbus, one_name_only)
@@ -250,8 +267,7 @@ Test(natsbus, one_name_only)
     got g = {0};
     natsbus *a = open_bus(l, n->url, "", NULL), *b = open_bus(l, n->url, "", NULL);
 
-    cr_assert(natsbus_subscribe(a, "pub", "probe", 5, on_msg, &g, NULL) == 0);
-    settle(l, b, "pub", &g);
+    subscribe_settled(l, a, b, "pub", "probe", &g);
     int g0 = g.n;
     cr_assert(natsbus_publish(b, "pub", "other", 5, "x", 1) == 0);
     cr_assert(natsbus_publish(b, "pub", "probe", 5, "y", 1) == 0);
@@ -259,9 +275,6 @@ Test(natsbus, one_name_only)
     run_for(l, 100);
     cr_assert_eq(g.n, g0 + 1);
     cr_assert_eq(g.data[g0][0], 'y');
-    natsbus_close(a);
-    natsbus_close(b);
-    net_loop_free(l);
 }
 
 Test(natsbus, request_reply_many_answers)
@@ -274,20 +287,14 @@ Test(natsbus, request_reply_many_answers)
 
     r1.responder = a;
     r2.responder = b;
-    cr_assert(natsbus_subscribe(a, "ask", NULL, 0, on_msg, &r1, NULL) == 0);
-    cr_assert(natsbus_subscribe(b, "ask", NULL, 0, on_msg, &r2, NULL) == 0);
-    settle(l, c, "ask", &r1);
-    settle(l, c, "ask", &r2);
+    subscribe_settled(l, a, c, "ask", NULL, &r1);
+    subscribe_settled(l, b, c, "ask", NULL, &r2);
     cr_assert(natsbus_request(c, "ask", "k", 1, "abc", 3, 500, on_reply, &q) == 0);
     cr_assert(run_until(l, &q.done, 1, 3000), "the request ends");
     cr_assert_eq(q.answers, 2, "one answer from each responder");
     run_for(l, 100);
     cr_assert_eq(q.done, 1, "the end is told once");
     cr_assert(natsbus_request(c, "ask", "k", 1, "abc", 3, 0, on_reply, &q) == NATSBUS_EINVAL);
-    natsbus_close(a);
-    natsbus_close(b);
-    natsbus_close(c);
-    net_loop_free(l);
 }
 
 Test(natsbus, namespaces_apart)
@@ -298,10 +305,8 @@ Test(natsbus, namespaces_apart)
     natsbus *a1 = open_bus(l, n->url, "one", NULL), *b1 = open_bus(l, n->url, "one", NULL);
     natsbus *a2 = open_bus(l, n->url, "two", NULL), *b2 = open_bus(l, n->url, "two", NULL);
 
-    cr_assert(natsbus_subscribe(a1, "pub", NULL, 0, on_msg, &g1, NULL) == 0);
-    cr_assert(natsbus_subscribe(a2, "pub", NULL, 0, on_msg, &g2, NULL) == 0);
-    settle(l, b1, "pub", &g1);
-    settle(l, b2, "pub", &g2);
+    subscribe_settled(l, a1, b1, "pub", NULL, &g1);
+    subscribe_settled(l, a2, b2, "pub", NULL, &g2);
     int n1 = g1.n, n2 = g2.n;
     for (int i = 0; i < 20; i++) {
         cr_assert(natsbus_publish(b1, "pub", "ch", 2, "1", 1) == 0);
@@ -316,11 +321,6 @@ Test(natsbus, namespaces_apart)
         cr_assert_eq(g1.data[n1 + i][0], '1');
         cr_assert_eq(g2.data[n2 + i][0], '2');
     }
-    natsbus_close(a1);
-    natsbus_close(b1);
-    natsbus_close(a2);
-    natsbus_close(b2);
-    net_loop_free(l);
 }
 
 Test(natsbus, oversize_refused)
@@ -341,8 +341,6 @@ Test(natsbus, oversize_refused)
     natsbus_get_stats(a, &s);
     cr_assert_eq(s.publish_errors, 3);
     free(data);
-    natsbus_close(a);
-    net_loop_free(l);
 }
 
 Test(natsbus, opens_before_the_server)
@@ -361,9 +359,6 @@ Test(natsbus, opens_before_the_server)
     cr_assert(run_until(l, &st.ups, 1, 10000), "connects once the server is up");
     b = open_bus(l, n->url, "", NULL);
     settle(l, b, "pub", &g);
-    natsbus_close(a);
-    natsbus_close(b);
-    net_loop_free(l);
 }
 
 Test(natsbus, server_restart_reconnects)
@@ -374,8 +369,7 @@ Test(natsbus, server_restart_reconnects)
     natsbus *a = open_bus(l, n->url, "", &sa), *b = open_bus(l, n->url, "", &sb);
     natsbus_stats st;
 
-    cr_assert(natsbus_subscribe(a, "pub", NULL, 0, on_msg, &g, NULL) == 0);
-    settle(l, b, "pub", &g);
+    subscribe_settled(l, a, b, "pub", NULL, &g);
     cr_assert(run_until(l, &sa.ups, 1, 3000));
     cr_assert(run_until(l, &sb.ups, 1, 3000));
     tn_stop(n);
@@ -389,7 +383,4 @@ Test(natsbus, server_restart_reconnects)
     natsbus_get_stats(a, &st);
     cr_assert_eq(st.connects, 2);
     cr_assert_eq(st.disconnects, 1);
-    natsbus_close(a);
-    natsbus_close(b);
-    net_loop_free(l);
 }

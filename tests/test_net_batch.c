@@ -210,52 +210,86 @@ static void server_down(struct server *s, net_loop *l)
     ffdb_close(s->db);
 }
 
+/* What each test runs on: the in-memory disk with the gate hooked in, the
+ * server and CLIENTS connected clients. */
+struct rig {
+    struct io_mem *m;
+    struct gate g;
+    struct server s;
+    struct client cl[CLIENTS];
+    net_conn *cs[CLIENTS];
+    net_loop *l;
+};
+
+static void rig_up(struct rig *r)
+{
+    r->m = io_mem_create();
+    cr_assert(r->m != NULL);
+    server_up(&r->s, &r->l, r->m, r->cs, r->cl);
+    io_mem_set_hook(r->m, gate_hook, &r->g);
+}
+
+/* The server down and the hook off; the disk stays (the caller destroys it). */
+static void rig_down(struct rig *r)
+{
+    server_down(&r->s, r->l);
+    io_mem_set_hook(r->m, NULL, NULL);
+}
+
+/* One line from each client: "<prefix><client>", and "_<round>" if round >= 0. */
+static void send_each(struct rig *r, const char *prefix, int round)
+{
+    char key[32];
+    for (int i = 0; i < CLIENTS; i++) {
+        if (round >= 0)
+            snprintf(key, sizeof key, "%s%d_%d", prefix, i, round);
+        else
+            snprintf(key, sizeof key, "%s%d", prefix, i);
+        send_line(r->cs[i], key);
+    }
+}
+
+/* 1 if every client has n reply lines. */
+static int all_lines(const struct rig *r, size_t n)
+{
+    for (int i = 0; i < CLIENTS; i++)
+        if (lines_of(&r->cl[i]) != n)
+            return 0;
+    return 1;
+}
+
 /* B1 with the sync thread: no reply leaves before its commit is durable. */
 Test(net_batch, no_reply_before_its_sync_returns)
 {
-    struct io_mem *m = io_mem_create();
-    struct gate g = {0};
-    struct server s = {0};
-    struct client cl[CLIENTS] = {0};
-    net_conn *cs[CLIENTS];
-    net_loop *l;
+    struct rig r = {0};
     char key[32];
 
-    cr_assert(m != NULL);
-    server_up(&s, &l, m, cs, cl);
-    io_mem_set_hook(m, gate_hook, &g);
-    atomic_store(&g.block, 1);
-    for (int i = 0; i < CLIENTS; i++) {
-        snprintf(key, sizeof key, "a%d", i);
-        send_line(cs[i], key);
-    }
+    rig_up(&r);
+    atomic_store(&r.g.block, 1);
+    send_each(&r, "a", -1);
     /* the batch commits; its sync waits at the disk on the sync thread */
-    RUN_UNTIL(l, atomic_load(&g.waiting) == 1);
+    RUN_UNTIL(r.l, atomic_load(&r.g.waiting) == 1);
     for (int i = 0; i < 50; i++)
-        cr_assert_geq(net_loop_run_once(l, 2), 0);
+        cr_assert_geq(net_loop_run_once(r.l, 2), 0);
     for (int i = 0; i < CLIENTS; i++)
-        cr_assert_eq(cl[i].len, 0, "client %d got \"%s\" before its commit was durable", i,
-                     cl[i].got);
-    cr_assert_lt(ffdb_durable_txid(s.db), s.batch.last_txid);
-    atomic_store(&g.block, 0);
-    RUN_UNTIL(l, lines_of(&cl[0]) == 1 && lines_of(&cl[1]) == 1 && lines_of(&cl[2]) == 1);
+        cr_assert_eq(r.cl[i].len, 0, "client %d got \"%s\" before its commit was durable", i,
+                     r.cl[i].got);
+    cr_assert_lt(ffdb_durable_txid(r.s.db), r.s.batch.last_txid);
+    atomic_store(&r.g.block, 0);
+    RUN_UNTIL(r.l, all_lines(&r, 1));
     for (int i = 0; i < CLIENTS; i++) {
         snprintf(key, sizeof key, "+OK a%d\n", i);
-        cr_assert_str_eq(cl[i].got, key);
+        cr_assert_str_eq(r.cl[i].got, key);
     }
-    cr_assert_geq(ffdb_durable_txid(s.db), s.batch.last_txid);
-    cr_assert_geq(s.batch.stats.thread_syncs, 1);
+    cr_assert_geq(ffdb_durable_txid(r.s.db), r.s.batch.last_txid);
+    cr_assert_geq(r.s.batch.stats.thread_syncs, 1);
     /* more batches: each released in order as syncs complete */
-    for (int r = 0; r < 20; r++)
-        for (int i = 0; i < CLIENTS; i++) {
-            snprintf(key, sizeof key, "b%d_%d", i, r);
-            send_line(cs[i], key);
-        }
-    RUN_UNTIL(l, lines_of(&cl[0]) == 21 && lines_of(&cl[1]) == 21 && lines_of(&cl[2]) == 21);
-    cr_assert_null(strstr(cl[0].got, "-ERR"));
-    server_down(&s, l);
-    io_mem_set_hook(m, NULL, NULL);
-    io_mem_destroy(m);
+    for (int round = 0; round < 20; round++)
+        send_each(&r, "b", round);
+    RUN_UNTIL(r.l, all_lines(&r, 21));
+    cr_assert_null(strstr(r.cl[0].got, "-ERR"));
+    rig_down(&r);
+    io_mem_destroy(r.m);
 }
 
 static int has_key(ffdb *db, const char *k, size_t len)
@@ -277,71 +311,53 @@ static int has_key(ffdb *db, const char *k, size_t len)
  * errors, and nothing answered "+OK" is lost to a power loss. */
 Test(net_batch, failed_sync_fails_its_batch_and_later_ones_and_loses_nothing_acked)
 {
-    struct io_mem *m = io_mem_create();
-    struct gate g = {0};
-    struct server s = {0};
-    struct client cl[CLIENTS] = {0};
-    net_conn *cs[CLIENTS];
-    net_loop *l;
+    struct rig r = {0};
     char key[32];
     size_t acked = 0, errors = 0;
     ffdb *db;
 
-    cr_assert(m != NULL);
-    server_up(&s, &l, m, cs, cl);
-    io_mem_set_hook(m, gate_hook, &g);
-    for (int r = 0; r < 5; r++) {
-        for (int i = 0; i < CLIENTS; i++) {
-            snprintf(key, sizeof key, "ok%d_%d", i, r);
-            send_line(cs[i], key);
-        }
-        RUN_UNTIL(l, lines_of(&cl[0]) == (size_t)r + 1 && lines_of(&cl[1]) == (size_t)r + 1 &&
-                         lines_of(&cl[2]) == (size_t)r + 1);
+    rig_up(&r);
+    for (int round = 0; round < 5; round++) {
+        send_each(&r, "ok", round);
+        RUN_UNTIL(r.l, all_lines(&r, (size_t)round + 1));
     }
     /* hold the next sync at the disk, then make it fail */
-    atomic_store(&g.block, 1);
-    atomic_store(&g.fail, 1);
+    atomic_store(&r.g.block, 1);
+    atomic_store(&r.g.fail, 1);
+    send_each(&r, "lost", -1);
+    RUN_UNTIL(r.l, atomic_load(&r.g.waiting) == 1);
+    atomic_store(&r.g.block, 0);
+    RUN_UNTIL(r.l, all_lines(&r, 6));
     for (int i = 0; i < CLIENTS; i++) {
-        snprintf(key, sizeof key, "lost%d", i);
-        send_line(cs[i], key);
-    }
-    RUN_UNTIL(l, atomic_load(&g.waiting) == 1);
-    atomic_store(&g.block, 0);
-    RUN_UNTIL(l, lines_of(&cl[0]) == 6 && lines_of(&cl[1]) == 6 && lines_of(&cl[2]) == 6);
-    for (int i = 0; i < CLIENTS; i++) {
-        const char *last = strstr(cl[i].got, "lost");
-        cr_assert(last && last - cl[i].got >= 5 && !strncmp(last - 5, "-ERR ", 5) == 0,
-                  "client %d: \"%s\"", i, cl[i].got);
-        cr_assert(strstr(cl[i].got, "-ERR sync failed"), "client %d: \"%s\"", i, cl[i].got);
+        const char *last = strstr(r.cl[i].got, "lost");
+        cr_assert(last && last - r.cl[i].got >= 5 && !strncmp(last - 5, "-ERR ", 5) == 0,
+                  "client %d: \"%s\"", i, r.cl[i].got);
+        cr_assert(strstr(r.cl[i].got, "-ERR sync failed"), "client %d: \"%s\"", i, r.cl[i].got);
     }
     /* every later batch fails too: the handle is failed (E3) */
+    send_each(&r, "after", -1);
+    RUN_UNTIL(r.l, all_lines(&r, 7));
     for (int i = 0; i < CLIENTS; i++) {
-        snprintf(key, sizeof key, "after%d", i);
-        send_line(cs[i], key);
-    }
-    RUN_UNTIL(l, lines_of(&cl[0]) == 7 && lines_of(&cl[1]) == 7 && lines_of(&cl[2]) == 7);
-    for (int i = 0; i < CLIENTS; i++) {
-        const char *p = cl[i].got;
+        const char *p = r.cl[i].got;
         for (char *nl; (nl = strchr(p, '\n')); p = nl + 1) {
             if (!strncmp(p, "+OK ", 4))
                 acked++;
             else
                 errors++;
         }
-        cr_assert_null(strstr(cl[i].got, "+OK after"), "client %d: \"%s\"", i, cl[i].got);
-        cr_assert_null(strstr(cl[i].got, "+OK lost"), "client %d: \"%s\"", i, cl[i].got);
+        cr_assert_null(strstr(r.cl[i].got, "+OK after"), "client %d: \"%s\"", i, r.cl[i].got);
+        cr_assert_null(strstr(r.cl[i].got, "+OK lost"), "client %d: \"%s\"", i, r.cl[i].got);
     }
     cr_assert_eq(acked, 5 * CLIENTS);
     cr_assert_eq(errors, 2 * CLIENTS);
-    server_down(&s, l);
-    io_mem_set_hook(m, NULL, NULL);
-    io_mem_crash(m, IO_MEM_CRASH_DROP, 0);
-    db = tu_open_io("mem.ffdb", io_mem_io(m), 0, 0);
+    rig_down(&r);
+    io_mem_crash(r.m, IO_MEM_CRASH_DROP, 0);
+    db = tu_open_io("mem.ffdb", io_mem_io(r.m), 0, 0);
     for (int i = 0; i < CLIENTS; i++)
-        for (int r = 0; r < 5; r++) {
-            snprintf(key, sizeof key, "ok%d_%d", i, r);
+        for (int round = 0; round < 5; round++) {
+            snprintf(key, sizeof key, "ok%d_%d", i, round);
             cr_assert(has_key(db, key, strlen(key)), "acknowledged %s was lost", key);
         }
     ffdb_close(db);
-    io_mem_destroy(m);
+    io_mem_destroy(r.m);
 }

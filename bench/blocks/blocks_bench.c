@@ -35,26 +35,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/benchutil.h"
 #include "modules/blocks/blocks.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what, int rc)
 {
     fprintf(stderr, "blocks_bench: %s: %s\n", what, rc < 0 ? blocks_strerror(rc) : strerror(rc));
     exit(1);
 }
-#define CK(x)                                                                                      \
-    do {                                                                                           \
-        int rc_ = (x);                                                                             \
-        if (rc_)                                                                                   \
-            die(#x, rc_);                                                                          \
-    } while (0)
 
 static void report(const char *what, double n, const char *unit, double secs)
 {

@@ -16,27 +16,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/benchutil.h"
 #include "modules/oplog/oplog.h"
-
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what, int rc)
 {
     fprintf(stderr, "oplog_bench: %s: %s\n", what, oplog_strerror(rc));
     exit(1);
 }
-#define CK(x)                                                                                      \
-    do {                                                                                           \
-        int rc_ = (x);                                                                             \
-        if (rc_)                                                                                   \
-            die(#x, rc_);                                                                          \
-    } while (0)
 
 static ffdb *open_db(const char *dir, const char *name)
 {

@@ -74,4 +74,9 @@ void crdt_sync_close(crdt_sync *y);
 /* A local entry was appended: publish it at the end of this iteration. */
 void crdt_sync_local(crdt_sync *y, const uint8_t *buf, size_t len);
 
+/* Append a frame, u32 BE head then the n bytes at p, to the buffer *buf of
+ * *len bytes in *cap (grown by doubling, or to fit). 0, or FFDB_ENOMEM with
+ * the buffer as it was. */
+int crdt_frame_add(uint8_t **buf, size_t *len, size_t *cap, uint32_t head, const void *p, size_t n);
+
 #endif

@@ -299,29 +299,37 @@ static int tagged(const redis_cmdv *v)
     return v->argc >= 3;
 }
 
+int crdt_frame_add(uint8_t **buf, size_t *len, size_t *cap, uint32_t head, const void *p, size_t n)
+{
+    size_t need = *len + 4 + n;
+    if (need > *cap) {
+        size_t ncap = *cap * 2 > need ? *cap * 2 : need;
+        uint8_t *nb = realloc(*buf, ncap);
+        if (!nb)
+            return FFDB_ENOMEM;
+        *buf = nb, *cap = ncap;
+    }
+    put_u32(*buf + *len, head);
+    if (n)
+        memcpy(*buf + *len + 4, p, n);
+    *len = need;
+    return 0;
+}
+
 /* A local SREM's trailer: every tag this node holds for each member. */
 static int srem_trailer(ffdb_txn *txn, int db, const redis_cmdv *v, uint8_t **out, size_t *len)
 {
     ffdb_bucket *b;
     uint8_t k[TAGS_KEY_MAX], *buf = NULL;
-    size_t n = 0;
+    size_t n = 0, cap = 0;
     int rc = tags_bucket(txn, &b);
     for (int i = 2; i < v->argc && !rc && tagged(v); i++) {
-        uint8_t *t, *nb;
+        uint8_t *t;
         size_t tl;
         rc = tags_get(b, k, tags_key(k, db, &v->argv[1], &v->argv[i]), &t, &tl);
         if (rc)
             break;
-        if (!(nb = realloc(buf, n + 4 + tl))) {
-            free(t);
-            rc = FFDB_ENOMEM;
-            break;
-        }
-        buf = nb;
-        put_u32(buf + n, (uint32_t)(tl / TAG_BYTES));
-        if (tl)
-            memcpy(buf + n + 4, t, tl);
-        n += 4 + tl;
+        rc = crdt_frame_add(&buf, &n, &cap, (uint32_t)(tl / TAG_BYTES), t, tl);
         free(t);
     }
     if (rc) {

@@ -94,12 +94,6 @@ struct crdt_sync {
 
 static crdt_sync *g_sync; /* the BEFORE_SLEEP hook cannot be removed: it finds the bus here */
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
-    p[3] = (uint8_t)v;
-}
-
 static uint32_t get_u32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -151,17 +145,8 @@ void crdt_sync_local(crdt_sync *y, const uint8_t *buf, size_t len)
         return; /* too big for one message: peers fetch it (S3) */
     if (y->pending_len + 4 + len > SYNC_ANSWER_MAX)
         flush_pending(y);
-    if (y->pending_len + 4 + len > y->pending_cap) {
-        size_t cap = y->pending_cap * 2 > y->pending_len + 4 + len ? y->pending_cap * 2
-                                                                    : y->pending_len + 4 + len;
-        uint8_t *p = realloc(y->pending, cap);
-        if (!p)
-            return; /* anti-entropy carries it */
-        y->pending = p, y->pending_cap = cap;
-    }
-    put_u32(y->pending + y->pending_len, (uint32_t)len);
-    memcpy(y->pending + y->pending_len + 4, buf, len);
-    y->pending_len += 4 + len;
+    /* out of memory: anti-entropy carries it */
+    crdt_frame_add(&y->pending, &y->pending_len, &y->pending_cap, (uint32_t)len, buf, len);
 }
 
 static void before_sleep(net_loop *l, int nevents, void *arg)
@@ -441,21 +426,12 @@ static void on_get(void *arg, const natsbus_msg *m)
             rc = grc;
             break;
         }
-        if (len + 4 + elen <= SYNC_ANSWER_MAX) { /* the rest is asked for again */
-            if (len + 4 + elen > cap) {
-                size_t ncap = cap * 2 > len + 4 + elen ? cap * 2 : len + 4 + elen;
-                uint8_t *p = realloc(out, ncap);
-                if (!p) {
-                    free(e);
-                    break;
-                }
-                out = p, cap = ncap;
-            }
-            put_u32(out + len, (uint32_t)elen);
-            memcpy(out + len + 4, e, elen);
-            len += 4 + elen;
-        }
+        /* What does not fit is asked for again. */
+        int oom = len + 4 + elen <= SYNC_ANSWER_MAX &&
+                   crdt_frame_add(&out, &len, &cap, (uint32_t)elen, e, elen) != 0;
         free(e);
+        if (oom)
+            break;
     }
     crdt_work_end(y->n, outside, rc);
     if (!rc)

@@ -171,28 +171,12 @@ int oplog_fetch_begin(ffdb_txn *txn, const ipld_cid *head)
     return rc ? rc : want_cid(txn, head);
 }
 
-struct spill_add {
-    oplog *log;
-    ffdb_txn *txn;
-    uint64_t added;
-};
-
-static int spill_add_one(void *arg, const ipld_cid *id, const uint8_t *buf, size_t len)
-{
-    struct spill_add *a = arg;
-    (void)id;
-    int rc = oplog_add(a->log, a->txn, buf, len);
-    if (rc == 0)
-        a->added++;
-    return rc == 1 ? 0 : rc;
-}
-
 int oplog_fetch(oplog *log, ffdb_txn *txn, const ipld_cid *head, size_t batch,
                 oplog_transport_fn transport, void *arg, uint64_t *added)
 {
     assert(log && txn && head && transport && batch > 0);
     struct fctx f = {.txn = txn};
-    struct spill_add a = {log, txn, 0};
+    ol_adder a = {log, txn, 0, 0};
     f.want = calloc(batch, sizeof *f.want);
     f.got = calloc(batch, 1);
     int rc = f.want && f.got ? oplog_fetch_begin(txn, head) : FFDB_ENOMEM;
@@ -207,7 +191,7 @@ int oplog_fetch(oplog *log, ffdb_txn *txn, const ipld_cid *head, size_t batch,
             if (!f.got[i])
                 rc = OPLOG_EMISSING;
     }
-    rc = rc ? rc : oplog_fetch_spill(txn, spill_add_one, &a);
+    rc = rc ? rc : oplog_fetch_spill(txn, ol_add_counted, &a);
     int drc = oplog_fetch_end(txn);
     rc = rc ? rc : drc;
     free(f.want);

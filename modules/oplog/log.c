@@ -308,31 +308,28 @@ int oplog_walk(ffdb_txn *txn, const uint8_t *after, oplog_visit_fn fn, void *arg
     return rc == FFDB_NOTFOUND ? 0 : rc;
 }
 
-struct join_ctx {
-    oplog *dst;
-    ffdb_txn *txn;
-    uint64_t added;
-};
-
-static int join_one(void *arg, const ipld_cid *id, const uint8_t *buf, size_t len)
+int ol_add_counted(void *arg, const ipld_cid *id, const uint8_t *buf, size_t len)
 {
-    struct join_ctx *j = arg;
+    ol_adder *a = arg;
+    uint8_t *copy = NULL;
     (void)id;
-    uint8_t *copy = malloc(len ? len : 1); /* buf belongs to the source txn */
-    if (!copy)
-        return FFDB_ENOMEM;
-    memcpy(copy, buf, len);
-    int rc = oplog_add(j->dst, j->txn, copy, len);
+    if (a->copy) {
+        copy = malloc(len ? len : 1);
+        if (!copy)
+            return FFDB_ENOMEM;
+        memcpy(copy, buf, len);
+    }
+    int rc = oplog_add(a->log, a->txn, copy ? copy : buf, len);
     free(copy);
     if (rc == 0)
-        j->added++;
+        a->added++;
     return rc == 1 ? 0 : rc;
 }
 
 int oplog_join(oplog *dst, ffdb_txn *dst_txn, ffdb_txn *src_txn, uint64_t *added)
 {
-    struct join_ctx j = {dst, dst_txn, 0};
-    int rc = oplog_walk(src_txn, NULL, join_one, &j);
+    ol_adder j = {dst, dst_txn, 0, 1}; /* buf belongs to the source txn */
+    int rc = oplog_walk(src_txn, NULL, ol_add_counted, &j);
     if (added)
         *added = j.added;
     return rc;

@@ -16,4 +16,15 @@ int ol_lookup(ffdb_txn *txn, const ipld_cid *id, uint64_t *clock);
 int ol_drop(ffdb_txn *txn, const char *name);
 /* The log's signature check (NULL when it checks none). */
 
+/* A walk callback (oplog_walk, oplog_fetch_spill; arg is an ol_adder): adds
+ * each entry to log in txn and counts the new ones. copy: buf belongs to
+ * another txn, so oplog_add gets a copy of it. */
+typedef struct ol_adder {
+    oplog *log;
+    ffdb_txn *txn;
+    uint64_t added;
+    int copy;
+} ol_adder;
+int ol_add_counted(void *arg, const ipld_cid *id, const uint8_t *buf, size_t len);
+
 #endif

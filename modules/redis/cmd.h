@@ -100,6 +100,12 @@ extern const resp_command redis_cmds_hll[];
 /* Redis's name for the encoding a value of this type and size would have
  * in Redis (OBJECT ENCODING, DEBUG OBJECT; cmd_debug.c). */
 const char *redis_object_encoding(const store_meta *m);
+/* The DEBUG DIGEST bytes of one key (db, type, expiry, key, value; all
+ * zeros when it is absent or expired at the txn's clock): what WATCH
+ * compares when a write hook applies EXEC (multi.c). 0 or an engine error. */
+#define REDIS_KEY_DIGEST 20
+int redis_key_digest(store_txn *st, int db, const void *key, size_t klen,
+                     uint8_t out[REDIS_KEY_DIGEST]);
 
 /* Pop count members (1..m->size) of the sorted set m, named key, from its
  * low (max = 0) or high end as member, score pairs (each an array of 2 if

@@ -99,7 +99,7 @@ static int debug_protocol(resp_ctx *c)
 
 /* ---- DEBUG DIGEST ---- */
 
-#define DIGEST_BYTES 20
+#define DIGEST_BYTES REDIS_KEY_DIGEST
 
 /* Two streaming hashes over the same bytes: XXH3-128 and XXH3-64 (seed 1),
  * 16 + 4 bytes of a key's digest. */
@@ -143,9 +143,10 @@ static int digest_elements(digest_walk *w, const store_meta *m)
     return rc == FFDB_NOTFOUND ? 0 : rc;
 }
 
-static int digest_key_fn(void *arg, const void *key, size_t klen, const store_meta *m)
+/* One key's digest into w->h: db, type, expiry, key, value or elements. */
+static int digest_one(digest_walk *w, const void *key, size_t klen, const store_meta *m,
+                      uint8_t out[DIGEST_BYTES])
 {
-    digest_walk *w = arg;
     uint8_t head[1 + 1 + 8] = {(uint8_t)w->db, (uint8_t)m->type};
     int rc = 0;
 
@@ -159,16 +160,47 @@ static int digest_key_fn(void *arg, const void *key, size_t klen, const store_me
     else
         rc = digest_elements(w, m);
     if (rc)
-        return w->rc = rc;
+        return rc;
     XXH128_canonical_t a;
     XXH64_canonical_t b;
     XXH128_canonicalFromHash(&a, XXH3_128bits_digest(w->h.a));
     XXH64_canonicalFromHash(&b, XXH3_64bits_digest(w->h.b));
-    for (int i = 0; i < 16; i++)
-        w->acc[i] ^= a.digest[i];
-    for (int i = 0; i < 4; i++)
-        w->acc[16 + i] ^= b.digest[i];
+    memcpy(out, a.digest, 16);
+    memcpy(out + 16, b.digest, 4);
     return 0;
+}
+
+static int digest_key_fn(void *arg, const void *key, size_t klen, const store_meta *m)
+{
+    digest_walk *w = arg;
+    uint8_t d[DIGEST_BYTES];
+    int rc = digest_one(w, key, klen, m, d);
+
+    if (rc)
+        return w->rc = rc;
+    for (int i = 0; i < DIGEST_BYTES; i++)
+        w->acc[i] ^= d[i];
+    return 0;
+}
+
+int redis_key_digest(store_txn *st, int db, const void *key, size_t klen,
+                     uint8_t out[REDIS_KEY_DIGEST])
+{
+    digest_walk w = {.st = st, .db = db};
+    store_meta m;
+    int rc = store_lookup(st, db, key, klen, &m);
+
+    memset(out, 0, REDIS_KEY_DIGEST);
+    if (rc == FFDB_NOTFOUND)
+        return 0; /* absent: all zeros */
+    if (rc)
+        return rc;
+    w.h.a = XXH3_createState();
+    w.h.b = XXH3_createState();
+    rc = w.h.a && w.h.b ? digest_one(&w, key, klen, &m, out) : FFDB_ENOMEM;
+    XXH3_freeState(w.h.a);
+    XXH3_freeState(w.h.b);
+    return rc;
 }
 
 static int debug_digest(resp_ctx *c)

@@ -11,6 +11,7 @@
  * Divergence (README): trimming with "~" trims exactly (Redis trims whole
  * radix-tree nodes, so it may leave more entries); LIMIT bounds it.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +143,25 @@ static int create_stream(resp_ctx *c, const resp_arg *key, store_meta *m, stream
     memset(s, 0, sizeof(*s));
     m->size = 1; /* the state entry */
     return stream_state_put(c->st, m, s);
+}
+
+/* The stream under argv[1] for a command that answers 0 when there is none:
+ * 0, 1 (absent: the 0 is written), or get_stream's answer. */
+static int stream_or_zero(resp_ctx *c, store_meta *m, stream_state *s)
+{
+    int rc = get_stream(c, &c->argv[1], m, s);
+    if (rc == FFDB_NOTFOUND) {
+        reply_int(c->r, 0);
+        return 1;
+    }
+    return rc;
+}
+
+/* The changed state and metadata back into the store. */
+static int save_stream(resp_ctx *c, store_meta *m, const stream_state *s)
+{
+    int rc = stream_state_put(c->st, m, s);
+    return rc ? rc : store_meta_save(c->st, m);
 }
 
 static void reply_pair_part(void *arg, const void *p, size_t n)
@@ -418,9 +438,7 @@ static int xadd_cmd(resp_ctx *c)
     int64_t deleted;
     rc = trim(c, &m, &s, &t, &deleted);
     if (!rc)
-        rc = stream_state_put(c->st, &m, &s);
-    if (!rc)
-        rc = store_meta_save(c->st, &m);
+        rc = save_stream(c, &m, &s);
     if (rc)
         return rc;
     reply_id(c->r, id);
@@ -431,12 +449,8 @@ static int xlen_cmd(resp_ctx *c)
 {
     store_meta m;
     stream_state s;
-    int rc = get_stream(c, &c->argv[1], &m, &s);
+    int rc = stream_or_zero(c, &m, &s);
 
-    if (rc == FFDB_NOTFOUND) {
-        reply_int(c->r, 0);
-        return 0;
-    }
     if (rc)
         return rc < 0 ? rc : 0;
     reply_int(c->r, (int64_t)s.length);
@@ -518,11 +532,7 @@ static int xdel_cmd(resp_ctx *c)
         if (id_arg(c, &c->argv[i], 0, &id))
             return 0;
     }
-    rc = get_stream(c, &c->argv[1], &m, &s);
-    if (rc == FFDB_NOTFOUND) {
-        reply_int(c->r, 0);
-        return 0;
-    }
+    rc = stream_or_zero(c, &m, &s);
     if (rc)
         return rc < 0 ? rc : 0;
     for (int i = 2; i < c->argc; i++) {
@@ -539,7 +549,7 @@ static int xdel_cmd(resp_ctx *c)
                 s.max_deleted = id;
         }
     }
-    if (deleted && ((rc = stream_state_put(c->st, &m, &s)) || (rc = store_meta_save(c->st, &m))))
+    if (deleted && (rc = save_stream(c, &m, &s)))
         return rc;
     reply_int(c->r, deleted);
     return 0;
@@ -559,18 +569,12 @@ static int xtrim_cmd(resp_ctx *c)
         return 0;
     if (i != c->argc)
         return resp_err_syntax(c->r);
-    rc = get_stream(c, &c->argv[1], &m, &s);
-    if (rc == FFDB_NOTFOUND) {
-        reply_int(c->r, 0);
-        return 0;
-    }
+    rc = stream_or_zero(c, &m, &s);
     if (rc)
         return rc < 0 ? rc : 0;
     rc = trim(c, &m, &s, &t, &deleted);
     if (!rc && deleted)
-        rc = stream_state_put(c->st, &m, &s);
-    if (!rc && deleted)
-        rc = store_meta_save(c->st, &m);
+        rc = save_stream(c, &m, &s);
     if (rc)
         return rc;
     reply_int(c->r, deleted);
@@ -858,6 +862,35 @@ static int entries_read_given(const resp_ctx *c)
     return 0;
 }
 
+/* A HELP subcommand's answer, as Redis words it: the heading, the lines
+ * (NULL-terminated), "HELP". */
+static int reply_help(resp_ctx *c, const char *const *lines)
+{
+    char head[96];
+    size_t n = 0;
+    while (lines[n])
+        n++;
+    snprintf(head, sizeof head, "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+             c->cmd->name);
+    for (size_t i = 0; c->cmd->name[i]; i++)
+        head[i] = (char)toupper((unsigned char)head[i]);
+    reply_array(c->r, n + 2);
+    reply_simple(c->r, head);
+    for (size_t i = 0; i < n; i++)
+        reply_simple(c->r, lines[i]);
+    reply_simple(c->r, "HELP");
+    return 0;
+}
+
+static const char *const xgroup_help[] = {
+    "CREATE <key> <groupname> <id|$> [option]",
+    "CREATECONSUMER <key> <groupname> <consumer>",
+    "DELCONSUMER <key> <groupname> <consumer>",
+    "DESTROY <key> <groupname>",
+    "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
+    NULL,
+};
+
 static int xgroup_cmd(resp_ctx *c)
 {
     const resp_arg *sub = &c->argv[1];
@@ -866,21 +899,8 @@ static int xgroup_cmd(resp_ctx *c)
     stream_group grp;
     int rc;
 
-    if (resp_arg_is(sub, "help") && c->argc == 2) {
-        static const char *const lines[] = {
-            "XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-            "CREATE <key> <groupname> <id|$> [option]",
-            "CREATECONSUMER <key> <groupname> <consumer>",
-            "DELCONSUMER <key> <groupname> <consumer>",
-            "DESTROY <key> <groupname>",
-            "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
-            "HELP",
-        };
-        reply_array(c->r, sizeof(lines) / sizeof(lines[0]));
-        for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
-            reply_simple(c->r, lines[i]);
-        return 0;
-    }
+    if (resp_arg_is(sub, "help") && c->argc == 2)
+        return reply_help(c, xgroup_help);
     int create = resp_arg_is(sub, "create") && c->argc >= 5;
     int setid = resp_arg_is(sub, "setid") && c->argc >= 5;
     int destroy = resp_arg_is(sub, "destroy") && c->argc == 4;
@@ -1922,6 +1942,13 @@ static int first_id(resp_ctx *c, const store_meta *m, stream_id *id)
     return rc == FFDB_NOTFOUND ? 0 : rc;
 }
 
+static const char *const xinfo_help[] = {
+    "CONSUMERS <key> <groupname>",
+    "GROUPS <key>",
+    "STREAM <key> [FULL [COUNT <count>]]",
+    NULL,
+};
+
 static int xinfo_cmd(resp_ctx *c)
 {
     const resp_arg *sub = &c->argv[1];
@@ -1929,19 +1956,8 @@ static int xinfo_cmd(resp_ctx *c)
     stream_state s;
     int rc;
 
-    if (resp_arg_is(sub, "help") && c->argc == 2) {
-        static const char *const lines[] = {
-            "XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-            "CONSUMERS <key> <groupname>",
-            "GROUPS <key>",
-            "STREAM <key> [FULL [COUNT <count>]]",
-            "HELP",
-        };
-        reply_array(c->r, sizeof(lines) / sizeof(lines[0]));
-        for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
-            reply_simple(c->r, lines[i]);
-        return 0;
-    }
+    if (resp_arg_is(sub, "help") && c->argc == 2)
+        return reply_help(c, xinfo_help);
     int stream = resp_arg_is(sub, "stream") && c->argc >= 3;
     int groups = resp_arg_is(sub, "groups") && c->argc == 3;
     int consumers = resp_arg_is(sub, "consumers") && c->argc == 4;

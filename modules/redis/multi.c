@@ -11,10 +11,44 @@
  * (server.c): nothing of another client runs between them, and an engine
  * failure rolls all of them back with the batch. Errors of single commands
  * inside EXEC are replies in the array, as in Redis.
+ *
+ * WATCH under a write hook (RAFT cluster). EXEC with writes does not run
+ * where it arrives: it becomes a unit that every node applies later, in the
+ * log's order, after every unit proposed before it (by this node, or by a
+ * former leader whose entries this node has not applied yet). The dirty
+ * flag only sees what was applied here up to EXEC; a write proposed earlier
+ * and applied after that would slip through. So the check is split in two:
+ *
+ *   at EXEC (here)   the dirty flag (and expiry): anything applied here
+ *                    since WATCH aborts the EXEC before it is proposed;
+ *   at apply (every  the unit leads with "@watch", each watched key with
+ *   node)            the digest of its value at EXEC (redis_key_digest:
+ *                    type, expiry, contents; zeros if absent) taken on
+ *                    this node's state. multi_watch_check compares it with
+ *                    the key's digest at the unit's place in the log, at
+ *                    the unit's clock: a difference answers a null array
+ *                    and runs none of the commands.
+ *
+ * The second check is a function of the log prefix and the unit alone, so
+ * every node decides the same way, whoever proposed and whatever it had
+ * applied: correct across a leadership change too. A unit proposed by a
+ * leader that lost office either never commits (its client gets TRYAGAIN)
+ * or commits at one place in the log, where the new leader and everyone
+ * else compare the same bytes. Writes between WATCH and EXEC are caught by
+ * the first check (any touch, as in Redis), writes proposed before EXEC
+ * and applied after it by the second (any change of the value: a write
+ * that leaves the value byte for byte as it was is not a change there).
+ * The digest costs a read of each watched key's value at EXEC and at apply.
+ *
+ * CRDT mode: the hook refuses EXEC with writes (MULTI is not replicated),
+ * so WATCH guards only an EXEC of reads, and means what it means without a
+ * hook: no change of the keys applied on this node (local writes and
+ * peers' entries both touch keys when folded) between WATCH and EXEC.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "modules/redis/cmd.h"
 #include "modules/redis/redis.h"
 
 static size_t watch_key(char *buf, int db, const void *key, size_t klen)
@@ -166,6 +200,67 @@ static int watched_key_expired(resp_ctx *c)
     return 0;
 }
 
+#define WATCH_LEAD "@watch"
+
+/* The "@watch" command leading an EXEC unit: "@watch" then, per watched
+ * key, (db byte | key) and its REDIS_KEY_DIGEST bytes now. One block
+ * (*mem, the caller frees it) holds the arguments and their bytes. */
+static int watch_lead(resp_ctx *c, redis_cmdv *v, char **mem)
+{
+    redis_client *cli = c->cli;
+    size_t argc = 1 + 2 * cli->watched_len, bytes = argc * sizeof(resp_arg);
+    resp_arg *a;
+    char *p;
+
+    for (size_t i = 0; i < cli->watched_len; i++)
+        bytes += 1 + cli->watched[i].klen + REDIS_KEY_DIGEST;
+    *mem = malloc(bytes);
+    if (!*mem)
+        return FFDB_ENOMEM;
+    a = (resp_arg *)*mem;
+    p = *mem + argc * sizeof(resp_arg);
+    a[0].p = WATCH_LEAD;
+    a[0].n = sizeof WATCH_LEAD - 1;
+    for (size_t i = 0; i < cli->watched_len; i++) {
+        redis_watch *w = &cli->watched[i];
+        a[1 + 2 * i].p = p;
+        a[1 + 2 * i].n = watch_key(p, w->db, w->key, w->klen);
+        p += a[1 + 2 * i].n;
+        int rc = redis_key_digest(c->srv->st, w->db, w->key, w->klen, (uint8_t *)p);
+        if (rc)
+            return rc;
+        a[2 + 2 * i].p = p;
+        a[2 + 2 * i].n = REDIS_KEY_DIGEST;
+        p += REDIS_KEY_DIGEST;
+    }
+    v->argc = (int)argc;
+    v->argv = a;
+    return 0;
+}
+
+int multi_watch_check(redis_server *s, const redis_unit *u)
+{
+    const redis_cmdv *v = u->ncmds > 0 ? &u->cmds[0] : NULL;
+    uint8_t d[REDIS_KEY_DIGEST];
+
+    if (!u->multi || !v || v->argc < 1 || !resp_arg_is(&v->argv[0], WATCH_LEAD))
+        return 0;
+    if (v->argc % 2 == 0)
+        return 2; /* malformed: the same on every node */
+    store_txn_set_now(s->st, u->now_ms);
+    for (int i = 1; i < v->argc; i += 2) {
+        const resp_arg *k = &v->argv[i], *want = &v->argv[i + 1];
+        if (k->n < 1 || (uint8_t)k->p[0] >= STORE_DBS || want->n != REDIS_KEY_DIGEST)
+            return 2;
+        int rc = redis_key_digest(s->st, (uint8_t)k->p[0], k->p + 1, k->n - 1, d);
+        if (rc)
+            return rc;
+        if (memcmp(d, want->p, REDIS_KEY_DIGEST) != 0)
+            return 2;
+    }
+    return 1;
+}
+
 static int exec_cmd(resp_ctx *c)
 {
     redis_client *cli = c->cli;
@@ -201,6 +296,17 @@ static int exec_cmd(resp_ctx *c)
         reply_null_array(c->r);
         return 0;
     }
+    /* Under a hook the digests of the watched keys lead the unit (above). */
+    char *lead = NULL;
+    int lead_n = c->srv->hook && (need & RESP_CMD_WRITE) && cli->watched_len;
+    redis_cmdv lead_v = {0, NULL};
+    if (lead_n && (rc = watch_lead(c, &lead_v, &lead)) != 0) {
+        free(lead);
+        multi_discard(cli);
+        multi_unwatch_all(c->srv, cli);
+        reply_errorf(c->r, "ERR reading the watched keys: %s", ffdb_strerror(rc));
+        return rc == FFDB_ENOMEM ? 0 : rc;
+    }
     /* Unwatch first: our own writes must not mark us dirty, and the queue is
      * ours now (the client leaves MULTI before its commands run). */
     multi_unwatch_all(c->srv, cli);
@@ -211,18 +317,20 @@ static int exec_cmd(resp_ctx *c)
     cli->flags &= ~(CLI_MULTI | CLI_DIRTY_EXEC);
     if (c->srv->hook && (need & RESP_CMD_WRITE)) {
         /* One unit for the hook: it runs when applied, as one EXEC. */
-        redis_cmdv *v = malloc((n ? n : 1) * sizeof(*v));
+        redis_cmdv *v = malloc((n + 1) * sizeof(*v));
         if (!v) {
             rc = FFDB_ENOMEM;
         } else {
-            redis_unit u = {0, cli->db, c->now_ms, 1, (int)n, v, 0};
+            redis_unit u = {0, cli->db, c->now_ms, 1, (int)n + lead_n, v, 0};
+            v[0] = lead_v;
             for (size_t i = 0; i < n; i++) {
-                v[i].argc = queue[i].argc;
-                v[i].argv = queue[i].argv;
+                v[lead_n + i].argc = queue[i].argc;
+                v[lead_n + i].argv = queue[i].argv;
             }
             server_propose(c->srv, cli, &u);
             free(v);
         }
+        free(lead);
         goto out; /* nothing runs here */
     }
     reply_array(c->r, n);

@@ -451,6 +451,10 @@ void multi_touch_key(void *server, int db, const void *key, size_t klen);
 void multi_touch_db(redis_server *s, int db); /* FLUSHDB: every watched key of db (-1: all) */
 void multi_unwatch_all(redis_server *s, redis_client *c);
 void multi_discard(redis_client *c);
+/* An applied EXEC unit's watch check (multi.c): 0 if it does not lead with
+ * "@watch", 1 if the watched keys hold what they held at EXEC (run the rest),
+ * 2 if one changed (the EXEC answers a null array), or an engine error. */
+int multi_watch_check(redis_server *s, const redis_unit *u);
 int multi_queue(redis_server *s, redis_client *c, const resp_command *cmd, int argc,
                 const resp_arg *argv);
 

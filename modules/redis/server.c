@@ -436,9 +436,14 @@ static int apply_unit(redis_server *s, redis_client *c, const redis_unit *u)
     if (rc)
         return rc;
     t->db = u->db;
-    if (u->multi)
-        reply_array(&t->reply, (size_t)u->ncmds);
-    for (int i = 0; i < u->ncmds && rc == 0; i++) {
+    int first = multi_watch_check(s, u); /* 1: skip "@watch"; 2: a watched key changed */
+    if (first < 0)
+        return first;
+    if (first == 2)
+        reply_null_array(&t->reply);
+    else if (u->multi)
+        reply_array(&t->reply, (size_t)(u->ncmds - first));
+    for (int i = first; i < u->ncmds && rc == 0 && first != 2; i++) {
         const redis_cmdv *v = &u->cmds[i];
         const resp_command *cmd =
             v->argc > 0 ? redis_command_lookup(v->argv[0].p, v->argv[0].n) : NULL;
