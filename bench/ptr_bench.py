@@ -11,8 +11,11 @@ everything killed at the end. Then:
   live     N PTR.SET pipelined into node 1 (unique keys): time from the
            first command sent until PTR.INFO records == N on each node;
            records/s applied per node = N / that time
-  catchup  a fourth node started after the writes: time until it holds the
-           N records (Ask/Answer only)
+  catchup  a fourth node started after the writes: time from its start
+           until it holds the N records (Ask/Answer only); --late-runs times
+           (5), each with a fresh node (own data and identity) stopped after
+           its run, reported as min/median/max, with the late node's
+           PTR.INFO counters (asks, answers, late answers, records/answer)
 
 Prints each figure and the machine's load average (it may be shared).
 """
@@ -47,15 +50,41 @@ def info_field(port, name):
     return -1
 
 
+ALL_PORTS = []
+
+
+def info(port):
+    s = socket.create_connection(("127.0.0.1", port), 5)
+    s.sendall(enc(b"PTR.INFO"))
+    data = b""
+    while b"receive_dropped:" not in data or not data.endswith(b"\r\n\r\n"):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    out = {}
+    for line in data.split(b"\r\n"):
+        k, sep, v = line.partition(b":")
+        if sep and v.isdigit():
+            out[k.decode()] = int(v)
+    return out
+
+
 def wait_records(port, n, timeout):
     end = time.time() + timeout
     while time.time() < end:
         if info_field(port, "records") >= n:
             return time.time()
         time.sleep(0.01)
-    raise SystemExit("port %d: %d records after %ds, not %d (asks_sent %d, nats_connected %d)" %
+    raise SystemExit("port %d: %d records after %ds, not %d; PTR.INFO: %s" %
                      (port, info_field(port, "records"), timeout, n,
-                      info_field(port, "asks_sent"), info_field(port, "nats_connected")))
+                      " ".join("%s=%d" % kv for kv in sorted(info(port).items()))) +
+                     "\nevery node: " + "; ".join(
+                         "%d: records=%d published=%d publish_errors=%d answers_sent=%d" %
+                         (p, info_field(p, "records"), info_field(p, "nats_published"),
+                          info_field(p, "nats_publish_errors"), info_field(p, "answers_sent"))
+                         for p in ALL_PORTS))
 
 
 def main():
@@ -63,6 +92,7 @@ def main():
     ap.add_argument("--server", default="build/tools/ffdb-server")
     ap.add_argument("-n", type=int, default=10000)
     ap.add_argument("--timeout", type=int, default=120)
+    ap.add_argument("--late-runs", type=int, default=5)
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="ptr_bench.")
     procs = []
@@ -77,19 +107,21 @@ def main():
             port = free_port()
             d = os.path.join(tmp, name)
             os.mkdir(d)
-            procs.append(subprocess.Popen(
+            p = subprocess.Popen(
                 [a.server, "--port", str(port), "--dir", d, "--data", os.path.join(d, "db.ffdb"),
                  "--nats", url, "--logfile", os.path.join(d, "log")],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append(p)
+            ALL_PORTS.append(port)
             wait_port(port)
             end = time.time() + 10
             while info_field(port, "nats_connected") != 1:
                 if time.time() > end:
                     raise SystemExit("%s never connected to NATS" % name)
                 time.sleep(0.02)
-            return port
+            return port, p
 
-        ports = [node("n%d" % i) for i in range(3)]
+        ports = [node("n%d" % i)[0] for i in range(3)]
         time.sleep(0.5)  # the subscriptions are live at nats-server
         s = socket.create_connection(("127.0.0.1", ports[0]), 30)
         req = b"".join(enc(b"PTR.SET", b"key:%d" % i, b"value-%d" % i) for i in range(a.n))
@@ -113,12 +145,27 @@ def main():
             t = wait_records(p, a.n, a.timeout)
             print("node %d holds all %d: %.2fs after the first command, %.0f records/s" %
                   (i + 1, a.n, t - t0, a.n / (t - t0)))
-        t1 = time.time()
-        late = node("late")
-        t = wait_records(late, a.n, a.timeout)
-        print("late node (Ask/Answer only): %d records in %.2fs from its start (%.0f records/s)" %
-              (a.n, t - t1, a.n / (t - t1)))
-        for i, p in enumerate(ports + [late]):
+        times = []
+        for run in range(a.late_runs):
+            t1 = time.time()
+            late, lp = node("late%d" % run)
+            t = wait_records(late, a.n, a.timeout)
+            times.append(t - t1)
+            time.sleep(0.3)  # answers still in flight are counted too
+            c = info(late)
+            print("late node %d (Ask/Answer only): %d records in %.2fs from its start; asks %d "
+                  "(followed more %d), answers %d (late %d), %d records in them (%.0f/answer), "
+                  "applied %d, stale %d, nats_dropped %d, slow_consumer %d, disconnects %d" %
+                  (run + 1, a.n, t - t1, c["asks_sent"], c["asks_followed"],
+                   c["answers_received"], c["answers_late"], c["answer_records"],
+                   c["answer_records"] / max(1, c["answers_received"]), c["applied"], c["stale"],
+                   c["nats_dropped"], c["nats_slow_consumer"], c["nats_disconnects"]))
+            lp.terminate()
+            lp.wait(10)
+        times.sort()
+        print("late node over %d runs: min %.2fs median %.2fs max %.2fs" %
+              (len(times), times[0], times[len(times) // 2], times[-1]))
+        for i, p in enumerate(ports):
             print("node %d: applied %d stale %d rejected_badsig %d receive_dropped %d asks_sent %d "
                   "answers_sent %d answered_records %d" %
                   (i + 1, info_field(p, "applied"), info_field(p, "stale"),
