@@ -20,6 +20,8 @@
  *   restart      records survive a node restart (with no peer to ask)
  *   stopped_node a node SIGSTOPped while the others write converges after SIGCONT
  *   nats_restart nats-server stopped while both nodes write, restarted: they converge
+ *   beside_crdt  two --crdt nodes: records replicate as without it, the op
+ *                log replicates the keyspace, neither sees the other's data
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -52,10 +54,12 @@ typedef struct node {
     int fd;
 } node;
 
-/* A server on the bus with its own identity directory <scratch>/<name>. */
-static void node_start(node *n, const char *url, const char *ns, const char *name)
+/* A server on the bus with its own identity directory <scratch>/<name>,
+ * and more arguments (NULL-ended, may be NULL). */
+static void node_start_with(node *n, const char *url, const char *ns, const char *name,
+                            const char *const *more)
 {
-    const char *extra[8];
+    const char *extra[16];
     char dir[600];
     int k = 0;
 
@@ -69,9 +73,16 @@ static void node_start(node *n, const char *url, const char *ns, const char *nam
         extra[k++] = "--namespace";
         extra[k++] = ns;
     }
+    for (; more && *more && k < 15; more++)
+        extra[k++] = *more;
     extra[k] = NULL;
     n->s = rs_start(extra);
     n->fd = rs_connect(n->s);
+}
+
+static void node_start(node *n, const char *url, const char *ns, const char *name)
+{
+    node_start_with(n, url, ns, name, NULL);
 }
 
 /* A field of PTR.INFO as an integer (-1 if absent). */
@@ -588,4 +599,35 @@ Test(ptr_nodes, nats_restart)
     wait_records(&a, KEYS);
     wait_records(&b, KEYS);
     same_keys(&a, &b, KEYS);
+}
+
+/* Beside --crdt (its own op log over the same nats-server): the records
+ * replicate as without it and stay out of the keyspace; the keyspace
+ * replicates through the op log and stays out of the records. */
+Test(ptr_nodes, beside_crdt)
+{
+    tn_nats *bus = tn_start();
+    node a, b;
+    const char *crdt[] = {"--crdt", "yes", NULL};
+    int64_t deadline;
+
+    node_start_with(&a, bus->url, NULL, "a", crdt);
+    node_start_with(&b, bus->url, NULL, "b", crdt);
+    wait_connected(&a);
+    wait_connected(&b);
+    cr_assert_str_eq(Q(a.fd, "PTR.SET", "k", "record"), "OK");
+    cr_assert_str_eq(Q(a.fd, "SET", "x", "key"), "OK");
+    wait_value(&b, "k", "record");
+    for (deadline = tn_mono_ms() + WAIT_MS; strcmp(Q(b.fd, "GET", "x"), "\"key\"") != 0;) {
+        cr_assert(tn_mono_ms() < deadline, "the op log never brought x: %s", Q(b.fd, "GET", "x"));
+        rs_sleep_ms(20);
+    }
+    cr_assert_str_eq(Q(b.fd, "PTR.DEL", "k"), ":1");
+    wait_get(&a, "k", "nil");
+    cr_assert_str_eq(Q(a.fd, "DBSIZE"), ":1");
+    cr_assert_str_eq(Q(b.fd, "PTR.KEYS", "*"), "[]");
+    cr_assert_eq(pinfo(&a, "records"), 1); /* k's tombstone, nothing of the keyspace */
+    char *digest = strdup(Q(a.fd, "DEBUG", "DIGEST"));
+    cr_assert_str_eq(Q(b.fd, "DEBUG", "DIGEST"), digest);
+    free(digest);
 }
