@@ -17,9 +17,15 @@ everything killed at the end. Then:
            its run, reported as min/median/max, with the late node's
            PTR.INFO counters (asks, answers, late answers, records/answer)
 
-Prints each figure and the machine's load average (it may be shared).
+Prints each figure and the machine's load average (it may be shared), and
+the floor of a catch-up on this machine at this moment: N ed25519
+verifications (libsodium through ctypes, one record each), measured right
+after the late runs; each record must be verified once (ptr.h R2), so the
+late node's time over that floor is what the protocol costs.
 """
 import argparse
+import ctypes
+import ctypes.util
 import os
 import shutil
 import socket
@@ -51,6 +57,23 @@ def info_field(port, name):
 
 
 ALL_PORTS = []
+
+
+def verify_floor(n):
+    """Seconds for n ed25519 verifications of a 150-byte message (libsodium)."""
+    na = ctypes.CDLL(ctypes.util.find_library("sodium"))
+    if na.sodium_init() < 0:
+        raise SystemExit("libsodium would not initialise")
+    pk, sk, sig = ctypes.create_string_buffer(32), ctypes.create_string_buffer(64), \
+        ctypes.create_string_buffer(64)
+    msg = b"r" * 150
+    na.crypto_sign_keypair(pk, sk)
+    na.crypto_sign_detached(sig, None, msg, ctypes.c_ulonglong(len(msg)), sk)
+    t0 = time.time()
+    for _ in range(n):
+        if na.crypto_sign_verify_detached(sig, msg, ctypes.c_ulonglong(len(msg)), pk) != 0:
+            raise SystemExit("a good signature did not verify")
+    return time.time() - t0
 
 
 def info(port):
@@ -163,8 +186,11 @@ def main():
             lp.terminate()
             lp.wait(10)
         times.sort()
-        print("late node over %d runs: min %.2fs median %.2fs max %.2fs" %
-              (len(times), times[0], times[len(times) // 2], times[-1]))
+        floor = verify_floor(a.n)
+        print("late node over %d runs: min %.2fs median %.2fs max %.2fs; floor (%d ed25519 "
+              "verifications now): %.2fs, median/floor %.2f; load average %.1f" %
+              (len(times), times[0], times[len(times) // 2], times[-1], a.n, floor,
+               times[len(times) // 2] / floor, os.getloadavg()[0]))
         for i, p in enumerate(ports):
             print("node %d: applied %d stale %d rejected_badsig %d receive_dropped %d asks_sent %d "
                   "answers_sent %d answered_records %d" %
