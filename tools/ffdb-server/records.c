@@ -38,7 +38,8 @@
 #define ASK_JITTER_MS 1000         /* + up to this, so nodes do not ask together */
 #define ASK_SOON_MS 20             /* after a round that brought something */
 #define ASK_WAIT_MS 400            /* an Ask's window (answers after it still count: late) */
-#define ASK_QUIET_MS 300           /* a new round waits this long after the last answer chunk */
+#define ASK_QUIET_MS 300           /* a new round waits this long after the last answer chunk, */
+#define ASK_QUIET_MAX_MS 3000      /* or as long as answers took to come, up to this */
 #define ANSWER_CHUNK_BYTES 262144  /* one NATS message of an answer */
 #define ANSWER_MAX_BYTES 1048576   /* one answer in all (more: asked again at once) */
 #define FOLLOW_MAX_PENDING 2097152 /* a more is followed once the queue is below this */
@@ -84,6 +85,8 @@ struct records {
     int have_next;
     size_t won_since_ask;
     int64_t last_answer_ms; /* net_loop_mono_ms of the last answer chunk */
+    int64_t ask_sent_ms;    /* of the last Ask */
+    int64_t lag_ms;         /* the longest Ask-to-chunk time seen in this pass (C4) */
     uint64_t asks, asks_followed, answers, answered_records;
     uint64_t ans_msgs, ans_late, ans_records, ans_applied;
 
@@ -246,8 +249,11 @@ static void on_record(void *arg, const natsbus_msg *m)
  *     comes soon if anything won since the last one (to confirm, or to get
  *     what a peer holds beyond another), else at the periodic time; but a
  *     new round (not a C2 follow) waits until no answer chunk came for
- *     ASK_QUIET_MS and none waits to be applied, so a busy node whose
- *     answers come after the window does not ask for them all again. */
+ *     ASK_QUIET_MS (or the longest Ask-to-chunk time of the pass, up to
+ *     ASK_QUIET_MAX_MS) and none waits to be applied, so a busy node whose
+ *     answers come after the window does not ask for them all again (one
+ *     missing record makes its range differ: a round asked too early gets
+ *     almost all of it once more from every peer). */
 
 static void ask_later(records *r, int64_t ms)
 {
@@ -262,6 +268,8 @@ static void got_answer(records *r, const natsbus_msg *m, int late)
     r->ans_msgs++;
     r->ans_late += (uint64_t)late;
     r->last_answer_ms = net_loop_mono_ms(r->s->loop);
+    if (r->last_answer_ms - r->ask_sent_ms > r->lag_ms)
+        r->lag_ms = r->last_answer_ms - r->ask_sent_ms;
     if (ptr_batch_info(m->data, m->len, &n, &more) == 0 && more.size && more.size <= KEY_MAX &&
         key_cmp(more.data, more.size, r->cur_from.k, r->cur_from.n) > 0 &&
         (!r->have_next || key_cmp(more.data, more.size, r->next_from.k, r->next_from.n) < 0)) {
@@ -324,6 +332,7 @@ static int summary_fn(void *arg, ffdb_txn *t)
     rc = natsbus_request(r->bus, KIND_ASK, "all", 3, ask, len, ASK_WAIT_MS, on_answer, r);
     free(ask);
     if (rc == 0) {
+        r->ask_sent_ms = net_loop_mono_ms(r->s->loop);
         r->cur_from = from ? *from : (askkey){.n = 0};
         r->have_next = 0;
         r->won_since_ask = 0;
@@ -344,11 +353,16 @@ static void on_ask_timer(net_timer *t, void *arg)
         ask_later(r, ASK_PERIOD_MS);
         return;
     }
+    int64_t quiet = r->lag_ms < ASK_QUIET_MS       ? ASK_QUIET_MS
+                    : r->lag_ms > ASK_QUIET_MAX_MS ? ASK_QUIET_MAX_MS
+                                                   : r->lag_ms;
     if (!r->have_next &&
-        (r->qanswers || net_loop_mono_ms(r->s->loop) - r->last_answer_ms < ASK_QUIET_MS)) {
+        (r->qanswers || net_loop_mono_ms(r->s->loop) - r->last_answer_ms < quiet)) {
         ask_later(r, ASK_QUIET_MS); /* C4: answers still coming or waiting to be applied */
         return;
     }
+    if (!r->have_next)
+        r->lag_ms /= 2; /* a new pass: how slow the last one was counts half */
     int before = r->open_asks;
     redis_server_in_txn(r->s, 0, summary_fn, r);
     if (r->open_asks == before && !r->open_asks)
