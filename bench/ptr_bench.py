@@ -41,19 +41,7 @@ def enc(*args):
 
 
 def info_field(port, name):
-    s = socket.create_connection(("127.0.0.1", port), 5)
-    s.sendall(enc(b"PTR.INFO"))
-    data = b""
-    while b"receive_dropped:" not in data or not data.endswith(b"\r\n\r\n"):
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    for line in data.split(b"\r\n"):
-        if line.startswith(name.encode() + b":"):
-            return int(line.split(b":")[1])
-    return -1
+    return info(port).get(name, -1)
 
 
 ALL_PORTS = []
@@ -77,6 +65,7 @@ def verify_floor(n):
 
 
 def info(port):
+    """PTR.INFO of the node on port, as a dict of its integer fields."""
     s = socket.create_connection(("127.0.0.1", port), 5)
     s.sendall(enc(b"PTR.INFO"))
     data = b""
