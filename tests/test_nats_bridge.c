@@ -22,6 +22,10 @@
  *                  and connects when nats-server comes up
  *   bad_url        --nats that is not a URL list: the server refuses to
  *                  start and its log says why
+ *   cluster        three --cluster nodes: a PUBLISH inside a replicated
+ *                  MULTI reaches every node's subscriber once and only the
+ *                  node that took it forwards it to NATS; PTR.* are off
+ *                  beside --cluster, --nats-records yes is refused
  *
  * "Once" is checked without sleeping: after the message under test a
  * marker follows on the same path, and the next message a subscriber
@@ -42,6 +46,7 @@
 #include <unistd.h>
 
 #include "tests/test_nats_util.h"
+#include "tests/test_proc.h"
 #include "tests/test_resp_util.h"
 #include "tests/testutil.h"
 
@@ -465,9 +470,9 @@ Test(nats_bridge, before_nats)
     expect(s1, NULL, "ch", "late");
 }
 
-/* ffdb-server with these arguments must exit non-zero within the bound;
- * its log (logfile) must name why. */
-static void refuses(const char *url, const char *why)
+/* ffdb-server --nats url and the extra arguments (NULL-ended, may be NULL)
+ * must exit non-zero within the bound; its log (logfile) must name why. */
+static void refuses_with(const char *url, const char *const *extra, const char *why)
 {
     const char *dir = getenv("FFDB_TEST_TOOLS");
     char prog[600], data[600], log[600], text[4096] = "";
@@ -485,8 +490,11 @@ static void refuses(const char *url, const char *why)
     pid = fork();
     cr_assert(pid >= 0);
     if (pid == 0) {
-        execl(prog, prog, "--port", "0", "--data", data, "--logfile", log, "--nats", url,
-              (char *)NULL);
+        const char *argv[32] = {prog,        "--port", "0",      "--data", data,
+                                "--logfile", log,      "--nats", url};
+        for (int k = 9; extra && *extra && k < 31; k++)
+            argv[k] = *extra++;
+        execv(prog, (char *const *)argv);
         _exit(127);
     }
     while (waitpid(pid, &status, WNOHANG) != pid) {
@@ -505,10 +513,132 @@ static void refuses(const char *url, const char *why)
     cr_assert(strstr(text, why), "--nats '%s': log:\n%s", url, text);
 }
 
+static void refuses(const char *url, const char *why)
+{
+    refuses_with(url, NULL, why);
+}
+
 Test(nats_bridge, bad_url_refused)
 {
     refuses("bad url", "not a NATS URL");
     refuses("foo://x:1", "not a NATS URL");
     refuses("nats://127.0.0.1:99999", "not a NATS URL");
     refuses("nats://127.0.0.1:4222,,", "not a NATS URL");
+}
+
+/* ---- beside --cluster ------------------------------------------------------------------ */
+
+/* A RAFT port below the ephemeral range (RESP ports come from bind(0)) whose
+ * file-fetch port (+ 10000) nothing listens on either. */
+static int raft_port(unsigned *seed, const int *taken, int ntaken)
+{
+    for (int i = 0; i < 500; i++) {
+        int p = 10000 + (int)(rand_r(seed) % 12000u), fd = -1, clash = 0;
+        for (int k = 0; k < ntaken; k++)
+            clash |= taken[k] == p;
+        if (clash || (fd = tp_connect(p)) >= 0 || (fd = tp_connect(p + 10000)) >= 0) {
+            if (fd >= 0)
+                close(fd);
+            continue;
+        }
+        return p;
+    }
+    cr_assert_fail("no free RAFT port");
+    return 0;
+}
+
+/* The index of the node every node agrees leads (bounded wait). */
+static int cluster_leader(node *n, int count)
+{
+    int64_t deadline = tn_mono_ms() + WAIT_MS;
+    for (;;) {
+        for (int i = 0; i < count; i++) {
+            if (!strstr(Q(n[i].fd, "INFO", "replication"), "raft_state:leader"))
+                continue;
+            int64_t id = rs_info_int(n[i].fd, "raft_leader_id"), agree = 1;
+            for (int k = 0; k < count; k++)
+                agree &= rs_info_int(n[k].fd, "raft_leader_id") == id;
+            if (agree)
+                return i;
+        }
+        cr_assert(tn_mono_ms() < deadline, "no leader");
+        rs_sleep_ms(50);
+    }
+}
+
+/* Three --cluster nodes on one nats-server, a subscriber on each: a PUBLISH
+ * inside a replicated MULTI is applied on every node but delivered once to
+ * every subscriber, and only the node that took the command forwards it to
+ * NATS. PTR.* are off beside --cluster; asked for, the start is refused. */
+Test(nats_bridge, cluster_multi_publish_once)
+{
+    tn_nats *bus = tn_start();
+    node n[3];
+    int raft[3], subs[3];
+    unsigned seed = (unsigned)getpid() ^ (unsigned)tn_mono_ms();
+    char list[256], id[3][4], dir[3][600], m[16];
+    int64_t published[3];
+    size_t len = 0;
+
+    for (int i = 0; i < 3; i++) {
+        raft[i] = raft_port(&seed, raft, i);
+        len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%d@127.0.0.1:%d", i ? "," : "",
+                                i + 1, raft[i]);
+    }
+    for (int i = 0; i < 3; i++) {
+        snprintf(id[i], sizeof(id[i]), "%d", i + 1);
+        snprintf(dir[i], sizeof(dir[i]), "%s/c%d", tu_path(""), i + 1);
+        cr_assert_eq(mkdir(dir[i], 0700), 0);
+        node_start(&n[i], bus->url, NULL, "--dir", dir[i], "--node", id[i], "--cluster", list,
+                   "--cluster-election-ms", "600", NULL);
+    }
+    int l = cluster_leader(n, 3), f1 = (l + 1) % 3, f2 = (l + 2) % 3;
+    warm(&n[l], (node *[]){&n[f1], &n[f2]}, 2);
+    warm(&n[f1], (node *[]){&n[l]}, 1);
+    warm(&n[f2], (node *[]){&n[l]}, 1);
+    for (int i = 0; i < 3; i++) {
+        subs[i] = sub1(&n[i], "SUBSCRIBE", "ch");
+        published[i] = nats_info(&n[i], "published");
+    }
+    cr_assert_str_eq(Q(n[l].fd, "MULTI"), "OK");
+    cr_assert_str_eq(Q(n[l].fd, "SET", "k", "v"), "QUEUED");
+    cr_assert_str_eq(Q(n[l].fd, "PUBLISH", "ch", "in-multi"), "QUEUED");
+    cr_assert_str_eq(Q(n[l].fd, "EXEC"), "[OK,:1]");
+    for (int i = 0; i < 3; i++) { /* applied everywhere before the markers go out */
+        int64_t deadline = tn_mono_ms() + WAIT_MS;
+        cr_assert_str_eq(Q(n[i].fd, "READONLY"), "OK");
+        while (strcmp(Q(n[i].fd, "GET", "k"), "\"v\"") != 0) {
+            cr_assert(tn_mono_ms() < deadline, "node %d never applied the MULTI", i + 1);
+            rs_sleep_ms(20);
+        }
+    }
+    cr_assert_eq(nats_info(&n[l], "published"), published[l] + 1, "the leader forwards it once");
+    cr_assert_eq(nats_info(&n[f1], "published"), published[f1], "a follower forwarded it");
+    cr_assert_eq(nats_info(&n[f2], "published"), published[f2], "a follower forwarded it");
+    /* A marker from every node: a copy from a node's apply or its bridge
+     * would come before that node's marker. */
+    for (int i = 0; i < 3; i++) {
+        snprintf(m, sizeof(m), "end%d", i);
+        Q(n[i].fd, "PUBLISH", "ch", m);
+    }
+    for (int i = 0; i < 3; i++) {
+        int got = 0, markers = 0;
+        while (markers < 3) {
+            rs_reply *r = rs_read(subs[i]);
+            cr_assert(r && r->count == 3, "node %d: %s", i + 1, r ? rs_text(r) : "nothing");
+            if (!strcmp(r->elems[2]->str, "in-multi"))
+                got++;
+            else
+                markers += !strncmp(r->elems[2]->str, "end", 3);
+        }
+        cr_assert_eq(got, 1, "node %d's subscriber got the MULTI's message %d times", i + 1, got);
+    }
+    cr_assert(!strncmp(Q(n[f1].fd, "PTR.SET", "p", "v"), "-ERR signed records are off", 27), "%s",
+              Q(n[f1].fd, "PTR.SET", "p", "v"));
+    int alone = raft_port(&seed, raft, 3);
+    snprintf(list, sizeof(list), "1@127.0.0.1:%d", alone);
+    refuses_with(bus->url,
+                 (const char *[]){"--dir", tu_path(""), "--node", "1", "--cluster", list,
+                                  "--nats-records", "yes", NULL},
+                 "--nats-records yes");
 }

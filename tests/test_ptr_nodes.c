@@ -11,12 +11,17 @@
  *   del_late     a record captured off the bus, deleted, then replayed: the
  *                key stays deleted (the older set loses)
  *   late_node    a node started after the writes converges (Ask/Answer)
+ *   late_20k     a node started after 20,000 records holds them all: the
+ *                answers (over one answer's bound) are followed at once,
+ *                and PTR.INFO counts them
  *   tampered     a record altered in flight is rejected and counted in
  *                PTR.INFO; the key keeps its value
  *   namespaces   two namespaces on one nats-server stay apart
  *   restart      records survive a node restart (with no peer to ask)
  *   stopped_node a node SIGSTOPped while the others write converges after SIGCONT
  *   nats_restart nats-server stopped while both nodes write, restarted: they converge
+ *   beside_crdt  two --crdt nodes: records replicate as without it, the op
+ *                log replicates the keyspace, neither sees the other's data
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -49,10 +54,12 @@ typedef struct node {
     int fd;
 } node;
 
-/* A server on the bus with its own identity directory <scratch>/<name>. */
-static void node_start(node *n, const char *url, const char *ns, const char *name)
+/* A server on the bus with its own identity directory <scratch>/<name>,
+ * and more arguments (NULL-ended, may be NULL). */
+static void node_start_with(node *n, const char *url, const char *ns, const char *name,
+                            const char *const *more)
 {
-    const char *extra[8];
+    const char *extra[16];
     char dir[600];
     int k = 0;
 
@@ -66,9 +73,16 @@ static void node_start(node *n, const char *url, const char *ns, const char *nam
         extra[k++] = "--namespace";
         extra[k++] = ns;
     }
+    for (; more && *more && k < 15; more++)
+        extra[k++] = *more;
     extra[k] = NULL;
     n->s = rs_start(extra);
     n->fd = rs_connect(n->s);
+}
+
+static void node_start(node *n, const char *url, const char *ns, const char *name)
+{
+    node_start_with(n, url, ns, name, NULL);
 }
 
 /* A field of PTR.INFO as an integer (-1 if absent). */
@@ -135,16 +149,21 @@ static void wait_value(node *n, const char *key, const char *v)
     }
 }
 
-/* Bounded wait until the records of n are `count`. */
-static void wait_records(node *n, int64_t count)
+/* Bounded wait (ms) until the records of n are `count`. */
+static void wait_records_ms(node *n, int64_t count, int64_t ms)
 {
-    int64_t deadline = tn_mono_ms() + WAIT_MS;
+    int64_t deadline = tn_mono_ms() + ms;
 
     while (pinfo(n, "records") != count) {
         cr_assert(tn_mono_ms() < deadline, "records: %lld, not %lld",
                   (long long)pinfo(n, "records"), (long long)count);
         rs_sleep_ms(50);
     }
+}
+
+static void wait_records(node *n, int64_t count)
+{
+    wait_records_ms(n, count, WAIT_MS);
 }
 
 /* Every key in 0..count has the same PTR.GET on a and b; bounded retries. */
@@ -439,6 +458,49 @@ Test(ptr_nodes, late_node)
     cr_assert(pinfo(&c, "asks_sent") >= 1);
 }
 
+/* 20,000 records (~3 MB of signed messages) are three bounded answers: the
+ * late node follows each answer's more at once and holds every record. */
+Test(ptr_nodes, late_20k, .timeout = 240)
+{
+    tn_nats *bus = tn_start();
+    node a, c;
+    char key[32], val[32];
+    enum { KEYS = 20000, STEP = 1000 };
+
+    node_start(&a, bus->url, NULL, "a");
+    wait_connected(&a);
+    for (int k = 0; k < KEYS; k += STEP) { /* pipelined, a step at a time */
+        for (int i = k; i < k + STEP; i++) {
+            snprintf(key, sizeof(key), "r%d", i);
+            snprintf(val, sizeof(val), "value-%d", i);
+            rs_send(a.fd, "PTR.SET", key, val, NULL);
+        }
+        for (int i = k; i < k + STEP; i++) {
+            rs_reply *r = rs_read(a.fd);
+            cr_assert(r && strcmp(rs_text(r), "OK") == 0, "%s", r ? rs_text(r) : "nothing");
+        }
+    }
+    node_start(&c, bus->url, NULL, "c");
+    wait_records_ms(&c, KEYS, 150000);
+    cr_assert_eq(pinfo(&c, "applied"), KEYS);
+    cr_assert_geq(pinfo(&c, "answers_received"), 3, "answers: %lld",
+                  (long long)pinfo(&c, "answers_received"));
+    cr_assert_geq(pinfo(&c, "answer_records"), KEYS);
+    cr_assert_eq(pinfo(&c, "answer_applied"), KEYS);
+    cr_assert_geq(pinfo(&c, "asks_followed"), 1, "asks %lld, followed %lld",
+                  (long long)pinfo(&c, "asks_sent"), (long long)pinfo(&c, "asks_followed"));
+    cr_assert_eq(pinfo(&c, "receive_dropped"), 0);
+    cr_assert_eq(pinfo(&c, "rejected_badsig"), 0);
+    cr_assert_geq(pinfo(&a, "answers_sent"), 1);
+    for (int i = 0; i < KEYS; i += 997) {
+        snprintf(key, sizeof(key), "r%d", i);
+        char *x = get_text(&a, key), *y = get_text(&c, key);
+        cr_assert_str_eq(x, y, "%s", key);
+        free(x);
+        free(y);
+    }
+}
+
 Test(ptr_nodes, namespaces)
 {
     tn_nats *bus = tn_start();
@@ -480,6 +542,9 @@ Test(ptr_nodes, restart)
     cr_assert_str_eq(Q(a.fd, "PTR.SET", "k2", "two"), "OK");
     cr_assert_str_eq(Q(a.fd, "PTR.DEL", "k2"), ":1");
     wait_value(&b, "k1", "one");
+    /* nil alone is also "k2 not seen yet": b must hold k2's tombstone (two
+     * records, k2 nil) before the only peer that could resend it stops. */
+    wait_records(&b, 2);
     wait_get(&b, "k2", "nil");
     char *want = get_text(&b, "k1");
     rs_stop(a.s); /* nobody left to answer b's Asks */
@@ -534,4 +599,35 @@ Test(ptr_nodes, nats_restart)
     wait_records(&a, KEYS);
     wait_records(&b, KEYS);
     same_keys(&a, &b, KEYS);
+}
+
+/* Beside --crdt (its own op log over the same nats-server): the records
+ * replicate as without it and stay out of the keyspace; the keyspace
+ * replicates through the op log and stays out of the records. */
+Test(ptr_nodes, beside_crdt)
+{
+    tn_nats *bus = tn_start();
+    node a, b;
+    const char *crdt[] = {"--crdt", "yes", NULL};
+    int64_t deadline;
+
+    node_start_with(&a, bus->url, NULL, "a", crdt);
+    node_start_with(&b, bus->url, NULL, "b", crdt);
+    wait_connected(&a);
+    wait_connected(&b);
+    cr_assert_str_eq(Q(a.fd, "PTR.SET", "k", "record"), "OK");
+    cr_assert_str_eq(Q(a.fd, "SET", "x", "key"), "OK");
+    wait_value(&b, "k", "record");
+    for (deadline = tn_mono_ms() + WAIT_MS; strcmp(Q(b.fd, "GET", "x"), "\"key\"") != 0;) {
+        cr_assert(tn_mono_ms() < deadline, "the op log never brought x: %s", Q(b.fd, "GET", "x"));
+        rs_sleep_ms(20);
+    }
+    cr_assert_str_eq(Q(b.fd, "PTR.DEL", "k"), ":1");
+    wait_get(&a, "k", "nil");
+    cr_assert_str_eq(Q(a.fd, "DBSIZE"), ":1");
+    cr_assert_str_eq(Q(b.fd, "PTR.KEYS", "*"), "[]");
+    cr_assert_eq(pinfo(&a, "records"), 1); /* k's tombstone, nothing of the keyspace */
+    char *digest = strdup(Q(a.fd, "DEBUG", "DIGEST"));
+    cr_assert_str_eq(Q(b.fd, "DEBUG", "DIGEST"), digest);
+    free(digest);
 }

@@ -25,6 +25,13 @@
  *       event is drained by some later loop iteration.
  *   Q2. Messages are the only events that can be dropped (over
  *       max_queued_bytes); attach/read/write/detach/state never are.
+ *   Q4. Read/write interest applies in the order nats.c asked for it. A
+ *       change asked on the loop thread applies at once only when no
+ *       earlier one waits: neither in the queue nor among the events
+ *       drain() took and has not processed yet (a callback run by drain,
+ *       e.g. a publish from a message handler, must not be undone by an
+ *       older "write off" processed after it: nats.c would believe its
+ *       write interest set and never flush its buffer again).
  *   Q3. The shared block outlives every nats.c thread that may touch it: it
  *       is freed at close only once every async subscription reported its
  *       completion and the connection reported it is closed (bounded wait;
@@ -65,6 +72,7 @@ typedef struct nb_shared {
     nb_event *head, *tail;
     size_t queued_bytes, max_bytes;
     uint64_t dropped;
+    uint64_t slow_consumer; /* nats.c's error handler (its own thread) */
     int efd;
     int closing;
     pthread_t loop_thread;
@@ -109,8 +117,11 @@ struct natsbus {
     size_t inbox_len;
     nb_request *reqs;
     uint64_t req_seq;
+    nb_event *rest; /* drain(): events taken from the queue, not yet processed (Q4) */
     natsbus_state_fn on_state;
     void *state_arg;
+    natsbus_msg_fn on_late_reply;
+    void *late_arg;
     natsbus_stats st;
 };
 
@@ -204,15 +215,15 @@ static natsStatus ev_attach(void **user, void *loop_arg, natsConnection *nc, nat
 
 static void set_want(natsbus *b, unsigned bit, int add);
 
-/* On the loop thread with nothing queued the change applies at once (the
- * watch then never lags behind what nats.c wants); otherwise it is queued
- * behind what came before it. */
+/* On the loop thread with nothing queued or taken and unprocessed (Q4) the
+ * change applies at once (the watch then never lags behind what nats.c
+ * wants); otherwise it is queued behind what came before it. */
 static natsStatus interest(natsbus *b, int type, unsigned bit, int add)
 {
-    int direct;
+    int direct = pthread_equal(pthread_self(), b->sh->loop_thread) && b->rest == NULL;
 
     pthread_mutex_lock(&b->sh->mu);
-    direct = pthread_equal(pthread_self(), b->sh->loop_thread) && b->sh->head == NULL;
+    direct = direct && b->sh->head == NULL;
     pthread_mutex_unlock(&b->sh->mu);
     if (direct) {
         set_want(b, bit, add);
@@ -264,6 +275,21 @@ static void on_down(natsConnection *nc, void *closure)
 {
     (void)nc;
     push(closure, EV_STATE, 0, 0, NULL);
+}
+
+/* nats.c dropped messages of a subscription whose pending limits were
+ * reached (a slow consumer): counted, nothing else to do (N3). */
+static void on_error(natsConnection *nc, natsSubscription *sub, natsStatus err, void *closure)
+{
+    nb_shared *sh = closure;
+
+    (void)nc;
+    (void)sub;
+    if (err != NATS_SLOW_CONSUMER)
+        return;
+    pthread_mutex_lock(&sh->mu);
+    sh->slow_consumer++;
+    pthread_mutex_unlock(&sh->mu);
 }
 
 static void on_closed(natsConnection *nc, void *closure)
@@ -338,6 +364,13 @@ static void dispatch_reply(natsbus *b, natsbus_msg *m)
             r->fn(r->arg, m);
             return;
         }
+    if (id == 0 || id > b->req_seq)
+        return; /* not an id we gave out */
+    b->st.late_replies++;
+    if (b->on_late_reply) {
+        b->st.received++;
+        b->on_late_reply(b->late_arg, m);
+    }
 }
 
 static void dispatch(natsbus *b, int64_t sid, natsMsg *msg)
@@ -417,11 +450,13 @@ static void drain(natsbus *b)
         return;
     for (e = take_all(b->sh); e; e = next) {
         next = e->next;
+        b->rest = next;
         process(b, e);
         if (e->msg)
             natsMsg_Destroy(e->msg);
         free(e);
     }
+    b->rest = NULL;
 }
 
 static void on_efd(net_watch *w, unsigned events, void *arg)
@@ -487,6 +522,8 @@ static natsStatus make_options(natsbus *b, const natsbus_opts *o)
     if (s == NATS_OK)
         s = natsOptions_SetClosedCB(b->opts, on_closed, b->sh);
     if (s == NATS_OK)
+        s = natsOptions_SetErrorHandler(b->opts, on_error, b->sh);
+    if (s == NATS_OK)
         s = natsOptions_SetEventLoop(b->opts, b, ev_attach, ev_read, ev_write, ev_detach);
     return s;
 }
@@ -551,6 +588,8 @@ int natsbus_open(net_loop *loop, const natsbus_opts *o, natsbus **out, char *err
     b->sock_fd = -1;
     b->on_state = o->on_state;
     b->state_arg = o->state_arg;
+    b->on_late_reply = o->on_late_reply;
+    b->late_arg = o->late_arg;
     b->evw = net_watch_add(loop, b->sh->efd, NET_EV_READ, on_efd, b);
     if (!b->evw) {
         natsbus_close(b);
@@ -664,6 +703,7 @@ void natsbus_get_stats(const natsbus *b, natsbus_stats *st)
     *st = b->st;
     pthread_mutex_lock(&b->sh->mu);
     st->dropped = b->sh->dropped;
+    st->slow_consumer = b->sh->slow_consumer;
     pthread_mutex_unlock(&b->sh->mu);
 }
 

@@ -79,7 +79,9 @@ typedef struct natsbus_msg {
 
 typedef void (*natsbus_msg_fn)(void *arg, const natsbus_msg *m);
 /* An answer to a request; m == NULL once, when the request's time is up
- * (after that the callback is never called again for it). */
+ * (after that the callback is never called again for it: a later answer
+ * goes to natsbus_opts.on_late_reply, or is dropped, and is counted in
+ * stats.late_replies either way). */
 typedef void (*natsbus_reply_fn)(void *arg, const natsbus_msg *m);
 /* The connection came up (1) or went down (0). */
 typedef void (*natsbus_state_fn)(void *arg, int connected);
@@ -94,12 +96,18 @@ typedef struct natsbus_opts {
     size_t max_queued_bytes;    /* 0 = 64 MiB (N3) */
     natsbus_state_fn on_state;  /* may be NULL */
     void *state_arg;
+    /* An answer to one of this bus's requests whose time was up (NULL:
+     * dropped). m->reply and m->name are as for a live answer. */
+    natsbus_msg_fn on_late_reply;
+    void *late_arg;
 } natsbus_opts;
 
 typedef struct natsbus_stats {
     uint64_t published, publish_errors;
     uint64_t received; /* messages handed to callbacks */
     uint64_t dropped;  /* over max_queued_bytes (N3) */
+    uint64_t slow_consumer; /* nats.c's slow-consumer reports (it dropped messages) */
+    uint64_t late_replies;  /* answers after their request's time (on_late_reply) */
     uint64_t connects; /* times the connection came up */
     uint64_t disconnects;
     int connected;

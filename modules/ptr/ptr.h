@@ -26,6 +26,13 @@
  * R4: the local HLC never goes backwards and is above every accepted record's
  * hlc, so a node's new write beats every record it has seen for the key,
  * whatever its wall clock says.
+ * R5: a received message byte for byte equal to the stored message of its
+ * key is a duplicate: stale, without a second signature check (its bytes
+ * were verified when stored, and every check of R2 would pass the same way
+ * and R1 find it equal). Catching up brings each record from every peer,
+ * so this is what keeps a late node's work to one verification per record.
+ * To find the stored message the bytes are decoded first (protobuf-c,
+ * bounded by the size limit); they are trusted for nothing but the lookup.
  *
  * Storage: bucket "ptr/" + namespace; key = record key, value = the Signed
  * message as received (re-sent verbatim in Answers). A batch of ptr_apply is
@@ -190,6 +197,10 @@ int ptr_answer_txn(ptr *p, ffdb_txn *t, const ptr_summary *theirs, const void *f
  * not NULL, gets the Batch's more key (size 0: none), a view into batch. */
 int ptr_apply_batch_txn(ptr *p, ffdb_txn *t, const uint8_t *batch, size_t len, size_t *applied,
                         ffdb_val *more);
+/* The framing of a received Batch without applying it: *records, and its
+ * more key (size 0: none; a view into batch). 0, or PTR_EFORMAT for broken
+ * framing (nothing of it counted: ptr_apply_batch_txn counts it). */
+int ptr_batch_info(const uint8_t *batch, size_t len, size_t *records, ffdb_val *more);
 /* The largest Signed message this handle accepts (its limits). */
 size_t ptr_record_max_bytes(const ptr *p);
 /* Count a reject found outside ptr_apply (a broken batch, a bad Ask). */

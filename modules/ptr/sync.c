@@ -173,68 +173,103 @@ int ptr_answer_txn(ptr *p, ffdb_txn *t, const ptr_summary *theirs, const void *f
 
 /* ---- a received Batch -------------------------------------------------------------- */
 
+/* One length-delimited field at *pos: its tag and its bytes. 0, or -1 when
+ * the framing is broken (an unknown tag, a varint cut short or too long, a
+ * length past the end). */
+static int next_field(const uint8_t *batch, size_t len, size_t *pos, uint8_t *tag,
+                      const uint8_t **data, size_t *n)
+{
+    uint64_t l = 0;
+    unsigned shift = 0;
+    int ended = 0;
+    *tag = batch[(*pos)++];
+    if (*tag != BATCH_TAG && *tag != BATCH_MORE_TAG)
+        return -1;
+    while (*pos < len && shift < 64 && !ended) {
+        uint8_t b = batch[(*pos)++];
+        l |= (uint64_t)(b & 0x7f) << shift;
+        shift += 7;
+        ended = !(b & 0x80);
+    }
+    if (!ended || l > len - *pos)
+        return -1;
+    *data = batch + *pos;
+    *n = (size_t)l;
+    *pos += (size_t)l;
+    return 0;
+}
+
+typedef struct batch_view {
+    const uint8_t **msgs;
+    size_t *lens, n, cap;
+    ffdb_val more;
+} batch_view;
+
+/* The records (when v->msgs is to be filled: keep != 0) and the more key of
+ * a Batch. 0, PTR_EFORMAT (broken framing) or FFDB_ENOMEM. */
+static int batch_split(const uint8_t *batch, size_t len, int keep, batch_view *v)
+{
+    size_t pos = 0;
+    memset(v, 0, sizeof *v);
+    while (pos < len) {
+        uint8_t tag;
+        const uint8_t *data;
+        size_t n;
+        if (next_field(batch, len, &pos, &tag, &data, &n))
+            return PTR_EFORMAT;
+        if (tag == BATCH_MORE_TAG) {
+            v->more.data = data;
+            v->more.size = n;
+            continue;
+        }
+        if (keep && v->n == v->cap) {
+            size_t cap = v->cap ? 2 * v->cap : 64;
+            const uint8_t **m = realloc(v->msgs, cap * sizeof *m);
+            if (m)
+                v->msgs = m;
+            size_t *ls = m ? realloc(v->lens, cap * sizeof *ls) : NULL;
+            if (!ls)
+                return FFDB_ENOMEM;
+            v->lens = ls;
+            v->cap = cap;
+        }
+        if (keep) {
+            v->msgs[v->n] = data;
+            v->lens[v->n] = n;
+        }
+        v->n++;
+    }
+    return 0;
+}
+
+int ptr_batch_info(const uint8_t *batch, size_t len, size_t *records, ffdb_val *more)
+{
+    assert(batch || len == 0);
+    batch_view v;
+    int rc = batch_split(batch, len, 0, &v);
+    *records = rc ? 0 : v.n;
+    *more = rc ? (ffdb_val){NULL, 0} : v.more;
+    return rc;
+}
+
 int ptr_apply_batch_txn(ptr *p, ffdb_txn *t, const uint8_t *batch, size_t len, size_t *applied,
                         ffdb_val *more)
 {
     assert(p && t && (batch || len == 0));
-    if (more)
-        more->data = NULL, more->size = 0;
-    size_t n = 0, cap = 0, pos = 0;
-    const uint8_t **msgs = NULL;
-    size_t *lens = NULL;
-    int bad = 0, rc = 0;
-    while (pos < len && !bad) {
-        uint64_t l = 0;
-        unsigned shift = 0;
-        uint8_t tag = batch[pos++];
-        if (tag != BATCH_TAG && tag != BATCH_MORE_TAG) {
-            bad = 1;
-            break;
-        }
-        while (pos < len && shift < 64) {
-            uint8_t b = batch[pos++];
-            l |= (uint64_t)(b & 0x7f) << shift;
-            shift += 7;
-            if (!(b & 0x80))
-                break;
-            if (pos == len)
-                bad = 1;
-        }
-        if (bad || shift >= 64 || l > len - pos) {
-            bad = 1;
-            break;
-        }
-        if (tag == BATCH_MORE_TAG) {
-            if (more) {
-                more->data = batch + pos;
-                more->size = (size_t)l;
-            }
-            pos += (size_t)l;
-            continue;
-        }
-        if (n == cap) {
-            cap = cap ? 2 * cap : 64;
-            const uint8_t **m = realloc(msgs, cap * sizeof *m);
-            size_t *ls = m ? realloc(lens, cap * sizeof *ls) : NULL;
-            if (m)
-                msgs = m;
-            if (!ls) {
-                rc = FFDB_ENOMEM;
-                break;
-            }
-            lens = ls;
-        }
-        msgs[n] = batch + pos;
-        lens[n++] = (size_t)l;
-        pos += (size_t)l;
-    }
-    if (rc == 0 && bad)
+    batch_view v;
+    int rc = batch_split(batch, len, 1, &v);
+    if (rc == PTR_EFORMAT) {
         ptr_count_reject(p, PTR_R_MALFORMED); /* the whole batch: its framing is broken */
-    else if (rc == 0)
-        rc = ptr_apply_txn(p, t, msgs, lens, n, applied);
-    if ((rc || bad) && applied)
+        rc = 0;
+        v.n = 0;
+        v.more = (ffdb_val){NULL, 0};
+    } else if (rc == 0)
+        rc = ptr_apply_txn(p, t, v.msgs, v.lens, v.n, applied);
+    if (more)
+        *more = rc ? (ffdb_val){NULL, 0} : v.more;
+    if ((rc || v.n == 0) && applied)
         *applied = 0;
-    free(msgs);
-    free(lens);
+    free(v.msgs);
+    free(v.lens);
     return rc;
 }

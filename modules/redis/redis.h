@@ -384,6 +384,13 @@ struct redis_server {
     net_dict patterns; /* pattern -> redis_subscriber* vector */
     redis_publish_fn pub_observer;
     void *pub_observer_arg;
+    /* 1 while redis_server_apply runs a unit that no client of this process
+     * proposed (id 0: another node's RAFT entry, a CRDT fold or refold). With
+     * an observer (a bridge carrying pub/sub between nodes) a PUBLISH in it
+     * is neither delivered nor observed here: the proposer's node delivered
+     * it and its bridge carried it to every node, so each subscriber gets
+     * it once (pubsub.c). */
+    int replaying;
 
     redis_cursor_slot cursors[REDIS_CURSOR_SLOTS];
     uint64_t cursor_seq;

@@ -443,6 +443,7 @@ static int apply_unit(redis_server *s, redis_client *c, const redis_unit *u)
         reply_null_array(&t->reply);
     else if (u->multi)
         reply_array(&t->reply, (size_t)(u->ncmds - first));
+    s->replaying = u->id == 0;
     for (int i = first; i < u->ncmds && rc == 0 && first != 2; i++) {
         const redis_cmdv *v = &u->cmds[i];
         const resp_command *cmd =
@@ -454,6 +455,7 @@ static int apply_unit(redis_server *s, redis_client *c, const redis_unit *u)
         else
             rc = exec_at(s, t, cmd, v->argc, v->argv, u->now_ms);
     }
+    s->replaying = 0;
     if (!c)
         t->conn->out.len = 0; /* nobody here asked */
     return rc < 0 ? rc : 0;

@@ -5,6 +5,8 @@
 
 #include "tools/ffdb-server/nats_config.h"
 
+static const char *const records_names[] = {"auto", "yes", "no", NULL};
+
 const net_param server_nats_params[] = {
     {.name = "nats",
      .type = NET_PARAM_STRING,
@@ -21,5 +23,13 @@ const net_param server_nats_params[] = {
      .def = "",
      .flags = NET_PARAM_STARTUP,
      .help = "the tenant: scopes NATS subjects and the records' bucket (\"\" = default)"},
+    {.name = "nats-records",
+     .type = NET_PARAM_ENUM,
+     .offset = offsetof(server_nats_config, records),
+     .names = records_names,
+     .def = "auto",
+     .flags = NET_PARAM_STARTUP,
+     .help = "the signed records (PTR.*) over NATS: auto (on, off beside --cluster), yes "
+             "(on; refused with --cluster), no"},
     {.name = NULL},
 };

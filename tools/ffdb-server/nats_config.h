@@ -13,9 +13,15 @@
 
 #include "modules/net/config.h"
 
+/* nats-records: the signed records (PTR.*) beside the bridge. auto: on,
+ * except beside --cluster (records.c says why); yes: on, and a start with
+ * --cluster is refused; no: off (PTR.* answer an error). */
+enum { NATS_RECORDS_AUTO, NATS_RECORDS_YES, NATS_RECORDS_NO };
+
 typedef struct server_nats_config {
     char url[512]; /* "" = no NATS: nothing of the bridge or the records runs */
     char ns[256];  /* the namespace's bytes ("" = the default namespace) */
+    int records;   /* NATS_RECORDS_... */
 } server_nats_config;
 
 extern const net_param server_nats_params[];
