@@ -18,6 +18,9 @@
  *   bad_peer  a raw client announcing a head it answers with garbage, then
  *             not at all (dead mid-fetch): the fetch gives up, is counted,
  *             and the node still syncs with real peers
+ *   large_entry  a write whose entry could not fit one NATS message is
+ *             refused clearly and logs nothing; one just under it arrives
+ *             whole on the peer
  */
 #include <nats/nats.h>
 #include <signal.h>
@@ -263,4 +266,40 @@ Test(crdt_nats, bad_peer)
     cr_assert_str_eq(Q(a.fd, "OPLOG", "VERIFY"), "OK");
     rs_close(a.fd);
     rs_close(b.fd);
+}
+
+/* Entries the transport cannot carry are refused where they are written,
+ * clearly and before anything is logged; one just under the limit reaches
+ * the peer whole (no silent truncation, no entry only one node holds). */
+Test(crdt_nats, large_entry)
+{
+    tn_nats *bus = tn_start();
+    node n[2];
+    size_t ok_len = 400u << 10, big_len = 600u << 10, huge_len = 2u << 20;
+    char *v = malloc(huge_len + 1);
+    char want[32];
+
+    cr_assert(v);
+    for (int i = 0; i < 2; i++)
+        node_start(&n[i], i, bus->url);
+    memset(v, 'a', ok_len);
+    v[ok_len] = 0;
+    cr_assert_str_eq(Q(n[0].fd, "SET", "big", v), "OK");
+    memset(v, 'b', huge_len);
+    v[big_len] = 0;
+    const char *r = Q(n[0].fd, "SET", "big", v);
+    cr_assert(strstr(r, "-ERR CRDT mode: the write is too large for the op log"), "%s", r);
+    v[big_len] = 'b', v[huge_len] = 0;
+    r = Q(n[0].fd, "HSET", "h", "f", v);
+    cr_assert(strstr(r, "-ERR CRDT mode: the write is too large for the op log"), "%s", r);
+    cr_assert_str_eq(Q(n[0].fd, "OPLOG", "LEN"), ":1", "nothing of the refused writes logged");
+    snprintf(want, sizeof want, ":%zu", ok_len);
+    cr_assert_str_eq(Q(n[0].fd, "STRLEN", "big"), want, "the refused SET changed nothing");
+    quiesce(n, 2);
+    cr_assert_str_eq(Q(n[1].fd, "STRLEN", "big"), want, "the large entry reached the peer whole");
+    cr_assert_str_eq(Q(n[1].fd, "EXISTS", "h"), ":0");
+    cr_assert_str_eq(Q(n[1].fd, "OPLOG", "VERIFY"), "OK");
+    free(v);
+    for (int i = 0; i < 2; i++)
+        rs_close(n[i].fd);
 }

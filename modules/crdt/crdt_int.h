@@ -16,6 +16,16 @@
 
 typedef struct crdt_sync crdt_sync;
 
+/* The largest entry the mode takes: one entry must fit one NATS message of
+ * the transport (a push or an answer: pk (32) | u32 length | entry, at most
+ * 512 KiB, sync.c), or peers could never receive it and would silently
+ * differ. A local write whose operation exceeds CRDT_OP_MAX is refused
+ * before anything is logged; an entry from a peer over CRDT_ENTRY_MAX is
+ * refused (OPLOG_ELIMIT) by every node alike. CRDT_OP_MAX leaves room for
+ * the entry's other fields (64 links of 36 bytes, key, signature, clock). */
+#define CRDT_ENTRY_MAX ((512u << 10) - 64)
+#define CRDT_OP_MAX (CRDT_ENTRY_MAX - 4096)
+
 typedef struct crdt_stats {
     uint64_t applied;  /* operations folded into the keyspace */
     uint64_t rebuilds; /* whole-keyspace refolds (a late entry with a key the index cannot hold) */

@@ -739,6 +739,8 @@ int crdt_ingest_one(crdt *n, ffdb_txn *txn, crdt_ingest *g, const uint8_t *buf, 
 {
     uint8_t key[OPLOG_ORDER_KEY_BYTES];
     oplog_entry e;
+    if (len > CRDT_ENTRY_MAX)
+        return OPLOG_ELIMIT; /* no node takes it: none could pass it on (CRDT_ENTRY_MAX) */
     int rc = oplog_entry_decode(buf, len, &e);
     if (rc)
         return crdt_refusal(rc) ? rc : IPLD_EFORMAT;
@@ -862,6 +864,16 @@ static int local_write(crdt *n, const redis_unit *u, resp_reply *r)
     if (!rc)
         rc = op_encode(u->db, &u->cmds[0], tail, tail_len, &op, &len);
     free(tail);
+    if ((!rc && len > CRDT_OP_MAX) || rc == OPLOG_ELIMIT) {
+        free(op);
+        reply_errorf(r,
+                     "ERR CRDT mode: the write is too large for the op log (%s; an entry "
+                     "carries at most %u bytes of operation and %d arguments, one NATS "
+                     "message)",
+                     rc ? "over 1 MiB or too many arguments" : "its operation is over the limit",
+                     CRDT_OP_MAX, OP_ARGS_MAX);
+        return REDIS_HOOK_REPLIED;
+    }
     if (!rc) {
         ffdb_txn *txn = n->s->batch.txn;
         rc = oplog_append(n->log, txn, &n->id, op, len, &id);

@@ -64,6 +64,8 @@
 #define PK_HEX (2 * OPLOG_KEY_BYTES)
 
 _Static_assert(SYNC_BATCH * OPLOG_CID_BYTES < SYNC_ANSWER_MAX, "a request fits a message");
+_Static_assert(OPLOG_KEY_BYTES + 4 + CRDT_ENTRY_MAX <= SYNC_ANSWER_MAX,
+               "every entry the mode takes fits one push or answer");
 
 struct req { /* one fetch request in flight, listed until its end (or the close) */
     struct crdt_sync *y;
