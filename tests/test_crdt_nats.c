@@ -303,3 +303,120 @@ Test(crdt_nats, large_entry)
     for (int i = 0; i < 2; i++)
         rs_close(n[i].fd);
 }
+
+/* Wait until the nodes hold the same data and heads (bounded): OPLOG LEN
+ * differs once some have compacted. */
+static void quiesce_heads(node *n, int count)
+{
+    int64_t end = tn_mono_ms() + WAIT_MS;
+    char d0[64], h0[4096], d[64] = "", h[4096] = "";
+    for (;;) {
+        int same = 1;
+        snprintf(d0, sizeof d0, "%s", Q(n[0].fd, "DEBUG", "DIGEST"));
+        snprintf(h0, sizeof h0, "%s", Q(n[0].fd, "OPLOG", "HEADS"));
+        for (int i = 1; i < count && same; i++) {
+            snprintf(d, sizeof d, "%s", Q(n[i].fd, "DEBUG", "DIGEST"));
+            snprintf(h, sizeof h, "%s", Q(n[i].fd, "OPLOG", "HEADS"));
+            same = !strcmp(d, d0) && !strcmp(h, h0);
+        }
+        if (same)
+            return;
+        cr_assert_lt(tn_mono_ms(), end, "no convergence in %d ms: node 0 %s %s, node %d %s %s",
+                     WAIT_MS, d0, h0, count - 1, d, h);
+        rs_sleep_ms(50);
+    }
+}
+
+/* OPLOG COMPACT until the cut is stable (bounded): the entries dropped. */
+static int64_t compact(node *x)
+{
+    int64_t end = tn_mono_ms() + WAIT_MS;
+    for (;;) {
+        const char *r = Q(x->fd, "OPLOG", "COMPACT");
+        if (r[0] == ':')
+            return atoll(r + 1);
+        cr_assert(strstr(r, "-ERR OPLOG COMPACT: not now: peer"), "%s; its log: %s", r, rs_log(x->s));
+        cr_assert_lt(tn_mono_ms(), end, "never stable: %s", r);
+        rs_sleep_ms(100);
+    }
+}
+
+static void digests_equal_rebuilt(node *n, int count, int64_t incr)
+{
+    char d0[64], want_c[32];
+    snprintf(d0, sizeof d0, "%s", Q(n[0].fd, "DEBUG", "DIGEST"));
+    snprintf(want_c, sizeof want_c, "\"%lld\"", (long long)incr);
+    for (int i = 0; i < count; i++) {
+        cr_assert_str_eq(Q(n[i].fd, "DEBUG", "DIGEST"), d0, "node %d digest", i);
+        cr_assert_str_eq(Q(n[i].fd, "OPLOG", "VERIFY"), "OK", "node %d", i);
+        cr_assert_str_eq(Q(n[i].fd, "GET", "c"), want_c, "node %d: the counter sums", i);
+        cr_assert_str_eq(Q(n[i].fd, "OPLOG-REBUILD"), "OK");
+        cr_assert_str_eq(Q(n[i].fd, "DEBUG", "DIGEST"), d0,
+                         "node %d: the full fold from its snapshot gives the same data", i);
+    }
+}
+
+/* Compaction at a stable cut: writes on three nodes, node 0 compacts while
+ * node 2 is SIGSTOPped (it had acknowledged the cut), nodes 0 and 1 write
+ * concurrently after it (late entries refold keys whose history before the
+ * cut is only in node 0's state), node 2 resumes and writes: the same data
+ * everywhere, every log verifies, node 0's log holds the snapshot and what
+ * followed it; the automatic threshold compacts node 1; a node joining
+ * later converges. */
+Test(crdt_nats, compact)
+{
+    tn_nats *bus = tn_start();
+    node n[4];
+    int64_t incr = 0;
+    char len[32];
+
+    for (int i = 0; i < 3; i++)
+        node_start(&n[i], i, bus->url);
+    cr_assert(strstr(Q(n[0].fd, "OPLOG", "COMPACT"), "-ERR OPLOG COMPACT: not now: the log is empty"));
+    for (int round = 0; round < 6; round++)
+        for (int i = 0; i < 3; i++)
+            crdt_write_round(n[i].fd, i, round, &incr);
+    quiesce(n, 3);
+    rs_sleep_ms(1500); /* node 2 announces the converged heads before it stops */
+    cr_assert_eq(kill(n[2].s->pid, SIGSTOP), 0);
+    int64_t dropped = compact(&n[0]);
+    cr_assert_geq(dropped, 18, "the covered entries dropped (%lld)", (long long)dropped);
+    cr_assert_str_eq(Q(n[0].fd, "OPLOG", "LEN"), ":1", "only the snapshot is left");
+    cr_assert_str_eq(Q(n[0].fd, "OPLOG", "VERIFY"), "OK");
+    cr_assert_eq(crdt_stat(n[0].fd, "compactions"), 1);
+    for (int round = 6; round < 10; round++)
+        for (int i = 0; i < 2; i++)
+            crdt_write_round(n[i].fd, i, round, &incr);
+    cr_assert_eq(kill(n[2].s->pid, SIGCONT), 0);
+    for (int round = 10; round < 12; round++)
+        for (int i = 0; i < 3; i++)
+            crdt_write_round(n[i].fd, i, round, &incr);
+    quiesce_heads(n, 3);
+    digests_equal_rebuilt(n, 3, incr);
+    snprintf(len, sizeof len, "%s", Q(n[0].fd, "OPLOG", "LEN"));
+    int64_t full = atoll(Q(n[2].fd, "OPLOG", "LEN") + 1);
+    cr_assert_eq(atoll(len + 1), full - dropped,
+                 "node 0 holds the snapshot and what followed it (%s), node 2 everything (%lld)",
+                 len, (long long)full);
+    cr_assert_gt(crdt_stat(n[0].fd, "refolds"), 0, "late entries refolded keys from the state");
+
+    /* the threshold: node 1 compacts itself once its log is long and stable */
+    cr_assert_str_eq(Q(n[1].fd, "OPLOG", "COMPACT", "AUTO", "10"), "OK");
+    int64_t end = tn_mono_ms() + WAIT_MS;
+    while (crdt_stat(n[1].fd, "compactions") == 0) {
+        cr_assert_lt(tn_mono_ms(), end, "the threshold never compacted node 1");
+        rs_sleep_ms(50);
+    }
+    cr_assert_str_eq(Q(n[1].fd, "OPLOG", "VERIFY"), "OK");
+    crdt_write_round(n[1].fd, 1, 12, &incr);
+    crdt_write_round(n[2].fd, 2, 12, &incr);
+    quiesce_heads(n, 3);
+    digests_equal_rebuilt(n, 3, incr);
+
+    /* a node joining after the compactions (node 2 still holds the history) */
+    node_start(&n[3], 3, bus->url);
+    quiesce_heads(n, 4);
+    digests_equal_rebuilt(n, 4, incr);
+    for (int i = 0; i < 4; i++)
+        rs_close(n[i].fd);
+}
