@@ -108,6 +108,8 @@ int crdt_compact(crdt *n, ffdb_txn *txn, store_txn *st, char *why, size_t why_le
 /* node.c: the automatic threshold (crdt.m "auto", entries held; 0: off),
  * and a compaction in the batch's write txn (*txn set). */
 int crdt_auto_get(ffdb_txn *txn, uint64_t *every);
+/* A u64 of crdt.m (FFDB_NOTFOUND if absent). */
+int crdt_meta_u64(ffdb_txn *txn, const char *name, uint64_t *v);
 int crdt_compact_now(crdt *n, ffdb_txn **txn, char *why, size_t why_len, uint64_t *dropped);
 /* Fold the state at the cut into the keyspace: one key's (prefix db | u32
  * key length | key) or, with prefix NULL, every key's. */

@@ -831,11 +831,51 @@ void crdt_work_end(crdt *n, int outside, int rc)
 
 /* ---- the hook ---- */
 
+/* Files whose derived buckets (the key index crdt.k, the tags crdt.s) do
+ * not cover their log — written before them, or by another format — are
+ * rebuilt from the log when the server opens them (C1 would otherwise
+ * refold keys from an incomplete history: a silent wrong state). "format"
+ * in crdt.m says which format built them. */
+#define CRDT_FORMAT 1
+
+static int meta_u64_put(ffdb_txn *txn, const char *name, uint64_t v);
+
+static void format_check(crdt *n)
+{
+    ffdb_txn *txn;
+    uint64_t fmt, count, clock;
+    int outside;
+    int rc = crdt_work_begin(n, 1, &txn, &outside), frc = 0;
+    if (!rc)
+        frc = crdt_meta_u64(txn, "format", &fmt);
+    if (frc && frc != FFDB_NOTFOUND)
+        rc = frc;
+    rc = rc ? rc : oplog_len(txn, &count, &clock);
+    if (!rc && (frc == FFDB_NOTFOUND || fmt != CRDT_FORMAT)) {
+        if (count) {
+            redis_log(n->s, NET_LOG_NOTICE,
+                      "CRDT mode: the file's op log (%llu entries) was indexed by %s; "
+                      "rebuilding the keyspace, the key index and the tags from it",
+                      (unsigned long long)count,
+                      frc == FFDB_NOTFOUND ? "an older ffdb-server (no key index format)"
+                                           : "another format");
+            rc = rebuild(n, txn, redis_now_ms(n->s));
+        }
+        rc = rc ? rc : meta_u64_put(txn, "format", CRDT_FORMAT);
+    }
+    crdt_work_end(n, outside, rc);
+    if (rc)
+        redis_log(n->s, NET_LOG_WARNING,
+                  "CRDT mode: the check of the file's op log failed (%s): run OPLOG-REBUILD",
+                  ffdb_strerror(rc));
+}
+
 static void hook_attach(void *arg, redis_server *s)
 {
     crdt *n = arg;
     char err[256] = "";
     n->s = s;
+    format_check(n);
     if (n->nats_url[0] && crdt_sync_open(n, err, sizeof err))
         redis_log(s, NET_LOG_WARNING, "CRDT mode: no NATS transport: %s", err);
 }
@@ -951,20 +991,34 @@ static int hook_propose(void *arg, const redis_unit *u, resp_reply *r)
 
 /* ---- OPLOG COMPACT [AUTO n] (a write: it runs here, before the table) ---- */
 
-int crdt_auto_get(ffdb_txn *txn, uint64_t *every)
+int crdt_meta_u64(ffdb_txn *txn, const char *name, uint64_t *v)
 {
     ffdb_bucket *b;
-    ffdb_val v;
-    *every = 0;
+    ffdb_val val;
+    *v = 0;
     int rc = ffdb_bucket_open(txn, "crdt.m", 6, &b);
-    rc = rc ? rc : ffdb_get(b, "auto", 4, &v);
-    if (rc == FFDB_NOTFOUND)
-        return 0;
-    if (!rc && v.size != 8)
+    rc = rc ? rc : ffdb_get(b, name, strlen(name), &val);
+    if (!rc && val.size != 8)
         return FFDB_CORRUPT;
     for (size_t i = 0; !rc && i < 8; i++)
-        *every = *every << 8 | ((const uint8_t *)v.data)[i];
+        *v = *v << 8 | ((const uint8_t *)val.data)[i];
     return rc;
+}
+
+static int meta_u64_put(ffdb_txn *txn, const char *name, uint64_t v)
+{
+    ffdb_bucket *b;
+    uint8_t be[8];
+    for (int i = 0; i < 8; i++)
+        be[i] = (uint8_t)(v >> (56 - 8 * i));
+    int rc = crdt_bucket_make(txn, "crdt.m", &b);
+    return rc ? rc : ffdb_put(b, name, strlen(name), be, 8);
+}
+
+int crdt_auto_get(ffdb_txn *txn, uint64_t *every)
+{
+    int rc = crdt_meta_u64(txn, "auto", every);
+    return rc == FFDB_NOTFOUND ? 0 : rc;
 }
 
 int crdt_compact_now(crdt *n, ffdb_txn **txn, char *why, size_t why_len, uint64_t *dropped)
@@ -986,10 +1040,8 @@ static int hook_command(void *arg, redis_client *c, int argc, const resp_arg *ar
     if (argc < 2 || !arg_is(&argv[0], "oplog") || !arg_is(&argv[1], "compact"))
         return 0;
     if (argc == 4 && arg_is(&argv[2], "auto")) {
-        uint8_t be[8];
         unsigned long long every;
         char num[24], *end;
-        ffdb_bucket *b;
         if (argv[3].n == 0 || argv[3].n >= sizeof num || argv[3].p[0] == '-') {
             reply_error(r, "ERR OPLOG COMPACT AUTO: the threshold is a count of entries (0: off)");
             return 1;
@@ -1001,11 +1053,8 @@ static int hook_command(void *arg, redis_client *c, int argc, const resp_arg *ar
             reply_error(r, "ERR OPLOG COMPACT AUTO: the threshold is a count of entries (0: off)");
             return 1;
         }
-        for (int i = 0; i < 8; i++)
-            be[i] = (uint8_t)(every >> (56 - 8 * i));
         rc = net_batch_need_txn(&n->s->batch, 1);
-        rc = rc ? rc : crdt_bucket_make(n->s->batch.txn, "crdt.m", &b);
-        rc = rc ? rc : ffdb_put(b, "auto", 4, be, 8);
+        rc = rc ? rc : meta_u64_put(n->s->batch.txn, "auto", every);
     } else if (argc == 2) {
         rc = crdt_compact_now(n, &txn, why, sizeof why, &dropped);
         if (!rc && why[0]) {
