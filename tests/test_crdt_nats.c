@@ -66,18 +66,19 @@ static void node_start(node *n, int i, const char *url)
 }
 
 
-/* Wait until the nodes hold the same log and data (bounded). */
-static void quiesce(node *n, int count)
+/* Wait until the nodes hold the same data and the same OPLOG what (LEN,
+ * HEADS) (bounded). */
+static void quiesce_on(node *n, int count, const char *what)
 {
     int64_t end = tn_mono_ms() + WAIT_MS;
-    char d0[64], l0[32], d[64], l[32];
+    char d0[64], l0[4096], d[64] = "", l[4096] = "";
     for (;;) {
         int same = 1;
         snprintf(d0, sizeof d0, "%s", Q(n[0].fd, "DEBUG", "DIGEST"));
-        snprintf(l0, sizeof l0, "%s", Q(n[0].fd, "OPLOG", "LEN"));
+        snprintf(l0, sizeof l0, "%s", Q(n[0].fd, "OPLOG", what));
         for (int i = 1; i < count && same; i++) {
             snprintf(d, sizeof d, "%s", Q(n[i].fd, "DEBUG", "DIGEST"));
-            snprintf(l, sizeof l, "%s", Q(n[i].fd, "OPLOG", "LEN"));
+            snprintf(l, sizeof l, "%s", Q(n[i].fd, "OPLOG", what));
             same = !strcmp(d, d0) && !strcmp(l, l0);
         }
         if (same)
@@ -88,6 +89,11 @@ static void quiesce(node *n, int count)
     }
 }
 
+/* Wait until the nodes hold the same log and data (bounded). */
+static void quiesce(node *n, int count)
+{
+    quiesce_on(n, count, "LEN");
+}
 
 static void check_same(node *n, int count, int64_t incr)
 {
@@ -308,23 +314,7 @@ Test(crdt_nats, large_entry)
  * differs once some have compacted. */
 static void quiesce_heads(node *n, int count)
 {
-    int64_t end = tn_mono_ms() + WAIT_MS;
-    char d0[64], h0[4096], d[64] = "", h[4096] = "";
-    for (;;) {
-        int same = 1;
-        snprintf(d0, sizeof d0, "%s", Q(n[0].fd, "DEBUG", "DIGEST"));
-        snprintf(h0, sizeof h0, "%s", Q(n[0].fd, "OPLOG", "HEADS"));
-        for (int i = 1; i < count && same; i++) {
-            snprintf(d, sizeof d, "%s", Q(n[i].fd, "DEBUG", "DIGEST"));
-            snprintf(h, sizeof h, "%s", Q(n[i].fd, "OPLOG", "HEADS"));
-            same = !strcmp(d, d0) && !strcmp(h, h0);
-        }
-        if (same)
-            return;
-        cr_assert_lt(tn_mono_ms(), end, "no convergence in %d ms: node 0 %s %s, node %d %s %s",
-                     WAIT_MS, d0, h0, count - 1, d, h);
-        rs_sleep_ms(50);
-    }
+    quiesce_on(n, count, "HEADS");
 }
 
 /* OPLOG COMPACT until the cut is stable (bounded): the entries dropped. */

@@ -68,10 +68,11 @@ def rounds(nodes, n, tag):
                     nd.c.read()
 
 
-def converge(nodes, timeout=120):
+def converge(nodes, timeout=120, what="LEN"):
+    """Digests and OPLOG what (LEN; HEADS once nodes compacted) agree."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        d = [(nd.c.q("DEBUG", "DIGEST"), nd.c.q("OPLOG", "LEN")) for nd in nodes]
+        d = [(nd.c.q("DEBUG", "DIGEST"), nd.c.q("OPLOG", what)) for nd in nodes]
         if all(x == d[0] for x in d):
             return
         time.sleep(0.01)
@@ -101,7 +102,7 @@ def compact_phase(a, nodes, url, timeout=60):
             if time.monotonic() > end:
                 raise RuntimeError("never stable: %r" % r)
             time.sleep(0.05)
-    converge_heads(nodes)
+    converge(nodes, what="HEADS")
     after = [(int(nd.c.q("OPLOG", "LEN")), file_bytes(nd)) for nd in nodes]
     nodes[2].stop()
     nodes[2].start(None)
@@ -109,23 +110,12 @@ def compact_phase(a, nodes, url, timeout=60):
     nodes[2].stop()
     t1 = time.monotonic()
     nodes[2].start(url)
-    converge_heads(nodes)
+    converge(nodes, what="HEADS")
     heal = time.monotonic() - t1
     for nd in nodes:
         if nd.c.q("OPLOG", "VERIFY") != b"OK":
             raise RuntimeError("verify after compaction failed")
     return before, after, statistics.median(took), heal
-
-
-def converge_heads(nodes, timeout=120):
-    """Digests and heads agree (log lengths differ once nodes compacted)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        d = [(nd.c.q("DEBUG", "DIGEST"), nd.c.q("OPLOG", "HEADS")) for nd in nodes]
-        if all(x == d[0] for x in d):
-            return
-        time.sleep(0.01)
-    raise RuntimeError("no convergence in %d s" % timeout)
 
 
 def one_run(a, base):
