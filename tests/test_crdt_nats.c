@@ -65,7 +65,6 @@ static void node_start(node *n, int i, const char *url)
     n->fd = rs_connect(n->s);
 }
 
-
 /* Wait until the nodes hold the same data and the same OPLOG what (LEN,
  * HEADS) (bounded). */
 static void quiesce_on(node *n, int count, const char *what)
@@ -325,7 +324,8 @@ static int64_t compact(node *x)
         const char *r = Q(x->fd, "OPLOG", "COMPACT");
         if (r[0] == ':')
             return atoll(r + 1);
-        cr_assert(strstr(r, "-ERR OPLOG COMPACT: not now: peer"), "%s; its log: %s", r, rs_log(x->s));
+        cr_assert(strstr(r, "-ERR OPLOG COMPACT: not now: peer"), "%s; its log: %s", r,
+                  rs_log(x->s));
         cr_assert_lt(tn_mono_ms(), end, "never stable: %s", r);
         rs_sleep_ms(100);
     }
@@ -362,7 +362,8 @@ Test(crdt_nats, compact)
 
     for (int i = 0; i < 3; i++)
         node_start(&n[i], i, bus->url);
-    cr_assert(strstr(Q(n[0].fd, "OPLOG", "COMPACT"), "-ERR OPLOG COMPACT: not now: the log is empty"));
+    cr_assert(
+        strstr(Q(n[0].fd, "OPLOG", "COMPACT"), "-ERR OPLOG COMPACT: not now: the log is empty"));
     for (int round = 0; round < 6; round++)
         for (int i = 0; i < 3; i++)
             crdt_write_round(n[i].fd, i, round, &incr);

@@ -43,7 +43,7 @@
 #include "modules/crdt/crdt_int.h"
 #include "modules/redis/store.h"
 
-#define STATE_CHUNK (256u << 10) /* bytes of records per chunk block */
+#define STATE_CHUNK (256u << 10)     /* bytes of records per chunk block */
 #define STATE_FIELDS_MAX (64u << 10) /* bytes of fields/members per HSET/SADD record */
 #define STATE_CHUNKS_MAX 65536
 
@@ -269,7 +269,7 @@ static int state_write(ffdb_txn *txn, const buf *recs, ipld_cid *root)
     if ((rc = ffdb_bucket_create(txn, "crdt.b", 6, &bb)) ||
         (rc = ffdb_bucket_create(txn, "crdt.z", 6, &bz)))
         goto out;
-    for (size_t o = 0; !rc && o <= recs->n; ) {
+    for (size_t o = 0; !rc && o <= recs->n;) {
         int last = o == recs->n;
         size_t rn = last ? 0 : crdt_get_u32(recs->p + o);
         const uint8_t *r = recs->p + o + 4;
@@ -452,8 +452,9 @@ int crdt_compact(crdt *n, ffdb_txn *txn, store_txn *st, char *why, size_t why_le
     *dropped = 0;
     why[0] = 0;
     if (!n->sync) {
-        snprintf(why, why_len, "needs the NATS transport (--nats): the cut must be one every "
-                               "peer has acknowledged");
+        snprintf(why, why_len,
+                 "needs the NATS transport (--nats): the cut must be one every "
+                 "peer has acknowledged");
         return 0;
     }
     if ((rc = oplog_heads(txn, NULL, 0, &heads)) || (rc = oplog_len(txn, &count, &clock)))

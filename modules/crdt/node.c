@@ -463,7 +463,8 @@ static int index_entry(ffdb_txn *txn, const uint8_t okey[OPLOG_ORDER_KEY_BYTES],
     if (refusal(&v) || argc < 2)
         return 0;
     int step = key_step(&argv[0]);
-    if ((rc = crdt_bucket_make(txn, "crdt.k", &bk)) || (late && (rc = crdt_bucket_make(txn, "crdt.r", &br))))
+    if ((rc = crdt_bucket_make(txn, "crdt.k", &bk)) ||
+        (late && (rc = crdt_bucket_make(txn, "crdt.r", &br))))
         return rc;
     for (int i = 1; !rc && i < argc; i += step ? step : argc) {
         if (argv[i].n > KIDX_KEY_MAX) {
@@ -1028,8 +1029,7 @@ int crdt_compact_now(crdt *n, ffdb_txn **txn, char *why, size_t why_len, uint64_
     return rc ? rc : crdt_compact(n, *txn, n->s->st, why, why_len, dropped);
 }
 
-static int hook_command(void *arg, redis_client *c, int argc, const resp_arg *argv,
-                        resp_reply *r)
+static int hook_command(void *arg, redis_client *c, int argc, const resp_arg *argv, resp_reply *r)
 {
     crdt *n = arg;
     char why[300];
@@ -1202,12 +1202,18 @@ static int oplog_cmd(resp_ctx *c)
             const char *name;
             uint64_t v;
         } rows[] = {
-            {"applied", t->applied},   {"rebuilds", t->rebuilds},
-            {"refolds", t->refolds},   {"skipped", t->skipped},
-            {"refused", t->refused},   {"pushed", t->pushed},
-            {"received", t->received}, {"fetches", t->fetches},
-            {"fetch_failures", t->fetch_failures}, {"fetched", t->fetched},
-            {"announces", t->announces}, {"compactions", t->compactions},
+            {"applied", t->applied},
+            {"rebuilds", t->rebuilds},
+            {"refolds", t->refolds},
+            {"skipped", t->skipped},
+            {"refused", t->refused},
+            {"pushed", t->pushed},
+            {"received", t->received},
+            {"fetches", t->fetches},
+            {"fetch_failures", t->fetch_failures},
+            {"fetched", t->fetched},
+            {"announces", t->announces},
+            {"compactions", t->compactions},
         };
         reply_map(c->r, sizeof rows / sizeof rows[0]);
         for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
@@ -1216,8 +1222,10 @@ static int oplog_cmd(resp_ctx *c)
         }
         return 0;
     }
-    reply_errorf(c->r, "ERR unknown subcommand '%.*s'. Try OPLOG HEADS|LEN|GET|VERIFY|ENTRIES|STATS|COMPACT.",
-                 (int)(sub->n > 128 ? 128 : sub->n), sub->p);
+    reply_errorf(
+        c->r,
+        "ERR unknown subcommand '%.*s'. Try OPLOG HEADS|LEN|GET|VERIFY|ENTRIES|STATS|COMPACT.",
+        (int)(sub->n > 128 ? 128 : sub->n), sub->p);
     return 0;
 }
 
