@@ -364,6 +364,20 @@ Test(crdt_nats, compact)
         node_start(&n[i], i, bus->url);
     cr_assert(
         strstr(Q(n[0].fd, "OPLOG", "COMPACT"), "-ERR OPLOG COMPACT: not now: the log is empty"));
+    /* a hash and a set too big for one record of the state (fields, bytes) */
+    static char fields[999][48];
+    const char *argv[1001];
+    for (int part = 0; part < 6; part++) {
+        argv[0] = part % 2 ? "SADD" : "HSET";
+        argv[1] = part % 2 ? "bigset" : "bighash";
+        for (int i = 0; i < 999; i++) {
+            snprintf(fields[i], sizeof fields[i], "%s-%d-%d-0123456789abcdefghij",
+                     part % 2 ? "m" : "f", part, i);
+            argv[2 + i] = fields[i];
+        }
+        const char *r = rs_qv(n[part % 3].fd, part % 2 ? 1001 : 1000, argv);
+        cr_assert_eq(r[0], ':', "%s", r);
+    }
     for (int round = 0; round < 6; round++)
         for (int i = 0; i < 3; i++)
             crdt_write_round(n[i].fd, i, round, &incr);

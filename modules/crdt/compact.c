@@ -45,6 +45,7 @@
 
 #define STATE_CHUNK (256u << 10)     /* bytes of records per chunk block */
 #define STATE_FIELDS_MAX (64u << 10) /* bytes of fields/members per HSET/SADD record */
+/* (and at most CRDT_OP_ARGS_MAX arguments: a record is an operation) */
 #define STATE_CHUNKS_MAX 65536
 
 /* ---- a growing buffer ---- */
@@ -164,14 +165,16 @@ static int gather_key(void *arg, const void *key, size_t klen, const store_meta 
     size_t bytes = 0;
     int open = 0;
     for (rc = store_iter_first(it, &f, &v); rc == 0; rc = store_iter_next(it, &f, &v)) {
-        if (open && bytes > STATE_FIELDS_MAX) {
+        if (open && (bytes > STATE_FIELDS_MAX || g->op_argc + 2 > CRDT_OP_ARGS_MAX)) {
             if ((rc = rec_end(g)))
                 break;
             open = 0;
         }
-        if (!open && (rc = rec_begin(g, key, klen, cmd)))
-            break;
-        open = 1, bytes = 0;
+        if (!open) { /* a record within the op format's limits */
+            if ((rc = rec_begin(g, key, klen, cmd)))
+                break;
+            open = 1, bytes = 0;
+        }
         rc = rec_arg(g, f.data, f.size);
         if (!rc && m->type == STORE_HASH)
             rc = rec_arg(g, v.data, v.size);
