@@ -18,6 +18,9 @@
  *   bad_peer  a raw client announcing a head it answers with garbage, then
  *             not at all (dead mid-fetch): the fetch gives up, is counted,
  *             and the node still syncs with real peers
+ *   large_entry  a write whose entry could not fit one NATS message is
+ *             refused clearly and logs nothing; one just under it arrives
+ *             whole on the peer
  */
 #include <nats/nats.h>
 #include <signal.h>
@@ -62,19 +65,19 @@ static void node_start(node *n, int i, const char *url)
     n->fd = rs_connect(n->s);
 }
 
-
-/* Wait until the nodes hold the same log and data (bounded). */
-static void quiesce(node *n, int count)
+/* Wait until the nodes hold the same data and the same OPLOG what (LEN,
+ * HEADS) (bounded). */
+static void quiesce_on(node *n, int count, const char *what)
 {
     int64_t end = tn_mono_ms() + WAIT_MS;
-    char d0[64], l0[32], d[64], l[32];
+    char d0[64], l0[4096], d[64] = "", l[4096] = "";
     for (;;) {
         int same = 1;
         snprintf(d0, sizeof d0, "%s", Q(n[0].fd, "DEBUG", "DIGEST"));
-        snprintf(l0, sizeof l0, "%s", Q(n[0].fd, "OPLOG", "LEN"));
+        snprintf(l0, sizeof l0, "%s", Q(n[0].fd, "OPLOG", what));
         for (int i = 1; i < count && same; i++) {
             snprintf(d, sizeof d, "%s", Q(n[i].fd, "DEBUG", "DIGEST"));
-            snprintf(l, sizeof l, "%s", Q(n[i].fd, "OPLOG", "LEN"));
+            snprintf(l, sizeof l, "%s", Q(n[i].fd, "OPLOG", what));
             same = !strcmp(d, d0) && !strcmp(l, l0);
         }
         if (same)
@@ -85,6 +88,11 @@ static void quiesce(node *n, int count)
     }
 }
 
+/* Wait until the nodes hold the same log and data (bounded). */
+static void quiesce(node *n, int count)
+{
+    quiesce_on(n, count, "LEN");
+}
 
 static void check_same(node *n, int count, int64_t incr)
 {
@@ -263,4 +271,190 @@ Test(crdt_nats, bad_peer)
     cr_assert_str_eq(Q(a.fd, "OPLOG", "VERIFY"), "OK");
     rs_close(a.fd);
     rs_close(b.fd);
+}
+
+/* Entries the transport cannot carry are refused where they are written,
+ * clearly and before anything is logged; one just under the limit reaches
+ * the peer whole (no silent truncation, no entry only one node holds). */
+Test(crdt_nats, large_entry)
+{
+    tn_nats *bus = tn_start();
+    node n[2];
+    size_t ok_len = 400u << 10, big_len = 600u << 10, huge_len = 2u << 20;
+    char *v = malloc(huge_len + 1);
+    char want[32];
+
+    cr_assert(v);
+    for (int i = 0; i < 2; i++)
+        node_start(&n[i], i, bus->url);
+    memset(v, 'a', ok_len);
+    v[ok_len] = 0;
+    cr_assert_str_eq(Q(n[0].fd, "SET", "big", v), "OK");
+    memset(v, 'b', huge_len);
+    v[big_len] = 0;
+    const char *r = Q(n[0].fd, "SET", "big", v);
+    cr_assert(strstr(r, "-ERR CRDT mode: the write is too large for the op log"), "%s", r);
+    v[big_len] = 'b', v[huge_len] = 0;
+    r = Q(n[0].fd, "HSET", "h", "f", v);
+    cr_assert(strstr(r, "-ERR CRDT mode: the write is too large for the op log"), "%s", r);
+    cr_assert_str_eq(Q(n[0].fd, "OPLOG", "LEN"), ":1", "nothing of the refused writes logged");
+    snprintf(want, sizeof want, ":%zu", ok_len);
+    cr_assert_str_eq(Q(n[0].fd, "STRLEN", "big"), want, "the refused SET changed nothing");
+    quiesce(n, 2);
+    cr_assert_str_eq(Q(n[1].fd, "STRLEN", "big"), want, "the large entry reached the peer whole");
+    cr_assert_str_eq(Q(n[1].fd, "EXISTS", "h"), ":0");
+    cr_assert_str_eq(Q(n[1].fd, "OPLOG", "VERIFY"), "OK");
+    free(v);
+    for (int i = 0; i < 2; i++)
+        rs_close(n[i].fd);
+}
+
+/* Wait until the nodes hold the same data and heads (bounded): OPLOG LEN
+ * differs once some have compacted. */
+static void quiesce_heads(node *n, int count)
+{
+    quiesce_on(n, count, "HEADS");
+}
+
+/* OPLOG COMPACT until the cut is stable (bounded): the entries dropped. */
+static int64_t compact(node *x)
+{
+    int64_t end = tn_mono_ms() + WAIT_MS;
+    for (;;) {
+        const char *r = Q(x->fd, "OPLOG", "COMPACT");
+        if (r[0] == ':')
+            return atoll(r + 1);
+        cr_assert(strstr(r, "-ERR OPLOG COMPACT: not now: peer"), "%s; its log: %s", r,
+                  rs_log(x->s));
+        cr_assert_lt(tn_mono_ms(), end, "never stable: %s", r);
+        rs_sleep_ms(100);
+    }
+}
+
+static void digests_equal_rebuilt(node *n, int count, int64_t incr)
+{
+    char d0[64], want_c[32];
+    snprintf(d0, sizeof d0, "%s", Q(n[0].fd, "DEBUG", "DIGEST"));
+    snprintf(want_c, sizeof want_c, "\"%lld\"", (long long)incr);
+    for (int i = 0; i < count; i++) {
+        cr_assert_str_eq(Q(n[i].fd, "DEBUG", "DIGEST"), d0, "node %d digest", i);
+        cr_assert_str_eq(Q(n[i].fd, "OPLOG", "VERIFY"), "OK", "node %d", i);
+        cr_assert_str_eq(Q(n[i].fd, "GET", "c"), want_c, "node %d: the counter sums", i);
+        cr_assert_str_eq(Q(n[i].fd, "OPLOG-REBUILD"), "OK");
+        cr_assert_str_eq(Q(n[i].fd, "DEBUG", "DIGEST"), d0,
+                         "node %d: the full fold from its snapshot gives the same data", i);
+    }
+}
+
+/* Compaction at a stable cut: writes on three nodes, node 0 compacts while
+ * node 2 is SIGSTOPped (it had acknowledged the cut), nodes 0 and 1 write
+ * concurrently after it (late entries refold keys whose history before the
+ * cut is only in node 0's state), node 2 resumes and writes: the same data
+ * everywhere, every log verifies, node 0's log holds the snapshot and what
+ * followed it; the automatic threshold compacts node 1; a node joining
+ * later converges. */
+Test(crdt_nats, compact)
+{
+    tn_nats *bus = tn_start();
+    node n[4];
+    int64_t incr = 0;
+    char len[32];
+
+    for (int i = 0; i < 3; i++)
+        node_start(&n[i], i, bus->url);
+    cr_assert(
+        strstr(Q(n[0].fd, "OPLOG", "COMPACT"), "-ERR OPLOG COMPACT: not now: the log is empty"));
+    /* a hash and a set too big for one record of the state (fields, bytes) */
+    static char fields[999][48];
+    const char *argv[1001];
+    for (int part = 0; part < 6; part++) {
+        argv[0] = part % 2 ? "SADD" : "HSET";
+        argv[1] = part % 2 ? "bigset" : "bighash";
+        for (int i = 0; i < 999; i++) {
+            snprintf(fields[i], sizeof fields[i], "%s-%d-%d-0123456789abcdefghij",
+                     part % 2 ? "m" : "f", part, i);
+            argv[2 + i] = fields[i];
+        }
+        const char *r = rs_qv(n[part % 3].fd, part % 2 ? 1001 : 1000, argv);
+        cr_assert_eq(r[0], ':', "%s", r);
+    }
+    for (int round = 0; round < 6; round++)
+        for (int i = 0; i < 3; i++)
+            crdt_write_round(n[i].fd, i, round, &incr);
+    quiesce(n, 3);
+    rs_sleep_ms(1500); /* node 2 announces the converged heads before it stops */
+    cr_assert_eq(kill(n[2].s->pid, SIGSTOP), 0);
+    int64_t dropped = compact(&n[0]);
+    cr_assert_geq(dropped, 18, "the covered entries dropped (%lld)", (long long)dropped);
+    cr_assert_str_eq(Q(n[0].fd, "OPLOG", "LEN"), ":1", "only the snapshot is left");
+    cr_assert_str_eq(Q(n[0].fd, "OPLOG", "VERIFY"), "OK");
+    cr_assert_eq(crdt_stat(n[0].fd, "compactions"), 1);
+    for (int round = 6; round < 10; round++)
+        for (int i = 0; i < 2; i++)
+            crdt_write_round(n[i].fd, i, round, &incr);
+    cr_assert_eq(kill(n[2].s->pid, SIGCONT), 0);
+    for (int round = 10; round < 12; round++)
+        for (int i = 0; i < 3; i++)
+            crdt_write_round(n[i].fd, i, round, &incr);
+    quiesce_heads(n, 3);
+    digests_equal_rebuilt(n, 3, incr);
+    snprintf(len, sizeof len, "%s", Q(n[0].fd, "OPLOG", "LEN"));
+    int64_t full = atoll(Q(n[2].fd, "OPLOG", "LEN") + 1);
+    cr_assert_eq(atoll(len + 1), full - dropped,
+                 "node 0 holds the snapshot and what followed it (%s), node 2 everything (%lld)",
+                 len, (long long)full);
+    cr_assert_gt(crdt_stat(n[0].fd, "refolds"), 0, "late entries refolded keys from the state");
+
+    /* the threshold: node 1 compacts itself once its log is long and stable */
+    cr_assert_str_eq(Q(n[1].fd, "OPLOG", "COMPACT", "AUTO", "10"), "OK");
+    int64_t end = tn_mono_ms() + WAIT_MS;
+    while (crdt_stat(n[1].fd, "compactions") == 0) {
+        cr_assert_lt(tn_mono_ms(), end, "the threshold never compacted node 1");
+        rs_sleep_ms(50);
+    }
+    cr_assert_str_eq(Q(n[1].fd, "OPLOG", "VERIFY"), "OK");
+    crdt_write_round(n[1].fd, 1, 12, &incr);
+    crdt_write_round(n[2].fd, 2, 12, &incr);
+    quiesce_heads(n, 3);
+    digests_equal_rebuilt(n, 3, incr);
+
+    /* a node joining after the compactions (node 2 still holds the history) */
+    node_start(&n[3], 3, bus->url);
+    quiesce_heads(n, 4);
+    digests_equal_rebuilt(n, 4, incr);
+    for (int i = 1; i < 4; i++)
+        rs_close(n[i].fd);
+
+    /* a state block changed in node 0's file: OPLOG VERIFY says which */
+    ffdb *db;
+    ffdb_txn *t;
+    ffdb_bucket *b;
+    ffdb_cursor *c;
+    ffdb_val k, v;
+    ffdb_options o = {0};
+    uint8_t key[64], *val;
+    size_t klen;
+    rs_close(n[0].fd);
+    rs_stop(n[0].s);
+    cr_assert_eq(ffdb_open(n[0].s->data, &o, &db), 0);
+    cr_assert_eq(ffdb_begin_write(db, &t), 0);
+    cr_assert_eq(ffdb_bucket_open(t, "crdt.b", 6, &b), 0);
+    cr_assert_eq(ffdb_cursor_open(b, &c), 0);
+    cr_assert_eq(ffdb_cursor_first(c, &k, &v), 0);
+    cr_assert_leq(k.size, sizeof key);
+    memcpy(key, k.data, klen = k.size);
+    val = malloc(v.size);
+    memcpy(val, v.data, v.size);
+    val[v.size / 2] ^= 1;
+    size_t vlen = v.size;
+    ffdb_cursor_close(c);
+    cr_assert_eq(ffdb_put(b, key, klen, val, vlen), 0);
+    cr_assert_eq(ffdb_commit(t), 0);
+    ffdb_close(db);
+    free(val);
+    rs_restart(n[0].s);
+    n[0].fd = rs_connect(n[0].s);
+    const char *r = Q(n[0].fd, "OPLOG", "VERIFY");
+    cr_assert(strstr(r, "a state block's bytes do not hash to its CID (tampered)"), "%s", r);
+    rs_close(n[0].fd);
 }

@@ -15,6 +15,8 @@
  *   refuse    commands without a convergent meaning answer -ERR CRDT mode
  *             and log nothing; an entry changed in flight is refused and
  *             nothing of it is applied
+ *   old_file  a file whose log predates the key index and the tags is
+ *             rebuilt when the server opens it (said in its log), once
  */
 #include <signal.h>
 #include <stdio.h>
@@ -292,4 +294,68 @@ Test(crdt_nodes, refold_per_key)
     cr_assert_gt(refolds, 0, "late entries were refolded per key");
     for (int i = 0; i < 3; i++)
         rs_close(n[i].fd);
+}
+
+/* A file whose op log predates the key index and the tags (no "format" in
+ * crdt.m, no crdt.k or crdt.s): the server rebuilds them from the log when
+ * it opens the file, says so, and the data is what it was; a file already
+ * in the format is not rebuilt again. */
+Test(crdt_nodes, old_file)
+{
+    node a;
+    ffdb *db;
+    ffdb_txn *t;
+    ffdb_bucket *b;
+    ffdb_options o = {0};
+    char d0[64], d[64];
+
+    node_start(&a, 0);
+    Q(a.fd, "SET", "s", "v");
+    Q(a.fd, "HSET", "h", "f", "1");
+    Q(a.fd, "SADD", "set", "m1", "m2");
+    Q(a.fd, "INCRBY", "c", "5");
+    digest_of(&a, d0);
+    cr_assert_eq(crdt_stat(a.fd, "rebuilds"), 0, "a new file is not rebuilt");
+    rs_close(a.fd);
+    rs_stop(a.s);
+
+    /* make it an old file */
+    cr_assert_eq(ffdb_open(a.s->data, &o, &db), 0);
+    cr_assert_eq(ffdb_begin_write(db, &t), 0);
+    cr_assert_eq(ffdb_bucket_drop(t, "crdt.k", 6), 0);
+    cr_assert_eq(ffdb_bucket_drop(t, "crdt.s", 6), 0);
+    cr_assert_eq(ffdb_bucket_open(t, "crdt.m", 6, &b), 0);
+    cr_assert_eq(ffdb_delete(b, "format", 6), 0);
+    cr_assert_eq(ffdb_commit(t), 0);
+    ffdb_close(db);
+
+    rs_restart(a.s);
+    a.fd = rs_connect(a.s);
+    cr_assert_eq(crdt_stat(a.fd, "rebuilds"), 1);
+    for (int i = 0; !strstr(rs_log(a.s), "was indexed by an older ffdb-server"); i++) {
+        cr_assert_lt(i, 100, "the rebuild is not in the log: %s", rs_log(a.s));
+        rs_sleep_ms(50); /* the log file is written behind the replies */
+    }
+    digest_of(&a, d);
+    cr_assert_str_eq(d, d0);
+    cr_assert_str_eq(Q(a.fd, "OPLOG", "VERIFY"), "OK");
+    /* the tags are back: an SREM removes what the node saw added */
+    cr_assert_str_eq(Q(a.fd, "SREM", "set", "m1"), ":1");
+    cr_assert_str_eq(Q(a.fd, "SMEMBERS", "set"), "[\"m2\"]");
+    rs_close(a.fd);
+    rs_stop(a.s);
+
+    cr_assert_eq(ffdb_open(a.s->data, &o, &db), 0);
+    cr_assert_eq(ffdb_begin_read(db, &t), 0);
+    cr_assert_eq(ffdb_bucket_open(t, "crdt.k", 6, &b), 0, "the key index was rebuilt");
+    cr_assert_eq(ffdb_bucket_open(t, "crdt.s", 6, &b), 0, "the tags were rebuilt");
+    ffdb_abort(t);
+    ffdb_close(db);
+    rs_restart(a.s);
+    a.fd = rs_connect(a.s);
+    cr_assert_eq(crdt_stat(a.fd, "rebuilds"), 0, "once in the format, no rebuild");
+    digest_of(&a, d);
+    cr_assert_str_neq(d, d0, "the SREM stayed (the file was reopened as it was left)");
+    cr_assert_str_eq(Q(a.fd, "SMEMBERS", "set"), "[\"m2\"]");
+    rs_close(a.fd);
 }

@@ -16,6 +16,28 @@
 
 typedef struct crdt_sync crdt_sync;
 
+/* The largest entry the mode takes: one entry must fit one NATS message of
+ * the transport (a push or an answer: pk (32) | u32 length | entry, at most
+ * 512 KiB, sync.c), or peers could never receive it and would silently
+ * differ. A local write whose operation exceeds CRDT_OP_MAX is refused
+ * before anything is logged; an entry from a peer over CRDT_ENTRY_MAX is
+ * refused (OPLOG_ELIMIT) by every node alike. CRDT_OP_MAX leaves room for
+ * the entry's other fields (64 links of 36 bytes, key, signature, clock). */
+#define CRDT_ENTRY_MAX ((512u << 10) - 64)
+#define CRDT_OP_MAX (CRDT_ENTRY_MAX - 4096)
+#define CRDT_OP_ARGS_MAX 1024 /* arguments of one operation */
+
+static inline void crdt_put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
+    p[3] = (uint8_t)v;
+}
+
+static inline uint32_t crdt_get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 typedef struct crdt_stats {
     uint64_t applied;  /* operations folded into the keyspace */
     uint64_t rebuilds; /* whole-keyspace refolds (a late entry with a key the index cannot hold) */
@@ -28,6 +50,7 @@ typedef struct crdt_stats {
     uint64_t fetch_failures; /* walks given up (timeouts, a peer gone, garbage) */
     uint64_t fetched;  /* entries added through a fetch */
     uint64_t announces; /* heads announced (anti-entropy) */
+    uint64_t compactions; /* snapshots this node wrote (OPLOG COMPACT, the threshold) */
 } crdt_stats;
 
 struct crdt {
@@ -68,11 +91,45 @@ int crdt_refusal(int rc);
 int crdt_work_begin(crdt *n, int write, ffdb_txn **txn, int *outside);
 void crdt_work_end(crdt *n, int outside, int rc);
 
+/* node.c: an operation's bytes (u8 db | u32 argc | argc x (u32 length |
+ * bytes)) into argv (cap CRDT_OP_ARGS_MAX, pointing into buf); *tail is what
+ * follows the arguments. 0 or IPLD_EFORMAT. */
+int crdt_op_decode(const uint8_t *buf, size_t len, int *db, resp_arg *argv, int *argc,
+                   const uint8_t **tail, size_t *tail_len);
+/* Open the bucket, creating it if absent. */
+int crdt_bucket_make(ffdb_txn *txn, const char *name, ffdb_bucket **b);
+
+/* compact.c: compaction at a stable cut (modules/crdt/README.md). */
+/* Compact the whole log if the cut is stable: 0 with why[0] == 0 and
+ * *dropped set, 0 with why set (not compacted: the reason), or an engine
+ * error. st is the store's view of txn (a write txn). */
+int crdt_compact(crdt *n, ffdb_txn *txn, store_txn *st, char *why, size_t why_len,
+                 uint64_t *dropped);
+/* node.c: the automatic threshold (crdt.m "auto", entries held; 0: off),
+ * and a compaction in the batch's write txn (*txn set). */
+int crdt_auto_get(ffdb_txn *txn, uint64_t *every);
+/* A u64 of crdt.m (FFDB_NOTFOUND if absent). */
+int crdt_meta_u64(ffdb_txn *txn, const char *name, uint64_t *v);
+int crdt_compact_now(crdt *n, ffdb_txn **txn, char *why, size_t why_len, uint64_t *dropped);
+/* Fold the state at the cut into the keyspace: one key's (prefix db | u32
+ * key length | key) or, with prefix NULL, every key's. */
+int crdt_state_load(crdt *n, ffdb_txn *txn, const uint8_t *prefix, size_t plen, int64_t now_ms);
+/* OPLOG VERIFY's part for the snapshot this node wrote: its entry held,
+ * every state block hashing to its CID, the root's chunks held. */
+int crdt_state_verify(ffdb_txn *txn, uint64_t *problems, void (*report)(void *, const char *),
+                      void *arg);
+
 /* sync.c: the NATS transport. */
 int crdt_sync_open(crdt *n, char *err, size_t err_len);
 void crdt_sync_close(crdt_sync *y);
 /* A local entry was appended: publish it at the end of this iteration. */
 void crdt_sync_local(crdt_sync *y, const uint8_t *buf, size_t len);
+/* 1 if the cut at this node's heads is stable: every peer of "crdt.p" (the
+ * writers in the log, the nodes that announced) last announced exactly
+ * these heads; 0 and why set if not; or an engine error. */
+int crdt_sync_stable(crdt_sync *y, ffdb_txn *txn, char *why, size_t why_len);
+/* Remember a peer (its writer key) in "crdt.p"; a write txn. */
+int crdt_peer_note(ffdb_txn *txn, const uint8_t pk[OPLOG_KEY_BYTES]);
 
 /* Append a frame, u32 BE head then the n bytes at p, to the buffer *buf of
  * *len bytes in *cap (grown by doubling, or to fit). 0, or FFDB_ENOMEM with

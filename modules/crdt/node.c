@@ -36,22 +36,14 @@
 
 #include "modules/crdt/crdt_int.h"
 
-#define OP_ARGS_MAX 1024 /* arguments of one operation */
+#define OP_ARGS_MAX CRDT_OP_ARGS_MAX
 
 static crdt *g_node; /* the OPLOG handlers find the node here: one per process */
 
 /* ---- operation bytes ---- */
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
+#define put_u32 crdt_put_u32
+#define get_u32 crdt_get_u32
 
 static int op_encode(int db, const redis_cmdv *v, const uint8_t *tail, size_t tail_len,
                      uint8_t **out, size_t *len)
@@ -81,8 +73,8 @@ static int op_encode(int db, const redis_cmdv *v, const uint8_t *tail, size_t ta
 
 /* Decode into argv (cap OP_ARGS_MAX, pointing into buf); *tail is what
  * follows the arguments (SREM's observed tags). 0 or IPLD_EFORMAT. */
-static int op_decode(const uint8_t *buf, size_t len, int *db, resp_arg *argv, int *argc,
-                     const uint8_t **tail, size_t *tail_len)
+int crdt_op_decode(const uint8_t *buf, size_t len, int *db, resp_arg *argv, int *argc,
+                   const uint8_t **tail, size_t *tail_len)
 {
     if (len < 5 || buf[0] >= STORE_DBS)
         return IPLD_EFORMAT;
@@ -409,7 +401,7 @@ static int fold_op(crdt *n, ffdb_txn *txn, const ipld_cid *id, const uint8_t *op
     size_t tail_len;
     int db, argc, rc;
     redis_cmdv eff;
-    if (op_decode(op, len, &db, argv, &argc, &tail, &tail_len)) {
+    if (crdt_op_decode(op, len, &db, argv, &argc, &tail, &tail_len)) {
         n->st.skipped++;
         return 0;
     }
@@ -456,7 +448,7 @@ static int fold_op(crdt *n, ffdb_txn *txn, const ipld_cid *id, const uint8_t *op
 #define KIDX_KEY_MAX (FFDB_MAX_KEY_SIZE - 5 - OPLOG_ORDER_KEY_BYTES)
 #define REFOLD_CHUNK 64 /* order keys read per cursor pass of a refold */
 
-static int bucket_make(ffdb_txn *txn, const char *name, ffdb_bucket **b)
+int crdt_bucket_make(ffdb_txn *txn, const char *name, ffdb_bucket **b)
 {
     int rc = ffdb_bucket_open(txn, name, strlen(name), b);
     return rc == FFDB_NOTFOUND ? ffdb_bucket_create(txn, name, strlen(name), b) : rc;
@@ -473,13 +465,14 @@ static int index_entry(ffdb_txn *txn, const uint8_t okey[OPLOG_ORDER_KEY_BYTES],
     size_t tail_len;
     int db, argc, rc;
     ffdb_bucket *bk, *br = NULL;
-    if (op_decode(op, len, &db, argv, &argc, &tail, &tail_len))
+    if (crdt_op_decode(op, len, &db, argv, &argc, &tail, &tail_len))
         return 0; /* skipped when folded: it touches nothing */
     redis_cmdv v = {argc, argv};
     if (refusal(&v) || argc < 2)
         return 0;
     int step = key_step(&argv[0]);
-    if ((rc = bucket_make(txn, "crdt.k", &bk)) || (late && (rc = bucket_make(txn, "crdt.r", &br))))
+    if ((rc = crdt_bucket_make(txn, "crdt.k", &bk)) ||
+        (late && (rc = crdt_bucket_make(txn, "crdt.r", &br))))
         return rc;
     for (int i = 1; !rc && i < argc; i += step ? step : argc) {
         if (argv[i].n > KIDX_KEY_MAX) {
@@ -510,7 +503,7 @@ static int op_resets(const uint8_t *op, size_t len, const resp_arg *key)
     const uint8_t *tail;
     size_t tail_len;
     int db, argc;
-    if (op_decode(op, len, &db, argv, &argc, &tail, &tail_len) || argc < 2)
+    if (crdt_op_decode(op, len, &db, argv, &argc, &tail, &tail_len) || argc < 2)
         return 0;
     redis_cmdv v = {argc, argv};
     if (refusal(&v))
@@ -598,7 +591,7 @@ static int refold_key(crdt *n, ffdb_txn *txn, const uint8_t *p, size_t plen,
         return rc;
     if ((rc = redis_server_apply(n->s, &u, 1)))
         return rc;
-    if ((rc = bucket_make(txn, "crdt.k", &bk)))
+    if ((rc = crdt_bucket_make(txn, "crdt.k", &bk)))
         return rc;
     memcpy(seek, p, plen);
     int inclusive = 0; /* the first chunk takes the reset entry itself */
@@ -606,6 +599,8 @@ static int refold_key(crdt *n, ffdb_txn *txn, const uint8_t *p, size_t plen,
         return rc;
     if (inclusive)
         slen = plen + OPLOG_ORDER_KEY_BYTES;
+    else if ((rc = crdt_state_load(n, txn, p, plen, now_ms))) /* the key at the cut */
+        return rc;
     n->st.refolds++;
     do { /* a chunk of the range, then its folds (which write other buckets) */
         ffdb_cursor *c;
@@ -725,6 +720,8 @@ static int rebuild(crdt *n, ffdb_txn *txn, int64_t now_ms)
         rc = ffdb_bucket_drop(txn, i ? "crdt.r" : "crdt.s", 6);
         rc = rc == FFDB_NOTFOUND ? 0 : rc;
     }
+    if (!rc) /* the state at the cut, then what follows it */
+        rc = crdt_state_load(n, txn, NULL, 0, now_ms);
     if (!rc)
         rc = oplog_walk(txn, NULL, refold_one, &f);
     return rc ? rc : f.rc;
@@ -747,11 +744,15 @@ int crdt_ingest_one(crdt *n, ffdb_txn *txn, crdt_ingest *g, const uint8_t *buf, 
 {
     uint8_t key[OPLOG_ORDER_KEY_BYTES];
     oplog_entry e;
+    if (len > CRDT_ENTRY_MAX)
+        return OPLOG_ELIMIT; /* no node takes it: none could pass it on (CRDT_ENTRY_MAX) */
     int rc = oplog_entry_decode(buf, len, &e);
     if (rc)
         return crdt_refusal(rc) ? rc : IPLD_EFORMAT;
     oplog_order_key(e.clock, e.writer, &e.id, key);
     rc = oplog_add(n->log, txn, buf, len);
+    if (rc == 0 && memcmp(e.writer, n->id.pk, OPLOG_KEY_BYTES))
+        rc = crdt_peer_note(txn, e.writer); /* a writer is a peer the cut waits for */
     if (rc == 0) {
         int in_order = !g->have || memcmp(key, g->last, sizeof key) > 0, too_long = 0;
         g->added++;
@@ -839,11 +840,51 @@ void crdt_work_end(crdt *n, int outside, int rc)
 
 /* ---- the hook ---- */
 
+/* Files whose derived buckets (the key index crdt.k, the tags crdt.s) do
+ * not cover their log — written before them, or by another format — are
+ * rebuilt from the log when the server opens them (C1 would otherwise
+ * refold keys from an incomplete history: a silent wrong state). "format"
+ * in crdt.m says which format built them. */
+#define CRDT_FORMAT 1
+
+static int meta_u64_put(ffdb_txn *txn, const char *name, uint64_t v);
+
+static void format_check(crdt *n)
+{
+    ffdb_txn *txn;
+    uint64_t fmt, count, clock;
+    int outside;
+    int rc = crdt_work_begin(n, 1, &txn, &outside), frc = 0;
+    if (!rc)
+        frc = crdt_meta_u64(txn, "format", &fmt);
+    if (frc && frc != FFDB_NOTFOUND)
+        rc = frc;
+    rc = rc ? rc : oplog_len(txn, &count, &clock);
+    if (!rc && (frc == FFDB_NOTFOUND || fmt != CRDT_FORMAT)) {
+        if (count) {
+            redis_log(n->s, NET_LOG_NOTICE,
+                      "CRDT mode: the file's op log (%llu entries) was indexed by %s; "
+                      "rebuilding the keyspace, the key index and the tags from it",
+                      (unsigned long long)count,
+                      frc == FFDB_NOTFOUND ? "an older ffdb-server (no key index format)"
+                                           : "another format");
+            rc = rebuild(n, txn, redis_now_ms(n->s));
+        }
+        rc = rc ? rc : meta_u64_put(txn, "format", CRDT_FORMAT);
+    }
+    crdt_work_end(n, outside, rc);
+    if (rc)
+        redis_log(n->s, NET_LOG_WARNING,
+                  "CRDT mode: the check of the file's op log failed (%s): run OPLOG-REBUILD",
+                  ffdb_strerror(rc));
+}
+
 static void hook_attach(void *arg, redis_server *s)
 {
     crdt *n = arg;
     char err[256] = "";
     n->s = s;
+    format_check(n);
     if (n->nats_url[0] && crdt_sync_open(n, err, sizeof err))
         redis_log(s, NET_LOG_WARNING, "CRDT mode: no NATS transport: %s", err);
 }
@@ -870,6 +911,16 @@ static int local_write(crdt *n, const redis_unit *u, resp_reply *r)
     if (!rc)
         rc = op_encode(u->db, &u->cmds[0], tail, tail_len, &op, &len);
     free(tail);
+    if ((!rc && len > CRDT_OP_MAX) || rc == OPLOG_ELIMIT) {
+        free(op);
+        reply_errorf(r,
+                     "ERR CRDT mode: the write is too large for the op log (%s; an entry "
+                     "carries at most %u bytes of operation and %d arguments, one NATS "
+                     "message)",
+                     rc ? "over 1 MiB or too many arguments" : "its operation is over the limit",
+                     CRDT_OP_MAX, OP_ARGS_MAX);
+        return REDIS_HOOK_REPLIED;
+    }
     if (!rc) {
         ffdb_txn *txn = n->s->batch.txn;
         rc = oplog_append(n->log, txn, &n->id, op, len, &id);
@@ -947,10 +998,96 @@ static int hook_propose(void *arg, const redis_unit *u, resp_reply *r)
     return local_write(n, u, r);
 }
 
+/* ---- OPLOG COMPACT [AUTO n] (a write: it runs here, before the table) ---- */
+
+int crdt_meta_u64(ffdb_txn *txn, const char *name, uint64_t *v)
+{
+    ffdb_bucket *b;
+    ffdb_val val;
+    *v = 0;
+    int rc = ffdb_bucket_open(txn, "crdt.m", 6, &b);
+    rc = rc ? rc : ffdb_get(b, name, strlen(name), &val);
+    if (!rc && val.size != 8)
+        return FFDB_CORRUPT;
+    for (size_t i = 0; !rc && i < 8; i++)
+        *v = *v << 8 | ((const uint8_t *)val.data)[i];
+    return rc;
+}
+
+static int meta_u64_put(ffdb_txn *txn, const char *name, uint64_t v)
+{
+    ffdb_bucket *b;
+    uint8_t be[8];
+    for (int i = 0; i < 8; i++)
+        be[i] = (uint8_t)(v >> (56 - 8 * i));
+    int rc = crdt_bucket_make(txn, "crdt.m", &b);
+    return rc ? rc : ffdb_put(b, name, strlen(name), be, 8);
+}
+
+int crdt_auto_get(ffdb_txn *txn, uint64_t *every)
+{
+    int rc = crdt_meta_u64(txn, "auto", every);
+    return rc == FFDB_NOTFOUND ? 0 : rc;
+}
+
+int crdt_compact_now(crdt *n, ffdb_txn **txn, char *why, size_t why_len, uint64_t *dropped)
+{
+    int rc = net_batch_need_txn(&n->s->batch, 1);
+    *txn = n->s->batch.txn;
+    return rc ? rc : crdt_compact(n, *txn, n->s->st, why, why_len, dropped);
+}
+
+static int hook_command(void *arg, redis_client *c, int argc, const resp_arg *argv, resp_reply *r)
+{
+    crdt *n = arg;
+    char why[300];
+    uint64_t dropped;
+    ffdb_txn *txn;
+    int rc;
+    (void)c;
+    if (argc < 2 || !arg_is(&argv[0], "oplog") || !arg_is(&argv[1], "compact"))
+        return 0;
+    if (argc == 4 && arg_is(&argv[2], "auto")) {
+        unsigned long long every;
+        char num[24], *end;
+        if (argv[3].n == 0 || argv[3].n >= sizeof num || argv[3].p[0] == '-') {
+            reply_error(r, "ERR OPLOG COMPACT AUTO: the threshold is a count of entries (0: off)");
+            return 1;
+        }
+        memcpy(num, argv[3].p, argv[3].n);
+        num[argv[3].n] = 0;
+        every = strtoull(num, &end, 10);
+        if (*end) {
+            reply_error(r, "ERR OPLOG COMPACT AUTO: the threshold is a count of entries (0: off)");
+            return 1;
+        }
+        rc = net_batch_need_txn(&n->s->batch, 1);
+        rc = rc ? rc : meta_u64_put(n->s->batch.txn, "auto", every);
+    } else if (argc == 2) {
+        rc = crdt_compact_now(n, &txn, why, sizeof why, &dropped);
+        if (!rc && why[0]) {
+            reply_errorf(r, "ERR OPLOG COMPACT: not now: %s", why);
+            return 1;
+        }
+    } else {
+        reply_error(r, "ERR OPLOG COMPACT takes nothing, or AUTO n");
+        return 1;
+    }
+    if (rc) {
+        net_batch_fail(&n->s->batch, rc);
+        reply_errorf(r, "ERR OPLOG COMPACT: engine error (%d), nothing was written", rc);
+    } else if (argc == 2)
+        reply_int(r, (int64_t)dropped);
+    else
+        reply_ok(r);
+    return 1;
+}
+
 static const redis_hook crdt_hook_ops = {
     .attach = hook_attach,
     .detach = hook_detach,
     .propose = hook_propose,
+    .command = hook_command,
 };
 
 /* ---- OPLOG commands ---- */
@@ -1048,7 +1185,8 @@ static int oplog_cmd(resp_ctx *c)
     if (arg_is(sub, "verify") && c->argc == 2) {
         struct vreport v = {c->r, 0, ""};
         uint64_t problems;
-        if ((rc = oplog_verify(n ? n->log : NULL, txn, &problems, report, &v)))
+        if ((rc = oplog_verify(n ? n->log : NULL, txn, &problems, report, &v)) ||
+            (rc = crdt_state_verify(txn, &problems, report, &v)))
             return rc;
         if (problems)
             reply_errorf(c->r, "ERR OPLOG VERIFY: %llu problems, the first: %s",
@@ -1072,12 +1210,18 @@ static int oplog_cmd(resp_ctx *c)
             const char *name;
             uint64_t v;
         } rows[] = {
-            {"applied", t->applied},   {"rebuilds", t->rebuilds},
-            {"refolds", t->refolds},   {"skipped", t->skipped},
-            {"refused", t->refused},   {"pushed", t->pushed},
-            {"received", t->received}, {"fetches", t->fetches},
-            {"fetch_failures", t->fetch_failures}, {"fetched", t->fetched},
+            {"applied", t->applied},
+            {"rebuilds", t->rebuilds},
+            {"refolds", t->refolds},
+            {"skipped", t->skipped},
+            {"refused", t->refused},
+            {"pushed", t->pushed},
+            {"received", t->received},
+            {"fetches", t->fetches},
+            {"fetch_failures", t->fetch_failures},
+            {"fetched", t->fetched},
             {"announces", t->announces},
+            {"compactions", t->compactions},
         };
         reply_map(c->r, sizeof rows / sizeof rows[0]);
         for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
@@ -1086,8 +1230,10 @@ static int oplog_cmd(resp_ctx *c)
         }
         return 0;
     }
-    reply_errorf(c->r, "ERR unknown subcommand '%.*s'. Try OPLOG HEADS|LEN|GET|VERIFY|ENTRIES.",
-                 (int)(sub->n > 128 ? 128 : sub->n), sub->p);
+    reply_errorf(
+        c->r,
+        "ERR unknown subcommand '%.*s'. Try OPLOG HEADS|LEN|GET|VERIFY|ENTRIES|STATS|COMPACT.",
+        (int)(sub->n > 128 ? 128 : sub->n), sub->p);
     return 0;
 }
 
@@ -1100,7 +1246,7 @@ static int oplog_add_cmd(resp_ctx *c)
 
 static const resp_command crdt_cmds[] = {
     {"oplog", oplog_cmd, -2, RESP_CMD_READONLY, 0, 0, 0, "server",
-     "The CRDT mode's op log: HEADS, LEN, GET cid, VERIFY, ENTRIES, STATS"},
+     "The CRDT mode's op log: HEADS, LEN, GET cid, VERIFY, ENTRIES, STATS, COMPACT [AUTO n]"},
     {"oplog-add", oplog_add_cmd, -2, RESP_CMD_WRITE, 0, 0, 0, "server",
      "Add entries from a peer to the op log and apply them in the log's order"},
     {"oplog-rebuild", oplog_add_cmd, 1, RESP_CMD_WRITE, 0, 0, 0, "server",

@@ -64,6 +64,8 @@
 #define PK_HEX (2 * OPLOG_KEY_BYTES)
 
 _Static_assert(SYNC_BATCH * OPLOG_CID_BYTES < SYNC_ANSWER_MAX, "a request fits a message");
+_Static_assert(OPLOG_KEY_BYTES + 4 + CRDT_ENTRY_MAX <= SYNC_ANSWER_MAX,
+               "every entry the mode takes fits one push or answer");
 
 struct req { /* one fetch request in flight, listed until its end (or the close) */
     struct crdt_sync *y;
@@ -90,14 +92,21 @@ struct crdt_sync {
     size_t want_n;
     int failures;
     struct req *reqs; /* in flight: natsbus_close drops them without their callback */
+    /* the heads each peer last announced (the stable cut, compact.c) */
+    struct peer *peers;
+    size_t npeers;
+};
+
+struct peer {
+    uint8_t pk[OPLOG_KEY_BYTES];
+    size_t count;
+    uint8_t heads[SYNC_HEADS_MAX * OPLOG_CID_BYTES];
 };
 
 static crdt_sync *g_sync; /* the BEFORE_SLEEP hook cannot be removed: it finds the bus here */
 
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
+#define put_u32 crdt_put_u32
+#define get_u32 crdt_get_u32
 
 static int64_t now_ms(crdt_sync *y)
 {
@@ -365,6 +374,78 @@ static void announce_soon(crdt_sync *y)
         net_timer_again(y->announce, SYNC_SOON_MS);
 }
 
+/* Keep the heads a peer announced; *fresh if it is new to this process. */
+static int peer_heads(crdt_sync *y, const uint8_t *pk, const uint8_t *heads, size_t count,
+                      int *fresh)
+{
+    struct peer *p = NULL;
+    for (size_t i = 0; i < y->npeers && !p; i++)
+        if (!memcmp(y->peers[i].pk, pk, OPLOG_KEY_BYTES))
+            p = &y->peers[i];
+    if (!p) {
+        struct peer *np = realloc(y->peers, (y->npeers + 1) * sizeof *np);
+        if (!np)
+            return FFDB_ENOMEM;
+        y->peers = np;
+        p = &np[y->npeers++];
+        memcpy(p->pk, pk, OPLOG_KEY_BYTES);
+        *fresh = 1;
+    }
+    p->count = count;
+    memcpy(p->heads, heads, count * OPLOG_CID_BYTES);
+    return 0;
+}
+
+int crdt_peer_note(ffdb_txn *txn, const uint8_t pk[OPLOG_KEY_BYTES])
+{
+    ffdb_bucket *b;
+    ffdb_val v;
+    int rc = crdt_bucket_make(txn, "crdt.p", &b);
+    rc = rc ? rc : ffdb_get(b, pk, OPLOG_KEY_BYTES, &v);
+    return rc == FFDB_NOTFOUND ? ffdb_put(b, pk, OPLOG_KEY_BYTES, "", 0) : rc;
+}
+
+int crdt_sync_stable(crdt_sync *y, ffdb_txn *txn, char *why, size_t why_len)
+{
+    ipld_cid mine[SYNC_HEADS_MAX];
+    uint8_t bin[SYNC_HEADS_MAX * OPLOG_CID_BYTES];
+    size_t nmine;
+    ffdb_bucket *b;
+    ffdb_cursor *c;
+    ffdb_val k, v;
+    int rc = oplog_heads(txn, mine, SYNC_HEADS_MAX, &nmine), stable = 1;
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < nmine; i++)
+        ipld_cid_to_bytes(&mine[i], bin + i * OPLOG_CID_BYTES);
+    rc = ffdb_bucket_open(txn, "crdt.p", 6, &b);
+    if (rc == FFDB_NOTFOUND)
+        return 1; /* no peer ever wrote or announced */
+    if (rc || (rc = ffdb_cursor_open(b, &c)))
+        return rc;
+    for (rc = ffdb_cursor_first(c, &k, &v); rc == 0 && stable; rc = ffdb_cursor_next(c, &k, &v)) {
+        const struct peer *p = NULL;
+        char hex[PK_HEX + 1];
+        if (k.size != OPLOG_KEY_BYTES)
+            continue;
+        for (size_t i = 0; i < y->npeers && !p; i++)
+            if (!memcmp(y->peers[i].pk, k.data, OPLOG_KEY_BYTES))
+                p = &y->peers[i];
+        ident_pk_hex(k.data, hex);
+        if (!p)
+            snprintf(why, why_len, "peer %.16s has not announced its heads since this node started",
+                     hex);
+        else if (p->count != nmine || memcmp(p->heads, bin, nmine * OPLOG_CID_BYTES))
+            snprintf(why, why_len,
+                     "peer %.16s last announced other heads (the cut must be one every peer "
+                     "holds)",
+                     hex);
+        stable = p && p->count == nmine && !memcmp(p->heads, bin, nmine * OPLOG_CID_BYTES);
+    }
+    ffdb_cursor_close(c);
+    return rc && rc != FFDB_NOTFOUND ? rc : stable;
+}
+
 static void on_heads(void *arg, const natsbus_msg *m)
 {
     crdt_sync *y = arg;
@@ -377,7 +458,13 @@ static void on_heads(void *arg, const natsbus_msg *m)
     count = (m->len - OPLOG_KEY_BYTES - 8) / OPLOG_CID_BYTES;
     if (count > SYNC_HEADS_MAX)
         return;
-    rc = crdt_work_begin(y->n, 0, &txn, &outside);
+    int fresh = 0;
+    if (memcmp(m->data, y->n->id.pk, OPLOG_KEY_BYTES) &&
+        (rc = peer_heads(y, m->data, m->data + OPLOG_KEY_BYTES + 8, count, &fresh)))
+        return;
+    rc = crdt_work_begin(y->n, fresh, &txn, &outside);
+    if (!rc && fresh) /* a peer the cut waits for, remembered across restarts */
+        rc = crdt_peer_note(txn, m->data);
     rc = rc ? rc : oplog_heads(txn, mine, SYNC_HEADS_MAX, &nmine);
     same = !rc && nmine == count;
     for (size_t i = 0; !rc && i < count; i++) {
@@ -450,7 +537,15 @@ static void on_announce(net_timer *t, void *arg)
     uint64_t len, clock;
     ffdb_txn *txn;
     int outside;
+    uint64_t every = 0;
     int rc = crdt_work_begin(y->n, 0, &txn, &outside);
+    rc = rc ? rc : crdt_auto_get(txn, &every);
+    rc = rc ? rc : oplog_len(txn, &len, &clock);
+    if (!rc && every && len >= every) { /* the threshold: compact if the cut is stable */
+        char why[300];
+        uint64_t dropped;
+        rc = crdt_compact_now(y->n, &txn, why, sizeof why, &dropped);
+    }
     rc = rc ? rc : oplog_heads(txn, heads, SYNC_HEADS_MAX, &count);
     rc = rc ? rc : oplog_len(txn, &len, &clock);
     crdt_work_end(y->n, outside, rc);
@@ -524,5 +619,6 @@ void crdt_sync_close(crdt_sync *y)
         free(r);
     }
     free(y->pending);
+    free(y->peers);
     free(y);
 }
