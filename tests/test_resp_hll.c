@@ -135,16 +135,23 @@ Test(resp_hll, errors_and_expiry)
     EQ(fd, ":0", "EXISTS", "d");
     EQ(fd, ":1", "RPUSH", "l", "a");
     EQ(fd, "-WRONGTYPE Operation against a key holding the wrong kind of value", "PFADD", "l", "a");
-    /* a sparse body covering too few registers */
+    /* a sparse body covering too few registers: one XZERO cut off by the
+     * end, read with the zero after it (16129); "a" (register 12711) lies
+     * inside it, so PFADD succeeds as in Redis, while a count fails */
     EQ(fd, "OK", "SET", "c", "HYLL\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x81\x7f");
     EQ(fd, "-INVALIDOBJ Corrupted HLL object detected", "PFCOUNT", "c");
-    EQ(fd, "-INVALIDOBJ Corrupted HLL object detected", "PFADD", "c", "a");
+    EQ(fd, ":1", "PFADD", "c", "a");
+    EQ(fd, "-INVALIDOBJ Corrupted HLL object detected", "PFCOUNT", "c");
     EQ(fd, "-INVALIDOBJ Corrupted HLL object detected", "PFMERGE", "d", "c");
     EQ(fd, ":0", "EXISTS", "d");
     EQ(fd, "OK", "SET", "dense", "HYLL\x00\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x81");
     EQ(fd, WT_HLL, "PFCOUNT", "dense"); /* dense but not 12304 bytes */
     EQ(fd, "-ERR The specified key does not exist", "PFDEBUG", "GETREG", "nokey");
-    EQ(fd, "-ERR Unknown PFDEBUG subcommand 'foo'", "PFDEBUG", "foo", "s");
+    /* the key is looked at before the subcommand, as Redis does */
+    EQ(fd, "-ERR The specified key does not exist", "PFDEBUG", "foo", "nokey");
+    EQ(fd, WT_HLL, "PFDEBUG", "foo", "s");
+    EQ(fd, ":1", "PFADD", "h", "a");
+    EQ(fd, "-ERR Unknown PFDEBUG subcommand 'foo'", "PFDEBUG", "foo", "h");
     EQ(fd, "-ERR wrong number of arguments for 'pfadd' command", "PFADD");
     EQ(fd, ":1", "PFADD", "t", "a");
     EQ(fd, ":1", "EXPIRE", "t", "1000");
@@ -152,5 +159,60 @@ Test(resp_hll, errors_and_expiry)
     EQ(fd, ":2", "PFCOUNT", "t");
     cr_assert(atoi(Q(fd, "TTL", "t") + 1) > 900, "PFADD and PFCOUNT keep the expiry");
     EQ(fd, "OK", "PFSELFTEST");
+    rs_close(fd);
+}
+
+/* SET of a binary value. */
+static void set_bytes(int fd, const char *key, const void *v, size_t n)
+{
+    const char *argv[] = {"SET", key, v};
+    const size_t lens[] = {3, strlen(key), n};
+
+    rs_sendv(fd, 3, argv, lens);
+    rs_reply *r = rs_read(fd);
+    cr_assert(r && r->type == '+', "SET %s", key);
+}
+
+/* Corrupt values as the string commands leave them (the resp_diff mixed
+ * stream, FFDB_TEST_SEED=262575228917029: SETRANGE/SETBIT/BITFIELD on an HLL,
+ * then PFADD): the same bytes as redis-server 7.0.15 after the same
+ * commands. Registers: "p" 1094 (value 4), "a" 12711, "x" 16374 (2),
+ * "r7803" 16383 (2). */
+Test(resp_hll, corrupt_values_as_redis)
+{
+    rs_server *srv = rs_start(NULL);
+    int fd = rs_connect(srv);
+    static const char *const BAD = "-INVALIDOBJ Corrupted HLL object detected";
+    /* a fresh cache of 0, then XZERO:8192: half the registers missing */
+    static const char half[] = "HYLL\x01\0\0\0\0\0\0\0\0\0\0\0\x5f\xff";
+    /* "p" went in (a sparse update marks the cache stale at once), "a"
+     * found the corruption: the reply is an error, the change stays */
+    static const char half_after[] = "HYLL\x01\0\0\0\0\0\0\0\0\0\0\x80" "DE\x8c[\xb8";
+    /* XZERO:16383, then an XZERO cut off by the end: it reads the zero
+     * after the value as Redis reads the sds terminator, so 16384 */
+    static const char cut[] = "HYLL\x01\0\0\0\0\0\0\0\0\0\0\0\x7f\xfe\x40";
+    static const char cut_x[] = "HYLL\x01\0\0\0\0\0\0\0\0\0\0\x80\x7f\xf5\x84\x07\x40";
+    /* register 16383 splits the cut-off XZERO: Redis shortens the value
+     * by one byte and writes the VAL past its end */
+    static const char cut_r[] = "HYLL\x01\0\0\0\0\0\0\0\0\0\0\x80\x7f\xf5\x84\x07";
+
+    set_bytes(fd, "k", half, sizeof(half) - 1);
+    EQ(fd, BAD, "PFADD", "k", "p", "a");
+    expect_value(fd, "k", half_after, sizeof(half_after) - 1);
+    EQ(fd, BAD, "PFCOUNT", "k");
+    set_bytes(fd, "k2", cut, sizeof(cut) - 1);
+    EQ(fd, ":0", "PFCOUNT", "k2");
+    EQ(fd, "\"Z:16383 Z:1\"", "PFDEBUG", "DECODE", "k2");
+    EQ(fd, ":1", "PFADD", "k2", "x");
+    EQ(fd, "\"Z:16374 v:2,1 z:8 Z:1\"", "PFDEBUG", "DECODE", "k2");
+    expect_value(fd, "k2", cut_x, sizeof(cut_x) - 1);
+    EQ(fd, ":1", "PFADD", "k2", "r7803");
+    expect_value(fd, "k2", cut_r, sizeof(cut_r) - 1);
+    EQ(fd, BAD, "PFCOUNT", "k2");
+    EQ(fd, "\"Z:16374 v:2,1 z:8\"", "PFDEBUG", "DECODE", "k2");
+    /* PFMERGE into a checked target */
+    set_bytes(fd, "k3", cut, sizeof(cut) - 1);
+    EQ(fd, "OK", "PFMERGE", "k3", "k3");
+    EQ(fd, ":0", "PFCOUNT", "k3");
     rs_close(fd);
 }

@@ -19,6 +19,7 @@ static const resp_command *const families[] = {
     redis_cmds_script, redis_cmds_debug,  redis_cmds_bit,  redis_cmds_sort,   redis_cmds_block,
     redis_cmds_lua,    redis_cmds_stream, redis_cmds_feed, redis_cmds_memory, redis_cmds_dump,
     redis_cmds_hll,
+    redis_cmds_geo,
 };
 #define FAMILY_COUNT (sizeof(families) / sizeof(families[0]))
 

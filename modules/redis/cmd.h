@@ -96,6 +96,7 @@ extern const resp_command redis_cmds_feed[];
 extern const resp_command redis_cmds_memory[];
 extern const resp_command redis_cmds_dump[];
 extern const resp_command redis_cmds_hll[];
+extern const resp_command redis_cmds_geo[];
 
 /* Redis's name for the encoding a value of this type and size would have
  * in Redis (OBJECT ENCODING, DEBUG OBJECT; cmd_debug.c). */

@@ -34,7 +34,20 @@
  *
  * A handler works on a private copy of the value and writes it back with
  * the key's expiry kept: validation happens before any write.
+ *
+ * Corrupt values (SETRANGE, APPEND, SETBIT on an HLL) are treated as Redis
+ * 7.0 treats them, so the bytes stay the same on both servers:
+ *   - the copy always has a zero byte after its end, as an sds string does,
+ *     and an XZERO opcode cut off by the end reads it as its second byte;
+ *   - a sparse update (not one that turns the value dense) marks the cache
+ *     stale at once, so PFADD's INVALIDOBJ after some elements went in
+ *     leaves them and a stale cache; a dense update leaves the cache as it
+ *     was until PFADD's end;
+ *   - PFMERGE ignores what the sparse update of the target says (its
+ *     inputs, the target among them, were checked before);
+ *   - PFDEBUG looks the key up (missing, not an HLL) before the subcommand.
  */
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,22 +157,19 @@ static void dense_put(unsigned char *regs, unsigned i, unsigned v)
 
 #define OP_IS_ZERO(b) (((b)&0xc0) == 0x00)
 #define OP_IS_XZERO(b) (((b)&0xc0) == 0x40)
-#define OP_VAL_VALUE(b) ((((b) >> 2) & 0x1f) + 1)
-#define OP_VAL_LEN(b) (((b)&0x3) + 1)
+#define OP_VAL_VALUE(b) ((((unsigned)(b) >> 2) & 0x1fu) + 1u)
+#define OP_VAL_LEN(b) (((unsigned)(b)&0x3u) + 1u)
 
-/* How many registers the opcode at p covers and its size in bytes (0 if
- * it runs past end). */
-static unsigned op_span(const unsigned char *p, const unsigned char *end, size_t *size)
+/* How many registers the opcode at p covers and its size in bytes. An
+ * XZERO at the very end reads the zero byte kept after the copy (hll_reserve)
+ * as its second byte, as Redis reads the sds terminator. */
+static unsigned op_span(const unsigned char *p, size_t *size)
 {
     if (OP_IS_ZERO(*p)) {
         *size = 1;
         return (*p & 0x3f) + 1u;
     }
     if (OP_IS_XZERO(*p)) {
-        if (p + 1 >= end) {
-            *size = 0;
-            return 0;
-        }
         *size = 2;
         return (((unsigned)(*p & 0x3f) << 8) | p[1]) + 1u;
     }
@@ -185,7 +195,7 @@ static unsigned char val_op(unsigned value, unsigned len)
 }
 
 /* The registers of a sparse body into regs[HLL_REGS]; -1 if it is corrupt
- * (not exactly HLL_REGS registers). */
+ * (not exactly HLL_REGS registers). p[n] must be readable (a zero). */
 static int sparse_decode(const unsigned char *p, size_t n, unsigned char *regs)
 {
     const unsigned char *end = p + n;
@@ -193,8 +203,8 @@ static int sparse_decode(const unsigned char *p, size_t n, unsigned char *regs)
 
     while (p < end) {
         size_t size;
-        unsigned span = op_span(p, end, &size);
-        if (!size || idx + span > HLL_REGS)
+        unsigned span = op_span(p, &size);
+        if (idx + span > HLL_REGS)
             return -1;
         if (!OP_IS_ZERO(*p) && !OP_IS_XZERO(*p))
             memset(regs + idx, (int)OP_VAL_VALUE(*p), span);
@@ -229,11 +239,13 @@ static int hll_registers(const unsigned char *p, size_t n, unsigned char *regs)
     return 0;
 }
 
+/* Room for need bytes and the zero byte after them. */
 static int hll_reserve(hll *h, size_t need)
 {
     unsigned char *q;
     size_t cap = h->cap ? h->cap : 64;
 
+    need++;
     if (need <= h->cap)
         return 0;
     while (cap < need)
@@ -257,6 +269,7 @@ static int hll_new(hll *h)
     memcpy(h->p, "HYLL", 4);
     h->p[4] = HLL_SPARSE;
     h->len = HLL_HDR + put_zeros(h->p + HLL_HDR, HLL_REGS);
+    h->p[h->len] = 0;
     return 0;
 }
 
@@ -268,6 +281,7 @@ static int hll_copy(hll *h, const ffdb_val *v)
         return rc;
     memcpy(h->p, v->data, v->size);
     h->len = v->size;
+    h->p[h->len] = 0;
     return 0;
 }
 
@@ -290,9 +304,15 @@ static int hll_to_dense(hll *h)
             dense_put(h->p + HLL_HDR, i, regs[i]);
         h->p[4] = HLL_DENSE;
         h->len = HLL_DENSE_SIZE;
+        h->p[h->len] = 0;
     }
     free(regs);
     return rc;
+}
+
+static void hll_invalidate(hll *h)
+{
+    h->p[15] |= 0x80;
 }
 
 /* After a change at the opcode before `from` (or the start): fold runs of
@@ -319,6 +339,7 @@ static void sparse_merge(hll *h, size_t from)
                 memmove(p, p + 1, (size_t)(end - p - 1));
                 end--;
                 h->len--;
+                h->p[h->len] = 0;
                 continue; /* the same place again */
             }
         }
@@ -326,15 +347,42 @@ static void sparse_merge(hll *h, size_t from)
     }
 }
 
-/* Set register reg to count if that is greater. 1 changed, 0 not, -1 a
- * corrupt value, or an FFDB_E code. */
+/* The opcodes that replace the one covering reg (its registers first ..
+ * first+span-1, a run of old, 0 for zeros) once reg holds count; their
+ * length. */
+static size_t split_op(unsigned char *seq, unsigned old, unsigned first, unsigned span,
+                       unsigned reg, unsigned count)
+{
+    unsigned last = first + span - 1;
+    size_t n = 0;
+
+    if (reg != first) {
+        if (old)
+            seq[n++] = val_op(old, reg - first);
+        else
+            n += put_zeros(seq + n, reg - first);
+    }
+    seq[n++] = val_op(count, 1);
+    if (reg != last) {
+        if (old)
+            seq[n++] = val_op(old, last - reg);
+        else
+            n += put_zeros(seq + n, last - reg);
+    }
+    return n;
+}
+
+/* Set register reg to count if that is greater, step by step as Redis's
+ * hllSparseSet (the comment at the top says why it matters). 1 changed, 0
+ * not, -1 a corrupt value, or an FFDB_E code. */
 static int hll_set(hll *h, unsigned reg, unsigned count)
 {
     unsigned char *p, *end, seq[5];
-    size_t prev = 0, size = 0, seqlen = 0, at;
+    size_t prev = 0, size = 1, seqlen, at, next;
     unsigned first = 0, span = 0;
     int rc;
 
+    assert(reg < HLL_REGS && count >= 1 && count <= HLL_Q + 1);
     if (h->p[4] == HLL_DENSE) {
         if (dense_get(h->p + HLL_HDR, reg) >= count)
             return 0;
@@ -343,13 +391,14 @@ static int hll_set(hll *h, unsigned reg, unsigned count)
     }
     if (count > HLL_VAL_MAX_VALUE)
         goto promote;
+    rc = hll_reserve(h, h->len + 3); /* XZERO split into XZERO VAL XZERO */
+    if (rc)
+        return rc;
     /* the opcode covering reg, and the one before it */
     p = h->p + HLL_HDR;
     end = h->p + h->len;
     while (p < end) {
-        span = op_span(p, end, &size);
-        if (!size)
-            return -1;
+        span = op_span(p, &size);
         if (reg < first + span)
             break;
         prev = (size_t)(p - h->p);
@@ -359,52 +408,40 @@ static int hll_set(hll *h, unsigned reg, unsigned count)
     if (p >= end)
         return -1;
     at = (size_t)(p - h->p);
+    next = at + size; /* past the end for an XZERO cut off by it */
     if (!OP_IS_ZERO(*p) && !OP_IS_XZERO(*p)) {
-        unsigned old = OP_VAL_VALUE(*p);
-        if (old >= count)
+        if (OP_VAL_VALUE(*p) >= count)
             return 0;
         if (span == 1) {
             *p = val_op(count, 1);
             goto updated;
         }
-        if (reg != first)
-            seq[seqlen++] = val_op(old, reg - first);
-        seq[seqlen++] = val_op(count, 1);
-        if (reg != first + span - 1)
-            seq[seqlen++] = val_op(old, first + span - 1 - reg);
+        seqlen = split_op(seq, OP_VAL_VALUE(*p), first, span, reg, count);
     } else {
         if (OP_IS_ZERO(*p) && span == 1) {
             *p = val_op(count, 1);
             goto updated;
         }
-        if (reg != first)
-            seqlen += put_zeros(seq + seqlen, reg - first);
-        seq[seqlen++] = val_op(count, 1);
-        if (reg != first + span - 1)
-            seqlen += put_zeros(seq + seqlen, first + span - 1 - reg);
+        seqlen = split_op(seq, 0, first, span, reg, count);
     }
     if (seqlen > size && h->len + seqlen - size > HLL_SPARSE_MAX_BYTES)
         goto promote;
-    rc = hll_reserve(h, h->len + seqlen);
-    if (rc)
-        return rc;
-    p = h->p + at;
-    memmove(p + seqlen, p + size, h->len - at - size);
-    memcpy(p, seq, seqlen);
+    if (seqlen != size && next < h->len)
+        memmove(p + seqlen, p + size, h->len - next);
     h->len = h->len + seqlen - size;
+    h->p[h->len] = 0;
+    /* after the end's zero, as Redis does: a cut-off XZERO's split may
+     * overwrite it (within this command it is then read as Redis reads it) */
+    memcpy(p, seq, seqlen);
 updated:
     sparse_merge(h, prev ? prev : HLL_HDR);
+    hll_invalidate(h);
     return 1;
 promote:
     rc = hll_to_dense(h);
     if (rc)
         return rc;
     return hll_set(h, reg, count);
-}
-
-static void hll_invalidate(hll *h)
-{
-    h->p[15] |= 0x80;
 }
 
 /* ---- the estimate ------------------------------------------------------------------------- */
@@ -639,15 +676,13 @@ static int pfmerge(resp_ctx *c)
         reply_error(c->r, hll_corrupt);
         rc = 1;
     }
+    /* the target was one of the inputs, checked: Redis ignores what the
+     * sparse update answers, and so does this */
     for (unsigned i = 0; rc == 0 && i < HLL_REGS; i++)
         if (max[i]) {
             int set = hll_set(&h, i, max[i]);
-            if (set == -1) {
-                reply_error(c->r, hll_corrupt);
-                rc = 1;
-            } else if (set < 0) {
+            if (set < -1)
                 rc = set;
-            }
         }
     if (rc == 0) {
         hll_invalidate(&h);
@@ -671,9 +706,7 @@ static int reply_decode(resp_ctx *c, const hll *h)
         return FFDB_ENOMEM;
     while (p < end) {
         size_t size;
-        unsigned span = op_span(p, end, &size);
-        if (!size)
-            break;
+        unsigned span = op_span(p, &size);
         if (OP_IS_ZERO(*p))
             n += (size_t)sprintf(out + n, "z:%u ", span);
         else if (OP_IS_XZERO(*p))
@@ -698,13 +731,7 @@ static int pfdebug(resp_ctx *c)
     store_meta m;
     int rc;
 
-    if (!resp_arg_is(sub, "getreg") && !resp_arg_is(sub, "decode") &&
-        !resp_arg_is(sub, "encoding") && !resp_arg_is(sub, "todense")) {
-        reply_errorf(c->r, "ERR Unknown PFDEBUG subcommand '%.*s'", (int)sub->n, sub->p);
-        return 0;
-    }
-    if (c->argc != 3)
-        return resp_err_arity(c->r, c->cmd);
+    /* the key first, then the subcommand, as Redis */
     rc = hll_load(c, &c->argv[2], &h, &m);
     if (rc == FFDB_NOTFOUND) {
         reply_error(c->r, "ERR The specified key does not exist");
@@ -712,6 +739,11 @@ static int pfdebug(resp_ctx *c)
     }
     if (rc)
         goto done;
+    if (!resp_arg_is(sub, "getreg") && !resp_arg_is(sub, "decode") &&
+        !resp_arg_is(sub, "encoding") && !resp_arg_is(sub, "todense")) {
+        reply_errorf(c->r, "ERR Unknown PFDEBUG subcommand '%.*s'", (int)sub->n, sub->p);
+        goto done;
+    }
     if (resp_arg_is(sub, "encoding")) {
         reply_simple(c->r, h.p[4] == HLL_DENSE ? "dense" : "sparse");
     } else if (resp_arg_is(sub, "decode")) {
