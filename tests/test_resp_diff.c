@@ -1919,25 +1919,40 @@ static int gen_zrange_old(diff *d, cmd *c)
     }
 }
 
+/* The set operations, one road in ffdb as in Redis: ZUNIONSTORE ZINTERSTORE
+ * ZDIFFSTORE dst n key..., ZUNION ZINTER ZDIFF n key... [WITHSCORES],
+ * ZINTERCARD n key... [LIMIT l]; WEIGHTS and AGGREGATE where they belong,
+ * and now and then where they do not (a syntax error on both). */
 static int gen_zset_store(diff *d, cmd *c)
 {
-    int n = 1 + (int)below(d, 3);
+    static const char *const names[] = {"zunionstore", "zinterstore", "zdiffstore", "zunion",
+                                        "zinter",      "zdiff",       "zintercard"};
+    static const char *const agg[] = {"SUM", "MIN", "MAX", "max", "avg"};
+    static const char *const limits[] = {"0", "1", "2", "-1", "x"};
+    int n = 1 + (int)below(d, 3), which = (int)below(d, 7);
+    int weighted = which != 2 && which != 5 && which != 6;
 
-    if (!c_new(d, c, chance(d, 500) ? "zunionstore" : "zinterstore", CMP_EXACT))
+    if (!c_new(d, c, names[which], CMP_NUM))
         return 0;
-    a_key(d, c);
-    c_argf(c, "%d", chance(d, 960) ? n : n + 1);
+    if (which < 3)
+        a_key(d, c);
+    c_argf(c, "%d", chance(d, 960) ? n : (chance(d, 500) ? n + 1 : 0));
     for (int i = 0; i < n; i++)
         a_key(d, c);
-    if (chance(d, 300)) {
+    if (chance(d, weighted ? 300 : 30)) {
         c_arg(c, "WEIGHTS");
         for (int i = 0; i < n; i++)
             c_arg(c, score_pool[below(d, 14)]);
     }
-    if (chance(d, 300)) {
-        static const char *const agg[] = {"SUM", "MIN", "MAX", "max", "avg"};
+    if (chance(d, weighted ? 300 : 30)) {
         c_arg(c, "AGGREGATE");
         c_arg(c, agg[below(d, chance(d, 950) ? 4 : 5)]);
+    }
+    if (chance(d, which >= 3 && which < 6 ? 500 : 30))
+        c_arg(c, "WITHSCORES");
+    if (chance(d, which == 6 ? 500 : 30)) {
+        c_arg(c, "LIMIT");
+        c_arg(c, limits[below(d, chance(d, 900) ? 3 : 5)]);
     }
     return 1;
 }

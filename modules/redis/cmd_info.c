@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "modules/redis/block.h"
+#include "modules/redis/pause.h"
 #include "modules/redis/redis.h"
 
 #define COMPAT_VERSION "7.0.0"
@@ -99,7 +100,7 @@ static void section_clients(redis_server *s, net_buf *b)
     add(b, "# Clients\r\n");
     add(b, "connected_clients:%llu\r\n", (unsigned long long)s->svc.conn_count);
     add(b, "maxclients:%d\r\n", s->cfg->svc.maxclients);
-    add(b, "blocked_clients:%llu\r\n", (unsigned long long)block_count(s));
+    add(b, "blocked_clients:%llu\r\n", (unsigned long long)(block_count(s) + pause_count(s)));
     add(b, "pubsub_clients:%llu\r\n", (unsigned long long)pubsub);
     add(b, "watching_clients:%llu\r\n", (unsigned long long)s->watching_clients);
     add(b, "total_watched_keys:%zu\r\n", s->watched.count);
