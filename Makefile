@@ -9,6 +9,7 @@
 #   make bench      quick side-by-side benchmark (bench/; needs make bench-deps)
 #   make bench-full the full benchmark; results in bench/results/
 #   make bench-resp redis-benchmark: ffdb-server beside redis-server
+#   make hiredis-suite  hiredis's own test program against ffdb-server and redis-server
 #   make cluster-soak  RAFT cluster faults soak (CLUSTER_SOAK_SECONDS=120; 20 is the short form;
 #                   CLUSTER_SOAK_FSYNC=never or make cluster-soak-never: files never synced)
 #   make bench-cluster 3-node cluster vs one node, redis-benchmark, --fsync always
@@ -464,6 +465,13 @@ REDIS_SUITE_ARGS ?=
 redis-suite: tools
 	@command -v tclsh >/dev/null || $(MAKE) --no-print-directory deps DEPS="$(REDIS_SUITE_DEPS)"
 	bash tests/redis-suite/run.sh --out $(BUILD)/redis-suite.txt $(REDIS_SUITE_ARGS)
+
+# hiredis's own test program (its source fetched at run time, built in
+# build/hiredis-suite) against ffdb-server and redis-server: passed/failed
+# counts (tests/redis-suite/hiredis.sh). Not part of `make test`.
+.PHONY: hiredis-suite
+hiredis-suite: tools
+	bash tests/redis-suite/hiredis.sh
 
 # redis-benchmark against ffdb-server and redis-server (bench/resp_bench.sh).
 bench-resp: tools

@@ -35,13 +35,7 @@ TestSuite(resp_block, .init = rs_setup, .fini = rs_teardown, .timeout = 60);
 /* Wait (bounded) until INFO says n clients are blocked. */
 static void wait_blocked(int fd, int64_t n)
 {
-    for (int i = 0; i < 500; i++) {
-        if (rs_info_int(fd, "blocked_clients") == n)
-            return;
-        rs_sleep_ms(10);
-    }
-    cr_assert_fail("blocked_clients never reached %lld (is %lld)", (long long)n,
-                   (long long)rs_info_int(fd, "blocked_clients"));
+    rs_wait_info_int(fd, "blocked_clients", n);
 }
 
 Test(resp_block, served_at_once_and_errors)

@@ -1919,25 +1919,40 @@ static int gen_zrange_old(diff *d, cmd *c)
     }
 }
 
+/* The set operations, one road in ffdb as in Redis: ZUNIONSTORE ZINTERSTORE
+ * ZDIFFSTORE dst n key..., ZUNION ZINTER ZDIFF n key... [WITHSCORES],
+ * ZINTERCARD n key... [LIMIT l]; WEIGHTS and AGGREGATE where they belong,
+ * and now and then where they do not (a syntax error on both). */
 static int gen_zset_store(diff *d, cmd *c)
 {
-    int n = 1 + (int)below(d, 3);
+    static const char *const names[] = {"zunionstore", "zinterstore", "zdiffstore", "zunion",
+                                        "zinter",      "zdiff",       "zintercard"};
+    static const char *const agg[] = {"SUM", "MIN", "MAX", "max", "avg"};
+    static const char *const limits[] = {"0", "1", "2", "-1", "x"};
+    int n = 1 + (int)below(d, 3), which = (int)below(d, 7);
+    int weighted = which != 2 && which != 5 && which != 6;
 
-    if (!c_new(d, c, chance(d, 500) ? "zunionstore" : "zinterstore", CMP_EXACT))
+    if (!c_new(d, c, names[which], CMP_NUM))
         return 0;
-    a_key(d, c);
-    c_argf(c, "%d", chance(d, 960) ? n : n + 1);
+    if (which < 3)
+        a_key(d, c);
+    c_argf(c, "%d", chance(d, 960) ? n : (chance(d, 500) ? n + 1 : 0));
     for (int i = 0; i < n; i++)
         a_key(d, c);
-    if (chance(d, 300)) {
+    if (chance(d, weighted ? 300 : 30)) {
         c_arg(c, "WEIGHTS");
         for (int i = 0; i < n; i++)
             c_arg(c, score_pool[below(d, 14)]);
     }
-    if (chance(d, 300)) {
-        static const char *const agg[] = {"SUM", "MIN", "MAX", "max", "avg"};
+    if (chance(d, weighted ? 300 : 30)) {
         c_arg(c, "AGGREGATE");
         c_arg(c, agg[below(d, chance(d, 950) ? 4 : 5)]);
+    }
+    if (chance(d, which >= 3 && which < 6 ? 500 : 30))
+        c_arg(c, "WITHSCORES");
+    if (chance(d, which == 6 ? 500 : 30)) {
+        c_arg(c, "LIMIT");
+        c_arg(c, limits[below(d, chance(d, 900) ? 3 : 5)]);
     }
     return 1;
 }
@@ -2896,4 +2911,85 @@ Test(resp_diff, redis_cli)
     redisFree(d->rd);
     redis_commands_free();
     free(d);
+}
+
+/* ---- COMMAND INFO against Redis's ---------------------------------------------------------- */
+
+/* The flags of a COMMAND INFO entry, sorted and joined ("readonly fast"). */
+static void info_flags(const redisReply *e, sb *out)
+{
+    const char *v[64];
+    size_t n = 0;
+
+    for (size_t i = 0; i < e->element[2]->elements && n < 64; i++)
+        v[n++] = e->element[2]->element[i]->str;
+    qsort(v, n, sizeof(v[0]), cmp_str);
+    sb_put(out, "", 0);
+    for (size_t i = 0; i < n; i++)
+        sb_printf(out, "%s%s", i ? " " : "", v[i]);
+}
+
+/* Every command of ffdb-server's table that Redis 7.0 has reports Redis's
+ * arity and legacy key positions (first, last, step: what cluster clients
+ * and redis-cli read); flags that differ are counted and named, and the
+ * commands Redis has and ffdb lacks are listed (the README's list). */
+Test(resp_diff, command_info)
+{
+    diff d;
+    redisReply *ff, *rd;
+    int compared = 0, flag_diffs = 0, ffdb_only = 0;
+    sb missing = {0};
+
+    diff_open(&d, "command info");
+    ff = redisCommand(d.ff, "COMMAND");
+    rd = redisCommand(d.rd, "COMMAND");
+    cr_assert(ff && ff->type == REDIS_REPLY_ARRAY && rd && rd->type == REDIS_REPLY_ARRAY);
+    for (size_t i = 0; i < ff->elements; i++) {
+        const redisReply *e = ff->element[i], *r = NULL;
+        cr_assert(e->type == REDIS_REPLY_ARRAY && e->elements >= 6);
+        for (size_t j = 0; j < rd->elements && !r; j++)
+            if (strcmp(rd->element[j]->element[0]->str, e->element[0]->str) == 0)
+                r = rd->element[j];
+        if (!r) {
+            ffdb_only++;
+            cr_assert(strncmp(e->element[0]->str, "ffdb", 4) == 0,
+                      "%s: not a Redis command and not named ffdb-*", e->element[0]->str);
+            continue;
+        }
+        compared++;
+        cr_expect_eq(e->element[1]->integer, r->element[1]->integer, "%s: arity %lld, Redis %lld",
+                     e->element[0]->str, e->element[1]->integer, r->element[1]->integer);
+        for (int k = 3; k <= 5; k++)
+            cr_expect_eq(e->element[k]->integer, r->element[k]->integer,
+                         "%s: key %s %lld, Redis %lld", e->element[0]->str,
+                         k == 3 ? "first" : k == 4 ? "last" : "step", e->element[k]->integer,
+                         r->element[k]->integer);
+        sb a = {0}, b = {0};
+        info_flags(e, &a);
+        info_flags(r, &b);
+        if (strcmp(a.p, b.p) != 0) {
+            flag_diffs++;
+            if (getenv("FFDB_DIFF_TRACE"))
+                printf("flags %s: ffdb [%s], Redis [%s]\n", e->element[0]->str, a.p, b.p);
+        }
+        free(a.p);
+        free(b.p);
+    }
+    sb_put(&missing, "", 0);
+    for (size_t j = 0; j < rd->elements; j++) {
+        const char *name = rd->element[j]->element[0]->str;
+        int found = 0;
+        for (size_t i = 0; i < ff->elements && !found; i++)
+            found = strcmp(ff->element[i]->element[0]->str, name) == 0;
+        if (!found)
+            sb_printf(&missing, " %s", name);
+    }
+    printf("resp_diff command info: %d commands compared (arity, first, last, step), %d with "
+           "other flags, %d ffdb-only; Redis has, ffdb lacks:%s\n",
+           compared, flag_diffs, ffdb_only, missing.p);
+    cr_assert_gt(compared, 150);
+    free(missing.p);
+    freeReplyObject(ff);
+    freeReplyObject(rd);
+    diff_close(&d);
 }

@@ -559,3 +559,14 @@ int64_t rs_info_int(int fd, const char *field)
             return strtoll(p + n + 1, NULL, 10);
     return -1;
 }
+
+void rs_wait_info_int(int fd, const char *field, int64_t want)
+{
+    for (int i = 0; i < 500; i++) {
+        if (rs_info_int(fd, field) == want)
+            return;
+        rs_sleep_ms(10);
+    }
+    cr_assert_fail("%s never reached %lld (is %lld)", field, (long long)want,
+                   (long long)rs_info_int(fd, field));
+}

@@ -87,6 +87,8 @@ const char *rs_qv(int fd, int argc, const char *const *argv);
 
 /* A field of an INFO reply ("connected_clients"), as an integer (-1 if absent). */
 int64_t rs_info_int(int fd, const char *field);
+/* Wait (bounded: 5 s) until that field says want; asserts otherwise. */
+void rs_wait_info_int(int fd, const char *field, int64_t want);
 
 /* Milliseconds of sleep. */
 void rs_sleep_ms(int ms);

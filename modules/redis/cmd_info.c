@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "modules/redis/block.h"
+#include "modules/redis/pause.h"
 #include "modules/redis/redis.h"
 
 #define COMPAT_VERSION "7.0.0"
@@ -99,7 +100,7 @@ static void section_clients(redis_server *s, net_buf *b)
     add(b, "# Clients\r\n");
     add(b, "connected_clients:%llu\r\n", (unsigned long long)s->svc.conn_count);
     add(b, "maxclients:%d\r\n", s->cfg->svc.maxclients);
-    add(b, "blocked_clients:%llu\r\n", (unsigned long long)block_count(s));
+    add(b, "blocked_clients:%llu\r\n", (unsigned long long)(block_count(s) + pause_count(s)));
     add(b, "pubsub_clients:%llu\r\n", (unsigned long long)pubsub);
     add(b, "watching_clients:%llu\r\n", (unsigned long long)s->watching_clients);
     add(b, "total_watched_keys:%zu\r\n", s->watched.count);
@@ -343,22 +344,84 @@ static const struct {
 };
 #define FLAG_NAMES (sizeof(flag_names) / sizeof(flag_names[0]))
 
+/* Commands whose keys a count or a keyword names (COMMAND GETKEYS reads
+ * them; COMMAND INFO flags them movablekeys, as Redis 7.0). */
+static const struct {
+    const char *name;
+    int numkeys_at; /* 0: XREAD's STREAMS */
+    int dest;       /* a destination key before numkeys */
+} mk[] = {
+    {"eval", 2, 0},        {"evalsha", 2, 0},    {"eval_ro", 2, 0},    {"evalsha_ro", 2, 0},
+    {"fcall", 2, 0},       {"fcall_ro", 2, 0},   {"lmpop", 1, 0},      {"zmpop", 1, 0},
+    {"blmpop", 2, 0},      {"bzmpop", 2, 0},     {"sintercard", 1, 0}, {"zintercard", 1, 0},
+    {"zunion", 1, 0},      {"zinter", 1, 0},     {"zdiff", 1, 0},      {"zunionstore", 2, 1},
+    {"zinterstore", 2, 1}, {"zdiffstore", 2, 1}, {"xread", 0, 0},      {"xreadgroup", 0, 0}};
+
+static int name_in(const char *name, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(name, *list) == 0)
+            return 1;
+    return 0;
+}
+
+/* How COMMAND INFO shows a command, as Redis 7.0 does: a container of
+ * subcommands (CLIENT, XGROUP, ...) has no flags and no keys of its own;
+ * a command with movable keys reports them 0 0 0 unless a fixed first key
+ * comes before (ZUNIONSTORE's destination), and the flag movablekeys; the
+ * blocking commands the flag blocking. The table keeps its own key
+ * positions for the server's use. */
+typedef struct cmd_shape {
+    int container, movable, blocking;
+    int first, last, step;
+} cmd_shape;
+
+static cmd_shape command_shape(const resp_command *cmd)
+{
+    static const char *const containers[] = {
+        "acl",    "client",   "cluster", "command", "config", "function", "latency", "memory",
+        "module", "object",   "pubsub",  "script",  "slowlog", "xgroup",  "xinfo",   NULL};
+    static const char *const blocking[] = {
+        "blpop",    "brpop",    "blmove", "brpoplpush", "blmpop", "bzpopmin",
+        "bzpopmax", "bzmpop",   "xread",  "xreadgroup", "wait",   NULL};
+    static const char *const movable_other[] = {"sort", "sort_ro", "migrate", NULL};
+    cmd_shape sh = {0, 0, 0, cmd->first_key, cmd->last_key, cmd->key_step};
+
+    sh.container = name_in(cmd->name, containers);
+    sh.blocking = name_in(cmd->name, blocking);
+    sh.movable = name_in(cmd->name, movable_other);
+    for (size_t i = 0; i < sizeof(mk) / sizeof(mk[0]); i++)
+        if (strcmp(cmd->name, mk[i].name) == 0) {
+            sh.movable = 1;
+            if (!mk[i].dest)
+                sh.first = sh.last = sh.step = 0;
+        }
+    if (sh.container)
+        sh.first = sh.last = sh.step = 0;
+    return sh;
+}
+
 static void command_info(resp_reply *r, const resp_command *cmd)
 {
-    size_t nflags = 0;
+    cmd_shape sh = command_shape(cmd);
+    size_t nflags = (size_t)sh.movable + (size_t)sh.blocking;
 
     reply_array(r, 10);
     reply_bulk_cstr(r, cmd->name);
     reply_int(r, cmd->arity);
-    for (size_t i = 0; i < FLAG_NAMES; i++)
+    for (size_t i = 0; i < FLAG_NAMES && !sh.container; i++)
         nflags += (cmd->flags & flag_names[i].flag) != 0;
-    reply_set(r, nflags);
-    for (size_t i = 0; i < FLAG_NAMES; i++)
+    reply_set(r, sh.container ? 0 : nflags);
+    for (size_t i = 0; i < FLAG_NAMES && !sh.container; i++)
         if (cmd->flags & flag_names[i].flag)
             reply_simple(r, flag_names[i].name);
-    reply_int(r, cmd->first_key);
-    reply_int(r, cmd->last_key);
-    reply_int(r, cmd->key_step);
+    if (sh.blocking && !sh.container)
+        reply_simple(r, "blocking");
+    if (sh.movable && !sh.container)
+        reply_simple(r, "movablekeys");
+    reply_int(r, sh.first);
+    reply_int(r, sh.last);
+    reply_int(r, sh.step);
     reply_set(r, 1); /* ACL categories */
     reply_simple(r, cmd->flags & RESP_CMD_WRITE ? "@write" : "@read");
     reply_set(r, 0);   /* tips */
@@ -384,16 +447,6 @@ static void command_docs(resp_reply *r, const resp_command *cmd)
  * 0 with *first, *count, *step; -1 with no keys. */
 static int movable_keys(const char *name, int n, const resp_arg *a, int *first, int *count)
 {
-    static const struct {
-        const char *name;
-        int numkeys_at; /* 0: XREAD's STREAMS */
-        int dest;       /* a destination key before numkeys */
-    } mk[] = {
-        {"eval", 2, 0},        {"evalsha", 2, 0},    {"eval_ro", 2, 0},    {"evalsha_ro", 2, 0},
-        {"fcall", 2, 0},       {"fcall_ro", 2, 0},   {"lmpop", 1, 0},      {"zmpop", 1, 0},
-        {"blmpop", 2, 0},      {"bzmpop", 2, 0},     {"sintercard", 1, 0}, {"zintercard", 1, 0},
-        {"zunion", 1, 0},      {"zinter", 1, 0},     {"zdiff", 1, 0},      {"zunionstore", 2, 1},
-        {"zinterstore", 2, 1}, {"zdiffstore", 2, 1}, {"xread", 0, 0},      {"xreadgroup", 0, 0}};
     for (size_t i = 0; i < sizeof(mk) / sizeof(mk[0]); i++) {
         if (strcmp(name, mk[i].name) != 0)
             continue;

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "modules/redis/block.h"
+#include "modules/redis/pause.h"
 #include "modules/redis/redis.h"
 
 /* The Redis version we answer as: clients pick features by it. */
@@ -427,6 +428,39 @@ static int client_kill(resp_ctx *c)
     return 0;
 }
 
+/* CLIENT PAUSE timeout [WRITE|ALL]: errors in Redis's order (the mode, then
+ * the timeout). */
+static int client_pause(resp_ctx *c)
+{
+    int type = PAUSE_ALL;
+    int64_t ms;
+
+    if (c->argc == 4) {
+        if (resp_arg_is(&c->argv[3], "write"))
+            type = PAUSE_WRITE;
+        else if (!resp_arg_is(&c->argv[3], "all")) {
+            reply_error(c->r, "ERR CLIENT PAUSE mode must be WRITE or ALL");
+            return 0;
+        }
+    }
+    if (resp_parse_i64(c->argv[2].p, c->argv[2].n, &ms)) {
+        reply_error(c->r, "ERR timeout is not an integer or out of range");
+        return 0;
+    }
+    if (ms < 0) {
+        reply_error(c->r, "ERR timeout is negative");
+        return 0;
+    }
+    if (ms > INT64_MAX / 2) {
+        reply_error(c->r, "ERR timeout is out of range");
+        return 0;
+    }
+    if (pause_start(c->srv, redis_mono_ms(c->srv) + ms, type))
+        return FFDB_ENOMEM;
+    reply_ok(c->r);
+    return 0;
+}
+
 static int client_cmd(resp_ctx *c)
 {
     const resp_arg *sub = &c->argv[1];
@@ -493,6 +527,11 @@ static int client_cmd(resp_ctx *c)
         if (resp_arg_i64(c->r, &c->argv[2], &id))
             return 0;
         reply_int(c->r, id > 0 ? block_unblock(c->srv, (uint64_t)id, error) : 0);
+    } else if (resp_arg_is(sub, "pause") && (c->argc == 3 || c->argc == 4)) {
+        return client_pause(c);
+    } else if (resp_arg_is(sub, "unpause") && c->argc == 2) {
+        pause_end(c->srv);
+        reply_ok(c->r);
     } else if ((resp_arg_is(sub, "setinfo") && c->argc == 4) ||
                (resp_arg_is(sub, "no-evict") && c->argc == 3) ||
                (resp_arg_is(sub, "no-touch") && c->argc == 3)) {
@@ -509,6 +548,8 @@ static int client_cmd(resp_ctx *c)
             "[TYPE normal|pubsub] [USER default] [SKIPME yes|no]",
             "UNBLOCK <clientid> [TIMEOUT|ERROR]",
             "REPLY (ON|OFF|SKIP)",
+            "PAUSE <timeout> [WRITE|ALL]",
+            "UNPAUSE",
         };
         reply_array(c->r, sizeof(lines) / sizeof(lines[0]));
         for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
@@ -516,7 +557,8 @@ static int client_cmd(resp_ctx *c)
     } else {
         static const char *const known[] = {"id",       "getname", "setname", "list",
                                             "info",     "kill",    "setinfo", "no-evict",
-                                            "no-touch", "help",    "unblock", "reply", NULL};
+                                            "no-touch", "help",    "unblock", "reply", "pause",
+                                            "unpause",  NULL};
         return resp_err_subcommand(c->r, c->cmd, &c->argv[1], known);
     }
     return 0;

@@ -3,7 +3,8 @@
  * ZREM ZCARD ZSCORE ZMSCORE ZRANK ZREVRANK ZCOUNT ZLEXCOUNT ZRANGE (BYSCORE
  * BYLEX REV LIMIT WITHSCORES) ZREVRANGE ZRANGEBYSCORE ZREVRANGEBYSCORE
  * ZRANGEBYLEX ZREVRANGEBYLEX ZREMRANGEBYRANK ZREMRANGEBYSCORE
- * ZREMRANGEBYLEX ZPOPMIN ZPOPMAX ZRANDMEMBER ZUNIONSTORE ZINTERSTORE ZSCAN.
+ * ZREMRANGEBYLEX ZPOPMIN ZPOPMAX ZRANDMEMBER ZUNION ZINTER ZDIFF ZINTERCARD
+ * ZUNIONSTORE ZINTERSTORE ZDIFFSTORE ZSCAN.
  *
  * A sorted set lives twice (store.h): in the sub space, member -> score
  * (8 bytes, store_score_encode), for ZSCORE and membership, and in the
@@ -1116,9 +1117,18 @@ static int zscan_cmd(resp_ctx *c)
     return redis_scan_members(c, zset_get_arg1, zscan_emit);
 }
 
-/* ---- ZUNIONSTORE ZINTERSTORE ---------------------------------------------------------------- */
+/* ---- ZUNION ZINTER ZDIFF ZINTERCARD and their STORE forms -------------------------------- */
+
+/* One road for the seven commands, as Redis's zunionInterDiffGenericCommand:
+ * the inputs (sorted sets, or sets whose members score 1, or missing keys)
+ * are walked by zunion_walk / zinter_walk / zdiff_walk, which hand each
+ * member of the result with its final score to a zsink. The sink writes it
+ * into the destination (the STORE forms), counts it (ZINTERCARD, which stops
+ * at LIMIT), or collects it for the reply (ZUNION ZINTER ZDIFF, which answer
+ * in Redis's order: by score, then member bytes). */
 
 enum { AGG_SUM, AGG_MIN, AGG_MAX };
+enum { ZOP_UNION, ZOP_INTER, ZOP_DIFF };
 
 /* One input: a sorted set or a set (whose members score 1), or a missing key. */
 typedef struct zsrc {
@@ -1131,6 +1141,73 @@ typedef struct zsrc {
     double score; /* of cur, unweighted */
     int live;
 } zsrc;
+
+/* A member of a result collected for the reply. */
+typedef struct zelem {
+    double score;
+    size_t n;
+    uint8_t *p;
+} zelem;
+
+/* Where the result goes: dst (STORE), a count (ZINTERCARD), or v[]. */
+typedef struct zsink {
+    store_meta *dst;
+    int count_only;
+    uint64_t count, limit; /* limit 0: none */
+    zelem *v;
+    size_t n, cap;
+} zsink;
+
+#define ZSINK_FULL 1 /* ZINTERCARD reached its LIMIT: the walk stops */
+
+static int zsink_add(resp_ctx *c, zsink *k, const uint8_t *p, size_t n, double score)
+{
+    if (k->dst) {
+        int rc = zset_put(c, k->dst, p, n, score, 0, 0);
+        if (!rc)
+            k->dst->size++;
+        return rc;
+    }
+    if (k->count_only) {
+        k->count++;
+        return k->limit && k->count >= k->limit ? ZSINK_FULL : 0;
+    }
+    if (k->n == k->cap) {
+        size_t cap = k->cap ? 2 * k->cap : 16;
+        zelem *v = realloc(k->v, cap * sizeof(*v));
+        if (!v)
+            return FFDB_ENOMEM;
+        k->v = v;
+        k->cap = cap;
+    }
+    k->v[k->n].p = malloc(n ? n : 1);
+    if (!k->v[k->n].p)
+        return FFDB_ENOMEM;
+    memcpy(k->v[k->n].p, p, n);
+    k->v[k->n].n = n;
+    k->v[k->n].score = score;
+    k->n++;
+    return 0;
+}
+
+static void zsink_free(zsink *k)
+{
+    for (size_t i = 0; i < k->n; i++)
+        free(k->v[i].p);
+    free(k->v);
+}
+
+/* Redis's skiplist order: score, then member bytes (shorter first on a tie). */
+static int zelem_cmp(const void *pa, const void *pb)
+{
+    const zelem *a = pa, *b = pb;
+    int d;
+
+    if (a->score != b->score)
+        return a->score < b->score ? -1 : 1;
+    d = memcmp(a->p, b->p, a->n < b->n ? a->n : b->n);
+    return d ? d : (a->n > b->n) - (a->n < b->n);
+}
 
 /* Redis's zunionInterAggregate (a sum of +inf and -inf is 0). */
 static void aggregate(double *acc, double val, int agg)
@@ -1169,6 +1246,8 @@ static int zsrc_score(resp_ctx *c, const zsrc *s, const void *p, size_t n, doubl
     ffdb_val v;
     int rc;
 
+    if (!s->present)
+        return FFDB_NOTFOUND;
     if (!s->is_set)
         return zset_score(c, &s->m, p, n, score);
     if (n > STORE_MAX_FIELD)
@@ -1193,7 +1272,7 @@ static int same_member(const zsrc *s, const uint8_t *p, size_t n)
 /* The union: the sources' member-ordered walks merged; each member's score
  * aggregated over the sources in `order` (Redis adds them up smallest set
  * first, which decides the last bit of a float sum). */
-static int zunion_walk(resp_ctx *c, zsrc *src, const int *order, int n, int agg, store_meta *dst)
+static int zunion_walk(resp_ctx *c, zsrc *src, const int *order, int n, int agg, zsink *out)
 {
     uint8_t min[STORE_MAX_FIELD];
     int rc = 0;
@@ -1228,45 +1307,55 @@ static int zunion_walk(resp_ctx *c, zsrc *src, const int *order, int n, int agg,
             rc = zsrc_step(s, 0);
         }
         if (!rc)
-            rc = zset_put(c, dst, min, len, acc, 0, 0);
-        if (!rc)
-            dst->size++;
+            rc = zsink_add(c, out, min, len, acc);
     }
     for (int i = 0; i < n; i++)
         store_iter_close(src[i].it);
     return rc;
 }
 
-/* The intersection: the smallest source walked, the others looked up. */
-static int zinter_walk(resp_ctx *c, zsrc *src, const int *order, int n, int agg, store_meta *dst)
+/* The intersection (diff = 0) or the difference (diff = 1): one source
+ * walked (the smallest, or for the difference the first), the others looked
+ * up. A member is kept if every other source has it (its score aggregated)
+ * or, for the difference, if none has it (its score as in the first). */
+static int zlookup_walk(resp_ctx *c, zsrc *src, const int *order, int n, int agg, int diff,
+                        zsink *out)
 {
     zsrc *d = &src[order[0]];
     int rc;
 
-    for (int i = 0; i < n; i++)
+    if (!d->present)
+        return 0; /* walking an empty input: an empty result */
+    for (int i = 0; i < n && !diff; i++)
         if (!src[i].present)
-            return 0; /* an empty input: an empty result */
+            return 0;
     rc = store_iter_open(c->st, &d->m, STORE_SUB, &d->it);
     if (!rc)
         rc = zsrc_step(d, 1);
     while (!rc && d->live) {
         double acc = d->weight * d->score;
-        int k;
+        int k, found = 0;
         if (isnan(acc))
             acc = 0;
         for (k = 1; k < n && !rc; k++) {
             double val;
             rc = zsrc_score(c, &src[order[k]], d->cur, d->n, &val);
+            if (rc == FFDB_NOTFOUND && diff) {
+                rc = 0;
+                continue;
+            }
             if (rc)
                 break;
+            if (diff) {
+                found = 1;
+                break;
+            }
             aggregate(&acc, val * src[order[k]].weight, agg);
         }
         if (rc == FFDB_NOTFOUND)
             rc = 0; /* not in every input */
-        else if (!rc) {
-            rc = zset_put(c, dst, d->cur, d->n, acc, 0, 0);
-            dst->size++;
-        }
+        else if (!rc && !found)
+            rc = zsink_add(c, out, d->cur, d->n, acc);
         if (!rc)
             rc = zsrc_step(d, 0);
     }
@@ -1274,19 +1363,25 @@ static int zinter_walk(resp_ctx *c, zsrc *src, const int *order, int n, int agg,
     return rc;
 }
 
-/* Parse WEIGHTS and AGGREGATE after the keys. 0, or 1 after an error reply. */
-static int zstore_options(resp_ctx *c, int j, zsrc *src, int n, int *agg)
+/* The options after the keys, each allowed where Redis allows it: WEIGHTS
+ * and AGGREGATE (union, intersection; not ZINTERCARD), WITHSCORES (the
+ * forms that reply the members), LIMIT (ZINTERCARD). 0, or 1 after an error
+ * reply. */
+static int zsetop_options(resp_ctx *c, int j, zsrc *src, int n, int op, int to_dst, zsink *k,
+                          int *agg, int *withscores)
 {
+    int weighted = op != ZOP_DIFF && !k->count_only;
+
     while (j < c->argc) {
         int remaining = c->argc - j;
-        if (remaining >= n + 1 && resp_arg_is(&c->argv[j], "weights")) {
+        if (weighted && remaining >= n + 1 && resp_arg_is(&c->argv[j], "weights")) {
             for (int i = 0; i < n; i++)
                 if (resp_parse_double(c->argv[j + 1 + i].p, c->argv[j + 1 + i].n, &src[i].weight)) {
                     reply_error(c->r, "ERR weight value is not a float");
                     return 1;
                 }
             j += n + 1;
-        } else if (remaining >= 2 && resp_arg_is(&c->argv[j], "aggregate")) {
+        } else if (weighted && remaining >= 2 && resp_arg_is(&c->argv[j], "aggregate")) {
             const resp_arg *a = &c->argv[j + 1];
             if (resp_arg_is(a, "sum"))
                 *agg = AGG_SUM;
@@ -1297,6 +1392,17 @@ static int zstore_options(resp_ctx *c, int j, zsrc *src, int n, int *agg)
             else
                 return resp_err_syntax(c->r), 1;
             j += 2;
+        } else if (!to_dst && !k->count_only && resp_arg_is(&c->argv[j], "withscores")) {
+            *withscores = 1;
+            j++;
+        } else if (k->count_only && remaining >= 2 && resp_arg_is(&c->argv[j], "limit")) {
+            int64_t limit;
+            if (resp_parse_i64(c->argv[j + 1].p, c->argv[j + 1].n, &limit) || limit < 0) {
+                reply_error(c->r, "ERR LIMIT can't be negative");
+                return 1;
+            }
+            k->limit = (uint64_t)limit;
+            j += 2;
         } else {
             return resp_err_syntax(c->r), 1;
         }
@@ -1304,68 +1410,93 @@ static int zstore_options(resp_ctx *c, int j, zsrc *src, int n, int *agg)
     return 0;
 }
 
-/* ZUNIONSTORE / ZINTERSTORE dst numkeys key [key ...] [WEIGHTS w ...]
- * [AGGREGATE SUM|MIN|MAX]: dst (any type, also one of the inputs) is
- * replaced by the result, deleted if it is empty; reply its size. Inputs are
- * read through the versions looked up before dst got its new one. */
-static int zstore_generic(resp_ctx *c, int inter)
+/* Look the inputs up (0, or 1 after a WRONGTYPE reply, or an engine code)
+ * and order them smallest first, ties in argument order (a stable sort, as
+ * glibc's qsort is for this size); the difference keeps argument order. */
+static int zsetop_inputs(resp_ctx *c, int at, zsrc *src, int *order, int n, int op)
 {
-    const resp_arg *dkey = &c->argv[1];
-    int64_t nkeys;
-    int agg = AGG_SUM, rc = 0, *order;
-    store_meta dst;
-    zsrc *src;
+    for (int i = 0; i < n; i++) {
+        const resp_arg *k = &c->argv[at + i];
+        int rc = store_lookup(c->st, c->db, k->p, k->n, &src[i].m);
+        src[i].present = rc == 0;
+        src[i].is_set = rc == 0 && src[i].m.type == STORE_SET;
+        src[i].weight = 1.0;
+        if (rc == 0 && src[i].m.type != STORE_ZSET && src[i].m.type != STORE_SET)
+            return resp_err_wrongtype(c->r), 1;
+        if (rc && rc != FFDB_NOTFOUND)
+            return rc;
+    }
+    for (int i = 0; i < n; i++) {
+        int j = i;
+        uint64_t size = src[i].present ? src[i].m.size : 0;
+        for (; op != ZOP_DIFF && j > 0 &&
+               (src[order[j - 1]].present ? src[order[j - 1]].m.size : 0) > size;
+             j--)
+            order[j] = order[j - 1];
+        order[j] = i;
+    }
+    return 0;
+}
 
-    if (resp_arg_i64(c->r, &c->argv[2], &nkeys))
+/* The reply of ZUNION / ZINTER / ZDIFF: the members in Redis's order. */
+static void zsetop_reply(resp_ctx *c, zsink *k, int withscores)
+{
+    qsort(k->v, k->n, sizeof(*k->v), zelem_cmp);
+    reply_elems_header(c->r, k->n, withscores);
+    for (size_t i = 0; i < k->n; i++)
+        reply_elem(c->r, k->v[i].p, k->v[i].n, k->v[i].score, withscores);
+}
+
+/* The seven commands. to_dst: argv[1] is the destination (any type, also one
+ * of the inputs), replaced by the result, deleted if it is empty; inputs are
+ * read through the versions looked up before dst got its new one. */
+static int zsetop_generic(resp_ctx *c, int op, int to_dst, int count_only)
+{
+    int at = to_dst ? 3 : 2, agg = AGG_SUM, withscores = 0, rc = 0, *order = NULL;
+    int64_t nkeys;
+    store_meta dst;
+    zsink sink = {.count_only = count_only};
+    zsrc *src = NULL;
+
+    if (resp_arg_i64(c->r, &c->argv[at - 1], &nkeys))
         return 0;
     if (nkeys < 1) {
         reply_errorf(c->r, "ERR at least 1 input key is needed for '%s' command", c->cmd->name);
         return 0;
     }
-    if (nkeys > c->argc - 3)
+    if (nkeys > c->argc - at)
         return resp_err_syntax(c->r);
     src = calloc((size_t)nkeys, sizeof(*src));
     order = calloc((size_t)nkeys, sizeof(*order));
     if (!src || !order)
         rc = FFDB_ENOMEM;
-    for (int i = 0; i < nkeys && !rc; i++) {
-        const resp_arg *k = &c->argv[3 + i];
-        rc = store_lookup(c->st, c->db, k->p, k->n, &src[i].m);
-        src[i].present = rc == 0;
-        src[i].is_set = rc == 0 && src[i].m.type == STORE_SET;
-        src[i].weight = 1.0;
-        if (rc == 0 && src[i].m.type != STORE_ZSET && src[i].m.type != STORE_SET) {
-            resp_err_wrongtype(c->r);
-            rc = 1; /* replied */
-        } else if (rc == FFDB_NOTFOUND) {
-            rc = 0;
-        }
-    }
     if (!rc)
-        rc = zstore_options(c, 3 + (int)nkeys, src, (int)nkeys, &agg);
-    if (!rc && dkey->n > STORE_MAX_KEY) {
+        rc = zsetop_inputs(c, at, src, order, (int)nkeys, op);
+    if (!rc)
+        rc = zsetop_options(c, at + (int)nkeys, src, (int)nkeys, op, to_dst, &sink, &agg,
+                            &withscores);
+    if (!rc && to_dst && c->argv[1].n > STORE_MAX_KEY) {
         redis_store_error(c, STORE_EKEYLEN);
         rc = 1;
     }
-    if (!rc) {
-        /* Smallest input first, ties in argument order (a stable sort, as
-         * glibc's qsort is for this size). */
-        for (int i = 0; i < nkeys; i++) {
-            int j = i;
-            uint64_t size = src[i].present ? src[i].m.size : 0;
-            for (; j > 0 && (src[order[j - 1]].present ? src[order[j - 1]].m.size : 0) > size; j--)
-                order[j] = order[j - 1];
-            order[j] = i;
-        }
-        rc = store_meta_create(c->st, c->db, dkey->p, dkey->n, STORE_ZSET, &dst);
+    if (!rc && to_dst) {
+        rc = store_meta_create(c->st, c->db, c->argv[1].p, c->argv[1].n, STORE_ZSET, &dst);
+        sink.dst = &dst;
     }
-    if (!rc)
-        rc = inter ? zinter_walk(c, src, order, (int)nkeys, agg, &dst)
-                   : zunion_walk(c, src, order, (int)nkeys, agg, &dst);
-    if (!rc)
+    if (!rc) {
+        rc = op == ZOP_UNION ? zunion_walk(c, src, order, (int)nkeys, agg, &sink)
+                             : zlookup_walk(c, src, order, (int)nkeys, agg, op == ZOP_DIFF, &sink);
+        rc = rc == ZSINK_FULL ? 0 : rc;
+    }
+    if (!rc && to_dst)
         rc = store_meta_save(c->st, &dst);
-    if (!rc)
+    if (!rc && to_dst)
         reply_int(c->r, (int64_t)dst.size);
+    else if (!rc && count_only)
+        reply_int(c->r, (int64_t)sink.count);
+    else if (!rc)
+        zsetop_reply(c, &sink, withscores);
+    zsink_free(&sink);
     free(src);
     free(order);
     return rc > 0 ? 0 : rc;
@@ -1373,12 +1504,37 @@ static int zstore_generic(resp_ctx *c, int inter)
 
 static int zunionstore_cmd(resp_ctx *c)
 {
-    return zstore_generic(c, 0);
+    return zsetop_generic(c, ZOP_UNION, 1, 0);
 }
 
 static int zinterstore_cmd(resp_ctx *c)
 {
-    return zstore_generic(c, 1);
+    return zsetop_generic(c, ZOP_INTER, 1, 0);
+}
+
+static int zdiffstore_cmd(resp_ctx *c)
+{
+    return zsetop_generic(c, ZOP_DIFF, 1, 0);
+}
+
+static int zunion_cmd(resp_ctx *c)
+{
+    return zsetop_generic(c, ZOP_UNION, 0, 0);
+}
+
+static int zinter_cmd(resp_ctx *c)
+{
+    return zsetop_generic(c, ZOP_INTER, 0, 0);
+}
+
+static int zdiff_cmd(resp_ctx *c)
+{
+    return zsetop_generic(c, ZOP_DIFF, 0, 0);
+}
+
+static int zintercard_cmd(resp_ctx *c)
+{
+    return zsetop_generic(c, ZOP_INTER, 0, 1);
 }
 
 #define W (RESP_CMD_WRITE | RESP_CMD_DENYOOM)
@@ -1435,6 +1591,13 @@ const resp_command redis_cmds_zset[] = {
      "Add multiple sorted sets and store the resulting sorted set in a new key"},
     {"zinterstore", zinterstore_cmd, -4, W, 1, 1, 1, "sorted-set",
      "Intersect multiple sorted sets and store the resulting sorted set in a new key"},
+    {"zdiffstore", zdiffstore_cmd, -4, W, 1, 1, 1, "sorted-set",
+     "Subtract multiple sorted sets and store the resulting sorted set in a new key"},
+    {"zunion", zunion_cmd, -3, R, 0, 0, 0, "sorted-set", "Add multiple sorted sets"},
+    {"zinter", zinter_cmd, -3, R, 0, 0, 0, "sorted-set", "Intersect multiple sorted sets"},
+    {"zdiff", zdiff_cmd, -3, R, 0, 0, 0, "sorted-set", "Subtract multiple sorted sets"},
+    {"zintercard", zintercard_cmd, -3, R, 0, 0, 0, "sorted-set",
+     "Intersect multiple sorted sets and return the cardinality of the result"},
     {"zscan", zscan_cmd, -3, R | RESP_CMD_RANDOM, 1, 1, 1, "sorted-set",
      "Incrementally iterate sorted sets elements and associated scores"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL},

@@ -268,6 +268,7 @@ enum {
     CLI_REPLY_SKIP = 1u << 7, /* this command's reply is dropped (CLIENT REPLY SKIP) */
     CLI_REPLY_SKIP_NEXT = 1u << 8, /* ...and the next one's */
     CLI_READONLY = 1u << 9,   /* READONLY (cluster): stale local reads allowed (the hook's) */
+    CLI_PAUSED = 1u << 10,    /* postponed by CLIENT PAUSE (pause.h, P1) */
 };
 
 /* A command queued by MULTI: its own copy of the arguments. */
@@ -399,6 +400,10 @@ struct redis_server {
     struct redis_lua *lua;           /* the Lua VM, made on first use (script.h) */
     redis_cvec feeds;                /* SYNC connections (repl_feed.c) */
     redis_cvec monitors;             /* MONITOR connections (repl_feed.c) */
+    int pause_type;                  /* CLIENT PAUSE (pause.h): PAUSE_NONE, _WRITE, _ALL */
+    int64_t pause_end_ms;            /* monotonic */
+    redis_cvec paused;               /* postponed clients, in order */
+    net_timer *pause_timer;
 
     redis_stats stats;
     int64_t start_ms; /* Unix ms */

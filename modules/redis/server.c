@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "modules/redis/block.h"
+#include "modules/redis/pause.h"
 #include "modules/redis/redis.h"
 #include "modules/redis/script.h"
 
@@ -194,6 +195,7 @@ static void on_close(net_conn *conn)
     if (c->flags & CLI_HELD)
         cvec_del(&s->held, c); /* its unit still applies, answered to no one */
     block_client_gone(s, c);
+    pause_client_gone(s, c);
     feed_client_gone(s, c);
 
     s->errors_gone += c->reply.errors;
@@ -727,6 +729,8 @@ static int run_command(redis_server *s, redis_client *c, int argc, const resp_ar
                      cmd->name);
         return 0;
     }
+    if (pause_postpone(s, c, cmd))
+        return 1; /* P1: it runs again when the pause ends */
     if ((c->flags & CLI_MULTI) && !(cmd->flags & RESP_CMD_NOMULTI)) {
         rc = multi_queue(s, c, cmd, argc, argv);
         if (rc)
@@ -795,6 +799,8 @@ static int run_client(redis_server *s, redis_client *c)
             return 0; /* the hook makes it ready again */
         if (c->blocked)
             return 0; /* K2: its wait's end makes it ready again */
+        if (c->flags & CLI_PAUSED)
+            return 0; /* P2: the pause's end makes it ready again */
         rc = resp_parse(&c->parser, conn->in + conn->in_start, net_conn_pending_input(conn),
                         &c->req);
         if (rc == RESP_NEED_MORE)
@@ -956,6 +962,8 @@ static int sweep(redis_server *s)
 
     if (own && s->batch.txn)
         return 0; /* never inside a client batch: it commits on its own */
+    if (pause_active(s))
+        return 0; /* CLIENT PAUSE: no expired key goes (pause.h) */
     rc = server_need_txn(s, 1);
     if (rc)
         return 0;
@@ -988,7 +996,7 @@ static void on_sweep(net_timer *t, void *arg)
     redis_server *s = arg;
     int more = sweep(s);
 
-    if (s->hook)
+    if (s->hook && !pause_active(s))
         propose_expired(s);
 
     net_timer_again(t, more ? 1 : 1000 / (s->cfg->hz > 0 ? s->cfg->hz : 10));
@@ -1204,6 +1212,7 @@ static void server_free(redis_server *s)
         free(s->sink->conn);
     free(s->sink);
     block_free(s);
+    pause_free(s);
     script_vm_free(s->lua);
     net_loop_free(s->loop);
     redis_commands_free();
