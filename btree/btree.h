@@ -122,6 +122,8 @@ struct bt_cursor {
     struct bt_buf key;
     struct bt_buf val;
     struct bt_buf edge;               /* key last seen before stepping to another leaf */
+    uint64_t ra_parent;               /* read-ahead: the leaves' parent it last covered, or 0 */
+    unsigned ra_mark;                 /* and the child index that starts the next window */
 };
 
 void bt_cursor_init(struct bt_cursor *c, struct bt_txn *t, struct bt_tree *tree);

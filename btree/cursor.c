@@ -159,6 +159,37 @@ int bt_cursor_last(struct bt_cursor *c, ffdb_val *key, ffdb_val *val)
     return cur_edge(c, 0, 1, key, val);
 }
 
+/* Leaves a read-ahead window covers: enough for one large read, few enough
+ * that a short scan does not read much it never uses. */
+#define RA_WINDOW 64u
+
+/* Read-ahead for scans (read txns): about to step to child idx of branch p
+ * (page pgno, the leaves' parent) in direction dir. When idx starts a new
+ * window, hand the pool the next RA_WINDOW children in the order the scan
+ * will want them, so that consecutive leaves not cached come in one read
+ * (pool_prefetch). The children are pages of this snapshot, so what is on
+ * disk is what the scan will read. */
+static void cur_read_ahead(struct bt_cursor *c, const uint8_t *p, uint64_t pgno, unsigned idx,
+                           int dir)
+{
+    uint64_t kids[RA_WINDOW];
+    unsigned n = 0, count = node_count(p);
+
+    assert(idx < count);
+    if (c->txn->fl || idx >= count) /* a write txn's pages may be its own, dirty ones */
+        return;
+    if (c->ra_parent == pgno && (dir > 0 ? idx < c->ra_mark : idx > c->ra_mark))
+        return;
+    for (unsigned i = idx; n < RA_WINDOW && i < count; i = dir > 0 ? i + 1 : i - 1) {
+        kids[n++] = branch_child(node_cell(p, i));
+        if (dir < 0 && i == 0)
+            break;
+    }
+    n = (unsigned)pool_prefetch(c->txn->pool, kids, n); /* the pool may take fewer */
+    c->ra_parent = pgno;
+    c->ra_mark = dir > 0 ? idx + n : idx + 1 - n; /* backward: n <= idx + 1 */
+}
+
 /* Step to the neighbouring leaf: climb to the first level where the path
  * can move in direction dir, then descend along the near edge. */
 static int cur_step_leaf(struct bt_cursor *c, int dir, ffdb_val *key, ffdb_val *val)
@@ -171,6 +202,8 @@ static int cur_step_leaf(struct bt_cursor *c, int dir, ffdb_val *key, ffdb_val *
         p = f->data;
         if (dir > 0 ? c->idx[level] + 1 < node_count(p) : c->idx[level] > 0) {
             c->idx[level] += dir > 0 ? 1 : -1;
+            if ((unsigned)level + 2 == c->depth)
+                cur_read_ahead(c, p, f->pgno, c->idx[level], dir);
             c->pgno[level + 1] = branch_child(node_cell(p, c->idx[level]));
             c->bound[level + 1] = node_txid(p);
             pool_unpin(c->txn->pool, f);

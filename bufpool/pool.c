@@ -1146,6 +1146,88 @@ void pool_install_raw(struct pool *pool, uint64_t pgno, const void *page)
     }
 }
 
+/* ---- read-ahead -------------------------------------------------------------- */
+
+/* 1 if pgno has a frame now (any role or state). A lock-free walk that
+ * pins nothing: an answer that is stale at once is fine for read-ahead,
+ * which install() keeps exact (P2). */
+static int cached(struct pool *pool, uint64_t pgno)
+{
+    uint32_t b = bucket_of(pool, pgno);
+    int32_t i = idx_load(&pool->buckets[b], memory_order_acquire);
+
+    for (uint32_t steps = 0; i != NO_FRAME && steps < pool->frame_max; steps++) {
+        struct link *l = &pool->frames[i].link;
+        if (atomic_load_explicit(&l->key, memory_order_relaxed) == pgno)
+            return 1;
+        i = idx_load(&l->next, memory_order_acquire);
+    }
+    return 0;
+}
+
+/* Install count pages read back to back into buf (verified by the pager)
+ * as hooked frames, each once the verify hook accepted it (P4). Stops at
+ * the first page no clean frame is found for. */
+static void install_run(struct pool *pool, uint64_t pgno, size_t count, const uint8_t *buf)
+{
+    for (size_t i = 0; i < count; i++) {
+        const uint8_t *page = buf + i * pool->page_size;
+        struct frame *v, *f;
+        if (pool->verify && pool->verify(pool->verify_ctx, page, pgno + i) < 0)
+            continue;
+        if (!claim_clean(pool, &v))
+            return;
+        memcpy(v->pub.data, page, pool->page_size);
+        switch (install(pool, v, pgno + i, FS_VALID, FR_HOOKED, &f)) {
+        case PROBE_MISS:   /* cached, unpinned below; install counted the miss */
+        case PROBE_PINNED: /* another thread loaded it first (P2) */
+            atomic_fetch_sub_explicit(&f->pins, 1, memory_order_release);
+            break;
+        case PROBE_BUSY:
+            break;
+        }
+    }
+}
+
+size_t pool_prefetch(struct pool *pool, const uint64_t *pgnos, size_t count)
+{
+    size_t ps = pool->page_size, limit = pool_size_now(pool) / 8;
+    uint8_t *buf = NULL;
+    size_t i = 0;
+
+    if (count > limit)
+        count = limit;
+    if (count > POOL_PREFETCH_MAX)
+        count = POOL_PREFETCH_MAX;
+    while (i < count) {
+        size_t n = 1;
+        if (pgnos[i] == PGNO_NONE || cached(pool, pgnos[i])) {
+            i++;
+            continue;
+        }
+        /* A run ascends (a forward scan) or descends (a backward one). */
+        int down = i + 1 < count && pgnos[i + 1] + 1 == pgnos[i];
+        while (i + n < count && !cached(pool, pgnos[i + n]) &&
+               (down ? pgnos[i + n] + n == pgnos[i] : pgnos[i + n] == pgnos[i] + n))
+            n++;
+        /* A single page gains nothing over the pool_get that follows. */
+        if (n > 1) {
+            uint64_t first = down ? pgnos[i + n - 1] : pgnos[i];
+            if (!buf)
+                buf = mem_alloc_aligned(4096, POOL_PREFETCH_MAX * ps);
+            if (!buf)
+                return count;
+            if (pager_read_run(pool->pager, first, n, buf) == 0)
+                install_run(pool, first, n, buf);
+            else
+                err_clear(); /* best effort: pool_get reads it again and says why */
+        }
+        i += n;
+    }
+    mem_free_aligned(buf);
+    return count;
+}
+
 /* ---- public: pages outside the frames ------------------------------------------ */
 
 unsigned pool_page_size(const struct pool *pool)

@@ -122,6 +122,20 @@ void pool_install_raw(struct pool *pool, uint64_t pgno, const void *page);
 size_t   pool_frame_count(const struct pool *pool);
 unsigned pool_page_size(const struct pool *pool);
 
+/* Read-ahead: load the pages a reader will want next, in as few reads as
+ * possible. pgnos lists them in the order they will be wanted; every run
+ * of consecutive page numbers in it (ascending or descending) that is not
+ * cached is read with one read and installed as pool_get() would have (P4: checked by the pager
+ * and the verify hook). At most frame_count/8 and POOL_PREFETCH_MAX pages
+ * are looked at, so a scan never pushes more than that out of the pool.
+ * Best effort: never writes, never evicts a pinned, dirty or recently used
+ * frame, and ignores errors (pool_get() meets them again and reports
+ * them). The caller must reach every listed page through its snapshot, so
+ * that what is on disk is what it will read. Any thread. Returns how many
+ * entries of pgnos it looked at (the first ones; the rest were ignored). */
+#define POOL_PREFETCH_MAX 64u
+size_t pool_prefetch(struct pool *pool, const uint64_t *pgnos, size_t count);
+
 /* ---- pages outside the frames (see above) ------------------------------------ */
 
 /* One page to write: page_size bytes at data, aligned for direct I/O. */

@@ -1546,3 +1546,76 @@ Test(api_cursor, more_cursors_than_frames)
     ffdb_abort(txn);
     ffdb_close(db);
 }
+
+/* ---- read-ahead of scans ---------------------------------------------------- */
+
+static _Atomic unsigned long scan_reads;
+
+static int counting_read(ffdb_file *f, void *buf, size_t len, uint64_t offset)
+{
+    scan_reads++;
+    return ffdb_io_posix()->read(f, buf, len, offset);
+}
+
+/* A scan of a bulk-loaded bucket (its leaves are consecutive pages) larger
+ * than the pool reads its leaves in runs, not one read per leaf, and still
+ * sees every entry once, in order, both ways; a second, interleaved
+ * cursor and point reads are not disturbed. */
+Test(api_cursor, scans_larger_than_the_pool_read_leaves_in_runs)
+{
+    const char *path = tu_path("ra");
+    const unsigned count = 20000;
+    ffdb_io io = *ffdb_io_posix();
+    ffdb *db = tu_open(path, 64, 0, 0);
+    ffdb_txn *txn;
+    ffdb_bucket *b;
+    ffdb_bulk *bulk;
+    ffdb_cursor *c;
+    ffdb_val k, v;
+    char kb[16];
+    unsigned char vb[128];
+    int rc;
+
+    TU_OK(ffdb_begin_write(db, &txn));
+    TU_OK(ffdb_bucket_create(txn, "b", 1, &b));
+    TU_OK(ffdb_bulk_begin(b, 0, &bulk));
+    for (unsigned i = 0; i < count; i++) {
+        size_t kl = num_key(kb, i), vl = num_val(vb, i, 0);
+        TU_OK(ffdb_bulk_append(bulk, kb, kl, vb, vl));
+    }
+    TU_OK(ffdb_bulk_finish(bulk));
+    TU_OK(ffdb_commit(txn));
+    ffdb_close(db);
+
+    io.read = counting_read;
+    db = tu_open_io(path, &io, 64, 0); /* frames/8 = 8 leaves a read at most */
+    TU_OK(ffdb_begin_read(db, &txn));
+    b = open_bucket(txn, "b");
+    ffdb_bucket_stat bs;
+    TU_OK(tu_bstat(b, &bs));
+    cr_assert(bs.leaf_pages > 200, "%llu leaves", (unsigned long long)bs.leaf_pages);
+    TU_OK(ffdb_cursor_open(b, &c));
+    for (int dir = 1; dir >= -1; dir -= 2) {
+        unsigned n = 0;
+        scan_reads = 0;
+        for (rc = dir > 0 ? ffdb_cursor_first(c, &k, &v) : ffdb_cursor_last(c, &k, &v); rc == 0;
+             rc = dir > 0 ? ffdb_cursor_next(c, &k, &v) : ffdb_cursor_prev(c, &k, &v), n++) {
+            unsigned i = dir > 0 ? n : count - 1 - n;
+            size_t kl = num_key(kb, i), vl = num_val(vb, i, 0);
+            cr_assert(val_eq(k, kb, kl) && val_eq(v, vb, vl), "dir %d: entry %u", dir, n);
+            if (n % 997 == 0) { /* point reads between the steps */
+                ffdb_val gv;
+                size_t gl = num_key(kb, (n * 7919u) % count);
+                TU_OK(ffdb_get(b, kb, gl, &gv));
+            }
+        }
+        TU_RC(rc, FFDB_NOTFOUND);
+        cr_assert_eq(n, count);
+        cr_assert(scan_reads < bs.leaf_pages / 4, "dir %d: %lu reads for %llu leaves", dir,
+                  (unsigned long)scan_reads, (unsigned long long)bs.leaf_pages);
+    }
+    ffdb_cursor_close(c);
+    ffdb_abort(txn);
+    tu_check_clean(db, NULL);
+    ffdb_close(db);
+}

@@ -634,6 +634,99 @@ Test(pool, raw_install_never_evicts_pinned_or_dirty_frames)
     pool_close(pool);
 }
 
+/* ---- read-ahead ------------------------------------------------------------------ */
+
+static uint64_t disk_reads(void)
+{
+    struct pager_counters c;
+    pager_counters(pg, &c);
+    return c.page_reads;
+}
+
+Test(pool, prefetch_reads_runs_once_and_serves_them_as_hits)
+{
+    struct pool *pool = open_pool(128, NULL, NULL); /* frames/8 = 16 pages a call */
+    uint64_t up[12], down[6];
+    for (unsigned i = 0; i < 12; i++)
+        up[i] = BASE + 10 + i;
+    up[5] = BASE + 100;                             /* breaks the run in two: 5 + 1 + 6 */
+    for (unsigned i = 0; i < 6; i++)
+        down[i] = BASE + 60 - i;                    /* a backward scan's order */
+
+    get_check(pool, BASE + 19, 0);                  /* cached already: not read again */
+    uint64_t reads = disk_reads();
+    pool_prefetch(pool, up, 12);
+    pool_prefetch(pool, down, 6);
+    /* 5 + 3 (BASE + 16..18; BASE + 19 is cached) + 2 + 6; the lone page
+     * is left to pool_get. */
+    cr_assert_eq(disk_reads() - reads, 5 + 3 + 2 + 6);
+    struct pool_counters before = counters(pool);
+    for (unsigned i = 0; i < 12; i++)
+        if (i != 5)
+            get_check(pool, up[i], 0);
+    for (unsigned i = 0; i < 6; i++)
+        get_check(pool, down[i], 0);
+    struct pool_counters after = counters(pool);
+    cr_assert_eq(after.misses, before.misses, "every prefetched page is a hit");
+    cr_assert_eq(disk_reads() - reads, 16);
+    get_check(pool, BASE + 100, 0);
+    cr_assert_eq(counters(pool).pinned, 0);
+    pool_close(pool);
+}
+
+Test(pool, prefetch_is_bounded_and_never_evicts_pinned_or_dirty_frames)
+{
+    struct pool *pool = open_pool(32, NULL, NULL);  /* frames/8 = 4 pages a call */
+    struct pool_frame *f[16];
+    uint64_t run[40];
+    for (unsigned i = 0; i < 40; i++)
+        run[i] = BASE + 100 + i;
+
+    uint64_t reads = disk_reads();
+    pool_prefetch(pool, run, 40);
+    cr_assert_eq(disk_reads() - reads, 4, "at most frames/8 pages");
+
+    for (unsigned i = 0; i < 16; i++)
+        cr_assert_eq(pool_get(pool, BASE + i, &f[i]), 0);
+    for (unsigned i = 0; i < 12; i++)
+        new_page(pool, NEW_BASE + i, 2);
+    /* 16 pinned, 12 dirty, the 4 prefetched pages recently used: nothing to take. */
+    pool_prefetch(pool, run + 10, 4);
+    cr_assert_eq(counters(pool).spills, 0);
+    cr_assert_eq(counters(pool).dirty, 12);
+    for (unsigned i = 0; i < 16; i++) {
+        cr_assert(check_page(f[i]->data, BASE + i, 0));
+        pool_unpin(pool, f[i]);
+    }
+    for (unsigned i = 0; i < 12; i++)
+        get_check(pool, NEW_BASE + i, 2);
+    cr_assert_eq(counters(pool).pinned, 0);
+    pool_close(pool);
+}
+
+Test(pool, prefetch_installs_only_what_the_hook_accepts)
+{
+    struct verify_ctx v = { .bad_pgno = BASE + 42, .reject = 1 };
+    struct pool *pool = open_pool(64, verify_hook, &v);
+    uint64_t run[6] = { BASE + 40, BASE + 41, BASE + 42, BASE + 43, BASE + 44, BASE + 45 };
+    struct pool_frame *fr = NULL;
+
+    pool_prefetch(pool, run, 6);
+    cr_assert_eq(atomic_load(&v.calls), 1);
+    struct pool_counters before = counters(pool);
+    get_check(pool, BASE + 41, 0);
+    get_check(pool, BASE + 45, 0);
+    cr_assert_eq(counters(pool).misses, before.misses);
+    /* The rejected page was not cached: pool_get reads it and the hook says no. */
+    cr_assert_eq(pool_get(pool, BASE + 42, &fr), FFDB_CORRUPT);
+    cr_assert_eq(atomic_load(&v.calls), 2);
+    /* A run the pager refuses (past the end of the file) is skipped quietly. */
+    uint64_t far[3] = { BASE + FILE_PAGES + 5, BASE + FILE_PAGES + 6, BASE + FILE_PAGES + 7 };
+    pool_prefetch(pool, far, 3);
+    cr_assert_eq(counters(pool).pinned, 0);
+    pool_close(pool);
+}
+
 /* ---- pages outside the frames (P6) ---------------------------------------------- */
 
 Test(pool, writes_around_the_frames_drop_every_cached_copy)
