@@ -410,6 +410,27 @@ static int cmp_ll(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The counter on leader l (a linearizable read) against the INCRs: every
+ * acknowledged INCR is in the value, none twice: the acked values are
+ * distinct and at most the final one; the final value is at least the
+ * number acknowledged and at most that plus the unknown ones. Returns it. */
+static long long check_counter(int l, long long *acked, int nacked, int unknown)
+{
+    int fd = rs_connect(nodes[l].srv);
+    const char *t = rs_q(fd, "GET", "counter", NULL);
+    rs_close(fd);
+    cr_assert(t[0] == '"', "GET counter: %s", t);
+    long long final = atoll(t + 1);
+    qsort(acked, (size_t)nacked, sizeof *acked, cmp_ll);
+    for (int i = 1; i < nacked; i++)
+        cr_assert_neq(acked[i], acked[i - 1], "INCR acknowledged %lld twice", acked[i]);
+    cr_assert_leq(acked[nacked - 1], final);
+    cr_assert_geq(final, nacked, "final %lld < %d acknowledged", final, nacked);
+    cr_assert_leq(final, (long long)nacked + unknown, "final %lld > %d acknowledged + %d unknown",
+                  final, nacked, unknown);
+    return final;
+}
+
 Test(cluster, failover_no_acked_write_lost)
 {
     cluster_start(3, NULL);
@@ -449,21 +470,7 @@ Test(cluster, failover_no_acked_write_lost)
 
     int l2 = wait_leader(WAIT_MS);
     cr_assert_neq(l2, killed);
-    fd = rs_connect(nodes[l2].srv);
-    const char *t = rs_q(fd, "GET", "counter", NULL); /* linearizable read on the leader */
-    rs_close(fd);
-    cr_assert(t[0] == '"', "GET counter: %s", t);
-    long long final = atoll(t + 1);
-    /* every acknowledged INCR is in the value, none twice: the acked values
-     * are distinct and at most the final one; the final value is at least
-     * the number acknowledged and at most that plus the unknown ones */
-    qsort(acked, (size_t)nacked, sizeof *acked, cmp_ll);
-    for (int i = 1; i < nacked; i++)
-        cr_assert_neq(acked[i], acked[i - 1], "INCR acknowledged %lld twice", acked[i]);
-    cr_assert_leq(acked[nacked - 1], final);
-    cr_assert_geq(final, nacked, "final %lld < %d acknowledged", final, nacked);
-    cr_assert_leq(final, (long long)nacked + unknown, "final %lld > %d acknowledged + %d unknown",
-                  final, nacked, unknown);
+    long long final = check_counter(l2, acked, nacked, unknown);
     free(acked);
 
     /* the killed node comes back (same directory and file) and catches up */
@@ -705,19 +712,7 @@ Test(cluster, failover_pipelined_incrs)
         rs_close(fd);
     cr_assert_geq(killed, 0, "the load never reached %d acknowledged INCRs", 100 * DEPTH);
     cr_assert_geq(after, 50 * DEPTH, "after the kill only %d INCRs were acknowledged", after);
-    int l2 = wait_leader(WAIT_MS);
-    fd = rs_connect(nodes[l2].srv);
-    const char *t = rs_q(fd, "GET", "counter", NULL);
-    rs_close(fd);
-    cr_assert(t[0] == '"', "GET counter: %s", t);
-    long long final = atoll(t + 1);
-    qsort(acked, (size_t)nacked, sizeof *acked, cmp_ll);
-    for (int i = 1; i < nacked; i++)
-        cr_assert_neq(acked[i], acked[i - 1], "INCR acknowledged %lld twice", acked[i]);
-    cr_assert_leq(acked[nacked - 1], final);
-    cr_assert_geq(final, nacked, "final %lld < %d acknowledged", final, nacked);
-    cr_assert_leq(final, (long long)nacked + unknown, "final %lld > %d acknowledged + %d unknown",
-                  final, nacked, unknown);
+    check_counter(wait_leader(WAIT_MS), acked, nacked, unknown);
     free(acked);
     free(b.p);
 }

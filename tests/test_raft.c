@@ -528,13 +528,19 @@ Test(raft_fsm, a_new_leader_after_the_leader_is_lost)
     fixture_stop();
 }
 
-Test(raft_fsm, a_node_cut_off_past_a_snapshot_fetches_the_file)
+/* A snapshot every 8 entries, 2 kept behind it: logs are truncated soon. */
+static void small_snapshots(void)
 {
-    fixture_start();
     for (unsigned i = 0; i < N; i++) {
         raft_set_snapshot_threshold(raft_fixture_get(&fx, i), 8);
         raft_set_snapshot_trailing(raft_fixture_get(&fx, i), 2);
     }
+}
+
+Test(raft_fsm, a_node_cut_off_past_a_snapshot_fetches_the_file)
+{
+    fixture_start();
+    small_snapshots();
     cr_assert(raft_fixture_step_until_has_leader(&fx, 10000));
     unsigned li = raft_fixture_leader_index(&fx), cut = (li + 1) % N;
     for (unsigned i = 0; i < N; i++)
@@ -817,10 +823,7 @@ Test(raft_fsm, a_flapping_link_converges)
 Test(raft_fsm, a_node_back_with_an_empty_directory_catches_up_by_snapshot)
 {
     fixture_start();
-    for (unsigned i = 0; i < N; i++) {
-        raft_set_snapshot_threshold(raft_fixture_get(&fx, i), 8);
-        raft_set_snapshot_trailing(raft_fixture_get(&fx, i), 2);
-    }
+    small_snapshots();
     cr_assert(raft_fixture_step_until_has_leader(&fx, 10000));
     unsigned li = raft_fixture_leader_index(&fx), lost = (li + 1) % N;
     for (int i = 0; i < 10; i++)
