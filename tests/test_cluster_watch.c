@@ -53,7 +53,7 @@ static int pair_free(int port)
 static int start_cluster(rs_server **srv)
 {
     int raft[NODES];
-    char list[256], dirs[NODES][512], ids[NODES][8];
+    char list[256], dirs[NODES][512], ids[NODES][16];
     size_t len = 0;
     unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL);
 
