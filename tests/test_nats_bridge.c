@@ -576,7 +576,7 @@ Test(nats_bridge, cluster_multi_publish_once)
     node n[3];
     int raft[3], subs[3];
     unsigned seed = (unsigned)getpid() ^ (unsigned)tn_mono_ms();
-    char list[256], id[3][4], dir[3][600], m[16];
+    char list[256], id[3][12], dir[3][600], m[16];
     int64_t published[3];
     size_t len = 0;
 
