@@ -297,6 +297,18 @@ int crdt_sync_swant(crdt_sync *y, const ipld_cid *id)
 
 static void on_state_answer(void *arg, const natsbus_msg *m);
 
+/* A request's time is up: off the list in flight. */
+static void req_free(crdt_sync *y, struct req *r)
+{
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        y->reqs = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    free(r);
+}
+
 static int request(crdt_sync *y, const ipld_cid *want, size_t n,
                    void (*cb)(void *, const natsbus_msg *))
 {
@@ -370,15 +382,8 @@ static void on_state_answer(void *arg, const natsbus_msg *m)
     int outside, rc;
     if (!m || r->answered || !y->fetching || !y->stating || r->gen != y->gen) {
         int lost = !m && !r->answered && y->fetching && y->stating && r->gen == y->gen;
-        if (!m) {
-            if (r->prev)
-                r->prev->next = r->next;
-            else
-                y->reqs = r->next;
-            if (r->next)
-                r->next->prev = r->prev;
-            free(r);
-        }
+        if (!m)
+            req_free(y, r);
         if (!lost)
             return;
         rc = crdt_work_begin(y->n, 1, &txn, &outside);
@@ -463,13 +468,7 @@ static void on_answer(void *arg, const natsbus_msg *m)
 
     if (!m) { /* the request's time is up */
         int lost = !r->answered && y->fetching && r->gen == y->gen;
-        if (r->prev)
-            r->prev->next = r->next;
-        else
-            y->reqs = r->next;
-        if (r->next)
-            r->next->prev = r->prev;
-        free(r);
+        req_free(y, r);
         if (!lost)
             return;
         rc = crdt_work_begin(y->n, 1, &txn, &outside);
