@@ -254,11 +254,57 @@ static int rec_parse(const uint8_t *r, size_t n, uint8_t *kind, const uint8_t **
     return 0;
 }
 
+/* The per-key checkpoint rows (u32 length | record, ...), written once per
+ * run of records of one key (a key's records come together: a set's
+ * thousands of tag records make one put, not one each). */
+typedef struct zacc {
+    ffdb_bucket *bz;
+    buf row;
+    uint8_t prefix[FFDB_MAX_KEY_SIZE];
+    size_t plen;
+} zacc;
+
+static int z_flush(zacc *z)
+{
+    ffdb_val was;
+    buf all = {0};
+    int rc = 0;
+    if (!z->row.n)
+        return 0;
+    int grc = ffdb_get(z->bz, z->prefix, z->plen, &was); /* records of it before this run */
+    if (grc == 0)
+        rc = buf_add(&all, was.data, was.size);
+    else if (grc != FFDB_NOTFOUND)
+        rc = grc;
+    rc = rc ? rc : buf_add(&all, z->row.p, z->row.n);
+    rc = rc ? rc : ffdb_put(z->bz, z->prefix, z->plen, all.p, all.n);
+    free(all.p);
+    z->row.n = 0;
+    return rc;
+}
+
+static int z_append(zacc *z, const uint8_t *r, size_t rn)
+{
+    uint8_t kind;
+    const uint8_t *prefix, *pay;
+    size_t plen, paylen;
+    int rc = rec_parse(r, rn, &kind, &prefix, &plen, &pay, &paylen);
+    if (!rc && plen > sizeof z->prefix)
+        rc = FFDB_CORRUPT;
+    if (!rc && (plen != z->plen || memcmp(prefix, z->prefix, plen))) {
+        rc = z_flush(z);
+        memcpy(z->prefix, prefix, z->plen = plen);
+    }
+    rc = rc ? rc : buf_u32(&z->row, (uint32_t)rn);
+    return rc ? rc : buf_add(&z->row, r, rn);
+}
+
 /* Write the chunks and the root (crdt.b, replaced) and the per-key
  * checkpoint (crdt.z, replaced). */
 static int state_write(ffdb_txn *txn, const buf *recs, ipld_cid *root)
 {
-    ffdb_bucket *bb, *bz;
+    ffdb_bucket *bb;
+    static zacc z;
     cbor_item_t *links = cbor_new_indefinite_array(), *chunk = NULL;
     size_t chunk_bytes = 0;
     int rc = 0;
@@ -270,8 +316,9 @@ static int state_write(ffdb_txn *txn, const buf *recs, ipld_cid *root)
             goto out;
     }
     if ((rc = ffdb_bucket_create(txn, "crdt.b", 6, &bb)) ||
-        (rc = ffdb_bucket_create(txn, "crdt.z", 6, &bz)))
+        (rc = ffdb_bucket_create(txn, "crdt.z", 6, &z.bz)))
         goto out;
+    z.row.n = 0, z.plen = 0;
     for (size_t o = 0; !rc && o <= recs->n;) {
         int last = o == recs->n;
         size_t rn = last ? 0 : crdt_get_u32(recs->p + o);
@@ -304,26 +351,10 @@ static int state_write(ffdb_txn *txn, const buf *recs, ipld_cid *root)
         if (s)
             cbor_decref(&s);
         chunk_bytes += rn;
-        /* the key's checkpoint row: its records, each u32 length | record */
-        uint8_t kind;
-        const uint8_t *prefix, *pay;
-        size_t plen, paylen;
-        ffdb_val was;
-        buf row = {0};
-        rc = rc ? rc : rec_parse(r, rn, &kind, &prefix, &plen, &pay, &paylen);
-        if (!rc) {
-            int grc = ffdb_get(bz, prefix, plen, &was);
-            if (grc == 0)
-                rc = buf_add(&row, was.data, was.size);
-            else if (grc != FFDB_NOTFOUND)
-                rc = grc;
-        }
-        rc = rc ? rc : buf_u32(&row, (uint32_t)rn);
-        rc = rc ? rc : buf_add(&row, r, rn);
-        rc = rc ? rc : ffdb_put(bz, prefix, plen, row.p, row.n);
-        free(row.p);
+        rc = rc ? rc : z_append(&z, r, rn);
         o += 4 + rn;
     }
+    rc = rc ? rc : z_flush(&z);
     if (!rc) { /* map_put takes the value's reference, on failure too */
         cbor_item_t *m = cbor_new_definite_map(2), *v = ipld_cbor_uint(1), *l = links;
         links = NULL;
@@ -611,4 +642,165 @@ int crdt_state_verify(ffdb_txn *txn, uint64_t *problems, void (*report)(void *, 
         cbor_decref(&item);
 #undef PROBLEM
     return rc;
+}
+
+/* ---- a node behind a peer's cut: the state fetched, then adopted ---- */
+
+static int has_block(ffdb_txn *txn, const char *bucket, const ipld_cid *id)
+{
+    ffdb_bucket *b;
+    ffdb_val v;
+    uint8_t key[IPLD_CID_BIN_MAX];
+    int rc = ffdb_bucket_open(txn, bucket, strlen(bucket), &b);
+    rc = rc ? rc : ffdb_get(b, key, ipld_cid_to_bytes(id, key), &v);
+    return rc == FFDB_NOTFOUND ? 0 : rc ? rc : 1;
+}
+
+int crdt_state_held(ffdb_txn *txn, const ipld_cid *root)
+{
+    return has_block(txn, "crdt.b", root);
+}
+
+int crdt_state_block_held(ffdb_txn *txn, const ipld_cid *id)
+{
+    return has_block(txn, "crdt.f", id);
+}
+
+int crdt_state_block_get(ffdb_txn *txn, const ipld_cid *id, uint8_t **out, size_t *len)
+{
+    ffdb_bucket *b;
+    ffdb_val v;
+    uint8_t key[IPLD_CID_BIN_MAX];
+    int rc = ffdb_bucket_open(txn, "crdt.b", 6, &b);
+    rc = rc ? rc : ffdb_get(b, key, ipld_cid_to_bytes(id, key), &v);
+    if (rc)
+        return rc;
+    if (!(*out = malloc(v.size ? v.size : 1)))
+        return FFDB_ENOMEM;
+    memcpy(*out, v.data, *len = v.size);
+    return 0;
+}
+
+/* The chunks a root block links to, visited in order; IPLD_EFORMAT if it is
+ * not a state root. */
+static int root_chunks(const uint8_t *bytes, size_t len, int (*fn)(void *, const ipld_cid *),
+                       void *arg)
+{
+    cbor_item_t *item, *chunks;
+    int rc = ipld_cbor_decode(bytes, len, 1, &item);
+    if (rc)
+        return IPLD_EFORMAT;
+    if (!(chunks = ipld_cbor_map_get(item, "chunks")) || !cbor_isa_array(chunks))
+        rc = IPLD_EFORMAT;
+    for (size_t i = 0; !rc && i < cbor_array_size(chunks); i++) {
+        ipld_cid id;
+        cbor_item_t *l = cbor_array_get(chunks, i);
+        rc = ipld_cbor_get_link(l, &id) ? IPLD_EFORMAT : fn(arg, &id);
+        cbor_decref(&l);
+    }
+    cbor_decref(&item);
+    return rc;
+}
+
+static int want_chunk(void *arg, const ipld_cid *id)
+{
+    return crdt_sync_swant(arg, id);
+}
+
+int crdt_state_block_put(ffdb_txn *txn, crdt_sync *y, const ipld_cid *id, const uint8_t *bytes,
+                         size_t len)
+{
+    ffdb_bucket *b;
+    uint8_t key[IPLD_CID_BIN_MAX];
+    int rc = crdt_bucket_make(txn, "crdt.f", &b);
+    rc = rc ? rc : ffdb_put(b, key, ipld_cid_to_bytes(id, key), bytes, len);
+    if (!rc && crdt_sync_is_root(y, id)) {
+        rc = root_chunks(bytes, len, want_chunk, y);
+        if (rc == IPLD_EFORMAT) /* not a state: dropped, asked again, a failure */
+            rc = ffdb_delete(b, key, ipld_cid_to_bytes(id, key));
+    }
+    return rc;
+}
+
+struct adopt {
+    ffdb_txn *txn;
+    ffdb_bucket *bf, *bb;
+    zacc *z;
+};
+
+static int adopt_chunk(void *arg, const ipld_cid *id)
+{
+    struct adopt *a = arg;
+    uint8_t key[IPLD_CID_BIN_MAX], *copy;
+    size_t klen = ipld_cid_to_bytes(id, key);
+    cbor_item_t *item;
+    ffdb_val v;
+    int rc = ffdb_get(a->bf, key, klen, &v);
+    if (rc)
+        return rc == FFDB_NOTFOUND ? FFDB_CORRUPT : rc;
+    if (!(copy = malloc(v.size ? v.size : 1)))
+        return FFDB_ENOMEM;
+    memcpy(copy, v.data, v.size);
+    size_t clen = v.size;
+    rc = ffdb_put(a->bb, key, klen, copy, clen);
+    if (!rc && ipld_cbor_decode(copy, clen, 1, &item) == 0) {
+        if (!cbor_isa_array(item))
+            rc = FFDB_CORRUPT;
+        for (size_t i = 0; !rc && i < cbor_array_size(item); i++) {
+            cbor_item_t *r = cbor_array_get(item, i);
+            if (!cbor_isa_bytestring(r) || !cbor_bytestring_is_definite(r))
+                rc = FFDB_CORRUPT;
+            else
+                rc = z_append(a->z, cbor_bytestring_handle(r), cbor_bytestring_length(r));
+            cbor_decref(&r);
+        }
+        cbor_decref(&item);
+    } else if (!rc)
+        rc = FFDB_CORRUPT;
+    free(copy);
+    return rc;
+}
+
+int crdt_state_adopt(crdt *n, ffdb_txn *txn, crdt_ingest *g, const ipld_cid *snap,
+                     const ipld_cid *root, const ipld_cid *next, size_t next_count)
+{
+    static zacc z;
+    struct adopt a = {txn, NULL, NULL, &z};
+    uint8_t key[IPLD_CID_BIN_MAX], *rbuf = NULL;
+    size_t rlen = 0;
+    ffdb_val v;
+    ffdb_bucket *bm;
+    int rc = 0;
+    (void)n;
+    for (int i = 0; i < 2; i++) {
+        rc = ffdb_bucket_drop(txn, i ? "crdt.z" : "crdt.b", 6);
+        if (rc && rc != FFDB_NOTFOUND)
+            return rc;
+    }
+    rc = ffdb_bucket_open(txn, "crdt.f", 6, &a.bf);
+    rc = rc ? rc : ffdb_bucket_create(txn, "crdt.b", 6, &a.bb);
+    rc = rc ? rc : ffdb_bucket_create(txn, "crdt.z", 6, &z.bz);
+    z.row.n = 0, z.plen = 0;
+    size_t klen = ipld_cid_to_bytes(root, key);
+    rc = rc ? rc : ffdb_get(a.bf, key, klen, &v);
+    if (!rc && !(rbuf = malloc(v.size ? v.size : 1)))
+        rc = FFDB_ENOMEM;
+    if (!rc) {
+        memcpy(rbuf, v.data, rlen = v.size);
+        rc = ffdb_put(a.bb, key, klen, rbuf, rlen);
+    }
+    rc = rc ? rc : root_chunks(rbuf, rlen, adopt_chunk, &a);
+    rc = rc ? rc : z_flush(&z);
+    free(rbuf);
+    if (!rc)
+        rc = ffdb_bucket_drop(txn, "crdt.f", 6);
+    for (size_t i = 0; !rc && i < next_count; i++) { /* the parents the peer had dropped */
+        int x = oplog_fetch_covered(txn, &next[i]);
+        rc = x < 0 ? x : x ? oplog_cover(txn, &next[i]) : 0;
+    }
+    rc = rc ? rc : crdt_bucket_make(txn, "crdt.m", &bm);
+    rc = rc ? rc : ffdb_put(bm, "snap", 4, key, ipld_cid_to_bytes(snap, key));
+    if (!rc) /* the keyspace is folded again from the state at the end */
+        g->late = 1, g->full = 1;
+    return rc == IPLD_EFORMAT ? FFDB_CORRUPT : rc;
 }

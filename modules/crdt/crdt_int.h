@@ -119,6 +119,23 @@ int crdt_state_load(crdt *n, ffdb_txn *txn, const uint8_t *prefix, size_t plen, 
 int crdt_state_verify(ffdb_txn *txn, uint64_t *problems, void (*report)(void *, const char *),
                       void *arg);
 
+/* A node behind a peer's cut (C3): the state's blocks fetched into
+ * "crdt.f", then loaded. held: the state's root is in crdt.b or crdt.f;
+ * block_held: that block is in crdt.f; block_put: keep a block asked for
+ * (hash-checked by the caller), the root's chunks wanted through
+ * crdt_sync_swant; block_get: a block of crdt.b (malloc'd), for a peer;
+ * adopt: the fetched state replaces crdt.b/crdt.z, the snapshot's parents
+ * are covered (oplog_cover) and g rebuilds everything at its end. */
+int crdt_state_held(ffdb_txn *txn, const ipld_cid *root);
+int crdt_state_block_held(ffdb_txn *txn, const ipld_cid *id);
+int crdt_state_block_put(ffdb_txn *txn, crdt_sync *y, const ipld_cid *id, const uint8_t *buf,
+                         size_t len);
+int crdt_state_block_get(ffdb_txn *txn, const ipld_cid *id, uint8_t **buf, size_t *len);
+int crdt_state_adopt(crdt *n, ffdb_txn *txn, crdt_ingest *g, const ipld_cid *snap,
+                     const ipld_cid *root, const ipld_cid *next, size_t next_count);
+int crdt_sync_swant(crdt_sync *y, const ipld_cid *id);
+int crdt_sync_is_root(const crdt_sync *y, const ipld_cid *id);
+
 /* sync.c: the NATS transport. */
 int crdt_sync_open(crdt *n, char *err, size_t err_len);
 void crdt_sync_close(crdt_sync *y);

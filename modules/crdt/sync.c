@@ -92,6 +92,11 @@ struct crdt_sync {
     size_t want_n;
     int failures;
     struct req *reqs; /* in flight: natsbus_close drops them without their callback */
+    /* the state of a snapshot this node is behind (compact.c): its blocks
+     * asked for in batches, kept in "crdt.f" until all are held */
+    int stating;
+    ipld_cid *swant; /* the root, then its chunks */
+    size_t swant_n, swant_cap, snext;
     /* the heads each peer last announced (the stable cut, compact.c) */
     struct peer *peers;
     size_t npeers;
@@ -172,7 +177,7 @@ static void fetch_stop(crdt_sync *y, ffdb_txn *txn, int failed)
 {
     int rc = oplog_fetch_end(txn);
     (void)rc; /* an engine error fails the batch in crdt_work_end */
-    y->fetching = 0;
+    y->fetching = 0, y->stating = 0;
     y->gen++;
     if (failed)
         y->n->st.fetch_failures++;
@@ -196,16 +201,202 @@ static int spill_one(void *arg, const ipld_cid *id, const uint8_t *buf, size_t l
     return rc == 1 || crdt_refusal(rc) ? 0 : rc;
 }
 
-/* The walk closed: ingest what it fetched, in the log's order. */
+/* A snapshot in the spill whose parents this node lacks: the node is
+ * behind the cut and needs the snapshot's state (C3) before the spill. */
+struct behind {
+    ffdb_txn *txn;
+    int found;
+    ipld_cid snap, state;
+    ipld_cid next[OPLOG_NEXT_MAX];
+    size_t next_count;
+    int rc;
+};
+
+static int behind_one(void *arg, const ipld_cid *id, const uint8_t *buf, size_t len)
+{
+    struct behind *b = arg;
+    oplog_entry e;
+    if (oplog_entry_decode(buf, len, &e))
+        return 0;
+    if (e.kind == OPLOG_KIND_SNAPSHOT) { /* in order: the newest one wins */
+        int lacks = 0; /* a parent the peer did not have: given up as covered */
+        for (size_t i = 0; i < e.next_count && !lacks && !b->rc; i++) {
+            int h = oplog_fetch_covered(b->txn, &e.next[i]);
+            if (h < 0)
+                b->rc = h;
+            lacks = h == 1;
+        }
+        if (lacks) {
+            b->found = 1, b->snap = *id, b->state = e.state, b->next_count = e.next_count;
+            memcpy(b->next, e.next, e.next_count * sizeof *e.next);
+        }
+    }
+    oplog_entry_free(&e);
+    return b->rc;
+}
+
+static int state_ask(crdt_sync *y, ffdb_txn *txn);
+
+/* The walk closed: ingest what it fetched, in the log's order — after the
+ * state of a snapshot the node is behind is fetched and loaded. */
 static int fetch_finish(crdt_sync *y, ffdb_txn *txn)
 {
     crdt_ingest g;
     struct spill_in si = {y->n, txn, &g};
-    int rc = crdt_ingest_begin(y->n, txn, &g, net_loop_wall_ms(y->n->s->loop));
+    static struct behind b;
+    memset(&b, 0, sizeof b);
+    b.txn = txn;
+    int rc = oplog_fetch_spill(txn, behind_one, &b), adopt = 0;
+    if (!rc && b.found) {
+        int held = crdt_state_held(txn, &b.state);
+        if (held < 0)
+            return held;
+        if (!held && !y->stating) { /* fetch the state's blocks first */
+            y->stating = 1, y->snext = 0, y->swant_n = 0;
+            rc = crdt_sync_swant(y, &b.state);
+            return rc ? rc : state_ask(y, txn);
+        }
+        adopt = !held;
+    }
+    y->stating = 0;
+    rc = rc ? rc : crdt_ingest_begin(y->n, txn, &g, net_loop_wall_ms(y->n->s->loop));
+    if (!rc && adopt) /* every block is held: load it, cover the snapshot's parents */
+        rc = crdt_state_adopt(y->n, txn, &g, &b.snap, &b.state, b.next, b.next_count);
     rc = rc ? rc : oplog_fetch_spill(txn, spill_one, &si);
     rc = rc ? rc : crdt_ingest_end(y->n, txn, &g);
     fetch_stop(y, txn, 0);
     return rc;
+}
+
+int crdt_sync_is_root(const crdt_sync *y, const ipld_cid *id)
+{
+    return y->swant_n && ipld_cid_equal(&y->swant[0], id);
+}
+
+int crdt_sync_swant(crdt_sync *y, const ipld_cid *id)
+{
+    if (y->swant_n == y->swant_cap) {
+        size_t cap = y->swant_cap ? 2 * y->swant_cap : 64;
+        ipld_cid *w = realloc(y->swant, cap * sizeof *w);
+        if (!w)
+            return FFDB_ENOMEM;
+        y->swant = w, y->swant_cap = cap;
+    }
+    y->swant[y->swant_n++] = *id;
+    return 0;
+}
+
+static void on_state_answer(void *arg, const natsbus_msg *m);
+
+/* A request's time is up: off the list in flight. */
+static void req_free(crdt_sync *y, struct req *r)
+{
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        y->reqs = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    free(r);
+}
+
+static int request(crdt_sync *y, const ipld_cid *want, size_t n,
+                   void (*cb)(void *, const natsbus_msg *))
+{
+    uint8_t q[SYNC_BATCH * OPLOG_CID_BYTES];
+    char hex[PK_HEX + 1];
+    for (size_t i = 0; i < n; i++)
+        ipld_cid_to_bytes(&want[i], q + i * OPLOG_CID_BYTES);
+    struct req *r = calloc(1, sizeof *r);
+    ident_pk_hex(y->peer, hex);
+    if (!r)
+        return -1;
+    r->y = y, r->gen = ++y->gen;
+    if (natsbus_request(y->bus, SYNC_KIND, hex, PK_HEX, q, n * OPLOG_CID_BYTES, SYNC_REQUEST_MS,
+                        cb, r) == 0) {
+        r->next = y->reqs;
+        if (y->reqs)
+            y->reqs->prev = r;
+        y->reqs = r;
+        return 0;
+    }
+    free(r);
+    return -1;
+}
+
+/* Ask for the next blocks of the state, or (all held) finish the fetch. */
+static int state_ask(crdt_sync *y, ffdb_txn *txn)
+{
+    while (y->snext < y->swant_n) { /* skip what is held already */
+        int h = crdt_state_block_held(txn, &y->swant[y->snext]);
+        if (h < 0)
+            return h;
+        if (!h)
+            break;
+        y->snext++;
+    }
+    if (y->snext == y->swant_n)
+        return fetch_finish(y, txn);
+    y->want_n = y->swant_n - y->snext < SYNC_BATCH ? y->swant_n - y->snext : SYNC_BATCH;
+    memcpy(y->want, y->swant + y->snext, y->want_n * sizeof *y->want);
+    memset(y->got, 0, sizeof y->got);
+    if (request(y, y->want, y->want_n, on_state_answer))
+        fetch_stop(y, txn, 1);
+    return 0;
+}
+
+struct sanswer {
+    crdt_sync *y;
+    ffdb_txn *txn;
+    size_t got;
+};
+
+static int state_block_one(void *arg, const uint8_t *buf, size_t len)
+{
+    struct sanswer *a = arg;
+    crdt_sync *y = a->y;
+    for (size_t i = 0; i < y->want_n; i++)
+        if (!y->got[i] && ipld_cid_verify(&y->want[i], buf, len) == 0) {
+            y->got[i] = 1;
+            a->got++;
+            /* the root: its chunks are wanted next */
+            return crdt_state_block_put(a->txn, y, &y->want[i], buf, len);
+        }
+    return 0; /* not a block asked for: ignored */
+}
+
+static void on_state_answer(void *arg, const natsbus_msg *m)
+{
+    struct req *r = arg;
+    crdt_sync *y = r->y;
+    ffdb_txn *txn;
+    int outside, rc;
+    if (!m || r->answered || !y->fetching || !y->stating || r->gen != y->gen) {
+        int lost = !m && !r->answered && y->fetching && y->stating && r->gen == y->gen;
+        if (!m)
+            req_free(y, r);
+        if (!lost)
+            return;
+        rc = crdt_work_begin(y->n, 1, &txn, &outside);
+        if (!rc && ++y->failures >= SYNC_FAILURES_MAX)
+            fetch_stop(y, txn, 1), y->stating = 0;
+        else if (!rc)
+            rc = state_ask(y, txn);
+        crdt_work_end(y->n, outside, rc);
+        return;
+    }
+    r->answered = 1;
+    struct sanswer a = {y, NULL, 0};
+    rc = crdt_work_begin(y->n, 1, &txn, &outside);
+    a.txn = txn;
+    rc = rc ? rc : frames(m->data, m->len, state_block_one, &a);
+    if (!rc && a.got == 0 && ++y->failures >= SYNC_FAILURES_MAX)
+        fetch_stop(y, txn, 1), y->stating = 0;
+    else if (!rc)
+        rc = state_ask(y, txn);
+    if (rc && !crdt_refusal(rc))
+        y->fetching = 0, y->stating = 0, y->gen++;
+    crdt_work_end(y->n, outside, rc);
 }
 
 static void on_answer(void *arg, const natsbus_msg *m);
@@ -213,31 +404,14 @@ static void on_answer(void *arg, const natsbus_msg *m);
 /* Ask the peer for the next batch, or finish. Runs inside work. */
 static int fetch_ask(crdt_sync *y, ffdb_txn *txn)
 {
-    uint8_t q[SYNC_BATCH * OPLOG_CID_BYTES];
-    char hex[PK_HEX + 1];
     int rc = oplog_fetch_take(txn, y->want, SYNC_BATCH, &y->want_n);
     if (rc)
         return rc;
     if (y->want_n == 0)
         return fetch_finish(y, txn);
-    for (size_t i = 0; i < y->want_n; i++)
-        ipld_cid_to_bytes(&y->want[i], q + i * OPLOG_CID_BYTES);
     memset(y->got, 0, sizeof y->got);
-    struct req *r = calloc(1, sizeof *r);
-    ident_pk_hex(y->peer, hex);
-    if (r) {
-        r->y = y, r->gen = ++y->gen;
-        if (natsbus_request(y->bus, SYNC_KIND, hex, PK_HEX, q, y->want_n * OPLOG_CID_BYTES,
-                            SYNC_REQUEST_MS, on_answer, r) == 0) {
-            r->next = y->reqs;
-            if (y->reqs)
-                y->reqs->prev = r;
-            y->reqs = r;
-            return 0;
-        }
-        free(r);
-    }
-    fetch_stop(y, txn, 1); /* the bus is closing or out of memory: the next announcement retries */
+    if (request(y, y->want, y->want_n, on_answer))
+        fetch_stop(y, txn, 1); /* the bus is closing or out of memory: the next announcement retries */
     return 0;
 }
 
@@ -285,13 +459,7 @@ static void on_answer(void *arg, const natsbus_msg *m)
 
     if (!m) { /* the request's time is up */
         int lost = !r->answered && y->fetching && r->gen == y->gen;
-        if (r->prev)
-            r->prev->next = r->next;
-        else
-            y->reqs = r->next;
-        if (r->next)
-            r->next->prev = r->prev;
-        free(r);
+        req_free(y, r);
         if (!lost)
             return;
         rc = crdt_work_begin(y->n, 1, &txn, &outside);
@@ -310,8 +478,11 @@ static void on_answer(void *arg, const natsbus_msg *m)
     rc = crdt_work_begin(y->n, 1, &txn, &outside);
     a.txn = txn;
     rc = rc ? rc : frames(m->data, m->len, answer_one, &a);
+    int covered = rc ? 0 : oplog_fetch_giveup(txn, y->want, y->want_n, y->got);
+    if (covered < 0)
+        rc = covered;
     rc = rc ? rc : oplog_fetch_rewant(txn, y->want, y->want_n, y->got);
-    if (!rc && a.got == 0 && ++y->failures >= SYNC_FAILURES_MAX)
+    if (!rc && a.got == 0 && covered == 0 && ++y->failures >= SYNC_FAILURES_MAX)
         fetch_stop(y, txn, 1); /* garbage, or a peer that no longer holds them */
     else if (!rc)
         rc = fetch_ask(y, txn);
@@ -507,6 +678,8 @@ static void on_get(void *arg, const natsbus_msg *m)
         if (ipld_cid_from_bytes(m->data + i * OPLOG_CID_BYTES, OPLOG_CID_BYTES, &c))
             continue;
         int grc = oplog_get(txn, &c, &e, &elen);
+        if (grc == FFDB_NOTFOUND) /* a block of this node's state (C3)? */
+            grc = crdt_state_block_get(txn, &c, &e, &elen);
         if (grc == FFDB_NOTFOUND)
             continue;
         if (grc) {
@@ -620,5 +793,6 @@ void crdt_sync_close(crdt_sync *y)
     }
     free(y->pending);
     free(y->peers);
+    free(y->swant);
     free(y);
 }

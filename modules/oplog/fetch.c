@@ -41,6 +41,45 @@ static int want_cid(ffdb_txn *txn, const ipld_cid *c)
     return rc ? rc : ffdb_put(bw, key, klen, "", 0);
 }
 
+/* A snapshot's parent: wanted as any, and "oplog.v" (coverable): if the
+ * peer answers without it (it dropped it), the snapshot's state covers it
+ * and it moves to "oplog.x" (oplog_fetch_giveup), not asked again. */
+static int cover_cid(ffdb_txn *txn, const ipld_cid *c)
+{
+    uint8_t key[IPLD_CID_BIN_MAX];
+    ffdb_bucket *bv;
+    int rc = ol_bucket(txn, "oplog.v", 1, &bv);
+    return rc ? rc : ffdb_put(bv, key, ipld_cid_to_bytes(c, key), "", 0);
+}
+
+static int in_bucket(ffdb_txn *txn, const char *name, const ipld_cid *c)
+{
+    uint8_t key[IPLD_CID_BIN_MAX];
+    ffdb_bucket *b;
+    ffdb_val v;
+    int rc = ol_bucket(txn, name, 0, &b);
+    rc = rc ? rc : ffdb_get(b, key, ipld_cid_to_bytes(c, key), &v);
+    return rc == FFDB_NOTFOUND ? 0 : rc ? rc : 1;
+}
+
+int oplog_fetch_covered(ffdb_txn *txn, const ipld_cid *id)
+{
+    return in_bucket(txn, "oplog.x", id);
+}
+
+int oplog_fetch_giveup(ffdb_txn *txn, const ipld_cid *want, size_t n, const uint8_t *got)
+{
+    ffdb_bucket *bx;
+    int rc = ol_bucket(txn, "oplog.x", 1, &bx), moved = 0;
+    for (size_t i = 0; !rc && i < n; i++)
+        if (!got[i] && (rc = in_bucket(txn, "oplog.v", &want[i])) == 1) {
+            uint8_t key[IPLD_CID_BIN_MAX];
+            rc = ffdb_put(bx, key, ipld_cid_to_bytes(&want[i], key), "", 0);
+            moved++;
+        }
+    return rc < 0 ? rc : moved;
+}
+
 /* One entry of an answer: must be one of want[0..n) not yet got, and hash
  * to it (its CID is computed from the bytes, so an altered entry names
  * another CID and is simply not an answer). */
@@ -62,6 +101,8 @@ int oplog_fetch_got(ffdb_txn *txn, const ipld_cid *want, size_t n, uint8_t *got,
         oplog_order_key(e.clock, e.writer, &e.id, okey);
         rc = ol_bucket(txn, "oplog.p", 1, &bp);
         rc = rc ? rc : ffdb_put(bp, okey, sizeof okey, buf, len);
+        for (size_t j = 0; !rc && j < e.next_count; j++)
+            rc = e.kind == OPLOG_KIND_SNAPSHOT ? cover_cid(txn, &e.next[j]) : 0;
         for (size_t j = 0; !rc && j < e.next_count; j++)
             rc = want_cid(txn, &e.next[j]);
         got[i] = 1;
@@ -110,12 +151,16 @@ int oplog_fetch_take(ffdb_txn *txn, ipld_cid *want, size_t cap, size_t *n)
 
 int oplog_fetch_rewant(ffdb_txn *txn, const ipld_cid *want, size_t n, const uint8_t *got)
 {
-    ffdb_bucket *bw;
+    ffdb_bucket *bw, *bv;
     int rc = ol_bucket(txn, "oplog.w", 1, &bw);
+    rc = rc ? rc : ol_bucket(txn, "oplog.x", 1, &bv);
     for (size_t i = 0; !rc && i < n; i++)
         if (!got[i]) {
             uint8_t key[IPLD_CID_BIN_MAX];
-            rc = ffdb_put(bw, key, ipld_cid_to_bytes(&want[i], key), "", 0);
+            size_t klen = ipld_cid_to_bytes(&want[i], key);
+            ffdb_val v;
+            rc = ffdb_get(bv, key, klen, &v); /* given up: a snapshot covers it */
+            rc = rc == FFDB_NOTFOUND ? ffdb_put(bw, key, klen, "", 0) : rc;
         }
     return rc;
 }
@@ -161,6 +206,8 @@ int oplog_fetch_spill(ffdb_txn *txn, oplog_visit_fn fn, void *arg)
 int oplog_fetch_end(ffdb_txn *txn)
 {
     int rc = ol_drop(txn, "oplog.w");
+    rc = rc ? rc : ol_drop(txn, "oplog.v");
+    rc = rc ? rc : ol_drop(txn, "oplog.x");
     rc = rc ? rc : ol_drop(txn, "oplog.s");
     return rc ? rc : ol_drop(txn, "oplog.p");
 }

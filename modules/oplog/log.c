@@ -356,6 +356,18 @@ static int drop_entry(ffdb_txn *txn, const uint8_t *key, size_t klen, const uint
     return rc ? rc : ffdb_delete(be, key, klen);
 }
 
+int oplog_cover(ffdb_txn *txn, const ipld_cid *id)
+{
+    uint8_t key[IPLD_CID_BIN_MAX], zero[8] = {0};
+    uint64_t clock;
+    ffdb_bucket *bg;
+    int rc = ol_lookup(txn, id, &clock);
+    if (rc)
+        return rc < 0 ? rc : 0; /* held or dropped already */
+    rc = ol_bucket(txn, "oplog.g", 1, &bg);
+    return rc ? rc : ffdb_put(bg, key, ipld_cid_to_bytes(id, key), zero, 8);
+}
+
 /* Every held entry other than the snapshot is reached from it (its next is
  * every head, O4), so compaction drops all of them. */
 int oplog_compact(oplog *log, ffdb_txn *txn, const ident *signer, const ipld_cid *state,

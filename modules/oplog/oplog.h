@@ -181,8 +181,12 @@ int oplog_fetch(oplog *log, ffdb_txn *txn, const ipld_cid *head, size_t batch,
  *   oplog_fetch_take    up to cap CIDs to ask for next (*n 0: the walk closed)
  *   oplog_fetch_got     one entry of an answer: 1 if it is one of want[0..n)
  *                       not got yet (got[i] set; hash-checked by its CID,
- *                       spilled, its unknown parents wanted), 0 if not an
- *                       answer (garbage, another CID, a repeat)
+ *                       spilled, its unknown parents wanted; a snapshot's
+ *                       parents also marked coverable), 0 if not an answer
+ *                       (garbage, another CID, a repeat)
+ *   oplog_fetch_giveup  after an answer: the asked CIDs not got that a
+ *                       snapshot's state covers are given up (not asked
+ *                       again; oplog_fetch_covered says 1): the count
  *   oplog_fetch_rewant  the asked CIDs not got go back to the wanted
  *   oplog_fetch_spill   the fetched entries in the total order (parents
  *                       first) for the caller to oplog_add (fn as oplog_walk)
@@ -192,6 +196,8 @@ int oplog_fetch_take(ffdb_txn *txn, ipld_cid *want, size_t cap, size_t *n);
 int oplog_fetch_got(ffdb_txn *txn, const ipld_cid *want, size_t n, uint8_t *got,
                     const uint8_t *buf, size_t len);
 int oplog_fetch_rewant(ffdb_txn *txn, const ipld_cid *want, size_t n, const uint8_t *got);
+int oplog_fetch_giveup(ffdb_txn *txn, const ipld_cid *want, size_t n, const uint8_t *got);
+int oplog_fetch_covered(ffdb_txn *txn, const ipld_cid *id);
 int oplog_fetch_spill(ffdb_txn *txn, oplog_visit_fn fn, void *arg);
 int oplog_fetch_end(ffdb_txn *txn);
 
@@ -202,6 +208,11 @@ int oplog_fetch_end(ffdb_txn *txn);
  * link to them still pass O3). *id may be NULL; *dropped counts entries dropped. */
 int oplog_compact(oplog *log, ffdb_txn *txn, const ident *signer, const ipld_cid *state,
                   ipld_cid *id, uint64_t *dropped);
+
+/* Take an entry a snapshot covers, not held, as dropped (in "oplog.g", its
+ * clock unknown: 0), so entries linking to it pass O3: what a node that
+ * loads a snapshot's state from a peer does with the snapshot's parents. */
+int oplog_cover(ffdb_txn *txn, const ipld_cid *id);
 
 #ifdef __cplusplus
 }
