@@ -3,8 +3,8 @@
  * end (the built program on a loopback port, tests/test_resp_util.h), with
  * Redis 7.0's rules: paused commands wait (they are not refused) and run in
  * order when the pause ends; WRITE holds writes, EXEC of a queue that
- * writes, EVAL/EVALSHA/FCALL and PUBLISH, and lets reads, EVAL_RO and a
- * read-only EXEC through; ALL holds everything, CLIENT UNPAUSE too (only
+ * writes, EVAL/EVALSHA/FCALL and PUBLISH, and lets reads, EVAL_RO, scripts
+ * and functions that declare no-writes and a read-only EXEC through; ALL holds everything, CLIENT UNPAUSE too (only
  * the timeout ends it); no expired key is deleted while a pause lasts.
  * Postponed clients count in INFO's blocked_clients, as in Redis.
  */
@@ -66,6 +66,9 @@ Test(resp_pause, write_pause_holds_writes_and_lets_reads_run)
     int m = rs_connect(srv);
 
     EQ(ctl, "OK", "SET", "k", "old");
+    EQ(ctl, "\"ro\"", "FUNCTION", "LOAD",
+       "#!lua name=ro\nredis.register_function{function_name='rof', callback=function(keys) "
+       "return redis.call('get', keys[1]) end, flags={'no-writes'}}");
     EQ(m, "OK", "MULTI");
     EQ(m, "QUEUED", "SET", "k", "from-multi");
     EQ(ctl, "OK", "CLIENT", "PAUSE", "100000", "WRITE");
@@ -82,6 +85,10 @@ Test(resp_pause, write_pause_holds_writes_and_lets_reads_run)
     /* Reads, read-only scripts and a read-only EXEC run during the pause. */
     EQ(ctl, "\"old\"", "GET", "k");
     EQ(ctl, "\"old\"", "EVAL_RO", "return redis.call('get', KEYS[1])", "1", "k");
+    /* Scripts that declare no-writes too (Redis reads their flags first). */
+    EQ(ctl, "\"old\"", "EVAL", "#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])", "1",
+       "k");
+    EQ(ctl, "\"old\"", "FCALL", "rof", "1", "k");
     EQ(ctl, "OK", "MULTI");
     EQ(ctl, "QUEUED", "GET", "k");
     EQ(ctl, "[\"old\"]", "EXEC");

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "modules/redis/pause.h"
+#include "modules/redis/script.h"
 
 int pause_active(const redis_server *s)
 {
@@ -73,30 +74,33 @@ int pause_start(redis_server *s, int64_t end_mono_ms, int type)
 }
 
 /* Redis's is_may_replicate_command: write, EXEC of a queue that writes, and
- * the commands flagged may-replicate. */
-static int may_replicate(const redis_client *c, const resp_command *cmd)
+ * the commands flagged may-replicate; a script that declares no-writes does
+ * not (Redis reads its flags before the pause). */
+static int may_replicate(redis_server *s, const redis_client *c, const resp_command *cmd,
+                         int argc, const resp_arg *argv)
 {
-    static const char *const names[] = {"eval", "evalsha", "fcall", "publish", NULL};
+    static const char *const scripts[] = {"eval", "evalsha", "fcall", NULL};
 
-    if (cmd->flags & RESP_CMD_WRITE)
-        return 1;
     if (strcmp(cmd->name, "exec") == 0 && (c->flags & CLI_MULTI)) {
-        for (size_t i = 0; i < c->queue_len; i++)
-            if (may_replicate(c, c->queue[i].cmd) && strcmp(c->queue[i].cmd->name, "exec") != 0)
+        for (size_t i = 0; i < c->queue_len; i++) {
+            const redis_queued *q = &c->queue[i];
+            if (strcmp(q->cmd->name, "exec") != 0 && may_replicate(s, c, q->cmd, q->argc, q->argv))
                 return 1;
+        }
         return 0;
     }
-    for (int i = 0; names[i]; i++)
-        if (strcmp(cmd->name, names[i]) == 0)
-            return 1;
-    return 0;
+    for (int i = 0; scripts[i]; i++)
+        if (strcmp(cmd->name, scripts[i]) == 0)
+            return !script_declares_no_writes(s, argc, argv);
+    return (cmd->flags & RESP_CMD_WRITE) || strcmp(cmd->name, "publish") == 0;
 }
 
-int pause_postpone(redis_server *s, redis_client *c, const resp_command *cmd)
+int pause_postpone(redis_server *s, redis_client *c, const resp_command *cmd, int argc,
+                   const resp_arg *argv)
 {
     if (s->pause_type == PAUSE_NONE || c == s->sink || c->is_feed)
         return 0;
-    if (s->pause_type == PAUSE_WRITE && !may_replicate(c, cmd))
+    if (s->pause_type == PAUSE_WRITE && !may_replicate(s, c, cmd, argc, argv))
         return 0;
     if (!(c->flags & CLI_PAUSED)) {
         if (cvec_add(&s->paused, c))

@@ -4,7 +4,8 @@
  * (not refused): the client runs nothing more until the pause ends, then
  * its command runs as if it had just arrived. ALL covers every command;
  * WRITE covers what may write or replicate (commands flagged write, EXEC
- * of a queue that writes, EVAL EVALSHA FCALL and PUBLISH), checked before
+ * of a queue that writes, EVAL EVALSHA FCALL unless the script declares
+ * no-writes, and PUBLISH), checked before
  * MULTI queues a command, as Redis does. The sweeper deletes no expired key
  * during a pause (Redis stops its active expiry too).
  *
@@ -32,7 +33,8 @@ void pause_end(redis_server *s);
 int pause_active(const redis_server *s);
 /* 1 if c's command is postponed by the pause (it is then listed, P1, and
  * owes no reply in this batch), 0 if it runs now. */
-int pause_postpone(redis_server *s, redis_client *c, const resp_command *cmd);
+int pause_postpone(redis_server *s, redis_client *c, const resp_command *cmd, int argc,
+                   const resp_arg *argv);
 /* c is closing. */
 void pause_client_gone(redis_server *s, redis_client *c);
 /* Postponed clients (counted in INFO's blocked_clients, as Redis does). */

@@ -424,6 +424,8 @@ int redis_server_run(redis_config *cfg);
 uint64_t redis_random(redis_server *s);
 /* Ask the loop to shut down gracefully (async-signal-safe). */
 void redis_server_stop(void);
+/* 1 once redis_server_stop() was called (a running script looks at it). */
+int redis_server_stopping(void);
 
 /* The server's log (net/log.h), at NET_LOG_... levels. */
 #define redis_log(s, level, ...) net_log(&(s)->cfg->log, (level), __VA_ARGS__)

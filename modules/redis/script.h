@@ -32,6 +32,12 @@ enum {
     SCRIPT_CROSS_SLOT = 1u << 4,
 };
 
+/* A script ended by the server's shutdown (SIGTERM, SIGINT) while it ran:
+ * its command fails the batch, so nothing of it is written. */
+#define SCRIPT_EKILLED (-31101)
+/* Lua instructions between two looks at the shutdown flag (the count hook). */
+#define SCRIPT_HOOK_COUNT 100000
+
 typedef struct script_lib script_lib;
 
 typedef struct script_func {
@@ -85,5 +91,11 @@ script_lib *script_lib_find(redis_lua *R, const void *name, size_t n);
 int script_lib_remove(redis_lua *R, store_txn *st, script_lib *lib);
 /* Save lib in the file: 0 or an engine code. */
 int script_lib_save(store_txn *st, const script_lib *lib);
+
+/* CLIENT PAUSE WRITE (pause.c): 1 if the EVAL, EVALSHA or FCALL of argv
+ * declares no-writes (the cached script's or function's flags, or an EVAL
+ * body's shebang line), so it runs during the pause, as in Redis 7.0. An
+ * unknown sha or function counts as writing. */
+int script_declares_no_writes(redis_server *s, int argc, const resp_arg *argv);
 
 #endif /* FFDB_REDIS_SCRIPT_H */

@@ -765,6 +765,23 @@ static int parse_numkeys(resp_ctx *c, int at, int as_function, int64_t *nk)
     return 0;
 }
 
+/* The count hook (every SCRIPT_HOOK_COUNT instructions): a shutdown asked
+ * for while a script runs ends the script (a script that never
+ * returns would otherwise keep the server from stopping; its command then
+ * fails the batch, so nothing of the script is written). Raised again at
+ * every count, so a Lua pcall inside the script cannot hold on to it for
+ * long. */
+static void script_hook(lua_State *L, lua_Debug *ar)
+{
+    redis_lua *R = vm_of(L);
+
+    (void)ar;
+    if (!redis_server_stopping() || !R->cur)
+        return;
+    R->engine_rc = SCRIPT_EKILLED;
+    luaL_error(L, "script killed by the server's shutdown");
+}
+
 int script_run(resp_ctx *c, redis_lua *R, int ref, int ro, int at, int as_function)
 {
     lua_State *L = R->L;
@@ -794,7 +811,9 @@ int script_run(resp_ctx *c, redis_lua *R, int ref, int ro, int at, int as_functi
     R->ro = ro;
     R->resp = 2;
     R->engine_rc = 0;
+    lua_sethook(L, script_hook, LUA_MASKCOUNT, SCRIPT_HOOK_COUNT);
     rc = lua_pcall(L, as_function ? 2 : 0, 1, 0);
+    lua_sethook(L, NULL, 0, 0);
     R->cur = NULL;
     if (R->engine_rc) {
         lua_settop(L, 0);
@@ -916,6 +935,57 @@ static unsigned script_flags(redis_lua *R, int ref)
     f = (unsigned)lua_tonumber(R->L, -1);
     lua_pop(R->L, 1);
     return f;
+}
+
+/* 1 if a body's shebang line ("#!lua flags=a,b") names no-writes. */
+static int shebang_no_writes(const char *p, size_t n)
+{
+    const char *end = memchr(p, '\n', n), *f;
+
+    if (n < 2 || p[0] != '#' || p[1] != '!')
+        return 0;
+    end = end ? end : p + n;
+    for (f = p; f + 6 <= end; f++)
+        if (memcmp(f, "flags=", 6) == 0)
+            break;
+    for (f += 6; f < end;) {
+        const char *t = f;
+        while (f < end && *f != ',' && *f != ' ' && *f != '\r')
+            f++;
+        if (f - t == 9 && memcmp(t, "no-writes", 9) == 0)
+            return 1;
+        if (f < end && *f != ',')
+            break;
+        f++;
+    }
+    return 0;
+}
+
+int script_declares_no_writes(redis_server *s, int argc, const resp_arg *argv)
+{
+    redis_lua *R = s->lua;
+    net_dict_entry *e;
+    char sha[41];
+
+    if (argc < 2)
+        return 0;
+    if (resp_arg_is(&argv[0], "eval")) {
+        redis_sha1_hex(argv[1].p, argv[1].n, sha);
+        e = R ? net_dict_find(&R->scripts, sha, 40) : NULL;
+        return e ? (script_flags(R, (int)(intptr_t)e->value - 1) & SCRIPT_NO_WRITES) != 0
+                 : shebang_no_writes(argv[1].p, argv[1].n);
+    }
+    if (!R)
+        return 0;
+    if (resp_arg_is(&argv[0], "evalsha")) {
+        e = argv[1].n == 40 ? net_dict_find(&R->scripts, argv[1].p, 40) : NULL;
+        return e && (script_flags(R, (int)(intptr_t)e->value - 1) & SCRIPT_NO_WRITES);
+    }
+    if (resp_arg_is(&argv[0], "fcall")) {
+        e = net_dict_find(&R->funcs, argv[1].p, argv[1].n);
+        return e && (((const script_func *)e->value)->flags & SCRIPT_NO_WRITES);
+    }
+    return 0;
 }
 
 static int eval_generic(resp_ctx *c, int by_sha, int ro_cmd)

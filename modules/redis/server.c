@@ -48,6 +48,11 @@ void redis_server_stop(void)
     g_stop = 1;
 }
 
+int redis_server_stopping(void)
+{
+    return g_stop != 0;
+}
+
 int64_t redis_now_ms(const redis_server *s)
 {
     return net_loop_wall_ms(s->loop);
@@ -257,7 +262,9 @@ static void batch_end(void *arg, int committed)
 static void batch_fail_reply(void *arg, net_conn *conn, const char *what, int rc)
 {
     (void)arg;
-    reply_errorf(&redis_client_of(conn)->reply, "ERR %s: %s", what, ffdb_strerror(rc));
+    reply_errorf(&redis_client_of(conn)->reply, "ERR %s: %s", what,
+                 rc == SCRIPT_EKILLED ? "a script was killed by the server's shutdown"
+                                      : ffdb_strerror(rc));
 }
 
 static size_t batch_ready(void *arg)
@@ -729,7 +736,7 @@ static int run_command(redis_server *s, redis_client *c, int argc, const resp_ar
                      cmd->name);
         return 0;
     }
-    if (pause_postpone(s, c, cmd))
+    if (pause_postpone(s, c, cmd, argc, argv))
         return 1; /* P1: it runs again when the pause ends */
     if ((c->flags & CLI_MULTI) && !(cmd->flags & RESP_CMD_NOMULTI)) {
         rc = multi_queue(s, c, cmd, argc, argv);
