@@ -906,7 +906,7 @@ Test(cluster, ttl_decided_by_the_leader)
     for (int i = 0; i < 10; i++) {
         snprintf(k, sizeof k, "t%d", i);
         cr_assert_str_eq(rs_q(fd, "SET", k, "v", NULL), "OK");
-        cr_assert_str_eq(rs_q(fd, "PEXPIRE", k, "400", NULL), ":1");
+        cr_assert_str_eq(rs_q(fd, "PEXPIRE", k, "2500", NULL), ":1");
     }
     cr_assert_str_eq(rs_q(fd, "SET", "stay", "v", NULL), "OK");
     rs_close(fd);
@@ -917,7 +917,7 @@ Test(cluster, ttl_decided_by_the_leader)
     node_signal(l, SIGSTOP);
     node_signal(g, SIGSTOP);
     long long applied = info_num(f, "raft_file_applied_index");
-    rs_sleep_ms(1200); /* three times the TTL: the keys are due */
+    rs_sleep_ms(3000); /* past the TTL: the keys are due */
     cr_assert_eq(info_num(f, "raft_file_applied_index"), applied);
     fd = rs_connect(nodes[f].srv);
     cr_assert_str_eq(rs_q(fd, "READONLY", NULL), "OK");

@@ -1441,7 +1441,8 @@ static int zsetop_inputs(resp_ctx *c, int at, zsrc *src, int *order, int n, int 
 /* The reply of ZUNION / ZINTER / ZDIFF: the members in Redis's order. */
 static void zsetop_reply(resp_ctx *c, zsink *k, int withscores)
 {
-    qsort(k->v, k->n, sizeof(*k->v), zelem_cmp);
+    if (k->n > 1)
+        qsort(k->v, k->n, sizeof(*k->v), zelem_cmp);
     reply_elems_header(c->r, k->n, withscores);
     for (size_t i = 0; i < k->n; i++)
         reply_elem(c->r, k->v[i].p, k->v[i].n, k->v[i].score, withscores);
