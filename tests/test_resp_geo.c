@@ -38,6 +38,10 @@ Test(resp_geo, scores_and_formats)
     /* the 52-bit geohash is the score, as Redis stores it */
     EQ(fd, "\"3479099956230698\"", "ZSCORE", "Sicily", "Palermo");
     EQ(fd, "\"3479447370796909\"", "ZSCORE", "Sicily", "Catania");
+    /* an integer score is printed as one (Redis's unit/geo "Check geoset
+     * values": the shortest form was 1.79187397205302e+15) */
+    EQ(fd, ":1", "GEOADD", "nyc", "-74.0131604", "40.7126674", "wtc one");
+    EQ(fd, "\"1791873972053020\"", "ZSCORE", "nyc", "wtc one");
     EQ(fd, "[[\"13.36138933897018433\",\"38.11555639549629859\"],nil]", "GEOPOS", "Sicily",
        "Palermo", "nope");
     EQ(fd, "[\"sqc8b49rny0\",\"sqdtr74hyu0\",nil]", "GEOHASH", "Sicily", "Palermo", "Catania",

@@ -40,6 +40,11 @@ size_t resp_format_double(char *buf, double d)
         return (size_t)sprintf(buf, d > 0 ? "inf" : "-inf");
     if (d == 0)
         return (size_t)sprintf(buf, "0"); /* -0 too, as Redis prints it */
+    /* An integer below 2^52 in magnitude as an integer, as Redis's
+     * d2string (7.0) and fpconv (7.2) print it: %.15g would turn the GEO
+     * score 1791873972053020 into 1.79187397205302e+15. */
+    if (fabs(d) < 4503599627370496.0 && d == (double)(long long)d)
+        return (size_t)sprintf(buf, "%lld", (long long)d);
     /* %.15g is exact for every double that has a short decimal form, which
      * is most scores people write; the rest need 16 or 17 digits. */
     for (int prec = 15; prec <= 17; prec++) {
