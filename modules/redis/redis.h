@@ -234,6 +234,10 @@ typedef struct redis_config {
      * proposed together; it must then answer a refusal with
      * redis_unit_replies(u) replies. 0: one unit per write command. */
     int hook_runs;
+    /* Not a parameter: engine flags the hook ORs into the data file's open
+     * flags (cluster mode: FFDB_DEFERSYNC, the RAFT log is the durability
+     * point). 0 for none. */
+    unsigned hook_open_flags;
     struct redis_extension_slot {
         const redis_extension *ops;
         void *arg;

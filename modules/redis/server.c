@@ -1089,7 +1089,7 @@ static int open_data(redis_server *s)
 
     memset(&opt, 0, sizeof(opt));
     opt.buffer_pages = (size_t)s->cfg->buffer_pages;
-    opt.flags = net_batch_open_flags(&s->cfg->batch);
+    opt.flags = net_batch_open_flags(&s->cfg->batch) | s->cfg->hook_open_flags;
     if (!s->cfg->direct_io)
         opt.flags |= FFDB_NODIRECT;
     if (s->cfg->dir[0] && s->cfg->datafile[0] != '/')
@@ -1191,6 +1191,8 @@ static void shutdown_all(redis_server *s)
         s->hook->detach(s->hook_arg, s);
     net_service_close_listeners(&s->svc);
     net_batch_finish(&s->batch); /* the in-flight batch commits, durable before its replies go */
+    if (s->cfg->hook_open_flags && s->db && ffdb_sync(s->db)) /* FFDB_DEFERSYNC: all of it now */
+        redis_log(s, NET_LOG_WARNING, "cannot sync %s at shutdown", s->cfg->datafile);
     net_service_free(&s->svc);   /* every client closes */
     net_batch_free(&s->batch);
     store_close(s->store);
