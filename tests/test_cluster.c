@@ -17,6 +17,9 @@
  *   rollback   a follower's file taken back to a copy made after a
  *              snapshot (what FFDB_DEFERSYNC may leave after power loss)
  *              replays the log to the others' DEBUG DIGEST and counter
+ *   skew       followers whose clocks run a minute ahead / behind the
+ *              leader's (FFDB_TEST_CLOCK_SKEW_MS) neither expire early nor
+ *              keep keys: one delete each, decided by the leader's clock
  *   ttl        keys with a short PEXPIRE are deleted by the leader only: a
  *              follower without a leader keeps them; then one delete each
  *
@@ -283,6 +286,8 @@ static void node_signal(int i, int sig)
     cr_assert(kill(nodes[i].srv->pid, sig) == 0);
     nodes[i].alive = sig == SIGCONT;
 }
+
+static int current_leader(void);
 
 TestSuite(cluster, .init = rs_setup, .fini = rs_teardown, .timeout = 90);
 
@@ -1019,6 +1024,66 @@ Test(cluster, ttl_decided_by_the_leader)
     node_signal(g, SIGCONT);
     wait_all_local(":1", dbsize, 1);
     l = wait_leader(WAIT_MS);
+    for (int i = 0; i < nnodes; i++) {
+        fd = rs_connect(nodes[i].srv);
+        long long expired = rs_info_int(fd, "expired_keys");
+        rs_close(fd);
+        cr_assert_leq(expired, 10, "node %d counted %lld expiries of 10 keys", nodes[i].id,
+                      expired);
+    }
+}
+
+/* Skewed clocks: after the election the followers restart with clocks a
+ * minute ahead and a minute behind (FFDB_TEST_CLOCK_SKEW_MS, read by the
+ * server at start). Keys with a 3 s TTL are already due by the fast
+ * follower's clock and a minute from due by the slow one's: both keep them
+ * until the leader's sweeper deletes them, and both apply that delete (the
+ * entry carries the leader's clock) — one delete each, every node equal. */
+Test(cluster, ttl_with_skewed_clocks)
+{
+    cluster_start(3, NULL);
+    int l = wait_leader(WAIT_MS), f = follower_of(l), g = -1;
+    for (int i = 0; i < nnodes; i++)
+        if (i != l && i != f)
+            g = i;
+    const char *skew[2] = {"60000", "-60000"};
+    int who[2] = {f, g};
+    for (int k = 0; k < 2; k++) {
+        node_kill9(who[k]);
+        cr_assert_eq(setenv("FFDB_TEST_CLOCK_SKEW_MS", skew[k], 1), 0);
+        rs_restart(nodes[who[k]].srv);
+        unsetenv("FFDB_TEST_CLOCK_SKEW_MS");
+        nodes[who[k]].alive = 1;
+    }
+    const char *set0[] = {"SET", "stay", "v"};
+    cr_assert_str_eq(write_settled(l, set0, 3), "OK");
+    const char *get0[] = {"GET", "stay"};
+    wait_all_local("\"v\"", get0, 2);
+    cr_assert_eq(current_leader(), l, "leadership moved while the followers restarted");
+
+    int fd = rs_connect(nodes[l].srv);
+    char k[16];
+    int64_t t0 = now_ms();
+    cr_assert_str_eq(rs_q(fd, "MULTI", NULL), "OK");
+    for (int i = 0; i < 10; i++) {
+        snprintf(k, sizeof k, "t%d", i);
+        cr_assert_str_eq(rs_q(fd, "SET", k, "v", "PX", "3000", NULL), "QUEUED");
+    }
+    rs_q(fd, "EXEC", NULL);
+    rs_close(fd);
+    const char *dbsize[] = {"DBSIZE"};
+    wait_local(f, ":11", dbsize, 1);
+    /* the fast follower's sweeper has run (hz 10) with every key due by its
+     * clock; still there while the leader's TTL has not passed */
+    rs_sleep_ms(500);
+    fd = rs_connect(nodes[f].srv);
+    cr_assert_str_eq(rs_q(fd, "READONLY", NULL), "OK");
+    const char *n = rs_q(fd, "DBSIZE", NULL);
+    if (now_ms() - t0 < 2500) /* else a slow machine: the leader may have expired them */
+        cr_assert_str_eq(n, ":11", "the fast follower expired by its own clock");
+    rs_close(fd);
+    /* the slow follower would keep them for a minute by its clock */
+    wait_all_local(":1", dbsize, 1);
     for (int i = 0; i < nnodes; i++) {
         fd = rs_connect(nodes[i].srv);
         long long expired = rs_info_int(fd, "expired_keys");

@@ -411,6 +411,9 @@ struct redis_server {
 
     redis_stats stats;
     int64_t start_ms; /* Unix ms */
+    /* Added to the wall clock (redis_now_ms): FFDB_TEST_CLOCK_SKEW_MS, read
+     * once at start, for the cluster's skewed-clock test only; 0 otherwise. */
+    int64_t clock_skew_ms;
     int64_t start_mono_ms;
     uint64_t rand_state;
     char run_id[41]; /* INFO: random hex, new at every start */

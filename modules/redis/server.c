@@ -55,7 +55,7 @@ int redis_server_stopping(void)
 
 int64_t redis_now_ms(const redis_server *s)
 {
-    return net_loop_wall_ms(s->loop);
+    return net_loop_wall_ms(s->loop) + s->clock_skew_ms;
 }
 
 int64_t redis_mono_ms(const redis_server *s)
@@ -1231,6 +1231,8 @@ static void server_free(redis_server *s)
 /* Everything before serving: 0, or -1 (logged; what was opened is closed). */
 static int start(redis_server *s)
 {
+    const char *skew = getenv("FFDB_TEST_CLOCK_SKEW_MS"); /* tests only (redis.h) */
+    s->clock_skew_ms = skew ? strtoll(skew, NULL, 10) : 0;
     s->hook = s->cfg->hook;
     s->hook_arg = s->cfg->hook_arg;
     if (s->hook) {
