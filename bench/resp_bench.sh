@@ -160,6 +160,11 @@ ratio() { if [ -n "${1:-}" ] && [ -n "${2:-}" ]; then awk -v a="$1" -v b="$2" 'B
       done
     done
   done
+  if [ "$ROUNDS" -gt 1 ]; then
+    echo
+    echo "Each round's figures (requests/s, in round order):"
+    for cell in $(printf '%s\n' "${!ALL[@]}" | sort); do echo "- $cell: ${ALL[$cell]% }"; done
+  fi
   echo
   echo "Targets (each -c/-P combination):"
   verdict() { # ffdb redis factor; "-" when a side was not run
