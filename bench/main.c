@@ -255,33 +255,37 @@ static struct row *add_row(const char *workload, enum wl_dur dur, const char *en
     return r;
 }
 
+/* One of the two rows a workload reports ("conc-1r writer", "scan-1x cold"). */
+static struct row *sub_row(const struct workload *w, const char *side, enum wl_dur dur,
+                           const char *engine, uint64_t ops, double seconds, double rss_mib)
+{
+    char label[48];
+    snprintf(label, sizeof(label), "%s %s", w->name, side);
+    return add_row(label, dur, engine, ops, seconds, rss_mib);
+}
+
 static void record(const struct workload *w, const struct engine *e, const struct wl_result *res,
                    double rss_mib)
 {
     const char *name = e ? e->name : "disk";
     struct row *r;
-    char label[48];
 
     switch (w->kind) {
     case WK_CONC:
-        snprintf(label, sizeof(label), "%s writer", w->name);
-        r = add_row(label, w->dur, name, res->ops, res->seconds, rss_mib);
+        r = sub_row(w, "writer", w->dur, name, res->ops, res->seconds, rss_mib);
         snprintf(r->note, sizeof(r->note), "puts in txns of 1000 beside %llu reader(s)",
                  (unsigned long long)w->arg);
         print_row(r);
-        snprintf(label, sizeof(label), "%s readers", w->name);
-        r = add_row(label, DUR_NONE, name, res->ops2, res->seconds2, rss_mib);
+        r = sub_row(w, "readers", DUR_NONE, name, res->ops2, res->seconds2, rss_mib);
         snprintf(r->note, sizeof(r->note), "gets by %llu thread(s), snapshots of 100",
                  (unsigned long long)w->arg);
         break;
     case WK_SCAN:
-        snprintf(label, sizeof(label), "%s cold", w->name);
-        r = add_row(label, w->dur, name, res->ops2, res->seconds2, rss_mib);
+        r = sub_row(w, "cold", w->dur, name, res->ops2, res->seconds2, rss_mib);
         snprintf(r->note, sizeof(r->note), "first full scan after open, %llu entries",
                  (unsigned long long)res->ops2);
         print_row(r);
-        snprintf(label, sizeof(label), "%s warm", w->name);
-        r = add_row(label, w->dur, name, res->ops, res->seconds, rss_mib);
+        r = sub_row(w, "warm", w->dur, name, res->ops, res->seconds, rss_mib);
         snprintf(r->note, sizeof(r->note), "the second full scan");
         break;
     case WK_SPACE:
