@@ -71,6 +71,7 @@ struct req { /* one fetch request in flight, listed until its end (or the close)
     struct crdt_sync *y;
     uint64_t gen;
     int answered;
+    int state; /* asks for blocks of a snapshot's state, not entries */
     struct req *prev, *next;
 };
 
@@ -286,7 +287,7 @@ int crdt_sync_swant(crdt_sync *y, const ipld_cid *id)
     return 0;
 }
 
-static void on_state_answer(void *arg, const natsbus_msg *m);
+static void on_reply(void *arg, const natsbus_msg *m);
 
 /* A request's time is up: off the list in flight. */
 static void req_free(crdt_sync *y, struct req *r)
@@ -300,8 +301,7 @@ static void req_free(crdt_sync *y, struct req *r)
     free(r);
 }
 
-static int request(crdt_sync *y, const ipld_cid *want, size_t n,
-                   void (*cb)(void *, const natsbus_msg *))
+static int request(crdt_sync *y, const ipld_cid *want, size_t n, int state)
 {
     uint8_t q[SYNC_BATCH * OPLOG_CID_BYTES];
     char hex[PK_HEX + 1];
@@ -311,9 +311,9 @@ static int request(crdt_sync *y, const ipld_cid *want, size_t n,
     ident_pk_hex(y->peer, hex);
     if (!r)
         return -1;
-    r->y = y, r->gen = ++y->gen;
+    r->y = y, r->gen = ++y->gen, r->state = state;
     if (natsbus_request(y->bus, SYNC_KIND, hex, PK_HEX, q, n * OPLOG_CID_BYTES, SYNC_REQUEST_MS,
-                        cb, r) == 0) {
+                        on_reply, r) == 0) {
         r->next = y->reqs;
         if (y->reqs)
             y->reqs->prev = r;
@@ -340,12 +340,12 @@ static int state_ask(crdt_sync *y, ffdb_txn *txn)
     y->want_n = y->swant_n - y->snext < SYNC_BATCH ? y->swant_n - y->snext : SYNC_BATCH;
     memcpy(y->want, y->swant + y->snext, y->want_n * sizeof *y->want);
     memset(y->got, 0, sizeof y->got);
-    if (request(y, y->want, y->want_n, on_state_answer))
+    if (request(y, y->want, y->want_n, 1))
         fetch_stop(y, txn, 1);
     return 0;
 }
 
-struct sanswer {
+struct answer {
     crdt_sync *y;
     ffdb_txn *txn;
     size_t got;
@@ -353,7 +353,7 @@ struct sanswer {
 
 static int state_block_one(void *arg, const uint8_t *buf, size_t len)
 {
-    struct sanswer *a = arg;
+    struct answer *a = arg;
     crdt_sync *y = a->y;
     for (size_t i = 0; i < y->want_n; i++)
         if (!y->got[i] && ipld_cid_verify(&y->want[i], buf, len) == 0) {
@@ -365,41 +365,6 @@ static int state_block_one(void *arg, const uint8_t *buf, size_t len)
     return 0; /* not a block asked for: ignored */
 }
 
-static void on_state_answer(void *arg, const natsbus_msg *m)
-{
-    struct req *r = arg;
-    crdt_sync *y = r->y;
-    ffdb_txn *txn;
-    int outside, rc;
-    if (!m || r->answered || !y->fetching || !y->stating || r->gen != y->gen) {
-        int lost = !m && !r->answered && y->fetching && y->stating && r->gen == y->gen;
-        if (!m)
-            req_free(y, r);
-        if (!lost)
-            return;
-        rc = crdt_work_begin(y->n, 1, &txn, &outside);
-        if (!rc && ++y->failures >= SYNC_FAILURES_MAX)
-            fetch_stop(y, txn, 1), y->stating = 0;
-        else if (!rc)
-            rc = state_ask(y, txn);
-        crdt_work_end(y->n, outside, rc);
-        return;
-    }
-    r->answered = 1;
-    struct sanswer a = {y, NULL, 0};
-    rc = crdt_work_begin(y->n, 1, &txn, &outside);
-    a.txn = txn;
-    rc = rc ? rc : frames(m->data, m->len, state_block_one, &a);
-    if (!rc && a.got == 0 && ++y->failures >= SYNC_FAILURES_MAX)
-        fetch_stop(y, txn, 1), y->stating = 0;
-    else if (!rc)
-        rc = state_ask(y, txn);
-    if (rc && !crdt_refusal(rc))
-        y->fetching = 0, y->stating = 0, y->gen++;
-    crdt_work_end(y->n, outside, rc);
-}
-
-static void on_answer(void *arg, const natsbus_msg *m);
 
 /* Ask the peer for the next batch, or finish. Runs inside work. */
 static int fetch_ask(crdt_sync *y, ffdb_txn *txn)
@@ -410,7 +375,7 @@ static int fetch_ask(crdt_sync *y, ffdb_txn *txn)
     if (y->want_n == 0)
         return fetch_finish(y, txn);
     memset(y->got, 0, sizeof y->got);
-    if (request(y, y->want, y->want_n, on_answer))
+    if (request(y, y->want, y->want_n, 0))
         fetch_stop(y, txn, 1); /* the bus is closing or out of memory: the next announcement retries */
     return 0;
 }
@@ -429,15 +394,11 @@ static void fetch_start(crdt_sync *y, const ipld_cid *head, const uint8_t peer[O
         memcpy(y->peer, peer, OPLOG_KEY_BYTES);
         y->n->st.fetches++;
         rc = fetch_ask(y, txn);
+        if (rc && !crdt_refusal(rc))
+            y->fetching = 0, y->gen++; /* the batch fails: the walk with it */
     }
     crdt_work_end(y->n, outside, rc);
 }
-
-struct answer {
-    crdt_sync *y;
-    ffdb_txn *txn;
-    size_t got;
-};
 
 static int answer_one(void *arg, const uint8_t *buf, size_t len)
 {
@@ -450,44 +411,39 @@ static int answer_one(void *arg, const uint8_t *buf, size_t len)
     return rc < 0 ? rc : 0;
 }
 
-static void on_answer(void *arg, const natsbus_msg *m)
+/* An answer to a request of the fetch (entries, or blocks of a state), or
+ * m NULL once its time is up. Only the live request counts (the latest,
+ * unanswered, of the fetch running): what it brought is taken; nothing
+ * taken (garbage, a peer that lost them, silence) is a failure, and
+ * SYNC_FAILURES_MAX of them end the walk; otherwise the next batch is
+ * asked. An engine error ends the walk too (its scratch goes with the
+ * failed batch), so a fetch never stays open with nothing in flight. */
+static void on_reply(void *arg, const natsbus_msg *m)
 {
     struct req *r = arg;
     crdt_sync *y = r->y;
-    ffdb_txn *txn;
-    int outside, rc;
-
-    if (!m) { /* the request's time is up */
-        int lost = !r->answered && y->fetching && r->gen == y->gen;
-        req_free(y, r);
-        if (!lost)
-            return;
-        rc = crdt_work_begin(y->n, 1, &txn, &outside);
-        rc = rc ? rc : oplog_fetch_rewant(txn, y->want, y->want_n, y->got);
-        if (!rc && ++y->failures >= SYNC_FAILURES_MAX)
-            fetch_stop(y, txn, 1); /* the peer is gone or stopped */
-        else if (!rc)
-            rc = fetch_ask(y, txn);
-        crdt_work_end(y->n, outside, rc);
-        return;
-    }
-    if (r->answered || !y->fetching || r->gen != y->gen)
-        return; /* a repeat, or an answer to a request given up */
-    r->answered = 1;
+    int st = r->state, covered = 0, outside, rc;
+    int live = !r->answered && y->fetching && r->gen == y->gen && (!st || y->stating);
     struct answer a = {y, NULL, 0};
-    rc = crdt_work_begin(y->n, 1, &txn, &outside);
-    a.txn = txn;
-    rc = rc ? rc : frames(m->data, m->len, answer_one, &a);
-    int covered = rc ? 0 : oplog_fetch_giveup(txn, y->want, y->want_n, y->got);
-    if (covered < 0)
-        rc = covered;
-    rc = rc ? rc : oplog_fetch_rewant(txn, y->want, y->want_n, y->got);
+    if (!m)
+        req_free(y, r);
+    if (!live)
+        return; /* a repeat, or an answer to a request given up */
+    rc = crdt_work_begin(y->n, 1, &a.txn, &outside);
+    if (m) {
+        r->answered = 1;
+        rc = rc ? rc : frames(m->data, m->len, st ? state_block_one : answer_one, &a);
+    }
+    if (!rc && !st) { /* entries: what a snapshot covers is given up, the rest asked again */
+        covered = m ? oplog_fetch_giveup(a.txn, y->want, y->want_n, y->got) : 0;
+        rc = covered < 0 ? covered : oplog_fetch_rewant(a.txn, y->want, y->want_n, y->got);
+    }
     if (!rc && a.got == 0 && covered == 0 && ++y->failures >= SYNC_FAILURES_MAX)
-        fetch_stop(y, txn, 1); /* garbage, or a peer that no longer holds them */
+        fetch_stop(y, a.txn, 1); /* garbage, silence, or a peer that no longer holds them */
     else if (!rc)
-        rc = fetch_ask(y, txn);
+        rc = st ? state_ask(y, a.txn) : fetch_ask(y, a.txn);
     if (rc && !crdt_refusal(rc))
-        y->fetching = 0, y->gen++; /* the batch fails: its scratch goes with it */
+        y->fetching = 0, y->stating = 0, y->gen++;
     crdt_work_end(y->n, outside, rc);
 }
 
