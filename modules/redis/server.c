@@ -34,6 +34,7 @@
 #include "modules/redis/pause.h"
 #include "modules/redis/redis.h"
 #include "modules/redis/script.h"
+#include "modules/redis/tracking.h"
 
 #define CMDS_PER_CLIENT_TICK 1024 /* commands one client runs per iteration (fairness) */
 #define SWEEP_BUDGET 1000         /* engine deletions per sweeper step */
@@ -202,6 +203,7 @@ static void on_close(net_conn *conn)
     block_client_gone(s, c);
     pause_client_gone(s, c);
     feed_client_gone(s, c);
+    tracking_off(s, c);
 
     s->errors_gone += c->reply.errors;
     net_batch_forget(&s->batch, conn);
@@ -319,6 +321,7 @@ static int exec_at(redis_server *s, redis_client *c, const resp_command *cmd, in
     uint64_t dirty = s->stats.dirty_total;
     if (s->monitors.n && c != s->sink)
         feed_monitor(s, ctx.db, c->conn->addr, argc, argv);
+    tracking_begin(s, c);
     rc = cmd->fn(&ctx);
     if (rc == 0 && s->feeds.n && (cmd->flags & RESP_CMD_WRITE) && s->stats.dirty_total != dirty)
         feed_propagate(s, ctx.db, argc, argv);
@@ -327,6 +330,7 @@ static int exec_at(redis_server *s, redis_client *c, const resp_command *cmd, in
     c->last_cmd = cmd->name;
     if (rc < 0 && c->conn->out.len > mark)
         c->conn->out.len = mark; /* half a reply must never be sent */
+    tracking_end(s, c, cmd, argc, argv, rc); /* T2: after the reply */
     return rc;
 }
 
@@ -1003,6 +1007,8 @@ static void on_sweep(net_timer *t, void *arg)
     redis_server *s = arg;
     int more = sweep(s);
 
+    tracking_send_pending(s); /* BCAST: the keys it expired */
+
     if (s->hook && !pause_active(s))
         propose_expired(s);
 
@@ -1029,7 +1035,7 @@ static void on_second(net_timer *t, void *arg)
 
 void server_client_info(redis_server *s, redis_client *c, net_buf *b)
 {
-    char line[1024], flags[8];
+    char line[1024], flags[12];
     const net_conn *k = c->conn;
     int64_t now = redis_now_ms(s);
     size_t fl = 0;
@@ -1039,6 +1045,7 @@ void server_client_info(redis_server *s, redis_client *c, net_buf *b)
         flags[fl++] = 'x';
     if (c->blocked)
         flags[fl++] = 'b';
+    int64_t redir = tracking_list_flags(c, flags, &fl);
     if (pubsub_count(c))
         flags[fl++] = 'P';
     if (k->flags & NET_CONN_CLOSE_AFTER)
@@ -1051,7 +1058,7 @@ void server_client_info(redis_server *s, redis_client *c, net_buf *b)
     n = snprintf(line, sizeof(line),
                  "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
                  "sub=%zu psub=%zu multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 obl=0 oll=0 "
-                 "omem=%zu tot-mem=%zu events=%s%s cmd=%s user=default redir=-1 resp=%d\n",
+                 "omem=%zu tot-mem=%zu events=%s%s cmd=%s user=default redir=%lld resp=%d\n",
                  (unsigned long long)k->id, k->addr, k->laddr, k->fd, c->name ? c->name : "",
                  (long long)((now - k->created_ms) / 1000), (long long)((now - k->last_ms) / 1000),
                  flags, c->db, c->sub.chans.count, c->sub.pats.count,
@@ -1060,7 +1067,7 @@ void server_client_info(redis_server *s, redis_client *c, net_buf *b)
                  k->in_cap + k->out.cap + sizeof(*c) + sizeof(*k),
                  (net_watch_events(k->watch) & NET_EV_READ) ? "r" : "",
                  (net_watch_events(k->watch) & NET_EV_WRITE) ? "w" : "",
-                 c->last_cmd ? c->last_cmd : "NULL", c->reply.proto);
+                 c->last_cmd ? c->last_cmd : "NULL", (long long)redir, c->reply.proto);
     if (n > 0)
         net_buf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
@@ -1079,6 +1086,7 @@ static void touch_key(void *arg, int db, const void *key, size_t klen)
 {
     multi_touch_key(arg, db, key, klen);
     block_touch(arg, db, key, klen);
+    tracking_touch_key(arg, key, klen);
 }
 
 static int open_data(redis_server *s)
@@ -1222,6 +1230,7 @@ static void server_free(redis_server *s)
     free(s->sink);
     block_free(s);
     pause_free(s);
+    tracking_free(s);
     script_vm_free(s->lua);
     net_loop_free(s->loop);
     redis_commands_free();
