@@ -114,6 +114,10 @@ int redis_key_digest(store_txn *st, int db, const void *key, size_t klen,
  * deletes the key (cmd_zset.c; ZMPOP and the blocking pops use it). */
 int redis_zset_pop(resp_ctx *c, store_meta *m, const resp_arg *key, int max, int64_t count,
                    int nested);
+/* The score of member p/n of the sorted set m: 0, FFDB_NOTFOUND (also for a
+ * member too long to be there), or an engine code (cmd_zset.c; the GEO
+ * commands read their points through it). */
+int redis_zset_score(resp_ctx *c, const store_meta *m, const void *p, size_t n, double *score);
 
 /* The server's command table: every family above, built once before
  * serving (0 or FFDB_ENOMEM; aborts on a name defined twice, a programming

@@ -39,7 +39,7 @@ static int get_zset(resp_ctx *c, const resp_arg *key, store_meta *m)
 
 /* A member's score: 0, FFDB_NOTFOUND (also for a member too long to be
  * there), or an engine code. */
-static int zset_score(resp_ctx *c, const store_meta *m, const void *p, size_t n, double *score)
+int redis_zset_score(resp_ctx *c, const store_meta *m, const void *p, size_t n, double *score)
 {
     ffdb_val v;
     int rc;
@@ -111,7 +111,7 @@ static int zadd_one(resp_ctx *c, store_meta *m, unsigned flags, double score, co
                     int *outcome, double *newscore)
 {
     double cur;
-    int rc = zset_score(c, m, mem->p, mem->n, &cur);
+    int rc = redis_zset_score(c, m, mem->p, mem->n, &cur);
 
     *outcome = ADD_NOP;
     if (rc == FFDB_NOTFOUND) {
@@ -208,7 +208,7 @@ static int zadd_generic(resp_ctx *c, int incr_only)
     if (!rc && (flags & Z_INCR) && pairs == 1) {
         /* The one error INCR can meet after parsing, found before writing. */
         double cur;
-        int frc = zset_score(c, &m, c->argv[at + 1].p, c->argv[at + 1].n, &cur);
+        int frc = redis_zset_score(c, &m, c->argv[at + 1].p, c->argv[at + 1].n, &cur);
         if (frc && frc != FFDB_NOTFOUND) {
             rc = frc;
         } else if (frc == 0 && !(flags & Z_NX) && isnan(cur + scores[0])) {
@@ -263,7 +263,7 @@ static int zrem_cmd(resp_ctx *c)
         return redis_store_error(c, rc);
     for (int i = 2; i < c->argc && m.size > 0; i++) {
         double score;
-        rc = zset_score(c, &m, c->argv[i].p, c->argv[i].n, &score);
+        rc = redis_zset_score(c, &m, c->argv[i].p, c->argv[i].n, &score);
         if (rc == FFDB_NOTFOUND)
             continue;
         if (!rc)
@@ -300,7 +300,7 @@ static int zscore_cmd(resp_ctx *c)
     int rc = get_zset(c, &c->argv[1], &m);
 
     if (rc == 0)
-        rc = zset_score(c, &m, c->argv[2].p, c->argv[2].n, &score);
+        rc = redis_zset_score(c, &m, c->argv[2].p, c->argv[2].n, &score);
     if (rc == FFDB_NOTFOUND) {
         reply_null(c->r);
         return 0;
@@ -321,7 +321,7 @@ static int zmscore_cmd(resp_ctx *c)
     reply_array(c->r, (size_t)c->argc - 2);
     for (int i = 2; i < c->argc; i++) {
         double score;
-        rc = exists ? zset_score(c, &m, c->argv[i].p, c->argv[i].n, &score) : FFDB_NOTFOUND;
+        rc = exists ? redis_zset_score(c, &m, c->argv[i].p, c->argv[i].n, &score) : FFDB_NOTFOUND;
         if (rc == 0)
             reply_double(c->r, score);
         else if (rc == FFDB_NOTFOUND)
@@ -344,7 +344,7 @@ static int zrank_generic(resp_ctx *c, int rev)
     int rc = get_zset(c, &c->argv[1], &m);
 
     if (rc == 0)
-        rc = zset_score(c, &m, mem->p, mem->n, &score);
+        rc = redis_zset_score(c, &m, mem->p, mem->n, &score);
     if (rc == FFDB_NOTFOUND) {
         reply_null(c->r);
         return 0;
@@ -1249,7 +1249,7 @@ static int zsrc_score(resp_ctx *c, const zsrc *s, const void *p, size_t n, doubl
     if (!s->present)
         return FFDB_NOTFOUND;
     if (!s->is_set)
-        return zset_score(c, &s->m, p, n, score);
+        return redis_zset_score(c, &s->m, p, n, score);
     if (n > STORE_MAX_FIELD)
         return FFDB_NOTFOUND;
     rc = store_sub_get(c->st, &s->m, p, n, &v);
