@@ -176,6 +176,11 @@ uint64_t redis_cursor_save(redis_server *s, const void *pos, size_t len);
  * redis_reply_missing(...)". */
 int redis_reply_missing(resp_ctx *c, int aggregate);
 
+/* A growing array that is full: v (of *cap elements of elem_size bytes)
+ * realloc'd to twice as many (16 at first); *cap updated. NULL on
+ * overflow or no memory, v then untouched and still the caller's. */
+void *redis_array_grow(void *v, size_t *cap, size_t elem_size);
+
 /* Redis's rank rule (LRANGE, LTRIM, ZRANGE by rank, ZREMRANGEBYRANK):
  * negative from the end, start clamped at 0, end at size - 1; 1 with the
  * range in *s..*e, 0 if it is empty. (GETRANGE and BITCOUNT clamp another

@@ -1173,12 +1173,10 @@ static int zsink_add(resp_ctx *c, zsink *k, const uint8_t *p, size_t n, double s
         return k->limit && k->count >= k->limit ? ZSINK_FULL : 0;
     }
     if (k->n == k->cap) {
-        size_t cap = k->cap ? 2 * k->cap : 16;
-        zelem *v = realloc(k->v, cap * sizeof(*v));
+        zelem *v = redis_array_grow(k->v, &k->cap, sizeof(*v));
         if (!v)
             return FFDB_ENOMEM;
         k->v = v;
-        k->cap = cap;
     }
     k->v[k->n].p = malloc(n ? n : 1);
     if (!k->v[k->n].p)
