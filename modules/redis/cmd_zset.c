@@ -1501,40 +1501,21 @@ static int zsetop_generic(resp_ctx *c, int op, int to_dst, int count_only)
     return rc > 0 ? 0 : rc;
 }
 
-static int zunionstore_cmd(resp_ctx *c)
-{
-    return zsetop_generic(c, ZOP_UNION, 1, 0);
-}
-
-static int zinterstore_cmd(resp_ctx *c)
-{
-    return zsetop_generic(c, ZOP_INTER, 1, 0);
-}
-
-static int zdiffstore_cmd(resp_ctx *c)
-{
-    return zsetop_generic(c, ZOP_DIFF, 1, 0);
-}
-
-static int zunion_cmd(resp_ctx *c)
-{
-    return zsetop_generic(c, ZOP_UNION, 0, 0);
-}
-
-static int zinter_cmd(resp_ctx *c)
-{
-    return zsetop_generic(c, ZOP_INTER, 0, 0);
-}
-
-static int zdiff_cmd(resp_ctx *c)
-{
-    return zsetop_generic(c, ZOP_DIFF, 0, 0);
-}
-
-static int zintercard_cmd(resp_ctx *c)
-{
-    return zsetop_generic(c, ZOP_INTER, 0, 1);
-}
+/* The seven commands zsetop_generic serves: (op, to a destination key,
+ * only the count). */
+#define ZSETOP_CMD(name, op, to_dst, count_only)                                                   \
+    static int name(resp_ctx *c)                                                                   \
+    {                                                                                              \
+        return zsetop_generic(c, op, to_dst, count_only);                                          \
+    }
+ZSETOP_CMD(zunionstore_cmd, ZOP_UNION, 1, 0)
+ZSETOP_CMD(zinterstore_cmd, ZOP_INTER, 1, 0)
+ZSETOP_CMD(zdiffstore_cmd, ZOP_DIFF, 1, 0)
+ZSETOP_CMD(zunion_cmd, ZOP_UNION, 0, 0)
+ZSETOP_CMD(zinter_cmd, ZOP_INTER, 0, 0)
+ZSETOP_CMD(zdiff_cmd, ZOP_DIFF, 0, 0)
+ZSETOP_CMD(zintercard_cmd, ZOP_INTER, 0, 1)
+#undef ZSETOP_CMD
 
 #define W (RESP_CMD_WRITE | RESP_CMD_DENYOOM)
 #define R RESP_CMD_READONLY
