@@ -192,6 +192,20 @@ int redis_reply_missing(resp_ctx *c, int aggregate)
     return 0;
 }
 
+void *redis_array_grow(void *v, size_t *cap, size_t elem_size)
+{
+    size_t n = *cap ? 2 * *cap : 16;
+    void *grown;
+
+    assert(elem_size > 0);
+    if (n < *cap || n > SIZE_MAX / elem_size)
+        return NULL;
+    grown = realloc(v, n * elem_size);
+    if (grown)
+        *cap = n;
+    return grown;
+}
+
 int redis_clamp_range(int64_t start, int64_t end, uint64_t size, uint64_t *s, uint64_t *e)
 {
     int64_t n = size > INT64_MAX ? INT64_MAX : (int64_t)size;

@@ -227,12 +227,10 @@ static int pick_visit(void *arg, const ffdb_val *f, const ffdb_val *v)
         p->cap = cap;
     }
     if (p->count == p->ends_cap) {
-        size_t cap = p->ends_cap ? 2 * p->ends_cap : 16;
-        size_t *e = realloc(p->ends, cap * sizeof(*e));
+        size_t *e = redis_array_grow(p->ends, &p->ends_cap, sizeof(*e));
         if (!e)
             return FFDB_ENOMEM;
         p->ends = e;
-        p->ends_cap = cap;
     }
     if (f->size) /* an empty member may be the first: data still NULL */
         memcpy(p->data + p->len, f->data, f->size);
