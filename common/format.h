@@ -40,7 +40,7 @@
  *   152    8 clist_entries  entries in the commit list
  *   160    8 confirmed      0, or txid + 1: the next commit is known durable
  *                           (written at a clean close over the older meta)
- *   168    8 base           0, or the txid of the meta in the other slot
+ *   168    8 base           0, or 1 + the txid of the meta in the other slot
  *                           that open falls back to when this one's list
  *                           fails (0 means txid - 1; FFDB_DEFERSYNC writes it)
  *   The checksum covers the whole page, so a torn meta write is invalid.

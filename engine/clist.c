@@ -294,7 +294,7 @@ int clist_choose(struct pager *pg, uint64_t file_bytes, const struct meta cand[2
         if (m->clist_first != 0 && !confirmed) {
             int rc;
             pager_set_page_size(pg, m->page_size);
-            uint64_t base = m->base != 0 ? m->base : m->txid - 1;
+            uint64_t base = m->base != 0 ? m->base - 1 : m->txid - 1; /* format.h */
             rc = clist_verify(pg, m);
             if (rc == FFDB_CORRUPT && i + 1 < count && cand[i + 1].txid == base) {
                 /* C1: the commit in flight at a crash (D3: or one of those

@@ -155,7 +155,7 @@ struct meta {
     uint64_t clist_first, clist_pages, clist_entries;
     uint64_t confirmed;  /* 0, or txid + 1: that commit is durable (C6) */
     uint64_t slot;       /* the meta slot (page) it lives in: 0 or 1 */
-    uint64_t base;       /* 0, or the txid in the other slot to fall back to (D3) */
+    uint64_t base;       /* 0, or 1 + the txid in the other slot to fall back to (D3) */
 };
 
 #define READER_FREE UINT64_MAX

@@ -241,7 +241,7 @@ int defer_commit(ffdb_txn *txn, uint8_t *meta_page)
     /* D1: the slot the last synced meta is not in; D3: fall back to it. */
     pthread_mutex_lock(&db->meta_lock);
     txn->meta.slot = 1 - db->durable_slot;
-    txn->meta.base = db->durable_txid;
+    txn->meta.base = db->durable_txid + 1; /* format.h: 0 means txid - 1 */
     pthread_mutex_unlock(&db->meta_lock);
     if (txn->meta.clist_first != 0)
         for (uint64_t p = 0; p < txn->meta.clist_pages; p++)

@@ -28,7 +28,7 @@ void meta_encode(const struct meta *m, uint8_t *page)
     assert((m->catalog.root == 0) == (m->catalog.depth == 0));
     assert((m->freelist_root == 0) == (m->freelist_pages == 0));
     memset(page, 0, m->page_size);
-    assert(m->slot < 2 && (m->base == 0 || m->base < m->txid));
+    assert(m->slot < 2 && m->base <= m->txid);
     st64(page + PH_PGNO, m->slot);
     st64(page + PH_TXID, m->txid);
     page[PH_KIND] = PAGE_META;
@@ -94,7 +94,7 @@ int meta_decode(const uint8_t *page, unsigned page_size, uint64_t slot, struct m
         m->confirmed = ld64(page + META_CONFIRMED);
         m->base = ld64(page + META_BASE);
     }
-    if (m->base != 0 && m->base >= m->txid)
+    if (m->base > m->txid) /* base - 1 < txid */
         return FFDB_CORRUPT;
     if (m->confirmed != 0 && m->confirmed != ld64(page + PH_TXID) + 1)
         return FFDB_CORRUPT;

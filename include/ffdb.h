@@ -210,7 +210,8 @@ typedef struct ffdb_options {
 int  ffdb_open(const char *path, const ffdb_options *opt, ffdb **db);
 /* Close the handle. Every transaction must have ended and no other call on
  * the handle (ffdb_sync included) may be running. NULL is allowed.
- * With FFDB_NOMETASYNC it first makes the last commit durable (one sync);
+ * With FFDB_NOMETASYNC or FFDB_DEFERSYNC it first makes the last commit
+ * durable (one sync);
  * if that sync fails the last commit may be lost to a later power loss, as
  * if it had been the commit in flight, and the handle is freed all the same. */
 void ffdb_close(ffdb *db);
