@@ -1065,12 +1065,9 @@ static void hook_detach(void *arg, redis_server *s)
  * write: each node's log holds what its file may lack. */
 unsigned cluster_open_flags(const redis_config *cfg)
 {
-#ifdef FFDB_DEFERSYNC
-    return cfg->batch.fsync == NET_FSYNC_ALWAYS ? FFDB_DEFERSYNC : 0;
-#else
-    (void)cfg;
-    return 0; /* an engine without it: every commit synced, as without a cluster */
-#endif
+    /* --pipeline-commits (FFDB_NOMETASYNC) excludes it: that mode keeps
+     * its own sync per batch */
+    return cfg->batch.fsync == NET_FSYNC_ALWAYS && !cfg->batch.pipeline ? FFDB_DEFERSYNC : 0;
 }
 
 const redis_hook cluster_hook = {hook_attach,    hook_detach,  hook_propose,

@@ -40,7 +40,7 @@ void cluster_free(cluster *cl);
 
 /* The engine flags cluster mode adds to the data file's open flags
  * (redis_config.hook_open_flags) for the server configured by cfg: with
- * --fsync always, FFDB_DEFERSYNC — the RAFT log, synced by libraft before
+ * --fsync always (without --pipeline-commits), FFDB_DEFERSYNC — the RAFT log, synced by libraft before
  * an entry counts, is the durability point; the file is synced before
  * every snapshot and at shutdown (cluster.c, "durability"). 0 otherwise. */
 unsigned cluster_open_flags(const redis_config *cfg);
