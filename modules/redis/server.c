@@ -299,8 +299,10 @@ static void expire_seen(redis_server *s)
     int keep = !pause_active(s) && !s->hook;
     int rc = keep ? server_need_txn(s, 1) : 0;
 
-    if (rc == 0 && keep)
+    if (rc == 0 && keep) {
+        store_txn_set_now(s->st, redis_now_ms(s));
         rc = store_expire_seen(s->st, s->store, 1);
+    }
     else
         store_expire_seen(NULL, s->store, 0);
     if (rc < 0)
