@@ -405,6 +405,7 @@ struct redis_server {
     struct redis_blocking *blocking; /* clients blocked on keys (block.c) */
     struct redis_lua *lua;           /* the Lua VM, made on first use (script.h) */
     struct redis_tracking *tracking; /* CLIENT TRACKING's tables (tracking.h), or NULL */
+    int exec_depth;                  /* exec_at calls running (EXEC nests them) */
     redis_cvec feeds;                /* SYNC connections (repl_feed.c) */
     redis_cvec monitors;             /* MONITOR connections (repl_feed.c) */
     int pause_type;                  /* CLIENT PAUSE (pause.h): PAUSE_NONE, _WRITE, _ALL */

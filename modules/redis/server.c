@@ -290,6 +290,25 @@ int server_need_txn(redis_server *s, int write)
 
 /* ---- running commands --------------------------------------------------------------------- */
 
+/* Expired keys the command read are deleted now, in the batch's write txn
+ * (Redis deletes on access; counted in expired_keys). Not while paused
+ * (pause.h) nor with a write hook (its owner expires keys): then they are
+ * only forgotten and the sweeper or the owner deletes them. */
+static void expire_seen(redis_server *s)
+{
+    int keep = !pause_active(s) && !s->hook;
+    int rc = keep ? server_need_txn(s, 1) : 0;
+
+    if (rc == 0 && keep) {
+        store_txn_set_now(s->st, redis_now_ms(s));
+        rc = store_expire_seen(s->st, s->store, 1);
+    }
+    else
+        store_expire_seen(NULL, s->store, 0);
+    if (rc < 0)
+        net_batch_fail(&s->batch, rc);
+}
+
 /* Execute cmd for c with the clock now_ms (a unit's, or the loop's). */
 static int exec_at(redis_server *s, redis_client *c, const resp_command *cmd, int argc,
                    const resp_arg *argv, int64_t now_ms)
@@ -322,7 +341,11 @@ static int exec_at(redis_server *s, redis_client *c, const resp_command *cmd, in
     if (s->monitors.n && c != s->sink)
         feed_monitor(s, ctx.db, c->conn->addr, argc, argv);
     tracking_begin(s, c);
+    s->exec_depth++;
     rc = cmd->fn(&ctx);
+    s->exec_depth--;
+    if (s->exec_depth == 0 && store_seen_expired(s->store))
+        expire_seen(s);
     if (rc == 0 && s->feeds.n && (cmd->flags & RESP_CMD_WRITE) && s->stats.dirty_total != dirty)
         feed_propagate(s, ctx.db, argc, argv);
     s->stats.commands++;
