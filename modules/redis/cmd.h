@@ -176,6 +176,14 @@ uint64_t redis_cursor_save(redis_server *s, const void *pos, size_t len);
  * redis_reply_missing(...)". */
 int redis_reply_missing(resp_ctx *c, int aggregate);
 
+/* HLEN LLEN SCARD ZCARD: the size of m, found by a lookup that returned rc
+ * (0; FFDB_NOTFOUND: no key, size 0; else the error replied). Returns 0
+ * or what redis_store_error does. */
+int redis_reply_size(resp_ctx *c, int rc, const store_meta *m);
+/* SREM ZREM: save m if removed members left it (the last one takes the key
+ * along), then reply removed. 0 or an engine code. */
+int redis_reply_removed(resp_ctx *c, store_meta *m, int64_t removed);
+
 /* A growing array that is full: v (of *cap elements of elem_size bytes)
  * realloc'd to twice as many (16 at first); *cap updated. NULL on
  * overflow or no memory, v then untouched and still the caller's. */

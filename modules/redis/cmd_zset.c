@@ -273,13 +273,7 @@ static int zrem_cmd(resp_ctx *c)
         removed++;
         m.size--;
     }
-    if (removed) {
-        rc = store_meta_save(c->st, &m); /* the last member takes the key along */
-        if (rc)
-            return rc;
-    }
-    reply_int(c->r, removed);
-    return 0;
+    return redis_reply_removed(c, &m, removed);
 }
 
 static int zcard_cmd(resp_ctx *c)
@@ -287,10 +281,7 @@ static int zcard_cmd(resp_ctx *c)
     store_meta m;
     int rc = get_zset(c, &c->argv[1], &m);
 
-    if (rc && rc != FFDB_NOTFOUND)
-        return redis_store_error(c, rc);
-    reply_int(c->r, rc ? 0 : (int64_t)m.size);
-    return 0;
+    return redis_reply_size(c, rc, &m);
 }
 
 static int zscore_cmd(resp_ctx *c)
