@@ -15,18 +15,6 @@
 
 TestSuite(resp_tracking, .init = rs_setup, .fini = rs_teardown, .timeout = 60);
 
-#define Q(fd, ...) rs_q(fd, __VA_ARGS__, (const char *)NULL)
-#define EQ(fd, want, ...)                                                                          \
-    do {                                                                                           \
-        const char *got_ = Q(fd, __VA_ARGS__);                                                     \
-        cr_assert_str_eq(got_, want, "%s -> %s (want %s)", #__VA_ARGS__, got_, want);              \
-    } while (0)
-#define READ_EQ(fd, want)                                                                          \
-    do {                                                                                           \
-        const char *got_ = rs_text(rs_read(fd));                                                   \
-        cr_assert_str_eq(got_, want, "push %s (want %s)", got_, want);                             \
-    } while (0)
-
 static int resp3(rs_server *srv)
 {
     int fd = rs_connect(srv);
