@@ -17,6 +17,7 @@
  *   rollback   a follower's file taken back to a copy made after a
  *              snapshot (what FFDB_DEFERSYNC may leave after power loss)
  *              replays the log to the others' DEBUG DIGEST and counter
+ *   zset       ZINCRBY, ZREMRANGEBY*, ZPOPMIN reach every node (DEBUG DIGEST)
  *   skew       followers whose clocks run a minute ahead / behind the
  *              leader's (FFDB_TEST_CLOCK_SKEW_MS) neither expire early nor
  *              keep keys: one delete each, decided by the leader's clock
@@ -1091,6 +1092,38 @@ Test(cluster, ttl_with_skewed_clocks)
         cr_assert_leq(expired, 10, "node %d counted %lld expiries of 10 keys", nodes[i].id,
                       expired);
     }
+}
+
+/* Every mutating command is replicated, the sorted-set ones IceFireDB
+ * missed included (ZINCRBY, ZREMRANGEBYSCORE/RANK/LEX, ZPOPMIN): after
+ * them every node holds the leader's data set (DEBUG DIGEST) and the same
+ * sorted set. */
+Test(cluster, zset_writes_replicated)
+{
+    cluster_start(3, NULL);
+    int l = wait_leader(WAIT_MS);
+    int fd = rs_connect(nodes[l].srv);
+    cr_assert_str_eq(rs_q(fd, "ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e", "6",
+                          "f", "7", "g", NULL),
+                     ":7");
+    cr_assert_str_eq(rs_q(fd, "ZINCRBY", "z", "10", "a", NULL), "\"11\"");
+    cr_assert_str_eq(rs_q(fd, "ZREMRANGEBYSCORE", "z", "2", "3", NULL), ":2");
+    cr_assert_str_eq(rs_q(fd, "ZREMRANGEBYRANK", "z", "0", "0", NULL), ":1");
+    cr_assert_str_eq(rs_q(fd, "ZADD", "lex", "0", "x", "0", "y", "0", "z", NULL), ":3");
+    cr_assert_str_eq(rs_q(fd, "ZREMRANGEBYLEX", "lex", "[x", "[y", NULL), ":2");
+    cr_assert_str_eq(rs_q(fd, "ZPOPMIN", "z", NULL), "[\"e\",\"5\"]");
+    const char *want = rs_q(fd, "ZRANGE", "z", "0", "-1", "WITHSCORES", NULL);
+    char zr[256];
+    snprintf(zr, sizeof zr, "%s", want);
+    rs_close(fd);
+    const char *zrange[] = {"ZRANGE", "z", "0", "-1", "WITHSCORES"};
+    wait_all_local(zr, zrange, 5);
+    const char *lex[] = {"ZRANGE", "lex", "0", "-1"};
+    wait_all_local("[\"z\"]", lex, 4);
+    char d0[128], d1[128];
+    digest_of(l, d0, sizeof d0);
+    for (int i = 0; i < nnodes; i++)
+        cr_assert_str_eq(digest_of(i, d1, sizeof d1), d0, "node %d differs", nodes[i].id);
 }
 
 /* ---- the soak (make cluster-soak; skipped unless CLUSTER_SOAK_SECONDS is set) ------------- */
