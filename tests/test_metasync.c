@@ -48,31 +48,48 @@ static size_t val_of(unsigned char *v, unsigned i, unsigned gen)
     return len;
 }
 
-/* Generation gen of every key, in one commit: each commit rewrites every
- * leaf and so frees the previous generation's pages. */
-static int write_gen(ffdb *db, unsigned gen)
+/* One write transaction on the bucket named name (one letter; created when
+ * it is missing and create is set): fill(b, n), then the key counter = n.
+ * Commits, or aborts and returns the first error. */
+static int commit_fill(ffdb *db, const char *name, int create, int (*fill)(ffdb_bucket *, unsigned),
+                       const char *counter, unsigned n)
 {
     ffdb_txn *txn;
     ffdb_bucket *b;
-    char k[16];
-    static unsigned char v[8192];
     int rc = ffdb_begin_write(db, &txn);
     if (rc)
         return rc;
-    rc = ffdb_bucket_open(txn, "b", 1, &b);
-    if (rc == FFDB_NOTFOUND)
-        rc = ffdb_bucket_create(txn, "b", 1, &b);
-    for (unsigned i = 0; rc == 0 && i < NKEYS; i++) {
-        size_t kl = key_of(k, i), vl = val_of(v, i, gen);
-        rc = ffdb_put(b, k, kl, v, vl);
-    }
+    rc = ffdb_bucket_open(txn, name, 1, &b);
+    if (rc == FFDB_NOTFOUND && create)
+        rc = ffdb_bucket_create(txn, name, 1, &b);
     if (rc == 0)
-        rc = ffdb_put(b, "gen", 3, &gen, sizeof gen);
+        rc = fill(b, n);
+    if (rc == 0)
+        rc = ffdb_put(b, counter, strlen(counter), &n, sizeof n);
     if (rc) {
         ffdb_abort(txn);
         return rc;
     }
     return ffdb_commit(txn);
+}
+
+static int gen_fill(ffdb_bucket *b, unsigned gen)
+{
+    char k[16];
+    static unsigned char v[8192];
+    int rc = 0;
+    for (unsigned i = 0; rc == 0 && i < NKEYS; i++) {
+        size_t kl = key_of(k, i), vl = val_of(v, i, gen);
+        rc = ffdb_put(b, k, kl, v, vl);
+    }
+    return rc;
+}
+
+/* Generation gen of every key, in one commit: each commit rewrites every
+ * leaf and so frees the previous generation's pages. */
+static int write_gen(ffdb *db, unsigned gen)
+{
+    return commit_fill(db, "b", 1, gen_fill, "gen", gen);
 }
 
 /* The generation db holds (0: no bucket yet); asserts on errors. */
@@ -758,24 +775,15 @@ static size_t ds_key(char *k, unsigned t)
     return (size_t)snprintf(k, 16, "s%05u", (t * 7919u) % DS_BASE_KEYS);
 }
 
+static int ds_fill(ffdb_bucket *b, unsigned t)
+{
+    char k[16];
+    return ffdb_put(b, k, ds_key(k, t), &t, sizeof t);
+}
+
 static int ds_commit(ffdb *db, unsigned t)
 {
-    ffdb_txn *txn;
-    ffdb_bucket *b;
-    char k[16];
-    int rc = ffdb_begin_write(db, &txn);
-    if (rc)
-        return rc;
-    rc = ffdb_bucket_open(txn, "d", 1, &b);
-    if (rc == 0)
-        rc = ffdb_put(b, k, ds_key(k, t), &t, sizeof t);
-    if (rc == 0)
-        rc = ffdb_put(b, "last", 4, &t, sizeof t);
-    if (rc) {
-        ffdb_abort(txn);
-        return rc;
-    }
-    return ffdb_commit(txn);
+    return commit_fill(db, "d", 0, ds_fill, "last", t);
 }
 
 /* The base tree: DS_BASE_KEYS keys of 100-byte values (value t = 0). */
