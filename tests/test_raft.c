@@ -484,6 +484,22 @@ static raft_index leader_last(void)
     return raft_last_applied(raft_fixture_get(&fx, raft_fixture_leader_index(&fx)));
 }
 
+/* n INCR c through the leader, applied on every node. */
+static void incr_applied(int n)
+{
+    for (int i = 0; i < n; i++)
+        propose("INCR", "c", NULL);
+    cr_assert(raft_fixture_step_until_applied(&fx, N, leader_last() + n, 10000));
+}
+
+/* Every node but skip (one lost or cut off) has applied target. */
+static void applied_but(unsigned skip, raft_index target)
+{
+    for (unsigned i = 0; i < N; i++)
+        if (i != skip)
+            cr_assert(raft_fixture_step_until_applied(&fx, i, target, 10000));
+}
+
 Test(raft_fsm, three_nodes_apply_the_same_entries_in_order)
 {
     fixture_start();
@@ -508,9 +524,7 @@ Test(raft_fsm, a_new_leader_after_the_leader_is_lost)
 {
     fixture_start();
     cr_assert(raft_fixture_step_until_has_leader(&fx, 10000));
-    for (int i = 0; i < 5; i++)
-        propose("INCR", "c", NULL);
-    cr_assert(raft_fixture_step_until_applied(&fx, N, leader_last() + 5, 10000));
+    incr_applied(5);
     unsigned old = raft_fixture_leader_index(&fx);
     raft_fixture_kill(&fx, old);
     cr_assert(raft_fixture_step_until_has_no_leader(&fx, 20000));
@@ -520,9 +534,7 @@ Test(raft_fsm, a_new_leader_after_the_leader_is_lost)
     for (int i = 0; i < 5; i++)
         propose("INCR", "c", NULL);
     raft_index target = leader_last() + 5;
-    for (unsigned i = 0; i < N; i++)
-        if (i != old)
-            cr_assert(raft_fixture_step_until_applied(&fx, i, target, 10000));
+    applied_but(old, target);
     for (unsigned i = 0; i < N; i++)
         cr_assert_eq(counter_of(i, "c"), i == old ? 5 : 10, "node %u", i + 1);
     fixture_stop();
@@ -569,8 +581,7 @@ Test(raft_fsm, a_node_cut_off_past_a_snapshot_fetches_the_file)
     cr_assert_eq(counter_of(cut, "c"), 40);
     assert_same(rf_fsm_db(nodes[li].fsm), rf_fsm_db(nodes[cut].fsm));
     /* The fetched file goes on applying entries after it. */
-    propose("INCR", "c", NULL);
-    cr_assert(raft_fixture_step_until_applied(&fx, N, leader_last() + 1, 10000));
+    incr_applied(1);
     cr_assert_eq(counter_of(cut, "c"), 41);
     fixture_stop();
 }
@@ -594,9 +605,7 @@ Test(raft_fsm, a_fourth_node_is_added_and_one_removed)
 {
     fixture_start();
     cr_assert(raft_fixture_step_until_has_leader(&fx, 10000));
-    for (int i = 0; i < 7; i++)
-        propose("INCR", "c", NULL);
-    cr_assert(raft_fixture_step_until_applied(&fx, N, leader_last() + 7, 10000));
+    incr_applied(7);
 
     rf_fsm_ops ops = {test_apply, test_fetch, NULL, &nodes[N], NULL, NULL};
     cr_assert_eq(rf_fsm_new(tu_path("n4.ffdb"), NULL, N + 1, &ops, &nodes[N].fsm), 0);
@@ -719,9 +728,7 @@ Test(raft_fsm, an_isolated_leader_steps_down_and_its_entries_are_discarded)
     fixture_start();
     pre_vote();
     cr_assert(raft_fixture_step_until_has_leader(&fx, 10000));
-    for (int i = 0; i < 5; i++)
-        propose("INCR", "c", NULL);
-    cr_assert(raft_fixture_step_until_applied(&fx, N, leader_last() + 5, 10000));
+    incr_applied(5);
     unsigned old = raft_fixture_leader_index(&fx);
     struct raft *or = raft_fixture_get(&fx, old);
     raft_term term = or->current_term;
@@ -748,9 +755,7 @@ Test(raft_fsm, an_isolated_leader_steps_down_and_its_entries_are_discarded)
     for (int i = 0; i < 5; i++)
         propose_on(now, "INCR", "c", NULL);
     raft_index target = raft_last_index(nr);
-    for (unsigned i = 0; i < N; i++)
-        if (i != old)
-            cr_assert(raft_fixture_step_until_applied(&fx, i, target, 10000));
+    applied_but(old, target);
     cr_assert_eq(counter_of(old, "c"), 5);
 
     /* healed: one log, the minority's tail replaced */
@@ -826,9 +831,7 @@ Test(raft_fsm, a_node_back_with_an_empty_directory_catches_up_by_snapshot)
     small_snapshots();
     cr_assert(raft_fixture_step_until_has_leader(&fx, 10000));
     unsigned li = raft_fixture_leader_index(&fx), lost = (li + 1) % N;
-    for (int i = 0; i < 10; i++)
-        propose("INCR", "c", NULL);
-    cr_assert(raft_fixture_step_until_applied(&fx, N, leader_last() + 10, 10000));
+    incr_applied(10);
     raft_fixture_kill(&fx, lost); /* its disk is gone */
     struct raft *lr = raft_fixture_get(&fx, li);
     rf_change c = {.done = change_done};
