@@ -47,7 +47,6 @@ static void teardown(void)
 
 TestSuite(crdt_nats, .init = setup, .fini = teardown, .timeout = 120);
 
-#define Q(fd, ...) rs_q(fd, __VA_ARGS__, (const char *)NULL)
 #define WAIT_MS 30000
 
 typedef struct node {

@@ -30,8 +30,6 @@
 
 TestSuite(crdt_nodes, .init = rs_setup, .fini = rs_teardown, .timeout = 120);
 
-#define Q(fd, ...) rs_q(fd, __VA_ARGS__, (const char *)NULL)
-
 typedef struct node {
     rs_server *s;
     int fd;
@@ -77,7 +75,6 @@ static void digest_of(node *n, char out[64])
     snprintf(out, 64, "%s", Q(n->fd, "DEBUG", "DIGEST"));
     cr_assert_eq(strlen(out), 40, "%s", out);
 }
-
 
 Test(crdt_nodes, converge)
 {
@@ -226,7 +223,6 @@ Test(crdt_nodes, add_wins)
     rs_close(a.fd);
     rs_close(b.fd);
 }
-
 
 /* One random write of node who on a few shared keys (every type the mode
  * merges, multi-key MSET and DEL among them). */

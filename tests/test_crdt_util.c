@@ -9,8 +9,6 @@
 
 #include "tests/test_resp_util.h"
 
-#define Q(fd, ...) rs_q(fd, __VA_ARGS__, (const char *)NULL)
-
 void crdt_write_round(int fd, int who, int round, int64_t *incr)
 {
     char k[16], v[32], f[16], m[16], by[16];
