@@ -43,6 +43,36 @@ static int field_get(resp_ctx *c, const store_meta *m, const resp_arg *f, ffdb_v
     return store_sub_get(c->st, m, f->p, f->n, v);
 }
 
+/* The hash at argv[1] for a write and field f's value in it (*added: the
+ * field is new, *old unset). 0, or a code for redis_store_error. */
+static int field_for_write(resp_ctx *c, const resp_arg *f, store_meta *m, ffdb_val *old,
+                           int *added)
+{
+    int rc;
+
+    if (f->n > STORE_MAX_FIELD)
+        return STORE_EFIELDLEN;
+    rc = hash_for_write(c, m);
+    if (rc)
+        return rc;
+    rc = store_sub_get(c->st, m, f->p, f->n, old);
+    *added = rc == FFDB_NOTFOUND;
+    return *added ? 0 : rc;
+}
+
+/* Field f = val[0..n), counted in the hash's size when it is new. */
+static int field_put(resp_ctx *c, store_meta *m, const resp_arg *f, const void *val, size_t n,
+                     int added)
+{
+    int rc = store_sub_put(c->st, m, f->p, f->n, val, n);
+
+    if (!rc && added) {
+        m->size++;
+        rc = store_meta_save(c->st, m);
+    }
+    return rc;
+}
+
 /* Write the metadata back if the write changed it (a new hash, a new size).
  * Overwriting a field's value leaves the record alone: one engine put fewer. */
 static int save_if_changed(resp_ctx *c, store_meta *m, uint64_t old_size)
@@ -109,28 +139,17 @@ static int hsetnx_cmd(resp_ctx *c)
     const resp_arg *f = &c->argv[2];
     store_meta m;
     ffdb_val old;
-    int rc;
+    int rc, added;
 
-    if (f->n > STORE_MAX_FIELD)
-        return redis_store_error(c, STORE_EFIELDLEN);
-    rc = hash_for_write(c, &m);
+    rc = field_for_write(c, f, &m, &old, &added);
     if (rc)
         return redis_store_error(c, rc);
-    rc = store_sub_get(c->st, &m, f->p, f->n, &old);
-    if (rc == 0) {
-        reply_int(c->r, 0);
-        return 0;
+    if (added) {
+        rc = field_put(c, &m, f, c->argv[3].p, c->argv[3].n, added);
+        if (rc)
+            return rc;
     }
-    if (rc != FFDB_NOTFOUND)
-        return rc;
-    rc = store_sub_put(c->st, &m, f->p, f->n, c->argv[3].p, c->argv[3].n);
-    if (rc)
-        return rc;
-    m.size++;
-    rc = store_meta_save(c->st, &m);
-    if (rc)
-        return rc;
-    reply_int(c->r, 1);
+    reply_int(c->r, added);
     return 0;
 }
 
@@ -202,7 +221,9 @@ static int hdel_cmd(resp_ctx *c)
     return 0;
 }
 
-static int hexists_cmd(resp_ctx *c)
+/* HEXISTS (1 for a field) and HSTRLEN (want_len: its value's length); 0
+ * for a missing field or hash. */
+static int field_int_reply(resp_ctx *c, int want_len)
 {
     store_meta m;
     ffdb_val v;
@@ -212,8 +233,13 @@ static int hexists_cmd(resp_ctx *c)
         rc = field_get(c, &m, &c->argv[2], &v);
     if (rc && rc != FFDB_NOTFOUND)
         return redis_store_error(c, rc);
-    reply_int(c->r, rc == 0);
+    reply_int(c->r, rc ? 0 : want_len ? (int64_t)v.size : 1);
     return 0;
+}
+
+static int hexists_cmd(resp_ctx *c)
+{
+    return field_int_reply(c, 0);
 }
 
 static int hlen_cmd(resp_ctx *c)
@@ -226,16 +252,7 @@ static int hlen_cmd(resp_ctx *c)
 
 static int hstrlen_cmd(resp_ctx *c)
 {
-    store_meta m;
-    ffdb_val v;
-    int rc = get_hash(c, &m);
-
-    if (rc == 0)
-        rc = field_get(c, &m, &c->argv[2], &v);
-    if (rc && rc != FFDB_NOTFOUND)
-        return redis_store_error(c, rc);
-    reply_int(c->r, rc ? 0 : (int64_t)v.size);
-    return 0;
+    return field_int_reply(c, 1);
 }
 
 /* ---- whole hashes: HGETALL HKEYS HVALS ------------------------------------------------------ */
@@ -309,15 +326,9 @@ static int hincrby_cmd(resp_ctx *c)
 
     if (resp_arg_i64(c->r, &c->argv[3], &by))
         return 0;
-    if (f->n > STORE_MAX_FIELD)
-        return redis_store_error(c, STORE_EFIELDLEN);
-    rc = hash_for_write(c, &m);
+    rc = field_for_write(c, f, &m, &old, &added);
     if (rc)
         return redis_store_error(c, rc);
-    rc = store_sub_get(c->st, &m, f->p, f->n, &old);
-    if (rc && rc != FFDB_NOTFOUND)
-        return rc;
-    added = rc == FFDB_NOTFOUND;
     if (!added && resp_parse_i64(old.data, old.size, &v)) {
         reply_error(c->r, "ERR hash value is not an integer");
         return 0;
@@ -326,11 +337,7 @@ static int hincrby_cmd(resp_ctx *c)
         reply_error(c->r, "ERR increment or decrement would overflow");
         return 0;
     }
-    rc = store_sub_put(c->st, &m, f->p, f->n, buf, resp_format_int(buf, v));
-    if (!rc && added) {
-        m.size++;
-        rc = store_meta_save(c->st, &m);
-    }
+    rc = field_put(c, &m, f, buf, resp_format_int(buf, v), added);
     if (rc)
         return rc;
     reply_int(c->r, v);
@@ -353,15 +360,9 @@ static int hincrbyfloat_cmd(resp_ctx *c)
         reply_error(c->r, "ERR value is NaN or Infinity");
         return 0;
     }
-    if (f->n > STORE_MAX_FIELD)
-        return redis_store_error(c, STORE_EFIELDLEN);
-    rc = hash_for_write(c, &m);
+    rc = field_for_write(c, f, &m, &old, &added);
     if (rc)
         return redis_store_error(c, rc);
-    rc = store_sub_get(c->st, &m, f->p, f->n, &old);
-    if (rc && rc != FFDB_NOTFOUND)
-        return rc;
-    added = rc == FFDB_NOTFOUND;
     if (!added && resp_parse_long_double(old.data, old.size, &v)) {
         reply_error(c->r, "ERR hash value is not a float");
         return 0;
@@ -372,11 +373,7 @@ static int hincrbyfloat_cmd(resp_ctx *c)
         reply_error(c->r, "ERR increment would produce NaN or Infinity");
         return 0;
     }
-    rc = store_sub_put(c->st, &m, f->p, f->n, buf, n);
-    if (!rc && added) {
-        m.size++;
-        rc = store_meta_save(c->st, &m);
-    }
+    rc = field_put(c, &m, f, buf, n, added);
     if (rc)
         return rc;
     reply_bulk(c->r, buf, n);
