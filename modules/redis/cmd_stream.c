@@ -882,6 +882,29 @@ static int reply_help(resp_ctx *c, const char *const *lines)
     return 0;
 }
 
+/* The subcommand argv[1] names among names[] (NULL-terminated, "help"
+ * among them) with an argument count arity[] allows (as Redis's table
+ * has it: n exactly, -n at least n): its index. HELP is answered with
+ * help[] and any other argv[1] with Redis's error: -1. */
+static int subcommand_of(resp_ctx *c, const char *const *names, const int *arity,
+                         const char *const *help)
+{
+    const resp_arg *sub = &c->argv[1];
+
+    for (int i = 0; names[i]; i++) {
+        if (!resp_arg_is(sub, names[i]) ||
+            !(arity[i] < 0 ? c->argc >= -arity[i] : c->argc == arity[i]))
+            continue;
+        if (strcmp(names[i], "help") == 0) {
+            reply_help(c, help);
+            return -1;
+        }
+        return i;
+    }
+    resp_err_subcommand(c->r, c->cmd, sub, names);
+    return -1;
+}
+
 static const char *const xgroup_help[] = {
     "CREATE <key> <groupname> <id|$> [option]",
     "CREATECONSUMER <key> <groupname> <consumer>",
@@ -893,24 +916,17 @@ static const char *const xgroup_help[] = {
 
 static int xgroup_cmd(resp_ctx *c)
 {
-    const resp_arg *sub = &c->argv[1];
+    static const char *const subs[] = {"create", "createconsumer", "delconsumer", "destroy",
+                                       "setid",  "help",           NULL};
+    static const int arity[] = {-5, 5, 5, 4, -5, 2};
     store_meta m;
     stream_state s;
     stream_group grp;
-    int rc;
+    int rc, sub = subcommand_of(c, subs, arity, xgroup_help);
 
-    if (resp_arg_is(sub, "help") && c->argc == 2)
-        return reply_help(c, xgroup_help);
-    int create = resp_arg_is(sub, "create") && c->argc >= 5;
-    int setid = resp_arg_is(sub, "setid") && c->argc >= 5;
-    int destroy = resp_arg_is(sub, "destroy") && c->argc == 4;
-    int mkc = resp_arg_is(sub, "createconsumer") && c->argc == 5;
-    int delc = resp_arg_is(sub, "delconsumer") && c->argc == 5;
-    if (!create && !setid && !destroy && !mkc && !delc) {
-        static const char *const known[] = {"create", "createconsumer", "delconsumer", "destroy",
-                                            "setid",  "help",           NULL};
-        return resp_err_subcommand(c->r, c->cmd, sub, known);
-    }
+    if (sub < 0)
+        return 0;
+    int create = sub == 0, mkc = sub == 1, delc = sub == 2, destroy = sub == 3, setid = sub == 4;
     const resp_arg *key = &c->argv[2], *g = &c->argv[3];
     int mkstream = 0, dollar = 0;
     uint64_t er = UINT64_MAX;
@@ -1951,20 +1967,15 @@ static const char *const xinfo_help[] = {
 
 static int xinfo_cmd(resp_ctx *c)
 {
-    const resp_arg *sub = &c->argv[1];
+    static const char *const subs[] = {"consumers", "groups", "stream", "help", NULL};
+    static const int arity[] = {4, 3, -3, 2};
     store_meta m;
     stream_state s;
-    int rc;
+    int rc, sub = subcommand_of(c, subs, arity, xinfo_help);
 
-    if (resp_arg_is(sub, "help") && c->argc == 2)
-        return reply_help(c, xinfo_help);
-    int stream = resp_arg_is(sub, "stream") && c->argc >= 3;
-    int groups = resp_arg_is(sub, "groups") && c->argc == 3;
-    int consumers = resp_arg_is(sub, "consumers") && c->argc == 4;
-    if (!stream && !groups && !consumers) {
-        static const char *const known[] = {"consumers", "groups", "stream", "help", NULL};
-        return resp_err_subcommand(c->r, c->cmd, sub, known);
-    }
+    if (sub < 0)
+        return 0;
+    int groups = sub == 1, stream = sub == 2; /* else CONSUMERS */
     rc = get_stream(c, &c->argv[2], &m, &s);
     if (rc == FFDB_NOTFOUND) {
         reply_error(c->r, "ERR no such key");
