@@ -784,35 +784,19 @@ static int zrange_generic(resp_ctx *c, int by, int dir)
     return rc;
 }
 
-static int zrange_cmd(resp_ctx *c)
-{
-    return zrange_generic(c, BY_AUTO, DIR_AUTO);
-}
-
-static int zrevrange_cmd(resp_ctx *c)
-{
-    return zrange_generic(c, BY_RANK, DIR_REV);
-}
-
-static int zrangebyscore_cmd(resp_ctx *c)
-{
-    return zrange_generic(c, BY_SCORE, DIR_FWD);
-}
-
-static int zrevrangebyscore_cmd(resp_ctx *c)
-{
-    return zrange_generic(c, BY_SCORE, DIR_REV);
-}
-
-static int zrangebylex_cmd(resp_ctx *c)
-{
-    return zrange_generic(c, BY_LEX, DIR_FWD);
-}
-
-static int zrevrangebylex_cmd(resp_ctx *c)
-{
-    return zrange_generic(c, BY_LEX, DIR_REV);
-}
+/* The six commands zrange_generic serves: (by, direction). */
+#define ZRANGE_CMD(name, by, dir)                                                                  \
+    static int name(resp_ctx *c)                                                                   \
+    {                                                                                              \
+        return zrange_generic(c, by, dir);                                                         \
+    }
+ZRANGE_CMD(zrange_cmd, BY_AUTO, DIR_AUTO)
+ZRANGE_CMD(zrevrange_cmd, BY_RANK, DIR_REV)
+ZRANGE_CMD(zrangebyscore_cmd, BY_SCORE, DIR_FWD)
+ZRANGE_CMD(zrevrangebyscore_cmd, BY_SCORE, DIR_REV)
+ZRANGE_CMD(zrangebylex_cmd, BY_LEX, DIR_FWD)
+ZRANGE_CMD(zrevrangebylex_cmd, BY_LEX, DIR_REV)
+#undef ZRANGE_CMD
 
 /* ZCOUNT key min max, ZLEXCOUNT key min max. */
 static int zcount_generic(resp_ctx *c, int by)
