@@ -269,7 +269,9 @@ int store_iter_last(store_iter *it, ffdb_val *field, ffdb_val *val)
     return iter_result(it, rc, &k, field, val);
 }
 
-int store_iter_seek(store_iter *it, const void *f, size_t flen, ffdb_val *field, ffdb_val *val)
+/* The first entry at or after field f; with le, the last one at or before it. */
+static int iter_seek(store_iter *it, const void *f, size_t flen, int le, ffdb_val *field,
+                     ffdb_val *val)
 {
     uint8_t key[16 + STORE_MAX_FIELD];
     ffdb_val k;
@@ -280,25 +282,21 @@ int store_iter_seek(store_iter *it, const void *f, size_t flen, ffdb_val *field,
     memcpy(key, it->prefix, 8);
     put_bytes(key + 8, f, flen);
     rc = ffdb_cursor_seek(it->c, key, 8 + flen, &k, val);
+    if (le && rc == FFDB_NOTFOUND)
+        rc = ffdb_cursor_last(it->c, &k, val);
+    else if (le && rc == 0 && (k.size != 8 + flen || memcmp(k.data, key, k.size) != 0))
+        rc = ffdb_cursor_prev(it->c, &k, val);
     return iter_result(it, rc, &k, field, val);
+}
+
+int store_iter_seek(store_iter *it, const void *f, size_t flen, ffdb_val *field, ffdb_val *val)
+{
+    return iter_seek(it, f, flen, 0, field, val);
 }
 
 int store_iter_seek_le(store_iter *it, const void *f, size_t flen, ffdb_val *field, ffdb_val *val)
 {
-    uint8_t key[16 + STORE_MAX_FIELD];
-    ffdb_val k;
-    int rc;
-
-    if (flen > STORE_MAX_FIELD + 8)
-        flen = STORE_MAX_FIELD + 8;
-    memcpy(key, it->prefix, 8);
-    put_bytes(key + 8, f, flen);
-    rc = ffdb_cursor_seek(it->c, key, 8 + flen, &k, val);
-    if (rc == FFDB_NOTFOUND)
-        rc = ffdb_cursor_last(it->c, &k, val);
-    else if (rc == 0 && (k.size != 8 + flen || memcmp(k.data, key, k.size) != 0))
-        rc = ffdb_cursor_prev(it->c, &k, val);
-    return iter_result(it, rc, &k, field, val);
+    return iter_seek(it, f, flen, 1, field, val);
 }
 
 int store_iter_next(store_iter *it, ffdb_val *field, ffdb_val *val)
