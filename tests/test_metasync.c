@@ -739,15 +739,17 @@ Test(metasync, sync_from_another_thread_beside_the_writer)
 
 /* ---- a real file ------------------------------------------------------------------ */
 
-/* The flag on the posix backend (O_DIRECT where the filesystem allows it):
- * commits, ffdb_sync, reopen. */
-Test(metasync, posix_file)
+/* flags on the posix backend (O_DIRECT where the filesystem allows it):
+ * five commits (then a durable txid of before, unless it is -1),
+ * ffdb_sync, a sixth commit, close, reopen without the flags. */
+static void posix_file_run(const char *name, unsigned flags, int64_t before)
 {
-    const char *path = tu_path("nms.ffdb");
-    ffdb *db = tu_open(path, 0, 0, FFDB_NOMETASYNC);
+    const char *path = tu_path(name);
+    ffdb *db = tu_open(path, 0, 0, flags);
     for (unsigned g = 1; g <= 5; g++)
         TU_OK(write_gen(db, g));
-    expect_durable(db, 4, "after 5 commits on a file");
+    if (before >= 0)
+        expect_durable(db, (uint64_t)before, "after 5 commits on a file");
     TU_OK(ffdb_sync(db));
     expect_durable(db, 5, "after ffdb_sync on a file");
     TU_OK(write_gen(db, 6));
@@ -756,6 +758,11 @@ Test(metasync, posix_file)
     cr_assert(holds_gen(db, 6));
     tu_check_clean(db, NULL);
     ffdb_close(db);
+}
+
+Test(metasync, posix_file)
+{
+    posix_file_run("nms.ffdb", FFDB_NOMETASYNC, 4);
 }
 
 /* ---- FFDB_DEFERSYNC ------------------------------------------------------------------
@@ -1038,19 +1045,8 @@ Test(defersync, sync_from_another_thread_beside_the_writer)
     io_mem_destroy(m);
 }
 
-/* The flag on the posix backend: commits, ffdb_sync, close, reopen. */
+/* The flag on the posix backend (posix_file_run). */
 Test(defersync, posix_file)
 {
-    const char *path = tu_path("ds.ffdb");
-    ffdb *db = tu_open(path, 0, 0, FFDB_DEFERSYNC);
-    for (unsigned g = 1; g <= 5; g++)
-        TU_OK(write_gen(db, g));
-    TU_OK(ffdb_sync(db));
-    expect_durable(db, 5, "after ffdb_sync on a file");
-    TU_OK(write_gen(db, 6));
-    ffdb_close(db);
-    db = tu_open(path, 0, 0, 0);
-    cr_assert(holds_gen(db, 6));
-    tu_check_clean(db, NULL);
-    ffdb_close(db);
+    posix_file_run("ds.ffdb", FFDB_DEFERSYNC, -1);
 }
