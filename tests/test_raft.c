@@ -492,6 +492,19 @@ static void incr_applied(int n)
     cr_assert(raft_fixture_step_until_applied(&fx, N, leader_last() + n, 10000));
 }
 
+/* n rounds of SET k<i> val and INCR c through the leader, a few steps
+ * each: entries enough to pass snapshots. */
+static void set_and_incr(int n, const char *val)
+{
+    for (int i = 0; i < n; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", i);
+        propose("SET", key, val);
+        propose("INCR", "c", NULL);
+        raft_fixture_step_n(&fx, 4);
+    }
+}
+
 /* Every node but skip (one lost or cut off) has applied target. */
 static void applied_but(unsigned skip, raft_index target)
 {
@@ -560,13 +573,7 @@ Test(raft_fsm, a_node_cut_off_past_a_snapshot_fetches_the_file)
             raft_fixture_disconnect(&fx, i, cut);
             raft_fixture_disconnect(&fx, cut, i);
         }
-    for (int i = 0; i < 40; i++) {
-        char key[16];
-        snprintf(key, sizeof key, "k%d", i);
-        propose("SET", key, "x");
-        propose("INCR", "c", NULL);
-        raft_fixture_step_n(&fx, 4);
-    }
+    set_and_incr(40, "x");
     cr_assert_eq(raft_fixture_leader_index(&fx), li);
     cr_assert(raft_fixture_step_until_applied(&fx, li, 81, 20000)); /* 1 is the configuration */
     raft_index target = leader_last();
@@ -839,13 +846,7 @@ Test(raft_fsm, a_node_back_with_an_empty_directory_catches_up_by_snapshot)
     cr_assert_eq(rf_member_remove(&c, lr, lost + 1), 0);
     cr_assert(raft_fixture_step_until(&fx, change_finished, NULL, 20000));
     cr_assert_eq(change_status, 0);
-    for (int i = 0; i < 30; i++) {
-        char key[16];
-        snprintf(key, sizeof key, "k%d", i);
-        propose("SET", key, "y");
-        propose("INCR", "c", NULL);
-        raft_fixture_step_n(&fx, 4);
-    }
+    set_and_incr(30, "y");
     cr_assert(raft_fixture_step_until_applied(&fx, li, raft_last_index(lr), 20000));
     cr_assert_gt(lr->log.offset, 0, "the leader's log was not truncated by a snapshot");
 
