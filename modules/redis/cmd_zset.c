@@ -652,6 +652,23 @@ typedef struct zrange_req {
     int64_t offset, limit; /* limit < 0: no limit */
 } zrange_req;
 
+/* The bounds lo hi of the range q->by names (ranks, scores or lex) into q.
+ * 0, or 1 after an error reply. */
+static int zrange_bounds(resp_ctx *c, const resp_arg *lo, const resp_arg *hi, zrange_req *q)
+{
+    if (q->by == BY_RANK && (resp_arg_i64(c->r, lo, &q->start) || resp_arg_i64(c->r, hi, &q->end)))
+        return 1;
+    if (q->by == BY_SCORE && parse_score_range(lo, hi, &q->score)) {
+        reply_error(c->r, "ERR min or max is not a float");
+        return 1;
+    }
+    if (q->by == BY_LEX && parse_lex_range(lo, hi, &q->lex)) {
+        reply_error(c->r, "ERR min or max not valid string range item");
+        return 1;
+    }
+    return 0;
+}
+
 /* Options and range of ZRANGE key a b [BYSCORE|BYLEX] [REV] [LIMIT o c]
  * [WITHSCORES] and of the older commands (by and dir preset), checked in
  * Redis's order. 0, or 1 after an error reply. */
@@ -696,17 +713,7 @@ static int zrange_parse(resp_ctx *c, int by, int dir, zrange_req *q)
         lo = &c->argv[3];
         hi = &c->argv[2];
     }
-    if (q->by == BY_RANK && (resp_arg_i64(c->r, lo, &q->start) || resp_arg_i64(c->r, hi, &q->end)))
-        return 1;
-    if (q->by == BY_SCORE && parse_score_range(lo, hi, &q->score)) {
-        reply_error(c->r, "ERR min or max is not a float");
-        return 1;
-    }
-    if (q->by == BY_LEX && parse_lex_range(lo, hi, &q->lex)) {
-        reply_error(c->r, "ERR min or max not valid string range item");
-        return 1;
-    }
-    return 0;
+    return zrange_bounds(c, lo, hi, q);
 }
 
 /* Reply the elements of a score or lex range (offset, limit applied). */
@@ -809,14 +816,8 @@ static int zcount_generic(resp_ctx *c, int by)
     int rc;
 
     q.by = by;
-    if (by == BY_SCORE && parse_score_range(&c->argv[2], &c->argv[3], &q.score)) {
-        reply_error(c->r, "ERR min or max is not a float");
+    if (zrange_bounds(c, &c->argv[2], &c->argv[3], &q))
         return 0;
-    }
-    if (by == BY_LEX && parse_lex_range(&c->argv[2], &c->argv[3], &q.lex)) {
-        reply_error(c->r, "ERR min or max not valid string range item");
-        return 0;
-    }
     rc = get_zset(c, &c->argv[1], &m);
     if (rc == FFDB_NOTFOUND) {
         reply_int(c->r, 0);
@@ -885,17 +886,8 @@ static int zremrange_generic(resp_ctx *c, int by)
     int rc;
 
     q.by = by;
-    if (by == BY_RANK &&
-        (resp_arg_i64(c->r, &c->argv[2], &q.start) || resp_arg_i64(c->r, &c->argv[3], &q.end)))
+    if (zrange_bounds(c, &c->argv[2], &c->argv[3], &q))
         return 0;
-    if (by == BY_SCORE && parse_score_range(&c->argv[2], &c->argv[3], &q.score)) {
-        reply_error(c->r, "ERR min or max is not a float");
-        return 0;
-    }
-    if (by == BY_LEX && parse_lex_range(&c->argv[2], &c->argv[3], &q.lex)) {
-        reply_error(c->r, "ERR min or max not valid string range item");
-        return 0;
-    }
     rc = get_zset(c, &c->argv[1], &m);
     if (rc == FFDB_NOTFOUND ||
         (rc == 0 && by == BY_RANK && !redis_clamp_range(q.start, q.end, m.size, &s, &e))) {
