@@ -386,6 +386,18 @@ static int snapshot_key(const store_meta *m, void **val, size_t *vlen)
     return 0;
 }
 
+/* m's record written afresh under the key dst of ddb, value val (RENAME, COPY). */
+static int meta_put_as(store_txn *st, store_meta *m, int ddb, const void *dst, size_t dlen,
+                       const void *val, size_t vlen)
+{
+    m->db = ddb;
+    m->key = dst;
+    m->klen = dlen;
+    m->saved = 0;
+    m->saved_expire_ms = 0;
+    return store_meta_put(st, m, val, vlen);
+}
+
 int store_key_rename(store_txn *st, int sdb, const void *src, size_t slen, int ddb, const void *dst,
                      size_t dlen)
 {
@@ -414,14 +426,8 @@ int store_key_rename(store_txn *st, int sdb, const void *src, size_t slen, int d
         rc = store_retire(st, &m, 1);
     if (!rc && store_is_collection(m.type) && sdb != ddb)
         rc = copy_elements(st, sdb, m.version, ddb, m.version, 1);
-    if (!rc) {
-        m.db = ddb;
-        m.key = dst;
-        m.klen = dlen;
-        m.saved = 0;
-        m.saved_expire_ms = 0;
-        rc = store_meta_put(st, &m, val, vlen);
-    }
+    if (!rc)
+        rc = meta_put_as(st, &m, ddb, dst, dlen, val, vlen);
     free(val);
     return rc;
 }
@@ -455,14 +461,8 @@ int store_key_copy(store_txn *st, int sdb, const void *src, size_t slen, int ddb
         m.version = store_new_version(st);
         rc = copy_elements(st, sdb, sver, ddb, m.version, 0);
     }
-    if (!rc) {
-        m.db = ddb;
-        m.key = dst;
-        m.klen = dlen;
-        m.saved = 0;
-        m.saved_expire_ms = 0;
-        rc = store_meta_put(st, &m, val, vlen);
-    }
+    if (!rc)
+        rc = meta_put_as(st, &m, ddb, dst, dlen, val, vlen);
     free(val);
     return rc;
 }
