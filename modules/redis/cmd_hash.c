@@ -45,8 +45,7 @@ static int field_get(resp_ctx *c, const store_meta *m, const resp_arg *f, ffdb_v
 
 /* The hash at argv[1] for a write and field f's value in it (*added: the
  * field is new, *old unset). 0, or a code for redis_store_error. */
-static int field_for_write(resp_ctx *c, const resp_arg *f, store_meta *m, ffdb_val *old,
-                           int *added)
+static int field_for_write(resp_ctx *c, const resp_arg *f, store_meta *m, ffdb_val *old, int *added)
 {
     int rc;
 
