@@ -252,21 +252,35 @@ static void count_page(struct bt_tree *tree, unsigned kind, int delta)
         tree->branch_pages += (uint64_t)(int64_t)delta;
 }
 
-int bt_page_new(struct bt_txn *t, struct bt_tree *tree, unsigned kind, struct pool_frame **f)
+/* A new page for this txn: an empty node of kind, or a copy of src (COW,
+ * written over the whole frame, so the frame is not zeroed first). */
+static int page_new(struct bt_txn *t, struct bt_tree *tree, unsigned kind, const uint8_t *src,
+                    struct pool_frame **f)
 {
     uint64_t pgno;
     int reused, rc;
     assert(t->fl && !t->failed && (kind == PAGE_LEAF || kind == PAGE_BRANCH));
     CHECK(fl_alloc(t->fl, 1, &pgno, &reused));
-    rc = pool_new(t->pool, pgno, f);
+    rc = src ? pool_new_raw(t->pool, pgno, f) : pool_new(t->pool, pgno, f);
     if (rc < 0) {
         fl_free(t->fl, pgno, 1);
         return rc;
     }
     assert((*f)->pgno == pgno);
-    node_init((*f)->data, t->page_size, pgno, t->txid, kind);
+    if (src) {
+        memcpy((*f)->data, src, t->page_size);
+        st64((*f)->data + PH_PGNO, pgno);
+        st64((*f)->data + PH_TXID, t->txid);
+    } else {
+        node_init((*f)->data, t->page_size, pgno, t->txid, kind);
+    }
     count_page(tree, kind, 1);
     return 0;
+}
+
+int bt_page_new(struct bt_txn *t, struct bt_tree *tree, unsigned kind, struct pool_frame **f)
+{
+    return page_new(t, tree, kind, NULL, f);
 }
 
 int bt_page_free(struct bt_txn *t, struct bt_tree *tree, uint64_t pgno, unsigned kind)
@@ -293,11 +307,7 @@ int bt_page_touch(struct bt_txn *t, struct bt_tree *tree, struct pool_frame **f)
         pool_mark_dirty(t->pool, old);
         return 0;
     }
-    CHECK(bt_page_new(t, tree, kind, &copy));
-    pgno = copy->pgno;
-    memcpy(copy->data, old->data, t->page_size);
-    st64(copy->data + PH_PGNO, pgno);
-    st64(copy->data + PH_TXID, t->txid);
+    CHECK(page_new(t, tree, kind, old->data, &copy));
     *f = copy;
     pgno = old->pgno;
     pool_unpin(t->pool, old);

@@ -56,6 +56,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -110,6 +111,7 @@ struct frame {
     _Atomic uint8_t ref;         /* clock reference bit */
     _Atomic uint8_t dirty;
     _Atomic uint8_t role;        /* enum frame_role; set by install (EXCL) or pool_new */
+    uint8_t listed;              /* in pool->dirty_list (the writer's alone) */
     int err;                     /* why a load failed; read after FS_FAILED */
 } __attribute__((aligned(CACHE_LINE)));
 
@@ -151,6 +153,14 @@ struct pool {
     _Atomic uint64_t hand __attribute__((aligned(CACHE_LINE)));
     _Atomic uint64_t evictions __attribute__((aligned(CACHE_LINE)));
     _Atomic uint64_t spills;
+    /* Frames the writer made dirty since the last full flush, each once
+     * (frame->listed), so a commit's flush visits those and not every frame
+     * of a pool grown large. Entries may be stale (the frame was spilled,
+     * dropped or reused since): the flush re-checks each. Writer only.
+     * dirty_lost: the list could not grow, the flush scans every frame. */
+    uint32_t *dirty_list;
+    size_t ndirty, dirty_cap;
+    int dirty_lost;
 };
 
 /* Result of a table probe that tries to pin. */
@@ -623,6 +633,7 @@ static void pool_free(struct pool *pool, uint32_t locks_inited)
         munmap((void *)pool->buckets, pool->buckets_bytes);
     if (pool->frames)
         munmap(pool->frames, pool->frames_bytes);
+    free(pool->dirty_list);
     mem_free_aligned(pool->stripes);    /* the shards share this block */
     mem_free(pool);
 }
@@ -841,7 +852,48 @@ static int take_stale(struct pool *pool, uint64_t pgno, struct frame **out)
     return r;
 }
 
+/* Note f in the dirty list (the writer made it dirty). A list that cannot
+ * grow costs only speed (the flush scans every frame), so it uses plain
+ * realloc, outside the allocation-failure tests' counting. */
+static void list_dirty(struct pool *pool, struct frame *f)
+{
+    if (f->listed || pool->dirty_lost)
+        return;
+    if (pool->ndirty == pool->dirty_cap) {
+        size_t cap = pool->dirty_cap ? 2 * pool->dirty_cap : 256;
+        uint32_t *l = realloc(pool->dirty_list, cap * sizeof(*l));
+        if (!l) {
+            pool->dirty_lost = 1;
+            return;
+        }
+        pool->dirty_list = l;
+        pool->dirty_cap = cap;
+    }
+    f->listed = 1;
+    pool->dirty_list[pool->ndirty++] = (uint32_t)(f - pool->frames);
+}
+
+/* Empty the dirty list: every frame on it is clean or not the writer's. */
+static void list_reset(struct pool *pool)
+{
+    for (size_t i = 0; i < pool->ndirty; i++)
+        pool->frames[pool->dirty_list[i]].listed = 0;
+    pool->ndirty = 0;
+    if (pool->dirty_lost) {
+        for (uint32_t i = 0, n = frames_in_use(pool); i < n; i++)
+            pool->frames[i].listed = 0;
+        pool->dirty_lost = 0;
+    }
+}
+
 int pool_new(struct pool *pool, uint64_t pgno, struct pool_frame **out)
+{
+    CHECK(pool_new_raw(pool, pgno, out));
+    memset((*out)->data, 0, pool->page_size);
+    return 0;
+}
+
+int pool_new_raw(struct pool *pool, uint64_t pgno, struct pool_frame **out)
 {
     struct frame *f = NULL, *v;
 
@@ -867,8 +919,8 @@ int pool_new(struct pool *pool, uint64_t pgno, struct pool_frame **out)
         assert(f->pub.pgno == pgno && (atomic_load(&f->pins) & FRAME_PIN_MASK) >= 1); /* P1 */
         /* A stale raw copy taken over becomes the writer's own page. */
         atomic_store_explicit(&f->role, FR_HOOKED, memory_order_relaxed);
-        memset(f->pub.data, 0, pool->page_size);
         atomic_store_explicit(&f->dirty, 1, memory_order_relaxed);
+        list_dirty(pool, f);
         set_ref(f);
         *out = &f->pub;
         return 0;
@@ -893,6 +945,7 @@ void pool_mark_dirty(struct pool *pool, struct pool_frame *frame)
     assert((atomic_load(&f->pins) & FRAME_PIN_MASK) > 0);
     assert(atomic_load_explicit(&f->role, memory_order_relaxed) == FR_HOOKED); /* P3 */
     atomic_store_explicit(&f->dirty, 1, memory_order_relaxed);
+    list_dirty(pool, f);
 }
 
 /* ---- public: discard and flush ---------------------------------------------- */
@@ -923,6 +976,7 @@ void pool_discard(struct pool *pool, uint64_t pgno)
 
 void pool_discard_dirty(struct pool *pool)
 {
+    int left = 0;
     for (uint32_t i = 0, n = frames_in_use(pool); i < n; i++) {
         struct frame *f = &pool->frames[i];
         while (atomic_load_explicit(&f->dirty, memory_order_relaxed)) {
@@ -931,8 +985,10 @@ void pool_discard_dirty(struct pool *pool)
                  * spilling it (afterwards it is clean, or back); a pin can
                  * only be a reader of a damaged file: leave that frame. */
                 uint32_t p = atomic_load(&f->pins);
-                if (p != FRAME_EXCL)
+                if (p != FRAME_EXCL) {
+                    left = 1;
                     break;
+                }
                 sched_yield();
                 continue;
             }
@@ -947,6 +1003,8 @@ void pool_discard_dirty(struct pool *pool)
             }
         }
     }
+    list_reset(pool);
+    pool->dirty_lost = left; /* a frame left dirty: the next flush scans them all */
 }
 
 /* Pin pgno if it is cached and dirty. 1 = pinned, 0 = nothing to write. */
@@ -1004,15 +1062,23 @@ static int next_candidate(struct pool *pool, int by_frame, uint64_t *cursor, uin
         *pgno = (*cursor)++;
         return 1;
     }
-    while (*cursor < frames_in_use(pool)) {
-        struct frame *f = &pool->frames[(*cursor)++];
-        uint64_t k = atomic_load_explicit(&pool->frames[*cursor - 1].link.key, memory_order_relaxed);
+    for (;;) {
+        struct frame *f;
+        if (pool->dirty_lost) {
+            if (*cursor >= frames_in_use(pool))
+                return 0;
+            f = &pool->frames[(*cursor)++];
+        } else {
+            if (*cursor >= pool->ndirty)
+                return 0;
+            f = &pool->frames[pool->dirty_list[(*cursor)++]];
+        }
+        uint64_t k = atomic_load_explicit(&f->link.key, memory_order_relaxed);
         if (atomic_load_explicit(&f->dirty, memory_order_relaxed) && k >= lo && k < hi) {
             *pgno = k;
             return 1;
         }
     }
-    return 0;
 }
 
 int pool_flush_range(struct pool *pool, uint64_t pgno, uint64_t count)
@@ -1030,7 +1096,8 @@ int pool_flush_range(struct pool *pool, uint64_t pgno, uint64_t count)
     if (cap == 0)       /* a growing pool that has not taken frames yet */
         cap = 1;
     uint64_t hi = count > UINT64_MAX - pgno ? UINT64_MAX : pgno + count;
-    int by_frame = count > frames;
+    /* Every dirty frame is on the list (or dirty_lost): visit those. */
+    int by_frame = count > frames || count > pool->ndirty;
     uint64_t cursor = by_frame ? 0 : pgno, p;
     size_t n = 0;
 
@@ -1042,7 +1109,10 @@ int pool_flush_range(struct pool *pool, uint64_t pgno, uint64_t count)
             n = 0;
         }
     }
-    return flush_batch(pool, batch, pages, n);
+    CHECK(flush_batch(pool, batch, pages, n));
+    if (pgno == 0 && hi == UINT64_MAX)
+        list_reset(pool); /* all written: nothing on it is dirty now */
+    return 0;
 }
 
 /* ---- public: raw pages -------------------------------------------------------- */

@@ -93,6 +93,9 @@ int  pool_get(struct pool *pool, uint64_t pgno, struct pool_frame **out);
  * FFDB_CORRUPT if another thread has pgno pinned (only a damaged file can
  * hand out a page that a reader still reaches). */
 int  pool_new(struct pool *pool, uint64_t pgno, struct pool_frame **out);
+/* pool_new() without zeroing the data: the caller writes all of it at once
+ * (a copy-on-write of a whole page). */
+int  pool_new_raw(struct pool *pool, uint64_t pgno, struct pool_frame **out);
 void pool_unpin(struct pool *pool, struct pool_frame *frame);
 /* Mark a pinned frame dirty (after the writer changed it). */
 void pool_mark_dirty(struct pool *pool, struct pool_frame *frame);

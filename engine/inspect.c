@@ -103,6 +103,7 @@ static void decode_meta(const uint8_t *page, unsigned ps, unsigned slot, struct 
     m->freelist_root = ld64(page + META_FREELIST_ROOT);
     m->freelist_pages = ld64(page + META_FREELIST_PAGES);
     m->bucket_count = ld64(page + META_BUCKET_COUNT);
+    m->base = m->version >= 2 ? ld64(page + META_BASE) : 0;
     decode_tree(page + META_CATALOG, &m->catalog);
 }
 

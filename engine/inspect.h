@@ -50,6 +50,7 @@ struct inspect_meta {
     uint32_t version, page_size_field;
     unsigned kind;
     uint64_t pgno, txid, page_count, freelist_root, freelist_pages, bucket_count;
+    uint64_t base; /* 0, or 1 + the txid open falls back to (FFDB_DEFERSYNC) */
     struct inspect_tree catalog;
 };
 

@@ -188,31 +188,29 @@ static int prepare_steps(struct freelist *fl, struct pager *pg, struct rset *cha
 int fl_txn_prepare(struct freelist *fl, struct pager *pg, uint64_t *root, uint64_t *npages,
                    uint64_t *page_count)
 {
-    struct flstate backup;
     struct rset chain;
     int rc;
 
     if (fl->txid == 0 || fl->prepared || !pg)
         return FL_MISUSE("fl_txn_prepare outside a txn or twice");
-    assert(flstate_valid(&fl->cur));
-    /* Work on cur; a failure swaps the copy back (state.h). */
-    CHECK(flstate_copy(&backup, &fl->cur));
+    FL_ASSERT_VALID(&fl->cur);
+    /* Work on cur; a failure swaps the copy back (state.h). The copy lives
+     * in fl->spare, whose arrays serve the next commit too. */
+    CHECK(flstate_copy(&fl->spare, &fl->cur));
     rset_init(&chain);
     rc = prepare_steps(fl, pg, &chain);
     if (rc < 0) {
-        flstate_free(&fl->cur);
-        fl->cur = backup;
+        flstate_swap(&fl->cur, &fl->spare);
         rset_free(&chain);
         return rc;
     }
-    flstate_free(&backup);
     rset_free(&fl->new_chain);
     fl->new_chain = chain;
     fl->prepared = 1;
     *root = fl->new_root;
     *npages = fl->new_npages;
     *page_count = fl->cur.page_count;
-    assert(flstate_valid(&fl->cur));
+    FL_ASSERT_VALID(&fl->cur);
     return 0;
 }
 

@@ -91,6 +91,18 @@ int rset_copy(struct rset *dst, const struct rset *src)
     return 0;
 }
 
+void rset_clear(struct rset *s)
+{
+    s->n = 0;
+    s->r = s->base;
+}
+
+int rset_assign(struct rset *dst, const struct rset *src)
+{
+    rset_clear(dst);
+    return rset_copy(dst, src);
+}
+
 /* Make r[i] a new, unset slot, moving the shorter side that has room. The
  * caller made sure there is room at one end at least. */
 static void open_slot(struct rset *s, size_t i)

@@ -48,6 +48,10 @@ void rset_free(struct rset *s);
 int rset_reserve(struct rset *s, size_t extra);
 /* dst (initialized, empty) becomes a copy of src. */
 int rset_copy(struct rset *dst, const struct rset *src);
+/* Empty s, keeping its array. */
+void rset_clear(struct rset *s);
+/* dst (initialized) becomes a copy of src, in dst's own array when it fits. */
+int rset_assign(struct rset *dst, const struct rset *src);
 
 /* Index of the first range ending after pgno (n if none). */
 size_t rset_lower(const struct rset *s, uint64_t pgno);

@@ -41,7 +41,9 @@ struct flstate {
 
 struct freelist {
     struct flstate cur;
-    struct flstate saved; /* cur at fl_txn_begin(), for fl_txn_abort() */
+    struct flstate saved; /* cur at fl_txn_begin(), for fl_txn_abort(); between
+                             txns only its arrays are kept, for the next copy */
+    struct flstate spare; /* fl_txn_prepare()'s backup, kept the same way */
     uint64_t txid;        /* the current write txn; 0 = none */
     int prepared;         /* fl_txn_prepare() succeeded in this txn */
     /* The committed chain, named by the last durable meta. */
@@ -54,11 +56,21 @@ struct freelist {
 
 void flstate_init(struct flstate *st);
 void flstate_free(struct flstate *st);
-/* dst (initialized, empty) becomes a deep copy of src. On failure dst stays empty. */
+/* dst (initialized; its content is dropped, its arrays reused) becomes a
+ * deep copy of src. On failure dst is left empty. */
 int flstate_copy(struct flstate *dst, const struct flstate *src);
+/* Exchange two states (never allocates). */
+void flstate_swap(struct flstate *a, struct flstate *b);
 /* 1 if F1 and the internal agreements (index = reusable + pending) hold.
  * Costs O(ranges); for assertions at transaction boundaries and tests. */
 int flstate_valid(const struct flstate *st);
+/* flstate_valid() at every transaction boundary only in debug-check builds
+ * (-DFFDB_DEBUG_CHECK, make asan): at -O2 it cost a few % per commit. */
+#ifdef FFDB_DEBUG_CHECK
+#define FL_ASSERT_VALID(st) assert(flstate_valid(st))
+#else
+#define FL_ASSERT_VALID(st) ((void)0)
+#endif
 
 /* Misuse by the caller asserts when this is non-zero (the default) in
  * builds without NDEBUG, and returns FFDB_EINVAL otherwise. Tests clear it

@@ -48,6 +48,9 @@ static void print_meta(const struct inspect_meta *m, int current)
                (unsigned long long)m->txid, (unsigned long long)m->page_count,
                (unsigned long long)m->bucket_count, cli_s(m->bucket_count),
                current ? " (current)" : "");
+    if (m->status == 0 && m->base != 0) /* FFDB_DEFERSYNC: format.h */
+        printf("             base %llu: falls back to txid %llu if its commit list fails\n",
+               (unsigned long long)m->base, (unsigned long long)(m->base - 1));
     else if (m->magic_ok)
         printf("invalid: %s; checksum %s, claims txid %llu, %llu pages\n", m->why,
                m->checksum_ok ? "ok" : "bad", (unsigned long long)m->txid,
@@ -111,6 +114,7 @@ static void json_meta(struct json *j, const struct inspect_meta *m)
     json_kv_u64(j, "freelist_root", m->freelist_root);
     json_kv_u64(j, "freelist_pages", m->freelist_pages);
     json_kv_u64(j, "bucket_count", m->bucket_count);
+    json_kv_u64(j, "base", m->base);
     json_kv_u64(j, "catalog_root", m->catalog.root);
     json_end_object(j);
 }
