@@ -1235,21 +1235,40 @@ static int cached(struct pool *pool, uint64_t pgno)
     return 0;
 }
 
-/* Install count pages read back to back into buf (verified by the pager)
- * as hooked frames, each once the verify hook accepted it (P4). Stops at
- * the first page no clean frame is found for. */
-static void install_run(struct pool *pool, uint64_t pgno, size_t count, const uint8_t *buf)
+/* Read the run [first, first + n) of uncached pages straight into clean
+ * frames with one read (no bounce buffer, no copy), and install each page
+ * the verify hook accepts (P4) as a hooked frame whose ref bit is clear: a
+ * read-ahead page that no one uses is the first the clock takes. With too
+ * few clean frames only part of the run is read: the part the scan wants
+ * first (the top of a descending run). Best effort: on a read error
+ * nothing is installed and pool_get() meets the error again. */
+static void read_run_into_frames(struct pool *pool, uint64_t first, size_t n, int down)
 {
-    for (size_t i = 0; i < count; i++) {
-        const uint8_t *page = buf + i * pool->page_size;
-        struct frame *v, *f;
-        if (pool->verify && pool->verify(pool->verify_ctx, page, pgno + i) < 0)
+    struct frame *v[POOL_PREFETCH_MAX];
+    void *bufs[POOL_PREFETCH_MAX];
+    size_t got = 0;
+    int ok;
+
+    assert(n > 1 && n <= POOL_PREFETCH_MAX && POOL_PREFETCH_MAX <= PAGER_READV_MAX);
+    while (got < n && claim_clean(pool, &v[got])) {
+        bufs[got] = v[got]->pub.data;
+        got++;
+    }
+    if (down)
+        first += n - got;
+    /* The frames are ours alone (EXCL, unlinked) while the read fills them;
+     * install publishes each with release. */
+    ok = got > 1 && pager_read_pages(pool->pager, first, got, bufs) == 0;
+    for (size_t i = 0; i < got; i++) {
+        struct frame *f;
+        if (!ok || (pool->verify && pool->verify(pool->verify_ctx, bufs[i], first + i) < 0)) {
+            release_excl(v[i], 0);
             continue;
-        if (!claim_clean(pool, &v))
-            return;
-        memcpy(v->pub.data, page, pool->page_size);
-        switch (install(pool, v, pgno + i, FS_VALID, FR_HOOKED, &f)) {
-        case PROBE_MISS:   /* cached, unpinned below; install counted the miss */
+        }
+        switch (install(pool, v[i], first + i, FS_VALID, FR_HOOKED, &f)) {
+        case PROBE_MISS:   /* cached; install counted the miss */
+            atomic_store_explicit(&f->ref, 0, memory_order_relaxed);
+            /* fall through */
         case PROBE_PINNED: /* another thread loaded it first (P2) */
             atomic_fetch_sub_explicit(&f->pins, 1, memory_order_release);
             break;
@@ -1257,13 +1276,12 @@ static void install_run(struct pool *pool, uint64_t pgno, size_t count, const ui
             break;
         }
     }
+    err_clear(); /* best effort: pool_get reads a bad page again and says why */
 }
 
 size_t pool_prefetch(struct pool *pool, const uint64_t *pgnos, size_t count)
 {
-    size_t ps = pool->page_size, limit = pool_size_now(pool) / 8;
-    uint8_t *buf = NULL;
-    size_t i = 0;
+    size_t limit = pool_size_now(pool) / 8, i = 0;
 
     if (count > limit)
         count = limit;
@@ -1281,20 +1299,10 @@ size_t pool_prefetch(struct pool *pool, const uint64_t *pgnos, size_t count)
                (down ? pgnos[i + n] + n == pgnos[i] : pgnos[i + n] == pgnos[i] + n))
             n++;
         /* A single page gains nothing over the pool_get that follows. */
-        if (n > 1) {
-            uint64_t first = down ? pgnos[i + n - 1] : pgnos[i];
-            if (!buf)
-                buf = mem_alloc_aligned(4096, POOL_PREFETCH_MAX * ps);
-            if (!buf)
-                return count;
-            if (pager_read_run(pool->pager, first, n, buf) == 0)
-                install_run(pool, first, n, buf);
-            else
-                err_clear(); /* best effort: pool_get reads it again and says why */
-        }
+        if (n > 1)
+            read_run_into_frames(pool, down ? pgnos[i + n - 1] : pgnos[i], n, down);
         i += n;
     }
-    mem_free_aligned(buf);
     return count;
 }
 

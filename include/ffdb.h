@@ -181,6 +181,13 @@ typedef struct ffdb_io {
     int  (*write_submit)(ffdb_file *f, const ffdb_io_write *runs, size_t run_count,
                          uint64_t *ticket);
     int  (*write_wait)(ffdb_file *f, uint64_t ticket);
+    /* Optional vectored read; NULL (a table written before it existed)
+     * makes the pager call read() once per buffer. Fill the iov_count
+     * buffers back to back with the bytes at offset, as read() fills one
+     * (past the end reads as zeros). Any thread, concurrently with every
+     * call but close. Scans read runs of pages with it straight into the
+     * buffer pool's frames, which are not adjacent in memory. */
+    int  (*read_v)(ffdb_file *f, const struct iovec *iov, int iov_count, uint64_t offset);
 } ffdb_io;
 
 /* The default backend: O_DIRECT (buffered fallback), io_uring (pwritev fallback). */

@@ -372,6 +372,45 @@ static int posix_read(ffdb_file *f, void *buf, size_t len, uint64_t offset)
     return 0;
 }
 
+/* Read into the iov_count buffers back to back from offset with preadv,
+ * resuming after short reads; past the end of the file reads as zeros. */
+static int posix_read_v(ffdb_file *f, const struct iovec *iov_in, int iov_count, uint64_t offset)
+{
+    struct iovec iov[IOV_MAX];
+    int first = 0, retried = 0;
+
+    assert(iov_count > 0 && iov_count <= IOV_MAX);
+    memcpy(iov, iov_in, (size_t)iov_count * sizeof(*iov));
+    while (first < iov_count) {
+        ssize_t r = preadv(f->fd, iov + first, iov_count - first, (off_t)offset);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EINVAL && !retried) {
+                retried = 1;
+                drop_direct(f);
+                continue;
+            }
+            return raise_errno(errno, "preadv");
+        }
+        if (r == 0)
+            break; /* end of file */
+        offset += (uint64_t)r;
+        /* Step over the buffers the read filled; trim the one it ended in. */
+        while (first < iov_count && (size_t)r >= iov[first].iov_len)
+            r -= (ssize_t)iov[first++].iov_len;
+        if (first < iov_count && r > 0) {
+            iov[first].iov_base = (uint8_t *)iov[first].iov_base + r;
+            iov[first].iov_len -= (size_t)r;
+        }
+        if (first < iov_count && at_eof(f, offset))
+            break;
+    }
+    for (; first < iov_count; first++) /* past the end */
+        memset(iov[first].iov_base, 0, iov[first].iov_len);
+    return 0;
+}
+
 /* ---- write ----------------------------------------------------------------- */
 
 static size_t run_bytes(const ffdb_io_write *run)
@@ -757,6 +796,7 @@ static const ffdb_io posix_io = {
     .ctx = NULL,
     .write_submit = posix_write_submit,
     .write_wait = posix_write_wait,
+    .read_v = posix_read_v,
 };
 
 const ffdb_io *ffdb_io_posix(void)

@@ -335,6 +335,36 @@ int pager_read_run(struct pager *pg, uint64_t pgno, size_t count, void *buf)
     return 0;
 }
 
+int pager_read_pages(struct pager *pg, uint64_t pgno, size_t count, void *const *bufs)
+{
+    struct iovec iov[PAGER_READV_MAX];
+    uint64_t offset;
+    int rc = 0;
+
+    assert(count <= PAGER_READV_MAX);
+    if (count == 0)
+        return 0;
+    CHECK(page_span(pg, pgno, count, &offset));
+    for (size_t i = 0; i < count; i++) {
+        assert((uintptr_t)bufs[i] % IO_ALIGN == 0);
+        iov[i].iov_base = bufs[i];
+        iov[i].iov_len = pg->page_size;
+    }
+    err_clear();
+    if (pg->io->read_v) {
+        rc = pg->io->read_v(pg->file, iov, (int)count, offset);
+    } else {
+        for (size_t i = 0; i < count && rc == 0; i++)
+            rc = pg->io->read(pg->file, bufs[i], pg->page_size, offset + i * pg->page_size);
+    }
+    if (rc < 0)
+        return io_error(rc, pgno, "read of a page run");
+    atomic_fetch_add_explicit(&pg->page_reads, count, memory_order_relaxed);
+    for (size_t i = 0; i < count; i++)
+        CHECK(verify_page(pg, pgno + i, bufs[i]));
+    return 0;
+}
+
 /* ---- writes ------------------------------------------------------------------- */
 
 /* The bookkeeping after a batch went to the backend (synchronously, or

@@ -54,6 +54,13 @@ int  pager_read_page(struct pager *pg, uint64_t pgno, void *buf);
 /* Read count consecutive pages starting at pgno into buf and verify each. */
 int  pager_read_run(struct pager *pg, uint64_t pgno, size_t count, void *buf);
 
+/* Read count (<= PAGER_READV_MAX) consecutive pages starting at pgno, page
+ * i into bufs[i] (page_size bytes each, aligned, anywhere in memory), in
+ * one backend call (read_v) where the backend has it, and verify each as
+ * pager_read_page() does; the first bad page is the error. */
+#define PAGER_READV_MAX 64u
+int  pager_read_pages(struct pager *pg, uint64_t pgno, size_t count, void *const *bufs);
+
 /* Seal (checksum) and write pages, in any order; adjacent page numbers are
  * coalesced into one vectored write and the whole batch goes to the backend
  * in one call (io_uring when available). Grows the file as needed.
