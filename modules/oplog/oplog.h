@@ -209,6 +209,17 @@ int oplog_fetch_end(ffdb_txn *txn);
 int oplog_compact(oplog *log, ffdb_txn *txn, const ident *signer, const ipld_cid *state,
                   ipld_cid *id, uint64_t *dropped);
 
+/* The cut under writes: the clock threshold T below which every entry held
+ * here lies in the causal past of every peer's last announced heads
+ * (heads: peer 0's counts[0] CIDs, then peer 1's, ...; include this node's
+ * own). T = min over p of min(M_p + 1, g_p): M_p the highest clock in p's
+ * past, g_p the lowest clock held here outside it. 0 with *cut set, 1 if a
+ * head is not held here (not now), FFDB_EINVAL for 0 or more than
+ * OPLOG_CUT_PEERS_MAX peers. One descending pass; memory = its frontier. */
+#define OPLOG_CUT_PEERS_MAX 64
+int oplog_cut(ffdb_txn *txn, const ipld_cid *heads, const size_t *counts, size_t npeers,
+              uint64_t *cut);
+
 /* Take an entry a snapshot covers, not held, as dropped (in "oplog.g", its
  * clock unknown: 0), so entries linking to it pass O3: what a node that
  * loads a snapshot's state from a peer does with the snapshot's parents. */
