@@ -145,6 +145,11 @@ void crdt_sync_local(crdt_sync *y, const uint8_t *buf, size_t len);
  * writers in the log, the nodes that announced) last announced exactly
  * these heads; 0 and why set if not; or an engine error. */
 int crdt_sync_stable(crdt_sync *y, ffdb_txn *txn, char *why, size_t why_len);
+/* The cut under writes (oplog_cut) over this node and every peer of
+ * "crdt.p" at its last announced heads: 0 with *cut set, or 0 and why set
+ * when there is none now (a peer not heard from, truncated heads, a head
+ * not held yet), or an engine error. */
+int crdt_sync_cut(crdt_sync *y, ffdb_txn *txn, uint64_t *cut, char *why, size_t why_len);
 /* Remember a peer (its writer key) in "crdt.p"; a write txn. */
 int crdt_peer_note(ffdb_txn *txn, const uint8_t pk[OPLOG_KEY_BYTES]);
 

@@ -573,6 +573,67 @@ int crdt_sync_stable(crdt_sync *y, ffdb_txn *txn, char *why, size_t why_len)
     return rc && rc != FFDB_NOTFOUND ? rc : stable;
 }
 
+int crdt_sync_cut(crdt_sync *y, ffdb_txn *txn, uint64_t *cut, char *why, size_t why_len)
+{
+    ipld_cid *heads = malloc((OPLOG_CUT_PEERS_MAX * SYNC_HEADS_MAX) * sizeof *heads);
+    size_t counts[OPLOG_CUT_PEERS_MAX], np = 1, at;
+    ffdb_bucket *b;
+    ffdb_cursor *c = NULL;
+    ffdb_val k, v;
+    char hex[PK_HEX + 1];
+    int rc;
+    why[0] = 0;
+    if (!heads)
+        return FFDB_ENOMEM;
+    rc = oplog_heads(txn, heads, SYNC_HEADS_MAX, &counts[0]);
+    if (!rc && counts[0] > SYNC_HEADS_MAX) {
+        snprintf(why, why_len, "this node has %zu heads, over the %d announced", counts[0],
+                 SYNC_HEADS_MAX);
+        goto out;
+    }
+    at = counts[0];
+    rc = rc ? rc : ffdb_bucket_open(txn, "crdt.p", 6, &b);
+    rc = rc ? rc : ffdb_cursor_open(b, &c);
+    for (rc = rc ? rc : ffdb_cursor_first(c, &k, &v); rc == 0; rc = ffdb_cursor_next(c, &k, &v)) {
+        const struct peer *p = NULL;
+        if (k.size != OPLOG_KEY_BYTES || !memcmp(k.data, y->n->id.pk, OPLOG_KEY_BYTES))
+            continue;
+        for (size_t i = 0; i < y->npeers && !p; i++)
+            if (!memcmp(y->peers[i].pk, k.data, OPLOG_KEY_BYTES))
+                p = &y->peers[i];
+        ident_pk_hex(k.data, hex);
+        if (!p)
+            snprintf(why, why_len, "peer %.16s has not announced its heads since this node started",
+                     hex);
+        else if (p->count >= SYNC_HEADS_MAX)
+            snprintf(why, why_len, "peer %.16s announced the most heads (truncated)", hex);
+        else if (np == OPLOG_CUT_PEERS_MAX)
+            snprintf(why, why_len, "more than %d peers", OPLOG_CUT_PEERS_MAX);
+        if (why[0]) {
+            rc = 0;
+            goto out;
+        }
+        for (size_t i = 0; i < p->count; i++)
+            if (ipld_cid_from_bytes(p->heads + i * OPLOG_CID_BYTES, OPLOG_CID_BYTES, &heads[at + i])) {
+                rc = FFDB_CORRUPT;
+                goto out;
+            }
+        counts[np++] = p->count;
+        at += p->count;
+    }
+    if (rc == FFDB_NOTFOUND)
+        rc = 0;
+    if (!rc && (rc = oplog_cut(txn, heads, counts, np, cut)) == 1) {
+        snprintf(why, why_len, "a head a peer announced is not held here yet");
+        rc = 0;
+    }
+out:
+    if (c)
+        ffdb_cursor_close(c);
+    free(heads);
+    return rc;
+}
+
 static void on_heads(void *arg, const natsbus_msg *m)
 {
     crdt_sync *y = arg;
