@@ -194,6 +194,15 @@ $(BLOCKS_BENCH): bench/blocks/blocks_bench.c bench/benchutil.h $(BLOCKS_LIB) $(I
 bench-blocks: $(BLOCKS_BENCH)
 	$(BLOCKS_BENCH) $(BLOCKS_BENCH_ARGS) | tee bench/results/blocks.txt
 
+# One put per txn: default vs FFDB_NOSYNC vs FFDB_DEFERSYNC (issue 11/16, perf5).
+DEFERSYNC_BENCH = $(BUILD)/bench/defersync_bench
+.PHONY: bench-defersync
+$(DEFERSYNC_BENCH): bench/defersync/defersync_bench.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+bench-defersync: $(DEFERSYNC_BENCH)
+	$(DEFERSYNC_BENCH) --dir $(BUILD) $(DEFERSYNC_BENCH_ARGS)
+
 -include $(IPLD_OBJ:.o=.d) $(BLOCKS_OBJ:.o=.d) $(BLOCKS_TOOL_OBJ:.o=.d)
 # ---- end of the block store ----
 

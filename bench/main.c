@@ -255,24 +255,38 @@ static struct row *add_row(const char *workload, enum wl_dur dur, const char *en
     return r;
 }
 
+/* One of the two rows a workload reports ("conc-1r writer", "scan-1x cold"). */
+static struct row *sub_row(const struct workload *w, const char *side, enum wl_dur dur,
+                           const char *engine, uint64_t ops, double seconds, double rss_mib)
+{
+    char label[48];
+    snprintf(label, sizeof(label), "%s %s", w->name, side);
+    return add_row(label, dur, engine, ops, seconds, rss_mib);
+}
+
 static void record(const struct workload *w, const struct engine *e, const struct wl_result *res,
                    double rss_mib)
 {
     const char *name = e ? e->name : "disk";
     struct row *r;
-    char label[48];
 
     switch (w->kind) {
     case WK_CONC:
-        snprintf(label, sizeof(label), "%s writer", w->name);
-        r = add_row(label, w->dur, name, res->ops, res->seconds, rss_mib);
+        r = sub_row(w, "writer", w->dur, name, res->ops, res->seconds, rss_mib);
         snprintf(r->note, sizeof(r->note), "puts in txns of 1000 beside %llu reader(s)",
                  (unsigned long long)w->arg);
         print_row(r);
-        snprintf(label, sizeof(label), "%s readers", w->name);
-        r = add_row(label, DUR_NONE, name, res->ops2, res->seconds2, rss_mib);
+        r = sub_row(w, "readers", DUR_NONE, name, res->ops2, res->seconds2, rss_mib);
         snprintf(r->note, sizeof(r->note), "gets by %llu thread(s), snapshots of 100",
                  (unsigned long long)w->arg);
+        break;
+    case WK_SCAN:
+        r = sub_row(w, "cold", w->dur, name, res->ops2, res->seconds2, rss_mib);
+        snprintf(r->note, sizeof(r->note), "first full scan after open, %llu entries",
+                 (unsigned long long)res->ops2);
+        print_row(r);
+        r = sub_row(w, "warm", w->dur, name, res->ops, res->seconds, rss_mib);
+        snprintf(r->note, sizeof(r->note), "the second full scan");
         break;
     case WK_SPACE:
         r = add_row(w->name, w->dur, name, res->ops, 0, rss_mib);
@@ -513,32 +527,41 @@ static double raw_sync_rate(void)
 
 static void print_targets(void)
 {
-    double worst = 0;
-    printf("\nTargets (ffdb / LMDB, same run):\n");
+    const struct row *fs = find_row("fillsync", "sync", "ffdb");
+    double worst = 0, raw = raw_sync_rate();
+    printf("\nTargets of issue 16 (ffdb / LMDB, same run):\n");
     target("readrandom, data set in the pool (pool-1x)", "pool-1x", "nosync", 1.0);
-    target("readseq", "readseq", "-", 0.5);
-    target("fillsync (one put per durable commit)", "fillsync", "sync", 2.0);
-    target("fillseq: bulk loader vs MDB_APPEND", "fillseq", "sync", 1.5);
+    target("readrandom, the --n data set", "readrandom", "-", 1.0);
+    target("readrandom, 2 GiB file (pool-512x)", "pool-512x", "nosync", 1.0);
+    target("readseq", "readseq", "-", 1.0);
+    target("readseq, 1x pool, warm", "scan-1x warm", "-", 1.0);
+    target("readseq, 16x pool, warm", "scan-16x warm", "-", 1.0);
+    target("readseq, 2 GiB file, cold", "scan-512x cold", "-", 1.0);
+    target("readseq, 2 GiB file, warm", "scan-512x warm", "-", 1.0);
+    target("fillseq: bulk loader vs MDB_APPEND", "fillseq", "sync", 3.0);
     target("fillrandom, txns of 1000, durable", "fillrandom", "sync", 2.0);
     target("fillrandom, txns of 1000, no sync", "fillrandom", "nosync", 2.0);
     target("overwrite, txns of 1000, durable", "overwrite", "sync", 2.0);
     target("overwrite, txns of 1000, no sync", "overwrite", "nosync", 2.0);
-    if (raw_sync_rate() > 0 && find_row("fillsync", "sync", "ffdb"))
-        printf("  %-44s %5.0f%% of %.0f/s (4 KiB pwrite+fdatasync, mean of the rawsync rows)\n",
-               "fillsync: ffdb's share of the disk's rate", 100 * find_row("fillsync", "sync", "ffdb")->ops_s / raw_sync_rate(),
-               raw_sync_rate());
+    target("fillsync (one put per durable commit)", "fillsync", "sync", 2.0);
+    /* The issue's own reading of fillsync's target: half the disk's rate. */
+    if (raw > 0 && fs && fs->ops_s > 0)
+        printf("  %-44s %5.0f%% of %.0f/s (4 KiB pwrite+fdatasync, mean of the rawsync rows)  %s"
+               " (target >= 50%%)\n",
+               "fillsync: ffdb's share of the disk's rate", 100 * fs->ops_s / raw, raw,
+               fs->ops_s >= 0.5 * raw ? "met" : "MISSED");
     for (unsigned i = 0; i < row_count; i++)
         if (strcmp(rows[i].engine, "ffdb") == 0 && rows[i].rss_mib > worst)
             worst = rows[i].rss_mib;
     if (worst > 0)
-        printf("  %-44s %6.1f MiB (target <= 4 + 16 = 20 MiB)  %s\n", "ffdb peak RSS, worst row",
-               worst, worst <= 20.0 ? "met" : "MISSED");
+        printf("  %-44s %6.1f MiB (the default pool grows with the file)\n", "ffdb peak RSS, worst row",
+               worst);
 }
 
 int main(int argc, char **argv)
 {
     struct bench_params p = {.n = 1000000, .batch = 1000, .sync_commits = 10000, .large_small = 1000,
-                             .large_big = 100, .pool_reads = 300000, .conc_seconds = 5.0};
+                             .large_big = 100, .pool_reads = 300000, .conc_seconds = 5.0, .pool_max = 512};
     const char *only = NULL, *engines = NULL;
     char path[4096];
     uint64_t n_set = 0;
@@ -563,7 +586,7 @@ int main(int argc, char **argv)
     }
     if (quick) {
         p = (struct bench_params){.n = 30000, .batch = 1000, .sync_commits = 300, .large_small = 50,
-                                  .large_big = 5, .pool_reads = 50000, .conc_seconds = 1.0};
+                                  .large_big = 5, .pool_reads = 50000, .conc_seconds = 1.0, .pool_max = 16};
     }
     if (n_set)
         p.n = n_set;
@@ -592,6 +615,8 @@ int main(int argc, char **argv)
         if (only && !in_list(only, wl->name) && wl->kind != WK_RAWSYNC)
             continue;
         if (only && wl->kind == WK_RAWSYNC && !in_list(only, "fillsync") && !in_list(only, "rawsync"))
+            continue;
+        if ((wl->kind == WK_POOL || wl->kind == WK_SCAN) && wl->arg > p.pool_max)
             continue;
         for (size_t e = 0; e < ENGINE_COUNT; e++) {
             const struct engine *en = wl->kind == WK_RAWSYNC ? NULL : all_engines[e];

@@ -21,7 +21,6 @@ not hidden). The machine may be shared: the load average is printed.
 import argparse
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -29,7 +28,7 @@ import tempfile
 import time
 
 
-from benchutil import free_port, wait_port  # noqa: E402 (bench/: shared helpers)
+from benchutil import free_port, start_nats, stop_all, wait_port  # noqa: E402 (bench/: shared helpers)
 
 
 def command(port, *args):
@@ -92,10 +91,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="ffdb-bench-nats-")
     procs = []
     try:
-        nport = free_port()
-        procs.append(subprocess.Popen(["nats-server", "-a", "127.0.0.1", "-p", str(nport)],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        wait_port(nport)
+        nport = start_nats(procs)
         ports = []
         for i in range(3):
             p = free_port()
@@ -127,14 +123,7 @@ def main():
               (remote / base if base else 0, remote / local if local else 0))
         print(command(ports[2], b"INFO", b"nats").decode(errors="replace").split("\r\n", 1)[1])
     finally:
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop_all(procs, 5)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -33,7 +33,7 @@ import subprocess
 import tempfile
 import time
 
-from benchutil import free_port, wait_port  # bench/: the shared helpers
+from benchutil import free_port, start_nats, stop_all, wait_port  # bench/: the shared helpers
 
 
 def enc(*args):
@@ -109,10 +109,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="ptr_bench.")
     procs = []
     try:
-        nport = free_port()
-        procs.append(subprocess.Popen(["nats-server", "-a", "127.0.0.1", "-p", str(nport)],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        wait_port(nport)
+        nport = start_nats(procs)
         url = "nats://127.0.0.1:%d" % nport
 
         def node(name):
@@ -188,13 +185,7 @@ def main():
                    info_field(p, "asks_sent"), info_field(p, "answers_sent"),
                    info_field(p, "answered_records")))
     finally:
-        for p in reversed(procs):
-            p.terminate()
-        for p in reversed(procs):
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
         if os.environ.get("PTR_BENCH_KEEP"):
             print("kept", tmp)
         else:

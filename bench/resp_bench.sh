@@ -2,19 +2,24 @@
 # bench/resp_bench.sh — redis-benchmark against ffdb-server and Debian's
 # redis-server, in one run, on this machine's disk.
 #
-#   bench/resp_bench.sh [--quick | -n N] [--out FILE] [--dir DIR]
+#   bench/resp_bench.sh [--quick | -n N] [--out FILE] [--dir DIR] [-t TESTS]
+#                       [-c "50 512"] [-P "1 16"] [--configs "..."] [--rounds R]
 #
-# Four servers, one at a time, each on a fresh data directory, each driven by
-# the same redis-benchmark commands:
-#   redis-server --appendonly yes --appendfsync always     (durable)
-#   ffdb-server  --fsync always                            (durable; the default)
-#   redis-server --appendonly yes --appendfsync everysec   (up to 1 s lost)
-#   ffdb-server  --fsync batch-ms 1000                     (up to 1 s lost)
-# For each: redis-benchmark -t set,get,incr,lpush,hset,zadd -n N -r 100000
-# with -c 50 and -c 512, and -P 1 and -P 16 (N = 1,000,000; --quick: 100,000).
-# The database is flushed between runs. Prints a markdown table of requests/s and ratios (also
-# written to --out, default build/bench-resp/results.md), and whether the
-# issue's targets were met:
+# Up to five servers, one at a time, each on a fresh data directory, each
+# driven by the same redis-benchmark commands:
+#   redis-always    redis-server --appendonly yes --appendfsync always   (durable)
+#   ffdb-always     ffdb-server  --fsync always                          (durable; the default)
+#   ffdb-pipe       ffdb-server  --fsync always --pipeline-commits yes   (durable)
+#   redis-everysec  redis-server --appendonly yes --appendfsync everysec (up to 1 s lost)
+#   ffdb-batch      ffdb-server  --fsync batch-ms 1000                   (up to 1 s lost)
+# --configs picks and orders them (default: all but ffdb-pipe). For each:
+# redis-benchmark -t TESTS -n N -r 100000 (TESTS default
+# set,get,incr,lpush,hset,zadd) for every -c and -P value (default -c 50 and
+# 512, -P 1 and 16; N = 1,000,000, --quick: 100,000). With --rounds R the
+# whole sequence of servers runs R times, interleaved, and each cell is the
+# median of its R figures. The database is flushed between runs. Prints a
+# markdown table of requests/s and ratios (also written to --out, default
+# build/bench-resp/results.md), and whether the issue's targets were met:
 #   GET                ffdb >= 1.0 x redis-server (same durability)
 #   SET, durable       ffdb --fsync always >= redis-server appendfsync always
 #   SET, batched       ffdb --fsync batch-ms 1000 >= 0.5 x redis everysec
@@ -29,13 +34,22 @@ N=1000000
 OUT=build/bench-resp/results.md
 DIR=build/bench-resp
 TESTS="set,get,incr,lpush,hset,zadd"
+CLIENTS="50 512"
+PIPES="1 16"
+CONFIGS="redis-always ffdb-always redis-everysec ffdb-batch"
+ROUNDS=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) N=100000 ;;
     -n) N=$2; shift ;;
     --out) OUT=$2; shift ;;
     --dir) DIR=$2; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -t) TESTS=$2; shift ;;
+    -c) CLIENTS=$2; shift ;;
+    -P) PIPES=$2; shift ;;
+    --configs) CONFIGS=$2; shift ;;
+    --rounds) ROUNDS=$2; shift ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "resp_bench: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -74,8 +88,12 @@ start() {
       ;;
     ffdb-always)
       "$SERVER" --port "$PORT" --data "$d/data.ffdb" --fsync always --logfile "$d/log" & ;;
+    ffdb-pipe)
+      "$SERVER" --port "$PORT" --data "$d/data.ffdb" --fsync always --pipeline-commits yes \
+        --logfile "$d/log" & ;;
     ffdb-batch)
       "$SERVER" --port "$PORT" --data "$d/data.ffdb" --fsync batch-ms 1000 --logfile "$d/log" & ;;
+    *) echo "resp_bench: unknown configuration $1" >&2; exit 2 ;;
   esac
   PID=$!
   wait_up "$PORT"
@@ -89,32 +107,37 @@ stop() {
   PID=""
 }
 
-declare -A RPS
-# run NAME: every -c/-P combination against configuration NAME.
+declare -A RPS ALL
+# run NAME: every -c/-P combination against configuration NAME; each
+# figure is appended to ALL[cell] (one per round).
 run() {
   local name=$1 c p t line
   start "$name"
-  for c in 50 512; do
-    for p in 1 16; do
+  for c in $CLIENTS; do
+    for p in $PIPES; do
       redis-cli -p "$PORT" flushall >/dev/null
       echo "  $name -c $c -P $p: redis-benchmark -t $TESTS -n $N -r 100000" >&2
       while IFS= read -r line; do
         t=$(echo "$line" | cut -d, -f1 | tr -d '"')
         [ "$t" = test ] && continue
-        RPS[$name,$c,$p,$t]=$(echo "$line" | cut -d, -f2 | tr -d '"')
+        ALL[$name,$c,$p,$t]+="$(echo "$line" | cut -d, -f2 | tr -d '"') "
       done < <(redis-benchmark -p "$PORT" -t "$TESTS" -n "$N" -r 100000 -c "$c" -P "$p" --csv 2>/dev/null)
     done
   done
   stop
 }
+median() { printf '%s\n' $1 | sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]}'; }
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 LOAD_BEFORE=$(load)
 START=$(date +%s)
-for cfg in redis-always ffdb-always redis-everysec ffdb-batch; do
-  echo "resp_bench: $cfg" >&2
-  run "$cfg"
+for round in $(seq "$ROUNDS"); do
+  for cfg in $CONFIGS; do
+    echo "resp_bench: round $round, $cfg" >&2
+    run "$cfg"
+  done
 done
+for cell in "${!ALL[@]}"; do RPS[$cell]=$(median "${ALL[$cell]}"); done
 LOAD_AFTER=$(load)
 SECS=$(( $(date +%s) - START ))
 
@@ -123,33 +146,41 @@ ratio() { if [ -n "${1:-}" ] && [ -n "${2:-}" ]; then awk -v a="$1" -v b="$2" 'B
 
 {
   echo "redis-benchmark -n $N -r 100000, $(nproc) cores, load average $LOAD_BEFORE before and $LOAD_AFTER after, $SECS s;"
+  [ "$ROUNDS" -gt 1 ] && echo "each cell the median of $ROUNDS interleaved rounds;"
   echo "ffdb-server $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(redis-server --version | cut -d' ' -f1-3)."
   echo
-  echo "| test | -c | -P | redis always | ffdb always | ratio | redis everysec | ffdb batch-ms 1000 | ratio |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-  for t in SET GET INCR LPUSH HSET ZADD; do
-    for c in 50 512; do
-      for p in 1 16; do
-        ra=${RPS[redis-always,$c,$p,$t]:-}; fa=${RPS[ffdb-always,$c,$p,$t]:-}
+  echo "| test | -c | -P | redis always | ffdb always | ratio | ffdb always, pipelined commits | ratio | redis everysec | ffdb batch-ms 1000 | ratio |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for t in $(echo "$TESTS" | tr 'a-z,' 'A-Z '); do
+    for c in $CLIENTS; do
+      for p in $PIPES; do
+        ra=${RPS[redis-always,$c,$p,$t]:-}; fa=${RPS[ffdb-always,$c,$p,$t]:-}; fp=${RPS[ffdb-pipe,$c,$p,$t]:-}
         re=${RPS[redis-everysec,$c,$p,$t]:-}; fb=${RPS[ffdb-batch,$c,$p,$t]:-}
-        echo "| $t | $c | $p | $(fmt "$ra") | $(fmt "$fa") | $(ratio "$fa" "$ra") | $(fmt "$re") | $(fmt "$fb") | $(ratio "$fb" "$re") |"
+        echo "| $t | $c | $p | $(fmt "$ra") | $(fmt "$fa") | $(ratio "$fa" "$ra") | $(fmt "$fp") | $(ratio "$fp" "$ra") | $(fmt "$re") | $(fmt "$fb") | $(ratio "$fb" "$re") |"
       done
     done
   done
+  if [ "$ROUNDS" -gt 1 ]; then
+    echo
+    echo "Each round's figures (requests/s, in round order):"
+    for cell in $(printf '%s\n' "${!ALL[@]}" | sort); do echo "- $cell: ${ALL[$cell]% }"; done
+  fi
   echo
   echo "Targets (each -c/-P combination):"
-  verdict() { # label ffdb redis factor
+  verdict() { # ffdb redis factor; "-" when a side was not run
     local ok
-    ok=$(awk -v a="$2" -v b="$3" -v f="$4" 'BEGIN{print (a >= f*b) ? "met" : "MISSED"}')
-    echo "$ok ($(ratio "$2" "$3")x)"
+    if [ -z "$1" ] || [ -z "$2" ]; then echo "-"; return; fi
+    ok=$(awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN{print (a >= f*b) ? "met" : "MISSED"}')
+    echo "$ok ($(ratio "$1" "$2")x)"
   }
-  for c in 50 512; do
-    for p in 1 16; do
-      g1=$(verdict GET "${RPS[ffdb-always,$c,$p,GET]:-0}" "${RPS[redis-always,$c,$p,GET]:-1}" 1.0)
-      g2=$(verdict GET "${RPS[ffdb-batch,$c,$p,GET]:-0}" "${RPS[redis-everysec,$c,$p,GET]:-1}" 1.0)
-      s1=$(verdict SET "${RPS[ffdb-always,$c,$p,SET]:-0}" "${RPS[redis-always,$c,$p,SET]:-1}" 1.0)
-      s2=$(verdict SET "${RPS[ffdb-batch,$c,$p,SET]:-0}" "${RPS[redis-everysec,$c,$p,SET]:-1}" 0.5)
-      echo "- -c $c -P $p: GET >= 1.0x: $g1 (durable), $g2 (batched); durable SET >= 1.0x: $s1; batched SET >= 0.5x: $s2"
+  for c in $CLIENTS; do
+    for p in $PIPES; do
+      g1=$(verdict "${RPS[ffdb-always,$c,$p,GET]:-}" "${RPS[redis-always,$c,$p,GET]:-}" 1.0)
+      g2=$(verdict "${RPS[ffdb-batch,$c,$p,GET]:-}" "${RPS[redis-everysec,$c,$p,GET]:-}" 1.0)
+      s1=$(verdict "${RPS[ffdb-always,$c,$p,SET]:-}" "${RPS[redis-always,$c,$p,SET]:-}" 1.0)
+      s3=$(verdict "${RPS[ffdb-pipe,$c,$p,SET]:-}" "${RPS[redis-always,$c,$p,SET]:-}" 1.0)
+      s2=$(verdict "${RPS[ffdb-batch,$c,$p,SET]:-}" "${RPS[redis-everysec,$c,$p,SET]:-}" 0.5)
+      echo "- -c $c -P $p: GET >= 1.0x: $g1 (durable), $g2 (batched); durable SET >= 1.0x: $s1, pipelined commits $s3; batched SET >= 0.5x: $s2"
     done
   done
 } | tee "$OUT"

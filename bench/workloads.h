@@ -22,6 +22,7 @@ struct bench_params {
     uint64_t pool_reads;     /* timed reads per pool-size row */
     double conc_seconds;     /* length of each concurrency row */
     uint64_t space_n;        /* entries in the space workload */
+    uint64_t pool_max;       /* largest pool-Nx / scan-Nx factor run: 512 (a 2 GiB file), quick 16 */
 };
 
 enum wl_dur { DUR_NONE, DUR_SYNC, DUR_NOSYNC };
@@ -57,7 +58,7 @@ struct workload {
     const char *warmup;      /* stated in the report */
 };
 
-enum { WK_OPS, WK_CONC, WK_POOL, WK_SPACE, WK_RAWSYNC, WK_LARGE };
+enum { WK_OPS, WK_CONC, WK_POOL, WK_SPACE, WK_RAWSYNC, WK_LARGE, WK_SCAN };
 
 extern const struct workload workloads[];
 extern const unsigned workload_count;

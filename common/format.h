@@ -40,8 +40,14 @@
  *   152    8 clist_entries  entries in the commit list
  *   160    8 confirmed      0, or txid + 1: the next commit is known durable
  *                           (written at a clean close over the older meta)
+ *   168    8 base           0, or 1 + the txid of the meta in the other slot
+ *                           that open falls back to when this one's list
+ *                           fails (0 means txid - 1; FFDB_DEFERSYNC writes it)
  *   The checksum covers the whole page, so a torn meta write is invalid.
- *   The meta of txid t lives in slot t % 2. Version 1 files have no commit
+ *   A meta's pgno names its slot. Commits alternate slots (the meta of txid
+ *   t in slot t % 2 as long as they do); with FFDB_DEFERSYNC every commit
+ *   between two syncs goes to the slot the last synced meta is not in, so
+ *   txid and slot parity may differ. Version 1 files have no commit
  *   list fields (bytes 136.. are zero); they are opened as clist_first = 0
  *   and the next commit writes a version 2 meta.
  *
@@ -139,7 +145,8 @@ enum page_kind {
 #define META_CLIST_PAGES    144
 #define META_CLIST_ENTRIES  152
 #define META_CONFIRMED      160
-#define META_END            168
+#define META_BASE           168
+#define META_END            176
 
 /* Tree record. */
 #define TREC_ROOT           0

@@ -17,7 +17,9 @@
  *      begins only after commit T - 1's sync returned, or, with
  *      NOMETASYNC, writes its meta only once meta T - 1 is durable (E10 in
  *      db.h). So when meta T fails its list, meta T - 1 (the other slot)
- *      was durable, with its pages.
+ *      was durable, with its pages. (FFDB_DEFERSYNC: every commit since the
+ *      last sync is in flight, and the other slot holds the synced meta the
+ *      failing one names as its base, D1-D3.)
  *  C2. Commit T never writes a page meta T - 1 reaches (E1) nor one of
  *      T - 1's list: those pages are freed by T (begin_write) and pending
  *      until T is durable (E6, F2), so only T + 1 may reuse them, after
@@ -138,6 +140,7 @@ int clist_reserve(ffdb_txn *txn)
      * this commit its one flush (clist_commit). */
     fl_txn_foreach(db->fl, count_range, &total);
     total += fl_root_pages(db->fl) + 2;
+    total += defer_carried(db); /* D3: and what earlier unsynced commits wrote */
     npages = (total + per - 1) / per;
     if (npages > CLIST_MAX_PAGES)
         return 0; /* C4: a large commit takes two flushes, without a list */
@@ -291,9 +294,12 @@ int clist_choose(struct pager *pg, uint64_t file_bytes, const struct meta cand[2
         if (m->clist_first != 0 && !confirmed) {
             int rc;
             pager_set_page_size(pg, m->page_size);
+            uint64_t base = m->base != 0 ? m->base - 1 : m->txid - 1; /* format.h */
             rc = clist_verify(pg, m);
-            if (rc == FFDB_CORRUPT && i + 1 < count && cand[i + 1].txid + 1 == m->txid) {
-                err_clear(); /* C1: the commit in flight at a crash; the other meta stands */
+            if (rc == FFDB_CORRUPT && i + 1 < count && cand[i + 1].txid == base) {
+                /* C1: the commit in flight at a crash (D3: or one of those
+                 * since the last sync); the other meta stands */
+                err_clear();
                 continue;
             }
             if (rc < 0)
@@ -328,7 +334,7 @@ void clist_confirm_at_close(ffdb *db)
     if (!page)
         return;
     m.confirmed = db->meta.txid;
-    /* E7: slot (T - 1) % 2, the one the last commit did not use. */
+    /* E7: the other slot, the one the last commit did not use. */
     if (meta_write(db->pager, &m, page) == 0)
         (void)pager_sync(db->pager, 0);
     mem_free_aligned(page);

@@ -7,7 +7,8 @@
  * empty file is initialised (two meta pages, then a full sync, with the
  * directory synced by the I/O backend), or one that holds nothing but part
  * of those two pages: a creation cut short by a crash. Close makes a
- * FFDB_NOMETASYNC handle's last meta durable (E9 in db.h).
+ * FFDB_NOMETASYNC or FFDB_DEFERSYNC handle's last meta durable (E9, D6 in
+ * db.h).
  */
 #include <assert.h>
 #include <string.h>
@@ -24,7 +25,7 @@
 #define MIN_BUFFER_PAGES 16u
 #define KNOWN_FLAGS                                                                                \
     (FFDB_RDONLY | FFDB_NOSYNC | FFDB_NODIRECT | FFDB_NOURING | FFDB_NOCREATE | FFDB_NOMETASYNC | \
-     FFDB_TWOFLUSH | FFDB_DIRECTWRITE)
+     FFDB_TWOFLUSH | FFDB_DIRECTWRITE | FFDB_DEFERSYNC)
 #define UNBORN_SECTOR 512u /* the unit a torn write keeps or loses */
 
 static int check_options(const ffdb_options *opt, ffdb_options *out)
@@ -43,6 +44,13 @@ static int check_options(const ffdb_options *opt, ffdb_options *out)
         return ERR_RAISE(FFDB_EINVAL, PGNO_NONE, "page_size must be 4096, 8192 or 16384");
     if (out->flags & ~KNOWN_FLAGS)
         return ERR_RAISE(FFDB_EINVAL, PGNO_NONE, "unknown flags 0x%x", out->flags & ~KNOWN_FLAGS);
+    /* DEFERSYNC needs syncs to defer (not NOSYNC), defers the meta's too
+     * (NOMETASYNC says less), and its commit lists (not TWOFLUSH). */
+    if ((out->flags & FFDB_DEFERSYNC) &&
+        (out->flags & (FFDB_NOSYNC | FFDB_NOMETASYNC | FFDB_TWOFLUSH)))
+        return ERR_RAISE(FFDB_EINVAL, PGNO_NONE,
+                         "FFDB_DEFERSYNC does not go with FFDB_NOSYNC, FFDB_NOMETASYNC or "
+                         "FFDB_TWOFLUSH");
     return 0;
 }
 
@@ -231,6 +239,8 @@ int ffdb_open(const char *path, const ffdb_options *opt_in, ffdb **out)
      * with NOMETASYNC that sync is left to the next commit or ffdb_sync,
      * which may run it on another thread meanwhile (E10). */
     db->oneflush = !(opt.flags & (FFDB_NOSYNC | FFDB_RDONLY | FFDB_TWOFLUSH));
+    /* Commits sync nothing; ffdb_sync makes them durable (D1-D6). */
+    db->defersync = (opt.flags & FFDB_DEFERSYNC) && !(opt.flags & FFDB_RDONLY);
     pthread_mutex_init(&db->write_lock, NULL);
     pthread_mutex_init(&db->meta_lock, NULL);
     pthread_cond_init(&db->sync_done, NULL);
@@ -247,6 +257,9 @@ int ffdb_open(const char *path, const ffdb_options *opt_in, ffdb **out)
     if (rc < 0)
         goto fail;
     db->durable_txid = db->meta.txid; /* E5: load_file synced it (or created it) */
+    db->durable_slot = db->meta.slot;   /* D1 */
+    if (db->defersync && (rc = defer_open(db)) < 0)
+        goto fail;
     db->prev_page_count = db->meta.page_count;
     assert(pool_page_size(db->pool) == db->page_size);
     assert(fl_page_count(db->fl) == db->meta.page_count); /* F3 starts from the meta */
@@ -267,8 +280,8 @@ void ffdb_close(ffdb *db)
     /* E9: the last meta may be unsynced. A failure cannot be reported
      * here; the handle is freed regardless. The pool exists only once
      * open got that far. */
-    if (db->pool && db->nometasync)
-        (void)ffdb_sync(db);
+    if (db->pool && (db->nometasync || db->defersync))
+        (void)ffdb_sync(db); /* E9, D6 */
     /* C6 (clist.c): after a clean close, damage found in the last commit
      * is reported, not undone. */
     if (db->pool && db->oneflush)
@@ -279,6 +292,7 @@ void ffdb_close(ffdb *db)
         pool_close(db->check_pool);
     if (db->fl)
         fl_destroy(db->fl);
+    defer_close(db);
     if (db->pager)
         pager_close(db->pager);
     mem_free(db->readers);

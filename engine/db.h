@@ -97,6 +97,34 @@
  *      share one sync at a time (sync_busy, sync_done): a caller that finds
  *      one running waits for it and syncs again only if its target was not
  *      covered.
+ *
+ * Deferred sync (FFDB_DEFERSYNC; db->defersync, engine/defer.c). Commits
+ * sync nothing; ffdb_sync makes all of them durable at once. Let D be
+ * durable_txid (the last synced commit):
+ *  D1. The meta of D lies whole in slot durable_slot, and nothing writes
+ *      that slot while D is the last synced commit: every commit after D
+ *      writes its meta into the other slot (whatever its txid's parity),
+ *      naming base = D. So after a crash that slot holds D, and the other
+ *      holds some meta written since D (whole or torn), or an older one.
+ *  D2. Pages freed by commits after D are not reused before the next
+ *      sync (E6: oldest <= durable_txid = D), so the state of every commit
+ *      since D stays on disk as it was written, as far as it got there.
+ *  D3. Each commit's list names every page written since D that its meta
+ *      reaches (those of earlier unsynced commits it still holds, carried
+ *      in db->defer, plus its own), so open takes that meta only when its
+ *      whole state reached the disk, and else falls back to the other slot,
+ *      which must hold meta base (clist_choose). A commit that would list
+ *      more than fits syncs first (all pages so far and the last meta
+ *      become durable: D moves to that meta, D1 still holds) and writes
+ *      its meta into the slot D is not in, with an empty list.
+ *  D4. A sync and a meta write never overlap: a commit waits for a sync at
+ *      the disk (sync_busy) before it writes its meta, and ffdb_sync waits
+ *      from the write of a commit's meta until it is published
+ *      (meta_writing). So the meta a sync covers is db->meta, in its slot,
+ *      and after the sync D = db->meta.txid, durable_slot = db->meta.slot.
+ *  D5. The file is never cut below the largest page count of the metas
+ *      since D (defer_keep_pages), any of which recovery may pick.
+ *  D6. ffdb_close syncs first (E9); with no unsynced commit it does not.
  */
 #ifndef FFDB_ENGINE_DB_H
 #define FFDB_ENGINE_DB_H
@@ -111,6 +139,7 @@ struct pager;
 struct pager_page;
 struct pool;
 struct freelist;
+struct defer;
 
 /* The decoded meta page (format.h). */
 struct meta {
@@ -125,6 +154,8 @@ struct meta {
      * its pages were synced. */
     uint64_t clist_first, clist_pages, clist_entries;
     uint64_t confirmed;  /* 0, or txid + 1: that commit is durable (C6) */
+    uint64_t slot;       /* the meta slot (page) it lives in: 0 or 1 */
+    uint64_t base;       /* 0, or 1 + the txid in the other slot to fall back to (D3) */
 };
 
 #define READER_FREE UINT64_MAX
@@ -151,6 +182,10 @@ struct ffdb {
     pthread_cond_t sync_done;       /* E10: signalled when it is back; with meta_lock */
     uint64_t prev_page_count;       /* E8: the meta before the last one's; writer only */
     struct meta prev_meta;          /* the other slot's meta (txid meta.txid - 1, or 0 = unknown) */
+    int defersync;                  /* FFDB_DEFERSYNC in effect (not RDONLY) */
+    uint64_t durable_slot;          /* D1: the slot of meta durable_txid; meta_lock */
+    int meta_writing;               /* D4: a commit's meta is out, not published; meta_lock */
+    struct defer *defer;            /* D3: pages written since the last sync; writer only */
     struct pool *check_pool;        /* the debug check's own pool (check.c); writer only */
     int check_state;                /* DB_CHECK_*; writer only */
 };
@@ -200,7 +235,7 @@ int  meta_decode(const uint8_t *page, unsigned page_size, uint64_t slot, struct 
  * (at most two: one per slot). No valid one is an error (FFDB_ENOTDB,
  * FFDB_EVERSION, FFDB_CORRUPT). clist_choose() picks the one to open. */
 int  meta_pick(struct pager *pg, struct meta cand[2], int *count);
-/* Write m into slot m->txid % 2 (unsynced), through page (page_size bytes,
+/* Write m into slot m->slot (unsynced), through page (page_size bytes,
  * aligned; allocated by the caller so that no allocation can fail once a
  * commit has synced its pages). */
 int  meta_write(struct pager *pg, const struct meta *m, uint8_t *page);
@@ -240,6 +275,22 @@ int  clist_verify(struct pager *pg, const struct meta *m);
  * sync: open then takes the last commit without checking its list, so
  * later damage to it is reported as corruption, not undone. Best effort. */
 void clist_confirm_at_close(ffdb *db);
+
+/* defer.c: the FFDB_DEFERSYNC commit (D1-D6). defer_open allocates what
+ * every commit reuses (a handle with the flag, at open); defer_close frees
+ * it (NULL allowed). defer_carried: entries carried from earlier unsynced
+ * commits (clist_reserve's guess). defer_commit replaces clist_commit:
+ * once every dirty page is written, it writes the list and the meta into
+ * the slot D is not in (syncing first if the list does not fit); 0 = done,
+ * with meta_writing set until defer_publish (called by the commit under
+ * meta_lock when it publishes the meta), < 0 an error (E3 after the meta
+ * write began; meta_writing is clear again). defer_keep_pages: D5. */
+int      defer_open(ffdb *db);
+void     defer_close(ffdb *db);
+size_t   defer_carried(const ffdb *db);
+int      defer_commit(ffdb_txn *txn, uint8_t *meta_page);
+void     defer_publish(ffdb *db);
+uint64_t defer_keep_pages(const ffdb *db);
 
 /* db.c: refresh the committed free-page figures (caller holds meta_lock
  * or is the only thread). */

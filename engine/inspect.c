@@ -76,8 +76,7 @@ static const char *meta_why(const uint8_t *page, unsigned ps, uint64_t slot, int
         return "checksum mismatch";
     if (status == FFDB_EVERSION)
         return "written by a newer format version";
-    if (page[PH_KIND] != PAGE_META || ld64(page + PH_PGNO) != slot ||
-        ld64(page + PH_TXID) % 2 != slot)
+    if (page[PH_KIND] != PAGE_META || ld64(page + PH_PGNO) != slot)
         return "header does not name this slot";
     return "fields out of range";
 }

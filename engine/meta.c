@@ -2,7 +2,9 @@
  * meta.c — the two meta pages: encoding, validation, and choosing the one
  * to trust at open.
  *
- * The meta of txid t lives in slot t % 2. A meta is valid only if its
+ * A meta names its slot in its pgno; commits alternate slots (the meta of
+ * txid t in slot t % 2 while they do; FFDB_DEFERSYNC breaks the parity,
+ * D1 in db.h). A meta is valid only if its
  * magic, version, page size, checksum and fields all hold; a torn or
  * garbage meta is simply not valid, and open uses the other. Nothing here
  * writes unless asked by meta_write().
@@ -26,7 +28,8 @@ void meta_encode(const struct meta *m, uint8_t *page)
     assert((m->catalog.root == 0) == (m->catalog.depth == 0));
     assert((m->freelist_root == 0) == (m->freelist_pages == 0));
     memset(page, 0, m->page_size);
-    st64(page + PH_PGNO, m->txid % 2);
+    assert(m->slot < 2 && m->base <= m->txid);
+    st64(page + PH_PGNO, m->slot);
     st64(page + PH_TXID, m->txid);
     page[PH_KIND] = PAGE_META;
     memcpy(page + META_MAGIC, FFDB_MAGIC_BYTES, 8);
@@ -41,6 +44,7 @@ void meta_encode(const struct meta *m, uint8_t *page)
     st64(page + META_CLIST_PAGES, m->clist_pages);
     st64(page + META_CLIST_ENTRIES, m->clist_entries);
     st64(page + META_CONFIRMED, m->confirmed);
+    st64(page + META_BASE, m->base);
 }
 
 static int valid_page_size(uint32_t ps)
@@ -72,8 +76,7 @@ int meta_decode(const uint8_t *page, unsigned page_size, uint64_t slot, struct m
     if (ld32(page + META_VERSION) > FORMAT_VERSION)
         return FFDB_EVERSION;
     if (ld32(page + META_VERSION) < FORMAT_VERSION_MIN || page[PH_KIND] != PAGE_META ||
-        ld64(page + PH_PGNO) != slot || ld64(page + PH_TXID) % 2 != slot ||
-        ld64(page + PH_TXID) == UINT64_MAX) /* no next txid: the writer could not begin */
+        ld64(page + PH_PGNO) != slot || ld64(page + PH_TXID) == UINT64_MAX) /* no next txid: the writer could not begin */
         return FFDB_CORRUPT;
     m->txid = ld64(page + PH_TXID);
     m->page_size = page_size;
@@ -82,13 +85,17 @@ int meta_decode(const uint8_t *page, unsigned page_size, uint64_t slot, struct m
     m->freelist_pages = ld64(page + META_FREELIST_PAGES);
     m->bucket_count = ld64(page + META_BUCKET_COUNT);
     bt_tree_decode(&m->catalog, page + META_CATALOG);
-    m->clist_first = m->clist_pages = m->clist_entries = m->confirmed = 0;
+    m->clist_first = m->clist_pages = m->clist_entries = m->confirmed = m->base = 0;
+    m->slot = slot;
     if (ld32(page + META_VERSION) >= 2) {
         m->clist_first = ld64(page + META_CLIST_FIRST);
         m->clist_pages = ld64(page + META_CLIST_PAGES);
         m->clist_entries = ld64(page + META_CLIST_ENTRIES);
         m->confirmed = ld64(page + META_CONFIRMED);
+        m->base = ld64(page + META_BASE);
     }
+    if (m->base > m->txid) /* base - 1 < txid */
+        return FFDB_CORRUPT;
     if (m->confirmed != 0 && m->confirmed != ld64(page + PH_TXID) + 1)
         return FFDB_CORRUPT;
     if (!clist_fields_valid(m))
@@ -170,14 +177,14 @@ int meta_write_with(struct pager *pg, const struct meta *m, uint8_t *page,
     struct meta back;
     meta_encode(m, page);
     /* Paired with the check at open: what goes out is a valid meta of its
-     * slot (E7: slot txid % 2). The checksum is the pager's, on the way out. */
+     * slot (E7, D1). The checksum is the pager's, on the way out. */
     page_seal(page, m->page_size);
-    assert(meta_decode(page, m->page_size, m->txid % 2, &back) == 0 && back.txid == m->txid);
+    assert(meta_decode(page, m->page_size, m->slot, &back) == 0 && back.txid == m->txid);
     (void)back;
     assert(extra_count <= CLIST_MAX_PAGES);
     for (size_t i = 0; i < extra_count; i++)
         assert(extra[i].pgno > 2); /* never one run with the meta (the crash harness's rule) */
-    w.pgno = m->txid % 2;
+    w.pgno = m->slot;
     w.data = page;
     /* The meta after the commit list, in the same batch. */
     return pager_write_pages_then(pg, extra, extra_count, &w);

@@ -138,6 +138,8 @@ int ffdb_begin_write(ffdb *db, ffdb_txn **out)
     txn->meta = db->meta;
     txn->meta.txid = db->meta.txid + 1;
     txn->meta.catalog.version = 0; /* txn_changed() watches it move */
+    txn->meta.slot = 1 - db->meta.slot; /* E7 (DEFERSYNC picks at its meta write, D1) */
+    txn->meta.base = 0;
     /* E6, F2: fl_txn_begin releases nothing a reader or a crash may need. */
     assert(oldest <= db->meta.txid && oldest < txn->meta.txid);
     rc = fl_txn_begin(db->fl, txn->meta.txid, oldest);
@@ -272,6 +274,8 @@ static void maybe_truncate(ffdb *db)
     uint64_t file_pages, used = db->meta.page_count;
     if (db->nometasync && db->prev_page_count > used)
         used = db->prev_page_count;
+    if (db->defersync && defer_keep_pages(db) > used)
+        used = defer_keep_pages(db); /* D5 */
     assert(used >= db->meta.page_count && used >= 2); /* E8 */
     if (pager_file_pages(db->pager, &file_pages) < 0)
         return;
@@ -289,7 +293,7 @@ static int commit_write(ffdb_txn *txn)
     if (!meta_page)
         return ERR_RAISE(FFDB_ENOMEM, PGNO_NONE, "cannot allocate the meta page");
     /* E7: the slot this meta goes to is the one the last commit did not use. */
-    assert(txn->meta.txid == db->meta.txid + 1 && txn->meta.txid % 2 != db->meta.txid % 2);
+    assert(txn->meta.txid == db->meta.txid + 1 && (db->defersync || txn->meta.slot != db->meta.slot));
 
     /* E2: every asynchronous write (the bulk loader's) has completed before
      * the sync that must cover it. finish/abort of a bulk load already
@@ -312,6 +316,11 @@ static int commit_write(ffdb_txn *txn)
     assert(pager_writes_in_flight(db->pager) == 0);
     /* One flush (clist.c): pages, their list and the meta, then one sync.
      * 1 = this commit cannot be listed: the two-flush commit below. */
+    if (db->defersync) { /* D1-D4: no sync (unless its list does not fit) */
+        rc = defer_commit(txn, meta_page);
+        mem_free_aligned(meta_page);
+        return rc;
+    }
     if (db->oneflush) {
         rc = clist_commit(txn, meta_page);
         if (rc <= 0) {
@@ -379,7 +388,7 @@ int ffdb_commit(ffdb_txn *txn)
          * restores exactly the state it began with. An unsynced meta of an
          * earlier commit is made durable all the same (E5). */
         write_txn_discard(txn);
-        return db->nometasync ? ffdb_sync(db) : 0;
+        return db->nometasync ? ffdb_sync(db) : 0; /* DEFERSYNC promises nothing here */
     }
     if (rc == 0)
         rc = bucket_flush_all(txn);
@@ -401,12 +410,16 @@ int ffdb_commit(ffdb_txn *txn)
     assert(fl_page_count(db->fl) == txn->meta.page_count);
     db->prev_page_count = db->meta.page_count;
     db->prev_meta = db->meta;
+    if (db->defersync) /* the other slot holds the synced meta, maybe older (C6 not kept) */
+        memset(&db->prev_meta, 0, sizeof(db->prev_meta));
     pthread_mutex_lock(&db->meta_lock);
     db->meta = txn->meta;
-    if (!db->nometasync)
+    if (db->defersync)
+        defer_publish(db); /* D4: ffdb_sync may cover it from now on */
+    else if (!db->nometasync)
         db->durable_txid = db->meta.txid; /* sync #2 (E5) */
     /* E5: with NOMETASYNC, sync #1 made the meta before this one durable. */
-    assert(db->durable_txid + (db->nometasync ? 1 : 0) >= db->meta.txid);
+    assert(db->defersync || db->durable_txid + (db->nometasync ? 1 : 0) >= db->meta.txid);
     assert(db->durable_txid <= db->meta.txid);
     db_count_free(db);
     pthread_mutex_unlock(&db->meta_lock);
@@ -423,24 +436,29 @@ int ffdb_commit(ffdb_txn *txn)
 
 int ffdb_sync(ffdb *db)
 {
-    uint64_t target;
+    uint64_t want, target = 0, slot = 0;
     int rc;
 
     if (!db)
         return FFDB_EINVAL;
     pthread_mutex_lock(&db->meta_lock);
-    target = db->meta.txid; /* its meta was written before it was published */
+    want = db->meta.txid; /* its meta was written before it was published */
     /* E10: one sync at the disk at a time; a caller that finds one there
-     * waits for it, and is done if it covered target. */
-    while (!db->failed && db->durable_txid < target && db->sync_busy)
+     * waits for it, and is done if it covered want. D4: nor while a
+     * commit's meta is out and not yet published. */
+    while (!db->failed && db->durable_txid < want && (db->sync_busy || db->meta_writing))
         pthread_cond_wait(&db->sync_done, &db->meta_lock);
     rc = db->failed;
-    if (rc == 0 && db->durable_txid >= target) {
+    if (rc == 0 && db->durable_txid >= want) {
         pthread_mutex_unlock(&db->meta_lock);
         return 0;
     }
-    if (rc == 0)
+    if (rc == 0) {
         db->sync_busy = 1;
+        /* D4: the newest meta written, in its slot (>= want) */
+        target = db->meta.txid;
+        slot = db->meta.slot;
+    }
     pthread_mutex_unlock(&db->meta_lock);
     if (rc)
         return ERR_RAISE(FFDB_EFAILED, PGNO_NONE, "an earlier sync failed; reopen the database");
@@ -451,8 +469,10 @@ int ffdb_sync(ffdb *db)
     db->sync_busy = 0;
     if (rc < 0)
         db->failed = FFDB_EFAILED; /* E3 */
-    else if (db->durable_txid < target)
+    else if (db->durable_txid < target) {
         db->durable_txid = target; /* E5 */
+        db->durable_slot = slot;   /* D1 */
+    }
     pthread_cond_broadcast(&db->sync_done);
     pthread_mutex_unlock(&db->meta_lock);
     return rc;

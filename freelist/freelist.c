@@ -481,6 +481,24 @@ int fl_txn_foreach(const struct freelist *fl, int (*fn)(void *arg, uint64_t pgno
     return 0;
 }
 
+int fl_txn_freed_foreach(const struct freelist *fl,
+                         int (*fn)(void *arg, uint64_t pgno, uint64_t count), void *arg)
+{
+    const struct flstate *st = &fl->cur;
+    const struct pgroup *g;
+
+    /* The txn's own group is the last one, if it freed anything (own_group). */
+    if (fl->txid == 0 || st->ngroups == 0 || st->groups[st->ngroups - 1].txid != fl->txid)
+        return 0;
+    g = &st->groups[st->ngroups - 1];
+    for (size_t i = 0; i < g->set.n; i++) {
+        int rc = fn(arg, g->set.r[i].pgno, g->set.r[i].count);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 void fl_counts(const struct freelist *fl, struct fl_counts *out)
 {
     const struct flstate *st = &fl->cur;

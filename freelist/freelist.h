@@ -86,6 +86,11 @@ int  fl_is_txn_page(const struct freelist *fl, uint64_t pgno);
  * fl_txn_prepare() they include the new chain pages, already written. */
 int  fl_txn_foreach(const struct freelist *fl, int (*fn)(void *arg, uint64_t pgno, uint64_t count),
                     void *arg);
+/* Visit the committed pages the current txn freed (its pending group:
+ * pages an earlier commit wrote), in pgno order; stops at and returns fn's
+ * first non-zero value. */
+int  fl_txn_freed_foreach(const struct freelist *fl,
+                          int (*fn)(void *arg, uint64_t pgno, uint64_t count), void *arg);
 /* Persist: free the old chain, cut free pages off the end of the file,
  * allocate and write (through the pager, unsynced) the new chain. Outputs
  * the meta fields. After this, no more alloc/free in this txn. On failure

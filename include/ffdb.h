@@ -87,6 +87,20 @@ extern "C" {
  * round trip (measured: README, "Write path"). FFDB_DIRECTWRITE writes with
  * O_DIRECT too (through io_uring where available), for comparison. */
 #define FFDB_DIRECTWRITE 0x80u
+/* Commits sync nothing: each writes its pages, a commit list naming every
+ * page written since the last sync that its meta reaches, and its meta,
+ * and returns (0 = visible to new readers, not durable). ffdb_sync() (and
+ * ffdb_close()) makes every commit so far durable with one sync. A crash
+ * or power loss takes the file back to some commit at or after the last
+ * completed ffdb_sync() — whole, never corrupt, never older than it. Until
+ * a sync, the durable meta slot is never written and pages freed since are
+ * not reused (docs/FORMAT.md, "Deferred sync"); a commit that would list
+ * more than 4,096 pages syncs once itself. For a replicated log that is
+ * the durability point (RAFT): sync the file only before the log is cut.
+ * ffdb_durable_txid() is the last synced commit. FFDB_EINVAL with
+ * FFDB_NOSYNC, FFDB_NOMETASYNC or FFDB_TWOFLUSH; ignored with FFDB_RDONLY.
+ * Writes go through the page cache (DIRECTWRITE: O_DIRECT) as by default. */
+#define FFDB_DEFERSYNC 0x100u
 
 typedef struct ffdb ffdb;
 typedef struct ffdb_txn ffdb_txn;
@@ -196,7 +210,8 @@ typedef struct ffdb_options {
 int  ffdb_open(const char *path, const ffdb_options *opt, ffdb **db);
 /* Close the handle. Every transaction must have ended and no other call on
  * the handle (ffdb_sync included) may be running. NULL is allowed.
- * With FFDB_NOMETASYNC it first makes the last commit durable (one sync);
+ * With FFDB_NOMETASYNC or FFDB_DEFERSYNC it first makes the last commit
+ * durable (one sync);
  * if that sync fails the last commit may be lost to a later power loss, as
  * if it had been the commit in flight, and the handle is freed all the same. */
 void ffdb_close(ffdb *db);
@@ -221,7 +236,8 @@ int  ffdb_begin_read(ffdb *db, ffdb_txn **txn);
 int  ffdb_begin_write(ffdb *db, ffdb_txn **txn);
 /* Commit and free txn, even on error. 0 means durable (unless FFDB_NOSYNC;
  * with FFDB_NOMETASYNC, 0 means every earlier commit is durable and this one
- * is until a power loss). On a read txn, the same as ffdb_abort() and
+ * is until a power loss; with FFDB_DEFERSYNC, durable at the next
+ * ffdb_sync(), and a crash before it may undo it). On a read txn, the same as ffdb_abort() and
  * returns 0. FFDB_EFAILED if an earlier sync failed (ffdb_sync's included). */
 int  ffdb_commit(ffdb_txn *txn);
 /* End a read txn or discard a write txn. NULL is allowed. */
@@ -231,7 +247,8 @@ uint64_t ffdb_txn_id(const ffdb_txn *txn);
 
 /* ---- Durability ------------------------------------------------------------ */
 /* Make every commit that returned so far durable: one fdatasync, or nothing
- * when they already are (always so without FFDB_NOMETASYNC). May be called
+ * when they already are (always so without FFDB_NOMETASYNC or
+ * FFDB_DEFERSYNC). May be called
  * from any thread, also while another thread holds the write transaction
  * (it does not take the writer's lock and does not block readers; a commit
  * that reaches its own sync meanwhile waits for this one). Returns 0,
@@ -244,7 +261,8 @@ int  ffdb_sync(ffdb *db);
 /* The txid of the newest commit known durable: the last commit, except with
  * FFDB_NOMETASYNC, where it is the one before the last until ffdb_sync(),
  * the next commit or a commit that changed nothing made the last one
- * durable. At open, the txid opened. (With FFDB_NOSYNC: what it would be
+ * durable, and with FFDB_DEFERSYNC, where it is the commit the last
+ * ffdb_sync() (or a commit that synced itself) made durable. At open, the txid opened. (With FFDB_NOSYNC: what it would be
  * with syncs.) 0 for NULL. Any thread. */
 uint64_t ffdb_durable_txid(ffdb *db);
 

@@ -14,6 +14,13 @@
  *              after SIGCONT; one killed past a snapshot fetches the file
  *   members    CLUSTER MEET adds a fourth node (--cluster-join yes) that
  *              then holds the data; CLUSTER FORGET removes it
+ *   rollback   a follower's file taken back to a copy made after a
+ *              snapshot (what FFDB_DEFERSYNC may leave after power loss)
+ *              replays the log to the others' DEBUG DIGEST and counter
+ *   zset       ZINCRBY, ZREMRANGEBY*, ZPOPMIN reach every node (DEBUG DIGEST)
+ *   skew       followers whose clocks run a minute ahead / behind the
+ *              leader's (FFDB_TEST_CLOCK_SKEW_MS) neither expire early nor
+ *              keep keys: one delete each, decided by the leader's clock
  *   ttl        keys with a short PEXPIRE are deleted by the leader only: a
  *              follower without a leader keeps them; then one delete each
  *
@@ -21,6 +28,7 @@
  * `make cluster-soak` (tests/cluster_soak.sh).
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -279,6 +287,8 @@ static void node_signal(int i, int sig)
     cr_assert(kill(nodes[i].srv->pid, sig) == 0);
     nodes[i].alive = sig == SIGCONT;
 }
+
+static int current_leader(void);
 
 TestSuite(cluster, .init = rs_setup, .fini = rs_teardown, .timeout = 90);
 
@@ -823,6 +833,92 @@ Test(cluster, file_behind_its_own_snapshot_fetches)
     wait_all_local("\"1\"", get2, 2);
 }
 
+/* The index of node i's newest RAFT snapshot (libraft's files
+ * <dir>/raft/snapshot-<term>-<index>-<time>), 0 if none. */
+static unsigned long long snapshot_index(int i)
+{
+    char path[600];
+    unsigned long long best = 0, term, index, t;
+    snprintf(path, sizeof path, "%s/raft", nodes[i].dir);
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        int end = 0;
+        if (sscanf(e->d_name, "snapshot-%llu-%llu-%llu%n", &term, &index, &t, &end) == 3 &&
+            e->d_name[end] == 0 && index > best)
+            best = index;
+    }
+    closedir(d);
+    return best;
+}
+
+static const char *digest_of(int i, char *buf, size_t cap)
+{
+    int fd = rs_connect(nodes[i].srv);
+    cr_assert_str_eq(rs_q(fd, "READONLY", NULL), "OK");
+    snprintf(buf, cap, "%s", rs_q(fd, "DEBUG", "DIGEST", NULL));
+    rs_close(fd);
+    return buf;
+}
+
+/* --fsync always (FFDB_DEFERSYNC where the engine has it): a follower's
+ * file is synced only before a snapshot, so power loss may take it back to
+ * any commit at or after its last snapshot. Taken back to a copy made just
+ * after one (while more writes follow), it restarts, replays its log from
+ * the file's applied index (no fetch: the log still holds those entries)
+ * and ends with the same DEBUG DIGEST and counter as the others. */
+Test(cluster, file_rolled_back_to_sync_point_replays)
+{
+    /* ~72 entries before the copy (one snapshot, at 64), 40 after it: no
+     * second snapshot, so the log still holds everything after the copy */
+    const char *more[] = {"--cluster-snapshot-threshold", "64", "--cluster-snapshot-trailing",
+                          "4096", NULL};
+    cluster_start(3, more);
+    int l = wait_leader(WAIT_MS), f = follower_of(l);
+    int fd = rs_connect(nodes[l].srv);
+    for (int i = 0; i < 40; i++)
+        cr_assert(rs_q(fd, "INCR", "ctr", NULL)[0] == ':');
+    rs_close(fd);
+    set_many(l, 0, 30);
+    const char *get0[] = {"GET", "key29"};
+    wait_local(f, "\"val29\"", get0, 2);
+    int64_t end = now_ms() + WAIT_MS;
+    while (now_ms() < end && snapshot_index(f) == 0)
+        rs_sleep_ms(20);
+    unsigned long long snap = snapshot_index(f);
+    cr_assert(snap > 0, "node %d took no snapshot", nodes[f].id);
+    char old[600];
+    snprintf(old, sizeof old, "%s", tu_path("synced.ffdb"));
+    node_signal(f, SIGSTOP); /* the file as it is at (or just after) its sync point */
+    copy_file(nodes[f].srv->data, old);
+    node_signal(f, SIGCONT);
+
+    set_many(l, 30, 20);
+    fd = rs_connect(nodes[l].srv);
+    for (int i = 0; i < 20; i++)
+        cr_assert(rs_q(fd, "INCR", "ctr", NULL)[0] == ':');
+    rs_close(fd);
+    const char *ctr[] = {"GET", "ctr"};
+    wait_local(f, "\"60\"", ctr, 2);
+    cr_assert_eq(snapshot_index(f), snap, "a second snapshot: the test's entry counts are off");
+    node_kill9(f);
+    copy_file(old, nodes[f].srv->data);
+    rs_restart(nodes[f].srv);
+    nodes[f].alive = 1;
+    const char *dbsize[] = {"DBSIZE"};
+    wait_all_local(":51", dbsize, 1);
+    wait_all_local("\"60\"", ctr, 2);
+    char d0[128], d1[128];
+    digest_of(l, d0, sizeof d0);
+    for (int i = 0; i < nnodes; i++)
+        cr_assert_str_eq(digest_of(i, d1, sizeof d1), d0, "node %d differs", nodes[i].id);
+    const char *log = rs_log(nodes[f].srv);
+    cr_assert(!strstr(log, "replaced by a peer's snapshot"),
+              "the follower fetched a file though its log covers the copy (snapshot %llu); log:\n%s",
+              snap, log);
+}
+
 /* CLUSTER MEET/FORGET on the leader, retried while another change runs. */
 static const char *membership(int l, const char *const *argv, int argc)
 {
@@ -936,6 +1032,107 @@ Test(cluster, ttl_decided_by_the_leader)
         cr_assert_leq(expired, 10, "node %d counted %lld expiries of 10 keys", nodes[i].id,
                       expired);
     }
+}
+
+/* Skewed clocks: after the election the followers restart with clocks a
+ * minute ahead and a minute behind (FFDB_TEST_CLOCK_SKEW_MS, read by the
+ * server at start). Keys with a 3 s TTL are already due by the fast
+ * follower's clock and a minute from due by the slow one's: both keep them
+ * until the leader's sweeper deletes them, and both apply that delete (the
+ * entry carries the leader's clock) — one delete each, every node equal. */
+Test(cluster, ttl_with_skewed_clocks)
+{
+    cluster_start(3, NULL);
+    int l = wait_leader(WAIT_MS), f = follower_of(l), g = -1;
+    for (int i = 0; i < nnodes; i++)
+        if (i != l && i != f)
+            g = i;
+    const char *skew[2] = {"60000", "-60000"};
+    int who[2] = {f, g};
+    /* One follower at a time, the next killed only once the restarted one
+     * has applied a write: the leader keeps a majority throughout (two
+     * followers down at once made it step down under load). */
+    for (int k = 0; k < 2; k++) {
+        node_kill9(who[k]);
+        cr_assert_eq(setenv("FFDB_TEST_CLOCK_SKEW_MS", skew[k], 1), 0);
+        rs_restart(nodes[who[k]].srv);
+        unsetenv("FFDB_TEST_CLOCK_SKEW_MS");
+        nodes[who[k]].alive = 1;
+        const char *set0[] = {"SET", "stay", skew[k]};
+        cr_assert_str_eq(write_settled(l, set0, 3), "OK");
+        const char *get0[] = {"GET", "stay"};
+        char want[32];
+        snprintf(want, sizeof want, "\"%s\"", skew[k]);
+        wait_local(who[k], want, get0, 2);
+    }
+    const char *set0[] = {"SET", "stay", "v"};
+    cr_assert_str_eq(write_settled(l, set0, 3), "OK");
+    const char *get0[] = {"GET", "stay"};
+    wait_all_local("\"v\"", get0, 2);
+    cr_assert_eq(current_leader(), l, "leadership moved while the followers restarted");
+
+    int fd = rs_connect(nodes[l].srv);
+    char k[16];
+    int64_t t0 = now_ms();
+    cr_assert_str_eq(rs_q(fd, "MULTI", NULL), "OK");
+    for (int i = 0; i < 10; i++) {
+        snprintf(k, sizeof k, "t%d", i);
+        cr_assert_str_eq(rs_q(fd, "SET", k, "v", "PX", "3000", NULL), "QUEUED");
+    }
+    rs_q(fd, "EXEC", NULL);
+    rs_close(fd);
+    const char *dbsize[] = {"DBSIZE"};
+    wait_local(f, ":11", dbsize, 1);
+    /* the fast follower's sweeper has run (hz 10) with every key due by its
+     * clock; still there while the leader's TTL has not passed */
+    rs_sleep_ms(500);
+    fd = rs_connect(nodes[f].srv);
+    cr_assert_str_eq(rs_q(fd, "READONLY", NULL), "OK");
+    const char *n = rs_q(fd, "DBSIZE", NULL);
+    if (now_ms() - t0 < 2500) /* else a slow machine: the leader may have expired them */
+        cr_assert_str_eq(n, ":11", "the fast follower expired by its own clock");
+    rs_close(fd);
+    /* the slow follower would keep them for a minute by its clock */
+    wait_all_local(":1", dbsize, 1);
+    for (int i = 0; i < nnodes; i++) {
+        fd = rs_connect(nodes[i].srv);
+        long long expired = rs_info_int(fd, "expired_keys");
+        rs_close(fd);
+        cr_assert_leq(expired, 10, "node %d counted %lld expiries of 10 keys", nodes[i].id,
+                      expired);
+    }
+}
+
+/* Every mutating command is replicated, the sorted-set ones IceFireDB
+ * missed included (ZINCRBY, ZREMRANGEBYSCORE/RANK/LEX, ZPOPMIN): after
+ * them every node holds the leader's data set (DEBUG DIGEST) and the same
+ * sorted set. */
+Test(cluster, zset_writes_replicated)
+{
+    cluster_start(3, NULL);
+    int l = wait_leader(WAIT_MS);
+    int fd = rs_connect(nodes[l].srv);
+    cr_assert_str_eq(rs_q(fd, "ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e", "6",
+                          "f", "7", "g", NULL),
+                     ":7");
+    cr_assert_str_eq(rs_q(fd, "ZINCRBY", "z", "10", "a", NULL), "\"11\"");
+    cr_assert_str_eq(rs_q(fd, "ZREMRANGEBYSCORE", "z", "2", "3", NULL), ":2");
+    cr_assert_str_eq(rs_q(fd, "ZREMRANGEBYRANK", "z", "0", "0", NULL), ":1");
+    cr_assert_str_eq(rs_q(fd, "ZADD", "lex", "0", "x", "0", "y", "0", "z", NULL), ":3");
+    cr_assert_str_eq(rs_q(fd, "ZREMRANGEBYLEX", "lex", "[x", "[y", NULL), ":2");
+    cr_assert_str_eq(rs_q(fd, "ZPOPMIN", "z", NULL), "[\"e\",\"5\"]");
+    const char *want = rs_q(fd, "ZRANGE", "z", "0", "-1", "WITHSCORES", NULL);
+    char zr[256];
+    snprintf(zr, sizeof zr, "%s", want);
+    rs_close(fd);
+    const char *zrange[] = {"ZRANGE", "z", "0", "-1", "WITHSCORES"};
+    wait_all_local(zr, zrange, 5);
+    const char *lex[] = {"ZRANGE", "lex", "0", "-1"};
+    wait_all_local("[\"z\"]", lex, 4);
+    char d0[128], d1[128];
+    digest_of(l, d0, sizeof d0);
+    for (int i = 0; i < nnodes; i++)
+        cr_assert_str_eq(digest_of(i, d1, sizeof d1), d0, "node %d differs", nodes[i].id);
 }
 
 /* ---- the soak (make cluster-soak; skipped unless CLUSTER_SOAK_SECONDS is set) ------------- */

@@ -740,3 +740,309 @@ Test(metasync, posix_file)
     tu_check_clean(db, NULL);
     ffdb_close(db);
 }
+
+/* ---- FFDB_DEFERSYNC ------------------------------------------------------------------
+ *
+ * Commits sync nothing; ffdb_sync makes them all durable with one sync. A
+ * power loss recovers some commit at or after the last completed sync,
+ * whole (D1-D6 in engine/db.h). */
+
+TestSuite(defersync, .init = tu_setup, .fini = tu_teardown, .timeout = 120);
+
+#define DS_BASE_KEYS 1500u
+
+/* Small commit t (t >= 1): key "s<spread>" = t and "last" = t, touching one
+ * leaf of a large tree and leaving the leaves of earlier commits reached. */
+static size_t ds_key(char *k, unsigned t)
+{
+    return (size_t)snprintf(k, 16, "s%05u", (t * 7919u) % DS_BASE_KEYS);
+}
+
+static int ds_commit(ffdb *db, unsigned t)
+{
+    ffdb_txn *txn;
+    ffdb_bucket *b;
+    char k[16];
+    int rc = ffdb_begin_write(db, &txn);
+    if (rc)
+        return rc;
+    rc = ffdb_bucket_open(txn, "d", 1, &b);
+    if (rc == 0)
+        rc = ffdb_put(b, k, ds_key(k, t), &t, sizeof t);
+    if (rc == 0)
+        rc = ffdb_put(b, "last", 4, &t, sizeof t);
+    if (rc) {
+        ffdb_abort(txn);
+        return rc;
+    }
+    return ffdb_commit(txn);
+}
+
+/* The base tree: DS_BASE_KEYS keys of 100-byte values (value t = 0). */
+static void ds_base(ffdb *db)
+{
+    ffdb_txn *txn;
+    ffdb_bucket *b;
+    unsigned char v[100];
+    char k[16];
+    memset(v, 0, sizeof v);
+    TU_OK(ffdb_begin_write(db, &txn));
+    TU_OK(ffdb_bucket_create(txn, "d", 1, &b));
+    for (unsigned i = 0; i < DS_BASE_KEYS; i++) {
+        size_t kl = (size_t)snprintf(k, sizeof k, "s%05u", i);
+        TU_OK(ffdb_put(b, k, kl, v, sizeof v));
+    }
+    TU_OK(ffdb_put(b, "last", 4, v, sizeof(unsigned)));
+    TU_OK(ffdb_commit(txn));
+}
+
+/* The commit db holds (0 = the base), checked whole: every key holds the
+ * last commit <= it that wrote it. -1 if it is not a whole state. */
+static int ds_state(ffdb *db, unsigned upto)
+{
+    ffdb_txn *txn;
+    ffdb_bucket *b;
+    ffdb_val v;
+    char k[16];
+    unsigned last, *want = calloc(DS_BASE_KEYS, sizeof *want);
+    int ok = 1;
+    cr_assert(want != NULL);
+    TU_OK(ffdb_begin_read(db, &txn));
+    TU_OK(ffdb_bucket_open(txn, "d", 1, &b));
+    TU_OK(ffdb_get(b, "last", 4, &v));
+    memcpy(&last, v.data, sizeof last);
+    if (last > upto)
+        ok = 0;
+    for (unsigned t = 1; ok && t <= last; t++)
+        want[(t * 7919u) % DS_BASE_KEYS] = t;
+    for (unsigned i = 0; ok && i < DS_BASE_KEYS; i++) {
+        size_t kl = (size_t)snprintf(k, sizeof k, "s%05u", i);
+        unsigned got = 0;
+        ok = ffdb_get(b, k, kl, &v) == 0;
+        if (ok && v.size == sizeof got)
+            memcpy(&got, v.data, sizeof got);
+        ok = ok && got == want[i];
+    }
+    ffdb_abort(txn);
+    free(want);
+    return ok ? (int)last : -1;
+}
+
+Test(defersync, flag_combinations)
+{
+    static const unsigned bad[] = {FFDB_NOSYNC, FFDB_NOMETASYNC, FFDB_TWOFLUSH};
+    struct io_mem *m = io_mem_create();
+    ffdb_options opt = {0};
+    ffdb *db = NULL;
+    cr_assert(m != NULL);
+    opt.io = io_mem_io(m);
+    for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        opt.flags = FFDB_DEFERSYNC | bad[i];
+        TU_RC(ffdb_open("mem.ffdb", &opt, &db), FFDB_EINVAL);
+        cr_assert(db == NULL);
+    }
+    db = mem_open_flags(m, FFDB_DEFERSYNC | FFDB_DIRECTWRITE);
+    TU_OK(write_gen(db, 1));
+    ffdb_close(db);
+    /* ignored with FFDB_RDONLY: a reader passes the writer's flags */
+    opt.flags = FFDB_DEFERSYNC | FFDB_RDONLY;
+    TU_OK(ffdb_open("mem.ffdb", &opt, &db));
+    cr_assert_eq(gen_of(db), 1);
+    TU_OK(ffdb_sync(db));
+    ffdb_close(db);
+    io_mem_destroy(m);
+}
+
+/* Commits sync nothing and leave the durable txid alone; ffdb_sync makes
+ * them all durable with one sync; close syncs what is unsynced, once. */
+Test(defersync, commits_sync_nothing_and_sync_makes_all_durable)
+{
+    struct io_mem *m = io_mem_create();
+    ffdb *db;
+    uint64_t before, opened;
+    cr_assert(m != NULL);
+    db = mem_open_flags(m, FFDB_DEFERSYNC);
+    opened = ffdb_durable_txid(db);
+    ds_base(db);
+    before = syncs_of(m);
+    for (unsigned t = 1; t <= 30; t++)
+        TU_OK(ds_commit(db, t));
+    cr_assert_eq(syncs_of(m), before, "a deferred commit synced");
+    expect_durable(db, opened, "after deferred commits");
+    TU_OK(ffdb_sync(db));
+    cr_assert_eq(syncs_of(m), before + 1, "ffdb_sync took more than one sync");
+    expect_durable(db, 31, "after ffdb_sync");
+    TU_OK(ffdb_sync(db));
+    cr_assert_eq(syncs_of(m), before + 1, "a second ffdb_sync synced again");
+    TU_OK(ds_commit(db, 31));
+    before = syncs_of(m);
+    ffdb_close(db);
+    cr_assert_eq(syncs_of(m), before + 1, "close did not sync the last commit once");
+    io_mem_destroy(m);
+}
+
+/* After a sync at commit s and more commits, a power loss of each kind
+ * recovers a whole state in [s, last]: keep brings the last, drop the
+ * synced one. Small commits leave pages of earlier unsynced commits
+ * reached by the last meta (D3); whole generations free them (D2). */
+Test(defersync, power_loss_recovers_a_whole_state_since_the_last_sync)
+{
+    uint64_t seed = tu_seed("defersync::power_loss_recovers_a_whole_state_since_the_last_sync");
+    unsigned hits[3] = {0, 0, 0}; /* synced, between, last */
+
+    for (unsigned round = 0; round < 36; round++) {
+        enum io_mem_crash_mode mode = (enum io_mem_crash_mode)(round % 3);
+        unsigned synced = 1 + round % 5, last = synced + 1 + (round * 7) % 23;
+        struct io_mem *m = io_mem_create();
+        ffdb *db;
+        int got;
+        cr_assert(m != NULL);
+        db = mem_open_flags(m, FFDB_DEFERSYNC);
+        ds_base(db);
+        for (unsigned t = 1; t <= last; t++) {
+            TU_OK(ds_commit(db, t));
+            if (t == synced)
+                TU_OK(ffdb_sync(db));
+        }
+        io_mem_crash(m, mode, seed ^ (round * 7717u));
+        ffdb_close(db);
+        db = mem_open_flags(m, 0);
+        tu_check_clean(db, NULL);
+        got = ds_state(db, last);
+        cr_assert(got >= 0, TU_SEED_FMT "round %u: the recovered state is not whole", TU_SEED_ARG,
+                  round);
+        cr_assert((unsigned)got >= synced && (unsigned)got <= last,
+                  TU_SEED_FMT "round %u, %s: recovered commit %d, synced %u, last %u", TU_SEED_ARG,
+                  round, mode_name[mode], got, synced, last);
+        if (mode == IO_MEM_CRASH_KEEP)
+            cr_assert_eq((unsigned)got, last, "a kept state did not come back");
+        if (mode == IO_MEM_CRASH_DROP)
+            cr_assert_eq((unsigned)got, synced, "dropped writes still came back");
+        hits[(unsigned)got == synced ? 0 : (unsigned)got == last ? 2 : 1]++;
+        /* a default handle goes on from there (the slots' parity is broken) */
+        TU_OK(ds_commit(db, (unsigned)got + 1));
+        ffdb_close(db);
+        db = mem_open_flags(m, 0);
+        cr_assert_eq(ds_state(db, (unsigned)got + 1), got + 1);
+        tu_check_clean(db, NULL);
+        ffdb_close(db);
+        io_mem_destroy(m);
+    }
+    for (unsigned n = 1; n <= 4; n++) {
+        for (unsigned mode = 0; mode < 3; mode++) {
+            struct io_mem *m = io_mem_create();
+            ffdb *db;
+            unsigned got;
+            cr_assert(m != NULL);
+            db = mem_open_flags(m, FFDB_DEFERSYNC);
+            TU_OK(write_gen(db, 1));
+            TU_OK(ffdb_sync(db));
+            for (unsigned g = 2; g <= 1 + n; g++)
+                TU_OK(write_gen(db, g));
+            io_mem_crash(m, (enum io_mem_crash_mode)mode, seed ^ (n * 31u + mode));
+            ffdb_close(db);
+            db = mem_open_flags(m, 0);
+            tu_check_clean(db, NULL);
+            got = gen_of(db);
+            cr_assert(holds_gen(db, got), "generation %u came back damaged", got);
+            cr_assert(got >= 1 && got <= 1 + n, "recovered generation %u of 1..%u", got, 1 + n);
+            ffdb_close(db);
+            io_mem_destroy(m);
+        }
+    }
+    fprintf(stderr, "defersync power loss: %u synced, %u between, %u last\n", hits[0], hits[1],
+            hits[2]);
+}
+
+/* A commit whose list would not fit (a large one) syncs once itself: the
+ * commit before it becomes durable, and a power loss keeps at least that. */
+Test(defersync, a_commit_too_large_to_list_syncs_itself)
+{
+    struct io_mem *m = io_mem_create();
+    ffdb *db;
+    ffdb_txn *txn;
+    ffdb_bucket *b;
+    uint64_t before, txid;
+    static unsigned char v[3000];
+    char k[16];
+    int got;
+    cr_assert(m != NULL);
+    db = mem_open_flags(m, FFDB_DEFERSYNC);
+    ds_base(db);
+    TU_OK(ffdb_sync(db));
+    TU_OK(ds_commit(db, 1));
+    TU_OK(ds_commit(db, 2));
+    txid = ffdb_durable_txid(db);
+    before = syncs_of(m);
+    TU_OK(ffdb_begin_write(db, &txn));
+    TU_OK(ffdb_bucket_create(txn, "big", 3, &b));
+    for (unsigned i = 0; i < 6000; i++) {
+        size_t kl = key_of(k, i);
+        tu_pattern(v, sizeof v, i);
+        TU_OK(ffdb_put(b, k, kl, v, sizeof v));
+    }
+    TU_OK(ffdb_commit(txn));
+    cr_assert_eq(syncs_of(m) - before, 1, "a large deferred commit did not sync once");
+    cr_assert_gt(ffdb_durable_txid(db), txid, "its sync did not advance the durable txid");
+    io_mem_crash(m, IO_MEM_CRASH_TEAR, 5);
+    ffdb_close(db);
+    db = mem_open_flags(m, 0);
+    tu_check_clean(db, NULL);
+    got = ds_state(db, 2);
+    cr_assert_eq(got, 2, "recovered commit %d, not the one the large commit made durable", got);
+    ffdb_close(db);
+    io_mem_destroy(m);
+}
+
+/* ffdb_sync on another thread beside a deferred writer: the durable txid
+ * never goes back, and a power loss after the last sync keeps it. */
+Test(defersync, sync_from_another_thread_beside_the_writer)
+{
+    struct io_mem *m = io_mem_create();
+    struct syncer s;
+    pthread_t th;
+    ffdb *db;
+    int got;
+    cr_assert(m != NULL);
+    db = mem_open_flags(m, FFDB_DEFERSYNC);
+    ds_base(db);
+    memset(&s, 0, sizeof s);
+    s.db = db;
+    cr_assert_eq(pthread_create(&th, NULL, sync_loop, &s), 0);
+    for (unsigned t = 1; t <= 200; t++)
+        TU_OK(ds_commit(db, t));
+    s.stop = 1;
+    pthread_join(th, NULL);
+    TU_OK(s.rc);
+    cr_assert(!s.went_back, "durable txid went back");
+    TU_OK(ffdb_sync(db));
+    expect_durable(db, 201, "after the last ffdb_sync");
+    for (unsigned t = 201; t <= 210; t++)
+        TU_OK(ds_commit(db, t));
+    io_mem_crash(m, IO_MEM_CRASH_TEAR, 9);
+    ffdb_close(db);
+    db = mem_open_flags(m, 0);
+    tu_check_clean(db, NULL);
+    got = ds_state(db, 210);
+    cr_assert(got >= 200, "recovered commit %d, synced 200", got);
+    fprintf(stderr, "defersync: %u ffdb_sync calls beside 200 commits\n", s.syncs);
+    ffdb_close(db);
+    io_mem_destroy(m);
+}
+
+/* The flag on the posix backend: commits, ffdb_sync, close, reopen. */
+Test(defersync, posix_file)
+{
+    const char *path = tu_path("ds.ffdb");
+    ffdb *db = tu_open(path, 0, 0, FFDB_DEFERSYNC);
+    for (unsigned g = 1; g <= 5; g++)
+        TU_OK(write_gen(db, g));
+    TU_OK(ffdb_sync(db));
+    expect_durable(db, 5, "after ffdb_sync on a file");
+    TU_OK(write_gen(db, 6));
+    ffdb_close(db);
+    db = tu_open(path, 0, 0, 0);
+    cr_assert(holds_gen(db, 6));
+    tu_check_clean(db, NULL);
+    ffdb_close(db);
+}

@@ -58,7 +58,6 @@ static void teardown(void)
 
 TestSuite(nats_bridge, .init = rs_setup, .fini = teardown, .timeout = 120);
 
-#define Q(fd, ...) rs_q(fd, __VA_ARGS__, (const char *)NULL)
 #define WAIT_MS 10000
 
 typedef struct node {

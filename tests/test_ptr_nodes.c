@@ -46,7 +46,6 @@ static void teardown(void)
 
 TestSuite(ptr_nodes, .init = rs_setup, .fini = teardown, .timeout = 120);
 
-#define Q(fd, ...) rs_q(fd, __VA_ARGS__, (const char *)NULL)
 #define WAIT_MS 15000
 
 typedef struct node {

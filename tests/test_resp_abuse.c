@@ -49,13 +49,6 @@
 TestSuite(resp_abuse, .init = rs_setup, .fini = rs_teardown, .timeout = 120);
 TestSuite(resp_crash, .init = rs_setup, .fini = rs_teardown, .timeout = 120);
 
-#define Q(fd, ...) rs_q(fd, __VA_ARGS__, (const char *)NULL)
-#define EQ(fd, want, ...)                                                                          \
-    do {                                                                                           \
-        const char *got_ = Q(fd, __VA_ARGS__);                                                     \
-        cr_assert_str_eq(got_, want, "%s -> %s (want %s)", #__VA_ARGS__, got_, want);              \
-    } while (0)
-
 /* ---- the server under test ----------------------------------------------------------------- */
 
 /* A small buffer pool, so that what VmRSS measures is the server's own

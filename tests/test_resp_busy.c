@@ -17,8 +17,6 @@
 
 TestSuite(resp_busy, .init = rs_setup, .fini = rs_teardown, .timeout = 60);
 
-#define Q(fd, ...) rs_q(fd, __VA_ARGS__, (const char *)NULL)
-
 /* load: how many leading words of script_cmd are a FUNCTION LOAD to run first. */
 static void busy_then_sigterm(const char *const *script_cmd, int argc, int load)
 {

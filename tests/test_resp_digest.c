@@ -13,8 +13,6 @@
 
 TestSuite(resp_digest, .init = rs_setup, .fini = rs_teardown, .timeout = 60);
 
-#define Q(fd, ...) rs_q(fd, __VA_ARGS__, (const char *)NULL)
-
 static const char *digest(int fd)
 {
     static char buf[64];

@@ -12,13 +12,6 @@
 
 TestSuite(resp_feed, .init = rs_setup, .fini = rs_teardown, .timeout = 60);
 
-#define Q(fd, ...) rs_q(fd, __VA_ARGS__, (const char *)NULL)
-#define EQ(fd, want, ...)                                                                          \
-    do {                                                                                           \
-        const char *got_ = Q(fd, __VA_ARGS__);                                                     \
-        cr_assert_str_eq(got_, want, "%s -> %s (want %s)", #__VA_ARGS__, got_, want);              \
-    } while (0)
-
 /* Read exactly n bytes (bounded by the socket's receive timeout). */
 static void read_n(int fd, char *buf, size_t n)
 {

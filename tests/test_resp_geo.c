@@ -16,13 +16,6 @@
 
 TestSuite(resp_geo, .init = rs_setup, .fini = rs_teardown, .timeout = 60);
 
-#define Q(fd, ...) rs_q(fd, __VA_ARGS__, (const char *)NULL)
-#define EQ(fd, want, ...)                                                                          \
-    do {                                                                                           \
-        const char *got_ = Q(fd, __VA_ARGS__);                                                     \
-        cr_assert_str_eq(got_, want, "%s -> %s (want %s)", #__VA_ARGS__, got_, want);              \
-    } while (0)
-
 static void sicily(int fd)
 {
     EQ(fd, ":3", "GEOADD", "Sicily", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669",

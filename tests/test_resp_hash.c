@@ -16,13 +16,6 @@
 
 TestSuite(resp_hash, .init = rs_setup, .fini = rs_teardown, .timeout = 60);
 
-#define Q(fd, ...) rs_q(fd, __VA_ARGS__, (const char *)NULL)
-#define EQ(fd, want, ...)                                                                          \
-    do {                                                                                           \
-        const char *got_ = Q(fd, __VA_ARGS__);                                                     \
-        cr_assert_str_eq(got_, want, "%s -> %s (want %s)", #__VA_ARGS__, got_, want);              \
-    } while (0)
-
 /* HSET key f00000 v0 ... for fields [from, to), pipelined in one request. */
 static void fill(int fd, const char *key, int from, int to)
 {

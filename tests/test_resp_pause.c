@@ -18,19 +18,6 @@
 
 TestSuite(resp_pause, .init = rs_setup, .fini = rs_teardown, .timeout = 60);
 
-#define Q(fd, ...) rs_q(fd, __VA_ARGS__, (const char *)NULL)
-#define EQ(fd, want, ...)                                                                          \
-    do {                                                                                           \
-        const char *got_ = Q(fd, __VA_ARGS__);                                                     \
-        cr_assert_str_eq(got_, want, "%s -> %s (want %s)", #__VA_ARGS__, got_, want);              \
-    } while (0)
-#define SEND(fd, ...) rs_send(fd, __VA_ARGS__, (const char *)NULL)
-#define READ_EQ(fd, want)                                                                          \
-    do {                                                                                           \
-        const char *got_ = rs_text(rs_read(fd));                                                   \
-        cr_assert_str_eq(got_, want, "postponed reply %s (want %s)", got_, want);                  \
-    } while (0)
-
 /* Wait (bounded) until INFO says n clients are blocked or postponed. */
 static void wait_blocked(int fd, int64_t n)
 {

@@ -28,13 +28,6 @@ TestSuite(resp_admin, .init = rs_setup, .fini = rs_teardown, .timeout = 60);
 TestSuite(resp_limits, .init = rs_setup, .fini = rs_teardown, .timeout = 60);
 TestSuite(resp_durability, .init = rs_setup, .fini = rs_teardown, .timeout = 60);
 
-#define Q(fd, ...) rs_q(fd, __VA_ARGS__, (const char *)NULL)
-#define EQ(fd, want, ...)                                                                          \
-    do {                                                                                           \
-        const char *got_ = Q(fd, __VA_ARGS__);                                                     \
-        cr_assert_str_eq(got_, want, "%s -> %s (want %s)", #__VA_ARGS__, got_, want);              \
-    } while (0)
-
 /* ---- strings ---------------------------------------------------------------------------- */
 
 Test(resp_strings, get_set_and_options)

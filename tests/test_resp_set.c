@@ -18,13 +18,6 @@
 
 TestSuite(resp_set, .init = rs_setup, .fini = rs_teardown, .timeout = 60);
 
-#define Q(fd, ...) rs_q(fd, __VA_ARGS__, (const char *)NULL)
-#define EQ(fd, want, ...)                                                                          \
-    do {                                                                                           \
-        const char *got_ = Q(fd, __VA_ARGS__);                                                     \
-        cr_assert_str_eq(got_, want, "%s -> %s (want %s)", #__VA_ARGS__, got_, want);              \
-    } while (0)
-
 static const char *const WT = "-WRONGTYPE Operation against a key holding the wrong kind of value";
 
 /* SADD key m00000 .. in one request. */

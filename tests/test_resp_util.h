@@ -93,4 +93,24 @@ void rs_wait_info_int(int fd, const char *field, int64_t want);
 /* Milliseconds of sleep. */
 void rs_sleep_ms(int ms);
 
+/* The one-line forms the tests are written in (EQ and READ_EQ expand to
+ * criterion's cr_assert_str_eq: include <criterion/criterion.h>, as
+ * tests/testutil.h does, before using them).
+ *   Q(fd, "GET", "k")            the reply's text form
+ *   EQ(fd, "\"v\"", "GET", "k")  assert that text
+ *   SEND(fd, "BLPOP", "l", "0")  send without reading (a client that waits)
+ *   READ_EQ(fd, "[..]")          read the reply it waited for, assert its text */
+#define Q(fd, ...) rs_q(fd, __VA_ARGS__, (const char *)NULL)
+#define EQ(fd, want, ...)                                                                          \
+    do {                                                                                           \
+        const char *got_ = Q(fd, __VA_ARGS__);                                                     \
+        cr_assert_str_eq(got_, want, "%s -> %s (want %s)", #__VA_ARGS__, got_, want);              \
+    } while (0)
+#define SEND(fd, ...) rs_send(fd, __VA_ARGS__, (const char *)NULL)
+#define READ_EQ(fd, want)                                                                          \
+    do {                                                                                           \
+        const char *got_ = rs_text(rs_read(fd));                                                   \
+        cr_assert_str_eq(got_, want, "waited-for reply %s (want %s)", got_, want);                 \
+    } while (0)
+
 #endif /* FFDB_TESTS_TEST_RESP_UTIL_H */

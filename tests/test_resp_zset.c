@@ -20,13 +20,6 @@
 
 TestSuite(resp_zset, .init = rs_setup, .fini = rs_teardown, .timeout = 60);
 
-#define Q(fd, ...) rs_q(fd, __VA_ARGS__, (const char *)NULL)
-#define EQ(fd, want, ...)                                                                          \
-    do {                                                                                           \
-        const char *got_ = Q(fd, __VA_ARGS__);                                                     \
-        cr_assert_str_eq(got_, want, "%s -> %s (want %s)", #__VA_ARGS__, got_, want);              \
-    } while (0)
-
 static const char *const WT = "-WRONGTYPE Operation against a key holding the wrong kind of value";
 
 /* ZADD key i m<i> for i in [from, to), in one request (scores = ranks). */

@@ -192,6 +192,39 @@ int redis_reply_missing(resp_ctx *c, int aggregate)
     return 0;
 }
 
+int redis_reply_size(resp_ctx *c, int rc, const store_meta *m)
+{
+    if (rc && rc != FFDB_NOTFOUND)
+        return redis_store_error(c, rc);
+    reply_int(c->r, rc ? 0 : (int64_t)m->size);
+    return 0;
+}
+
+int redis_reply_removed(resp_ctx *c, store_meta *m, int64_t removed)
+{
+    if (removed) {
+        int rc = store_meta_save(c->st, m);
+        if (rc)
+            return rc;
+    }
+    reply_int(c->r, removed);
+    return 0;
+}
+
+void *redis_array_grow(void *v, size_t *cap, size_t elem_size)
+{
+    size_t n = *cap ? 2 * *cap : 16;
+    void *grown;
+
+    assert(elem_size > 0);
+    if (n < *cap || n > SIZE_MAX / elem_size)
+        return NULL;
+    grown = realloc(v, n * elem_size);
+    if (grown)
+        *cap = n;
+    return grown;
+}
+
 int redis_clamp_range(int64_t start, int64_t end, uint64_t size, uint64_t *s, uint64_t *e)
 {
     int64_t n = size > INT64_MAX ? INT64_MAX : (int64_t)size;

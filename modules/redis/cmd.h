@@ -114,6 +114,10 @@ int redis_key_digest(store_txn *st, int db, const void *key, size_t klen,
  * deletes the key (cmd_zset.c; ZMPOP and the blocking pops use it). */
 int redis_zset_pop(resp_ctx *c, store_meta *m, const resp_arg *key, int max, int64_t count,
                    int nested);
+/* The score of member p/n of the sorted set m: 0, FFDB_NOTFOUND (also for a
+ * member too long to be there), or an engine code (cmd_zset.c; the GEO
+ * commands read their points through it). */
+int redis_zset_score(resp_ctx *c, const store_meta *m, const void *p, size_t n, double *score);
 
 /* The server's command table: every family above, built once before
  * serving (0 or FFDB_ENOMEM; aborts on a name defined twice, a programming
@@ -171,6 +175,19 @@ uint64_t redis_cursor_save(redis_server *s, const void *pos, size_t len);
  * an empty array (aggregate) or a null. Returns 0, for "return
  * redis_reply_missing(...)". */
 int redis_reply_missing(resp_ctx *c, int aggregate);
+
+/* HLEN LLEN SCARD ZCARD: the size of m, found by a lookup that returned rc
+ * (0; FFDB_NOTFOUND: no key, size 0; else the error replied). Returns 0
+ * or what redis_store_error does. */
+int redis_reply_size(resp_ctx *c, int rc, const store_meta *m);
+/* SREM ZREM: save m if removed members left it (the last one takes the key
+ * along), then reply removed. 0 or an engine code. */
+int redis_reply_removed(resp_ctx *c, store_meta *m, int64_t removed);
+
+/* A growing array that is full: v (of *cap elements of elem_size bytes)
+ * realloc'd to twice as many (16 at first); *cap updated. NULL on
+ * overflow or no memory, v then untouched and still the caller's. */
+void *redis_array_grow(void *v, size_t *cap, size_t elem_size);
 
 /* Redis's rank rule (LRANGE, LTRIM, ZRANGE by rank, ZREMRANGEBYRANK):
  * negative from the end, start clamped at 0, end at size - 1; 1 with the

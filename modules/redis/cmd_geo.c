@@ -513,18 +513,7 @@ static int arg_box(resp_ctx *c, const resp_arg *a, geo_shape *s)
 /* A member's score: 0, FFDB_NOTFOUND, or an engine code. */
 static int member_score(resp_ctx *c, const store_meta *m, const resp_arg *a, double *score)
 {
-    ffdb_val v;
-    int rc;
-
-    if (a->n > STORE_MAX_FIELD)
-        return FFDB_NOTFOUND;
-    rc = store_sub_get(c->st, m, a->p, a->n, &v);
-    if (rc)
-        return rc;
-    if (v.size != 8)
-        return FFDB_CORRUPT;
-    *score = store_score_decode(v.data);
-    return 0;
+    return redis_zset_score(c, m, a->p, a->n, score);
 }
 
 /* The sorted set at key: 1 if there is one, 0 if none, or an error
@@ -657,8 +646,10 @@ static int geoadd_cmd(resp_ctx *c)
     return 0;
 }
 
-/* GEOPOS key member [member ...] */
-static int geopos_cmd(resp_ctx *c)
+/* GEOPOS and GEOHASH: an array with, for each member from argv[2], what
+ * emit makes of its point, or what none replies for a member not there. */
+typedef void (*geo_point_fn)(resp_reply *r, const double xy[2]);
+static int geo_members_reply(resp_ctx *c, void (*none)(resp_reply *r), geo_point_fn emit)
 {
     store_meta m;
     int have = geo_key(c, &c->argv[1], &m);
@@ -670,48 +661,48 @@ static int geopos_cmd(resp_ctx *c)
         double score, xy[2];
         int rc = have ? member_score(c, &m, &c->argv[i], &score) : FFDB_NOTFOUND;
         if (rc == FFDB_NOTFOUND) {
-            reply_null_array(c->r);
+            none(c->r);
             continue;
         }
         if (rc)
             return rc;
         score_point(score, xy);
-        reply_array(c->r, 2);
-        reply_coord(c->r, xy[0]);
-        reply_coord(c->r, xy[1]);
+        emit(c->r, xy);
     }
     return 0;
+}
+
+static void reply_position(resp_reply *r, const double xy[2])
+{
+    reply_array(r, 2);
+    reply_coord(r, xy[0]);
+    reply_coord(r, xy[1]);
+}
+
+/* GEOPOS key member [member ...] */
+static int geopos_cmd(resp_ctx *c)
+{
+    return geo_members_reply(c, reply_null_array, reply_position);
+}
+
+/* The 11-character geohash of a point, as Redis writes it. */
+static void reply_geohash(resp_reply *r, const double xy[2])
+{
+    static const char alphabet[] = "0123456789bcdefghjkmnpqrstuvwxyz";
+    static const gh_range lon = {-180, 180}, lat = {-90, 90};
+    gh_bits h = {0, 0};
+    char buf[11];
+
+    gh_encode(&lon, &lat, xy[0], xy[1], 26, &h);
+    for (int j = 0; j < 11; j++)
+        buf[j] = alphabet[j == 10 ? 0 : (h.bits >> (52 - (j + 1) * 5)) & 0x1f];
+    reply_bulk(r, buf, sizeof(buf));
 }
 
 /* GEOHASH key member [member ...] */
 static int geohash_cmd(resp_ctx *c)
 {
-    static const char alphabet[] = "0123456789bcdefghjkmnpqrstuvwxyz";
-    static const gh_range lon = {-180, 180}, lat = {-90, 90};
-    store_meta m;
-    int have = geo_key(c, &c->argv[1], &m);
-
-    if (have < 0 || have == 2)
-        return have < 0 ? have : 0;
-    reply_array(c->r, (size_t)(c->argc - 2));
-    for (int i = 2; i < c->argc; i++) {
-        double score, xy[2];
-        gh_bits h = {0, 0};
-        char buf[11];
-        int rc = have ? member_score(c, &m, &c->argv[i], &score) : FFDB_NOTFOUND;
-        if (rc == FFDB_NOTFOUND) {
-            reply_null(c->r);
-            continue;
-        }
-        if (rc)
-            return rc;
-        score_point(score, xy);
-        gh_encode(&lon, &lat, xy[0], xy[1], 26, &h);
-        for (int j = 0; j < 11; j++)
-            buf[j] = alphabet[j == 10 ? 0 : (h.bits >> (52 - (j + 1) * 5)) & 0x1f];
-        reply_bulk(c->r, buf, sizeof(buf));
-    }
-    return 0;
+    return geo_members_reply(c, reply_null, reply_geohash);
 }
 
 /* GEODIST key member1 member2 [unit] */

@@ -221,10 +221,7 @@ static int hlen_cmd(resp_ctx *c)
     store_meta m;
     int rc = get_hash(c, &m);
 
-    if (rc && rc != FFDB_NOTFOUND)
-        return redis_store_error(c, rc);
-    reply_int(c->r, rc ? 0 : (int64_t)m.size);
-    return 0;
+    return redis_reply_size(c, rc, &m);
 }
 
 static int hstrlen_cmd(resp_ctx *c)

@@ -21,6 +21,7 @@
 #include "modules/redis/block.h"
 #include "modules/redis/pause.h"
 #include "modules/redis/redis.h"
+#include "modules/redis/tracking.h"
 
 #define COMPAT_VERSION "7.0.0"
 
@@ -94,6 +95,7 @@ static void section_server(redis_server *s, net_buf *b)
 static void section_clients(redis_server *s, net_buf *b)
 {
     uint64_t pubsub = 0;
+    tracking_stats tk;
 
     for (net_conn *c = s->svc.conns; c; c = c->next)
         pubsub += pubsub_count(redis_client_of(c)) > 0;
@@ -104,6 +106,8 @@ static void section_clients(redis_server *s, net_buf *b)
     add(b, "pubsub_clients:%llu\r\n", (unsigned long long)pubsub);
     add(b, "watching_clients:%llu\r\n", (unsigned long long)s->watching_clients);
     add(b, "total_watched_keys:%zu\r\n", s->watched.count);
+    tracking_counts(s, &tk);
+    add(b, "tracking_clients:%zu\r\n", tk.clients);
 }
 
 static void section_memory(redis_server *s, net_buf *b)
@@ -163,6 +167,7 @@ static void section_persistence(redis_server *s, net_buf *b)
 static void section_stats(redis_server *s, net_buf *b)
 {
     uint64_t errors = s->errors_gone;
+    tracking_stats tk;
 
     for (net_conn *c = s->svc.conns; c; c = c->next)
         errors += redis_client_of(c)->reply.errors;
@@ -179,6 +184,10 @@ static void section_stats(redis_server *s, net_buf *b)
     add(b, "keyspace_misses:%llu\r\n", (unsigned long long)store_misses(s->store));
     add(b, "pubsub_channels:%zu\r\n", s->channels.count);
     add(b, "pubsub_patterns:%zu\r\n", s->patterns.count);
+    tracking_counts(s, &tk);
+    add(b, "tracking_total_keys:%zu\r\n", tk.keys);
+    add(b, "tracking_total_items:%llu\r\n", (unsigned long long)tk.items);
+    add(b, "tracking_total_prefixes:%zu\r\n", tk.prefixes);
     add(b, "total_error_replies:%llu\r\n", (unsigned long long)errors);
     add(b, "ffdb_stale_entries_removed:%llu\r\n",
         (unsigned long long)store_stale_removed_total(s->store));
@@ -476,10 +485,48 @@ static int movable_keys(const char *name, int n, const resp_arg *a, int *first, 
     return 1; /* not movable */
 }
 
+/* The keys of cmd's line a (n words, a[0] the name): positions first,
+ * first + step, ... (count of them), after a destination at 1 when dest
+ * (ZUNIONSTORE dest numkeys key...: the keys from 3). 0, or -1 if none. */
+static int key_span(const resp_command *cmd, int n, const resp_arg *a, int *first, int *count,
+                    int *step, int *dest)
+{
+    int m = movable_keys(cmd->name, n, a, first, count);
+
+    *step = 1;
+    *dest = 0;
+    if (m == 1 && cmd->first_key > 0) {
+        int last = cmd->last_key < 0 ? n + cmd->last_key : cmd->last_key;
+        *first = cmd->first_key;
+        *step = cmd->key_step > 0 ? cmd->key_step : 1;
+        *count = last >= *first ? (last - *first) / *step + 1 : 0;
+        m = *count > 0 && last < n ? 0 : -1;
+    } else if (m == 1) {
+        m = -1;
+    }
+    if (m == 0 && *first == -1) {
+        *first = 3;
+        *dest = 1;
+    }
+    return m < 0 ? -1 : 0;
+}
+
+int redis_command_key_positions(const resp_command *cmd, int n, const resp_arg *a, int from,
+                                int *pos, int cap)
+{
+    int first, count, step, dest, got = 0;
+
+    if (!resp_arity_ok(cmd, n) || key_span(cmd, n, a, &first, &count, &step, &dest))
+        return 0;
+    for (int i = from; i < count + dest && got < cap; i++)
+        pos[got++] = dest ? (i == 0 ? 1 : first + (i - 1)) : first + i * step;
+    return got;
+}
+
 static int command_getkeys(resp_ctx *c)
 {
     const resp_arg *a = &c->argv[2];
-    int n = c->argc - 2, first = 0, count = 0, step = 1;
+    int n = c->argc - 2, first = 0, count = 0, step = 1, dest = 0;
     const resp_command *cmd = redis_command_lookup(a[0].p, a[0].n);
 
     if (!cmd) {
@@ -490,28 +537,13 @@ static int command_getkeys(resp_ctx *c)
         reply_error(c->r, "ERR Invalid number of arguments specified for command");
         return 0;
     }
-    int m = movable_keys(cmd->name, n, a, &first, &count);
-    if (m == 1 && cmd->first_key > 0) {
-        int last = cmd->last_key < 0 ? n + cmd->last_key : cmd->last_key;
-        first = cmd->first_key;
-        step = cmd->key_step > 0 ? cmd->key_step : 1;
-        count = last >= first ? (last - first) / step + 1 : 0;
-        m = count > 0 && last < n ? 0 : -1;
-    } else if (m == 1) {
-        m = -1;
-    }
-    if (m < 0) {
+    if (key_span(cmd, n, a, &first, &count, &step, &dest)) {
         reply_error(c->r, "ERR The command has no key arguments");
         return 0;
     }
-    if (first == -1) { /* ZUNIONSTORE dest numkeys key... */
-        reply_array(c->r, (size_t)count + 1);
+    reply_array(c->r, (size_t)count + (size_t)dest);
+    if (dest)
         reply_bulk(c->r, a[1].p, a[1].n);
-        for (int i = 0; i < count; i++)
-            reply_bulk(c->r, a[3 + i].p, a[3 + i].n);
-        return 0;
-    }
-    reply_array(c->r, (size_t)count);
     for (int i = 0; i < count; i++)
         reply_bulk(c->r, a[first + i * step].p, a[first + i * step].n);
     return 0;

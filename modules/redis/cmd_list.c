@@ -312,10 +312,7 @@ static int llen_cmd(resp_ctx *c)
     store_meta m;
     int rc = get_list(c, &c->argv[1], &m);
 
-    if (rc && rc != FFDB_NOTFOUND)
-        return redis_store_error(c, rc);
-    reply_int(c->r, rc ? 0 : (int64_t)m.size);
-    return 0;
+    return redis_reply_size(c, rc, &m);
 }
 
 /* The position an index argument names in m (negative from the end); 0 if

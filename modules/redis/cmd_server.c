@@ -16,6 +16,7 @@
 #include "modules/redis/block.h"
 #include "modules/redis/pause.h"
 #include "modules/redis/redis.h"
+#include "modules/redis/tracking.h"
 
 /* The Redis version we answer as: clients pick features by it. */
 #define COMPAT_VERSION "7.0.0"
@@ -58,6 +59,7 @@ static int reset_cmd(resp_ctx *c)
     multi_unwatch_all(c->srv, cli);
     pubsub_unsubscribe_all(c->srv, cli);
     pubsub_client_init(cli);
+    tracking_off(c->srv, cli);
     cli->db = 0;
     cli->reply.proto = 2;
     free(cli->name);
@@ -233,6 +235,7 @@ static int flushdb_cmd(resp_ctx *c)
         return rc;
     multi_touch_db(c->srv, c->db);
     block_touch_db(c->srv, c->db);
+    tracking_flush(c->srv);
     c->srv->stats.dirty++;
     reply_ok(c->r);
     return 0;
@@ -249,6 +252,7 @@ static int flushall_cmd(resp_ctx *c)
     }
     multi_touch_db(c->srv, -1);
     block_touch_db(c->srv, -1);
+    tracking_flush(c->srv);
     c->srv->stats.dirty++;
     reply_ok(c->r);
     return 0;
@@ -465,7 +469,10 @@ static int client_cmd(resp_ctx *c)
 {
     const resp_arg *sub = &c->argv[1];
     redis_client *cli = c->cli;
+    int rc = tracking_client_cmd(c);
 
+    if (rc)
+        return rc < 0 ? rc : 0;
     if (resp_arg_is(sub, "id") && c->argc == 2) {
         reply_int(c->r, (int64_t)cli->conn->id);
     } else if (resp_arg_is(sub, "getname") && c->argc == 2) {
@@ -550,6 +557,11 @@ static int client_cmd(resp_ctx *c)
             "REPLY (ON|OFF|SKIP)",
             "PAUSE <timeout> [WRITE|ALL]",
             "UNPAUSE",
+            "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]] [OPTIN] [OPTOUT] "
+            "[NOLOOP]",
+            "CACHING (YES|NO)",
+            "GETREDIR",
+            "TRACKINGINFO",
         };
         reply_array(c->r, sizeof(lines) / sizeof(lines[0]));
         for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
@@ -558,7 +570,8 @@ static int client_cmd(resp_ctx *c)
         static const char *const known[] = {"id",       "getname", "setname", "list",
                                             "info",     "kill",    "setinfo", "no-evict",
                                             "no-touch", "help",    "unblock", "reply", "pause",
-                                            "unpause",  NULL};
+                                            "unpause",  "tracking", "caching", "getredir",
+                                            "trackinginfo", NULL};
         return resp_err_subcommand(c->r, c->cmd, &c->argv[1], known);
     }
     return 0;

@@ -112,13 +112,7 @@ static int srem_cmd(resp_ctx *c)
         removed += existed;
         m.size -= (uint64_t)existed;
     }
-    if (removed) {
-        rc = store_meta_save(c->st, &m); /* the last member takes the key along */
-        if (rc)
-            return rc;
-    }
-    reply_int(c->r, removed);
-    return 0;
+    return redis_reply_removed(c, &m, removed);
 }
 
 static int scard_cmd(resp_ctx *c)
@@ -126,10 +120,7 @@ static int scard_cmd(resp_ctx *c)
     store_meta m;
     int rc = get_set(c, &c->argv[1], &m);
 
-    if (rc && rc != FFDB_NOTFOUND)
-        return redis_store_error(c, rc);
-    reply_int(c->r, rc ? 0 : (int64_t)m.size);
-    return 0;
+    return redis_reply_size(c, rc, &m);
 }
 
 static int sismember_cmd(resp_ctx *c)
@@ -227,12 +218,10 @@ static int pick_visit(void *arg, const ffdb_val *f, const ffdb_val *v)
         p->cap = cap;
     }
     if (p->count == p->ends_cap) {
-        size_t cap = p->ends_cap ? 2 * p->ends_cap : 16;
-        size_t *e = realloc(p->ends, cap * sizeof(*e));
+        size_t *e = redis_array_grow(p->ends, &p->ends_cap, sizeof(*e));
         if (!e)
             return FFDB_ENOMEM;
         p->ends = e;
-        p->ends_cap = cap;
     }
     if (f->size) /* an empty member may be the first: data still NULL */
         memcpy(p->data + p->len, f->data, f->size);

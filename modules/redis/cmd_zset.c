@@ -39,7 +39,7 @@ static int get_zset(resp_ctx *c, const resp_arg *key, store_meta *m)
 
 /* A member's score: 0, FFDB_NOTFOUND (also for a member too long to be
  * there), or an engine code. */
-static int zset_score(resp_ctx *c, const store_meta *m, const void *p, size_t n, double *score)
+int redis_zset_score(resp_ctx *c, const store_meta *m, const void *p, size_t n, double *score)
 {
     ffdb_val v;
     int rc;
@@ -111,7 +111,7 @@ static int zadd_one(resp_ctx *c, store_meta *m, unsigned flags, double score, co
                     int *outcome, double *newscore)
 {
     double cur;
-    int rc = zset_score(c, m, mem->p, mem->n, &cur);
+    int rc = redis_zset_score(c, m, mem->p, mem->n, &cur);
 
     *outcome = ADD_NOP;
     if (rc == FFDB_NOTFOUND) {
@@ -208,7 +208,7 @@ static int zadd_generic(resp_ctx *c, int incr_only)
     if (!rc && (flags & Z_INCR) && pairs == 1) {
         /* The one error INCR can meet after parsing, found before writing. */
         double cur;
-        int frc = zset_score(c, &m, c->argv[at + 1].p, c->argv[at + 1].n, &cur);
+        int frc = redis_zset_score(c, &m, c->argv[at + 1].p, c->argv[at + 1].n, &cur);
         if (frc && frc != FFDB_NOTFOUND) {
             rc = frc;
         } else if (frc == 0 && !(flags & Z_NX) && isnan(cur + scores[0])) {
@@ -263,7 +263,7 @@ static int zrem_cmd(resp_ctx *c)
         return redis_store_error(c, rc);
     for (int i = 2; i < c->argc && m.size > 0; i++) {
         double score;
-        rc = zset_score(c, &m, c->argv[i].p, c->argv[i].n, &score);
+        rc = redis_zset_score(c, &m, c->argv[i].p, c->argv[i].n, &score);
         if (rc == FFDB_NOTFOUND)
             continue;
         if (!rc)
@@ -273,13 +273,7 @@ static int zrem_cmd(resp_ctx *c)
         removed++;
         m.size--;
     }
-    if (removed) {
-        rc = store_meta_save(c->st, &m); /* the last member takes the key along */
-        if (rc)
-            return rc;
-    }
-    reply_int(c->r, removed);
-    return 0;
+    return redis_reply_removed(c, &m, removed);
 }
 
 static int zcard_cmd(resp_ctx *c)
@@ -287,10 +281,7 @@ static int zcard_cmd(resp_ctx *c)
     store_meta m;
     int rc = get_zset(c, &c->argv[1], &m);
 
-    if (rc && rc != FFDB_NOTFOUND)
-        return redis_store_error(c, rc);
-    reply_int(c->r, rc ? 0 : (int64_t)m.size);
-    return 0;
+    return redis_reply_size(c, rc, &m);
 }
 
 static int zscore_cmd(resp_ctx *c)
@@ -300,7 +291,7 @@ static int zscore_cmd(resp_ctx *c)
     int rc = get_zset(c, &c->argv[1], &m);
 
     if (rc == 0)
-        rc = zset_score(c, &m, c->argv[2].p, c->argv[2].n, &score);
+        rc = redis_zset_score(c, &m, c->argv[2].p, c->argv[2].n, &score);
     if (rc == FFDB_NOTFOUND) {
         reply_null(c->r);
         return 0;
@@ -321,7 +312,7 @@ static int zmscore_cmd(resp_ctx *c)
     reply_array(c->r, (size_t)c->argc - 2);
     for (int i = 2; i < c->argc; i++) {
         double score;
-        rc = exists ? zset_score(c, &m, c->argv[i].p, c->argv[i].n, &score) : FFDB_NOTFOUND;
+        rc = exists ? redis_zset_score(c, &m, c->argv[i].p, c->argv[i].n, &score) : FFDB_NOTFOUND;
         if (rc == 0)
             reply_double(c->r, score);
         else if (rc == FFDB_NOTFOUND)
@@ -344,7 +335,7 @@ static int zrank_generic(resp_ctx *c, int rev)
     int rc = get_zset(c, &c->argv[1], &m);
 
     if (rc == 0)
-        rc = zset_score(c, &m, mem->p, mem->n, &score);
+        rc = redis_zset_score(c, &m, mem->p, mem->n, &score);
     if (rc == FFDB_NOTFOUND) {
         reply_null(c->r);
         return 0;
@@ -1173,12 +1164,10 @@ static int zsink_add(resp_ctx *c, zsink *k, const uint8_t *p, size_t n, double s
         return k->limit && k->count >= k->limit ? ZSINK_FULL : 0;
     }
     if (k->n == k->cap) {
-        size_t cap = k->cap ? 2 * k->cap : 16;
-        zelem *v = realloc(k->v, cap * sizeof(*v));
+        zelem *v = redis_array_grow(k->v, &k->cap, sizeof(*v));
         if (!v)
             return FFDB_ENOMEM;
         k->v = v;
-        k->cap = cap;
     }
     k->v[k->n].p = malloc(n ? n : 1);
     if (!k->v[k->n].p)
@@ -1249,7 +1238,7 @@ static int zsrc_score(resp_ctx *c, const zsrc *s, const void *p, size_t n, doubl
     if (!s->present)
         return FFDB_NOTFOUND;
     if (!s->is_set)
-        return zset_score(c, &s->m, p, n, score);
+        return redis_zset_score(c, &s->m, p, n, score);
     if (n > STORE_MAX_FIELD)
         return FFDB_NOTFOUND;
     rc = store_sub_get(c->st, &s->m, p, n, &v);
@@ -1503,40 +1492,21 @@ static int zsetop_generic(resp_ctx *c, int op, int to_dst, int count_only)
     return rc > 0 ? 0 : rc;
 }
 
-static int zunionstore_cmd(resp_ctx *c)
-{
-    return zsetop_generic(c, ZOP_UNION, 1, 0);
-}
-
-static int zinterstore_cmd(resp_ctx *c)
-{
-    return zsetop_generic(c, ZOP_INTER, 1, 0);
-}
-
-static int zdiffstore_cmd(resp_ctx *c)
-{
-    return zsetop_generic(c, ZOP_DIFF, 1, 0);
-}
-
-static int zunion_cmd(resp_ctx *c)
-{
-    return zsetop_generic(c, ZOP_UNION, 0, 0);
-}
-
-static int zinter_cmd(resp_ctx *c)
-{
-    return zsetop_generic(c, ZOP_INTER, 0, 0);
-}
-
-static int zdiff_cmd(resp_ctx *c)
-{
-    return zsetop_generic(c, ZOP_DIFF, 0, 0);
-}
-
-static int zintercard_cmd(resp_ctx *c)
-{
-    return zsetop_generic(c, ZOP_INTER, 0, 1);
-}
+/* The seven commands zsetop_generic serves: (op, to a destination key,
+ * only the count). */
+#define ZSETOP_CMD(name, op, to_dst, count_only)                                                   \
+    static int name(resp_ctx *c)                                                                   \
+    {                                                                                              \
+        return zsetop_generic(c, op, to_dst, count_only);                                          \
+    }
+ZSETOP_CMD(zunionstore_cmd, ZOP_UNION, 1, 0)
+ZSETOP_CMD(zinterstore_cmd, ZOP_INTER, 1, 0)
+ZSETOP_CMD(zdiffstore_cmd, ZOP_DIFF, 1, 0)
+ZSETOP_CMD(zunion_cmd, ZOP_UNION, 0, 0)
+ZSETOP_CMD(zinter_cmd, ZOP_INTER, 0, 0)
+ZSETOP_CMD(zdiff_cmd, ZOP_DIFF, 0, 0)
+ZSETOP_CMD(zintercard_cmd, ZOP_INTER, 0, 1)
+#undef ZSETOP_CMD
 
 #define W (RESP_CMD_WRITE | RESP_CMD_DENYOOM)
 #define R RESP_CMD_READONLY

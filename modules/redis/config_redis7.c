@@ -115,6 +115,5 @@ const net_param redis_config_redis7[] = {
     TEXT("stream-node-max-entries", "100"),
     TEXT("syslog-facility", "local0"),
     TEXT("syslog-ident", "redis"),
-    TEXT("tracking-table-max-keys", "1000000"),
     {.name = NULL},
 };

@@ -226,6 +226,7 @@ typedef struct redis_config {
     char pidfile[1024];
     int direct_io;          /* 0: FFDB_NODIRECT, buffered I/O */
     int databases;          /* always STORE_DBS; a parameter so config files that set it load */
+    int tracking_max_keys;  /* tracking-table-max-keys (tracking.h T1; 0 = no limit) */
     const redis_hook *hook; /* not a parameter: set by the program embedding the server */
     void *hook_arg;
     /* Not a parameter: the hook takes a client's run of pipelined write
@@ -234,6 +235,10 @@ typedef struct redis_config {
      * proposed together; it must then answer a refusal with
      * redis_unit_replies(u) replies. 0: one unit per write command. */
     int hook_runs;
+    /* Not a parameter: engine flags the hook ORs into the data file's open
+     * flags (cluster mode: FFDB_DEFERSYNC, the RAFT log is the durability
+     * point). 0 for none. */
+    unsigned hook_open_flags;
     struct redis_extension_slot {
         const redis_extension *ops;
         void *arg;
@@ -315,6 +320,7 @@ struct redis_client {
     int held_replies;  /* CLI_HELD: the replies that unit owes (redis_unit_replies) */
     struct redis_blocked *blocked; /* waits on keys (block.h), or NULL */
     int is_feed, feed_db;          /* 1: SYNC's write feed, 2: MONITOR (repl_feed.c) */
+    struct redis_tracking_client *tracking; /* CLIENT TRACKING (tracking.h), or NULL: off */
 };
 
 /* A vector of clients: the value of a watched key or a channel in the
@@ -398,6 +404,8 @@ struct redis_server {
 
     struct redis_blocking *blocking; /* clients blocked on keys (block.c) */
     struct redis_lua *lua;           /* the Lua VM, made on first use (script.h) */
+    struct redis_tracking *tracking; /* CLIENT TRACKING's tables (tracking.h), or NULL */
+    int exec_depth;                  /* exec_at calls running (EXEC nests them) */
     redis_cvec feeds;                /* SYNC connections (repl_feed.c) */
     redis_cvec monitors;             /* MONITOR connections (repl_feed.c) */
     int pause_type;                  /* CLIENT PAUSE (pause.h): PAUSE_NONE, _WRITE, _ALL */
@@ -407,6 +415,9 @@ struct redis_server {
 
     redis_stats stats;
     int64_t start_ms; /* Unix ms */
+    /* Added to the wall clock (redis_now_ms): FFDB_TEST_CLOCK_SKEW_MS, read
+     * once at start, for the cluster's skewed-clock test only; 0 otherwise. */
+    int64_t clock_skew_ms;
     int64_t start_mono_ms;
     uint64_t rand_state;
     char run_id[41]; /* INFO: random hex, new at every start */
@@ -478,6 +489,13 @@ void feed_propagate(redis_server *s, int db, int argc, const resp_arg *argv);
 void feed_client_gone(redis_server *s, redis_client *c);
 /* A command about to run: to every MONITOR connection. */
 void feed_monitor(redis_server *s, int db, const char *addr, int argc, const resp_arg *argv);
+
+/* cmd_info.c */
+/* The positions in a (n words, a[0] the name) of cmd's keys, as COMMAND
+ * GETKEYS lists them, from the from-th on: up to cap into pos; how many
+ * (0: none, or a line of the wrong arity). */
+int redis_command_key_positions(const resp_command *cmd, int n, const resp_arg *a, int from,
+                                int *pos, int cap);
 
 /* pubsub.c */
 /* A client's subscriber (its connection's push frames), at accept and RESET. */

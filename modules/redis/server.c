@@ -34,6 +34,7 @@
 #include "modules/redis/pause.h"
 #include "modules/redis/redis.h"
 #include "modules/redis/script.h"
+#include "modules/redis/tracking.h"
 
 #define CMDS_PER_CLIENT_TICK 1024 /* commands one client runs per iteration (fairness) */
 #define SWEEP_BUDGET 1000         /* engine deletions per sweeper step */
@@ -55,7 +56,7 @@ int redis_server_stopping(void)
 
 int64_t redis_now_ms(const redis_server *s)
 {
-    return net_loop_wall_ms(s->loop);
+    return net_loop_wall_ms(s->loop) + s->clock_skew_ms;
 }
 
 int64_t redis_mono_ms(const redis_server *s)
@@ -202,6 +203,7 @@ static void on_close(net_conn *conn)
     block_client_gone(s, c);
     pause_client_gone(s, c);
     feed_client_gone(s, c);
+    tracking_off(s, c);
 
     s->errors_gone += c->reply.errors;
     net_batch_forget(&s->batch, conn);
@@ -288,6 +290,25 @@ int server_need_txn(redis_server *s, int write)
 
 /* ---- running commands --------------------------------------------------------------------- */
 
+/* Expired keys the command read are deleted now, in the batch's write txn
+ * (Redis deletes on access; counted in expired_keys). Not while paused
+ * (pause.h) nor with a write hook (its owner expires keys): then they are
+ * only forgotten and the sweeper or the owner deletes them. */
+static void expire_seen(redis_server *s)
+{
+    int keep = !pause_active(s) && !s->hook;
+    int rc = keep ? server_need_txn(s, 1) : 0;
+
+    if (rc == 0 && keep) {
+        store_txn_set_now(s->st, redis_now_ms(s));
+        rc = store_expire_seen(s->st, s->store, 1);
+    }
+    else
+        store_expire_seen(NULL, s->store, 0);
+    if (rc < 0)
+        net_batch_fail(&s->batch, rc);
+}
+
 /* Execute cmd for c with the clock now_ms (a unit's, or the loop's). */
 static int exec_at(redis_server *s, redis_client *c, const resp_command *cmd, int argc,
                    const resp_arg *argv, int64_t now_ms)
@@ -319,7 +340,12 @@ static int exec_at(redis_server *s, redis_client *c, const resp_command *cmd, in
     uint64_t dirty = s->stats.dirty_total;
     if (s->monitors.n && c != s->sink)
         feed_monitor(s, ctx.db, c->conn->addr, argc, argv);
+    tracking_begin(s, c);
+    s->exec_depth++;
     rc = cmd->fn(&ctx);
+    s->exec_depth--;
+    if (s->exec_depth == 0 && store_seen_expired(s->store))
+        expire_seen(s);
     if (rc == 0 && s->feeds.n && (cmd->flags & RESP_CMD_WRITE) && s->stats.dirty_total != dirty)
         feed_propagate(s, ctx.db, argc, argv);
     s->stats.commands++;
@@ -327,6 +353,7 @@ static int exec_at(redis_server *s, redis_client *c, const resp_command *cmd, in
     c->last_cmd = cmd->name;
     if (rc < 0 && c->conn->out.len > mark)
         c->conn->out.len = mark; /* half a reply must never be sent */
+    tracking_end(s, c, cmd, argc, argv, rc); /* T2: after the reply */
     return rc;
 }
 
@@ -1003,6 +1030,8 @@ static void on_sweep(net_timer *t, void *arg)
     redis_server *s = arg;
     int more = sweep(s);
 
+    tracking_send_pending(s); /* BCAST: the keys it expired */
+
     if (s->hook && !pause_active(s))
         propose_expired(s);
 
@@ -1029,7 +1058,7 @@ static void on_second(net_timer *t, void *arg)
 
 void server_client_info(redis_server *s, redis_client *c, net_buf *b)
 {
-    char line[1024], flags[8];
+    char line[1024], flags[12];
     const net_conn *k = c->conn;
     int64_t now = redis_now_ms(s);
     size_t fl = 0;
@@ -1039,6 +1068,7 @@ void server_client_info(redis_server *s, redis_client *c, net_buf *b)
         flags[fl++] = 'x';
     if (c->blocked)
         flags[fl++] = 'b';
+    int64_t redir = tracking_list_flags(c, flags, &fl);
     if (pubsub_count(c))
         flags[fl++] = 'P';
     if (k->flags & NET_CONN_CLOSE_AFTER)
@@ -1051,7 +1081,7 @@ void server_client_info(redis_server *s, redis_client *c, net_buf *b)
     n = snprintf(line, sizeof(line),
                  "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
                  "sub=%zu psub=%zu multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 obl=0 oll=0 "
-                 "omem=%zu tot-mem=%zu events=%s%s cmd=%s user=default redir=-1 resp=%d\n",
+                 "omem=%zu tot-mem=%zu events=%s%s cmd=%s user=default redir=%lld resp=%d\n",
                  (unsigned long long)k->id, k->addr, k->laddr, k->fd, c->name ? c->name : "",
                  (long long)((now - k->created_ms) / 1000), (long long)((now - k->last_ms) / 1000),
                  flags, c->db, c->sub.chans.count, c->sub.pats.count,
@@ -1060,7 +1090,7 @@ void server_client_info(redis_server *s, redis_client *c, net_buf *b)
                  k->in_cap + k->out.cap + sizeof(*c) + sizeof(*k),
                  (net_watch_events(k->watch) & NET_EV_READ) ? "r" : "",
                  (net_watch_events(k->watch) & NET_EV_WRITE) ? "w" : "",
-                 c->last_cmd ? c->last_cmd : "NULL", c->reply.proto);
+                 c->last_cmd ? c->last_cmd : "NULL", (long long)redir, c->reply.proto);
     if (n > 0)
         net_buf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
@@ -1079,6 +1109,7 @@ static void touch_key(void *arg, int db, const void *key, size_t klen)
 {
     multi_touch_key(arg, db, key, klen);
     block_touch(arg, db, key, klen);
+    tracking_touch_key(arg, key, klen);
 }
 
 static int open_data(redis_server *s)
@@ -1089,7 +1120,7 @@ static int open_data(redis_server *s)
 
     memset(&opt, 0, sizeof(opt));
     opt.buffer_pages = (size_t)s->cfg->buffer_pages;
-    opt.flags = net_batch_open_flags(&s->cfg->batch);
+    opt.flags = net_batch_open_flags(&s->cfg->batch) | s->cfg->hook_open_flags;
     if (!s->cfg->direct_io)
         opt.flags |= FFDB_NODIRECT;
     if (s->cfg->dir[0] && s->cfg->datafile[0] != '/')
@@ -1191,6 +1222,8 @@ static void shutdown_all(redis_server *s)
         s->hook->detach(s->hook_arg, s);
     net_service_close_listeners(&s->svc);
     net_batch_finish(&s->batch); /* the in-flight batch commits, durable before its replies go */
+    if (s->cfg->hook_open_flags && s->db && ffdb_sync(s->db)) /* FFDB_DEFERSYNC: all of it now */
+        redis_log(s, NET_LOG_WARNING, "cannot sync %s at shutdown", s->cfg->datafile);
     net_service_free(&s->svc);   /* every client closes */
     net_batch_free(&s->batch);
     store_close(s->store);
@@ -1220,6 +1253,7 @@ static void server_free(redis_server *s)
     free(s->sink);
     block_free(s);
     pause_free(s);
+    tracking_free(s);
     script_vm_free(s->lua);
     net_loop_free(s->loop);
     redis_commands_free();
@@ -1229,6 +1263,8 @@ static void server_free(redis_server *s)
 /* Everything before serving: 0, or -1 (logged; what was opened is closed). */
 static int start(redis_server *s)
 {
+    const char *skew = getenv("FFDB_TEST_CLOCK_SKEW_MS"); /* tests only (redis.h) */
+    s->clock_skew_ms = skew ? strtoll(skew, NULL, 10) : 0;
     s->hook = s->cfg->hook;
     s->hook_arg = s->cfg->hook_arg;
     if (s->hook) {

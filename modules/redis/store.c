@@ -10,6 +10,7 @@
  */
 #include "modules/redis/store_int.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +155,7 @@ fail:
 
 void store_close(store *s)
 {
+    free(s->seen);
     free(s);
 }
 
@@ -408,11 +410,49 @@ int store_expired(const store_txn *st, const store_meta *m)
     return m->expire_ms != 0 && m->expire_ms <= st->now_ms;
 }
 
+static void note_seen(store *s, int db, const void *key, size_t klen)
+{
+    if (s->nseen == STORE_SEEN_MAX || klen > STORE_MAX_KEY)
+        return; /* the sweeper deletes the rest */
+    if (!s->seen && !(s->seen = malloc(STORE_SEEN_MAX * sizeof(*s->seen))))
+        return;
+    s->seen[s->nseen].db = db;
+    s->seen[s->nseen].klen = klen;
+    memcpy(s->seen[s->nseen].key, key, klen);
+    s->nseen++;
+}
+
+int store_seen_expired(const store *s)
+{
+    return s->nseen > 0;
+}
+
+int store_expire_seen(store_txn *st, store *s, int keep)
+{
+    int rc = 0;
+
+    for (size_t i = 0; keep && i < s->nseen && rc == 0; i++) {
+        store_meta m;
+        assert(st && st->writable);
+        rc = store_lookup_raw(st, s->seen[i].db, s->seen[i].key, s->seen[i].klen, &m);
+        if (rc == FFDB_NOTFOUND) {
+            rc = 0; /* a key met twice: already gone */
+            continue;
+        }
+        if (rc == 0 && store_expired(st, &m) && (rc = store_retire(st, &m, 0)) == 0)
+            st->expired++;
+    }
+    s->nseen = 0;
+    return rc;
+}
+
 int store_lookup(store_txn *st, int db, const void *key, size_t klen, store_meta *m)
 {
     int rc = store_lookup_raw(st, db, key, klen, m);
-    if (rc == 0 && store_expired(st, m))
+    if (rc == 0 && store_expired(st, m)) {
+        note_seen(st->s, db, key, klen);
         rc = FFDB_NOTFOUND; /* S5 */
+    }
     if (rc == 0)
         st->s->hits++;
     else if (rc == FFDB_NOTFOUND)

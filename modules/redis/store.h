@@ -341,6 +341,14 @@ int store_expired_keys(store_txn *st, int db, unsigned max,
 
 /* Totals since open (INFO stats: expired_keys). */
 uint64_t store_expired_total(const store *s);
+/* Expired keys that lookups met since the last call (a command read
+ * them: invisible, still stored): 1 if there are any. */
+int store_seen_expired(const store *s);
+/* Delete those still expired by st's clock (st writable), counted in
+ * expired_keys as the sweeper's are (Redis's deletion on access); with
+ * keep = 0 they are only forgotten (a pause, a write hook: the sweeper
+ * or the owner of the writes deletes them). 0 or an engine error. */
+int store_expire_seen(store_txn *st, store *s, int keep);
 uint64_t store_stale_removed_total(const store *s);
 
 #endif /* FFDB_REDIS_STORE_H */

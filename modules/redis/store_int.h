@@ -27,7 +27,16 @@ struct store {
     uint64_t hits, misses; /* lookups (INFO keyspace_hits/misses) */
     store_touch_fn touch;
     void *touch_arg;
+    /* Expired keys lookups met (store_lookup), for the server to delete
+     * (store_expire_seen): db, length, key bytes, at most STORE_SEEN_MAX. */
+    struct store_seen {
+        int db;
+        size_t klen;
+        char key[STORE_MAX_KEY];
+    } *seen;
+    size_t nseen;
 };
+#define STORE_SEEN_MAX 16
 
 struct store_txn {
     store *s;

@@ -15,6 +15,7 @@
 # Usage: tests/redis-suite/hiredis.sh [--server BIN]. Not part of make test.
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
+. "$here/tests/redis-suite/common.sh"
 server=$here/build/tools/ffdb-server
 tag=${HIREDIS_TAG:-v1.2.0}
 while [ $# -gt 0 ]; do
@@ -26,27 +27,11 @@ done
 [ -x "$server" ] || { echo "hiredis-suite: $server not built (make all)" >&2; exit 2; }
 
 src_dir=$here/build/hiredis-suite/$tag
-if [ ! -f "$src_dir/test.c" ]; then
-    src=${HIREDIS_GIT:-}
-    [ -z "$src" ] && [ -d /work/.mirror/redis+hiredis/repo ] && src=/work/.mirror/redis+hiredis/repo
-    mkdir -p "$src_dir"
-    if [ -n "$src" ] && [ -d "$src" ]; then
-        git --git-dir="$src" archive "$tag" | tar -x -C "$src_dir" || exit 2
-    else
-        tmp=$(mktemp -d)
-        git clone -q --depth 1 --branch "$tag" "${src:-https://github.com/redis/hiredis.git}" "$tmp/h" || exit 2
-        cp -r "$tmp/h/." "$src_dir/" && rm -rf "$tmp"
-    fi
-fi
+[ -f "$src_dir/test.c" ] || suite_fetch "$src_dir" "$tag" "${HIREDIS_GIT:-}" \
+    /work/.mirror/redis+hiredis/repo https://github.com/redis/hiredis.git
 make -s -C "$src_dir" hiredis-test >/dev/null || exit 2
 
-work=$(mktemp -d /tmp/ffdb-hiredis-suite.XXXXXX)
-pid=
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+suite_work ffdb-hiredis-suite
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

@@ -16,6 +16,7 @@
 # build/redis-suite/REDIS_TAG. Needs tclsh (Debian: tcl).
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
+. "$here/tests/redis-suite/common.sh"
 server=$here/build/tools/ffdb-server
 out=
 tag=${REDIS_TAG:-7.0.15}
@@ -32,28 +33,10 @@ command -v tclsh >/dev/null || { echo "redis-suite: tclsh not found (apt-get ins
 [ -x "$server" ] || { echo "redis-suite: $server not built (make all)" >&2; exit 2; }
 
 suite=$here/build/redis-suite/$tag
-if [ ! -f "$suite/runtest" ]; then
-    src=${REDIS_GIT:-}
-    if [ -z "$src" ]; then
-        for d in /work/.mirror/redis+redis/repo; do [ -d "$d" ] && src=$d; done
-    fi
-    mkdir -p "$suite"
-    if [ -n "$src" ] && [ -d "$src" ]; then
-        git --git-dir="$src" archive "$tag" tests runtest | tar -x -C "$suite" || exit 2
-    else
-        tmp=$(mktemp -d)
-        git clone -q --depth 1 --branch "$tag" "${src:-https://github.com/redis/redis.git}" "$tmp/r" || exit 2
-        cp -r "$tmp/r/tests" "$tmp/r/runtest" "$suite/" && rm -rf "$tmp"
-    fi
-fi
+[ -f "$suite/runtest" ] || suite_fetch "$suite" "$tag" "${REDIS_GIT:-}" \
+    /work/.mirror/redis+redis/repo https://github.com/redis/redis.git tests runtest
 
-work=$(mktemp -d /tmp/ffdb-redis-suite.XXXXXX)
-pid=
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+suite_work ffdb-redis-suite
 
 start_server() {
     rm -f "$work"/data.ffdb* "$work/log"

@@ -127,6 +127,8 @@ int      txn_digest(ffdb_txn *txn, uint64_t *digest, uint64_t *txid);
 
 /* ---- the workload (workload.c) -------------------------------------------------- */
 
+#define WL_HIST_MAX 256      /* DEFERSYNC commits between syncs (the workload syncs before) */
+
 struct wl_params {
     unsigned max_ops;       /* operations in a large transaction */
     uint32_t max_value;     /* largest value (overflow runs) */
@@ -162,6 +164,11 @@ struct workload {
     int dmask[NBUCKETS];
     uint64_t durable_txid, durable_digest;
     unsigned syncs;         /* ffdb_sync calls that returned 0 */
+    /* FFDB_DEFERSYNC: every commit since the last completed sync (the
+     * synced one first), any of which a power loss may bring back. */
+    int defersync;
+    struct { uint64_t txid, digest; } hist[WL_HIST_MAX];
+    size_t nhist;
     int error_in_commit;    /* the last error came from ffdb_commit itself */
     int op_failed;          /* an operation failed before the commit */
     unsigned txns, commits, aborts;
@@ -180,6 +187,11 @@ int  wl_shape_txn(struct workload *w, ffdb *db, unsigned shape, const struct wl_
 /* Open flag FFDB_NOMETASYNC is used: track the durable state (call before
  * the first transaction). */
 void wl_set_nometasync(struct workload *w);
+/* Open flag FFDB_DEFERSYNC is used: note every commit since the last sync
+ * (call before the first transaction). */
+void wl_set_defersync(struct workload *w);
+/* After a DEFERSYNC recovery to one of hist: start over from what db holds. */
+int  wl_resync(struct workload *w, ffdb *db);
 /* ffdb_sync: 0 (the acknowledged state is now durable), or its code. */
 int  wl_sync(struct workload *w, ffdb *db);
 /* After a failure and a reopen: the state that is now committed is the
@@ -205,6 +217,7 @@ struct order {
      * (its sync #1 makes that meta durable before its own meta is
      * written); every other rule holds, at most one unsynced meta included. */
     int nometasync;
+    int defersync;          /* FFDB_DEFERSYNC: metas follow unsynced metas (D1) */
     int data_unsynced;
     int meta_unsynced;
     uint64_t meta_writes;
@@ -289,6 +302,7 @@ struct expect {
     uint64_t inflight_txid, inflight_digest;
     int durable_possible;   /* FFDB_NOMETASYNC: the acknowledged meta may be lost */
     uint64_t durable_txid, durable_digest;
+    const struct workload *hist; /* FFDB_DEFERSYNC: any of its hist (which = 3) */
 };
 /* Fill e from the workload: acked, in flight if inflight_possible, and the
  * durable state when it differs from acked. */
@@ -311,6 +325,7 @@ void verify_diff(ffdb *db, struct model *m, char *out, size_t out_len);
 
 void mode_process(const struct opts *o, struct tally *t);
 void mode_power(const struct opts *o, struct tally *t);
+void mode_defer(const struct opts *o, struct tally *t); /* power.c, FFDB_DEFERSYNC */
 void mode_ioerr(const struct opts *o, struct tally *t);
 void mode_exhaustive(const struct opts *o, struct tally *t);
 

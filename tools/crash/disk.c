@@ -57,7 +57,7 @@ void order_write(struct order *o, uint64_t offset, uint64_t len)
          * (they are named in its commit list, verified at open), with
          * FFDB_NOMETASYNC too (E10): only the meta before it must be
          * durable by then. */
-        if (o->meta_unsynced)
+        if (o->meta_unsynced && !o->defersync)
             violation(o, "meta page %llu written while the previous meta was not yet synced",
                       (unsigned long long)(offset / o->page_size));
         o->meta_unsynced = 1;

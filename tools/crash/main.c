@@ -2,7 +2,7 @@
  * main.c — ffdb-crash: arguments, the passes over the four modes, and the
  * counts.
  *
- *   ffdb-crash [--mode all|process|power|ioerr|exhaustive[,...]] [--quick|--thorough]
+ *   ffdb-crash [--mode all|process|power|ioerr|exhaustive|defer[,...]] [--quick|--thorough]
  *              [--seed N] [--point K] [--scale X] [--dir DIR] [-v]
  *
  * Each mode runs its seeds from --seed on (default: from the clock) and
@@ -26,10 +26,10 @@
 
 #define FAILURES_SHOWN 20 /* per mode; the rest are only counted */
 
-static const char *const mode_names[] = {"process", "power", "ioerr", "exhaustive"};
+static const char *const mode_names[] = {"process", "power", "ioerr", "exhaustive", "defer"};
 static void (*const mode_fns[])(const struct opts *, struct tally *) = {
-    mode_process, mode_power, mode_ioerr, mode_exhaustive};
-#define MODE_COUNT 4
+    mode_process, mode_power, mode_ioerr, mode_exhaustive, mode_defer};
+#define MODE_COUNT 5
 
 void fail_point(struct tally *t, const struct opts *o, uint64_t seed, uint64_t point,
                 const char *fmt, ...)
@@ -105,7 +105,7 @@ static double now_s(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: ffdb-crash [--mode all|process|power|ioerr|exhaustive[,...]]\n"
+    fprintf(stderr, "usage: ffdb-crash [--mode all|process|power|ioerr|exhaustive|defer[,...]]\n"
                     "                  [--quick|--thorough] [--seed N] [--point K] [--scale X]\n"
                     "                  [--dir DIR] [-v]\n");
     exit(2);
@@ -114,7 +114,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     struct opts o;
-    int want[MODE_COUNT] = {1, 1, 1, 1}, seed_given = 0;
+    int want[MODE_COUNT] = {1, 1, 1, 1, 1}, seed_given = 0;
     uint64_t total = 0, failed = 0;
     double t0 = now_s();
 
@@ -165,7 +165,7 @@ int main(int argc, char **argv)
     }
     if (!seed_given)
         o.seed = ((uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20)) % 1000000007ull;
-    if (o.have_point && (!seed_given || want[0] + want[1] + want[2] + want[3] != 1)) {
+    if (o.have_point && (!seed_given || want[0] + want[1] + want[2] + want[3] + want[4] != 1)) {
         fprintf(stderr, "ffdb-crash: --point needs --seed and exactly one --mode\n");
         return 2;
     }

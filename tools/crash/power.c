@@ -38,11 +38,15 @@
 
 #define DB_PATH "power.ffdb"
 
+/* Mode defer: the same runs with FFDB_DEFERSYNC on every seed. */
+static int power_defer;
+
 struct cfg {
     unsigned page_size;
     size_t frames;
     unsigned txns;
     int nometasync; /* odd seeds */
+    int defersync;  /* mode defer: every seed */
     struct wl_params wl;
 };
 
@@ -80,7 +84,8 @@ static void make_cfg(const struct opts *o, uint64_t seed, struct cfg *c)
         c->wl.max_value = 300 * 1024;
         c->wl.max_bulk = 2500;
     }
-    c->nometasync = seed % 2 == 1;
+    c->nometasync = seed % 2 == 1 && !power_defer;
+    c->defersync = power_defer;
 }
 
 /* After a crash: reopen, verify, and go on from the recovered state.
@@ -119,7 +124,15 @@ static int recover(const struct opts *o, struct tally *t, uint64_t seed, uint64_
         return -1;
     }
     t->note[N_INFLIGHT] += which == 1;
-    t->note[N_NMS_DURABLE] += which == 2;
+    t->note[N_NMS_DURABLE] += which == 2 || which == 3;
+    if (w->defersync) {
+        /* whichever state since the last sync came back: go on from it */
+        if (wl_resync(w, *db) != 0) {
+            fail_point(t, o, seed, point, "reloading the recovered state: %s", w->err);
+            return -1;
+        }
+        return 0;
+    }
     wl_resolve(w, which);
     return 0;
 }
@@ -162,6 +175,11 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
         d.order.nometasync = 1;
         wl_set_nometasync(&w);
     }
+    if (c.defersync) {
+        opt.flags |= FFDB_DEFERSYNC;
+        d.order.defersync = 1;
+        wl_set_defersync(&w);
+    }
     rc = ffdb_open(DB_PATH, &opt, &db);
     if (rc) {
         fail_point(t, o, seed, point, "open of a new file: %s", ffdb_strerror(rc));
@@ -184,7 +202,7 @@ static int run(const struct opts *o, struct tally *t, uint64_t seed, uint64_t po
             reader_left = (unsigned)rng_range(&rr, 1, 6);
         }
         rc = wl_txn(&w, db, &hooks);
-        if (rc == 0 && c.nometasync && !d.crashed && rng_chance(&rs, 150))
+        if (rc == 0 && (c.nometasync || c.defersync) && !d.crashed && rng_chance(&rs, 150))
             rc = wl_sync(&w, db);
         if (d.crashed) {
             if (crashes == 0 && events)
@@ -265,7 +283,26 @@ out:
     return result;
 }
 
+static void power_pass(const struct opts *o, struct tally *t);
+
 void mode_power(const struct opts *o, struct tally *t)
+{
+    power_defer = 0;
+    power_pass(o, t);
+}
+
+/* Mode defer: FFDB_DEFERSYNC on every seed. A reopened file must hold a
+ * whole state of some commit at or after the last completed ffdb_sync (or
+ * the one in flight), and the final power loss after ffdb_close nothing
+ * less than the last commit. */
+void mode_defer(const struct opts *o, struct tally *t)
+{
+    power_defer = 1;
+    power_pass(o, t);
+    power_defer = 0;
+}
+
+static void power_pass(const struct opts *o, struct tally *t)
 {
     unsigned seeds, per_seed;
     t->note_name[N_INFLIGHT] = "in-flight commits recovered";
@@ -274,23 +311,28 @@ void mode_power(const struct opts *o, struct tally *t)
     t->note_name[N_NMS_POINTS] = "NOMETASYNC points";
     t->note_name[N_NMS_DURABLE] = "NOMETASYNC recoveries of the commit before the last";
     t->note_name[N_NMS_SYNCS] = "ffdb_sync calls";
+    if (power_defer) {
+        t->note_name[N_NMS_SEEDS] = "DEFERSYNC seeds";
+        t->note_name[N_NMS_POINTS] = "DEFERSYNC points";
+        t->note_name[N_NMS_DURABLE] = "recoveries of a commit since the last sync";
+    }
     if (o->have_point) {
         t->points++;
-        t->note[N_NMS_POINTS] += o->seed % 2;
+        t->note[N_NMS_POINTS] += power_defer || o->seed % 2;
         run(o, t, o->seed, o->point, NULL);
         t->note[N_SEEDS] = 1;
-        t->note[N_NMS_SEEDS] = o->seed % 2;
+        t->note[N_NMS_SEEDS] = power_defer || o->seed % 2;
         return;
     }
     /* half of them (the odd ones) with FFDB_NOMETASYNC */
-    seeds = o->size == SIZE_QUICK ? 10 : o->size == SIZE_THOROUGH ? 240 : 46;
+    seeds = o->size == SIZE_QUICK ? 10 : o->size == SIZE_THOROUGH ? (power_defer ? 320 : 240) : 46;
     per_seed = o->size == SIZE_QUICK ? 16 : o->size == SIZE_THOROUGH ? 32 : 20;
     seeds = (unsigned)(seeds * o->scale + 0.5);
     for (unsigned s = 0; s < seeds; s++) {
         uint64_t seed = o->seed + s, events = 0;
         struct rng r = {seed_mix(seed, 3)};
         t->note[N_SEEDS]++;
-        t->note[N_NMS_SEEDS] += seed % 2;
+        t->note[N_NMS_SEEDS] += power_defer || seed % 2;
         if (run(o, t, seed, 0, &events) != 0 || events == 0)
             continue;
         /* per_seed points spread over the run, each event at most once */
@@ -300,7 +342,7 @@ void mode_power(const struct opts *o, struct tally *t)
             if (point > events)
                 point = events;
             t->points++;
-            t->note[N_NMS_POINTS] += seed % 2;
+            t->note[N_NMS_POINTS] += power_defer || seed % 2;
             run(o, t, seed, point, NULL);
         }
     }

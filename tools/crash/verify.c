@@ -67,6 +67,7 @@ void expect_from(struct expect *e, const struct workload *w, int inflight_possib
         w->nometasync && (w->durable_txid != w->acked_txid || w->durable_digest != w->acked_digest);
     e->durable_txid = w->durable_txid;
     e->durable_digest = w->durable_digest;
+    e->hist = w->defersync ? w : NULL;
 }
 
 int verify_contents(ffdb *db, const struct expect *e, int *which_out, char *why, size_t why_len)
@@ -93,6 +94,16 @@ int verify_contents(ffdb *db, const struct expect *e, int *which_out, char *why,
             *which_out = 2;
         return 0;
     }
+    for (size_t i = 0; e->hist && i < e->hist->nhist; i++) {
+        if (txid == e->hist->hist[i].txid && digest == e->hist->hist[i].digest) {
+            if (which_out)
+                *which_out = 3;
+            return 0;
+        }
+    }
+    if (e->hist)
+        snprintf(older, sizeof(older), " or one of the %zu since the last sync (txid %llu..)",
+                 e->hist->nhist, (unsigned long long)e->hist->hist[0].txid);
     if (e->durable_possible)
         snprintf(older, sizeof(older), " or the durable one before it (txid %llu digest %016llx)",
                  (unsigned long long)e->durable_txid, (unsigned long long)e->durable_digest);

@@ -860,6 +860,38 @@ static void durable_catch_up(struct workload *w)
     w->durable_digest = w->acked_digest;
 }
 
+/* FFDB_DEFERSYNC after commit txid returned: it joins the states a power
+ * loss may bring back, and those older than what the engine says is
+ * durable (a commit too large to list syncs itself) leave. */
+static int defer_note(struct workload *w, ffdb *db, const struct wl_hooks *h, uint64_t txid,
+                      uint64_t digest)
+{
+    uint64_t durable = ffdb_durable_txid(db);
+    size_t keep = 0;
+    if (w->nhist == 0 || txid != w->hist[w->nhist - 1].txid) {
+        if (w->nhist == WL_HIST_MAX)
+            return model_error(w, "more than %u commits without a sync", WL_HIST_MAX);
+        w->hist[w->nhist].txid = txid;
+        w->hist[w->nhist].digest = digest;
+        w->nhist++;
+    }
+    if (durable < w->hist[0].txid || durable > txid)
+        return model_error(w, "after commit %llu ffdb_durable_txid says %llu; synced was %llu",
+                           (unsigned long long)txid, (unsigned long long)durable,
+                           (unsigned long long)w->hist[0].txid);
+    for (size_t i = 0; i < w->nhist; i++)
+        if (w->hist[i].txid >= durable)
+            w->hist[keep++] = w->hist[i];
+    w->nhist = keep;
+    if (keep == 0 || w->hist[0].txid != durable)
+        return model_error(w, "ffdb_durable_txid %llu names no commit since the last sync",
+                           (unsigned long long)durable);
+    w->commits++;
+    if (h && h->after_commit)
+        h->after_commit(h->arg, txid, digest);
+    return 0;
+}
+
 static int run_txn(struct workload *w, ffdb *db, const struct wl_hooks *h, int shape)
 {
     struct tx t;
@@ -903,6 +935,13 @@ static int run_txn(struct workload *w, ffdb *db, const struct wl_hooks *h, int s
     }
     if ((rc = ffdb_stat_db(db, &st)) != 0)
         return op_error(w, "stat", rc);
+    if (w->defersync) {
+        accept_touched(w);
+        w->acked_txid = st.txid;
+        w->acked_digest = digest;
+        durable_catch_up(w);
+        return defer_note(w, db, h, st.txid, digest);
+    }
     if (w->nometasync && st.txid != w->acked_txid) {
         /* Its sync #1 made the previous commit durable; its own meta is not
          * (a commit that changed nothing made everything durable, below). */
@@ -926,6 +965,21 @@ static int run_txn(struct workload *w, ffdb *db, const struct wl_hooks *h, int s
     if (h && h->after_commit)
         h->after_commit(h->arg, st.txid, digest);
     return 0;
+}
+
+void wl_set_defersync(struct workload *w)
+{
+    w->defersync = 1;
+    w->hist[0].txid = w->acked_txid;
+    w->hist[0].digest = w->acked_digest;
+    w->nhist = 1;
+}
+
+int wl_resync(struct workload *w, ffdb *db)
+{
+    int rc = wl_adopt(w, db);
+    wl_set_defersync(w);
+    return rc;
 }
 
 int wl_txn(struct workload *w, ffdb *db, const struct wl_hooks *h)
@@ -979,6 +1033,8 @@ int wl_sync(struct workload *w, ffdb *db)
     if (rc)
         return op_error(w, "ffdb_sync", rc);
     durable_catch_up(w);
+    if (w->defersync)
+        wl_set_defersync(w); /* only the synced state and later ones now */
     w->syncs++;
     if (ffdb_durable_txid(db) != w->acked_txid)
         return model_error(

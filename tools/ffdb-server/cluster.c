@@ -1051,6 +1051,25 @@ static void hook_detach(void *arg, redis_server *s)
     cl->fsm = NULL;
 }
 
+/* ---- durability ------------------------------------------------------------------------------
+ * With --fsync always the RAFT log is the durability point: libraft syncs
+ * an entry into the log of a majority before it counts as committed, and
+ * the log keeps every entry after the last snapshot. The file is opened
+ * with FFDB_DEFERSYNC: its commits sync nothing, so an entry costs one sync
+ * (the log's) instead of two. The file is synced where the log stops
+ * covering it: before libraft is handed a snapshot (fsm_snapshot, R3: the
+ * log behind it may then be truncated) and at shutdown. After a crash or a
+ * power loss the file is whole at some commit at or after its last sync;
+ * it records its applied index (R1), so the restart replays the log from
+ * there (R2). Power loss of every node at once loses no acknowledged
+ * write: each node's log holds what its file may lack. */
+unsigned cluster_open_flags(const redis_config *cfg)
+{
+    /* --pipeline-commits (FFDB_NOMETASYNC) excludes it: that mode keeps
+     * its own sync per batch */
+    return cfg->batch.fsync == NET_FSYNC_ALWAYS && !cfg->batch.pipeline ? FFDB_DEFERSYNC : 0;
+}
+
 const redis_hook cluster_hook = {hook_attach,    hook_detach,  hook_propose,
                                  hook_read_gate, hook_command, hook_info};
 

@@ -38,6 +38,13 @@ int cluster_check(const cluster_config *cfg, char *err, size_t errlen);
 cluster *cluster_new(const cluster_config *cfg);
 void cluster_free(cluster *cl);
 
+/* The engine flags cluster mode adds to the data file's open flags
+ * (redis_config.hook_open_flags) for the server configured by cfg: with
+ * --fsync always (without --pipeline-commits), FFDB_DEFERSYNC — the RAFT log, synced by libraft before
+ * an entry counts, is the durability point; the file is synced before
+ * every snapshot and at shutdown (cluster.c, "durability"). 0 otherwise. */
+unsigned cluster_open_flags(const redis_config *cfg);
+
 /* The hook to install (redis_config.hook, hook_arg = the cluster). */
 extern const redis_hook cluster_hook;
 

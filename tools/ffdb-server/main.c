@@ -212,6 +212,7 @@ int main(int argc, char **argv)
         cfg.hook = &cluster_hook;
         cfg.hook_arg = cl;
         cfg.hook_runs = 1; /* a client's pipelined writes: one unit, one RAFT round */
+        cfg.hook_open_flags = cluster_open_flags(&cfg);
     } else if (ccfg.id) {
         fprintf(stderr, "ffdb-server: --node needs --cluster\n");
         return 2;
