@@ -409,3 +409,67 @@ Test(oplog, compaction_behind_a_snapshot)
     node_close(&a);
     node_close(&b);
 }
+
+static void heads_of(node *n, ipld_cid *h, size_t cap, size_t *count)
+{
+    ffdb_txn *t;
+    OK(ffdb_begin_read(n->db, &t));
+    OK(oplog_heads(t, h, cap, count));
+    cr_assert_leq(*count, cap);
+    ffdb_abort(t);
+}
+
+static int cut_of(node *n, const ipld_cid *heads, const size_t *counts, size_t npeers,
+                  uint64_t *cut)
+{
+    ffdb_txn *t;
+    OK(ffdb_begin_read(n->db, &t));
+    int rc = oplog_cut(t, heads, counts, npeers, cut);
+    ffdb_abort(t);
+    return rc;
+}
+
+/* The cut under writes: concurrent heads bound it by the lowest clock
+ * outside some peer's past, an old announcement by that peer's highest
+ * clock + 1, a head not held gives "not now". */
+Test(oplog, cut_under_concurrent_writes)
+{
+    node a, b, c;
+    node_open(&a, "a.ffdb", 1);
+    node_open(&b, "b.ffdb", 2);
+    node_open(&c, "c.ffdb", 3);
+    ipld_cid h[8], old;
+    size_t counts[3], n;
+    uint64_t cut = 0;
+    append(&a, "a1");
+    heads_of(&a, &old, 1, &n); /* a1, clock 1 */
+    append(&a, "a2");
+    cr_assert_eq(join(&b, &a), 2);
+    append(&b, "b3"); /* clock 3, concurrent with a3 */
+    append(&a, "a3");
+    join(&c, &a);
+    join(&c, &b);
+    heads_of(&a, &h[0], 1, &counts[0]);
+    heads_of(&b, &h[1], 1, &counts[1]);
+    /* a's past a1 a2 a3, b's a1 a2 b3: both outside the other's at clock 3 */
+    OK(cut_of(&c, h, counts, 2, &cut));
+    cr_assert_eq(cut, 3);
+    /* c holds both: its own heads {a3, b3} alone cut above everything */
+    heads_of(&c, &h[2], 6, &n);
+    cr_assert_eq(n, 2);
+    OK(cut_of(&c, &h[2], &n, 1, &cut));
+    cr_assert_eq(cut, 4);
+    /* a peer that last announced a1: its highest clock + 1 */
+    h[1] = old, counts[1] = 1;
+    OK(cut_of(&c, h, counts, 2, &cut));
+    cr_assert_eq(cut, 2);
+    /* a head a does not hold: not now */
+    heads_of(&b, &h[1], 1, &counts[1]);
+    cr_assert_eq(cut_of(&a, h, counts, 2, &cut), 1);
+    /* bad input: no peers */
+    cr_assert_eq(cut_of(&c, h, counts, 0, &cut), FFDB_EINVAL);
+    cr_assert_eq(verify(&c), 0);
+    node_close(&a);
+    node_close(&b);
+    node_close(&c);
+}

@@ -301,7 +301,7 @@ static int z_append(zacc *z, const uint8_t *r, size_t rn)
 
 /* Write the chunks and the root (crdt.b, replaced) and the per-key
  * checkpoint (crdt.z, replaced). */
-static int state_write(ffdb_txn *txn, const buf *recs, ipld_cid *root)
+static int state_write(ffdb_txn *txn, const buf *recs, uint64_t cut, ipld_cid *root)
 {
     ffdb_bucket *bb;
     static zacc z;
@@ -356,7 +356,7 @@ static int state_write(ffdb_txn *txn, const buf *recs, ipld_cid *root)
     }
     rc = rc ? rc : z_flush(&z);
     if (!rc) { /* map_put takes the value's reference, on failure too */
-        cbor_item_t *m = cbor_new_definite_map(2), *v = ipld_cbor_uint(1), *l = links;
+        cbor_item_t *m = cbor_new_definite_map(3), *v = ipld_cbor_uint(1), *l = links;
         links = NULL;
         if (!m || !v) {
             rc = FFDB_ENOMEM;
@@ -365,8 +365,8 @@ static int state_write(ffdb_txn *txn, const buf *recs, ipld_cid *root)
             cbor_decref(&l);
         } else if ((rc = ipld_cbor_map_put(m, "v", v)))
             cbor_decref(&l);
-        else
-            rc = ipld_cbor_map_put(m, "chunks", l);
+        else if ((rc = ipld_cbor_map_put(m, "chunks", l)) == 0)
+            rc = ipld_cbor_map_put(m, "cut", ipld_cbor_uint(cut));
         rc = rc ? rc : block_put(bb, m, root);
         if (m)
             cbor_decref(&m);
@@ -474,14 +474,26 @@ int crdt_state_load(crdt *n, ffdb_txn *txn, const uint8_t *prefix, size_t plen, 
 
 /* ---- OPLOG COMPACT ---- */
 
+static int first_clock(void *arg, const ipld_cid *id, const uint8_t *bytes, size_t len)
+{
+    oplog_entry e;
+    (void)id;
+    if (oplog_entry_decode(bytes, len, &e))
+        return OPLOG_ECORRUPT;
+    *(uint64_t *)arg = e.clock;
+    oplog_entry_free(&e);
+    return 1; /* the first in the order is enough */
+}
+
 int crdt_compact(crdt *n, ffdb_txn *txn, store_txn *st, char *why, size_t why_len,
                  uint64_t *dropped)
 {
     gather g = {.st = st};
     ipld_cid root, snap;
-    uint64_t count, clock;
+    uint64_t count, clock, cut, lowest = UINT64_MAX;
+    int64_t now_ms = net_loop_wall_ms(n->s->loop);
     size_t heads;
-    int rc;
+    int rc, too_long = 0;
 
     *dropped = 0;
     why[0] = 0;
@@ -502,9 +514,24 @@ int crdt_compact(crdt *n, ffdb_txn *txn, store_txn *st, char *why, size_t why_le
         snprintf(why, why_len, "the log is empty");
         return 0;
     }
-    if ((rc = crdt_sync_stable(n->sync, txn, why, why_len)) <= 0)
+    if ((rc = crdt_sync_cut(n->sync, txn, &cut, why, why_len)) || why[0])
         return rc;
-    rc = 0;
+    rc = oplog_walk(txn, NULL, first_clock, &lowest);
+    if (rc < 0)
+        return rc;
+    if (lowest >= cut) {
+        snprintf(why, why_len, "no entry below the cut (clock %llu) yet",
+                 (unsigned long long)cut);
+        return 0;
+    }
+    /* the keyspace at the cut: the keys entries from the cut on touch, refolded up to it */
+    if ((rc = crdt_state_to_cut(n, txn, cut, now_ms, &too_long)))
+        return rc;
+    if (too_long) {
+        snprintf(why, why_len, "a key written after the cut is too long for the key index");
+        rc = ffdb_bucket_drop(txn, "crdt.r", 6); /* marks only: nothing was refolded */
+        return rc == FFDB_NOTFOUND ? 0 : rc;
+    }
     for (int db = 0; db < STORE_DBS && !rc; db++) {
         g.db = db;
         rc = store_keys_walk(st, db, NULL, 0, gather_key, &g);
@@ -513,16 +540,16 @@ int crdt_compact(crdt *n, ffdb_txn *txn, store_txn *st, char *why, size_t why_le
     }
     if (rc == FFDB_EINVAL && g.why[0]) {
         snprintf(why, why_len, "%s", g.why);
-        rc = 0;
+        rc = crdt_refold_marked(n, txn, now_ms); /* the keyspace back in full */
         goto out;
     }
     rc = rc ? rc : gather_tags(&g, txn);
-    rc = rc ? rc : state_write(txn, &g.recs, &root);
-    rc = rc ? rc : oplog_compact(n->log, txn, &n->id, &root, &snap, dropped);
-    for (int i = 0; !rc && i < 2; i++) { /* the dropped entries' index rows, late marks */
-        rc = ffdb_bucket_drop(txn, i ? "crdt.r" : "crdt.k", 6);
-        rc = rc == FFDB_NOTFOUND ? 0 : rc;
-    }
+    rc = rc ? rc : state_write(txn, &g.recs, cut, &root);
+    rc = rc ? rc : oplog_compact_cut(n->log, txn, &n->id, &root, cut, &snap, dropped);
+    rc = rc ? rc : crdt_index_drop_below(txn, cut);
+    rc = rc ? rc : crdt_meta_u64_put(txn, "cut", cut);
+    /* the keys above the cut folded again in full, from the new checkpoint */
+    rc = rc ? rc : crdt_refold_marked(n, txn, now_ms);
     rc = rc ? rc : oplog_len(txn, &count, &clock);
     if (!rc) {
         uint8_t okey[OPLOG_ORDER_KEY_BYTES], sk[IPLD_CID_BIN_MAX];
@@ -656,6 +683,17 @@ static int has_block(ffdb_txn *txn, const char *bucket, const ipld_cid *id)
     return rc == FFDB_NOTFOUND ? 0 : rc ? rc : 1;
 }
 
+int crdt_snap_get(ffdb_txn *txn, ipld_cid *snap)
+{
+    ffdb_bucket *bm;
+    ffdb_val v;
+    int rc = ffdb_bucket_open(txn, "crdt.m", 6, &bm);
+    rc = rc ? rc : ffdb_get(bm, "snap", 4, &v);
+    if (!rc && ipld_cid_from_bytes(v.data, v.size, snap))
+        rc = FFDB_CORRUPT;
+    return rc;
+}
+
 int crdt_state_held(ffdb_txn *txn, const ipld_cid *root)
 {
     return has_block(txn, "crdt.b", root);
@@ -761,10 +799,27 @@ static int adopt_chunk(void *arg, const ipld_cid *id)
     return rc;
 }
 
+/* The cut a root block records (0 for a state written before it did). */
+static int root_cut(const uint8_t *bytes, size_t len, uint64_t *cut)
+{
+    cbor_item_t *item, *c;
+    int64_t v = 0;
+    *cut = 0;
+    if (ipld_cbor_decode(bytes, len, 1, &item))
+        return FFDB_CORRUPT;
+    c = ipld_cbor_map_get(item, "cut");
+    int rc = c && (ipld_cbor_get_int(c, &v) || v < 0) ? FFDB_CORRUPT : 0;
+    cbor_decref(&item);
+    *cut = (uint64_t)v;
+    return rc;
+}
+
 int crdt_state_adopt(crdt *n, ffdb_txn *txn, crdt_ingest *g, const ipld_cid *snap,
                      const ipld_cid *root, const ipld_cid *next, size_t next_count)
 {
     static zacc z;
+    uint64_t cut = 0;
+    (void)next, (void)next_count;
     struct adopt a = {txn, NULL, NULL, &z};
     uint8_t key[IPLD_CID_BIN_MAX], *rbuf = NULL;
     size_t rlen = 0;
@@ -791,13 +846,19 @@ int crdt_state_adopt(crdt *n, ffdb_txn *txn, crdt_ingest *g, const ipld_cid *sna
     }
     rc = rc ? rc : root_chunks(rbuf, rlen, adopt_chunk, &a);
     rc = rc ? rc : z_flush(&z);
+    rc = rc ? rc : root_cut(rbuf, rlen, &cut);
     free(rbuf);
     if (!rc)
         rc = ffdb_bucket_drop(txn, "crdt.f", 6);
-    for (size_t i = 0; !rc && i < next_count; i++) { /* the parents the peer had dropped */
-        int x = oplog_fetch_covered(txn, &next[i]);
-        rc = x < 0 ? x : x ? oplog_cover(txn, &next[i]) : 0;
-    }
+    /* what the peer had dropped (the snapshot's parents, the entries it
+     * answered were behind its snapshot) is covered by the state */
+    rc = rc ? rc : oplog_fetch_cover_given_up(txn);
+    /* rule (c): what this node holds below the state's cut is in the state */
+    rc = rc ? rc : oplog_drop_below(txn, cut, NULL);
+    rc = rc ? rc : crdt_index_drop_below(txn, cut);
+    rc = rc ? rc : crdt_meta_u64_put(txn, "cut", cut);
+    if (!rc)
+        g->cut = cut;
     rc = rc ? rc : crdt_bucket_make(txn, "crdt.m", &bm);
     rc = rc ? rc : ffdb_put(bm, "snap", 4, key, ipld_cid_to_bytes(snap, key));
     if (!rc) /* the keyspace is folded again from the state at the end */

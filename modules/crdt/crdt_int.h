@@ -51,6 +51,7 @@ typedef struct crdt_stats {
     uint64_t fetched;  /* entries added through a fetch */
     uint64_t announces; /* heads announced (anti-entropy) */
     uint64_t compactions; /* snapshots this node wrote (OPLOG COMPACT, the threshold) */
+    uint64_t below_cut;   /* new entries refused: clock below the cut (rule b) */
 } crdt_stats;
 
 struct crdt {
@@ -73,6 +74,7 @@ typedef struct crdt_ingest {
     int full; /* a late entry's key is not in the index: rebuild everything */
     int64_t now_ms;
     uint64_t added;
+    uint64_t cut; /* crdt.m "cut": entries below it are in the state (rules b, c) */
 } crdt_ingest;
 
 int crdt_ingest_begin(crdt *n, ffdb_txn *txn, crdt_ingest *g, int64_t now_ms);
@@ -99,6 +101,17 @@ int crdt_op_decode(const uint8_t *buf, size_t len, int *db, resp_arg *argv, int 
 /* Open the bucket, creating it if absent. */
 int crdt_bucket_make(ffdb_txn *txn, const char *name, ffdb_bucket **b);
 
+/* node.c, for compaction under writes: the cut (crdt.m "cut", 0 if none);
+ * the keys of the entries from the cut on marked in crdt.r and each
+ * refolded up to the cut (the keyspace is then the state at the cut;
+ * *too_long if a key cannot be indexed: nothing done); crdt_refold_marked
+ * then refolds the marked keys in full; the key index's rows below the cut
+ * dropped. */
+int crdt_cut_get(ffdb_txn *txn, uint64_t *cut);
+int crdt_state_to_cut(crdt *n, ffdb_txn *txn, uint64_t cut, int64_t now_ms, int *too_long);
+int crdt_refold_marked(crdt *n, ffdb_txn *txn, int64_t now_ms);
+int crdt_index_drop_below(ffdb_txn *txn, uint64_t cut);
+
 /* compact.c: compaction at a stable cut (modules/crdt/README.md). */
 /* Compact the whole log if the cut is stable: 0 with why[0] == 0 and
  * *dropped set, 0 with why set (not compacted: the reason), or an engine
@@ -110,6 +123,7 @@ int crdt_compact(crdt *n, ffdb_txn *txn, store_txn *st, char *why, size_t why_le
 int crdt_auto_get(ffdb_txn *txn, uint64_t *every);
 /* A u64 of crdt.m (FFDB_NOTFOUND if absent). */
 int crdt_meta_u64(ffdb_txn *txn, const char *name, uint64_t *v);
+int crdt_meta_u64_put(ffdb_txn *txn, const char *name, uint64_t v);
 int crdt_compact_now(crdt *n, ffdb_txn **txn, char *why, size_t why_len, uint64_t *dropped);
 /* Fold the state at the cut into the keyspace: one key's (prefix db | u32
  * key length | key) or, with prefix NULL, every key's. */
@@ -127,6 +141,9 @@ int crdt_state_verify(ffdb_txn *txn, uint64_t *problems, void (*report)(void *, 
  * adopt: the fetched state replaces crdt.b/crdt.z, the snapshot's parents
  * are covered (oplog_cover) and g rebuilds everything at its end. */
 int crdt_state_held(ffdb_txn *txn, const ipld_cid *root);
+/* The CID of the node's latest snapshot entry (crdt.m "snap"), FFDB_NOTFOUND
+ * if it never compacted nor loaded a state. */
+int crdt_snap_get(ffdb_txn *txn, ipld_cid *snap);
 int crdt_state_block_held(ffdb_txn *txn, const ipld_cid *id);
 int crdt_state_block_put(ffdb_txn *txn, crdt_sync *y, const ipld_cid *id, const uint8_t *buf,
                          size_t len);
@@ -145,6 +162,11 @@ void crdt_sync_local(crdt_sync *y, const uint8_t *buf, size_t len);
  * writers in the log, the nodes that announced) last announced exactly
  * these heads; 0 and why set if not; or an engine error. */
 int crdt_sync_stable(crdt_sync *y, ffdb_txn *txn, char *why, size_t why_len);
+/* The cut under writes (oplog_cut) over this node and every peer of
+ * "crdt.p" at its last announced heads: 0 with *cut set, or 0 and why set
+ * when there is none now (a peer not heard from, truncated heads, a head
+ * not held yet), or an engine error. */
+int crdt_sync_cut(crdt_sync *y, ffdb_txn *txn, uint64_t *cut, char *why, size_t why_len);
 /* Remember a peer (its writer key) in "crdt.p"; a write txn. */
 int crdt_peer_note(ffdb_txn *txn, const uint8_t pk[OPLOG_KEY_BYTES]);
 

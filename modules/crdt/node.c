@@ -45,6 +45,11 @@ static crdt *g_node; /* the OPLOG handlers find the node here: one per process *
 #define put_u32 crdt_put_u32
 #define get_u32 crdt_get_u32
 
+static uint64_t get_u64(const uint8_t *p)
+{
+    return (uint64_t)get_u32(p) << 32 | get_u32(p + 4);
+}
+
 static int op_encode(int db, const redis_cmdv *v, const uint8_t *tail, size_t tail_len,
                      uint8_t **out, size_t *len)
 {
@@ -575,8 +580,10 @@ static int refold_start(ffdb_txn *txn, ffdb_bucket *bk, const uint8_t *p, size_t
  * part on it of every entry of its index range from refold_start on, in the
  * log's order. */
 static int refold_key(crdt *n, ffdb_txn *txn, const uint8_t *p, size_t plen,
-                      const uint8_t from[OPLOG_ORDER_KEY_BYTES], int64_t now_ms)
+                      const uint8_t from[OPLOG_ORDER_KEY_BYTES], const uint8_t *upto,
+                      int64_t now_ms)
 {
+    uint64_t cut = 0;
     uint8_t seek[FFDB_MAX_KEY_SIZE], okeys[REFOLD_CHUNK][OPLOG_ORDER_KEY_BYTES];
     ffdb_bucket *bk, *bt;
     int rc, db = p[0];
@@ -587,6 +594,8 @@ static int refold_key(crdt *n, ffdb_txn *txn, const uint8_t *p, size_t plen,
     size_t got, slen = plen;
 
     assert(plen >= 5 && plen - 5 == get_u32(p + 1));
+    if ((rc = crdt_cut_get(txn, &cut)))
+        return rc;
     if ((rc = tags_bucket(txn, &bt)) || (rc = tags_drop_key(bt, db, &key)))
         return rc;
     if ((rc = redis_server_apply(n->s, &u, 1)))
@@ -614,6 +623,8 @@ static int refold_key(crdt *n, ffdb_txn *txn, const uint8_t *p, size_t plen,
                 break;
             if (!inclusive && k.size == slen && !memcmp(k.data, seek, slen))
                 continue; /* the last of the previous chunk */
+            if (upto && memcmp((const uint8_t *)k.data + plen, upto, OPLOG_ORDER_KEY_BYTES) >= 0)
+                break; /* the state at a cut: what sorts from it on is left out */
             memcpy(okeys[got++], (const uint8_t *)k.data + plen, OPLOG_ORDER_KEY_BYTES);
         }
         ffdb_cursor_close(c);
@@ -632,6 +643,7 @@ static int refold_key(crdt *n, ffdb_txn *txn, const uint8_t *p, size_t plen,
             if (rc)
                 return rc;
             if (oplog_entry_decode(buf, len, &e) == 0) {
+                assert(e.clock >= cut); /* below the cut: in the state already (rule c) */
                 if (e.kind == OPLOG_KIND_OP)
                     rc = fold_op(n, txn, &id, e.op, e.op_len, now_ms, &key);
                 oplog_entry_free(&e);
@@ -645,12 +657,12 @@ static int refold_key(crdt *n, ffdb_txn *txn, const uint8_t *p, size_t plen,
             memcpy(seek + plen, okeys[got - 1], OPLOG_ORDER_KEY_BYTES);
             slen = plen + OPLOG_ORDER_KEY_BYTES;
         }
-    } while (got == REFOLD_CHUNK);
+    } while (got == REFOLD_CHUNK && (!upto || memcmp(okeys[got - 1], upto, OPLOG_ORDER_KEY_BYTES) < 0));
     return 0;
 }
 
 /* Refold every key crdt.r holds, then drop it. */
-static int refold_marked(crdt *n, ffdb_txn *txn, int64_t now_ms)
+int crdt_refold_marked(crdt *n, ffdb_txn *txn, int64_t now_ms)
 {
     ffdb_bucket *br;
     uint8_t p[FFDB_MAX_KEY_SIZE];
@@ -675,16 +687,120 @@ static int refold_marked(crdt *n, ffdb_txn *txn, int64_t now_ms)
         if (!rc)
             rc = ffdb_delete(br, p, plen);
         if (!rc)
-            rc = refold_key(n, txn, p, plen, from, now_ms);
+            rc = refold_key(n, txn, p, plen, from, NULL, now_ms);
     }
     if (rc == FFDB_NOTFOUND)
         rc = 0;
     return rc ? rc : ffdb_bucket_drop(txn, "crdt.r", 6);
 }
 
+int crdt_cut_get(ffdb_txn *txn, uint64_t *cut)
+{
+    int rc = crdt_meta_u64(txn, "cut", cut);
+    if (rc == FFDB_NOTFOUND)
+        *cut = 0, rc = 0;
+    return rc;
+}
+
+struct mark_above {
+    ffdb_txn *txn;
+    int too_long;
+    int rc;
+};
+
+static int mark_one(void *arg, const ipld_cid *id, const uint8_t *buf, size_t len)
+{
+    struct mark_above *m = arg;
+    oplog_entry e;
+    if (oplog_entry_decode(buf, len, &e))
+        return 0;
+    if (e.kind == OPLOG_KIND_OP) {
+        uint8_t okey[OPLOG_ORDER_KEY_BYTES];
+        oplog_order_key(e.clock, e.writer, id, okey);
+        m->rc = index_entry(m->txn, okey, e.op, e.op_len, 1, &m->too_long);
+    }
+    oplog_entry_free(&e);
+    return m->rc;
+}
+
+int crdt_state_to_cut(crdt *n, ffdb_txn *txn, uint64_t cut, int64_t now_ms, int *too_long)
+{
+    uint8_t upto[OPLOG_ORDER_KEY_BYTES] = {0}, p[FFDB_MAX_KEY_SIZE];
+    struct mark_above m = {txn, 0, 0};
+    ffdb_bucket *br;
+    size_t plen = 0;
+    int rc;
+    for (int i = 0; i < 8; i++)
+        upto[i] = (uint8_t)(cut >> (56 - 8 * i));
+    rc = oplog_walk(txn, upto, mark_one, &m);
+    rc = rc ? rc : m.rc;
+    *too_long = m.too_long;
+    if (rc || m.too_long)
+        return rc;
+    rc = ffdb_bucket_open(txn, "crdt.r", 6, &br);
+    if (rc == FFDB_NOTFOUND)
+        return 0;
+    while (!rc) { /* every marked key, kept for the full refold after */
+        ffdb_cursor *c;
+        ffdb_val k, v;
+        if ((rc = ffdb_cursor_open(br, &c)))
+            break;
+        rc = plen ? ffdb_cursor_seek(c, p, plen, &k, &v) : ffdb_cursor_first(c, &k, &v);
+        if (!rc && plen && k.size == plen && !memcmp(k.data, p, plen))
+            rc = ffdb_cursor_next(c, &k, &v);
+        if (!rc && (k.size < 5 || k.size > sizeof p))
+            rc = FFDB_CORRUPT;
+        if (!rc)
+            memcpy(p, k.data, plen = k.size);
+        ffdb_cursor_close(c);
+        if (!rc)
+            rc = refold_key(n, txn, p, plen, upto, upto, now_ms);
+    }
+    return rc == FFDB_NOTFOUND ? 0 : rc;
+}
+
+int crdt_index_drop_below(ffdb_txn *txn, uint64_t cut)
+{
+    enum { BATCH = 256 };
+    static uint8_t keys[BATCH][FFDB_MAX_KEY_SIZE];
+    static size_t lens[BATCH];
+    uint8_t seek[FFDB_MAX_KEY_SIZE];
+    size_t slen = 0, got;
+    ffdb_bucket *bk;
+    int rc = ffdb_bucket_open(txn, "crdt.k", 6, &bk);
+    if (rc == FFDB_NOTFOUND)
+        return 0;
+    do { /* a batch of rows below the cut read, then deleted (cursors do not survive writes) */
+        ffdb_cursor *c;
+        ffdb_val k, v;
+        got = 0;
+        if (rc || (rc = ffdb_cursor_open(bk, &c)))
+            break;
+        for (rc = slen ? ffdb_cursor_seek(c, seek, slen, &k, &v) : ffdb_cursor_first(c, &k, &v);
+             rc == 0 && got < BATCH; rc = ffdb_cursor_next(c, &k, &v)) {
+            if (k.size < 5 + OPLOG_ORDER_KEY_BYTES || k.size > sizeof seek) {
+                rc = FFDB_CORRUPT;
+                break;
+            }
+            memcpy(seek, k.data, slen = k.size);
+            if (get_u64((const uint8_t *)k.data + k.size - OPLOG_ORDER_KEY_BYTES) < cut) {
+                memcpy(keys[got], k.data, lens[got] = k.size);
+                got++;
+            }
+        }
+        ffdb_cursor_close(c);
+        if (rc == FFDB_NOTFOUND)
+            rc = 0;
+        for (size_t i = 0; !rc && i < got; i++)
+            rc = ffdb_delete(bk, keys[i], lens[i]);
+    } while (!rc && got == BATCH);
+    return rc;
+}
+
 struct refold {
     crdt *n;
     ffdb_txn *txn;
+    uint64_t cut;
     int64_t now_ms;
     int rc;
 };
@@ -695,6 +811,7 @@ static int refold_one(void *arg, const ipld_cid *id, const uint8_t *buf, size_t 
     oplog_entry e;
     if (oplog_entry_decode(buf, len, &e))
         return 0; /* oplog_verify reports it; nothing to fold */
+    assert(e.clock >= f->cut); /* below the cut: in the state already (rule c) */
     if (e.kind == OPLOG_KIND_OP) {
         uint8_t okey[OPLOG_ORDER_KEY_BYTES];
         int too_long = 0;
@@ -713,8 +830,9 @@ static int rebuild(crdt *n, ffdb_txn *txn, int64_t now_ms)
     resp_arg a = {"flushall", 8};
     redis_cmdv v = {1, &a};
     redis_unit u = {0, 0, now_ms, 0, 1, &v, 0};
-    struct refold f = {n, txn, now_ms, 0};
-    int rc = redis_server_apply(n->s, &u, 1);
+    struct refold f = {n, txn, 0, now_ms, 0};
+    int rc = crdt_cut_get(txn, &f.cut);
+    rc = rc ? rc : redis_server_apply(n->s, &u, 1);
     n->st.rebuilds++;
     for (size_t i = 0; !rc && i < 2; i++) {
         rc = ffdb_bucket_drop(txn, i ? "crdt.r" : "crdt.s", 6);
@@ -737,7 +855,8 @@ int crdt_ingest_begin(crdt *n, ffdb_txn *txn, crdt_ingest *g, int64_t now_ms)
     (void)n;
     memset(g, 0, sizeof *g);
     g->now_ms = now_ms;
-    return last_get(txn, g->last, &g->have);
+    int rc = crdt_cut_get(txn, &g->cut);
+    return rc ? rc : last_get(txn, g->last, &g->have);
 }
 
 int crdt_ingest_one(crdt *n, ffdb_txn *txn, crdt_ingest *g, const uint8_t *buf, size_t len)
@@ -750,7 +869,18 @@ int crdt_ingest_one(crdt *n, ffdb_txn *txn, crdt_ingest *g, const uint8_t *buf, 
     if (rc)
         return crdt_refusal(rc) ? rc : IPLD_EFORMAT;
     oplog_order_key(e.clock, e.writer, &e.id, key);
-    rc = oplog_add(n->log, txn, buf, len);
+    if (e.clock < g->cut && (rc = oplog_known(txn, &e.id)) == 0) { /* rule (b) */
+        char hex[2 * OPLOG_KEY_BYTES + 1];
+        ident_pk_hex(e.writer, hex);
+        n->st.below_cut++;
+        redis_log(n->s, NET_LOG_WARNING,
+                  "CRDT mode: an entry of writer %.16s with clock %llu is below the cut %llu "
+                  "(a writer the cut did not know): refused",
+                  hex, (unsigned long long)e.clock, (unsigned long long)g->cut);
+        oplog_entry_free(&e);
+        return OPLOG_EBELOWCUT;
+    }
+    rc = rc < 0 ? rc : oplog_add(n->log, txn, buf, len);
     if (rc == 0 && memcmp(e.writer, n->id.pk, OPLOG_KEY_BYTES))
         rc = crdt_peer_note(txn, e.writer); /* a writer is a peer the cut waits for */
     if (rc == 0) {
@@ -761,6 +891,7 @@ int crdt_ingest_one(crdt *n, ffdb_txn *txn, crdt_ingest *g, const uint8_t *buf, 
         if (rc)
             ;
         else if (in_order) { /* it sorts last: its effect is the plain command's */
+            assert(e.clock >= g->cut); /* never folded twice (rule c) */
             if (e.kind == OPLOG_KIND_OP)
                 rc = fold_op(n, txn, &e.id, e.op, e.op_len, g->now_ms, NULL);
             memcpy(g->last, key, sizeof key);
@@ -778,7 +909,7 @@ int crdt_ingest_end(crdt *n, ffdb_txn *txn, crdt_ingest *g)
 {
     int rc = 0;
     if (g->late)
-        rc = g->full ? rebuild(n, txn, g->now_ms) : refold_marked(n, txn, g->now_ms);
+        rc = g->full ? rebuild(n, txn, g->now_ms) : crdt_refold_marked(n, txn, g->now_ms);
     if (!rc && g->added)
         rc = last_set(txn, g->last);
     return rc;
@@ -847,7 +978,6 @@ void crdt_work_end(crdt *n, int outside, int rc)
  * in crdt.m says which format built them. */
 #define CRDT_FORMAT 1
 
-static int meta_u64_put(ffdb_txn *txn, const char *name, uint64_t v);
 
 static void format_check(crdt *n)
 {
@@ -870,7 +1000,7 @@ static void format_check(crdt *n)
                                            : "another format");
             rc = rebuild(n, txn, redis_now_ms(n->s));
         }
-        rc = rc ? rc : meta_u64_put(txn, "format", CRDT_FORMAT);
+        rc = rc ? rc : crdt_meta_u64_put(txn, "format", CRDT_FORMAT);
     }
     crdt_work_end(n, outside, rc);
     if (rc)
@@ -1014,7 +1144,7 @@ int crdt_meta_u64(ffdb_txn *txn, const char *name, uint64_t *v)
     return rc;
 }
 
-static int meta_u64_put(ffdb_txn *txn, const char *name, uint64_t v)
+int crdt_meta_u64_put(ffdb_txn *txn, const char *name, uint64_t v)
 {
     ffdb_bucket *b;
     uint8_t be[8];
@@ -1062,7 +1192,7 @@ static int hook_command(void *arg, redis_client *c, int argc, const resp_arg *ar
             return 1;
         }
         rc = net_batch_need_txn(&n->s->batch, 1);
-        rc = rc ? rc : meta_u64_put(n->s->batch.txn, "auto", every);
+        rc = rc ? rc : crdt_meta_u64_put(n->s->batch.txn, "auto", every);
     } else if (argc == 2) {
         rc = crdt_compact_now(n, &txn, why, sizeof why, &dropped);
         if (!rc && why[0]) {
@@ -1222,6 +1352,7 @@ static int oplog_cmd(resp_ctx *c)
             {"fetched", t->fetched},
             {"announces", t->announces},
             {"compactions", t->compactions},
+            {"below_cut", t->below_cut},
         };
         reply_map(c->r, sizeof rows / sizeof rows[0]);
         for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {

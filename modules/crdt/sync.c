@@ -62,6 +62,7 @@
 #define SYNC_FAILURES_MAX 3           /* failed requests that end a fetch */
 #define SYNC_HEADS_MAX OPLOG_NEXT_MAX /* heads announced */
 #define PK_HEX (2 * OPLOG_KEY_BYTES)
+#define DROPPED_FRAME (1 + 2 * OPLOG_CID_BYTES) /* 0x00 | CID dropped | snapshot CID */
 
 _Static_assert(SYNC_BATCH * OPLOG_CID_BYTES < SYNC_ANSWER_MAX, "a request fits a message");
 _Static_assert(OPLOG_KEY_BYTES + 4 + CRDT_ENTRY_MAX <= SYNC_ANSWER_MAX,
@@ -96,6 +97,8 @@ struct crdt_sync {
     /* the state of a snapshot this node is behind (compact.c): its blocks
      * asked for in batches, kept in "crdt.f" until all are held */
     int stating;
+    int behind; /* a peer answered "dropped behind my snapshot" (the CID in snap) */
+    ipld_cid snap;
     ipld_cid *swant; /* the root, then its chunks */
     size_t swant_n, swant_cap, snext;
     /* the heads each peer last announced (the stable cut, compact.c) */
@@ -103,11 +106,59 @@ struct crdt_sync {
     size_t npeers;
 };
 
-struct peer {
-    uint8_t pk[OPLOG_KEY_BYTES];
+#define PEER_RECENT 8 /* announcements kept per peer until one is all held here */
+
+struct heads_set {
     size_t count;
     uint8_t heads[SYNC_HEADS_MAX * OPLOG_CID_BYTES];
 };
+
+struct peer {
+    uint8_t pk[OPLOG_KEY_BYTES];
+    size_t count; /* the heads it last announced */
+    uint8_t heads[SYNC_HEADS_MAX * OPLOG_CID_BYTES];
+    /* the cut under writes counts, per peer, the newest announcement whose
+     * heads are all held here (acked): under constant writes the latest
+     * one never is (it names entries still on their way), an earlier one
+     * soon is; a peer's past only grows, so an older one gives a lower,
+     * still safe, cut. recent: the announcements after the acked one. */
+    int acked;
+    struct heads_set ack;
+    struct heads_set recent[PEER_RECENT];
+    size_t nrecent;
+};
+
+/* 1 if every head of h is held here (or dropped by a compaction). */
+static int all_held(ffdb_txn *txn, const struct heads_set *h)
+{
+    for (size_t i = 0; i < h->count; i++) {
+        ipld_cid c;
+        if (ipld_cid_from_bytes(h->heads + i * OPLOG_CID_BYTES, OPLOG_CID_BYTES, &c))
+            return 0;
+        int k = oplog_known(txn, &c);
+        if (k <= 0)
+            return k;
+    }
+    return 1;
+}
+
+/* The newest of p's recent announcements all held here becomes its acked
+ * heads (it and the older ones leave recent). 0, or an engine error. */
+static int peer_ack(ffdb_txn *txn, struct peer *p)
+{
+    for (size_t i = p->nrecent; i-- > 0;) {
+        int h = all_held(txn, &p->recent[i]);
+        if (h < 0)
+            return h;
+        if (h) {
+            p->ack = p->recent[i], p->acked = 1;
+            memmove(p->recent, p->recent + i + 1, (p->nrecent - i - 1) * sizeof *p->recent);
+            p->nrecent -= i + 1;
+            break;
+        }
+    }
+    return 0;
+}
 
 static crdt_sync *g_sync; /* the BEFORE_SLEEP hook cannot be removed: it finds the bus here */
 
@@ -178,7 +229,7 @@ static void fetch_stop(crdt_sync *y, ffdb_txn *txn, int failed)
 {
     int rc = oplog_fetch_end(txn);
     (void)rc; /* an engine error fails the batch in crdt_work_end */
-    y->fetching = 0, y->stating = 0;
+    y->fetching = 0, y->stating = 0, y->behind = 0;
     y->gen++;
     if (failed)
         y->n->st.fetch_failures++;
@@ -206,6 +257,7 @@ static int spill_one(void *arg, const ipld_cid *id, const uint8_t *buf, size_t l
  * behind the cut and needs the snapshot's state (C3) before the spill. */
 struct behind {
     ffdb_txn *txn;
+    const ipld_cid *want; /* the snapshot a peer named, or NULL */
     int found;
     ipld_cid snap, state;
     ipld_cid next[OPLOG_NEXT_MAX];
@@ -220,7 +272,8 @@ static int behind_one(void *arg, const ipld_cid *id, const uint8_t *buf, size_t 
     if (oplog_entry_decode(buf, len, &e))
         return 0;
     if (e.kind == OPLOG_KIND_SNAPSHOT) { /* in order: the newest one wins */
-        int lacks = 0; /* a parent the peer did not have: given up as covered */
+        int lacks = b->want && ipld_cid_equal(b->want, id); /* named by the peer */
+        /* or a parent the peer did not have: given up as covered */
         for (size_t i = 0; i < e.next_count && !lacks && !b->rc; i++) {
             int h = oplog_fetch_covered(b->txn, &e.next[i]);
             if (h < 0)
@@ -247,6 +300,7 @@ static int fetch_finish(crdt_sync *y, ffdb_txn *txn)
     static struct behind b;
     memset(&b, 0, sizeof b);
     b.txn = txn;
+    b.want = y->behind ? &y->snap : NULL;
     int rc = oplog_fetch_spill(txn, behind_one, &b), adopt = 0;
     if (!rc && b.found) {
         int held = crdt_state_held(txn, &b.state);
@@ -404,6 +458,17 @@ static int answer_one(void *arg, const uint8_t *buf, size_t len)
 {
     struct answer *a = arg;
     crdt_sync *y = a->y;
+    ipld_cid id, snap;
+    if (len == DROPPED_FRAME && buf[0] == 0 &&
+        !ipld_cid_from_bytes(buf + 1, OPLOG_CID_BYTES, &id) &&
+        !ipld_cid_from_bytes(buf + 1 + OPLOG_CID_BYTES, OPLOG_CID_BYTES, &snap)) {
+        int rc = oplog_fetch_dropped(a->txn, y->want, y->want_n, y->got, &id, &snap);
+        if (rc > 0) { /* behind the peer's cut: its snapshot's state covers it */
+            a->got++;
+            y->behind = 1, y->snap = snap;
+        }
+        return rc < 0 ? rc : 0;
+    }
     y->n->st.received++;
     int rc = oplog_fetch_got(a->txn, y->want, y->want_n, y->got, buf, len);
     if (rc > 0)
@@ -515,11 +580,16 @@ static int peer_heads(crdt_sync *y, const uint8_t *pk, const uint8_t *heads, siz
             return FFDB_ENOMEM;
         y->peers = np;
         p = &np[y->npeers++];
+        memset(p, 0, sizeof *p);
         memcpy(p->pk, pk, OPLOG_KEY_BYTES);
         *fresh = 1;
     }
     p->count = count;
     memcpy(p->heads, heads, count * OPLOG_CID_BYTES);
+    if (p->nrecent == PEER_RECENT) /* the oldest not yet held goes */
+        memmove(p->recent, p->recent + 1, --p->nrecent * sizeof *p->recent);
+    p->recent[p->nrecent].count = count;
+    memcpy(p->recent[p->nrecent++].heads, heads, count * OPLOG_CID_BYTES);
     return 0;
 }
 
@@ -573,6 +643,72 @@ int crdt_sync_stable(crdt_sync *y, ffdb_txn *txn, char *why, size_t why_len)
     return rc && rc != FFDB_NOTFOUND ? rc : stable;
 }
 
+int crdt_sync_cut(crdt_sync *y, ffdb_txn *txn, uint64_t *cut, char *why, size_t why_len)
+{
+    ipld_cid *heads = malloc((OPLOG_CUT_PEERS_MAX * SYNC_HEADS_MAX) * sizeof *heads);
+    size_t counts[OPLOG_CUT_PEERS_MAX], np = 1, at;
+    ffdb_bucket *b;
+    ffdb_cursor *c = NULL;
+    ffdb_val k, v;
+    char hex[PK_HEX + 1];
+    int rc;
+    why[0] = 0;
+    if (!heads)
+        return FFDB_ENOMEM;
+    rc = oplog_heads(txn, heads, SYNC_HEADS_MAX, &counts[0]);
+    if (!rc && counts[0] > SYNC_HEADS_MAX) {
+        snprintf(why, why_len, "this node has %zu heads, over the %d announced", counts[0],
+                 SYNC_HEADS_MAX);
+        goto out;
+    }
+    at = counts[0];
+    rc = rc ? rc : ffdb_bucket_open(txn, "crdt.p", 6, &b);
+    rc = rc ? rc : ffdb_cursor_open(b, &c);
+    for (rc = rc ? rc : ffdb_cursor_first(c, &k, &v); rc == 0; rc = ffdb_cursor_next(c, &k, &v)) {
+        const struct peer *p = NULL;
+        if (k.size != OPLOG_KEY_BYTES || !memcmp(k.data, y->n->id.pk, OPLOG_KEY_BYTES))
+            continue;
+        for (size_t i = 0; i < y->npeers && !p; i++)
+            if (!memcmp(y->peers[i].pk, k.data, OPLOG_KEY_BYTES))
+                p = &y->peers[i];
+        ident_pk_hex(k.data, hex);
+        if (p && (rc = peer_ack(txn, (struct peer *)p)))
+            goto out;
+        if (!p)
+            snprintf(why, why_len, "peer %.16s has not announced its heads since this node started",
+                     hex);
+        else if (!p->acked)
+            snprintf(why, why_len, "peer %.16s announced heads not all held here yet", hex);
+        else if (p->ack.count >= SYNC_HEADS_MAX)
+            snprintf(why, why_len, "peer %.16s announced the most heads (truncated)", hex);
+        else if (np == OPLOG_CUT_PEERS_MAX)
+            snprintf(why, why_len, "more than %d peers", OPLOG_CUT_PEERS_MAX);
+        if (why[0]) {
+            rc = 0;
+            goto out;
+        }
+        for (size_t i = 0; i < p->ack.count; i++)
+            if (ipld_cid_from_bytes(p->ack.heads + i * OPLOG_CID_BYTES, OPLOG_CID_BYTES,
+                                    &heads[at + i])) {
+                rc = FFDB_CORRUPT;
+                goto out;
+            }
+        counts[np++] = p->ack.count;
+        at += p->ack.count;
+    }
+    if (rc == FFDB_NOTFOUND)
+        rc = 0;
+    if (!rc && (rc = oplog_cut(txn, heads, counts, np, cut)) == 1) {
+        snprintf(why, why_len, "a head a peer announced is not held here yet");
+        rc = 0;
+    }
+out:
+    if (c)
+        ffdb_cursor_close(c);
+    free(heads);
+    return rc;
+}
+
 static void on_heads(void *arg, const natsbus_msg *m)
 {
     crdt_sync *y = arg;
@@ -607,6 +743,9 @@ static void on_heads(void *arg, const natsbus_msg *m)
         else if (!has && !unknown++)
             head = c;
     }
+    for (size_t i = 0; !rc && i < y->npeers; i++) /* the cut may count what is held */
+        if (!memcmp(y->peers[i].pk, m->data, OPLOG_KEY_BYTES))
+            rc = peer_ack(txn, &y->peers[i]);
     crdt_work_end(y->n, outside, rc);
     if (rc)
         return;
@@ -614,6 +753,26 @@ static void on_heads(void *arg, const natsbus_msg *m)
         announce_soon(y); /* the peer may lack ours */
     if (unknown)
         fetch_start(y, &head, m->data);
+}
+
+/* "Dropped behind my snapshot": 0x00 | the CID asked | the snapshot's CID,
+ * for an entry this node dropped by a compaction (an older node ignores
+ * the frame: it is no entry). FFDB_NOTFOUND if c is not one. */
+static int dropped_frame(ffdb_txn *txn, const ipld_cid *c, uint8_t **out, size_t *len)
+{
+    ipld_cid snap;
+    int rc = oplog_known(txn, c);
+    if (rc <= 0)
+        return rc < 0 ? rc : FFDB_NOTFOUND;
+    if ((rc = crdt_snap_get(txn, &snap)))
+        return rc;
+    if (!(*out = malloc(DROPPED_FRAME)))
+        return FFDB_ENOMEM;
+    (*out)[0] = 0;
+    ipld_cid_to_bytes(c, *out + 1);
+    ipld_cid_to_bytes(&snap, *out + 1 + OPLOG_CID_BYTES);
+    *len = DROPPED_FRAME;
+    return 0;
 }
 
 /* A peer's request: the entries held of the CIDs asked, framed. */
@@ -636,6 +795,8 @@ static void on_get(void *arg, const natsbus_msg *m)
         int grc = oplog_get(txn, &c, &e, &elen);
         if (grc == FFDB_NOTFOUND) /* a block of this node's state (C3)? */
             grc = crdt_state_block_get(txn, &c, &e, &elen);
+        if (grc == FFDB_NOTFOUND) /* dropped behind this node's snapshot: say so */
+            grc = dropped_frame(txn, &c, &e, &elen);
         if (grc == FFDB_NOTFOUND)
             continue;
         if (grc) {
@@ -688,6 +849,7 @@ static void on_announce(net_timer *t, void *arg)
         msg[OPLOG_KEY_BYTES + i] = (uint8_t)(len >> (56 - 8 * i));
     for (size_t i = 0; i < count; i++)
         ipld_cid_to_bytes(&heads[i], msg + OPLOG_KEY_BYTES + 8 + i * OPLOG_CID_BYTES);
+    flush_pending(y); /* the entries the heads name go first: a peer need not fetch them */
     if (natsbus_publish(y->bus, SYNC_KIND, "h", 1, msg,
                         OPLOG_KEY_BYTES + 8 + count * OPLOG_CID_BYTES) == 0)
         y->n->st.announces++;

@@ -27,6 +27,8 @@ const char *oplog_strerror(int code)
         return "entry over a size limit";
     case OPLOG_ECORRUPT:
         return "log breaks an invariant";
+    case OPLOG_EBELOWCUT:
+        return "entry clock below the compaction cut (a writer the cut did not know)";
     default:
         break;
     }

@@ -80,6 +80,47 @@ int oplog_fetch_giveup(ffdb_txn *txn, const ipld_cid *want, size_t n, const uint
     return rc < 0 ? rc : moved;
 }
 
+int oplog_fetch_dropped(ffdb_txn *txn, const ipld_cid *want, size_t n, const uint8_t *got,
+                        const ipld_cid *id, const ipld_cid *snap)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (!got[i] && ipld_cid_equal(&want[i], id))
+            break;
+    if (i == n)
+        return 0; /* not asked for: ignored */
+    int rc = cover_cid(txn, id); /* given up by oplog_fetch_giveup, as not got */
+    rc = rc ? rc : want_cid(txn, snap);
+    return rc ? rc : 1;
+}
+
+int oplog_fetch_cover_given_up(ffdb_txn *txn)
+{
+    ffdb_bucket *bx;
+    ffdb_cursor *cur;
+    ffdb_val k, v;
+    uint8_t key[IPLD_CID_BIN_MAX];
+    size_t klen = 0;
+    int rc = ol_bucket(txn, "oplog.x", 0, &bx);
+    if (rc == FFDB_NOTFOUND)
+        return 0;
+    while (!rc) { /* oplog_cover writes other buckets; re-seek per CID all the same */
+        ipld_cid id;
+        if ((rc = ffdb_cursor_open(bx, &cur)))
+            break;
+        rc = klen ? ffdb_cursor_seek(cur, key, klen, &k, &v) : ffdb_cursor_first(cur, &k, &v);
+        if (!rc && klen && k.size == klen && !memcmp(k.data, key, klen))
+            rc = ffdb_cursor_next(cur, &k, &v);
+        if (!rc && (k.size > sizeof key || ipld_cid_from_bytes(k.data, k.size, &id)))
+            rc = OPLOG_ECORRUPT;
+        if (!rc)
+            memcpy(key, k.data, klen = k.size);
+        ffdb_cursor_close(cur);
+        rc = rc ? rc : oplog_cover(txn, &id);
+    }
+    return rc == FFDB_NOTFOUND ? 0 : rc;
+}
+
 /* One entry of an answer: must be one of want[0..n) not yet got, and hash
  * to it (its CID is computed from the bytes, so an altered entry names
  * another CID and is simply not an answer). */

@@ -124,6 +124,13 @@ int oplog_has(ffdb_txn *txn, const ipld_cid *id)
     return rc < 0 ? rc : rc == 1;
 }
 
+int oplog_known(ffdb_txn *txn, const ipld_cid *id)
+{
+    uint64_t c;
+    int rc = ol_lookup(txn, id, &c);
+    return rc < 0 ? rc : rc > 0;
+}
+
 int oplog_get(ffdb_txn *txn, const ipld_cid *id, uint8_t **buf, size_t *len)
 {
     uint8_t key[IPLD_CID_BIN_MAX];
@@ -353,7 +360,14 @@ static int drop_entry(ffdb_txn *txn, const uint8_t *key, size_t klen, const uint
     rc = rc ? rc : ol_bucket(txn, "oplog.g", 1, &bg);
     rc = rc ? rc : ffdb_put(bg, key, klen, prefix, 8);
     rc = rc ? rc : ffdb_delete(bc, okey, sizeof okey);
-    return rc ? rc : ffdb_delete(be, key, klen);
+    rc = rc ? rc : ffdb_delete(be, key, klen);
+    if (!rc) { /* a head (a loaded state's cut may pass it): no longer one */
+        ffdb_bucket *bh;
+        int hrc = ol_bucket(txn, "oplog.h", 0, &bh);
+        hrc = hrc ? hrc : ffdb_delete(bh, key, klen);
+        rc = hrc == FFDB_NOTFOUND ? 0 : hrc;
+    }
+    return rc;
 }
 
 int oplog_cover(ffdb_txn *txn, const ipld_cid *id)
@@ -368,48 +382,66 @@ int oplog_cover(ffdb_txn *txn, const ipld_cid *id)
     return rc ? rc : ffdb_put(bg, key, ipld_cid_to_bytes(id, key), zero, 8);
 }
 
-/* Every held entry other than the snapshot is reached from it (its next is
- * every head, O4), so compaction drops all of them. */
-int oplog_compact(oplog *log, ffdb_txn *txn, const ident *signer, const ipld_cid *state,
-                  ipld_cid *id, uint64_t *dropped)
+int oplog_drop_below(ffdb_txn *txn, uint64_t cut, uint64_t *dropped)
 {
-    ipld_cid snap;
     ffdb_bucket *bc;
     ffdb_cursor *cur;
     ffdb_val k, v;
-    size_t heads;
-    uint64_t n = 0;
-    int rc = oplog_heads(txn, NULL, 0, &heads);
-    if (!rc && heads > OPLOG_NEXT_MAX)
-        return OPLOG_ELIMIT;
-    rc = rc ? rc : append_kind(log, txn, signer, OPLOG_KIND_SNAPSHOT, NULL, 0, state, &snap);
-    rc = rc ? rc : ol_bucket(txn, "oplog.c", 0, &bc);
-    uint8_t skey[IPLD_CID_BIN_MAX];
-    ipld_cid_to_bytes(&snap, skey);
-    while (!rc) {
+    uint64_t n = 0, count, clock;
+    int rc = ol_bucket(txn, "oplog.c", 0, &bc);
+    if (dropped)
+        *dropped = 0;
+    if (rc == FFDB_NOTFOUND)
+        return 0;
+    while (!rc) { /* the first in the order, until its clock reaches the cut */
         uint8_t okey[OPLOG_ORDER_KEY_BYTES];
-        rc = ffdb_cursor_open(bc, &cur);
-        if (rc)
+        if ((rc = ffdb_cursor_open(bc, &cur)))
             break;
         rc = ffdb_cursor_first(cur, &k, &v);
         if (!rc && k.size == OPLOG_ORDER_KEY_BYTES)
             memcpy(okey, k.data, sizeof okey);
         else if (!rc)
             rc = OPLOG_ECORRUPT;
-        ffdb_cursor_close(cur);
-        if (rc || !memcmp(okey + PREFIX_BYTES, skey, OPLOG_CID_BYTES))
-            break; /* the snapshot has the highest clock: everything before it went */
+        ffdb_cursor_close(cur); /* drop_entry writes: one cursor per entry */
+        if (rc || ol_get_u64(okey) >= cut)
+            break;
         rc = drop_entry(txn, okey + PREFIX_BYTES, OPLOG_CID_BYTES, okey);
         n++;
     }
     if (rc == FFDB_NOTFOUND)
-        rc = OPLOG_ECORRUPT;
-    uint64_t count, clock;
+        rc = 0;
     rc = rc ? rc : oplog_len(txn, &count, &clock);
+    if (!rc && count < n)
+        rc = OPLOG_ECORRUPT;
     rc = rc ? rc : meta_put(txn, "n", count - n);
-    if (!rc && id)
-        *id = snap;
     if (!rc && dropped)
         *dropped = n;
     return rc;
+}
+
+/* The snapshot links to every head and has the highest clock: the entries
+ * below the cut (all others when cut is above every clock) are in its past. */
+int oplog_compact_cut(oplog *log, ffdb_txn *txn, const ident *signer, const ipld_cid *state,
+                      uint64_t cut, ipld_cid *id, uint64_t *dropped)
+{
+    ipld_cid snap;
+    size_t heads;
+    uint64_t count, clock;
+    int rc = oplog_heads(txn, NULL, 0, &heads);
+    if (!rc && heads > OPLOG_NEXT_MAX)
+        return OPLOG_ELIMIT;
+    rc = rc ? rc : oplog_len(txn, &count, &clock);
+    if (!rc && cut > clock + 1)
+        cut = clock + 1; /* the snapshot itself (clock + 1) stays */
+    rc = rc ? rc : append_kind(log, txn, signer, OPLOG_KIND_SNAPSHOT, NULL, 0, state, &snap);
+    rc = rc ? rc : oplog_drop_below(txn, cut, dropped);
+    if (!rc && id)
+        *id = snap;
+    return rc;
+}
+
+int oplog_compact(oplog *log, ffdb_txn *txn, const ident *signer, const ipld_cid *state,
+                  ipld_cid *id, uint64_t *dropped)
+{
+    return oplog_compact_cut(log, txn, signer, state, UINT64_MAX, id, dropped);
 }

@@ -63,6 +63,7 @@ extern "C" {
 #define OPLOG_EMISMATCH (-30903) /* bytes do not hash to the CID they were given as */
 #define OPLOG_ELIMIT (-30904)    /* a size limit below was exceeded */
 #define OPLOG_ECORRUPT (-30905)  /* a stored log breaks an invariant (oplog_verify) */
+#define OPLOG_EBELOWCUT (-30906) /* a new entry's clock is below the node's compaction cut */
 
 const char *oplog_strerror(int code);
 
@@ -135,6 +136,8 @@ int oplog_add(oplog *log, ffdb_txn *txn, const uint8_t *buf, size_t len);
 /* The entry's bytes (malloc'd): FFDB_NOTFOUND if not held. */
 int oplog_get(ffdb_txn *txn, const ipld_cid *id, uint8_t **buf, size_t *len);
 int oplog_has(ffdb_txn *txn, const ipld_cid *id); /* 1, 0 or negative */
+/* 1 if the entry is held or was dropped by a compaction, 0 if unknown. */
+int oplog_known(ffdb_txn *txn, const ipld_cid *id);
 /* Entries held, and the highest clock. */
 int oplog_len(ffdb_txn *txn, uint64_t *count, uint64_t *max_clock);
 /* The heads in CID order; *count set, at most cap written (count may exceed). */
@@ -198,6 +201,14 @@ int oplog_fetch_got(ffdb_txn *txn, const ipld_cid *want, size_t n, uint8_t *got,
 int oplog_fetch_rewant(ffdb_txn *txn, const ipld_cid *want, size_t n, const uint8_t *got);
 int oplog_fetch_giveup(ffdb_txn *txn, const ipld_cid *want, size_t n, const uint8_t *got);
 int oplog_fetch_covered(ffdb_txn *txn, const ipld_cid *id);
+/* A peer's "dropped behind my snapshot" for id (asked, not got): id is
+ * given up as covered (as a snapshot's parent is) and the snapshot is
+ * wanted; 1 if id was asked for, 0 if not (ignored). */
+int oplog_fetch_dropped(ffdb_txn *txn, const ipld_cid *want, size_t n, const uint8_t *got,
+                        const ipld_cid *id, const ipld_cid *snap);
+/* Every CID given up as covered taken as dropped (oplog_cover): what a node
+ * that loads the covering snapshot's state does. */
+int oplog_fetch_cover_given_up(ffdb_txn *txn);
 int oplog_fetch_spill(ffdb_txn *txn, oplog_visit_fn fn, void *arg);
 int oplog_fetch_end(ffdb_txn *txn);
 
@@ -208,6 +219,27 @@ int oplog_fetch_end(ffdb_txn *txn);
  * link to them still pass O3). *id may be NULL; *dropped counts entries dropped. */
 int oplog_compact(oplog *log, ffdb_txn *txn, const ident *signer, const ipld_cid *state,
                   ipld_cid *id, uint64_t *dropped);
+
+/* The same with the cut under writes (oplog_cut): the snapshot still links
+ * to every head, but only the entries with clock < cut are dropped (those
+ * above it stay, and fold after the state at the cut). */
+int oplog_compact_cut(oplog *log, ffdb_txn *txn, const ident *signer, const ipld_cid *state,
+                      uint64_t cut, ipld_cid *id, uint64_t *dropped);
+/* Drop every held entry with clock < cut (into "oplog.g", as compaction
+ * does): what a node that loads a state with that cut does first (the
+ * state holds them already; folding them again would count them twice). */
+int oplog_drop_below(ffdb_txn *txn, uint64_t cut, uint64_t *dropped);
+
+/* The cut under writes: the clock threshold T below which every entry held
+ * here lies in the causal past of every peer's last announced heads
+ * (heads: peer 0's counts[0] CIDs, then peer 1's, ...; include this node's
+ * own). T = min over p of min(M_p + 1, g_p): M_p the highest clock in p's
+ * past, g_p the lowest clock held here outside it. 0 with *cut set, 1 if a
+ * head is not held here (not now), FFDB_EINVAL for 0 or more than
+ * OPLOG_CUT_PEERS_MAX peers. One descending pass; memory = its frontier. */
+#define OPLOG_CUT_PEERS_MAX 64
+int oplog_cut(ffdb_txn *txn, const ipld_cid *heads, const size_t *counts, size_t npeers,
+              uint64_t *cut);
 
 /* Take an entry a snapshot covers, not held, as dropped (in "oplog.g", its
  * clock unknown: 0), so entries linking to it pass O3: what a node that
