@@ -909,7 +909,21 @@ static int gen_string_rw(diff *d, cmd *c)
 {
     static const char *const bitops[] = {"AND", "OR", "XOR", "NOT", "nand"};
 
-    switch (below(d, 14)) {
+    switch (below(d, 15)) {
+    case 14:
+        if (!c_new(d, c, "lcs", CMP_EXACT))
+            return 0;
+        a_key(d, c);
+        a_key(d, c);
+        if (chance(d, 600))
+            c_arg(c, chance(d, 300) ? "LEN" : "IDX");
+        if (chance(d, 300)) {
+            c_arg(c, "MINMATCHLEN");
+            a_int(d, c);
+        }
+        if (chance(d, 300))
+            c_arg(c, "WITHMATCHLEN");
+        return 1;
     case 0:
         if (!c_new(d, c, "append", CMP_EXACT))
             return 0;
@@ -1856,13 +1870,16 @@ static int gen_zadd(diff *d, cmd *c)
     return 1;
 }
 
-/* ZRANGE key min max [BYSCORE|BYLEX] [REV] [LIMIT o c] [WITHSCORES] */
+/* ZRANGE key min max [BYSCORE|BYLEX] [REV] [LIMIT o c] [WITHSCORES], and
+ * now and then ZRANGESTORE dst key ... (WITHSCORES there: a syntax error) */
 static int gen_zrange(diff *d, cmd *c)
 {
-    int by = (int)below(d, 3), rev = chance(d, 400);
+    int by = (int)below(d, 3), rev = chance(d, 400), to_dst = chance(d, 200);
 
-    if (!c_new(d, c, "zrange", CMP_NUM))
+    if (!c_new(d, c, to_dst ? "zrangestore" : "zrange", CMP_NUM))
         return 0;
+    if (to_dst)
+        a_key(d, c);
     a_key(d, c);
     for (int i = 0; i < 2; i++) {
         if (by == 0)

@@ -143,7 +143,9 @@ static int digest_elements(digest_walk *w, const store_meta *m)
     return rc == FFDB_NOTFOUND ? 0 : rc;
 }
 
-/* One key's digest into w->h: db, type, expiry, key, value or elements. */
+/* One key's digest into w->h: db, type, expiry, key, value or elements;
+ * with key NULL (DEBUG DIGEST-VALUE) the type and value alone, so a copy
+ * under another name or in another db digests the same. */
 static int digest_one(digest_walk *w, const void *key, size_t klen, const store_meta *m,
                       uint8_t out[DIGEST_BYTES])
 {
@@ -153,8 +155,12 @@ static int digest_one(digest_walk *w, const void *key, size_t klen, const store_
     memcpy(head + 2, &m->expire_ms, 8);
     XXH3_128bits_reset(w->h.a);
     XXH3_64bits_reset_withSeed(w->h.b, 1);
-    dk_feed(&w->h, head, sizeof head);
-    dk_feed(&w->h, key, klen);
+    if (key) {
+        dk_feed(&w->h, head, sizeof head);
+        dk_feed(&w->h, key, klen);
+    } else {
+        dk_feed(&w->h, head + 1, 1);
+    }
     if (m->type == STORE_STRING)
         dk_feed(&w->h, m->value.data, m->value.size);
     else
@@ -203,6 +209,37 @@ int redis_key_digest(store_txn *st, int db, const void *key, size_t klen,
     return rc;
 }
 
+/* DEBUG DIGEST-VALUE key ...: per key, the digest of its value alone
+ * (all zeros for a missing key), as Redis answers it. */
+static int debug_digest_value(resp_ctx *c)
+{
+    digest_walk w = {.st = c->st, .db = c->db};
+    char hex[2 * DIGEST_BYTES + 1];
+    uint8_t d[DIGEST_BYTES];
+    int rc = 0;
+
+    w.h.a = XXH3_createState();
+    w.h.b = XXH3_createState();
+    if (!w.h.a || !w.h.b)
+        rc = FFDB_ENOMEM;
+    reply_array(c->r, c->argc - 2);
+    for (int i = 2; i < c->argc && rc == 0; i++) {
+        store_meta m;
+        memset(d, 0, sizeof d);
+        rc = c->st ? store_lookup(c->st, c->db, c->argv[i].p, c->argv[i].n, &m) : FFDB_NOTFOUND;
+        if (rc == 0)
+            rc = digest_one(&w, NULL, 0, &m, d);
+        else if (rc == FFDB_NOTFOUND)
+            rc = 0;
+        for (int j = 0; j < DIGEST_BYTES; j++)
+            snprintf(hex + 2 * j, 3, "%02x", d[j]);
+        reply_simple(c->r, hex);
+    }
+    XXH3_freeState(w.h.a);
+    XXH3_freeState(w.h.b);
+    return rc;
+}
+
 static int debug_digest(resp_ctx *c)
 {
     digest_walk w = {.st = c->st};
@@ -235,6 +272,8 @@ static int debug_cmd(resp_ctx *c)
         return debug_object(c);
     if (resp_arg_is(sub, "digest") && c->argc == 2)
         return debug_digest(c);
+    if (resp_arg_is(sub, "digest-value"))
+        return debug_digest_value(c);
     if (resp_arg_is(sub, "protocol") && c->argc == 3)
         return debug_protocol(c);
     if (resp_arg_is(sub, "sleep") && c->argc == 3) {
@@ -255,7 +294,7 @@ static int debug_cmd(resp_ctx *c)
         reply_ok(c->r);
         return 0;
     }
-    if ((resp_arg_is(sub, "reload") || resp_arg_is(sub, "jmap") ||
+    if ((resp_arg_is(sub, "reload") || resp_arg_is(sub, "loadaof") || resp_arg_is(sub, "jmap") ||
          resp_arg_is(sub, "change-repl-id")) &&
         c->argc >= 2) {
         reply_ok(c->r);
@@ -272,7 +311,9 @@ static int debug_cmd(resp_ctx *c)
             "    Reply with a test value of the given RESP3 type.",
             "SLEEP <seconds>",
             "    Stop the server for <seconds> (decimals allowed).",
-            "RELOAD",
+            "DIGEST-VALUE <key> [<key> ...]",
+            "    Output a hex signature of the values of all the specified keys.",
+            "RELOAD|LOADAOF",
             "    OK: every acknowledged write is already in the data file.",
             "SET-ACTIVE-EXPIRE|QUICKLIST-PACKED-THRESHOLD|LISTPACK-ENTRIES <value>",
             "    Accepted, no effect (Redis in-memory encodings).",

@@ -1,6 +1,7 @@
 /*
  * cmd_server.c — connection and server commands: PING ECHO QUIT RESET AUTH
- * HELLO SELECT DBSIZE FLUSHDB FLUSHALL TIME LASTSAVE SAVE BGSAVE SHUTDOWN,
+ * HELLO SELECT DBSIZE FLUSHDB FLUSHALL TIME LASTSAVE SAVE BGSAVE BGREWRITEAOF
+ * SHUTDOWN,
  * and the containers CLIENT and CONFIG. INFO and COMMAND live in
  * cmd_info.c (they are mostly formatting).
  *
@@ -290,6 +291,16 @@ static int bgsave_cmd(resp_ctx *c)
         return resp_err_syntax(c->r);
     net_batch_request_commit(&c->srv->batch);
     reply_simple(c->r, "Background saving started");
+    return 0;
+}
+
+/* There is no append-only file to rewrite: the data file is the log. As
+ * BGSAVE, the open batch commits; Redis's reply, and INFO's
+ * aof_rewrite_in_progress stays 0, so a client waiting on it goes on. */
+static int bgrewriteaof_cmd(resp_ctx *c)
+{
+    net_batch_request_commit(&c->srv->batch);
+    reply_simple(c->r, "Background append only file rewriting started");
     return 0;
 }
 
@@ -679,6 +690,8 @@ const resp_command redis_cmds_server[] = {
      "Synchronously save the dataset to disk (commits the open batch)"},
     {"bgsave", bgsave_cmd, -1, ADMIN, 0, 0, 0, "server",
      "Asynchronously save the dataset to disk (commits the open batch)"},
+    {"bgrewriteaof", bgrewriteaof_cmd, 1, ADMIN, 0, 0, 0, "server",
+     "Asynchronously rewrite the append-only file (commits the open batch)"},
     {"shutdown", shutdown_cmd, -1, ADMIN, 0, 0, 0, "server",
      "Commit, close the data file and stop the server"},
     {"config", config_cmd, -2, ADMIN, 0, 0, 0, "server",

@@ -2,7 +2,7 @@
  * cmd_string.c — the string commands: GET SET (EX PX EXAT PXAT NX XX GET
  * KEEPTTL) SETNX SETEX PSETEX MGET MSET MSETNX GETSET GETDEL GETEX APPEND
  * STRLEN GETRANGE SUBSTR SETRANGE INCR INCRBY INCRBYFLOAT DECR DECRBY SETBIT
- * GETBIT BITCOUNT.
+ * GETBIT BITCOUNT LCS.
  *
  * A string lives inline in its key's metadata record (store.h), so GET is
  * one engine lookup. Commands that change part of a value (APPEND,
@@ -13,6 +13,7 @@
  */
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -674,6 +675,170 @@ static int bitcount_cmd(resp_ctx *c)
     return 0;
 }
 
+/* ---- LCS ---------------------------------------------------------------------------------- */
+
+/* Redis's bound on LCS's transient table (proto-max-bulk-len's default). */
+#define LCS_MAX_TABLE_BYTES (512ull * 1024 * 1024)
+
+/* A key's string value copied out (the engine's bytes do not outlive the
+ * next lookup); a missing key is "". */
+static int lcs_value(resp_ctx *c, const resp_arg *key, char **out, size_t *len)
+{
+    store_meta m;
+    int rc = store_lookup(c->st, c->db, key->p, key->n, &m);
+
+    *out = NULL, *len = 0;
+    if (rc == FFDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (m.type != STORE_STRING)
+        return STORE_EWRONGTYPE;
+    *out = malloc(m.value.size + 1);
+    if (!*out)
+        return FFDB_ENOMEM;
+    memcpy(*out, m.value.data, m.value.size);
+    *len = m.value.size;
+    return 0;
+}
+
+/* The walk back through the table from (alen, blen): the LCS text into
+ * text (when not NULL) and, with idx, the matching ranges as Redis lists
+ * them (last first), those shorter than minlen left out. */
+static void lcs_walk(resp_ctx *c, const char *a, size_t alen, const char *b, size_t blen,
+                     const uint32_t *t, char *text, int idx, int withlen, int64_t minlen,
+                     size_t *ranges)
+{
+#define T(i, j) t[(j) + (i) * (blen + 1)]
+    size_t i = alen, j = blen, k = T(alen, blen), as = 0, ae = 0, bs = 0, open = 0;
+
+    while (i > 0 && j > 0) {
+        int emit = 0;
+        if (a[i - 1] == b[j - 1]) {
+            if (text)
+                text[k - 1] = a[i - 1];
+            if (!open) {
+                open = 1, as = ae = i - 1, bs = j - 1;
+            } else if (as == i && bs == j) {
+                as--, bs--; /* the run goes on backwards */
+            } else {
+                emit = 1;
+            }
+            if (as == 0 || bs == 0)
+                emit = 1;
+            k--, i--, j--;
+        } else {
+            if (T(i - 1, j) > T(i, j - 1))
+                i--;
+            else
+                j--;
+            emit = open;
+        }
+        if (emit) {
+            size_t mlen = ae - as + 1;
+            if (idx && (minlen == 0 || (int64_t)mlen >= minlen)) {
+                reply_array(c->r, 2 + withlen);
+                reply_array(c->r, 2);
+                reply_int(c->r, (int64_t)as);
+                reply_int(c->r, (int64_t)ae);
+                reply_array(c->r, 2);
+                reply_int(c->r, (int64_t)bs);
+                reply_int(c->r, (int64_t)(bs + ae - as));
+                if (withlen)
+                    reply_int(c->r, (int64_t)mlen);
+                (*ranges)++;
+            }
+            open = 0;
+        }
+    }
+#undef T
+}
+
+/* LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]: the longest
+ * common subsequence by the classic dynamic programme, as Redis 7 answers
+ * it (the same ranges in the same order). */
+static int lcs_cmd(resp_ctx *c)
+{
+    int getlen = 0, getidx = 0, withlen = 0, rc;
+    int64_t minlen = 0;
+    char *a = NULL, *b = NULL, *text = NULL;
+    size_t alen, blen, ranges = 0;
+    uint32_t *t = NULL;
+
+    for (int i = 3; i < c->argc; i++) {
+        if (resp_arg_is(&c->argv[i], "idx"))
+            getidx = 1;
+        else if (resp_arg_is(&c->argv[i], "len"))
+            getlen = 1;
+        else if (resp_arg_is(&c->argv[i], "withmatchlen"))
+            withlen = 1;
+        else if (resp_arg_is(&c->argv[i], "minmatchlen") && i + 1 < c->argc) {
+            if (resp_arg_i64(c->r, &c->argv[++i], &minlen))
+                return 0;
+            if (minlen < 0)
+                minlen = 0;
+        } else
+            return resp_err_syntax(c->r);
+    }
+    rc = lcs_value(c, &c->argv[1], &a, &alen);
+    if (rc == 0)
+        rc = lcs_value(c, &c->argv[2], &b, &blen);
+    if (rc == STORE_EWRONGTYPE) {
+        reply_error(c->r, "ERR The specified keys must contain string values");
+        rc = 0;
+        goto out;
+    }
+    if (rc)
+        goto out;
+    if (getlen && getidx) {
+        reply_error(c->r, "ERR If you want both the length and indexes, please just use IDX.");
+        goto out;
+    }
+    if ((unsigned long long)(alen + 1) * (blen + 1) * sizeof(uint32_t) > LCS_MAX_TABLE_BYTES) {
+        reply_error(c->r, "ERR Insufficient memory, transient memory for LCS exceeds "
+                          "proto-max-bulk-len");
+        goto out;
+    }
+    t = malloc((alen + 1) * (blen + 1) * sizeof(uint32_t));
+    if (!t) {
+        rc = FFDB_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i <= alen; i++)
+        for (size_t j = 0; j <= blen; j++) {
+            uint32_t *x = &t[j + i * (blen + 1)];
+            if (i == 0 || j == 0)
+                *x = 0;
+            else if (a[i - 1] == b[j - 1])
+                *x = x[-(ptrdiff_t)(blen + 1) - 1] + 1;
+            else
+                *x = x[-(ptrdiff_t)(blen + 1)] > x[-1] ? x[-(ptrdiff_t)(blen + 1)] : x[-1];
+        }
+    uint32_t n = t[blen + alen * (blen + 1)];
+    if (getlen) {
+        reply_int(c->r, n);
+    } else if (getidx) {
+        reply_map(c->r, 2);
+        reply_bulk_cstr(c->r, "matches");
+        resp_defer d = reply_defer(c->r);
+        lcs_walk(c, a, alen, b, blen, t, NULL, 1, withlen, minlen, &ranges);
+        reply_defer_array(c->r, d, ranges);
+        reply_bulk_cstr(c->r, "len");
+        reply_int(c->r, n);
+    } else {
+        text = malloc(n + 1);
+        if (!text) {
+            rc = FFDB_ENOMEM;
+            goto out;
+        }
+        lcs_walk(c, a, alen, b, blen, t, text, 0, 0, 0, &ranges);
+        reply_bulk(c->r, text, n);
+    }
+out:
+    free(a), free(b), free(t), free(text);
+    return rc;
+}
+
 #define W (RESP_CMD_WRITE | RESP_CMD_DENYOOM)
 #define R RESP_CMD_READONLY
 #define F RESP_CMD_FAST
@@ -718,5 +883,6 @@ const resp_command redis_cmds_string[] = {
     {"getbit", getbit_cmd, 3, R | F, 1, 1, 1, "bitmap",
      "Returns the bit value at offset in the string value stored at key"},
     {"bitcount", bitcount_cmd, -2, R, 1, 1, 1, "bitmap", "Count set bits in a string"},
+    {"lcs", lcs_cmd, -3, R, 1, 2, 1, "string", "Find longest common substring"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };

@@ -4,7 +4,7 @@
  * BYLEX REV LIMIT WITHSCORES) ZREVRANGE ZRANGEBYSCORE ZREVRANGEBYSCORE
  * ZRANGEBYLEX ZREVRANGEBYLEX ZREMRANGEBYRANK ZREMRANGEBYSCORE
  * ZREMRANGEBYLEX ZPOPMIN ZPOPMAX ZRANDMEMBER ZUNION ZINTER ZDIFF ZINTERCARD
- * ZUNIONSTORE ZINTERSTORE ZDIFFSTORE ZSCAN.
+ * ZUNIONSTORE ZINTERSTORE ZDIFFSTORE ZRANGESTORE ZSCAN.
  *
  * A sorted set lives twice (store.h): in the sub space, member -> score
  * (8 bytes, store_score_encode), for ZSCORE and membership, and in the
@@ -644,8 +644,13 @@ static int lex_in(const lex_range *r, const zpos *z, int rev)
 enum { BY_AUTO, BY_RANK, BY_SCORE, BY_LEX };
 enum { DIR_AUTO, DIR_FWD, DIR_REV };
 
+struct zsink;
+static int zsink_add(resp_ctx *c, struct zsink *k, const uint8_t *p, size_t n, double score);
+
 typedef struct zrange_req {
     int by, rev, withscores;
+    int at;              /* argv index of the source key (2 for ZRANGESTORE) */
+    struct zsink *sink;  /* ZRANGESTORE: the elements go here, not to the reply */
     int64_t start, end;    /* BY_RANK */
     score_range score;     /* BY_SCORE */
     lex_range lex;         /* BY_LEX */
@@ -672,15 +677,16 @@ static int zrange_bounds(resp_ctx *c, const resp_arg *lo, const resp_arg *hi, zr
 /* Options and range of ZRANGE key a b [BYSCORE|BYLEX] [REV] [LIMIT o c]
  * [WITHSCORES] and of the older commands (by and dir preset), checked in
  * Redis's order. 0, or 1 after an error reply. */
-static int zrange_parse(resp_ctx *c, int by, int dir, zrange_req *q)
+static int zrange_parse(resp_ctx *c, int by, int dir, int at, zrange_req *q)
 {
-    const resp_arg *lo = &c->argv[2], *hi = &c->argv[3];
+    const resp_arg *lo = &c->argv[at + 1], *hi = &c->argv[at + 2];
 
     memset(q, 0, sizeof(*q));
     q->limit = -1;
-    for (int j = 4; j < c->argc; j++) {
+    q->at = at;
+    for (int j = at + 3; j < c->argc; j++) {
         const resp_arg *a = &c->argv[j];
-        if (resp_arg_is(a, "withscores")) {
+        if (at == 1 && resp_arg_is(a, "withscores")) {
             q->withscores = 1;
         } else if (resp_arg_is(a, "limit") && c->argc - j - 1 >= 2) {
             if (resp_arg_i64(c->r, &c->argv[j + 1], &q->offset) ||
@@ -710,16 +716,25 @@ static int zrange_parse(resp_ctx *c, int by, int dir, zrange_req *q)
         return 1;
     }
     if (q->rev && q->by != BY_RANK) { /* max comes first */
-        lo = &c->argv[3];
-        hi = &c->argv[2];
+        lo = &c->argv[at + 2];
+        hi = &c->argv[at + 1];
     }
     return zrange_bounds(c, lo, hi, q);
+}
+
+/* One element of a range: to the reply, or copied into ZRANGESTORE's sink. */
+static int zrange_out(resp_ctx *c, const zrange_req *q, const zpos *z)
+{
+    if (q->sink)
+        return zsink_add(c, q->sink, z->member.data, z->member.size, z->score);
+    reply_elem(c->r, z->member.data, z->member.size, z->score, q->withscores);
+    return 0;
 }
 
 /* Reply the elements of a score or lex range (offset, limit applied). */
 static int zrange_walk(resp_ctx *c, const store_meta *m, store_iter *it, const zrange_req *q)
 {
-    resp_defer d = reply_defer(c->r);
+    resp_defer d = q->sink ? 0 : reply_defer(c->r);
     int64_t limit = q->limit;
     size_t n = 0;
     zpos z;
@@ -739,56 +754,69 @@ static int zrange_walk(resp_ctx *c, const store_meta *m, store_iter *it, const z
     while (!rc && limit-- != 0 && !c->r->out->overflow) {
         if (q->by == BY_SCORE ? !score_in(&q->score, &z, q->rev) : !lex_in(&q->lex, &z, q->rev))
             break;
-        reply_elem(c->r, z.member.data, z.member.size, z.score, q->withscores);
+        rc = zrange_out(c, q, &z);
         n++;
-        rc = z_step(it, &z, q->rev);
+        if (!rc)
+            rc = z_step(it, &z, q->rev);
     }
     if (rc && rc != FFDB_NOTFOUND)
         return rc;
-    reply_elems_defer(c->r, d, n, q->withscores);
+    if (!q->sink)
+        reply_elems_defer(c->r, d, n, q->withscores);
     return 0;
 }
 
-static int zrange_generic(resp_ctx *c, int by, int dir)
+/* The range of q (parsed) of the sorted set at argv[q->at]: replied, or
+ * with q->sink collected there. 1 after an error reply (WRONGTYPE). */
+static int zrange_run(resp_ctx *c, zrange_req *q)
 {
-    zrange_req q;
     store_meta m;
     store_iter *it;
     uint64_t s = 0, e = 0;
     zpos z;
     int rc;
 
-    if (zrange_parse(c, by, dir, &q))
-        return 0;
-    rc = get_zset(c, &c->argv[1], &m);
-    if (rc == FFDB_NOTFOUND) {
-        reply_array(c->r, 0);
+    rc = get_zset(c, &c->argv[q->at], &m);
+    if (rc == FFDB_NOTFOUND || (rc == 0 && q->by == BY_RANK &&
+                                !redis_clamp_range(q->start, q->end, m.size, &s, &e))) {
+        if (!q->sink)
+            reply_array(c->r, 0);
         return 0;
     }
-    if (rc)
-        return redis_store_error(c, rc);
-    if (q.by == BY_RANK && !redis_clamp_range(q.start, q.end, m.size, &s, &e)) {
-        reply_array(c->r, 0);
-        return 0;
+    if (rc) {
+        rc = redis_store_error(c, rc);
+        return rc ? rc : 1;
     }
     rc = store_iter_open(c->st, &m, STORE_ZSCORE, &it);
     if (rc)
         return rc;
-    if (q.by != BY_RANK) {
-        rc = zrange_walk(c, &m, it, &q);
+    if (q->by != BY_RANK) {
+        rc = zrange_walk(c, &m, it, q);
     } else {
-        reply_elems_header(c->r, (size_t)(e - s + 1), q.withscores);
-        rc = z_seek_rank(it, m.size, q.rev ? m.size - 1 - s : s, &z);
+        if (!q->sink)
+            reply_elems_header(c->r, (size_t)(e - s + 1), q->withscores);
+        rc = z_seek_rank(it, m.size, q->rev ? m.size - 1 - s : s, &z);
         for (uint64_t i = s; !rc && i <= e && !c->r->out->overflow; i++) {
-            reply_elem(c->r, z.member.data, z.member.size, z.score, q.withscores);
-            if (i < e)
-                rc = z_step(it, &z, q.rev);
+            rc = zrange_out(c, q, &z);
+            if (!rc && i < e)
+                rc = z_step(it, &z, q->rev);
         }
         if (rc == FFDB_NOTFOUND)
             rc = FFDB_CORRUPT; /* S2: the ranks are there */
     }
     store_iter_close(it);
     return rc;
+}
+
+static int zrange_generic(resp_ctx *c, int by, int dir)
+{
+    zrange_req q;
+    int rc;
+
+    if (zrange_parse(c, by, dir, 1, &q))
+        return 0;
+    rc = zrange_run(c, &q);
+    return rc > 0 ? 0 : rc;
 }
 
 /* The six commands zrange_generic serves: (by, direction). */
@@ -1413,6 +1441,35 @@ static void zsetop_reply(resp_ctx *c, zsink *k, int withscores)
         reply_elem(c->r, k->v[i].p, k->v[i].n, k->v[i].score, withscores);
 }
 
+/* ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]:
+ * the range collected first (dst may be src), then dst replaced by it, or
+ * deleted if it is empty. */
+static int zrangestore_cmd(resp_ctx *c)
+{
+    zsink sink = {0};
+    zrange_req q;
+    store_meta dst;
+    int rc;
+
+    if (zrange_parse(c, BY_AUTO, DIR_AUTO, 2, &q))
+        return 0;
+    if (c->argv[1].n > STORE_MAX_KEY)
+        return redis_store_error(c, STORE_EKEYLEN);
+    q.sink = &sink;
+    rc = zrange_run(c, &q);
+    if (!rc)
+        rc = store_meta_create(c->st, c->db, c->argv[1].p, c->argv[1].n, STORE_ZSET, &dst);
+    sink.dst = &dst;
+    for (size_t i = 0; !rc && i < sink.n; i++)
+        rc = zsink_add(c, &sink, sink.v[i].p, sink.v[i].n, sink.v[i].score);
+    if (!rc)
+        rc = store_meta_save(c->st, &dst);
+    if (!rc)
+        reply_int(c->r, (int64_t)dst.size);
+    zsink_free(&sink);
+    return rc > 0 ? 0 : rc;
+}
+
 /* The seven commands. to_dst: argv[1] is the destination (any type, also one
  * of the inputs), replaced by the result, deleted if it is empty; inputs are
  * read through the versions looked up before dst got its new one. */
@@ -1509,6 +1566,8 @@ const resp_command redis_cmds_zset[] = {
      "Count the members in a sorted set with scores within the given values"},
     {"zlexcount", zlexcount_cmd, 4, R | F, 1, 1, 1, "sorted-set",
      "Count the number of members in a sorted set between a given lexicographical range"},
+    {"zrangestore", zrangestore_cmd, -5, RESP_CMD_WRITE | RESP_CMD_DENYOOM, 1, 2, 1, "sorted-set",
+     "Store a range of members from sorted set into another key"},
     {"zrange", zrange_cmd, -4, R, 1, 1, 1, "sorted-set",
      "Return a range of members in a sorted set"},
     {"zrevrange", zrevrange_cmd, -4, R, 1, 1, 1, "sorted-set",
