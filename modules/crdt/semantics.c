@@ -87,6 +87,7 @@ static const struct row rows[] = {
     {"zpopmax", CRDT_REJECT, "sorted sets are not replicated in CRDT mode yet"},
     {"zunionstore", CRDT_REJECT, "sorted sets are not replicated in CRDT mode yet"},
     {"zinterstore", CRDT_REJECT, "sorted sets are not replicated in CRDT mode yet"},
+    {"zrangestore", CRDT_REJECT, "sorted sets are not replicated in CRDT mode yet"},
     {"zdiffstore", CRDT_REJECT, "sorted sets are not replicated in CRDT mode yet"},
     {"ffdb-expired", CRDT_REJECT, "expiry needs one clock; not replicated in CRDT mode"},
 };
