@@ -344,34 +344,6 @@ static int at_eof(ffdb_file *f, uint64_t pos)
     return fstat(f->fd, &st) == 0 && (uint64_t)st.st_size <= pos;
 }
 
-static int posix_read(ffdb_file *f, void *buf, size_t len, uint64_t offset)
-{
-    uint8_t *p = buf;
-    size_t done = 0;
-    int retried = 0;
-
-    while (done < len) {
-        ssize_t r = pread(f->fd, p + done, len - done, (off_t)(offset + done));
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EINVAL && !retried) {
-                retried = 1;
-                drop_direct(f);
-                continue;
-            }
-            return raise_errno(errno, "pread");
-        }
-        if (r == 0)
-            break; /* end of file */
-        done += (size_t)r;
-        if (done < len && at_eof(f, offset + done))
-            break;
-    }
-    memset(p + done, 0, len - done); /* past the end reads as zeros */
-    return 0;
-}
-
 /* Read into the iov_count buffers back to back from offset with preadv,
  * resuming after short reads; past the end of the file reads as zeros. */
 static int posix_read_v(ffdb_file *f, const struct iovec *iov_in, int iov_count, uint64_t offset)
@@ -409,6 +381,13 @@ static int posix_read_v(ffdb_file *f, const struct iovec *iov_in, int iov_count,
     for (; first < iov_count; first++) /* past the end */
         memset(iov[first].iov_base, 0, iov[first].iov_len);
     return 0;
+}
+
+/* One buffer: the vectored read with a single iovec. */
+static int posix_read(ffdb_file *f, void *buf, size_t len, uint64_t offset)
+{
+    struct iovec v = {.iov_base = buf, .iov_len = len};
+    return posix_read_v(f, &v, 1, offset);
 }
 
 /* ---- write ----------------------------------------------------------------- */
